@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast cache/: one cache per worker core.
+ *
+ * Concurrency contract: a struct hf_cache is owned by exactly one thread
+ * (its worker lcore; a unit test's main thread). Nothing in it is shared:
+ * no locks, no atomics. Other threads change it only by sending messages
+ * (cache/hf_msg.h) that the owner applies. Entries are reclaimed by the
+ * owner when evicted, replaced or flushed; no pointer to an entry is
+ * valid after the next call that may insert, fill, flush or evict.
+ *
+ * Memory is bounded at creation: at most `entries` keys in an rte_hash and
+ * `memory` bytes of answer storage, carved into size classes; when a class
+ * is full, a CLOCK hand over that class evicts an entry that has no
+ * waiters (referenced entries get a second chance).
+ *
+ * Time is a parameter (now_ms, a monotonic millisecond clock) so tests can
+ * drive every TTL and serve-stale transition with a fake clock.
+ */
+#ifndef HF_CACHE_H
+#define HF_CACHE_H
+
+#include "../dns/hf_dns.h"
+
+#define HF_KEY_DO 0x01 /* client set DO: the answer carries DNSSEC records */
+#define HF_KEY_CD 0x02 /* client set CD: unvalidated data is acceptable */
+
+/*
+ * The canonical question. Only the first HF_CACHE_KEY_HDR + name_len bytes
+ * are meaningful: hashing and comparing stop there, so a lookup key need
+ * not be zero-padded. Keys stored in the hash are copied whole.
+ */
+struct hf_cache_key {
+	uint8_t name_len; /* 1..255 */
+	uint8_t flags;	  /* HF_KEY_* */
+	uint16_t qtype;	  /* host order */
+	uint16_t qclass;  /* host order */
+	uint8_t name[HF_DNS_NAME_MAX + 1]; /* lower-cased wire name */
+} __attribute__((aligned(8)));
+
+#define HF_CACHE_KEY_HDR 6
+
+/* Hash of the meaningful bytes of a key (CRC32-C, a few cycles). */
+uint32_t hf_cache_key_hash(const struct hf_cache_key *k);
+/* Compare the meaningful bytes; 0 when equal (rte_hash_cmp_eq_t shape). */
+int hf_cache_key_cmp(const void *a, const void *b, size_t len);
+
+struct hf_cache_conf {
+	uint32_t entries;	     /* max keys */
+	uint64_t memory;	     /* bytes for stored answers */
+	uint32_t waiters;	     /* max parked clients on this core */
+	uint32_t waiters_per_entry;  /* max parked clients per key */
+	uint64_t stale_window_ms;    /* serve-stale: how long past TTL (0 = off) */
+	uint64_t client_timeout_ms;  /* stale hit: wait this long for a refresh (0 = stale at once) */
+	uint32_t stale_ttl;	     /* TTL written on stale answers (s) */
+	uint64_t failure_recheck_ms; /* after a failed refresh, serve stale without asking */
+	uint64_t miss_timeout_ms;    /* a parked miss gets SERVFAIL after this */
+	int socket_id;		     /* NUMA socket for memory (SOCKET_ID_ANY ok) */
+};
+
+enum hf_entry_state {
+	HF_ENTRY_PENDING = 0, /* resolution in flight, no data yet */
+	HF_ENTRY_READY = 1,   /* holds an answer (fresh, stale or failure) */
+};
+
+/* A cached entry. Read by the owner's dataplane to build answers. */
+struct hf_cache_entry {
+	uint64_t inserted_ms;	      /* when the answer was filled */
+	uint64_t expires_ms;	      /* inserted + ttl */
+	uint64_t stale_until_ms;      /* expires + stale window (FAILURE: = expires) */
+	uint64_t refresh_sent_ms;     /* last MISS/REFRESH sent for this key */
+	uint64_t refresh_failed_ms;   /* last failed refresh (0 = none) */
+	int32_t key_pos;	      /* rte_hash position of the key */
+	uint32_t hash;
+	uint8_t state;		      /* enum hf_entry_state */
+	uint8_t refresh_pending;      /* a MISS/REFRESH is out, no FILL back yet */
+	uint8_t referenced;	      /* CLOCK bit */
+	uint8_t size_class;
+	uint16_t nwaiters;
+	uint16_t pad;
+	uint32_t waiter_head; /* first waiter index, HF_WAITER_NONE if none */
+	uint32_t waiter_tail;
+	/* the stored answer follows (valid when state == READY) */
+	struct hf_dns_answer ans;
+};
+
+#define HF_WAITER_NONE UINT32_MAX
+
+/* What the dataplane must do for a lookup result (hf_cache_decide). */
+enum hf_cache_action {
+	HF_ACT_FRESH = 0,   /* answer from the entry, TTLs minus age */
+	HF_ACT_STALE = 1,   /* answer stale: stale TTL, EDE 3 (19 for NXDOMAIN) */
+	HF_ACT_FAILURE = 2, /* cached failure: answer its rcode + EDE */
+	HF_ACT_WAIT = 3,    /* park the client (hf_cache_park) */
+};
+
+struct hf_cache_decision {
+	uint8_t action;	    /* enum hf_cache_action */
+	uint8_t send_query; /* the caller must send a MISS (pending) or REFRESH to control */
+};
+
+struct hf_cache;
+
+struct hf_cache *hf_cache_create(const char *name, const struct hf_cache_conf *conf);
+void hf_cache_destroy(struct hf_cache *c);
+/* Replace the serve-stale knobs at run time (sizes stay). */
+void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
+
+/* Bulk lookup of n (<= 64) keys with precomputed hashes; out[i] = entry or NULL. */
+void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *keys,
+			  const uint32_t *hashes, unsigned n, struct hf_cache_entry **out);
+struct hf_cache_entry *hf_cache_lookup(struct hf_cache *c, const struct hf_cache_key *key,
+				       uint32_t hash);
+
+/*
+ * Serve-stale state machine for a query that found entry e (never NULL;
+ * for a miss call hf_cache_add_pending first). Marks refresh_pending /
+ * refresh_sent_ms when it asks the caller to send a query, and sets the
+ * CLOCK bit. Rules (DESIGN.md, RFC 8767):
+ *   PENDING                                -> WAIT
+ *   READY, now < expires                   -> FRESH
+ *   READY FAILURE, now < expires           -> FAILURE
+ *   READY expired, now < stale_until (stale data):
+ *       refresh failed < failure_recheck ago -> STALE, no query
+ *       client_timeout == 0                  -> STALE, query unless pending
+ *       otherwise                            -> WAIT, query unless pending
+ *   READY past stale_until (or expired FAILURE) -> the entry becomes
+ *       PENDING (data dropped)                -> WAIT + query
+ * A WAIT whose park fails is answered by hf_cache_fallback().
+ */
+struct hf_cache_decision hf_cache_decide(struct hf_cache *c, struct hf_cache_entry *e,
+					 uint64_t now_ms);
+
+/* Insert a PENDING entry for key (evicting if needed). NULL when no room. */
+struct hf_cache_entry *hf_cache_add_pending(struct hf_cache *c, const struct hf_cache_key *key,
+					    uint32_t hash, uint64_t now_ms);
+
+/*
+ * Park a client on e until a FILL or its deadline: now + client_timeout for
+ * a stale entry, now + miss_timeout for a pending one. `cookie` is the
+ * caller's (an mbuf). Returns 0 or HF_EFULL (per-core or per-entry limit).
+ */
+int hf_cache_park(struct hf_cache *c, struct hf_cache_entry *e, void *cookie, uint64_t now_ms);
+
+/* How a parked client (or one that could not park) is to be answered. */
+enum hf_wake_mode {
+	HF_WAKE_FRESH = 0,   /* entry has fresh data */
+	HF_WAKE_STALE = 1,   /* entry has stale data: stale answer */
+	HF_WAKE_FAILURE = 2, /* entry holds a failure answer: rcode + EDE from it */
+	HF_WAKE_TIMEOUT = 3, /* nothing to serve: SERVFAIL, EDE 22 "timed out" (entry may be NULL) */
+};
+typedef void (*hf_wake_fn)(void *arg, void *cookie, struct hf_cache_entry *e,
+			   enum hf_wake_mode mode);
+
+/* The answer for a client that could not be parked on e. */
+enum hf_wake_mode hf_cache_fallback(const struct hf_cache *c, const struct hf_cache_entry *e,
+				    uint64_t now_ms);
+
+/*
+ * Apply a FILL: `a` (hf_dns_answer_size(a) bytes) is the answer for key.
+ * - a positive/negative answer replaces whatever is there;
+ * - a FAILURE answer never replaces data that is still within its stale
+ *   window: the entry keeps its data and records refresh_failed_ms = now;
+ *   otherwise the failure is stored for a->ttl seconds;
+ * - a fill for a key that is not cached is inserted (every core caches
+ *   every answer), evicting if needed;
+ * refresh_pending is cleared. Every client parked on the key is then woken
+ * through wake() (FRESH, STALE or FAILURE) and unparked.
+ * Returns 0, or HF_ENOMEM when there was no room (waiters still woken).
+ */
+int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t hash,
+		  const struct hf_dns_answer *a, uint64_t now_ms, hf_wake_fn wake, void *arg);
+
+/* Wake (through wake()) every parked client whose deadline has passed. */
+void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wake, void *arg);
+
+/* Remove one name (all types) or a whole subtree; all entries when name is NULL.
+ * Parked clients of removed entries are woken with HF_WAKE_TIMEOUT first. */
+unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
+			hf_wake_fn wake, void *arg);
+
+struct hf_cache_stats {
+	uint64_t entries;     /* keys in the hash */
+	uint64_t bytes_used;  /* answer storage in use (slot sizes) */
+	uint64_t evictions;
+	uint64_t waiters;     /* currently parked */
+	uint64_t park_fails;  /* park refused (limits) */
+	uint64_t alloc_fails; /* insert refused: no room even after eviction */
+};
+void hf_cache_get_stats(const struct hf_cache *c, struct hf_cache_stats *st);
+
+/* Iterate entries (for management lookups); returns 0 at the end. */
+int hf_cache_iterate(struct hf_cache *c, uint32_t *iter, const struct hf_cache_key **key,
+		     struct hf_cache_entry **e);
+
+#endif

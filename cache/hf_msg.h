@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Messages between worker cores and the control thread.
+ *
+ * Concurrency contract:
+ *  - worker -> control: one single-producer/single-consumer rte_ring per
+ *    worker whose elements are struct hf_msg_query by value (no memory to
+ *    reclaim). The worker enqueues, control dequeues.
+ *  - control -> worker: one SPSC rte_ring of pointers per worker. Control
+ *    allocates a struct hf_msg_ctl, gives it the next sequence number and
+ *    enqueues the same pointer on every worker's ring. Workers only read
+ *    it. After applying a message, a worker stores its seq into its
+ *    hf_worker_shared.applied_seq (release store). Control frees a message
+ *    once every worker's applied_seq >= its seq (acquire loads). So no
+ *    refcounts and no atomic read-modify-write anywhere.
+ *  - struct hf_worker_shared: written only by its worker (plain stores of
+ *    naturally aligned 64-bit counters, torn reads impossible on 64-bit
+ *    targets), read by control for stats and completion.
+ */
+#ifndef HF_MSG_H
+#define HF_MSG_H
+
+#include "hf_cache.h"
+
+enum hf_msg_type {
+	HF_MSG_MISS = 1,    /* worker -> control: resolve this key */
+	HF_MSG_REFRESH = 2, /* worker -> control: stale entry wants renewal */
+	HF_MSG_FILL = 3,    /* control -> workers: answer for key */
+	HF_MSG_FLUSH = 4,   /* control -> workers: drop name/subtree/all */
+	HF_MSG_CONFIG = 5,  /* control -> workers: new serve-stale knobs */
+};
+
+struct hf_msg_query {
+	uint8_t type;	/* HF_MSG_MISS / HF_MSG_REFRESH */
+	uint8_t worker; /* sender's worker index */
+	uint16_t pad;
+	uint32_t hash;
+	struct hf_cache_key key;
+} __attribute__((aligned(8)));
+
+struct hf_msg_ctl {
+	uint64_t seq;
+	uint8_t type;
+	uint8_t subtree; /* FLUSH: whole subtree */
+	uint8_t all;	 /* FLUSH: everything */
+	uint8_t pad;
+	uint32_t hash;		 /* FILL */
+	struct hf_cache_key key; /* FILL: the question; FLUSH: name in key.name/name_len */
+	struct hf_cache_conf conf; /* CONFIG */
+	/* FILL: the stored answer follows (hf_dns_answer_size() bytes) */
+	struct hf_dns_answer ans;
+};
+
+/* Per-worker counters: only the worker writes them. */
+struct hf_counters {
+	uint64_t rx_packets;
+	uint64_t queries;	/* DNS queries parsed OK */
+	uint64_t hits_fresh;
+	uint64_t hits_stale;
+	uint64_t hits_failure;	/* answered from a cached failure */
+	uint64_t misses;	/* MISS sent */
+	uint64_t refreshes;	/* REFRESH sent */
+	uint64_t answers;	/* DNS answers sent */
+	uint64_t rcode[6];	/* answers by rcode 0..5 */
+	uint64_t truncated;	/* TC=1 answers */
+	uint64_t formerr;
+	uint64_t notimp;
+	uint64_t refused;
+	uint64_t badvers;
+	uint64_t servfail_timeout; /* parked client answered SERVFAIL on timeout */
+	uint64_t parked;	/* clients parked (total) */
+	uint64_t park_full;	/* park refused: waiter limits */
+	uint64_t arp_replies;
+	uint64_t nd_replies;
+	uint64_t fills;		/* FILL messages applied */
+	uint64_t drop_not_ip;	/* not IPv4/IPv6/ARP */
+	uint64_t drop_not_ours;	/* not to a service address / port 53 / UDP */
+	uint64_t drop_malformed_l3; /* bad IP/UDP header or lengths */
+	uint64_t drop_fragment;
+	uint64_t drop_bad_cksum; /* port reported a bad checksum */
+	uint64_t drop_dns_header; /* DNS header untrustworthy (short or QR=1) */
+	uint64_t drop_ring_full; /* MISS/REFRESH could not be sent */
+	uint64_t drop_tx_full;
+};
+
+struct hf_worker_shared {
+	uint64_t applied_seq; /* last control message applied */
+	uint64_t waiters;     /* currently parked clients */
+	uint64_t cache_entries;
+	struct hf_counters ctr;
+} __attribute__((aligned(64)));
+
+#endif

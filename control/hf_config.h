@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast configuration: defaults, the config file (unbound-style
+ * "key: value" lines, '#' comments, repeatable keys for lists) and
+ * command-line overrides (--key value or --key=value for every key).
+ * Every error is one line naming the place, the key and the problem.
+ * Owned by main; control keeps a copy; workers get what they need through
+ * their own structs (hf_cache_conf, the dataplane's config).
+ */
+#ifndef HF_CONFIG_H
+#define HF_CONFIG_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include "../dns/hf_common.h"
+
+#define HF_MAX_SERVICE_ADDRS 16
+#define HF_MAX_FORWARDERS    8
+
+struct hf_ip {
+	int family; /* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+
+struct hf_config {
+	struct hf_ip service[HF_MAX_SERVICE_ADDRS]; /* service-address (repeatable) */
+	unsigned nservice;
+	struct sockaddr_storage forwarder[HF_MAX_FORWARDERS]; /* forwarder: ADDR[@PORT] */
+	unsigned nforwarders;
+	uint32_t cache_entries;	   /* cache-entries: per core (default 262144) */
+	uint64_t cache_memory;	   /* cache-memory: bytes per core, K/M/G suffixes (default 64M) */
+	uint32_t waiters;	   /* waiters: parked clients per core (default 4096) */
+	uint64_t stale_window_ms;  /* serve-stale-window: default 1d, max 7d, 0 = off */
+	uint64_t client_timeout_ms; /* serve-stale-client-timeout: default 1.8s */
+	uint32_t stale_ttl;	   /* serve-stale-ttl: default 30s */
+	uint64_t failure_recheck_ms; /* serve-stale-failure-recheck: default 30s */
+	uint32_t failure_ttl;	   /* failure-ttl: default 5s, 1s..5m (RFC 9520) */
+	uint32_t max_ttl;	   /* max-ttl: default 1d */
+	uint32_t min_ttl;	   /* min-ttl: default 0 */
+	uint32_t max_negative_ttl; /* max-negative-ttl: default 1h */
+	uint16_t edns_buffer_size; /* edns-buffer-size: default 1232, 512..4096 */
+	uint64_t upstream_timeout_ms; /* upstream-timeout: per attempt, default 1s */
+	uint32_t upstream_attempts;   /* upstream-attempts: total tries across forwarders, default 3 */
+	uint32_t queues;	   /* queues: RX/TX queue pairs per port = workers (default: one per worker lcore) */
+	uint32_t idle_sleep_us;	   /* idle-sleep: worker sleeps this long after 1024 empty polls (default 0) */
+	uint32_t burst;		   /* burst: RX burst size, default 32, max 64 */
+	char control_socket[108];  /* control-socket: default /run/holdfast/control.sock */
+};
+
+void hf_config_defaults(struct hf_config *cfg);
+/* Apply one setting; `where` ("holdfast.conf:12" or "--key") prefixes errors. */
+int hf_config_set(struct hf_config *cfg, const char *key, const char *value, const char *where,
+		  char *err, size_t errlen);
+int hf_config_load(struct hf_config *cfg, const char *path, char *err, size_t errlen);
+/*
+ * Application arguments (after EAL's): -c/--config FILE (loaded first, in
+ * order of appearance), then --KEY VALUE / --KEY=VALUE overrides, -h/--help.
+ * Returns 0, 1 when help was printed, or an error with err set.
+ */
+int hf_config_args(struct hf_config *cfg, int argc, char **argv, char *err, size_t errlen);
+/* Cross-field checks after everything is loaded (e.g. at least one service address). */
+int hf_config_check(const struct hf_config *cfg, char *err, size_t errlen);
+/* Parse "1.8s", "1800ms", "5m", "1h", "1d", "30" (seconds) to ms. */
+int hf_parse_duration_ms(const char *s, uint64_t *ms);
+/* Write the config in force in config-file form (for status / --dump-config). */
+void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size);
+
+#endif

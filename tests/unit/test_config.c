@@ -1,0 +1,2 @@
+#include "hf_test.h"
+int main(void) { return hf_test_run(NULL, 0); }
