@@ -1,1 +1,253 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast: start-up and shut-down. Usage:
+ *   holdfast [EAL options] -- [-c FILE] [--KEY VALUE ...]
+ * Configuration errors are reported before DPDK starts. The main lcore
+ * runs the control thread; every other lcore runs a worker (one RX/TX
+ * queue pair per port). With a single lcore, the worker takes the main
+ * lcore and control runs in an ordinary thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "control/hf_config.h"
+#include "control/hf_control.h"
+#include "dataplane/hf_dataplane.h"
+
+#define RING_SIZE 4096
+
+static volatile bool stop;
+static struct hf_worker_shared *shared[HF_MAX_WORKERS];
+static unsigned nworkers;
+
+static void print_counters(FILE *f)
+{
+	for (unsigned i = 0; i < nworkers; i++) {
+		const struct hf_counters *c = &shared[i]->ctr;
+		fprintf(f,
+			"holdfast: worker %u: rx %llu queries %llu answers %llu fresh %llu stale "
+			"%llu failure %llu miss %llu refresh %llu parked %llu waiting %llu "
+			"noerror %llu servfail %llu nxdomain %llu formerr %llu notimp %llu refused "
+			"%llu badvers %llu tc %llu arp %llu nd %llu drops: not-ip %llu not-ours "
+			"%llu bad-l3 %llu frag %llu cksum %llu dns-header %llu ring %llu tx %llu "
+			"park-full %llu timeout %llu\n",
+			i, (unsigned long long)c->rx_packets, (unsigned long long)c->queries,
+			(unsigned long long)c->answers, (unsigned long long)c->hits_fresh,
+			(unsigned long long)c->hits_stale, (unsigned long long)c->hits_failure,
+			(unsigned long long)c->misses, (unsigned long long)c->refreshes,
+			(unsigned long long)c->parked, (unsigned long long)shared[i]->waiters,
+			(unsigned long long)c->rcode[0], (unsigned long long)c->rcode[2],
+			(unsigned long long)c->rcode[3], (unsigned long long)c->formerr,
+			(unsigned long long)c->notimp, (unsigned long long)c->refused,
+			(unsigned long long)c->badvers, (unsigned long long)c->truncated,
+			(unsigned long long)c->arp_replies, (unsigned long long)c->nd_replies,
+			(unsigned long long)c->drop_not_ip, (unsigned long long)c->drop_not_ours,
+			(unsigned long long)c->drop_malformed_l3,
+			(unsigned long long)c->drop_fragment, (unsigned long long)c->drop_bad_cksum,
+			(unsigned long long)c->drop_dns_header,
+			(unsigned long long)c->drop_ring_full, (unsigned long long)c->drop_tx_full,
+			(unsigned long long)c->park_full, (unsigned long long)c->servfail_timeout);
+	}
+	fflush(f);
+}
+
+/* SIGINT/SIGTERM stop; SIGUSR1 prints the per-core counters. */
+static void *signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	for (;;) {
+		int sig;
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1) {
+			print_counters(stderr);
+			continue;
+		}
+		fprintf(stderr, "holdfast: signal %d, stopping\n", sig);
+		stop = true;
+		return NULL;
+	}
+}
+
+static void *control_thread(void *arg)
+{
+	hf_control_run(arg, &stop);
+	return NULL;
+}
+
+static void fail(const char *msg)
+{
+	fprintf(stderr, "holdfast: %s\n", msg);
+	exit(EXIT_FAILURE);
+}
+
+static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
+{
+	memset(dp, 0, sizeof(*dp));
+	for (unsigned i = 0; i < cfg->nservice; i++) {
+		if (cfg->service[i].family == AF_INET)
+			dp->service4[dp->nservice4++] = cfg->service[i].v4.s_addr;
+		else
+			memcpy(dp->service6[dp->nservice6++], &cfg->service[i].v6, 16);
+	}
+	dp->edns_buffer_size = cfg->edns_buffer_size;
+	dp->burst = (uint16_t)(cfg->burst ? HF_MIN(cfg->burst, HF_BURST_MAX) : 32);
+	dp->idle_sleep_us = cfg->idle_sleep_us;
+	dp->waiters = cfg->waiters;
+	dp->cache.entries = cfg->cache_entries;
+	dp->cache.memory = cfg->cache_memory;
+	dp->cache.waiters = cfg->waiters;
+	dp->cache.waiters_per_entry = HF_MIN(cfg->waiters, 256u);
+	dp->cache.stale_window_ms = cfg->stale_window_ms;
+	dp->cache.client_timeout_ms = cfg->client_timeout_ms;
+	dp->cache.stale_ttl = cfg->stale_ttl;
+	dp->cache.failure_recheck_ms = cfg->failure_recheck_ms;
+	/* Control answers every question within attempts x timeout; a parked
+	 * client waits a little longer before it gets SERVFAIL on its own. */
+	dp->cache.miss_timeout_ms = cfg->upstream_timeout_ms * (cfg->upstream_attempts + 1) + 500;
+	dp->cache.socket_id = SOCKET_ID_ANY;
+}
+
+int main(int argc, char **argv)
+{
+	static struct hf_config cfg;
+	static struct hf_dp_conf dp;
+	static struct hf_port ports[HF_MAX_PORTS];
+	static struct hf_worker workers[HF_MAX_WORKERS];
+	static struct rte_ring *to_control[HF_MAX_WORKERS], *to_worker[HF_MAX_WORKERS];
+	struct rte_mempool *pools[HF_MAX_WORKERS];
+	char err[512];
+	int app_argc = 1, eal_argc = argc, rc;
+	char **app_argv;
+	unsigned nports = 0, lcore, w;
+	bool single;
+	sigset_t sigs;
+	pthread_t sig_tid, ctl_tid;
+	struct hf_control *ctl;
+
+	/* Application arguments follow "--"; parse them before DPDK starts. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			eal_argc = i;
+			app_argc = argc - i;
+			break;
+		}
+	app_argv = calloc((size_t)app_argc + 1, sizeof(char *));
+	if (app_argv == NULL)
+		fail("out of memory");
+	app_argv[0] = argv[0];
+	for (int i = 1; i < app_argc; i++)
+		app_argv[i] = argv[eal_argc + i];
+	hf_config_defaults(&cfg);
+	rc = hf_config_args(&cfg, app_argc, app_argv, err, sizeof(err));
+	if (rc == 1)
+		return 0;
+	if (rc != 0)
+		fail(err);
+	if (cfg.dump_config) {
+		static char dump[16384];
+		hf_config_dump(&cfg, dump, sizeof(dump));
+		fputs(dump, stdout);
+		return 0;
+	}
+	if (hf_config_check(&cfg, err, sizeof(err)) != 0)
+		fail(err);
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by every thread */
+
+	argv[eal_argc] = NULL;
+	if (rte_eal_init(eal_argc, argv) < 0) {
+		snprintf(err, sizeof(err), "DPDK EAL init failed: %s", rte_strerror(rte_errno));
+		fail(err);
+	}
+	single = rte_lcore_count() == 1;
+	nworkers = single ? 1 : rte_lcore_count() - 1;
+	if (nworkers > HF_MAX_WORKERS)
+		fail("too many worker lcores");
+	if (cfg.queues && cfg.queues != nworkers) {
+		snprintf(err, sizeof(err),
+			 "queues: %u configured but there are %u worker lcores (one queue each)",
+			 cfg.queues, nworkers);
+		fail(err);
+	}
+	dp_conf_from(&cfg, &dp);
+	dp.nb_queues = nworkers;
+	if (hf_ports_init(&dp, ports, &nports, pools, err, sizeof(err)) != 0)
+		fail(err);
+
+	for (w = 0; w < nworkers; w++) {
+		char name[32];
+		snprintf(name, sizeof(name), "hf_to_ctl_%u", w);
+		to_control[w] = rte_ring_create_elem(name, sizeof(struct hf_msg_query), RING_SIZE,
+						     rte_socket_id(),
+						     RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "hf_to_wrk_%u", w);
+		to_worker[w] = rte_ring_create(name, RING_SIZE, rte_socket_id(),
+					       RING_F_SP_ENQ | RING_F_SC_DEQ);
+		shared[w] = rte_zmalloc("hf_shared", sizeof(struct hf_worker_shared),
+					RTE_CACHE_LINE_SIZE);
+		if (!to_control[w] || !to_worker[w] || !shared[w])
+			fail("cannot allocate rings (raise -m?)");
+		if (hf_worker_init(&workers[w], w, &dp, ports, nports, to_control[w],
+				   to_worker[w], shared[w], &stop, err, sizeof(err)) != 0)
+			fail(err);
+	}
+	{
+		struct hf_control_workers cw = {
+			.n = nworkers,
+			.to_control = to_control,
+			.to_worker = to_worker,
+			.shared = shared,
+		};
+		ctl = hf_control_create(&cfg, &cw, err, sizeof(err));
+		if (ctl == NULL)
+			fail(err);
+	}
+	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)
+		fail("cannot start the signal thread");
+
+	w = 0;
+	if (!single) {
+		RTE_LCORE_FOREACH_WORKER(lcore)
+		{
+			rte_eal_remote_launch(hf_worker_main, &workers[w], lcore);
+			w++;
+		}
+	}
+	fprintf(stderr, "holdfast: ready: %u port(s), %u worker(s)%s, %u service address(es)\n",
+		nports, nworkers, single ? " (control in a thread)" : "", cfg.nservice);
+	if (single) {
+		if (pthread_create(&ctl_tid, NULL, control_thread, ctl) != 0)
+			fail("cannot start the control thread");
+		hf_worker_main(&workers[0]);
+		pthread_join(ctl_tid, NULL);
+	} else {
+		hf_control_run(ctl, &stop);
+		rte_eal_mp_wait_lcore();
+	}
+	print_counters(stderr);
+	hf_control_destroy(ctl);
+	for (w = 0; w < nworkers; w++)
+		hf_worker_fini(&workers[w]);
+	hf_ports_close(ports, nports);
+	rte_eal_cleanup();
+	free(app_argv);
+	return 0;
+}

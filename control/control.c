@@ -1,1 +1,287 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast control/: the control thread's loop, the intake of MISS/REFRESH
+ * messages, the fan-out of control messages to every worker and their
+ * reclamation.
+ *
+ * Ring contract (cache/hf_msg.h): a control message is one malloc()ed
+ * struct hf_msg_ctl whose pointer goes, with the next sequence number, on
+ * every worker's SPSC to_worker ring. A worker that applied it release-
+ * stores its seq into shared->applied_seq. Control keeps every message it
+ * sent in `sent` (seq order) and frees the oldest ones once every worker's
+ * applied_seq (acquire load) has reached them. A full ring never blocks and
+ * never drops: the message waits in that worker's backlog, which is
+ * retried on every pass before anything newer is enqueued, so each worker
+ * still sees messages in seq order.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "hf_control_impl.h"
+
+/* ---- pointer FIFO ---- */
+
+int hf_ptrq_push(struct hf_ptrq *q, void *p)
+{
+	if (q->n == q->cap) {
+		size_t ncap = q->cap ? q->cap * 2 : 64;
+		void **nv = malloc(ncap * sizeof(void *));
+		if (nv == NULL)
+			return hf_error(HF_ENOMEM);
+		for (size_t i = 0; i < q->n; i++)
+			nv[i] = q->v[(q->head + i) % q->cap];
+		free(q->v);
+		q->v = nv;
+		q->cap = ncap;
+		q->head = 0;
+	}
+	q->v[(q->head + q->n) % q->cap] = p;
+	q->n++;
+	return 0;
+}
+
+void *hf_ptrq_pop(struct hf_ptrq *q)
+{
+	void *p;
+	if (q->n == 0)
+		return NULL;
+	p = q->v[q->head];
+	q->head = (q->head + 1) % q->cap;
+	q->n--;
+	return p;
+}
+
+void hf_ptrq_free(struct hf_ptrq *q)
+{
+	free(q->v);
+	memset(q, 0, sizeof(*q));
+}
+
+uint64_t hf_control_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- fan-out ---- */
+
+int hf_control_broadcast(struct hf_control *c, struct hf_msg_ctl *m)
+{
+	if (hf_ptrq_push(&c->sent, m) != 0) {
+		free(m);
+		return hf_error(HF_ENOMEM);
+	}
+	m->seq = ++c->next_seq;
+	c->st.broadcasts++;
+	for (unsigned w = 0; w < c->nw; w++) {
+		/* Something older is still waiting: queue behind it to keep order. */
+		if (c->backlog[w].n == 0 && rte_ring_enqueue(c->to_worker[w], m) == 0)
+			continue;
+		c->st.backlogged++;
+		if (hf_ptrq_push(&c->backlog[w], m) != 0) {
+			/* Out of memory: the worker never sees m. Its applied_seq
+			 * still moves past m with later messages, so m is freed. */
+			fprintf(stderr,
+				"holdfast: control: out of memory, worker %u misses "
+				"message %llu\n",
+				w, (unsigned long long)m->seq);
+		}
+	}
+	return 0;
+}
+
+/* Retry every backlog; true if something moved. */
+static bool flush_backlogs(struct hf_control *c)
+{
+	bool moved = false;
+	for (unsigned w = 0; w < c->nw; w++) {
+		struct hf_ptrq *b = &c->backlog[w];
+		while (b->n != 0 && rte_ring_enqueue(c->to_worker[w], hf_ptrq_peek(b)) == 0) {
+			hf_ptrq_pop(b);
+			moved = true;
+		}
+	}
+	return moved;
+}
+
+static uint64_t min_applied(const struct hf_control *c)
+{
+	uint64_t min = UINT64_MAX;
+	for (unsigned w = 0; w < c->nw; w++) {
+		uint64_t a = __atomic_load_n(&c->shared[w]->applied_seq, __ATOMIC_ACQUIRE);
+		if (a < min)
+			min = a;
+	}
+	return min; /* UINT64_MAX without workers: everything is applied */
+}
+
+bool hf_control_applied(const struct hf_control *c, uint64_t seq)
+{
+	return min_applied(c) >= seq;
+}
+
+uint64_t hf_control_last_seq(const struct hf_control *c)
+{
+	return c->next_seq;
+}
+
+/* Free every message all workers have applied. */
+static bool collect(struct hf_control *c)
+{
+	uint64_t done;
+	bool freed = false;
+	struct hf_msg_ctl *m = hf_ptrq_peek(&c->sent);
+	if (m == NULL)
+		return false;
+	done = min_applied(c);
+	while (m != NULL && m->seq <= done) {
+		free(hf_ptrq_pop(&c->sent));
+		freed = true;
+		m = hf_ptrq_peek(&c->sent);
+	}
+	return freed;
+}
+
+int hf_control_fill(struct hf_control *c, const struct hf_cache_key *key, uint32_t hash,
+		    const struct hf_dns_answer *a)
+{
+	size_t asize = hf_dns_answer_size(a);
+	size_t size = sizeof(struct hf_msg_ctl) - sizeof(struct hf_dns_answer) + asize;
+	struct hf_msg_ctl *m = calloc(1, HF_MAX(size, sizeof(struct hf_msg_ctl)));
+	if (m == NULL)
+		return hf_error(HF_ENOMEM);
+	m->type = HF_MSG_FILL;
+	m->hash = hash;
+	memcpy(&m->key, key, sizeof(m->key));
+	memcpy(&m->ans, a, asize);
+	c->st.fills++;
+	return hf_control_broadcast(c, m);
+}
+
+/* ---- the loop ---- */
+
+static bool intake(struct hf_control *c, uint64_t now)
+{
+	bool work = false;
+	for (unsigned w = 0; w < c->nw; w++) {
+		unsigned n = rte_ring_dequeue_burst_elem(c->to_control[w], c->intake,
+							 sizeof(struct hf_msg_query),
+							 HF_CTL_INTAKE_BURST, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			const struct hf_msg_query *q = &c->intake[i];
+			c->st.requests++;
+			if (q->type != HF_MSG_MISS && q->type != HF_MSG_REFRESH) {
+				c->st.bad_requests++;
+				continue;
+			}
+			hf_fwd_request(c, q, now);
+		}
+		if (n)
+			work = true;
+	}
+	return work;
+}
+
+bool hf_control_poll(struct hf_control *c)
+{
+	bool work = false;
+	uint64_t now = hf_control_now_ms();
+
+	if (flush_backlogs(c))
+		work = true;
+	if (intake(c, now))
+		work = true;
+	if (hf_fwd_poll(c, c->busy || work ? 0 : 1) != 0)
+		work = true;
+	if (flush_backlogs(c))
+		work = true;
+	if (collect(c))
+		work = true;
+	c->busy = work;
+	return work;
+}
+
+void hf_control_run(struct hf_control *c, volatile bool *stop)
+{
+	while (!*stop)
+		hf_control_poll(c);
+}
+
+void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *st)
+{
+	*st = c->st;
+	st->in_flight = c->inflight;
+	st->msgs_pending = c->sent.n;
+}
+
+struct hf_control *hf_control_create(const struct hf_config *cfg,
+				     const struct hf_control_workers *w, char *err, size_t errlen)
+{
+	struct hf_control *c;
+
+	if (cfg->nforwarders == 0) {
+		snprintf(err, errlen, "no forwarder configured");
+		return NULL;
+	}
+	if (w->n > 0 && (w->to_control == NULL || w->to_worker == NULL || w->shared == NULL)) {
+		snprintf(err, errlen, "control: worker rings missing");
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		snprintf(err, errlen, "control: out of memory");
+		return NULL;
+	}
+	c->cfg = *cfg;
+	c->nw = w->n;
+	c->epfd = -1;
+	c->to_control = calloc(w->n + 1, sizeof(*c->to_control));
+	c->to_worker = calloc(w->n + 1, sizeof(*c->to_worker));
+	c->shared = calloc(w->n + 1, sizeof(*c->shared));
+	c->backlog = calloc(w->n + 1, sizeof(*c->backlog));
+	if (!c->to_control || !c->to_worker || !c->shared || !c->backlog) {
+		snprintf(err, errlen, "control: out of memory");
+		goto fail;
+	}
+	for (unsigned i = 0; i < w->n; i++) {
+		c->to_control[i] = w->to_control[i];
+		c->to_worker[i] = w->to_worker[i];
+		c->shared[i] = w->shared[i];
+	}
+	if (hf_fwd_init(c, err, errlen) != 0)
+		goto fail;
+	fprintf(stderr,
+		"holdfast: control: %u forwarder(s), %u worker(s), up to %u resolutions in "
+		"flight\n",
+		cfg->nforwarders, c->nw, c->max_inflight);
+	return c;
+fail:
+	hf_control_destroy(c);
+	return NULL;
+}
+
+/* Only after the workers have stopped: frees what they may not have read. */
+void hf_control_destroy(struct hf_control *c)
+{
+	if (c == NULL)
+		return;
+	hf_fwd_fini(c);
+	while (c->sent.n)
+		free(hf_ptrq_pop(&c->sent));
+	hf_ptrq_free(&c->sent);
+	if (c->backlog)
+		for (unsigned w = 0; w < c->nw; w++)
+			hf_ptrq_free(&c->backlog[w]);
+	free(c->backlog);
+	free(c->to_control);
+	free(c->to_worker);
+	free(c->shared);
+	free(c);
+}

@@ -48,6 +48,8 @@ struct hf_config {
 	uint32_t idle_sleep_us;	   /* idle-sleep: worker sleeps this long after 1024 empty polls (default 0) */
 	uint32_t burst;		   /* burst: RX burst size, default 32, max 64 */
 	char control_socket[108];  /* control-socket: default /run/holdfast/control.sock */
+	/* Added fields (not config keys). */
+	bool dump_config; /* --dump-config was given: print the config and exit */
 };
 
 void hf_config_defaults(struct hf_config *cfg);

@@ -29,4 +29,50 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 void hf_control_run(struct hf_control *c, volatile bool *stop);
 void hf_control_destroy(struct hf_control *c);
 
+/*
+ * Added for the management side and tests. All of these run on the control
+ * thread (the one that calls hf_control_run / hf_control_poll).
+ */
+
+/* One pass of the control loop (intake, backlog retry, upstream I/O with an
+ * epoll timeout of 0 if the previous pass did work else 1 ms, timeouts,
+ * garbage collection). Returns true when it did work. */
+bool hf_control_poll(struct hf_control *c);
+
+/*
+ * Send m to every worker: assigns m->seq (the next sequence number) and
+ * enqueues the same pointer on every worker's to_worker ring; a full ring
+ * gets it later from a per-worker backlog (order is kept, nothing is
+ * dropped, nothing blocks). m must come from malloc(); control owns it from
+ * now on and frees it once every worker has applied it. Returns 0 or
+ * HF_ENOMEM (m was freed, nothing was sent).
+ */
+int hf_control_broadcast(struct hf_control *c, struct hf_msg_ctl *m);
+/* Has every worker applied the message with this seq? */
+bool hf_control_applied(const struct hf_control *c, uint64_t seq);
+/* The seq the last broadcast got (0 before the first). */
+uint64_t hf_control_last_seq(const struct hf_control *c);
+
+struct hf_control_stats {
+	uint64_t requests;	   /* MISS/REFRESH messages taken from the rings */
+	uint64_t bad_requests;	   /* ... with a malformed key (ignored) */
+	uint64_t coalesced;	   /* ... for a question already in flight */
+	uint64_t resolutions;	   /* resolutions started */
+	uint64_t upstream_queries; /* queries sent upstream (UDP and TCP) */
+	uint64_t responses;	   /* upstream responses accepted */
+	uint64_t timeouts;	   /* attempts that timed out */
+	uint64_t tcp_retries;	   /* TC=1 answers retried over TCP */
+	uint64_t mismatched;	   /* responses dropped: unparsable, wrong ID or question */
+	uint64_t upstream_errors;  /* attempts lost to socket errors (refused, unreachable) */
+	uint64_t rcode_errors;	   /* attempts answered SERVFAIL/REFUSED/FORMERR/... */
+	uint64_t failures;	   /* resolutions that ended in a FAILURE answer */
+	uint64_t overloaded;	   /* requests answered "resolver overloaded" */
+	uint64_t fills;		   /* FILL messages sent */
+	uint64_t broadcasts;	   /* control messages sent (FILL, FLUSH, CONFIG) */
+	uint64_t backlogged;	   /* enqueues deferred by a full worker ring */
+	uint64_t in_flight;	   /* resolutions in flight now */
+	uint64_t msgs_pending;	   /* messages sent but not yet applied everywhere */
+};
+void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *st);
+
 #endif

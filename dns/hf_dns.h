@@ -234,6 +234,19 @@ struct hf_dns_msg {
  */
 int hf_dns_msg_parse(const uint8_t *wire, size_t len, struct hf_dns_msg *m);
 
+/*
+ * Where domain names sit in the RDATA of `type`: a list of steps, each a
+ * fixed byte count (1..127) or a name, ending with HF_RDF_END exactly at the
+ * end of the RDATA. HF_RDF_CNAME names may be compressed on the wire and are
+ * compressed on output (the RFC 1035 types); HF_RDF_NAME names are
+ * decompressed when read but never compressed on output (RFC 3597 section 4:
+ * SRV, DNAME, RP, AFSDB, RT, PX, KX). NULL: RDATA is opaque (copied as is).
+ */
+#define HF_RDF_END   0x00
+#define HF_RDF_CNAME 0x80
+#define HF_RDF_NAME  0x81
+const uint8_t *hf_dns_rdata_layout(uint16_t type);
+
 /* Build a query: id, flags (RD/CD/AD), qname (wire), qtype, qclass, and an
  * OPT with udp_size and DO when edns. Returns length or HF_ESPACE. */
 int hf_dns_query_build(uint8_t *buf, size_t size, uint16_t id, uint16_t flags,

@@ -1,2 +1,1154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests for cache/: the serve-stale state machine, waiters, eviction,
+ * flush and lookups, driven by a fake clock (the now_ms values passed in).
+ * Stored answers are written by hand (header, TTL offsets, body).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_memory.h>
+
+#include "cache/hf_cache.h"
 #include "hf_test.h"
-int main(void) { return hf_test_run(NULL, 0); }
+
+#define T0 1000000000ull /* fake clock start (0 would mean "no failure" in refresh_failed_ms) */
+
+/* ---- helpers ---- */
+
+/* "www.example.com" -> wire form (case kept); returns the length. */
+static size_t to_wire(const char *s, uint8_t *out)
+{
+	size_t n = 0;
+	while (*s) {
+		const char *dot = strchr(s, '.');
+		size_t l = dot ? (size_t)(dot - s) : strlen(s);
+		out[n++] = (uint8_t)l;
+		memcpy(out + n, s, l);
+		n += l;
+		s += l;
+		if (*s == '.')
+			s++;
+	}
+	out[n++] = 0;
+	return n;
+}
+
+/* A key with garbage past name_len, to prove only the meaningful bytes count. */
+static void mk_key(struct hf_cache_key *k, const char *name, uint16_t qtype, uint8_t flags)
+{
+	uint8_t w[HF_DNS_NAME_MAX + 1];
+	size_t n = to_wire(name, w);
+	memset(k, 0xAA, sizeof(*k));
+	for (size_t i = 0; i < n; i++)
+		w[i] = (w[i] >= 'A' && w[i] <= 'Z') ? (uint8_t)(w[i] + 32) : w[i];
+	k->name_len = (uint8_t)n;
+	k->flags = flags;
+	k->qtype = qtype;
+	k->qclass = HF_CLASS_IN;
+	memcpy(k->name, w, n);
+}
+
+/* "<prefix><i>.example" */
+static void mk_keyf(struct hf_cache_key *k, const char *prefix, unsigned i)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s%u.example", prefix, i);
+	mk_key(k, buf, HF_TYPE_A, 0);
+}
+
+#define ABUF_SIZE 65536
+struct abuf {
+	union {
+		struct hf_dns_answer a;
+		uint8_t b[ABUF_SIZE];
+	};
+};
+
+/*
+ * A stored answer: one TTL offset (6, as in an RR "c00c 0001 0001 TTL"),
+ * body_len bytes of body (>= 16) filled with `fill` after the fake RR head.
+ */
+static const struct hf_dns_answer *mk_answer(struct abuf *buf, uint8_t kind, uint32_t ttl,
+					     uint16_t body_len, uint8_t fill)
+{
+	struct hf_dns_answer *a = &buf->a;
+	uint8_t *body;
+	memset(buf, 0, sizeof(*buf));
+	a->kind = kind;
+	a->rcode = kind == HF_ANS_NXDOMAIN  ? HF_RCODE_NXDOMAIN
+		   : kind == HF_ANS_FAILURE ? HF_RCODE_SERVFAIL
+					    : HF_RCODE_NOERROR;
+	a->security = HF_SECURITY_INSECURE;
+	a->qname_len = 13;
+	a->ede = kind == HF_ANS_FAILURE ? HF_EDE_NO_REACHABLE_AUTHORITY : HF_EDE_NONE;
+	a->ancount = kind == HF_ANS_POSITIVE ? 1 : 0;
+	a->nscount = kind == HF_ANS_POSITIVE ? 0 : 1;
+	a->nttl = 1;
+	a->body_len = body_len;
+	a->ttl = ttl;
+	hf_dns_answer_ttl_offs(a)[0] = 6;
+	body = hf_dns_answer_body(a);
+	memset(body, fill, body_len);
+	hf_put16(body, 0xc00c);
+	hf_put16(body + 2, HF_TYPE_A);
+	hf_put16(body + 4, HF_CLASS_IN);
+	hf_put32(body + 6, ttl);
+	if (kind == HF_ANS_FAILURE) {
+		a->ede_text_len = 3;
+		memcpy(hf_dns_answer_ede_text(a), "abc", 3);
+	}
+	return a;
+}
+
+struct wake_rec {
+	void *cookie;
+	struct hf_cache_entry *e;
+	int mode;
+	uint32_t body_len; /* of e->ans when woken with data */
+};
+static struct wake_rec wakes[512];
+static unsigned nwakes;
+
+static void rec_wake(void *arg, void *cookie, struct hf_cache_entry *e, enum hf_wake_mode mode)
+{
+	(void)arg;
+	if (nwakes < HF_ARRAY_LEN(wakes)) {
+		wakes[nwakes].cookie = cookie;
+		wakes[nwakes].e = e;
+		wakes[nwakes].mode = mode;
+		wakes[nwakes].body_len = (e && mode != HF_WAKE_TIMEOUT) ? e->ans.body_len : 0;
+	}
+	nwakes++;
+}
+
+static struct hf_cache_conf base_conf(void)
+{
+	struct hf_cache_conf c = {
+		.entries = 1024,
+		.memory = 1u << 20,
+		.waiters = 64,
+		.waiters_per_entry = 8,
+		.stale_window_ms = 100000,
+		.client_timeout_ms = 1800,
+		.stale_ttl = 30,
+		.failure_recheck_ms = 30000,
+		.miss_timeout_ms = 5000,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	return c;
+}
+
+static struct hf_cache *mk_cache(const struct hf_cache_conf *conf)
+{
+	static unsigned seq;
+	char name[32];
+	struct hf_cache *c;
+	snprintf(name, sizeof(name), "tcache_%u", seq++);
+	c = hf_cache_create(name, conf);
+	CHECK(c != NULL);
+	if (c == NULL) {
+		fprintf(stderr, "cannot create cache, giving up\n");
+		exit(2);
+	}
+	nwakes = 0;
+	return c;
+}
+
+static struct hf_cache_stats stats(const struct hf_cache *c)
+{
+	struct hf_cache_stats st;
+	hf_cache_get_stats(c, &st);
+	return st;
+}
+
+static int fill(struct hf_cache *c, const struct hf_cache_key *k, uint8_t kind, uint32_t ttl,
+		uint16_t body_len, uint8_t fillb, uint64_t now)
+{
+	struct abuf b;
+	return hf_cache_fill(c, k, hf_cache_key_hash(k), mk_answer(&b, kind, ttl, body_len, fillb),
+			     now, rec_wake, NULL);
+}
+
+static struct hf_cache_entry *look(struct hf_cache *c, const struct hf_cache_key *k)
+{
+	return hf_cache_lookup(c, k, hf_cache_key_hash(k));
+}
+
+#define CHECK_DEC(d, act, sq)                      \
+	do {                                       \
+		struct hf_cache_decision _d = (d); \
+		CHECK_EQ(_d.action, act);          \
+		CHECK_EQ(_d.send_query, sq);       \
+	} while (0)
+
+/* ---- tests ---- */
+
+static void test_key_hash_cmp(void)
+{
+	struct hf_cache_key a, b;
+	mk_key(&a, "www.Example.com", HF_TYPE_A, 0);
+	mk_key(&b, "www.example.com", HF_TYPE_A, 0);
+	memset(b.name + b.name_len, 0x55, sizeof(b.name) - b.name_len); /* other garbage */
+	CHECK_EQ(hf_cache_key_cmp(&a, &b, sizeof(a)), 0);
+	CHECK_EQ(hf_cache_key_hash(&a), hf_cache_key_hash(&b));
+	b.qtype = HF_TYPE_AAAA;
+	CHECK(hf_cache_key_cmp(&a, &b, sizeof(a)) != 0);
+	b.qtype = HF_TYPE_A;
+	b.flags = HF_KEY_DO;
+	CHECK(hf_cache_key_cmp(&a, &b, sizeof(a)) != 0);
+	CHECK(hf_cache_key_hash(&a) != hf_cache_key_hash(&b));
+	mk_key(&b, "www.example.co", HF_TYPE_A, 0);
+	CHECK(hf_cache_key_cmp(&a, &b, sizeof(a)) != 0);
+	mk_key(&b, "www.example.org", HF_TYPE_A, 0);
+	CHECK(hf_cache_key_cmp(&a, &b, sizeof(a)) != 0);
+
+	/* in the hash: a lookup with different padding finds the entry */
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	mk_key(&b, "www.example.com", HF_TYPE_A, 0);
+	memset(b.name + b.name_len, 0x11, sizeof(b.name) - b.name_len);
+	CHECK_EQ(fill(c, &a, HF_ANS_POSITIVE, 60, 32, 1, T0), 0);
+	CHECK(look(c, &b) != NULL);
+	CHECK(look(c, &b) == look(c, &a));
+	/* the stored key has zeroes past name_len */
+	uint32_t it = 0;
+	const struct hf_cache_key *sk;
+	struct hf_cache_entry *se;
+	CHECK_EQ(hf_cache_iterate(c, &it, &sk, &se), 1);
+	CHECK(se == look(c, &a));
+	for (size_t i = sk->name_len; i < sizeof(sk->name); i++)
+		if (sk->name[i] != 0) {
+			CHECK(sk->name[i] == 0);
+			break;
+		}
+	CHECK_EQ(hf_cache_iterate(c, &it, &sk, &se), 0);
+	hf_cache_destroy(c);
+}
+
+static void test_miss_then_fill(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_entry *e, *e2;
+	mk_key(&k, "www.example.com", HF_TYPE_A, 0);
+	uint32_t h = hf_cache_key_hash(&k);
+
+	CHECK(hf_cache_lookup(c, &k, h) == NULL);
+	e = hf_cache_add_pending(c, &k, h, T0);
+	CHECK(e != NULL);
+	if (e == NULL)
+		return;
+	CHECK_EQ(e->state, HF_ENTRY_PENDING);
+	CHECK_EQ(e->nwaiters, 0);
+	CHECK(hf_cache_lookup(c, &k, h) == e);
+	e2 = hf_cache_add_pending(c, &k, h, T0); /* same key twice in a burst */
+	CHECK(e2 == e);
+	CHECK_EQ(stats(c).entries, 1);
+
+	CHECK_DEC(hf_cache_decide(c, e, T0), HF_ACT_WAIT, 1);
+	CHECK_EQ(e->refresh_pending, 1);
+	CHECK_EQ(e->refresh_sent_ms, T0);
+	CHECK_EQ(e->referenced, 1);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 1), HF_ACT_WAIT, 0);
+	CHECK_EQ(hf_cache_park(c, e, (void *)0x11, T0), 0);
+	CHECK_EQ(hf_cache_park(c, e, (void *)0x22, T0 + 1), 0);
+	CHECK_EQ(e->nwaiters, 2);
+	CHECK_EQ(stats(c).waiters, 2);
+	hf_cache_expire_waiters(c, T0 + 100, rec_wake, NULL);
+	CHECK_EQ(nwakes, 0);
+
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 40, 0x5a, T0 + 5), 0);
+	e = hf_cache_lookup(c, &k, h);
+	CHECK(e != NULL);
+	if (e == NULL)
+		return;
+	CHECK_EQ(nwakes, 2);
+	CHECK(wakes[0].cookie == (void *)0x11);
+	CHECK(wakes[1].cookie == (void *)0x22);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_FRESH);
+	CHECK_EQ(wakes[1].mode, HF_WAKE_FRESH);
+	CHECK(wakes[0].e == e);
+	CHECK_EQ(wakes[0].body_len, 40);
+	CHECK_EQ(e->state, HF_ENTRY_READY);
+	CHECK_EQ(e->inserted_ms, T0 + 5);
+	CHECK_EQ(e->expires_ms, T0 + 5 + 60000);
+	CHECK_EQ(e->stale_until_ms, T0 + 5 + 60000 + 100000);
+	CHECK_EQ(e->refresh_pending, 0);
+	CHECK_EQ(e->nwaiters, 0);
+	CHECK_EQ(e->waiter_head, HF_WAITER_NONE);
+	CHECK_EQ(stats(c).waiters, 0);
+	{
+		struct abuf b;
+		const struct hf_dns_answer *a = mk_answer(&b, HF_ANS_POSITIVE, 60, 40, 0x5a);
+		CHECK_MEM(&e->ans, a, hf_dns_answer_size(a));
+	}
+
+	/* fresh hit */
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 30000), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 5 + 59999), HF_ACT_FRESH, 0);
+	CHECK_EQ(hf_cache_fallback(c, e, T0 + 10), HF_WAKE_FRESH);
+	hf_cache_expire_waiters(c, T0 + 100000, rec_wake, NULL);
+	CHECK_EQ(nwakes, 2);
+	hf_cache_destroy(c);
+}
+
+static void test_stale_wait_refresh(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_entry *e;
+	mk_key(&k, "stale.example", HF_TYPE_A, 0);
+
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK(e != NULL);
+	if (e == NULL)
+		return;
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 9999), HF_ACT_FRESH, 0);
+	/* expired, within the stale window, client_timeout > 0 */
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10000), HF_ACT_WAIT, 1);
+	CHECK_EQ(e->state, HF_ENTRY_READY);
+	CHECK_EQ(e->refresh_pending, 1);
+	CHECK_EQ(hf_cache_fallback(c, e, T0 + 10000), HF_WAKE_STALE);
+	CHECK_EQ(hf_cache_park(c, e, (void *)1, T0 + 10000), 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10500), HF_ACT_WAIT, 0);
+	CHECK_EQ(hf_cache_park(c, e, (void *)2, T0 + 10500), 0);
+
+	hf_cache_expire_waiters(c, T0 + 11799, rec_wake, NULL);
+	CHECK_EQ(nwakes, 0);
+	hf_cache_expire_waiters(c, T0 + 11800, rec_wake, NULL);
+	CHECK_EQ(nwakes, 1);
+	CHECK(wakes[0].cookie == (void *)1);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_STALE);
+	CHECK(wakes[0].e == e);
+	CHECK_EQ(e->nwaiters, 1);
+	hf_cache_expire_waiters(c, T0 + 12300, rec_wake, NULL);
+	CHECK_EQ(nwakes, 2);
+	CHECK(wakes[1].cookie == (void *)2);
+	CHECK_EQ(wakes[1].mode, HF_WAKE_STALE);
+	CHECK_EQ(e->nwaiters, 0);
+	CHECK_EQ(stats(c).waiters, 0);
+	/* the refresh is still out: no second query */
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 13000), HF_ACT_WAIT, 0);
+	/* ... until it is older than miss_timeout (lost) */
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 15000), HF_ACT_WAIT, 1);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 15001), HF_ACT_WAIT, 0);
+
+	/* a successful refill replaces the stale data and wakes FRESH */
+	CHECK_EQ(hf_cache_park(c, e, (void *)3, T0 + 15001), 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 20, 50, 2, T0 + 15100), 0);
+	e = look(c, &k);
+	CHECK_EQ(nwakes, 3);
+	CHECK(wakes[2].cookie == (void *)3);
+	CHECK_EQ(wakes[2].mode, HF_WAKE_FRESH);
+	CHECK_EQ(e->ans.body_len, 50);
+	CHECK_EQ(e->inserted_ms, T0 + 15100);
+	CHECK_EQ(e->expires_ms, T0 + 15100 + 20000);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 16000), HF_ACT_FRESH, 0);
+	hf_cache_destroy(c);
+}
+
+static void test_stale_at_once(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	conf.client_timeout_ms = 0;
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_entry *e;
+	mk_key(&k, "now.example", HF_TYPE_A, 0);
+
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 20000), HF_ACT_STALE, 1);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 20001), HF_ACT_STALE, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 24999), HF_ACT_STALE, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 25000), HF_ACT_STALE, 1); /* refresh lost */
+	CHECK_EQ(hf_cache_fallback(c, e, T0 + 25000), HF_WAKE_STALE);
+	hf_cache_destroy(c);
+}
+
+static void test_failed_refresh(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_entry *e;
+	mk_key(&k, "bogus.de", HF_TYPE_A, HF_KEY_DO);
+
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 15000), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, e, (void *)7, T0 + 15000), 0);
+	/* the refresh fails: data kept, waiter answered stale */
+	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 5, 16, 9, T0 + 15100), 0);
+	e = look(c, &k);
+	CHECK_EQ(nwakes, 1);
+	CHECK(wakes[0].cookie == (void *)7);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_STALE);
+	CHECK_EQ(e->ans.kind, HF_ANS_POSITIVE);
+	CHECK_EQ(e->ans.body_len, 40);
+	CHECK_EQ(e->state, HF_ENTRY_READY);
+	CHECK_EQ(e->expires_ms, T0 + 10000);
+	CHECK_EQ(e->refresh_failed_ms, T0 + 15100);
+	CHECK_EQ(e->refresh_pending, 0);
+	CHECK_EQ(e->nwaiters, 0);
+	/* within failure_recheck: stale at once, nothing asked */
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 20000), HF_ACT_STALE, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 15100 + 29999), HF_ACT_STALE, 0);
+	/* after it: ask again */
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 15100 + 30000), HF_ACT_WAIT, 1);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 15100 + 30001), HF_ACT_WAIT, 0);
+	/* a successful refill replaces the stale data */
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 20, 60, 3, T0 + 46000), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->ans.body_len, 60);
+	CHECK_EQ(hf_dns_answer_body(&e->ans)[20], 3);
+	CHECK_EQ(e->refresh_failed_ms, 0);
+	CHECK_EQ(e->inserted_ms, T0 + 46000);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 46001), HF_ACT_FRESH, 0);
+	hf_cache_destroy(c);
+}
+
+static void test_past_stale_window(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_entry *e;
+	mk_key(&k, "old.example", HF_TYPE_AAAA, 0);
+
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	uint64_t end = T0 + 10000 + 100000;
+	CHECK_EQ(e->stale_until_ms, end);
+	CHECK_DEC(hf_cache_decide(c, e, end - 1), HF_ACT_WAIT, 1);
+	/* a refresh is out: past the window the entry turns PENDING, no second query */
+	CHECK_DEC(hf_cache_decide(c, e, end), HF_ACT_WAIT, 0);
+	CHECK_EQ(e->state, HF_ENTRY_PENDING);
+	CHECK(look(c, &k) == e);
+	CHECK_EQ(hf_cache_fallback(c, e, end), HF_WAKE_TIMEOUT);
+	CHECK_EQ(stats(c).bytes_used, 256); /* slot kept */
+
+	/* without a refresh out: straight to PENDING + query */
+	mk_key(&k, "old2.example", HF_TYPE_AAAA, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_NODATA, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK_DEC(hf_cache_decide(c, e, end + 5), HF_ACT_WAIT, 1);
+	CHECK_EQ(e->state, HF_ENTRY_PENDING);
+	CHECK_EQ(hf_cache_park(c, e, (void *)9, end + 5), 0);
+	hf_cache_expire_waiters(c, end + 5 + 4999, rec_wake, NULL);
+	CHECK_EQ(nwakes, 0);
+	hf_cache_expire_waiters(c, end + 5 + 5000, rec_wake, NULL);
+	CHECK_EQ(nwakes, 1);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_TIMEOUT);
+
+	/* stale window 0: expiry means PENDING at once */
+	conf.stale_window_ms = 0;
+	hf_cache_set_knobs(c, &conf);
+	mk_key(&k, "nowin.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->stale_until_ms, e->expires_ms);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10000), HF_ACT_WAIT, 1);
+	CHECK_EQ(e->state, HF_ENTRY_PENDING);
+	hf_cache_destroy(c);
+}
+
+static void test_failure_cached(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_entry *e;
+	mk_key(&k, "fail.example", HF_TYPE_A, 0);
+
+	/* a failure for a key nobody has: stored */
+	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 5, 16, 1, T0), 0);
+	e = look(c, &k);
+	CHECK(e != NULL);
+	if (e == NULL)
+		return;
+	CHECK_EQ(e->state, HF_ENTRY_READY);
+	CHECK_EQ(e->ans.kind, HF_ANS_FAILURE);
+	CHECK_EQ(e->expires_ms, T0 + 5000);
+	CHECK_EQ(e->stale_until_ms, e->expires_ms);
+	CHECK_EQ(e->ans.ede, HF_EDE_NO_REACHABLE_AUTHORITY);
+	CHECK_MEM(hf_dns_answer_ede_text(&e->ans), "abc", 3);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 1000), HF_ACT_FAILURE, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 4999), HF_ACT_FAILURE, 0);
+	CHECK_EQ(hf_cache_fallback(c, e, T0 + 1000), HF_WAKE_FAILURE);
+	/* expired failure: never stale, back to PENDING + query */
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 5000), HF_ACT_WAIT, 1);
+	CHECK_EQ(e->state, HF_ENTRY_PENDING);
+
+	/* a failure fill onto a pending entry wakes its waiters FAILURE */
+	CHECK_EQ(hf_cache_park(c, e, (void *)5, T0 + 5000), 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 2, 16, 1, T0 + 5100), 0);
+	CHECK_EQ(nwakes, 1);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_FAILURE);
+	e = look(c, &k);
+	CHECK_EQ(e->expires_ms, T0 + 7100);
+	CHECK_EQ(e->refresh_pending, 0);
+
+	/* a failure onto data past its stale window replaces it */
+	mk_key(&k, "gone.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 1, 40, 1, T0), 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 3, 16, 1, T0 + 1000 + 100000), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->ans.kind, HF_ANS_FAILURE);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 101001), HF_ACT_FAILURE, 0);
+	hf_cache_destroy(c);
+}
+
+static void test_failure_onto_fresh(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_entry *e;
+	mk_key(&k, "fresh.example", HF_TYPE_A, 0);
+
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK_EQ(hf_cache_park(c, e, (void *)4, T0 + 10), 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 5, 16, 9, T0 + 1000), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->ans.kind, HF_ANS_POSITIVE);
+	CHECK_EQ(e->inserted_ms, T0);
+	CHECK_EQ(e->expires_ms, T0 + 60000);
+	CHECK_EQ(nwakes, 1);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_FRESH);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 2000), HF_ACT_FRESH, 0);
+	hf_cache_destroy(c);
+}
+
+static void test_nxdomain_stale(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_entry *e;
+	mk_key(&k, "nx.example", HF_TYPE_A, 0);
+
+	CHECK_EQ(fill(c, &k, HF_ANS_NXDOMAIN, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->stale_until_ms, T0 + 10000 + 100000);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 5000), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 11000), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, e, (void *)8, T0 + 11000), 0);
+	hf_cache_expire_waiters(c, T0 + 12800, rec_wake, NULL);
+	CHECK_EQ(nwakes, 1);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_STALE);
+	CHECK_EQ(e->ans.kind, HF_ANS_NXDOMAIN);
+	/* a failed refresh keeps the NXDOMAIN */
+	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 5, 16, 9, T0 + 13000), 0);
+	CHECK_EQ(e->ans.kind, HF_ANS_NXDOMAIN);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 14000), HF_ACT_STALE, 0);
+
+	/* NODATA with client_timeout 0 */
+	conf.client_timeout_ms = 0;
+	hf_cache_set_knobs(c, &conf);
+	mk_key(&k, "nodata.example", HF_TYPE_AAAA, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_NODATA, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 11000), HF_ACT_STALE, 1);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 11001), HF_ACT_STALE, 0);
+	hf_cache_destroy(c);
+}
+
+static void test_miss_timeout(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_entry *e;
+	mk_key(&k, "slow.example", HF_TYPE_A, 0);
+	uint32_t h = hf_cache_key_hash(&k);
+
+	e = hf_cache_add_pending(c, &k, h, T0);
+	CHECK_DEC(hf_cache_decide(c, e, T0), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, e, (void *)0xa, T0), 0);
+	CHECK_EQ(hf_cache_park(c, e, (void *)0xb, T0 + 1000), 0);
+	hf_cache_expire_waiters(c, T0 + 4999, rec_wake, NULL);
+	CHECK_EQ(nwakes, 0);
+	hf_cache_expire_waiters(c, T0 + 5000, rec_wake, NULL);
+	CHECK_EQ(nwakes, 1);
+	CHECK(wakes[0].cookie == (void *)0xa);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_TIMEOUT);
+	CHECK(wakes[0].e == e);
+	hf_cache_expire_waiters(c, T0 + 6000, rec_wake, NULL);
+	CHECK_EQ(nwakes, 2);
+	CHECK(wakes[1].cookie == (void *)0xb);
+	CHECK_EQ(wakes[1].mode, HF_WAKE_TIMEOUT);
+	/* the entry stays, and since the MISS is older than miss_timeout, a new one goes out */
+	CHECK(hf_cache_lookup(c, &k, h) == e);
+	CHECK_EQ(e->state, HF_ENTRY_PENDING);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 6000), HF_ACT_WAIT, 1);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 6001), HF_ACT_WAIT, 0);
+	/* a late fill still fills it */
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 30, 40, 1, T0 + 7000), 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 7001), HF_ACT_FRESH, 0);
+	CHECK_EQ(nwakes, 2);
+	hf_cache_destroy(c);
+}
+
+static void test_waiter_limits(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	conf.waiters = 4;
+	conf.waiters_per_entry = 2;
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key ka, kb, kc, kd, kf;
+	struct hf_cache_entry *a, *b, *cc, *d, *f;
+	mk_key(&ka, "a.example", HF_TYPE_A, 0);
+	mk_key(&kb, "b.example", HF_TYPE_A, 0);
+	mk_key(&kc, "c.example", HF_TYPE_A, 0);
+	mk_key(&kd, "d.example", HF_TYPE_A, 0);
+	mk_key(&kf, "f.example", HF_TYPE_A, 0);
+
+	a = hf_cache_add_pending(c, &ka, hf_cache_key_hash(&ka), T0);
+	b = hf_cache_add_pending(c, &kb, hf_cache_key_hash(&kb), T0);
+	cc = hf_cache_add_pending(c, &kc, hf_cache_key_hash(&kc), T0);
+	CHECK_EQ(hf_cache_park(c, a, (void *)1, T0), 0);
+	CHECK_EQ(hf_cache_park(c, a, (void *)2, T0), 0);
+	CHECK_EQ(hf_cache_park(c, a, (void *)3, T0), HF_EFULL); /* per entry */
+	CHECK_EQ(hf_cache_fallback(c, a, T0), HF_WAKE_TIMEOUT);
+	CHECK_EQ(hf_cache_park(c, b, (void *)4, T0), 0);
+	CHECK_EQ(hf_cache_park(c, b, (void *)5, T0), 0);
+	CHECK_EQ(hf_cache_park(c, cc, (void *)6, T0), HF_EFULL); /* per core */
+	CHECK_EQ(stats(c).park_fails, 2);
+	CHECK_EQ(stats(c).waiters, 4);
+	CHECK_EQ(cc->nwaiters, 0);
+
+	/* a fill frees two waiter slots */
+	CHECK_EQ(fill(c, &ka, HF_ANS_POSITIVE, 30, 40, 1, T0 + 10), 0);
+	CHECK_EQ(nwakes, 2);
+	CHECK_EQ(stats(c).waiters, 2);
+	CHECK_EQ(hf_cache_park(c, cc, (void *)6, T0 + 10), 0);
+
+	/* stale entry full -> fallback STALE; failure entry -> FAILURE */
+	CHECK_EQ(fill(c, &kd, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	d = look(c, &kd);
+	CHECK_DEC(hf_cache_decide(c, d, T0 + 11000), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, d, (void *)7, T0 + 11000), 0);
+	CHECK_EQ(hf_cache_park(c, d, (void *)8, T0 + 11000), HF_EFULL);
+	CHECK_EQ(hf_cache_fallback(c, d, T0 + 11000), HF_WAKE_STALE);
+	CHECK_EQ(fill(c, &kf, HF_ANS_FAILURE, 10, 16, 1, T0), 0);
+	f = look(c, &kf);
+	CHECK_EQ(hf_cache_fallback(c, f, T0 + 100), HF_WAKE_FAILURE);
+	CHECK_EQ(stats(c).park_fails, 3);
+
+	/* a cache with no waiter slots refuses every park */
+	hf_cache_destroy(c);
+	conf.waiters = 0;
+	c = mk_cache(&conf);
+	a = hf_cache_add_pending(c, &ka, hf_cache_key_hash(&ka), T0);
+	CHECK_EQ(hf_cache_park(c, a, (void *)1, T0), HF_EFULL);
+	hf_cache_destroy(c);
+}
+
+/* Fill "e%u.example" keys from `from` on until the first eviction; returns
+ * how many fitted (the size of the small class). */
+static unsigned fill_until_evict(struct hf_cache *c, unsigned from, uint64_t now)
+{
+	struct hf_cache_key k;
+	uint64_t ev0 = stats(c).evictions;
+	unsigned i;
+	for (i = from; i < from + 100000; i++) {
+		mk_keyf(&k, "e", i);
+		CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 300, 40, 1, now), 0);
+		if (stats(c).evictions != ev0)
+			break;
+	}
+	return i - from;
+}
+
+static void test_eviction_clock(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	conf.memory = 512 * 1024;
+	conf.entries = 65536;
+	conf.waiters = 16;
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_stats st;
+	unsigned n = fill_until_evict(c, 0, T0), present = 0, gone = 0;
+
+	st = stats(c);
+	CHECK(n > 10);
+	CHECK(n < 2048);
+	CHECK_EQ(st.evictions, 1);
+	CHECK_EQ(st.entries, n);
+	CHECK(st.bytes_used <= conf.memory);
+	CHECK_EQ(st.bytes_used, (uint64_t)n * 256);
+	for (unsigned i = 0; i <= n; i++) {
+		mk_keyf(&k, "e", i);
+		if (look(c, &k))
+			present++;
+		else
+			gone++;
+	}
+	CHECK_EQ(present, n);
+	CHECK_EQ(gone, 1);
+
+	/* reference every entry but one: CLOCK evicts exactly that one */
+	unsigned victim = n / 2;
+	mk_keyf(&k, "e", victim);
+	CHECK(look(c, &k) != NULL);
+	for (unsigned i = 0; i <= n; i++) {
+		struct hf_cache_entry *e;
+		if (i == victim)
+			continue;
+		mk_keyf(&k, "e", i);
+		if ((e = look(c, &k)) != NULL)
+			hf_cache_decide(c, e, T0 + 1);
+	}
+	mk_key(&k, "newcomer.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 300, 40, 1, T0 + 2), 0);
+	CHECK_EQ(stats(c).evictions, 2);
+	mk_keyf(&k, "e", victim);
+	CHECK(look(c, &k) == NULL);
+	present = 0;
+	for (unsigned i = 0; i <= n; i++) {
+		mk_keyf(&k, "e", i);
+		present += look(c, &k) != NULL;
+	}
+	CHECK_EQ(present, n - 1);
+
+	/* an entry with a parked client and a pending one with its query out survive */
+	struct hf_cache_key kp, kq;
+	struct hf_cache_entry *p, *q;
+	mk_key(&kp, "parked.example", HF_TYPE_A, 0);
+	mk_key(&kq, "pending.example", HF_TYPE_A, 0);
+	p = hf_cache_add_pending(c, &kp, hf_cache_key_hash(&kp), T0 + 3);
+	q = hf_cache_add_pending(c, &kq, hf_cache_key_hash(&kq), T0 + 3);
+	CHECK(p != NULL && q != NULL);
+	CHECK_DEC(hf_cache_decide(c, p, T0 + 3), HF_ACT_WAIT, 1);
+	CHECK_DEC(hf_cache_decide(c, q, T0 + 3), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, p, (void *)0x77, T0 + 3), 0);
+	for (unsigned i = 0; i < 3 * n; i++) {
+		mk_keyf(&k, "x", i);
+		CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 300, 40, 1, T0 + 4), 0);
+	}
+	CHECK(look(c, &kp) == p);
+	CHECK(look(c, &kq) == q);
+	CHECK_EQ(p->nwaiters, 1);
+	st = stats(c);
+	CHECK_EQ(st.entries, n);
+	CHECK(st.bytes_used <= conf.memory);
+	CHECK_EQ(st.evictions, 2 + 2 + 3 * n);
+	CHECK_EQ(st.alloc_fails, 0);
+
+	/* once the query is older than miss_timeout, the pending entry may go */
+	for (unsigned i = 0; i < 3 * n; i++) {
+		mk_keyf(&k, "y", i);
+		CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 300, 40, 1, T0 + 3 + 5000), 0);
+	}
+	CHECK(look(c, &kq) == NULL);
+	CHECK(look(c, &kp) == p);
+	CHECK_EQ(stats(c).waiters, 1);
+
+	/* answers of other sizes live in their own classes */
+	mk_key(&k, "big.example", HF_TYPE_TXT, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 300, 3000, 1, T0 + 10000), 0);
+	CHECK(look(c, &k) != NULL);
+	CHECK(stats(c).bytes_used <= conf.memory);
+
+	hf_cache_flush(c, NULL, 0, false, rec_wake, NULL);
+	CHECK_EQ(stats(c).bytes_used, 0);
+	hf_cache_destroy(c);
+
+	/* every slot pinned by pending queries: insert refused, alloc_fails counted */
+	c = mk_cache(&conf);
+	unsigned pinned = 0;
+	for (unsigned i = 0; i < 100000; i++) {
+		struct hf_cache_entry *e;
+		mk_keyf(&k, "pin", i);
+		e = hf_cache_add_pending(c, &k, hf_cache_key_hash(&k), T0);
+		if (e == NULL)
+			break;
+		hf_cache_decide(c, e, T0);
+		pinned++;
+	}
+	CHECK_EQ(pinned, n);
+	CHECK_EQ(stats(c).alloc_fails, 1);
+	CHECK_EQ(stats(c).evictions, 0);
+	mk_key(&k, "late.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 300, 40, 1, T0 + 1), HF_ENOMEM);
+	CHECK_EQ(stats(c).alloc_fails, 2);
+	/* a bigger class still has room */
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 300, 400, 1, T0 + 1), 0);
+	/* after miss_timeout the lost queries no longer pin */
+	mk_key(&k, "later.example", HF_TYPE_A, 0);
+	CHECK(hf_cache_add_pending(c, &k, hf_cache_key_hash(&k), T0 + 5000) != NULL);
+	CHECK_EQ(stats(c).evictions, 1);
+	hf_cache_destroy(c);
+}
+
+static void test_hash_full(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	conf.entries = 64;
+	conf.memory = 4u << 20;
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	struct hf_cache_stats st;
+	unsigned ok = 0;
+
+	for (unsigned i = 0; i < 400; i++) {
+		mk_keyf(&k, "h", i);
+		if (fill(c, &k, HF_ANS_POSITIVE, 300, 40, 1, T0) == 0) {
+			ok++;
+			CHECK(look(c, &k) != NULL);
+		}
+	}
+	st = stats(c);
+	CHECK(ok >= 380);
+	CHECK(st.entries <= 64);
+	CHECK(st.entries >= 48);
+	CHECK(st.evictions > 0);
+	CHECK_EQ(st.entries, ok - st.evictions);
+	CHECK_EQ(st.alloc_fails, 400 - ok);
+	CHECK_EQ(st.bytes_used, st.entries * 256);
+	/* every entry the hash knows is reachable and every slot is in the hash */
+	uint32_t it = 0;
+	unsigned seen = 0;
+	const struct hf_cache_key *sk;
+	struct hf_cache_entry *e;
+	while (hf_cache_iterate(c, &it, &sk, &e)) {
+		CHECK(look(c, sk) == e);
+		CHECK_EQ(e->state, HF_ENTRY_READY);
+		seen++;
+	}
+	CHECK_EQ(seen, st.entries);
+	hf_cache_destroy(c);
+}
+
+static void test_refill_moves_class(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k, k2;
+	struct hf_cache_entry *e, *old;
+	mk_key(&k, "grow.example", HF_TYPE_TXT, 0);
+	mk_key(&k2, "other.example", HF_TYPE_TXT, 0);
+
+	CHECK_EQ(fill(c, &k2, HF_ANS_POSITIVE, 60, 40, 1, T0), 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	old = look(c, &k);
+	CHECK_EQ(stats(c).bytes_used, 512);
+	CHECK_DEC(hf_cache_decide(c, old, T0 + 11000), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, old, (void *)1, T0 + 11000), 0);
+	CHECK_EQ(hf_cache_park(c, old, (void *)2, T0 + 11001), 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 3000, 0x33, T0 + 11100), 0);
+	e = look(c, &k);
+	CHECK(e != NULL && e != old);
+	if (e == NULL)
+		return;
+	CHECK_EQ(e->size_class, 4);
+	CHECK_EQ(e->ans.body_len, 3000);
+	CHECK_EQ(hf_dns_answer_body(&e->ans)[2999], 0x33);
+	CHECK_EQ(e->inserted_ms, T0 + 11100);
+	CHECK_EQ(e->nwaiters, 0);
+	CHECK_EQ(e->referenced, 1);
+	CHECK_EQ(nwakes, 2);
+	CHECK(wakes[0].e == e && wakes[1].e == e);
+	CHECK(wakes[0].cookie == (void *)1 && wakes[1].cookie == (void *)2);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_FRESH);
+	CHECK_EQ(wakes[0].body_len, 3000);
+	CHECK_EQ(stats(c).bytes_used, 256 + 4096);
+	CHECK_EQ(stats(c).entries, 2);
+	CHECK_EQ(stats(c).waiters, 0);
+
+	/* a move with clients still parked (a pending entry) keeps them */
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 1, 40, 2, T0 + 20000), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->size_class, 0);
+	CHECK_EQ(stats(c).bytes_used, 512);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 200000), HF_ACT_WAIT, 1);
+	CHECK_EQ(e->state, HF_ENTRY_PENDING);
+	CHECK_EQ(hf_cache_park(c, e, (void *)3, T0 + 200000), 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_NXDOMAIN, 60, 400, 4, T0 + 200001), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->size_class, 1);
+	CHECK_EQ(nwakes, 3);
+	CHECK(wakes[2].e == e);
+	CHECK_EQ(wakes[2].body_len, 400);
+	CHECK_EQ(stats(c).bytes_used, 256 + 512);
+	CHECK(look(c, &k2) != NULL);
+
+	/* too big for any class: refused, the old data stays */
+	{
+		static uint8_t huge[sizeof(struct hf_dns_answer) + 2 + 65535 + 10000];
+		struct hf_dns_answer *a = (struct hf_dns_answer *)(void *)huge;
+		memset(huge, 0, sizeof(huge));
+		a->kind = HF_ANS_POSITIVE;
+		a->ttl = 60;
+		a->body_len = 65535;
+		a->ede_text_len = 10000;
+		uint64_t af = stats(c).alloc_fails;
+		CHECK_EQ(
+			hf_cache_fill(c, &k, hf_cache_key_hash(&k), a, T0 + 200002, rec_wake, NULL),
+			HF_ENOMEM);
+		CHECK_EQ(stats(c).alloc_fails, af + 1);
+		CHECK_EQ(look(c, &k)->ans.body_len, 400);
+	}
+	hf_cache_destroy(c);
+}
+
+static void test_flush(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	uint8_t w[HF_DNS_NAME_MAX + 1];
+	size_t wl;
+	static const char *const names[] = {
+		"www.example.com",
+		"mail.example.com",
+		"sub.mail.example.com",
+		"example.com",
+		"xexample.com",
+		"example.org",
+		"com",
+	};
+	for (unsigned i = 0; i < HF_ARRAY_LEN(names); i++) {
+		mk_key(&k, names[i], HF_TYPE_A, 0);
+		CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 40, 1, T0), 0);
+	}
+	mk_key(&k, "www.example.com", HF_TYPE_AAAA, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 40, 1, T0), 0);
+	mk_key(&k, "www.example.com", HF_TYPE_A, HF_KEY_DO | HF_KEY_CD);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 400, 1, T0), 0);
+	mk_key(&k, "www.example.com", HF_TYPE_MX, 0);
+	struct hf_cache_entry *p = hf_cache_add_pending(c, &k, hf_cache_key_hash(&k), T0);
+	CHECK_EQ(hf_cache_park(c, p, (void *)0x99, T0), 0);
+	CHECK_EQ(stats(c).entries, 10);
+
+	/* one name, every type and flag, case-insensitive */
+	wl = to_wire("WWW.example.COM", w);
+	CHECK_EQ(hf_cache_flush(c, w, wl, false, rec_wake, NULL), 4);
+	CHECK_EQ(nwakes, 1);
+	CHECK(wakes[0].cookie == (void *)0x99);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_TIMEOUT);
+	CHECK_EQ(stats(c).waiters, 0);
+	CHECK_EQ(stats(c).entries, 6);
+	mk_key(&k, "www.example.com", HF_TYPE_A, 0);
+	CHECK(look(c, &k) == NULL);
+	mk_key(&k, "mail.example.com", HF_TYPE_A, 0);
+	CHECK(look(c, &k) != NULL);
+
+	/* exact flush does not take the subtree */
+	wl = to_wire("mail.example.com", w);
+	CHECK_EQ(hf_cache_flush(c, w, wl, false, rec_wake, NULL), 1);
+	mk_key(&k, "sub.mail.example.com", HF_TYPE_A, 0);
+	CHECK(look(c, &k) != NULL);
+
+	/* subtree: example.com and below, not xexample.com */
+	wl = to_wire("example.com", w);
+	CHECK_EQ(hf_cache_flush(c, w, wl, true, rec_wake, NULL), 2);
+	mk_key(&k, "xexample.com", HF_TYPE_A, 0);
+	CHECK(look(c, &k) != NULL);
+	mk_key(&k, "example.com", HF_TYPE_A, 0);
+	CHECK(look(c, &k) == NULL);
+	CHECK_EQ(stats(c).entries, 3);
+	wl = to_wire("nothing.here", w);
+	CHECK_EQ(hf_cache_flush(c, w, wl, true, rec_wake, NULL), 0);
+
+	/* everything, with parked clients woken TIMEOUT */
+	mk_key(&k, "q.example.net", HF_TYPE_A, 0);
+	p = hf_cache_add_pending(c, &k, hf_cache_key_hash(&k), T0);
+	CHECK_EQ(hf_cache_park(c, p, (void *)0x98, T0), 0);
+	CHECK_EQ(hf_cache_park(c, p, (void *)0x97, T0), 0);
+	CHECK_EQ(hf_cache_flush(c, NULL, 0, false, rec_wake, NULL), 4);
+	CHECK_EQ(nwakes, 3);
+	CHECK(wakes[1].cookie == (void *)0x98 && wakes[2].cookie == (void *)0x97);
+	CHECK_EQ(wakes[2].mode, HF_WAKE_TIMEOUT);
+	CHECK_EQ(stats(c).entries, 0);
+	CHECK_EQ(stats(c).bytes_used, 0);
+	CHECK_EQ(stats(c).waiters, 0);
+	uint32_t it = 0;
+	const struct hf_cache_key *sk;
+	struct hf_cache_entry *se;
+	CHECK_EQ(hf_cache_iterate(c, &it, &sk, &se), 0);
+	/* and it still works afterwards */
+	mk_key(&k, "again.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 40, 1, T0), 0);
+	CHECK(look(c, &k) != NULL);
+	hf_cache_expire_waiters(c, T0 + 1000000, rec_wake, NULL);
+	CHECK_EQ(nwakes, 3);
+	hf_cache_destroy(c);
+}
+
+static void test_bulk_lookup(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	static struct hf_cache_key keys[64];
+	const struct hf_cache_key *kp[64];
+	uint32_t hashes[64];
+	struct hf_cache_entry *out[64];
+
+	for (unsigned i = 0; i < 64; i++) {
+		mk_keyf(&keys[i], "bulk", i);
+		kp[i] = &keys[i];
+		hashes[i] = hf_cache_key_hash(&keys[i]);
+		if (i % 3 == 0)
+			CHECK_EQ(fill(c, &keys[i], HF_ANS_POSITIVE, 60, 40, (uint8_t)i, T0), 0);
+	}
+	memset(out, 0xff, sizeof(out));
+	hf_cache_lookup_bulk(c, kp, hashes, 64, out);
+	unsigned hits = 0;
+	for (unsigned i = 0; i < 64; i++) {
+		if (i % 3 == 0) {
+			CHECK(out[i] != NULL);
+			CHECK(out[i] == look(c, &keys[i]));
+			if (out[i])
+				CHECK_EQ(hf_dns_answer_body(&out[i]->ans)[20], i);
+			hits++;
+		} else {
+			CHECK(out[i] == NULL);
+		}
+	}
+	CHECK_EQ(hits, 22);
+	/* a short burst from the middle */
+	memset(out, 0xff, sizeof(out));
+	hf_cache_lookup_bulk(c, kp + 2, hashes + 2, 3, out);
+	CHECK(out[0] == NULL);
+	CHECK(out[1] == look(c, &keys[3]));
+	CHECK(out[2] == NULL);
+	hf_cache_destroy(c);
+}
+
+static void test_knobs(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k1, k2, kf;
+	struct hf_cache_entry *e1, *e2, *f;
+	mk_key(&k1, "k1.example", HF_TYPE_A, 0);
+	mk_key(&k2, "k2.example", HF_TYPE_A, 0);
+	mk_key(&kf, "kf.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k1, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	CHECK_EQ(fill(c, &k2, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	CHECK_EQ(fill(c, &kf, HF_ANS_FAILURE, 10, 16, 1, T0), 0);
+	e1 = look(c, &k1);
+	e2 = look(c, &k2);
+	f = look(c, &kf);
+
+	/* a shorter client timeout: the later waiter's deadline comes first */
+	CHECK_DEC(hf_cache_decide(c, e1, T0 + 11000), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, e1, (void *)1, T0 + 11000), 0); /* deadline +1800 */
+	conf.client_timeout_ms = 100;
+	hf_cache_set_knobs(c, &conf);
+	CHECK_DEC(hf_cache_decide(c, e2, T0 + 11010), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, e2, (void *)2, T0 + 11010), 0); /* deadline +100 */
+	hf_cache_expire_waiters(c, T0 + 11110, rec_wake, NULL);
+	CHECK_EQ(nwakes, 1);
+	CHECK(wakes[0].cookie == (void *)2);
+	hf_cache_expire_waiters(c, T0 + 12800, rec_wake, NULL);
+	CHECK_EQ(nwakes, 2);
+	CHECK(wakes[1].cookie == (void *)1);
+
+	/* a new stale window applies to entries already cached (not failures) */
+	conf.stale_window_ms = 5000;
+	hf_cache_set_knobs(c, &conf);
+	CHECK_EQ(e1->stale_until_ms, T0 + 15000);
+	CHECK_EQ(f->stale_until_ms, f->expires_ms);
+	CHECK_DEC(hf_cache_decide(c, e2, T0 + 15000), HF_ACT_WAIT, 0); /* refresh out */
+	CHECK_EQ(e2->state, HF_ENTRY_PENDING);
+	hf_cache_destroy(c);
+}
+
+static void test_stats_and_create(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c;
+	struct hf_cache_stats st;
+	struct hf_cache_key k;
+
+	conf.memory = 64 * 1024; /* below the minimum: every class needs a few slots */
+	CHECK(hf_cache_create("tcache_small", &conf) == NULL);
+	conf = base_conf();
+	conf.entries = 0;
+	CHECK(hf_cache_create("tcache_zero", &conf) == NULL);
+
+	conf = base_conf();
+	c = mk_cache(&conf);
+	st = stats(c);
+	CHECK_EQ(st.entries, 0);
+	CHECK_EQ(st.bytes_used, 0);
+	CHECK_EQ(st.evictions, 0);
+	CHECK_EQ(st.waiters, 0);
+	CHECK_EQ(st.park_fails, 0);
+	CHECK_EQ(st.alloc_fails, 0);
+	mk_key(&k, "s1.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 40, 1, T0), 0);
+	mk_key(&k, "s2.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 1500, 1, T0), 0);
+	mk_key(&k, "s3.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 10000, 1, T0), 0);
+	mk_key(&k, "s4.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 60, 30000, 1, T0), 0);
+	struct hf_cache_entry *p = hf_cache_add_pending(c, &k, hf_cache_key_hash(&k), T0);
+	CHECK(p == look(c, &k));
+	mk_key(&k, "s5.example", HF_TYPE_A, 0);
+	p = hf_cache_add_pending(c, &k, hf_cache_key_hash(&k), T0);
+	CHECK_EQ(hf_cache_park(c, p, (void *)1, T0), 0);
+	st = stats(c);
+	CHECK_EQ(st.entries, 5);
+	CHECK_EQ(st.bytes_used, 256 + 2048 + 16384 + 65536 + 4096 + 256);
+	CHECK_EQ(st.waiters, 1);
+	CHECK(st.bytes_used <= conf.memory);
+	hf_cache_flush(c, NULL, 0, false, rec_wake, NULL);
+	hf_cache_destroy(c);
+}
+
+int main(int argc, char **argv)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=hf_test_cache_%d", (int)getpid());
+	char *eal_argv[] = {
+		argc > 0 ? argv[0] : (char *)"test_cache",
+		(char *)"--no-huge",
+		(char *)"-m",
+		(char *)"256",
+		(char *)"--no-pci",
+		prefix,
+		(char *)"--log-level=warning",
+		NULL,
+	};
+	if (rte_eal_init((int)HF_ARRAY_LEN(eal_argv) - 1, eal_argv) < 0) {
+		fprintf(stderr, "rte_eal_init failed\n");
+		return 1;
+	}
+	static const struct hf_test_case cases[] = {
+		TEST_CASE(test_key_hash_cmp),
+		TEST_CASE(test_miss_then_fill),
+		TEST_CASE(test_stale_wait_refresh),
+		TEST_CASE(test_stale_at_once),
+		TEST_CASE(test_failed_refresh),
+		TEST_CASE(test_past_stale_window),
+		TEST_CASE(test_failure_cached),
+		TEST_CASE(test_failure_onto_fresh),
+		TEST_CASE(test_nxdomain_stale),
+		TEST_CASE(test_miss_timeout),
+		TEST_CASE(test_waiter_limits),
+		TEST_CASE(test_eviction_clock),
+		TEST_CASE(test_hash_full),
+		TEST_CASE(test_refill_moves_class),
+		TEST_CASE(test_flush),
+		TEST_CASE(test_bulk_lookup),
+		TEST_CASE(test_knobs),
+		TEST_CASE(test_stats_and_create),
+	};
+	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
+	rte_eal_cleanup();
+	return rc;
+}

@@ -1,2 +1,635 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests for control/config.c: defaults, every key, every class of
+ * error message, file and argument order, repeatable keys, dump round-trip. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "hf_test.h"
-int main(void) { return hf_test_run(NULL, 0); }
+#include "control/hf_config.h"
+
+static char tmpdir[64];
+
+/* Write `text` to a file in the test's temporary directory; returns its path. */
+static const char *write_file(const char *name, const char *text)
+{
+	static char path[4][128];
+	static int next;
+	char *p = path[next++ % 4];
+	FILE *f;
+	snprintf(p, 128, "%s/%s", tmpdir, name);
+	f = fopen(p, "w");
+	if (f == NULL)
+		return p;
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+static bool one_line(const char *s)
+{
+	return s[0] != '\0' && strchr(s, '\n') == NULL;
+}
+
+static int set(struct hf_config *cfg, const char *k, const char *v, char *err, size_t n)
+{
+	return hf_config_set(cfg, k, v, "holdfast.conf:12", err, n);
+}
+
+static void test_defaults(void)
+{
+	struct hf_config c;
+	hf_config_defaults(&c);
+	CHECK_EQ(c.nservice, 0);
+	CHECK_EQ(c.nforwarders, 0);
+	CHECK_EQ(c.cache_entries, 262144);
+	CHECK_EQ(c.cache_memory, 64ull << 20);
+	CHECK_EQ(c.waiters, 4096);
+	CHECK_EQ(c.stale_window_ms, 86400000ull);
+	CHECK_EQ(c.client_timeout_ms, 1800);
+	CHECK_EQ(c.stale_ttl, 30);
+	CHECK_EQ(c.failure_recheck_ms, 30000);
+	CHECK_EQ(c.failure_ttl, 5);
+	CHECK_EQ(c.max_ttl, 86400);
+	CHECK_EQ(c.min_ttl, 0);
+	CHECK_EQ(c.max_negative_ttl, 3600);
+	CHECK_EQ(c.edns_buffer_size, 1232);
+	CHECK_EQ(c.upstream_timeout_ms, 1000);
+	CHECK_EQ(c.upstream_attempts, 3);
+	CHECK_EQ(c.queues, 0);
+	CHECK_EQ(c.idle_sleep_us, 0);
+	CHECK_EQ(c.burst, 32);
+	CHECK(strcmp(c.control_socket, "/run/holdfast/control.sock") == 0);
+	CHECK(!c.dump_config);
+}
+
+static void test_durations(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t ms;
+	} good[] = {
+		{"1.8s", 1800},	  {"1800ms", 1800},  {"5m", 300000}, {"1h", 3600000},
+		{"1d", 86400000}, {"1w", 604800000}, {"30", 30000},  {"0.5", 500},
+		{"0", 0},	  {"1.25m", 75000},  {"0.001", 1},   {"10ms", 10},
+	};
+	static const char *bad[] = {"",	       "s",	"abc", "1x",  "-1", "1.2.3",
+				    "1.0001s", "0.5ms", "1 s", "1e3", " 1", "99999999999999999999",
+				    ".",       "1S"};
+	for (size_t i = 0; i < HF_ARRAY_LEN(good); i++) {
+		uint64_t ms = 12345;
+		CHECK_EQ(hf_parse_duration_ms(good[i].s, &ms), 0);
+		CHECK_EQ(ms, good[i].ms);
+	}
+	for (size_t i = 0; i < HF_ARRAY_LEN(bad); i++) {
+		uint64_t ms;
+		if (hf_parse_duration_ms(bad[i], &ms) != HF_EINVAL)
+			fprintf(stderr, "accepted bad duration \"%s\"\n", bad[i]);
+		CHECK_EQ(hf_parse_duration_ms(bad[i], &ms), HF_EINVAL);
+	}
+}
+
+static void test_every_key(void)
+{
+	struct hf_config c;
+	char err[256] = "";
+	const char *path = write_file("all.conf", "# every key, not the defaults\n"
+						  "service-address: 198.18.53.1\n"
+						  "service-address: fd53::1   # trailing comment\n"
+						  "forwarder: 127.53.0.10@53\n"
+						  "forwarder: 127.53.0.11\n"
+						  "forwarder: fd53::53@5353\n"
+						  "\n"
+						  "   cache-entries:   2K\n"
+						  "cache-memory: 1G\n"
+						  "waiters: 1M\n"
+						  "serve-stale-window: 2d\n"
+						  "serve-stale-client-timeout: 0\n"
+						  "serve-stale-ttl: 1m\n"
+						  "serve-stale-failure-recheck: 1.5m\n"
+						  "failure-ttl: 5m\n"
+						  "max-ttl: 1w\n"
+						  "min-ttl: 60\n"
+						  "max-negative-ttl: 15m\n"
+						  "edns-buffer-size: 4096\n"
+						  "upstream-timeout: 250ms\n"
+						  "upstream-attempts: 10\n"
+						  "queues: 4\n"
+						  "idle-sleep: 100\n"
+						  "burst: 64\n"
+						  "control-socket: \"/tmp/hf ctl#1.sock\"\n");
+	hf_config_defaults(&c);
+	CHECK_EQ(hf_config_load(&c, path, err, sizeof(err)), 0);
+	if (err[0])
+		fprintf(stderr, "%s\n", err);
+	CHECK_EQ(c.nservice, 2);
+	CHECK_EQ(c.service[0].family, AF_INET);
+	CHECK_EQ(c.service[0].v4.s_addr, inet_addr("198.18.53.1"));
+	CHECK_EQ(c.service[1].family, AF_INET6);
+	{
+		struct in6_addr a;
+		inet_pton(AF_INET6, "fd53::1", &a);
+		CHECK_MEM(&c.service[1].v6, &a, 16);
+	}
+	CHECK_EQ(c.nforwarders, 3);
+	{
+		const struct sockaddr_in *f0 = (const void *)&c.forwarder[0];
+		const struct sockaddr_in *f1 = (const void *)&c.forwarder[1];
+		const struct sockaddr_in6 *f2 = (const void *)&c.forwarder[2];
+		struct in6_addr a;
+		CHECK_EQ(f0->sin_family, AF_INET);
+		CHECK_EQ(f0->sin_addr.s_addr, inet_addr("127.53.0.10"));
+		CHECK_EQ(ntohs(f0->sin_port), 53);
+		CHECK_EQ(f1->sin_addr.s_addr, inet_addr("127.53.0.11"));
+		CHECK_EQ(ntohs(f1->sin_port), 53);
+		CHECK_EQ(f2->sin6_family, AF_INET6);
+		CHECK_EQ(ntohs(f2->sin6_port), 5353);
+		inet_pton(AF_INET6, "fd53::53", &a);
+		CHECK_MEM(&f2->sin6_addr, &a, 16);
+	}
+	CHECK_EQ(c.cache_entries, 2048);
+	CHECK_EQ(c.cache_memory, 1ull << 30);
+	CHECK_EQ(c.waiters, 1u << 20);
+	CHECK_EQ(c.stale_window_ms, 2 * 86400000ull);
+	CHECK_EQ(c.client_timeout_ms, 0);
+	CHECK_EQ(c.stale_ttl, 60);
+	CHECK_EQ(c.failure_recheck_ms, 90000);
+	CHECK_EQ(c.failure_ttl, 300);
+	CHECK_EQ(c.max_ttl, 604800);
+	CHECK_EQ(c.min_ttl, 60);
+	CHECK_EQ(c.max_negative_ttl, 900);
+	CHECK_EQ(c.edns_buffer_size, 4096);
+	CHECK_EQ(c.upstream_timeout_ms, 250);
+	CHECK_EQ(c.upstream_attempts, 10);
+	CHECK_EQ(c.queues, 4);
+	CHECK_EQ(c.idle_sleep_us, 100);
+	CHECK_EQ(c.burst, 64);
+	CHECK(strcmp(c.control_socket, "/tmp/hf ctl#1.sock") == 0);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), 0);
+
+	/* a few alternative spellings */
+	CHECK_EQ(hf_config_set(&c, "idle-sleep", "2ms", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(c.idle_sleep_us, 2000);
+	CHECK_EQ(hf_config_set(&c, "cache-memory", "1536K", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(c.cache_memory, 1536 * 1024);
+	CHECK_EQ(hf_config_set(&c, "cache-memory", "1.5M", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(c.cache_memory, 1536 * 1024);
+	CHECK_EQ(hf_config_set(&c, "cache-entries", "100000", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(c.cache_entries, 100000);
+}
+
+static void test_errors(void)
+{
+	struct hf_config c;
+	char err[256];
+	hf_config_defaults(&c);
+
+	CHECK_EQ(set(&c, "serve-stale-window", "9d", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: serve-stale-window: \"9d\" is above the maximum 7d") ==
+	      0);
+	CHECK_EQ(c.stale_window_ms, 86400000ull); /* unchanged */
+
+	CHECK_EQ(set(&c, "upstream-timeout", "5ms", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: upstream-timeout: \"5ms\" is below the minimum "
+			  "10ms") == 0);
+	CHECK_EQ(set(&c, "failure-ttl", "0", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: failure-ttl: \"0\" is below the minimum 1s") == 0);
+	CHECK_EQ(set(&c, "failure-ttl", "301", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: failure-ttl: \"301\" is above the maximum 5m") == 0);
+	CHECK_EQ(set(&c, "failure-ttl", "1.5", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: failure-ttl: \"1.5\" is not a whole number of "
+			  "seconds") == 0);
+	CHECK_EQ(set(&c, "serve-stale-ttl", "3601", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "serve-stale-client-timeout", "31s", err, sizeof(err)), HF_EINVAL);
+	CHECK(strstr(err, "is above the maximum 30s") != NULL);
+	CHECK_EQ(set(&c, "serve-stale-failure-recheck", "25h", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "max-ttl", "0", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "max-ttl", "8d", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "max-negative-ttl", "2d", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "edns-buffer-size", "511", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: edns-buffer-size: \"511\" is below the minimum 512") ==
+	      0);
+	CHECK_EQ(set(&c, "edns-buffer-size", "4097", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "edns-buffer-size", "1k", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "upstream-timeout", "31s", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "upstream-attempts", "0", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "upstream-attempts", "11", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "cache-entries", "1023", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: cache-entries: \"1023\" is below the minimum 1024") ==
+	      0);
+	CHECK_EQ(set(&c, "cache-entries", "65M", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "cache-memory", "1023K", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: cache-memory: \"1023K\" is below the minimum 1M") ==
+	      0);
+	CHECK_EQ(set(&c, "cache-memory", "65G", err, sizeof(err)), HF_EINVAL);
+	CHECK(strstr(err, "is above the maximum 64G") != NULL);
+	CHECK_EQ(set(&c, "cache-memory", "12T", err, sizeof(err)), HF_EINVAL);
+	CHECK(strstr(err, "is not a size") != NULL);
+	CHECK_EQ(set(&c, "waiters", "15", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "waiters", "1025K", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "queues", "65", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "idle-sleep", "100001", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "idle-sleep", "1m", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "burst", "0", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "burst", "65", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "burst", "3.5", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: burst: \"3.5\" is not a whole number") == 0);
+
+	/* bad duration */
+	CHECK_EQ(set(&c, "serve-stale-window", "1 day", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: serve-stale-window: \"1 day\" is not a duration "
+			  "(e.g. 1.8s, 1800ms, 5m, 1h, 1d, 1w)") == 0);
+
+	/* unknown key */
+	CHECK_EQ(set(&c, "serve-stale", "1d", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: unknown key \"serve-stale\"") == 0);
+
+	/* missing value */
+	CHECK_EQ(set(&c, "max-ttl", "", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: max-ttl: missing value") == 0);
+
+	/* addresses */
+	CHECK_EQ(set(&c, "service-address", "198.18.53", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: service-address: \"198.18.53\" is not an IPv4 or "
+			  "IPv6 address") == 0);
+	CHECK_EQ(set(&c, "service-address", "example.com", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "service-address", "198.18.53.1@53", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "service-address", "fe80::1%eth0", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(c.nservice, 0);
+
+	/* forwarders */
+	static const char *badfwd[] = {"1.2.3.4@99999", "1.2.3.4@0",  "1.2.3.4@",
+				       "@53",		"1.2.3.4:53", "1.2.3.4@53x",
+				       "host@53",	"1.2.3.4@-1", "[::1]@53"};
+	for (size_t i = 0; i < HF_ARRAY_LEN(badfwd); i++) {
+		CHECK_EQ(set(&c, "forwarder", badfwd[i], err, sizeof(err)), HF_EINVAL);
+		CHECK(strstr(err, "is not ADDR[@PORT] with a port 1-65535") != NULL);
+	}
+	CHECK_EQ(c.nforwarders, 0);
+	CHECK_EQ(set(&c, "forwarder", "::1@65535", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "forwarder", "::1@65535", err, sizeof(err)), HF_EEXIST);
+	CHECK(strcmp(err, "holdfast.conf:12: forwarder: \"::1@65535\" is already configured") == 0);
+
+	/* control socket */
+	{
+		char longpath[200];
+		memset(longpath, 'a', sizeof(longpath));
+		longpath[0] = '/';
+		longpath[108] = '\0';
+		CHECK_EQ(set(&c, "control-socket", longpath, err, sizeof(err)), HF_EINVAL);
+		CHECK(strstr(err, "is too long (at most 107 bytes)") != NULL);
+		longpath[107] = '\0';
+		CHECK_EQ(set(&c, "control-socket", longpath, err, sizeof(err)), 0);
+		CHECK_EQ(strlen(c.control_socket), 107);
+	}
+
+	/* control characters never break the one-line rule */
+	CHECK_EQ(set(&c, "burst", "1\n2", err, sizeof(err)), HF_EINVAL);
+	CHECK(one_line(err));
+}
+
+static void test_file_errors(void)
+{
+	struct hf_config c;
+	char err[512], want[512];
+	const char *p;
+
+	hf_config_defaults(&c);
+	p = write_file("bad1.conf", "# comment\n\nmax-ttl: 1h\nforwarder: 1.2.3.4@99999\n");
+	CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), HF_EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:4: forwarder: \"1.2.3.4@99999\" is not ADDR[@PORT] with a port 1-65535", p);
+	CHECK(strcmp(err, want) == 0);
+	CHECK_EQ(c.max_ttl, 3600); /* lines before the error were applied */
+
+	hf_config_defaults(&c);
+	p = write_file("bad2.conf", "max-ttl: 1h\nmax_ttl: 1h\n");
+	CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), HF_EINVAL);
+	snprintf(want, sizeof(want), "%s:2: unknown key \"max_ttl\"", p);
+	CHECK(strcmp(err, want) == 0);
+
+	hf_config_defaults(&c);
+	p = write_file("bad3.conf", "\n\n\nthis line has no colon\n");
+	CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), HF_EINVAL);
+	snprintf(want, sizeof(want), "%s:4: expected \"key: value\"", p);
+	CHECK(strcmp(err, want) == 0);
+
+	hf_config_defaults(&c);
+	p = write_file("bad4.conf", "serve-stale-window: 9d\r\n");
+	CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), HF_EINVAL);
+	snprintf(want, sizeof(want), "%s:1: serve-stale-window: \"9d\" is above the maximum 7d", p);
+	CHECK(strcmp(err, want) == 0);
+
+	hf_config_defaults(&c);
+	p = write_file("bad5.conf", "service-address: 10.0.0.1\nservice-address: 10.0.0.1\n");
+	CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), HF_EEXIST);
+	snprintf(want, sizeof(want), "%s:2: service-address: \"10.0.0.1\" is already configured",
+		 p);
+	CHECK(strcmp(err, want) == 0);
+
+	hf_config_defaults(&c);
+	CHECK_EQ(hf_config_load(&c, "/nonexistent/holdfast.conf", err, sizeof(err)), HF_EIO);
+	CHECK(strcmp(err, "/nonexistent/holdfast.conf: cannot open: No such file or directory") ==
+	      0);
+}
+
+static void test_args(void)
+{
+	struct hf_config c;
+	char err[512];
+	const char *p = write_file("args.conf", "max-ttl: 100\nservice-address: 10.0.0.1\n"
+						"forwarder: 10.0.0.53\n");
+	char pc[160];
+	snprintf(pc, sizeof(pc), "--config=%s", p);
+
+	/* -c then a flag: the flag wins */
+	{
+		char *argv[] = {"holdfast", "-c", (char *)p, "--max-ttl", "50", NULL};
+		hf_config_defaults(&c);
+		CHECK_EQ(hf_config_args(&c, 5, argv, err, sizeof(err)), 0);
+		CHECK_EQ(c.max_ttl, 50);
+	}
+	/* a flag then -c: the file wins */
+	{
+		char *argv[] = {"holdfast", "--max-ttl=50", "--config", (char *)p, NULL};
+		hf_config_defaults(&c);
+		CHECK_EQ(hf_config_args(&c, 4, argv, err, sizeof(err)), 0);
+		CHECK_EQ(c.max_ttl, 100);
+	}
+	/* --config=FILE, repeatable keys append, --KEY=VALUE */
+	{
+		char *argv[] = {"holdfast",
+				pc,
+				"--service-address",
+				"fd53::1",
+				"--service-address=198.18.53.1",
+				"--forwarder=127.53.0.10@53",
+				"--dump-config",
+				"--serve-stale-window",
+				"0",
+				NULL};
+		hf_config_defaults(&c);
+		CHECK_EQ(hf_config_args(&c, 9, argv, err, sizeof(err)), 0);
+		CHECK_EQ(c.nservice, 3);
+		CHECK_EQ(c.service[0].family, AF_INET);
+		CHECK_EQ(c.service[1].family, AF_INET6);
+		CHECK_EQ(c.service[2].v4.s_addr, inet_addr("198.18.53.1"));
+		CHECK_EQ(c.nforwarders, 2);
+		CHECK(c.dump_config);
+		CHECK_EQ(c.stale_window_ms, 0);
+		CHECK_EQ(hf_config_check(&c, err, sizeof(err)), 0);
+	}
+	/* errors */
+	{
+		char *argv[] = {"holdfast", "--forwarder", "1.2.3.4@99999", NULL};
+		hf_config_defaults(&c);
+		CHECK_EQ(hf_config_args(&c, 3, argv, err, sizeof(err)), HF_EINVAL);
+		CHECK(strcmp(err, "--forwarder: \"1.2.3.4@99999\" is not ADDR[@PORT] with a port "
+				  "1-65535") == 0);
+	}
+	{
+		char *argv[] = {"holdfast", "--serve-stale-window=9d", NULL};
+		CHECK_EQ(hf_config_args(&c, 2, argv, err, sizeof(err)), HF_EINVAL);
+		CHECK(strcmp(err, "--serve-stale-window: \"9d\" is above the maximum 7d") == 0);
+	}
+	{
+		char *argv[] = {"holdfast", "--no-such-key", "1", NULL};
+		CHECK_EQ(hf_config_args(&c, 3, argv, err, sizeof(err)), HF_EINVAL);
+		CHECK(strcmp(err, "--no-such-key: unknown option (see --help)") == 0);
+	}
+	{
+		char *argv[] = {"holdfast", "--max-ttl", NULL};
+		CHECK_EQ(hf_config_args(&c, 2, argv, err, sizeof(err)), HF_EINVAL);
+		CHECK(strcmp(err, "--max-ttl: missing value") == 0);
+	}
+	{
+		char *argv[] = {"holdfast", "-c", NULL};
+		CHECK_EQ(hf_config_args(&c, 2, argv, err, sizeof(err)), HF_EINVAL);
+		CHECK(strcmp(err, "-c: missing FILE") == 0);
+	}
+	{
+		char *argv[] = {"holdfast", "stray", NULL};
+		CHECK_EQ(hf_config_args(&c, 2, argv, err, sizeof(err)), HF_EINVAL);
+		CHECK(one_line(err));
+	}
+	{
+		char *argv[] = {"holdfast", "-c", "/nonexistent.conf", NULL};
+		CHECK_EQ(hf_config_args(&c, 3, argv, err, sizeof(err)), HF_EIO);
+		CHECK(strcmp(err, "/nonexistent.conf: cannot open: No such file or directory") ==
+		      0);
+	}
+	/* --help prints usage (listing every key) and returns 1 */
+	{
+		char *argv[] = {"holdfast", "--max-ttl", "5", "-h", NULL};
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&buf, &len);
+		FILE *saved = stdout;
+		stdout = mem;
+		CHECK_EQ(hf_config_args(&c, 4, argv, err, sizeof(err)), 1);
+		stdout = saved;
+		fclose(mem);
+		CHECK(buf != NULL && strstr(buf, "--serve-stale-window") != NULL);
+		CHECK(buf != NULL && strstr(buf, "--control-socket") != NULL);
+		CHECK(buf != NULL && strstr(buf, "--forwarder") != NULL);
+		CHECK(buf != NULL && strstr(buf, "--idle-sleep") != NULL);
+		free(buf);
+	}
+}
+
+static void test_repeatable_limits(void)
+{
+	struct hf_config c;
+	char err[256], v[64];
+	hf_config_defaults(&c);
+	for (int i = 0; i < HF_MAX_SERVICE_ADDRS; i++) {
+		snprintf(v, sizeof(v), "10.0.0.%d", i + 1);
+		CHECK_EQ(hf_config_set(&c, "service-address", v, "--service-address", err,
+				       sizeof(err)),
+			 0);
+	}
+	CHECK_EQ(hf_config_set(&c, "service-address", "10.0.1.1", "--service-address", err,
+			       sizeof(err)),
+		 HF_EFULL);
+	CHECK(strcmp(err, "--service-address: \"10.0.1.1\" is one too many (at most 16 service "
+			  "addresses)") == 0);
+	CHECK_EQ(c.nservice, 16);
+	for (int i = 0; i < HF_MAX_FORWARDERS; i++) {
+		snprintf(v, sizeof(v), "127.0.0.%d@53", i + 1);
+		CHECK_EQ(hf_config_set(&c, "forwarder", v, NULL, err, sizeof(err)), 0);
+	}
+	CHECK_EQ(hf_config_set(&c, "forwarder", "::1", NULL, err, sizeof(err)), HF_EFULL);
+	CHECK(one_line(err));
+	CHECK_EQ(c.nforwarders, 8);
+	/* the same address in another family spelling is another address */
+	hf_config_defaults(&c);
+	CHECK_EQ(hf_config_set(&c, "service-address", "::ffff:10.0.0.1", NULL, err, sizeof(err)),
+		 0);
+	CHECK_EQ(hf_config_set(&c, "service-address", "10.0.0.1", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "service-address", "FD53:0::1", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "service-address", "fd53::1", NULL, err, sizeof(err)),
+		 HF_EEXIST);
+}
+
+static void test_check(void)
+{
+	struct hf_config c;
+	char err[256];
+	hf_config_defaults(&c);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "no service-address configured") == 0);
+	CHECK_EQ(hf_config_set(&c, "service-address", "198.18.53.1", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "no forwarder configured") == 0);
+	CHECK_EQ(hf_config_set(&c, "forwarder", "127.53.0.10", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "max-ttl", "1h", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "min-ttl", "2h", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "min-ttl (2h) is above max-ttl (1h)") == 0);
+	CHECK_EQ(hf_config_set(&c, "min-ttl", "1h", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), 0);
+}
+
+static void check_same(const struct hf_config *a, const struct hf_config *b)
+{
+	CHECK_EQ(a->nservice, b->nservice);
+	CHECK_MEM(a->service, b->service, sizeof(a->service[0]) * a->nservice);
+	CHECK_EQ(a->nforwarders, b->nforwarders);
+	CHECK_MEM(a->forwarder, b->forwarder, sizeof(a->forwarder[0]) * a->nforwarders);
+	CHECK_EQ(a->cache_entries, b->cache_entries);
+	CHECK_EQ(a->cache_memory, b->cache_memory);
+	CHECK_EQ(a->waiters, b->waiters);
+	CHECK_EQ(a->stale_window_ms, b->stale_window_ms);
+	CHECK_EQ(a->client_timeout_ms, b->client_timeout_ms);
+	CHECK_EQ(a->stale_ttl, b->stale_ttl);
+	CHECK_EQ(a->failure_recheck_ms, b->failure_recheck_ms);
+	CHECK_EQ(a->failure_ttl, b->failure_ttl);
+	CHECK_EQ(a->max_ttl, b->max_ttl);
+	CHECK_EQ(a->min_ttl, b->min_ttl);
+	CHECK_EQ(a->max_negative_ttl, b->max_negative_ttl);
+	CHECK_EQ(a->edns_buffer_size, b->edns_buffer_size);
+	CHECK_EQ(a->upstream_timeout_ms, b->upstream_timeout_ms);
+	CHECK_EQ(a->upstream_attempts, b->upstream_attempts);
+	CHECK_EQ(a->queues, b->queues);
+	CHECK_EQ(a->idle_sleep_us, b->idle_sleep_us);
+	CHECK_EQ(a->burst, b->burst);
+	CHECK(strcmp(a->control_socket, b->control_socket) == 0);
+}
+
+static void round_trip(const struct hf_config *a)
+{
+	static char dump[16384], dump2[16384];
+	struct hf_config b;
+	char err[256] = "";
+	const char *p;
+	hf_config_dump(a, dump, sizeof(dump));
+	p = write_file("dump.conf", dump);
+	hf_config_defaults(&b);
+	CHECK_EQ(hf_config_load(&b, p, err, sizeof(err)), 0);
+	if (err[0])
+		fprintf(stderr, "%s\n--- dump:\n%s", err, dump);
+	check_same(a, &b);
+	hf_config_dump(&b, dump2, sizeof(dump2));
+	CHECK(strcmp(dump, dump2) == 0);
+}
+
+static void test_dump(void)
+{
+	struct hf_config c;
+	char err[256], small[40];
+	hf_config_defaults(&c);
+	round_trip(&c);
+
+	CHECK_EQ(hf_config_set(&c, "service-address", "198.18.53.1", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "service-address", "fd53::1", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "forwarder", "127.53.0.10@53", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "forwarder", "fd53::10@5300", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "serve-stale-client-timeout", "1.8s", NULL, err, sizeof(err)),
+		 0);
+	CHECK_EQ(hf_config_set(&c, "serve-stale-window", "36h", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "failure-ttl", "90", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "cache-memory", "1234567", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "idle-sleep", "1.5ms", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "control-socket", "/tmp/a b#c", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "upstream-timeout", "1001ms", NULL, err, sizeof(err)), 0);
+	round_trip(&c);
+	{
+		static char dump[16384];
+		hf_config_dump(&c, dump, sizeof(dump));
+		CHECK(strstr(dump, "service-address: 198.18.53.1\n") != NULL);
+		CHECK(strstr(dump, "service-address: fd53::1\n") != NULL);
+		CHECK(strstr(dump, "forwarder: fd53::10@5300\n") != NULL);
+		CHECK(strstr(dump, "serve-stale-client-timeout: 1.8s\n") != NULL);
+		CHECK(strstr(dump, "serve-stale-window: 36h\n") != NULL);
+		CHECK(strstr(dump, "failure-ttl: 90s\n") != NULL);
+		CHECK(strstr(dump, "control-socket: \"/tmp/a b#c\"\n") != NULL);
+	}
+	/* a short buffer is truncated, never overrun */
+	memset(small, 'x', sizeof(small));
+	hf_config_dump(&c, small, 20);
+	CHECK_EQ(strlen(small), 19);
+	CHECK_EQ(small[21], 'x');
+}
+
+/* The example file at the top of the tree loads and passes the checks
+ * (found from this file's path; skipped when the tree is not reachable). */
+static void test_example_file(void)
+{
+	struct hf_config c;
+	char path[1024], err[512] = "";
+	const char *slash = strrchr(__FILE__, '/');
+	FILE *f;
+	if (slash == NULL)
+		return;
+	snprintf(path, sizeof(path), "%.*s/../../holdfast.conf.example", (int)(slash - __FILE__),
+		 __FILE__);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		printf("     (holdfast.conf.example not found from %s, skipped)\n", path);
+		return;
+	}
+	fclose(f);
+	hf_config_defaults(&c);
+	CHECK_EQ(hf_config_load(&c, path, err, sizeof(err)), 0);
+	if (err[0])
+		fprintf(stderr, "%s\n", err);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), 0);
+	CHECK_EQ(c.nservice, 2);
+	CHECK_EQ(c.nforwarders, 1);
+	CHECK_EQ(c.service[0].v4.s_addr, inet_addr("198.18.53.1"));
+	CHECK_EQ(((const struct sockaddr_in *)&c.forwarder[0])->sin_addr.s_addr,
+		 inet_addr("127.53.0.10"));
+}
+
+int main(void)
+{
+	static const struct hf_test_case cases[] = {
+		TEST_CASE(test_defaults),
+		TEST_CASE(test_durations),
+		TEST_CASE(test_every_key),
+		TEST_CASE(test_errors),
+		TEST_CASE(test_file_errors),
+		TEST_CASE(test_args),
+		TEST_CASE(test_repeatable_limits),
+		TEST_CASE(test_check),
+		TEST_CASE(test_dump),
+		TEST_CASE(test_example_file),
+	};
+	int rc;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hf_test_config.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
+	{
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", tmpdir);
+	}
+	return rc;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast control/: internals shared by control.c (loop, rings, fan-out,
+ * garbage collection) and forward.c (in-flight table, upstream sockets).
+ *
+ * Concurrency contract: everything here belongs to the control thread
+ * alone. Workers are reached only through the rings and their
+ * hf_worker_shared (read with acquire loads); no locks.
+ */
+#ifndef HF_CONTROL_IMPL_H
+#define HF_CONTROL_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hf_control.h"
+
+#define HF_CTL_INTAKE_BURST 64	  /* hf_msg_query elements per ring per pass */
+#define HF_FWD_MAX_INFLIGHT 65536 /* resolutions in flight at once */
+#define HF_FWD_TABLE_SLOTS  (2 * HF_FWD_MAX_INFLIGHT)
+#define HF_FWD_QUERY_MAX    320 /* header + name + question + OPT */
+#define HF_FWD_ERR_MAX	    128 /* EDE extra text: "ADDR@PORT: problem" */
+#define HF_FWD_EVENTS	    64
+/* Room for any stored answer: header, TTL offsets and a 64 KiB body. */
+#define HF_FWD_ANS_MAX (sizeof(struct hf_dns_answer) + 2u * HF_DNS_MSG_MAX_RR + 65536u + 256u)
+
+/* A FIFO of pointers that grows as needed. */
+struct hf_ptrq {
+	void **v;
+	size_t cap, head, n;
+};
+
+int hf_ptrq_push(struct hf_ptrq *q, void *p);
+static inline void *hf_ptrq_peek(const struct hf_ptrq *q)
+{
+	return q->n ? q->v[q->head] : NULL;
+}
+void *hf_ptrq_pop(struct hf_ptrq *q);
+void hf_ptrq_free(struct hf_ptrq *q);
+
+enum hf_fwd_state {
+	HF_FWD_UDP = 0,	    /* UDP query sent, waiting for the answer */
+	HF_FWD_TCP_CONNECT, /* TCP connect in progress */
+	HF_FWD_TCP_WRITE,   /* sending the length-prefixed query */
+	HF_FWD_TCP_READ,    /* reading the length-prefixed answer */
+};
+
+/* One resolution in flight (one distinct key). */
+struct hf_fwd_query {
+	struct hf_cache_key key;
+	uint32_t hash;
+	uint32_t heap_idx; /* position in the deadline heap */
+	uint64_t deadline_ms;
+	int fd;		      /* socket of the current attempt, -1 between attempts */
+	uint8_t state;	      /* enum hf_fwd_state */
+	uint8_t attempt;      /* attempts started so far */
+	uint8_t start;	      /* forwarder index of the first attempt */
+	uint8_t fwd;	      /* forwarder index of the current attempt */
+	uint16_t id;	      /* DNS ID of the current attempt */
+	uint16_t qlen;	      /* query length (without the TCP prefix) */
+	uint16_t last_ede;    /* EDE from the last failing forwarder's answer */
+	uint16_t io_off;      /* TCP: bytes of qbuf sent */
+	uint32_t rlen, rhave; /* TCP: answer length, bytes read (incl. 2-byte prefix) */
+	uint8_t lenbuf[2];
+	uint8_t *rbuf; /* TCP: answer being read */
+	char last_err[HF_FWD_ERR_MAX];
+	uint8_t qbuf[2 + HF_FWD_QUERY_MAX]; /* TCP length prefix + query */
+};
+
+/* Random numbers for DNS IDs: the kernel CSPRNG (getrandom), buffered. */
+struct hf_rand {
+	uint8_t buf[512];
+	size_t pos;
+	uint64_t s[4]; /* xoshiro256** fallback if getrandom ever fails */
+};
+
+struct hf_control {
+	struct hf_config cfg;
+	unsigned nw;
+	struct rte_ring **to_control;
+	struct rte_ring **to_worker;
+	struct hf_worker_shared **shared;
+	struct hf_ptrq *backlog; /* [nw]: messages a full ring could not take yet */
+	struct hf_ptrq sent;	 /* every message not yet freed, in seq order */
+	uint64_t next_seq;
+	bool busy; /* the last pass did work */
+
+	/* forward.c */
+	int epfd;
+	struct hf_fwd_query **slots; /* open addressing, linear probing */
+	uint32_t nslots;
+	uint32_t inflight;
+	uint32_t max_inflight;	    /* HF_FWD_MAX_INFLIGHT, less if descriptors are short */
+	struct hf_fwd_query **heap; /* min-heap by deadline_ms */
+	uint32_t heap_n;
+	unsigned next_fwd; /* rotating start forwarder */
+	char fwd_name[HF_MAX_FORWARDERS][INET6_ADDRSTRLEN + 8];
+	uint64_t fwd_log_ms[HF_MAX_FORWARDERS];
+	uint64_t fwd_log_quiet[HF_MAX_FORWARDERS];
+	struct hf_rand rnd;
+	struct hf_control_stats st;
+
+	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];
+	struct hf_dns_msg msg;
+	uint8_t rxbuf[65536];
+	uint8_t ansbuf[HF_FWD_ANS_MAX];
+};
+
+uint64_t hf_control_now_ms(void);
+/* Build a FILL for key with answer a and broadcast it. */
+int hf_control_fill(struct hf_control *c, const struct hf_cache_key *key, uint32_t hash,
+		    const struct hf_dns_answer *a);
+
+int hf_fwd_init(struct hf_control *c, char *err, size_t errlen);
+void hf_fwd_fini(struct hf_control *c);
+/* A MISS/REFRESH: join the resolution in flight or start one. */
+void hf_fwd_request(struct hf_control *c, const struct hf_msg_query *mq, uint64_t now_ms);
+/* Wait up to timeout_ms for upstream sockets, handle them and every expired
+ * deadline. Returns how many events and timeouts were handled. */
+unsigned hf_fwd_poll(struct hf_control *c, int timeout_ms);
+
+#endif

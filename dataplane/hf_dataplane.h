@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast dataplane/: ports, queues and the worker lcore loop.
+ *
+ * Concurrency contract: a struct hf_worker belongs to one worker lcore. It
+ * alone polls its RX queue and owns its TX queue on every port, its cache,
+ * its waiter table and its counters (in *shared, which control reads).
+ * Control reaches it only through the two rings (cache/hf_msg.h). The
+ * read-only struct hf_dp_conf and the port table are written once before
+ * the workers start and never again.
+ */
+#ifndef HF_DATAPLANE_H
+#define HF_DATAPLANE_H
+
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "../cache/hf_msg.h"
+
+#define HF_MAX_PORTS	   8
+#define HF_MAX_WORKERS	   64
+#define HF_MAX_SERVICE	   16
+#define HF_BURST_MAX	   64
+#define HF_EDE_TEXT_MAX	   64
+
+struct hf_dp_conf {
+	uint32_t service4[HF_MAX_SERVICE]; /* network byte order */
+	unsigned nservice4;
+	uint8_t service6[HF_MAX_SERVICE][16];
+	unsigned nservice6;
+	uint16_t edns_buffer_size; /* largest UDP answer we send, and what our OPT says */
+	uint16_t burst;
+	uint32_t idle_sleep_us;
+	uint32_t nb_queues; /* queue pairs per port = workers */
+	uint32_t waiters;   /* parked clients per worker (sizes mbuf pools) */
+	struct hf_cache_conf cache;
+};
+
+struct hf_port {
+	uint16_t port_id;
+	struct rte_ether_addr mac;
+	bool tx_cksum_offload; /* port computes IPv4 + UDP checksums */
+};
+
+/* Set up every ethdev port with nb_queues RX/TX queue pairs (RSS when > 1),
+ * one mbuf pool per queue index, and start them. Start-up only. */
+int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned *nports,
+		  struct rte_mempool **pools, char *err, size_t errlen);
+void hf_ports_close(const struct hf_port *ports, unsigned nports);
+
+struct hf_txq {
+	uint16_t n;
+	struct rte_mbuf *pkts[2 * HF_BURST_MAX];
+};
+
+struct hf_worker {
+	unsigned idx;
+	uint16_t queue;
+	unsigned nports;
+	const struct hf_port *ports;
+	const struct hf_dp_conf *conf;
+	struct hf_cache *cache;
+	struct rte_ring *to_control;   /* hf_msg_query elements */
+	struct rte_ring *from_control; /* struct hf_msg_ctl pointers */
+	struct hf_worker_shared *shared;
+	volatile bool *stop;
+	uint64_t tsc_per_ms;
+	uint64_t now_ms;
+	struct hf_txq tx[HF_MAX_PORTS];
+	uint8_t port_index[RTE_MAX_ETHPORTS]; /* port_id -> index in ports[] */
+	struct hf_counters *ctr;
+};
+
+int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *conf,
+		   const struct hf_port *ports, unsigned nports, struct rte_ring *to_control,
+		   struct rte_ring *from_control, struct hf_worker_shared *shared,
+		   volatile bool *stop, char *err, size_t errlen);
+void hf_worker_fini(struct hf_worker *w);
+
+/* The lcore function: poll until *stop. arg is a struct hf_worker. */
+int hf_worker_main(void *arg);
+
+/* Process one received burst at time now_ms; answers go to w->tx[]. */
+void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n);
+/* Apply pending control messages. */
+void hf_worker_poll_control(struct hf_worker *w);
+/* Send what is queued in w->tx[]. */
+void hf_worker_flush(struct hf_worker *w);
+
+#endif

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Install every Debian package that holdfast's build, run, tests and
+# benchmarks need. Idempotent: when everything is installed it does one
+# dpkg-query and exits (well under a second). Otherwise it runs
+# `apt-get update` once and installs what is missing, non-interactively.
+# One line of output per action. Run as root on Debian 12 (bookworm).
+#
+# The knot package is installed for its knotd binary only: the lab runs its
+# own knotd with its own config, rundir and storage on 127.53.0.x, never
+# the packaged service. Debian's default /etc/knot/knot.conf listens on no
+# address, so a packaged knotd that a systemd machine may auto-start does
+# not hold port 53 anywhere; we never start, stop or rely on it.
+set -euo pipefail
+
+pkgs=(
+	# build
+	build-essential meson ninja-build pkg-config git
+	clang libclang-rt-14-dev llvm clang-format # fuzz (libFuzzer, ASan runtime), format
+	dpdk-dev libdpdk-dev libssl-dev libnuma-dev
+	# lab: authoritative servers, zone signing, network namespaces
+	knot knot-dnsutils ldnsutils iproute2 procps ethtool
+	# tests: clients, ARP / ND probes, the e2e runner
+	dnsutils iputils-arping ndisc6 python3 tcpdump
+	# benchmarks
+	dnsperf libbenchmark-tools python3-scipy # compare.py (Google Benchmark tools) and its scipy
+)
+
+missing=()
+# One dpkg-query for all: prints "name status" for each known package.
+declare -A ok=()
+while read -r name status; do
+	[ "$status" = installed ] && ok[$name]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${pkgs[@]}" 2>/dev/null || true)
+for p in "${pkgs[@]}"; do
+	[ -n "${ok[$p]:-}" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#pkgs[@]} packages installed"
+	exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "deps: apt-get update"
+if ! apt-get update -qq >/tmp/holdfast-deps.log 2>&1; then
+	cat /tmp/holdfast-deps.log >&2
+	echo "deps: apt-get update failed" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+if ! apt-get install -y -qq --no-install-recommends \
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+	"${missing[@]}" >/tmp/holdfast-deps.log 2>&1; then
+	tail -n 30 /tmp/holdfast-deps.log >&2
+	echo "deps: apt-get install failed" >&2
+	exit 1
+fi
+rm -f /tmp/holdfast-deps.log
+echo "deps: done"

@@ -1,0 +1,1133 @@
+#!/usr/bin/python3
+"""holdfast end-to-end tests on the lab (tests/lab/).
+
+    test_e2e.py HOLDFAST SOURCE_ROOT [CASE ...]
+
+Brings up a lab with a unique tag (a client network namespace, a veth pair
+whose host end holdfast drives with DPDK's net_af_packet, and knotd on
+127.53.0.10 serving tests/lab/zones), starts holdfast with a generated
+config, runs the cases, restarts holdfast where a case needs other knobs,
+and always tears everything down. Prints "ok NAME" or "FAIL NAME: reason"
+per case and finally "N passed, N failed"; exits 1 when anything failed.
+
+Every assertion is made on what comes back on the wire: queries are built
+and answers parsed here (standard library only), from sockets created inside
+the client namespace; arping and ndisc6 probe ARP and ND. holdfast's log is
+only printed to explain a failure.
+
+Environment: HF_E2E_VERBOSE=1 prints every answer; HF_E2E_DRIVER=af_xdp
+uses net_af_xdp instead of net_af_packet; HF_E2E_LCORES overrides the EAL
+lcore list (default "0,1", or "0" on a single CPU); HF_E2E_LOGDIR says where holdfast's logs go (default: meson-logs/ under the
+current directory when it exists, else /tmp); HF_LAB_UPSTREAM_ADDR moves
+knotd off 127.53.0.10 (when another lab holds it).
+"""
+
+import atexit
+import ctypes
+import glob
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import traceback
+
+# ---------------------------------------------------------------- constants
+# Values from tests/lab/zones/*.zone (marked "e2e:" there).
+WWW_A = "198.51.100.10"
+WWW_AAAA = "2001:db8::10"
+WWW_TTL = 300
+SHORT_A = "198.51.100.20"
+MIXED_A = "198.51.100.30"
+NEG_TTL = 60  # SOA MINIMUM of test.
+STALE_ZONE_NEG_TTL = 2  # SOA TTL and MINIMUM of stale.test.
+# holdfast defaults the cases rely on (control/hf_config.h)
+EDNS_BUFSIZE = 1232
+STALE_TTL = 30
+CLIENT_TIMEOUT = 1.8
+
+T_A, T_NS, T_CNAME, T_SOA, T_TXT, T_AAAA, T_OPT = 1, 2, 5, 6, 16, 28, 41
+C_IN, C_CH = 1, 3
+OP_QUERY, OP_NOTIFY, OP_UPDATE = 0, 4, 5
+NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, BADVERS = 0, 1, 2, 3, 4, 5, 16
+RCODE_NAMES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 16: "BADVERS"}
+EDE_STALE, EDE_STALE_NX, EDE_NO_REACHABLE = 3, 19, 22
+EDE_CACHED_ERROR = 13
+OPT_EDE = 15
+
+# --------------------------------------------------------------- DNS wire
+
+
+class Fail(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def encode_name(name):
+    """Presentation name (case kept) to uncompressed wire form."""
+    out = b""
+    for label in name.rstrip(".").split("."):
+        if label:
+            b = label.encode()
+            out += bytes([len(b)]) + b
+    return out + b"\x00"
+
+
+def build_query(name, qtype=T_A, qclass=C_IN, qid=None, rd=True, opcode=OP_QUERY, qr=False,
+                edns=True, bufsize=EDNS_BUFSIZE, edns_version=0, do=False, cd=False, ad=False):
+    qid = random.randrange(65536) if qid is None else qid
+    flags = (opcode << 11) | (0x8000 if qr else 0) | (0x0100 if rd else 0)
+    flags |= (0x0010 if cd else 0) | (0x0020 if ad else 0)
+    arcount = 1 if edns else 0
+    msg = struct.pack("!HHHHHH", qid, flags, 1, 0, 0, arcount)
+    msg += encode_name(name) + struct.pack("!HH", qtype, qclass)
+    if edns:
+        ttl = (edns_version << 16) | (0x8000 if do else 0)
+        msg += b"\x00" + struct.pack("!HHIH", T_OPT, bufsize, ttl, 0)
+    return msg
+
+
+def decode_name(msg, pos):
+    """Returns (name as str, position after the name as it stands at pos)."""
+    labels, end, hops = [], None, 0
+    while True:
+        check(pos < len(msg), "name runs past the end of the message")
+        n = msg[pos]
+        if n & 0xC0 == 0xC0:
+            check(pos + 1 < len(msg), "truncated compression pointer")
+            if end is None:
+                end = pos + 2
+            ptr = ((n & 0x3F) << 8) | msg[pos + 1]
+            check(ptr < pos, f"compression pointer {ptr} does not point backwards")
+            hops += 1
+            check(hops < 128, "compression loop")
+            pos = ptr
+            continue
+        check(n & 0xC0 == 0, f"bad label type {n:#x}")
+        if n == 0:
+            pos += 1
+            break
+        check(pos + 1 + n <= len(msg), "label runs past the end")
+        labels.append(msg[pos + 1:pos + 1 + n].decode("ascii", "backslashreplace"))
+        pos += 1 + n
+    return (".".join(labels) + ".") if labels else ".", (end if end is not None else pos)
+
+
+class RR:
+    def __init__(self, name, rtype, rclass, ttl, rdata, msg, rdpos):
+        self.name, self.type, self.rclass, self.ttl, self.rdata = name, rtype, rclass, ttl, rdata
+        self.value = None
+        if rtype == T_A and len(rdata) == 4:
+            self.value = socket.inet_ntop(socket.AF_INET, rdata)
+        elif rtype == T_AAAA and len(rdata) == 16:
+            self.value = socket.inet_ntop(socket.AF_INET6, rdata)
+        elif rtype in (T_CNAME, T_NS):
+            self.value = decode_name(msg, rdpos)[0].lower()
+        elif rtype == T_SOA:
+            mname, p = decode_name(msg, rdpos)
+            rname, p = decode_name(msg, p)
+            self.value = (mname.lower(), rname.lower()) + struct.unpack("!IIIII", msg[p:p + 20])
+        elif rtype == T_TXT:
+            strings, p = [], 0
+            while p < len(rdata):
+                strings.append(rdata[p + 1:p + 1 + rdata[p]])
+                p += 1 + rdata[p]
+            self.value = strings
+
+    def __repr__(self):
+        return f"{self.name} {self.ttl} {self.rclass} {self.type} {self.value!r}"
+
+
+class Response:
+    """A parsed DNS message. Raises Fail when it does not parse."""
+
+    def __init__(self, wire):
+        self.wire = wire
+        check(len(wire) >= 12, f"response of {len(wire)} bytes is shorter than a header")
+        (self.id, self.flags, qd, an, ns, ar) = struct.unpack("!HHHHHH", wire[:12])
+        self.qr = bool(self.flags & 0x8000)
+        self.opcode = (self.flags >> 11) & 0xF
+        self.aa = bool(self.flags & 0x0400)
+        self.tc = bool(self.flags & 0x0200)
+        self.rd = bool(self.flags & 0x0100)
+        self.ra = bool(self.flags & 0x0080)
+        self.ad = bool(self.flags & 0x0020)
+        self.cd = bool(self.flags & 0x0010)
+        self.counts = (qd, an, ns, ar)
+        pos = 12
+        self.questions = []
+        for _ in range(qd):
+            start = pos
+            name, pos = decode_name(wire, pos)
+            check(pos + 4 <= len(wire), "question runs past the end")
+            qtype, qclass = struct.unpack("!HH", wire[pos:pos + 4])
+            pos += 4
+            self.questions.append((name, qtype, qclass, wire[start:pos]))
+        self.answer, self.authority, self.additional = [], [], []
+        for section, count in ((self.answer, an), (self.authority, ns), (self.additional, ar)):
+            for _ in range(count):
+                name, pos = decode_name(wire, pos)
+                check(pos + 10 <= len(wire), "RR header runs past the end")
+                rtype, rclass, ttl, rdlen = struct.unpack("!HHIH", wire[pos:pos + 10])
+                pos += 10
+                check(pos + rdlen <= len(wire), "RDATA runs past the end")
+                section.append(RR(name, rtype, rclass, ttl, wire[pos:pos + rdlen], wire, pos))
+                pos += rdlen
+        check(pos == len(wire), f"{len(wire) - pos} bytes after the last record")
+        self.opt = None
+        self.ede = []  # [(info code, text)]
+        opts = [rr for rr in self.additional if rr.type == T_OPT]
+        check(len(opts) <= 1, "more than one OPT record")
+        self.rcode = self.flags & 0xF
+        if opts:
+            o = opts[0]
+            check(o.name == ".", f"OPT owner is {o.name}, not the root")
+            self.opt = {"udp": o.rclass, "ext_rcode": o.ttl >> 24, "version": (o.ttl >> 16) & 0xFF,
+                        "do": bool(o.ttl & 0x8000), "options": []}
+            self.rcode |= (o.ttl >> 24) << 4
+            p, rd = 0, o.rdata
+            while p < len(rd):
+                check(p + 4 <= len(rd), "truncated EDNS option header")
+                code, olen = struct.unpack("!HH", rd[p:p + 4])
+                check(p + 4 + olen <= len(rd), "EDNS option runs past the OPT RDATA")
+                val = rd[p + 4:p + 4 + olen]
+                self.opt["options"].append((code, val))
+                if code == OPT_EDE:
+                    check(olen >= 2, "EDE option shorter than 2 bytes")
+                    self.ede.append((struct.unpack("!H", val[:2])[0], val[2:].decode("utf-8", "replace")))
+                p += 4 + olen
+
+    def records(self, rtype, section=None):
+        return [rr for rr in (self.answer if section is None else section) if rr.type == rtype]
+
+    def values(self, rtype):
+        return [rr.value for rr in self.records(rtype)]
+
+    def ede_codes(self):
+        return [c for c, _ in self.ede]
+
+    def summary(self):
+        fl = " ".join(f for f, on in (("qr", self.qr), ("aa", self.aa), ("tc", self.tc), ("rd", self.rd),
+                                      ("ra", self.ra), ("ad", self.ad), ("cd", self.cd)) if on)
+        s = (f"{RCODE_NAMES.get(self.rcode, self.rcode)} id={self.id} flags=[{fl}] "
+             f"counts={self.counts} len={len(self.wire)}")
+        if self.answer:
+            s += " answer=" + "; ".join(f"{RR_TYPE_NAMES.get(r.type, r.type)} {r.ttl} {short_value(r)}"
+                                        for r in self.answer[:4])
+        if self.authority:
+            s += " authority=" + "; ".join(f"{RR_TYPE_NAMES.get(r.type, r.type)} {r.ttl}" for r in self.authority[:2])
+        if self.opt is not None:
+            s += f" opt=(udp {self.opt['udp']} v{self.opt['version']} do={int(self.opt['do'])})"
+        if self.ede:
+            s += " ede=" + ",".join(f"{c}{' ' + repr(t) if t else ''}" for c, t in self.ede)
+        return s
+
+
+RR_TYPE_NAMES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 16: "TXT", 28: "AAAA", 41: "OPT"}
+
+
+def short_value(rr):
+    v = rr.value
+    if rr.type == T_TXT:
+        return f"<{len(v)} strings>"
+    return str(v)
+
+
+# ------------------------------------------------------ client namespace I/O
+
+VERBOSE = os.environ.get("HF_E2E_VERBOSE", "") not in ("", "0")
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+
+
+class Netns:
+    """Makes sockets inside a network namespace (setns on this thread only
+    for the socket() call; a socket keeps the namespace it was made in)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.own = os.open("/proc/self/ns/net", os.O_RDONLY)
+        self.target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+
+    def socket(self, family, kind=socket.SOCK_DGRAM, proto=0):
+        if libc.setns(self.target, CLONE_NEWNET) != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, f"setns({self.name}): {os.strerror(e)}")
+        try:
+            return socket.socket(family, kind, proto)
+        finally:
+            if libc.setns(self.own, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back to our own namespace failed")
+
+    def close(self):
+        for fd in (self.own, self.target):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Client:
+    def __init__(self, netns, service4, service6):
+        self.ns, self.service4, self.service6 = netns, service4, service6
+
+    def exchange(self, wire, server=None, timeout=3.0, expect_id=True):
+        """Send one UDP datagram to server:53 from the client namespace.
+        Returns (raw response or None on timeout, seconds elapsed)."""
+        server = server or self.service4
+        fam = socket.AF_INET6 if ":" in server else socket.AF_INET
+        s = self.ns.socket(fam)
+        try:
+            s.connect((server, 53))
+            t0 = time.monotonic()
+            s.send(wire)
+            qid = struct.unpack("!H", wire[:2])[0] if len(wire) >= 2 else None
+            while True:
+                left = timeout - (time.monotonic() - t0)
+                if left <= 0:
+                    return None, time.monotonic() - t0
+                s.settimeout(left)
+                try:
+                    data = s.recv(65535)
+                except socket.timeout:
+                    return None, time.monotonic() - t0
+                except ConnectionRefusedError:
+                    raise Fail(f"ICMP port unreachable from {server}:53 (the kernel, not holdfast, "
+                               "saw the query?)")
+                if not expect_id or qid is None or (len(data) >= 2 and data[:2] == wire[:2]):
+                    return data, time.monotonic() - t0
+        finally:
+            s.close()
+
+    def query(self, name, qtype=T_A, server=None, timeout=3.0, **kw):
+        """Query and parse; fails the case on timeout or an unparsable answer.
+        Returns (Response, seconds)."""
+        wire = build_query(name, qtype, **kw)
+        data, dt = self.exchange(wire, server, timeout)
+        check(data is not None,
+              f"no answer to {name} {RR_TYPE_NAMES.get(qtype, qtype)} from {server or self.service4} "
+              f"within {timeout:g} s")
+        r = Response(data)
+        if VERBOSE:
+            print(f"#   {name} {RR_TYPE_NAMES.get(qtype, qtype)} -> {r.summary()} ({dt * 1000:.1f} ms)", flush=True)
+        check(r.qr, f"answer without QR: {r.summary()}")
+        check(r.id == struct.unpack("!H", wire[:2])[0], "answer ID differs from the query's")
+        return r, dt
+
+
+# ------------------------------------------------------------------ the rig
+
+
+def log_dir():
+    d = os.environ.get("HF_E2E_LOGDIR")
+    if not d:
+        d = "meson-logs" if os.path.isdir("meson-logs") else "/tmp"
+    return os.path.abspath(d)
+
+
+def lab_tag(pid):
+    return "e" + format(pid % 16 ** 5, "05x")  # <= 6 chars of [a-z0-9]
+
+
+def e2e_alive(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"test_e2e.py" in f.read()
+    except OSError:
+        return False
+
+
+def remove_leftovers(lab_sh):
+    """A run killed with SIGKILL cannot clean up after itself: remove the
+    labs and DPDK runtime dirs of e2e runs whose process is gone."""
+    for d in glob.glob("/tmp/hf-e2e-*"):
+        pid = d.rsplit("-", 1)[1]
+        if pid.isdigit() and not e2e_alive(int(pid)):
+            print(f"# removing the lab left by e2e run {pid}", flush=True)
+            subprocess.run([lab_sh, "down"], env=dict(os.environ, HF_LAB_TAG=lab_tag(int(pid)), HF_LAB_DIR=d),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    for d in glob.glob("/var/run/dpdk/hf_e2e_*"):
+        pid = os.path.basename(d).split("_")[2]
+        if pid.isdigit() and not e2e_alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+class Rig:
+    def __init__(self, holdfast, srcdir):
+        self.holdfast = os.path.abspath(holdfast)
+        self.srcdir = os.path.abspath(srcdir)
+        self.lab_sh = os.path.join(self.srcdir, "tests", "lab", "lab.sh")
+        pid = os.getpid()
+        self.tag = lab_tag(pid)
+        self.lab_env = dict(os.environ, HF_LAB_TAG=self.tag, HF_LAB_DIR=f"/tmp/hf-e2e-{pid}")
+        self.lab = {}
+        self.proc = None
+        self.instance = 0
+        self.prefixes = []
+        self.log_path = None
+        self.logs = []
+        self.netns = None
+        self.client = None
+        self.torn_down = False
+        self.lab_is_up = False
+        self.knobs = {}
+
+    # lab
+    def lab_cmd(self, *args, check_rc=True):
+        r = subprocess.run([self.lab_sh, *args], env=self.lab_env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        if check_rc and r.returncode != 0:
+            raise RuntimeError(f"lab.sh {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
+        return r.stdout
+
+    def lab_up(self):
+        remove_leftovers(self.lab_sh)
+        self.lab_is_up = True  # even a half-made lab gets torn down
+        self.lab_cmd("up")
+        for line in self.lab_cmd("env").splitlines():
+            k, _, v = line.partition("=")
+            self.lab[k] = v.strip("'")
+        self.netns = Netns(self.lab["HF_LAB_NETNS"])
+        self.client = Client(self.netns, self.lab["HF_LAB_SERVICE4"], self.lab["HF_LAB_SERVICE6"])
+
+    def upstream(self, action):
+        self.lab_cmd("upstream-" + action)
+
+    def nsexec(self, *cmd, timeout=10):
+        return subprocess.run(["ip", "netns", "exec", self.lab["HF_LAB_NETNS"], *cmd],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+    # holdfast
+    def start(self, **knobs):
+        """(Re)start holdfast with the base config plus --key value knobs."""
+        self.stop()
+        self.instance += 1
+        self.knobs = knobs
+        d = self.lab["HF_LAB_DIR"]
+        conf = os.path.join(d, f"holdfast-{self.instance}.conf")
+        with open(conf, "w") as f:
+            f.write("# generated by tests/e2e/test_e2e.py\n"
+                    f"service-address: {self.lab['HF_LAB_SERVICE4']}\n"
+                    f"service-address: {self.lab['HF_LAB_SERVICE6']}\n"
+                    f"forwarder: {self.lab['HF_LAB_UPSTREAM']}\n"
+                    "idle-sleep: 20\n"
+                    f"control-socket: {d}/holdfast.sock\n")
+        prefix = f"hf_e2e_{os.getpid()}_{self.instance}"
+        self.prefixes.append(prefix)
+        driver = os.environ.get("HF_E2E_DRIVER", "af_packet")
+        cores = os.environ.get("HF_E2E_LCORES") or ("0,1" if len(os.sched_getaffinity(0)) >= 2 else "0")
+        cmd = [self.holdfast, "-l", cores, "--no-huge", "-m", "512", "--no-pci",
+               f"--file-prefix={prefix}", f"--vdev=net_{driver}0,iface={self.lab['HF_LAB_HOST_IF']}",
+               "--", "-c", conf]
+        for k, v in knobs.items():
+            cmd += ["--" + k.replace("_", "-"), str(v)]
+        self.log_path = os.path.join(log_dir(), f"e2e-holdfast-{os.getpid()}-{self.instance}.log")
+        self.logs.append(self.log_path)
+        logf = open(self.log_path, "w")
+        logf.write("# " + " ".join(cmd) + "\n")
+        logf.flush()
+
+        def child_setup():
+            os.setpgrp()
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with us, even on SIGKILL
+
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                                     preexec_fn=child_setup, close_fds=True)
+        logf.close()
+        self.wait_ready()
+
+    def wait_ready(self, limit=20.0):
+        """Until dig from the namespace gets an answer for a zone name. A
+        name of its own, so the cases' first queries are real misses."""
+        t0 = time.monotonic()
+        name = f"gen-{990 + self.instance}.test"
+        last = ""
+        while time.monotonic() - t0 < limit:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"holdfast exited with status {self.proc.returncode} during start-up")
+            r = self.nsexec("dig", "+time=1", "+tries=1", f"@{self.lab['HF_LAB_SERVICE4']}", name, "A",
+                            "+noall", "+comments", "+answer")
+            last = r.stdout.strip().splitlines()[-1:] if r.stdout.strip() else [f"dig status {r.returncode}"]
+            if "status: NOERROR" in r.stdout and "203.0.113." in r.stdout:
+                return time.monotonic() - t0
+            time.sleep(0.2)
+        raise RuntimeError(f"holdfast not answering {name} after {limit:g} s (dig: {' '.join(last)})")
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        p, self.proc = self.proc, None
+        if p is None:
+            return
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with open(self.log_path, "a") as f:
+                    f.write("# e2e: holdfast did not stop within 10 s of SIGTERM; SIGKILL\n")
+                p.kill()
+                p.wait(timeout=10)
+        else:
+            with open(self.log_path, "a") as f:
+                f.write(f"# e2e: holdfast had exited by itself with status {p.returncode}\n")
+
+    def log_tail(self, n=40, path=None):
+        path = path or self.log_path
+        try:
+            with open(path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError as e:
+            return f"(no log: {e})\n"
+
+    def teardown(self):
+        if self.torn_down:
+            return
+        self.torn_down = True
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not stop the cleanup
+        try:
+            self.stop()
+        except Exception as e:  # keep tearing down
+            print(f"# teardown: stopping holdfast: {e}", file=sys.stderr)
+        if self.netns:
+            self.netns.close()
+        if self.lab_is_up:
+            try:
+                self.lab_cmd("down", check_rc=False)
+            except Exception as e:
+                print(f"# teardown: lab.sh down: {e}", file=sys.stderr)
+        for prefix in self.prefixes:
+            shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+
+
+# ------------------------------------------------------------------ cases
+
+RIG = None
+
+
+def rnd(prefix):
+    return f"{prefix}-{random.randrange(16 ** 8):08x}"
+
+
+def q(name, qtype=T_A, **kw):
+    return RIG.client.query(name, qtype, **kw)
+
+
+def answer_ttl(r, rtype):
+    recs = r.records(rtype)
+    check(recs, f"no {RR_TYPE_NAMES.get(rtype, rtype)} in the answer: {r.summary()}")
+    return min(rr.ttl for rr in recs)
+
+
+def expect(r, rcode=NOERROR, **flags):
+    check(r.rcode == rcode,
+          f"rcode {RCODE_NAMES.get(r.rcode, r.rcode)}, expected {RCODE_NAMES.get(rcode, rcode)}: {r.summary()}")
+    for f, want in flags.items():
+        check(getattr(r, f) == want, f"{f.upper()}={int(getattr(r, f))}, expected {int(want)}: {r.summary()}")
+
+
+def expect_no_ede(r):
+    check(not r.ede, f"unexpected EDE {r.ede}: {r.summary()}")
+
+
+def case_miss_then_hit():
+    r1, _ = q("www.test")
+    expect(r1, NOERROR, ra=True, aa=False, tc=False)
+    check(r1.values(T_A) == [WWW_A], f"first answer {r1.values(T_A)}, expected [{WWW_A}]")
+    t1 = answer_ttl(r1, T_A)
+    check(WWW_TTL - 5 <= t1 <= WWW_TTL, f"first TTL {t1}, expected about {WWW_TTL} (a fresh miss)")
+    expect_no_ede(r1)
+    r2, dt2 = q("www.test")
+    expect(r2, NOERROR, ra=True, aa=False)
+    check(r2.values(T_A) == [WWW_A], f"second answer {r2.values(T_A)}")
+    t2 = answer_ttl(r2, T_A)
+    check(t2 <= t1, f"second TTL {t2} > first TTL {t1}")
+    check(dt2 < 0.5, f"cached answer took {dt2:.3f} s")
+    time.sleep(2)
+    r3, _ = q("www.test")
+    t3 = answer_ttl(r3, T_A)
+    check(t3 <= t2 - 1, f"TTL {t3} 2 s after {t2}: not aged by at least 1")
+
+
+def case_ttl_decreases():
+    r1, _ = q("www.test", T_AAAA)
+    expect(r1, NOERROR)
+    t1 = answer_ttl(r1, T_AAAA)
+    time.sleep(3)
+    r2, _ = q("www.test", T_AAAA)
+    t2 = answer_ttl(r2, T_AAAA)
+    check(2 <= t1 - t2 <= 4, f"TTL went {t1} -> {t2} in 3 s (expected a drop of 2..4)")
+
+
+def case_cname():
+    r, _ = q("alias.test")
+    expect(r, NOERROR, ra=True, aa=False)
+    types = [rr.type for rr in r.answer]
+    check(types[:1] == [T_CNAME] and r.values(T_CNAME) == ["www.test."],
+          f"expected CNAME www.test. first: {r.summary()}")
+    check(r.values(T_A) == [WWW_A], f"expected the target's A {WWW_A}: {r.summary()}")
+
+
+def case_0x20_case_kept():
+    for name in ("MiXeD.TeSt", "mIxEd.tEsT"):  # a miss, then a hit
+        wire = build_query(name, T_A)
+        data, _ = RIG.client.exchange(wire)
+        check(data is not None, f"no answer to {name}")
+        r = Response(data)
+        expect(r, NOERROR)
+        sent_q = wire[12:12 + len(encode_name(name)) + 4]
+        check(r.counts[0] == 1, f"QDCOUNT {r.counts[0]}")
+        check(r.questions[0][3] == sent_q,
+              f"question bytes differ: sent {sent_q!r}, got {r.questions[0][3]!r}")
+        check(r.values(T_A) == [MIXED_A], f"answer for {name}: {r.summary()}")
+
+
+def case_aaaa_over_ipv6():
+    r, _ = q("www.test", T_AAAA, server=RIG.lab["HF_LAB_SERVICE6"])
+    expect(r, NOERROR, ra=True, aa=False)
+    check(r.values(T_AAAA) == [WWW_AAAA], f"expected {WWW_AAAA}: {r.summary()}")
+    r, _ = q("www.test", T_A, server=RIG.lab["HF_LAB_SERVICE6"])
+    check(r.values(T_A) == [WWW_A], f"A over IPv6: {r.summary()}")
+
+
+def host_mac():
+    with open(f"/sys/class/net/{RIG.lab['HF_LAB_HOST_IF']}/address") as f:
+        return f.read().strip().lower()
+
+
+def case_arp_answered():
+    ns, cif = RIG.lab["HF_LAB_NETNS"], RIG.lab["HF_LAB_CLIENT_IF"]
+    subprocess.run(["ip", "-n", ns, "neigh", "flush", "dev", cif], check=False)
+    r = RIG.nsexec("arping", "-c", "1", "-w", "3", "-I", cif, RIG.lab["HF_LAB_SERVICE4"])
+    m = re.search(r"reply from \S+ \[([0-9A-Fa-f:]{17})\]", r.stdout)
+    check(r.returncode == 0 and m, f"no ARP reply (arping status {r.returncode}): {r.stdout.strip()[-300:]}")
+    check(m.group(1).lower() == host_mac(), f"ARP reply MAC {m.group(1).lower()}, host veth is {host_mac()}")
+    # and the kernel's own resolution works: a query right after a flush
+    subprocess.run(["ip", "-n", ns, "neigh", "flush", "dev", cif], check=False)
+    r2, _ = q("www.test")
+    expect(r2, NOERROR)
+
+
+def case_nd_answered():
+    ns, cif = RIG.lab["HF_LAB_NETNS"], RIG.lab["HF_LAB_CLIENT_IF"]
+    subprocess.run(["ip", "-n", ns, "-6", "neigh", "flush", "dev", cif], check=False)
+    r = RIG.nsexec("ndisc6", "-1", "-r", "2", "-w", "1500", RIG.lab["HF_LAB_SERVICE6"], cif)
+    m = re.search(r"Target link-layer address:\s*([0-9A-Fa-f:]{17})", r.stdout)
+    check(r.returncode == 0 and m, f"no neighbor advertisement (ndisc6 status {r.returncode}): "
+          f"{r.stdout.strip()[-300:]}")
+    check(m.group(1).lower() == host_mac(), f"ND target MAC {m.group(1).lower()}, host veth is {host_mac()}")
+    subprocess.run(["ip", "-n", ns, "-6", "neigh", "flush", "dev", cif], check=False)
+    r2, _ = q("www.test", T_AAAA, server=RIG.lab["HF_LAB_SERVICE6"])
+    expect(r2, NOERROR)
+
+
+def soa_of(r):
+    soas = r.records(T_SOA, r.authority)
+    check(len(soas) == 1, f"expected one SOA in authority: {r.summary()}")
+    return soas[0]
+
+
+def case_nxdomain_cached():
+    name = rnd("nx") + ".test"
+    r1, _ = q(name)
+    expect(r1, NXDOMAIN, ra=True, aa=False)
+    check(not r1.answer, f"NXDOMAIN with answer records: {r1.summary()}")
+    s1 = soa_of(r1)
+    check(s1.name == "test.", f"SOA owner {s1.name}")
+    check(NEG_TTL - 2 <= s1.ttl <= NEG_TTL, f"SOA TTL {s1.ttl}, expected {NEG_TTL} (SOA MINIMUM)")
+    time.sleep(1.5)
+    r2, dt = q(name)
+    expect(r2, NXDOMAIN)
+    s2 = soa_of(r2)
+    check(s2.ttl < s1.ttl or s2.ttl < NEG_TTL, f"second SOA TTL {s2.ttl} not below {s1.ttl}: not from cache?")
+    check(s2.ttl >= NEG_TTL - 5, f"second SOA TTL {s2.ttl} aged too much")
+    check(dt < 0.5, f"cached NXDOMAIN took {dt:.3f} s")
+    # NODATA: a name that exists, a type that does not
+    r3, _ = q("www.test", T_TXT)
+    expect(r3, NOERROR)
+    check(not r3.answer, f"NODATA with an answer: {r3.summary()}")
+    check(soa_of(r3).ttl <= NEG_TTL, f"NODATA SOA TTL {soa_of(r3).ttl}")
+
+
+def case_truncation():
+    # big.test TXT is about 2000 bytes: over holdfast's 1232 and a client's 512.
+    for kw, limit in (({"bufsize": 512}, 512), ({"bufsize": 4096}, EDNS_BUFSIZE),
+                      ({"bufsize": 1232}, 1232), ({"edns": False}, 512)):
+        r, _ = q("big.test", T_TXT, **kw)
+        expect(r, NOERROR, tc=True)
+        check(len(r.wire) <= limit, f"{len(r.wire)} bytes sent to a client allowing {limit} ({kw})")
+        check(r.counts[0] == 1, f"truncated answer without the question ({kw})")
+    # mid.test TXT (about 800 bytes) fits EDNS 1232 but not 512.
+    r, _ = q("mid.test", T_TXT, bufsize=1232)
+    expect(r, NOERROR, tc=False)
+    check(len(r.records(T_TXT)) == 3, f"mid.test TXT at 1232: {r.summary()}")
+    check(len(r.wire) > 512, f"mid.test answer only {len(r.wire)} bytes")
+    for kw in ({"bufsize": 512}, {"edns": False}):
+        r, _ = q("mid.test", T_TXT, **kw)
+        expect(r, NOERROR, tc=True)
+        check(len(r.wire) <= 512, f"{len(r.wire)} bytes to a 512-byte client ({kw})")
+    # a small answer at 512 is not truncated
+    for kw in ({"bufsize": 512}, {"edns": False}):
+        r, _ = q("www.test", T_A, **kw)
+        expect(r, NOERROR, tc=False)
+        check(r.values(T_A) == [WWW_A], f"www.test at {kw}: {r.summary()}")
+
+
+def case_edns():
+    r, _ = q("www.test", bufsize=4096)
+    expect(r, NOERROR)
+    check(r.opt is not None, f"no OPT in the answer to an EDNS query: {r.summary()}")
+    check(r.opt["udp"] == EDNS_BUFSIZE, f"OPT UDP size {r.opt['udp']}, expected {EDNS_BUFSIZE}")
+    check(r.opt["version"] == 0, f"OPT version {r.opt['version']}")
+    check(not r.opt["do"], "DO set in the answer to a query without DO")
+    r, _ = q("www.test", edns=False)
+    expect(r, NOERROR)
+    check(r.opt is None and not r.records(T_OPT, r.additional), f"OPT in an answer to a non-EDNS query: {r.summary()}")
+    r, _ = q("www.test", do=True)
+    expect(r, NOERROR)
+    check(r.opt is not None and r.opt["do"], f"DO not echoed: {r.summary()}")
+    r, _ = q("www.test", edns_version=1)
+    check(r.opt is not None, f"BADVERS needs an OPT: {r.summary()}")
+    expect(r, BADVERS)
+    check(r.opt["version"] == 0, f"BADVERS answer with OPT version {r.opt['version']}")
+    check(not r.answer, f"BADVERS with answer records: {r.summary()}")
+
+
+def raw_exchange(wire, timeout=2.0):
+    data, _ = RIG.client.exchange(wire, timeout=timeout)
+    return data
+
+
+def expect_rcode_raw(wire, rcode, what):
+    data = raw_exchange(wire)
+    check(data is not None, f"{what}: no answer (expected {RCODE_NAMES[rcode]})")
+    check(len(data) >= 12, f"{what}: {len(data)}-byte answer")
+    qid, flags = struct.unpack("!HH", data[:4])
+    check(qid == struct.unpack("!H", wire[:2])[0], f"{what}: answer ID {qid}, query ID {wire[:2].hex()}")
+    check(flags & 0x8000, f"{what}: QR not set")
+    check(flags & 0xF == rcode, f"{what}: rcode {RCODE_NAMES.get(flags & 0xF, flags & 0xF)}, "
+          f"expected {RCODE_NAMES[rcode]}")
+    return data
+
+
+def case_formerr():
+    qid = random.randrange(65536)
+    hdr = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    # a label that runs past the end of the packet
+    expect_rcode_raw(hdr + b"\x0awww", FORMERR, "qname past the end")
+    # question name complete but type/class cut off
+    expect_rcode_raw(hdr + encode_name("www.test") + b"\x00", FORMERR, "truncated qtype/qclass")
+    # a compression pointer in the question name (pointing at the header)
+    expect_rcode_raw(hdr + b"\x03www\xc0\x00" + struct.pack("!HH", T_A, C_IN), FORMERR,
+                     "compression pointer in qname")
+    # two questions
+    two = struct.pack("!HHHHHH", qid, 0x0100, 2, 0, 0, 0) + (encode_name("www.test") + struct.pack("!HH", 1, 1)) * 2
+    expect_rcode_raw(two, FORMERR, "QDCOUNT 2")
+    # no question at all
+    expect_rcode_raw(struct.pack("!HHHHHH", qid, 0x0100, 0, 0, 0, 0), FORMERR, "QDCOUNT 0")
+
+
+def case_no_answer_to_garbage():
+    # a response (QR=1) is never answered
+    wire = bytearray(build_query("www.test"))
+    wire[2] |= 0x80
+    data = raw_exchange(bytes(wire), timeout=1.0)
+    check(data is None, f"a QR=1 packet was answered: {data[:16].hex() if data else ''}")
+    # a packet too short for a header is dropped
+    data = raw_exchange(b"\x12\x34\x01", timeout=1.0)
+    check(data is None, "a 3-byte packet was answered")
+    # and holdfast still answers afterwards
+    r, _ = q("www.test")
+    expect(r, NOERROR)
+
+
+def case_opcode_and_class():
+    for op, name in ((OP_NOTIFY, "NOTIFY"), (OP_UPDATE, "UPDATE"), (2, "STATUS")):
+        r, _ = q("www.test", opcode=op)
+        check(r.rcode == NOTIMP, f"opcode {name}: {r.summary()}, expected NOTIMP")
+        check(r.opcode == op, f"opcode {name}: answer has opcode {r.opcode}")
+    r, _ = q("www.test", T_A, qclass=C_CH)
+    check(r.rcode == REFUSED, f"class CH: {r.summary()}, expected REFUSED")
+    r, _ = q("www.test", T_A, qclass=254)  # NONE
+    check(r.rcode in (REFUSED, NOTIMP, FORMERR), f"class NONE: {r.summary()}")
+
+
+def inet_sum(data):
+    if len(data) % 2:
+        data += b"\x00"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def case_checksums_and_addresses():
+    """Capture the answer frames in the client namespace and check every
+    header byte holdfast wrote: MACs, IP addresses, ports, lengths, the
+    IPv4 header checksum and the UDP checksum (never 0, always right)."""
+    cif = RIG.lab["HF_LAB_CLIENT_IF"]
+    out = subprocess.run(["ip", "-n", RIG.lab["HF_LAB_NETNS"], "-o", "link", "show", cif],
+                         stdout=subprocess.PIPE, text=True).stdout
+    m = re.search(r"link/ether ([0-9a-f:]{17})", out)
+    check(m, f"cannot read the client veth's MAC: {out!r}")
+    client_mac = m.group(1)
+    for server, fam in ((RIG.lab["HF_LAB_SERVICE4"], socket.AF_INET), (RIG.lab["HF_LAB_SERVICE6"], socket.AF_INET6)):
+        cap = RIG.netns.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        udp = RIG.netns.socket(fam)
+        try:
+            cap.bind((cif, 0))
+            udp.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", 0))
+            udp.connect((server, 53))
+            port = udp.getsockname()[1]
+            udp.send(build_query("www.test", T_A if fam == socket.AF_INET else T_AAAA))
+            frame, deadline = None, time.monotonic() + 3
+            while time.monotonic() < deadline:
+                cap.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    data, addr = cap.recvfrom(65535)
+                except socket.timeout:
+                    break
+                if addr[2] == 4:  # PACKET_OUTGOING: our own query
+                    continue
+                et = struct.unpack("!H", data[12:14])[0]
+                if fam == socket.AF_INET and et == 0x0800 and data[23] == 17:
+                    ihl = (data[14] & 0xF) * 4
+                    if struct.unpack("!HH", data[14 + ihl:18 + ihl]) == (53, port):
+                        frame = data
+                        break
+                if fam == socket.AF_INET6 and et == 0x86DD and data[20] == 17:
+                    if struct.unpack("!HH", data[54:58]) == (53, port):
+                        frame = data
+                        break
+            check(frame is not None, f"no answer frame from {server} captured on {cif}")
+            check(frame[6:12].hex(":") == host_mac(),
+                  f"Ethernet source {frame[6:12].hex(':')}, host veth is {host_mac()}")
+            check(frame[0:6].hex(":") == client_mac,
+                  f"Ethernet destination {frame[0:6].hex(':')}, client veth is {client_mac}")
+            if fam == socket.AF_INET:
+                ip = frame[14:]
+                ihl = (ip[0] & 0xF) * 4
+                check(ip[0] >> 4 == 4 and ihl >= 20, f"IPv4 version/IHL byte {ip[0]:#x}")
+                tot = struct.unpack("!H", ip[2:4])[0]
+                check(tot <= len(ip), f"IPv4 total length {tot} > {len(ip)} bytes on the wire")
+                ip = ip[:tot]
+                check(inet_sum(ip[:ihl]) == 0xFFFF, f"bad IPv4 header checksum {ip[10:12].hex()}")
+                check(ip[8] > 0, "IPv4 TTL 0")
+                check(socket.inet_ntop(socket.AF_INET, ip[12:16]) == server, "IPv4 source is not the service address")
+                check(socket.inet_ntop(socket.AF_INET, ip[16:20]) == RIG.lab["HF_LAB_CLIENT4"], "IPv4 destination")
+                seg = ip[ihl:]
+                pseudo = ip[12:20] + struct.pack("!BBH", 0, 17, len(seg))
+            else:
+                ip = frame[14:]
+                plen = struct.unpack("!H", ip[4:6])[0]
+                check(ip[0] >> 4 == 6, f"IPv6 version {ip[0] >> 4}")
+                check(40 + plen <= len(ip), f"IPv6 payload length {plen} > what is on the wire")
+                check(ip[7] > 0, "IPv6 hop limit 0")
+                check(socket.inet_ntop(socket.AF_INET6, ip[8:24]) == server, "IPv6 source is not the service address")
+                check(socket.inet_ntop(socket.AF_INET6, ip[24:40]) == RIG.lab["HF_LAB_CLIENT6"], "IPv6 destination")
+                seg = ip[40:40 + plen]
+                pseudo = ip[8:40] + struct.pack("!IxxxB", len(seg), 17)
+            ulen, csum = struct.unpack("!HH", seg[4:8])
+            check(ulen == len(seg), f"UDP length {ulen}, segment is {len(seg)} bytes")
+            check(csum != 0, "UDP checksum 0 (none)")
+            check(inet_sum(pseudo + seg) == 0xFFFF, f"bad UDP checksum {csum:#06x}")
+            r = Response(seg[8:])
+            expect(r, NOERROR)
+        finally:
+            cap.close()
+            udp.close()
+
+
+def case_waiters_all_answered():
+    """20 clients ask the same uncached name at once: every one gets its
+    own answer (its ID, its 0x20 spelling), from one upstream resolution."""
+    name, want = "gen-500.test", "203.0.113.246"
+    socks, sent = [], {}
+    try:
+        for i in range(20):
+            s = RIG.netns.socket(socket.AF_INET)
+            s.connect((RIG.lab["HF_LAB_SERVICE4"], 53))
+            spelled = "".join(ch.upper() if random.random() < 0.5 else ch for ch in name)
+            wire = build_query(spelled, T_A, qid=1000 + i)
+            socks.append(s)
+            sent[s.fileno()] = wire
+        for s in socks:
+            s.send(sent[s.fileno()])
+        deadline = time.monotonic() + 5
+        got = 0
+        for s in socks:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = s.recv(65535)
+            except socket.timeout:
+                continue
+            wire = sent[s.fileno()]
+            r = Response(data)
+            expect(r, NOERROR)
+            check(r.id == struct.unpack("!H", wire[:2])[0], f"answer ID {r.id} on a socket that asked {wire[:2].hex()}")
+            check(r.questions and r.questions[0][3] == wire[12:12 + len(encode_name(name)) + 4],
+                  f"question bytes not echoed for {wire[12:30]!r}")
+            check(r.values(T_A) == [want], f"{r.summary()}")
+            got += 1
+        check(got == len(socks), f"only {got} of {len(socks)} parked clients answered")
+    finally:
+        for s in socks:
+            s.close()
+
+
+def case_burst_of_misses():
+    """300 different uncached names sent back to back from one socket: all
+    answered, each with its own data."""
+    s = RIG.netns.socket(socket.AF_INET)
+    try:
+        s.connect((RIG.lab["HF_LAB_SERVICE4"], 53))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        want = {}
+        for n in range(600, 900):
+            qid = n
+            want[qid] = f"203.0.113.{(n - 1) % 254 + 1}"
+            s.send(build_query(f"gen-{n}.test", T_A, qid=qid))
+        got, wrong = set(), []
+        deadline = time.monotonic() + 8
+        while len(got) < len(want) and time.monotonic() < deadline:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = s.recv(65535)
+            except socket.timeout:
+                break
+            r = Response(data)
+            if r.rcode != NOERROR or r.values(T_A) != [want.get(r.id)]:
+                wrong.append(r.summary())
+            got.add(r.id)
+        check(not wrong, f"{len(wrong)} wrong answers, first: {wrong[:1]}")
+        check(len(got) == len(want), f"{len(got)} of {len(want)} answered within 8 s")
+    finally:
+        s.close()
+
+
+# --- serve-stale, instance 1 (client timeout 1.8 s, recheck 30 s)
+
+STATE = {}
+
+
+def prime_stale_names():
+    r, _ = q("short.test")
+    expect(r, NOERROR)
+    check(r.values(T_A) == [SHORT_A], f"short.test: {r.summary()}")
+    check(answer_ttl(r, T_A) <= 2, f"short.test TTL {answer_ttl(r, T_A)}")
+    nx = rnd("nx") + ".stale.test"
+    r, _ = q(nx)
+    expect(r, NXDOMAIN)
+    check(soa_of(r).ttl <= STALE_ZONE_NEG_TTL, f"stale.test negative TTL {soa_of(r).ttl}")
+    STATE["nx"] = nx
+
+
+def case_stale_client_timeout():
+    """Upstream silent (knotd paused): a stale hit waits for the refresh
+    for the client timeout (1.8 s), then gets the stale answer."""
+    prime_stale_names()
+    RIG.upstream("pause")
+    time.sleep(3)  # short.test (TTL 2) has expired
+    r, dt = q("short.test", timeout=6)
+    expect(r, NOERROR, ra=True, aa=False)
+    check(r.values(T_A) == [SHORT_A], f"stale answer {r.summary()}")
+    check(answer_ttl(r, T_A) == STALE_TTL, f"stale TTL {answer_ttl(r, T_A)}, expected {STALE_TTL}")
+    check(EDE_STALE in r.ede_codes(), f"no EDE 3 (Stale Answer): {r.summary()}")
+    check(1.5 <= dt <= 3.5, f"stale answer after {dt:.2f} s, expected about {CLIENT_TIMEOUT} s")
+
+
+def case_stale_upstream_refused():
+    """Upstream gone (ICMP port unreachable): stale within the client timeout."""
+    RIG.upstream("stop")
+    r, dt = q("short.test", timeout=6)
+    expect(r, NOERROR)
+    check(r.values(T_A) == [SHORT_A], f"stale answer {r.summary()}")
+    check(answer_ttl(r, T_A) == STALE_TTL, f"stale TTL {answer_ttl(r, T_A)}")
+    check(EDE_STALE in r.ede_codes(), f"no EDE 3: {r.summary()}")
+    check(dt <= 3.5, f"took {dt:.2f} s")
+
+
+def case_servfail_nothing_cached():
+    name = rnd("never-cached") + ".test"
+    r, dt = q(name, timeout=8)
+    expect(r, SERVFAIL, ra=True)
+    check(EDE_NO_REACHABLE in r.ede_codes(), f"expected EDE 22 (No Reachable Authority): {r.summary()}")
+    check(dt <= 6, f"SERVFAIL after {dt:.2f} s")
+    # the failure is cached (RFC 9520): the retry is answered at once
+    r2, dt2 = q(name, timeout=8)
+    expect(r2, SERVFAIL)
+    check(r2.ede, f"cached failure without EDE: {r2.summary()}")
+    check(dt2 < 0.5, f"second SERVFAIL took {dt2:.2f} s: failure not cached")
+
+
+def case_stale_nxdomain():
+    nx = STATE.get("nx")
+    check(nx, "not primed (an earlier case failed)")
+    r, dt = q(nx, timeout=6)
+    expect(r, NXDOMAIN, ra=True)
+    check(EDE_STALE_NX in r.ede_codes(), f"expected EDE 19 (Stale NXDOMAIN Answer): {r.summary()}")
+    s = soa_of(r)
+    check(0 < s.ttl <= STALE_TTL, f"stale NXDOMAIN SOA TTL {s.ttl}")
+    check(dt <= 3.5, f"took {dt:.2f} s")
+
+
+# --- serve-stale, instance 2 (client timeout 0, recheck 1 s)
+
+def case_stale_at_once():
+    r, _ = q("short.test")
+    expect(r, NOERROR)
+    RIG.upstream("stop")
+    time.sleep(3)
+    r, dt = q("short.test", timeout=6)
+    expect(r, NOERROR)
+    check(r.values(T_A) == [SHORT_A], f"stale answer {r.summary()}")
+    check(answer_ttl(r, T_A) == STALE_TTL, f"stale TTL {answer_ttl(r, T_A)}, expected {STALE_TTL}")
+    check(EDE_STALE in r.ede_codes(), f"no EDE 3: {r.summary()}")
+    check(dt < 0.5, f"client timeout 0, but the stale answer took {dt:.2f} s")
+
+
+def case_upstream_back():
+    RIG.upstream("start")
+    r, _ = q(rnd("gen") + ".test")  # new name: resolved fresh (NXDOMAIN here)
+    expect(r, NXDOMAIN)
+    expect_no_ede(r)
+    r, _ = q("gen-77.test")
+    expect(r, NOERROR)
+    expect_no_ede(r)
+    check(r.values(T_A) == ["203.0.113.77"], f"gen-77.test: {r.summary()}")
+    # the stale name comes back fresh once the failure recheck (1 s) passed
+    t0, last = time.monotonic(), None
+    while time.monotonic() - t0 < 6:
+        last, _ = q("short.test")
+        if not last.ede and last.records(T_A) and answer_ttl(last, T_A) <= 2:
+            break
+        time.sleep(0.5)
+    expect(last, NOERROR)
+    expect_no_ede(last)
+    check(answer_ttl(last, T_A) <= 2, f"short.test TTL {answer_ttl(last, T_A)}: still stale after 6 s")
+
+
+# ------------------------------------------------------------------ runner
+
+# (instance knobs, [cases]); instances run in order, each on a fresh holdfast.
+PLAN = [
+    ({}, [case_miss_then_hit, case_ttl_decreases, case_cname, case_0x20_case_kept, case_aaaa_over_ipv6,
+          case_arp_answered, case_nd_answered, case_nxdomain_cached, case_truncation, case_edns,
+          case_formerr, case_no_answer_to_garbage, case_opcode_and_class, case_checksums_and_addresses,
+          case_waiters_all_answered, case_burst_of_misses,
+          case_stale_client_timeout, case_stale_upstream_refused, case_servfail_nothing_cached,
+          case_stale_nxdomain]),
+    ({"serve-stale-client-timeout": "0", "serve-stale-failure-recheck": "1s"},
+     [case_stale_at_once, case_upstream_back]),
+]
+
+
+def case_name(fn):
+    return fn.__name__[len("case_"):]
+
+
+def main():
+    global RIG
+    if len(sys.argv) < 3:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    holdfast, srcdir, only = sys.argv[1], sys.argv[2], set(sys.argv[3:])
+    known = {case_name(c) for _, cases in PLAN for c in cases}
+    if only - known:
+        print(f"unknown case(s): {' '.join(sorted(only - known))}; known: {' '.join(sorted(known))}",
+              file=sys.stderr)
+        return 2
+    random.seed()
+    passed, failed = 0, 0
+    rig = RIG = Rig(holdfast, srcdir)
+    atexit.register(rig.teardown)
+
+    def on_signal(sig, _frame):
+        raise SystemExit(f"signal {sig}")
+
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, on_signal)
+
+    t_start = time.monotonic()
+    failed_logs = set()
+    current = ["setup"]
+    interrupted = None
+    try:
+        setup_error = None
+        if os.geteuid() != 0:
+            setup_error = "must run as root (network namespaces, DPDK)"
+        elif not os.access(holdfast, os.X_OK):
+            setup_error = f"holdfast executable not found: {holdfast}"
+        else:
+            try:
+                rig.lab_up()
+            except Exception as e:
+                setup_error = f"lab: {e}"
+        for knobs, cases in PLAN:
+            cases = [c for c in cases if not only or case_name(c) in only]
+            if not cases:
+                continue
+            start_error = setup_error
+            if not start_error:
+                try:
+                    # between instances the upstream is up again
+                    rig.upstream("start")
+                    rig.start(**knobs)
+                except Exception as e:
+                    start_error = f"holdfast start ({' '.join(f'--{k} {v}' for k, v in knobs.items()) or 'defaults'}): {e}"
+                    failed_logs.add(rig.log_path)
+            for c in cases:
+                name = case_name(c)
+                current[0] = name
+                if start_error:
+                    print(f"FAIL {name}: {start_error}", flush=True)
+                    failed += 1
+                    continue
+                t0 = time.monotonic()
+                try:
+                    check(rig.running(), f"holdfast is not running (exit status {rig.proc.returncode if rig.proc else '?'})")
+                    c()
+                    print(f"ok {name} ({time.monotonic() - t0:.1f} s)", flush=True)
+                    passed += 1
+                except Fail as e:
+                    print(f"FAIL {name}: {e}", flush=True)
+                    failed += 1
+                    failed_logs.add(rig.log_path)
+                except Exception as e:
+                    print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
+                    traceback.print_exc(file=sys.stdout)
+                    failed += 1
+                    failed_logs.add(rig.log_path)
+                if rig.proc is not None and rig.proc.poll() is not None:
+                    print(f"# holdfast exited with status {rig.proc.returncode} during {name}", flush=True)
+            if not start_error:
+                rig.stop()
+    except SystemExit as e:  # a signal (on_signal): report, clean up, count it
+        interrupted = str(e)
+        print(f"FAIL {current[0]}: interrupted by {interrupted}", flush=True)
+        failed += 1
+    finally:
+        rig.teardown()
+    for path in sorted(p for p in failed_logs if p):
+        print(f"# --- last lines of {path}")
+        sys.stdout.write(rig.log_tail(40, path))
+    print(f"# e2e took {time.monotonic() - t_start:.1f} s")
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

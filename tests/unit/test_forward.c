@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests for control/control.c + forward.c: the control loop against
+ * fake upstream servers on 127.0.0.1 sockets inside the test, with the
+ * test's own thread playing the two workers (it owns both ends of the
+ * rings). Everything runs on one thread: pump() alternates a control pass,
+ * the fake servers and the fake workers.
+ */
+#define _GNU_SOURCE /* accept4 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "hf_test.h"
+#include "control/hf_config.h"
+#include "control/hf_control.h"
+
+#define NW	 2
+#define RING_SZ	 1024
+#define MAX_SEEN 4096
+
+enum fake_mode {
+	F_ANSWER,	  /* A 192.0.2.1 */
+	F_SILENT,	  /* never answers */
+	F_WRONG_ID,	  /* first a response with another ID, then the right one */
+	F_WRONG_QUESTION, /* first wrong qtype, then wrong name, then the right one */
+	F_TC,		  /* TC=1 over UDP; the full answer over TCP */
+	F_SERVFAIL_EDE6,  /* SERVFAIL with EDE 6 */
+	F_CLOSED,	  /* nothing listens: ECONNREFUSED */
+};
+
+struct fake {
+	enum fake_mode mode;
+	int udp, tcp, conn;
+	uint16_t port;
+	unsigned udp_queries, tcp_queries;
+	uint8_t last_query[512];
+	size_t last_len;
+	uint16_t ids[64];
+	uint8_t tcpbuf[600];
+	size_t tcphave;
+};
+
+struct env {
+	struct hf_config cfg;
+	struct rte_ring *to_control[NW], *to_worker[NW];
+	struct hf_worker_shared *shared[NW];
+	struct hf_control *c;
+	struct fake fakes[HF_MAX_FORWARDERS];
+	unsigned nfakes;
+	bool auto_apply; /* workers store applied_seq as they dequeue */
+	/* what each worker dequeued: the pointer (identity only: it may be
+	 * freed once applied) and a copy taken before applying it */
+	struct hf_msg_ctl *seen_ptr[NW][MAX_SEEN];
+	struct hf_msg_ctl *seen[NW][MAX_SEEN];
+	unsigned nseen[NW];
+};
+
+static unsigned ring_serial;
+
+/* ---- fake upstreams ---- */
+
+static void fake_open(struct fake *f, enum fake_mode mode)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	memset(f, 0, sizeof(*f));
+	f->mode = mode;
+	f->udp = f->tcp = f->conn = -1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int tries = 0; tries < 20; tries++) {
+		int u = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), t, one = 1;
+		sa.sin_port = 0;
+		if (bind(u, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    getsockname(u, (struct sockaddr *)&sa, &sl) != 0) {
+			close(u);
+			continue;
+		}
+		f->port = ntohs(sa.sin_port);
+		if (mode == F_CLOSED) {
+			close(u); /* the port is now (very likely) unused */
+			return;
+		}
+		t = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(t, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(t, 8) != 0) {
+			close(u);
+			close(t);
+			continue;
+		}
+		f->udp = u;
+		f->tcp = t;
+		return;
+	}
+	fprintf(stderr, "cannot open a fake upstream\n");
+}
+
+static void fake_close(struct fake *f)
+{
+	if (f->udp >= 0)
+		close(f->udp);
+	if (f->tcp >= 0)
+		close(f->tcp);
+	if (f->conn >= 0)
+		close(f->conn);
+	f->udp = f->tcp = f->conn = -1;
+}
+
+/* Offset just past the question of a query, or 0. */
+static size_t question_end(const uint8_t *q, size_t len)
+{
+	size_t p = 12;
+	while (p < len && q[p] != 0)
+		p += 1u + q[p];
+	p += 1 + 4;
+	return p <= len ? p : 0;
+}
+
+/* A response to query q: header, q's question, optional A record and OPT with EDE. */
+static size_t make_response(uint8_t *out, const uint8_t *q, size_t qlen, uint16_t id,
+			    uint16_t extra_flags, unsigned rcode, bool answer, int ede)
+{
+	size_t qe = question_end(q, qlen), p;
+	if (qe == 0)
+		return 0;
+	hf_put16(out, id);
+	hf_put16(out + 2, (uint16_t)(HF_DNS_QR | HF_DNS_RD | HF_DNS_RA | extra_flags | rcode));
+	hf_put16(out + 4, 1);
+	hf_put16(out + 6, answer ? 1 : 0);
+	hf_put16(out + 8, 0);
+	hf_put16(out + 10, ede >= 0 ? 1 : 0);
+	memcpy(out + 12, q + 12, qe - 12);
+	p = qe;
+	if (answer) {
+		static const uint8_t rr[] = {0xc0, 0x0c, 0, 1, 0,   1, 0, 0,
+					     0x01, 0x2c, 0, 4, 192, 0, 2, 1};
+		memcpy(out + p, rr, sizeof(rr));
+		p += sizeof(rr);
+	}
+	if (ede >= 0) {
+		static const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 6, 0, 15, 0, 2};
+		memcpy(out + p, opt, sizeof(opt));
+		p += sizeof(opt);
+		hf_put16(out + p, (uint16_t)ede);
+		p += 2;
+	}
+	return p;
+}
+
+static void fake_serve_udp(struct fake *f)
+{
+	uint8_t q[512], r[600];
+	struct sockaddr_storage from;
+	for (;;) {
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(f->udp, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		size_t rl = 0, qe;
+		uint16_t id;
+		if (n <= 12)
+			return;
+		memcpy(f->last_query, q, (size_t)n);
+		f->last_len = (size_t)n;
+		id = hf_get16(q);
+		if (f->udp_queries < HF_ARRAY_LEN(f->ids))
+			f->ids[f->udp_queries] = id;
+		f->udp_queries++;
+		switch (f->mode) {
+		case F_ANSWER:
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			break;
+		case F_SILENT:
+		case F_CLOSED:
+			continue;
+		case F_WRONG_ID:
+			rl = make_response(r, q, (size_t)n, (uint16_t)(id + 1), 0, 0, true, -1);
+			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			break;
+		case F_WRONG_QUESTION:
+			qe = question_end(q, (size_t)n);
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			r[qe - 3] = 28; /* AAAA */
+			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
+			r[qe - 3] = 1;
+			r[13] ^= 0x01; /* 'w' -> 'v' */
+			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
+			r[13] ^= 0x01;
+			sendto(f->udp, "garbage", 7, 0, (struct sockaddr *)&from, fl);
+			break;
+		case F_TC:
+			rl = make_response(r, q, (size_t)n, id, HF_DNS_TC, 0, false, -1);
+			break;
+		case F_SERVFAIL_EDE6:
+			rl = make_response(r, q, (size_t)n, id, 0, HF_RCODE_SERVFAIL, false, 6);
+			break;
+		}
+		sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static void fake_serve_tcp(struct fake *f)
+{
+	if (f->conn < 0) {
+		f->conn = accept4(f->tcp, NULL, NULL, SOCK_NONBLOCK);
+		f->tcphave = 0;
+		if (f->conn < 0)
+			return;
+	}
+	for (;;) {
+		ssize_t n =
+			recv(f->conn, f->tcpbuf + f->tcphave, sizeof(f->tcpbuf) - f->tcphave, 0);
+		if (n <= 0)
+			break;
+		f->tcphave += (size_t)n;
+	}
+	if (f->tcphave >= 2 && f->tcphave >= 2u + hf_get16(f->tcpbuf)) {
+		uint8_t r[602];
+		size_t rl = make_response(r + 2, f->tcpbuf + 2, hf_get16(f->tcpbuf),
+					  hf_get16(f->tcpbuf + 2), 0, 0, true, -1);
+		f->tcp_queries++;
+		hf_put16(r, (uint16_t)rl);
+		/* in two pieces, to exercise partial reads */
+		if (send(f->conn, r, 3, MSG_NOSIGNAL) != 3 ||
+		    send(f->conn, r + 3, rl - 1, MSG_NOSIGNAL) != (ssize_t)(rl - 1))
+			fprintf(stderr, "fake TCP send failed\n");
+		close(f->conn);
+		f->conn = -1;
+	}
+}
+
+/* ---- environment ---- */
+
+static struct env *env_new(const enum fake_mode *modes, unsigned n, uint64_t timeout_ms,
+			   unsigned attempts, unsigned ring_size)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	char err[256], name[32], fwd[64];
+	struct hf_control_workers w;
+
+	hf_config_defaults(&e->cfg);
+	e->cfg.upstream_timeout_ms = timeout_ms;
+	e->cfg.upstream_attempts = attempts;
+	e->cfg.failure_ttl = 7;
+	hf_config_set(&e->cfg, "service-address", "198.18.53.1", NULL, err, sizeof(err));
+	e->nfakes = n;
+	for (unsigned i = 0; i < n; i++) {
+		fake_open(&e->fakes[i], modes[i]);
+		snprintf(fwd, sizeof(fwd), "127.0.0.1@%u", e->fakes[i].port);
+		if (hf_config_set(&e->cfg, "forwarder", fwd, NULL, err, sizeof(err)) != 0)
+			fprintf(stderr, "%s\n", err);
+	}
+	for (unsigned i = 0; i < NW; i++) {
+		snprintf(name, sizeof(name), "tc%u", ring_serial++);
+		e->to_control[i] =
+			rte_ring_create_elem(name, sizeof(struct hf_msg_query), RING_SZ,
+					     SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "tw%u", ring_serial++);
+		e->to_worker[i] = rte_ring_create(name, ring_size, SOCKET_ID_ANY,
+						  RING_F_SP_ENQ | RING_F_SC_DEQ);
+		e->shared[i] = aligned_alloc(64, sizeof(struct hf_worker_shared));
+		memset(e->shared[i], 0, sizeof(struct hf_worker_shared));
+		CHECK(e->to_control[i] != NULL && e->to_worker[i] != NULL);
+	}
+	w.n = NW;
+	w.to_control = e->to_control;
+	w.to_worker = e->to_worker;
+	w.shared = e->shared;
+	e->auto_apply = true;
+	e->c = hf_control_create(&e->cfg, &w, err, sizeof(err));
+	if (e->c == NULL)
+		fprintf(stderr, "hf_control_create: %s\n", err);
+	CHECK(e->c != NULL);
+	return e;
+}
+
+static void env_free(struct env *e)
+{
+	hf_control_destroy(e->c);
+	for (unsigned i = 0; i < NW; i++) {
+		rte_ring_free(e->to_control[i]);
+		rte_ring_free(e->to_worker[i]);
+		free(e->shared[i]);
+	}
+	for (unsigned i = 0; i < e->nfakes; i++)
+		fake_close(&e->fakes[i]);
+	for (unsigned w = 0; w < NW; w++)
+		for (unsigned i = 0; i < e->nseen[w]; i++)
+			free(e->seen[w][i]);
+	free(e);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The fake workers: take what control sent (and say they applied it). */
+static void workers_poll(struct env *e)
+{
+	for (unsigned w = 0; w < NW; w++) {
+		void *m = NULL;
+		while (rte_ring_dequeue(e->to_worker[w], &m) == 0) {
+			struct hf_msg_ctl *msg = m;
+			if (e->nseen[w] < MAX_SEEN) {
+				size_t sz = sizeof(*msg);
+				if (msg->type == HF_MSG_FILL)
+					sz = HF_MAX(sz, offsetof(struct hf_msg_ctl, ans) +
+								hf_dns_answer_size(&msg->ans));
+				e->seen_ptr[w][e->nseen[w]] = msg;
+				e->seen[w][e->nseen[w]] = malloc(sz);
+				memcpy(e->seen[w][e->nseen[w]], msg, sz);
+				e->nseen[w]++;
+			}
+			if (e->auto_apply)
+				__atomic_store_n(&e->shared[w]->applied_seq, msg->seq,
+						 __ATOMIC_RELEASE);
+		}
+	}
+}
+
+/* Run control, the fakes and the workers until every worker saw `want`
+ * messages or ms passed. */
+static void pump(struct env *e, unsigned want, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+	while (now_ms() < end) {
+		hf_control_poll(e->c);
+		for (unsigned i = 0; i < e->nfakes; i++) {
+			if (e->fakes[i].udp >= 0)
+				fake_serve_udp(&e->fakes[i]);
+			if (e->fakes[i].tcp >= 0)
+				fake_serve_tcp(&e->fakes[i]);
+		}
+		workers_poll(e);
+		if (want && e->nseen[0] >= want && e->nseen[1] >= want)
+			return;
+	}
+}
+
+/* "\3www\7example\0" plus more labels when `label` is given. */
+static void make_key(struct hf_msg_query *mq, unsigned worker, uint8_t type, uint8_t flags,
+		     const char *label)
+{
+	static const uint8_t name[] = "\3www\7example";
+	size_t n = 0;
+	memset(mq, 0, sizeof(*mq));
+	mq->type = type;
+	mq->worker = (uint8_t)worker;
+	if (label) {
+		size_t l = strlen(label);
+		mq->key.name[n++] = (uint8_t)l;
+		memcpy(mq->key.name + n, label, l);
+		n += l;
+	}
+	memcpy(mq->key.name + n, name, sizeof(name)); /* includes the root label */
+	n += sizeof(name);
+	mq->key.name_len = (uint8_t)n;
+	mq->key.flags = flags;
+	mq->key.qtype = HF_TYPE_A;
+	mq->key.qclass = HF_CLASS_IN;
+	mq->hash = hf_cache_key_hash(&mq->key);
+}
+
+static void send_miss(struct env *e, const struct hf_msg_query *mq)
+{
+	CHECK_EQ(rte_ring_enqueue_elem(e->to_control[mq->worker], (void *)(uintptr_t)mq,
+				       sizeof(*mq)),
+		 0);
+}
+
+/* Both workers got the same FILL for mq's key as message i. */
+static const struct hf_dns_answer *fill_at(struct env *e, unsigned i, const struct hf_msg_query *mq)
+{
+	const struct hf_msg_ctl *m;
+	if (e->nseen[0] <= i || e->nseen[1] <= i) {
+		CHECK(!"no FILL reached the workers");
+		return NULL;
+	}
+	m = e->seen[0][i];
+	CHECK(e->seen_ptr[1][i] == e->seen_ptr[0][i]);
+	CHECK_EQ(e->seen[1][i]->seq, m->seq);
+	CHECK_EQ(m->type, HF_MSG_FILL);
+	CHECK_EQ(m->hash, mq->hash);
+	CHECK_EQ(hf_cache_key_cmp(&m->key, &mq->key, sizeof(m->key)), 0);
+	return &m->ans;
+}
+
+static struct hf_control_stats stats(struct env *e)
+{
+	struct hf_control_stats st;
+	hf_control_get_stats(e->c, &st);
+	return st;
+}
+
+static bool ede_text_has(const struct hf_dns_answer *a, const char *s)
+{
+	char buf[256];
+	size_t n = HF_MIN(a->ede_text_len, sizeof(buf) - 1);
+	memcpy(buf, hf_dns_answer_ede_text(a), n);
+	buf[n] = '\0';
+	if (strstr(buf, s) == NULL) {
+		fprintf(stderr, "EDE text \"%s\" lacks \"%s\"\n", buf, s);
+		return false;
+	}
+	return true;
+}
+
+/* ---- tests ---- */
+
+static void test_answer_and_fanout(void)
+{
+	enum fake_mode modes[] = {F_ANSWER};
+	struct env *e = env_new(modes, 1, 500, 3, RING_SZ);
+	struct hf_msg_query mq, mq1;
+	const struct hf_dns_answer *a;
+	struct hf_control_stats st;
+	const uint8_t *q;
+
+	make_key(&mq, 0, HF_MSG_MISS, HF_KEY_DO | HF_KEY_CD, NULL);
+	mq1 = mq;
+	mq1.worker = 1;
+	mq1.type = HF_MSG_REFRESH;
+	send_miss(e, &mq);
+	send_miss(e, &mq1); /* the same question from the other worker: joins */
+	e->auto_apply = false;
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+		CHECK_EQ(a->rcode, 0);
+		CHECK_EQ(a->ancount, 1);
+		CHECK_EQ(a->ttl, 300);
+		CHECK_EQ(a->ede, HF_EDE_NONE);
+		CHECK_EQ(a->security, HF_SECURITY_INSECURE);
+		CHECK_EQ(e->seen[0][0]->seq, 1);
+	}
+	CHECK_EQ(e->fakes[0].udp_queries, 1);
+	/* the query: RD and CD, lower-case name, EDNS 1232 with DO */
+	q = e->fakes[0].last_query;
+	CHECK_EQ(hf_get16(q + 2), HF_DNS_RD | HF_DNS_CD);
+	CHECK_EQ(hf_get16(q + 4), 1);
+	CHECK_EQ(hf_get16(q + 10), 1);
+	CHECK_MEM(q + 12, "\3www\7example\0", 13);
+	CHECK_EQ(e->fakes[0].last_len, 12 + 13 + 4 + 11);
+	CHECK_EQ(hf_get16(q + 12 + 17 + 3), 1232);
+	CHECK_EQ(hf_get16(q + 12 + 17 + 7), HF_EDNS_DO);
+
+	st = stats(e);
+	CHECK_EQ(st.requests, 2);
+	CHECK_EQ(st.coalesced, 1);
+	CHECK_EQ(st.resolutions, 1);
+	CHECK_EQ(st.upstream_queries, 1);
+	CHECK_EQ(st.responses, 1);
+	CHECK_EQ(st.fills, 1);
+	CHECK_EQ(st.failures, 0);
+	CHECK_EQ(st.in_flight, 0);
+
+	/* garbage collection waits for every worker's applied_seq */
+	CHECK_EQ(st.msgs_pending, 1);
+	CHECK(!hf_control_applied(e->c, 1));
+	__atomic_store_n(&e->shared[0]->applied_seq, 1, __ATOMIC_RELEASE);
+	pump(e, 0, 5);
+	CHECK_EQ(stats(e).msgs_pending, 1);
+	CHECK(!hf_control_applied(e->c, 1));
+	__atomic_store_n(&e->shared[1]->applied_seq, 1, __ATOMIC_RELEASE);
+	CHECK(hf_control_applied(e->c, 1));
+	pump(e, 0, 5);
+	CHECK_EQ(stats(e).msgs_pending, 0);
+
+	/* once answered, the same question is resolved again on the next miss */
+	send_miss(e, &mq);
+	e->auto_apply = true;
+	pump(e, 2, 2000);
+	CHECK_EQ(e->fakes[0].udp_queries, 2);
+	CHECK_EQ(e->nseen[0], 2);
+	if (e->nseen[0] == 2)
+		CHECK_EQ(e->seen[0][1]->seq, 2);
+	pump(e, 0, 5);
+	CHECK_EQ(stats(e).msgs_pending, 0);
+	env_free(e);
+}
+
+static void test_wrong_id_ignored(void)
+{
+	enum fake_mode modes[] = {F_WRONG_ID};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a)
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+	CHECK_EQ(stats(e).mismatched, 1);
+	CHECK_EQ(stats(e).responses, 1);
+	CHECK_EQ(stats(e).timeouts, 0);
+	/* no CD, no DO asked for */
+	CHECK_EQ(hf_get16(e->fakes[0].last_query + 2), HF_DNS_RD);
+	CHECK_EQ(hf_get16(e->fakes[0].last_query + 12 + 17 + 7), 0);
+	env_free(e);
+}
+
+static void test_wrong_question_ignored(void)
+{
+	enum fake_mode modes[] = {F_WRONG_QUESTION};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	make_key(&mq, 1, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a)
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+	CHECK_EQ(stats(e).mismatched, 3); /* wrong type, wrong name, garbage */
+	CHECK_EQ(stats(e).responses, 1);
+	env_free(e);
+}
+
+static void test_timeout_then_next_forwarder(void)
+{
+	enum fake_mode modes[] = {F_SILENT, F_ANSWER};
+	struct env *e = env_new(modes, 2, 100, 3, RING_SZ);
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	uint64_t t0 = now_ms();
+	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a)
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+	CHECK(now_ms() - t0 >= 100);
+	CHECK_EQ(e->fakes[0].udp_queries, 1);
+	CHECK_EQ(e->fakes[1].udp_queries, 1);
+	CHECK_EQ(stats(e).timeouts, 1);
+	CHECK_EQ(stats(e).upstream_queries, 2);
+
+	/* the next resolution starts at the next forwarder: no timeout */
+	make_key(&mq, 0, HF_MSG_MISS, 0, "a");
+	send_miss(e, &mq);
+	pump(e, 2, 2000);
+	a = fill_at(e, 1, &mq);
+	CHECK_EQ(e->fakes[0].udp_queries, 1);
+	CHECK_EQ(e->fakes[1].udp_queries, 2);
+	CHECK_EQ(stats(e).timeouts, 1);
+	env_free(e);
+}
+
+static void test_tc_then_tcp(void)
+{
+	enum fake_mode modes[] = {F_TC};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+		CHECK_EQ(a->ancount, 1);
+	}
+	CHECK_EQ(e->fakes[0].udp_queries, 1);
+	CHECK_EQ(e->fakes[0].tcp_queries, 1);
+	CHECK_EQ(stats(e).tcp_retries, 1);
+	CHECK_EQ(stats(e).upstream_queries, 2);
+	CHECK_EQ(stats(e).failures, 0);
+	env_free(e);
+}
+
+static void test_all_fail(void)
+{
+	enum fake_mode modes[] = {F_CLOSED, F_SILENT};
+	struct env *e = env_new(modes, 2, 50, 3, RING_SZ);
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	char want[64];
+	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a) {
+		/* closed (refused), silent (timeout), closed (refused) */
+		CHECK_EQ(a->kind, HF_ANS_FAILURE);
+		CHECK_EQ(a->rcode, HF_RCODE_SERVFAIL);
+		CHECK_EQ(a->ede, HF_EDE_NO_REACHABLE_AUTHORITY);
+		CHECK_EQ(a->ttl, 7);
+		CHECK_EQ(a->qname_len, mq.key.name_len);
+		snprintf(want, sizeof(want), "127.0.0.1@%u: connection refused", e->fakes[0].port);
+		CHECK(ede_text_has(a, want));
+	}
+	CHECK_EQ(stats(e).failures, 1);
+	CHECK_EQ(stats(e).timeouts, 1);
+	CHECK_EQ(stats(e).upstream_errors, 2);
+	CHECK_EQ(e->fakes[1].udp_queries, 1);
+	env_free(e);
+
+	/* only silence: the text says so */
+	{
+		enum fake_mode m2[] = {F_SILENT};
+		e = env_new(m2, 1, 20, 2, RING_SZ);
+		send_miss(e, &mq);
+		pump(e, 1, 2000);
+		a = fill_at(e, 0, &mq);
+		if (a) {
+			CHECK_EQ(a->ede, HF_EDE_NO_REACHABLE_AUTHORITY);
+			snprintf(want, sizeof(want), "127.0.0.1@%u: timed out", e->fakes[0].port);
+			CHECK(ede_text_has(a, want));
+		}
+		CHECK_EQ(e->fakes[0].udp_queries, 2);
+		CHECK_EQ(stats(e).timeouts, 2);
+		env_free(e);
+	}
+}
+
+static void test_servfail_passes_ede(void)
+{
+	enum fake_mode modes[] = {F_SERVFAIL_EDE6};
+	struct env *e = env_new(modes, 1, 500, 2, RING_SZ);
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_FAILURE);
+		CHECK_EQ(a->rcode, HF_RCODE_SERVFAIL);
+		CHECK_EQ(a->ede, HF_EDE_DNSSEC_BOGUS);
+		CHECK(ede_text_has(a, "answered SERVFAIL"));
+	}
+	CHECK_EQ(e->fakes[0].udp_queries, 2); /* SERVFAIL: next attempt */
+	CHECK_EQ(stats(e).rcode_errors, 2);
+	/* IDs differ between attempts (getrandom; a 1 in 65536 chance to fail) */
+	CHECK(e->fakes[0].ids[0] != e->fakes[0].ids[1]);
+	env_free(e);
+}
+
+static void test_backlog_keeps_order(void)
+{
+	enum fake_mode modes[] = {F_ANSWER};
+	/* a ring of 4 slots holds 3 messages */
+	struct env *e = env_new(modes, 1, 500, 1, 4);
+	struct hf_msg_query mq[10];
+	char label[8];
+	unsigned got = 0;
+	e->auto_apply = false;
+	for (unsigned i = 0; i < 10; i++) {
+		snprintf(label, sizeof(label), "q%u", i);
+		make_key(&mq[i], i % NW, HF_MSG_MISS, 0, label);
+		send_miss(e, &mq[i]);
+	}
+	/* let control resolve everything without the workers reading */
+	for (uint64_t end = now_ms() + 2000; now_ms() < end && stats(e).fills < 10;) {
+		hf_control_poll(e->c);
+		fake_serve_udp(&e->fakes[0]);
+	}
+	CHECK_EQ(stats(e).fills, 10);
+	CHECK(stats(e).backlogged >= 14); /* 7 per worker */
+	CHECK_EQ(rte_ring_count(e->to_worker[0]), 3);
+	/* now the workers read; every FILL arrives, in seq order */
+	e->auto_apply = true;
+	pump(e, 10, 2000);
+	for (unsigned w = 0; w < NW; w++) {
+		CHECK_EQ(e->nseen[w], 10);
+		for (unsigned i = 0; i < e->nseen[w]; i++)
+			CHECK_EQ(e->seen[w][i]->seq, i + 1);
+	}
+	for (unsigned i = 0; i < 10; i++)
+		for (unsigned j = 0; j < e->nseen[0]; j++)
+			if (hf_cache_key_cmp(&e->seen[0][j]->key, &mq[i].key, 0) == 0)
+				got++;
+	CHECK_EQ(got, 10);
+	pump(e, 0, 5);
+	CHECK_EQ(stats(e).msgs_pending, 0);
+	env_free(e);
+}
+
+/* Many resolutions at once: half start at a silent forwarder and time out,
+ * exercising the in-flight table and the deadline heap. */
+static void test_many(void)
+{
+	enum fake_mode modes[] = {F_SILENT, F_ANSWER};
+	struct env *e = env_new(modes, 2, 200, 2, RING_SZ);
+	enum { N = 1500 };
+	static uint8_t found[N];
+	char label[16];
+	unsigned sent = 0, distinct = 0;
+	uint64_t end = now_ms() + 5000;
+	struct hf_msg_query mq;
+
+	memset(found, 0, sizeof(found));
+	while (now_ms() < end && (e->nseen[0] < N || e->nseen[1] < N)) {
+		for (unsigned k = 0; k < 200 && sent < N; k++, sent++) {
+			snprintf(label, sizeof(label), "k%u", sent);
+			make_key(&mq, sent % NW, HF_MSG_MISS, 0, label);
+			send_miss(e, &mq);
+		}
+		pump(e, N, 2);
+	}
+	CHECK_EQ(e->nseen[0], N);
+	CHECK_EQ(e->nseen[1], N);
+	for (unsigned i = 0; i < e->nseen[0]; i++) {
+		const struct hf_msg_ctl *m = e->seen[0][i];
+		unsigned k = (unsigned)atoi((const char *)m->key.name + 2);
+		CHECK_EQ(m->ans.kind, HF_ANS_POSITIVE);
+		CHECK_EQ(m->seq, i + 1);
+		if (k < N && !found[k]) {
+			found[k] = 1;
+			distinct++;
+		}
+	}
+	CHECK_EQ(distinct, N);
+	CHECK_EQ(stats(e).timeouts, N / 2);
+	CHECK_EQ(stats(e).resolutions, N);
+	CHECK_EQ(stats(e).in_flight, 0);
+	pump(e, 0, 5);
+	CHECK_EQ(stats(e).msgs_pending, 0);
+	env_free(e);
+}
+
+static void test_broadcast(void)
+{
+	enum fake_mode modes[] = {F_ANSWER};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct hf_msg_ctl *m = calloc(1, sizeof(*m));
+	e->auto_apply = false;
+	m->type = HF_MSG_FLUSH;
+	m->all = 1;
+	CHECK_EQ(hf_control_broadcast(e->c, m), 0);
+	CHECK_EQ(m->seq, 1);
+	CHECK_EQ(hf_control_last_seq(e->c), 1);
+	workers_poll(e);
+	CHECK_EQ(e->nseen[0], 1);
+	CHECK_EQ(e->nseen[1], 1);
+	CHECK(e->seen_ptr[0][0] == m && e->seen_ptr[1][0] == m);
+	CHECK(!hf_control_applied(e->c, 1));
+	__atomic_store_n(&e->shared[0]->applied_seq, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->shared[1]->applied_seq, 1, __ATOMIC_RELEASE);
+	CHECK(hf_control_applied(e->c, 1));
+	hf_control_poll(e->c);
+	CHECK_EQ(stats(e).msgs_pending, 0);
+	/* messages never applied are freed by destroy (ASan/valgrind check) */
+	m = calloc(1, sizeof(*m));
+	m->type = HF_MSG_FLUSH;
+	CHECK_EQ(hf_control_broadcast(e->c, m), 0);
+	CHECK_EQ(m->seq, 2);
+	env_free(e);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct hf_test_case cases[] = {
+		TEST_CASE(test_answer_and_fanout),
+		TEST_CASE(test_wrong_id_ignored),
+		TEST_CASE(test_wrong_question_ignored),
+		TEST_CASE(test_timeout_then_next_forwarder),
+		TEST_CASE(test_tc_then_tcp),
+		TEST_CASE(test_all_fail),
+		TEST_CASE(test_servfail_passes_ede),
+		TEST_CASE(test_backlog_keeps_order),
+		TEST_CASE(test_many),
+		TEST_CASE(test_broadcast),
+	};
+	char prefix[64];
+	char *eal[] = {argv[0], "--no-huge", "-m",
+		       "256",	"--no-pci",  "-l",
+		       "0",	prefix,	     "--log-level=lib.eal:error",
+		       NULL};
+	int rc;
+	(void)argc;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=hf_test_fwd_%d", (int)getpid());
+	if (rte_eal_init((int)HF_ARRAY_LEN(eal) - 1, eal) < 0) {
+		fprintf(stderr, "rte_eal_init failed\n");
+		return 1;
+	}
+	rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
+	rte_eal_cleanup();
+	return rc;
+}
