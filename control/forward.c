@@ -500,23 +500,26 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 	return true;
 }
 
-static void udp_readable(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
+/* Read what the UDP socket holds. Returns true while q is still waiting
+ * for this attempt, false when it moved on (q may be gone). */
+static bool udp_readable(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
 {
 	for (int i = 0; i < HF_FWD_UDP_READS; i++) {
 		ssize_t r = recv(q->fd, c->rxbuf, sizeof(c->rxbuf), 0);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
+				return true;
 			if (errno == EINTR)
 				continue;
 			set_problem(c, q, now, HF_EDE_NONE, "%s", errno_text(errno));
 			c->st.upstream_errors++;
 			next_attempt(c, q, now);
-			return;
+			return false;
 		}
 		if (handle_response(c, q, c->rxbuf, (size_t)r, false, now))
-			return;
+			return false;
 	}
+	return true;
 }
 
 static void tcp_failed(struct hf_control *c, struct hf_fwd_query *q, uint64_t now, int e)
@@ -607,7 +610,7 @@ static void handle_event(struct hf_control *c, struct hf_fwd_query *q, uint32_t 
 {
 	switch (q->state) {
 	case HF_FWD_UDP:
-		udp_readable(c, q, now);
+		(void)udp_readable(c, q, now);
 		break;
 	case HF_FWD_TCP_CONNECT:
 	case HF_FWD_TCP_WRITE:
@@ -667,6 +670,13 @@ unsigned hf_fwd_poll(struct hf_control *c, int timeout_ms)
 	}
 	while (c->heap_n != 0 && c->heap[0]->deadline_ms <= now) {
 		struct hf_fwd_query *q = c->heap[0];
+		/* An answer may be waiting that this pass's events did not
+		 * cover (a busy loop): read it before giving up. If q moved
+		 * on, its deadline is in the future or q is gone. */
+		if (q->state == HF_FWD_UDP && q->fd >= 0 && !udp_readable(c, q, now)) {
+			done++;
+			continue;
+		}
 		c->st.timeouts++;
 		set_problem(c, q, now, HF_EDE_NONE, "timed out%s",
 			    q->state == HF_FWD_UDP ? "" : " (TCP)");

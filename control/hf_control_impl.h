@@ -20,7 +20,7 @@
 #define HF_FWD_TABLE_SLOTS  (2 * HF_FWD_MAX_INFLIGHT)
 #define HF_FWD_QUERY_MAX    320 /* header + name + question + OPT */
 #define HF_FWD_ERR_MAX	    128 /* EDE extra text: "ADDR@PORT: problem" */
-#define HF_FWD_EVENTS	    64
+#define HF_FWD_EVENTS	    256
 /* Room for any stored answer: header, TTL offsets and a 64 KiB body. */
 #define HF_FWD_ANS_MAX (sizeof(struct hf_dns_answer) + 2u * HF_DNS_MSG_MAX_RR + 65536u + 256u)
 

@@ -53,7 +53,7 @@ if ! apt-get update -qq >/tmp/holdfast-deps.log 2>&1; then
 	exit 1
 fi
 echo "deps: installing ${missing[*]}"
-if ! apt-get install -y -qq --no-install-recommends \
+if ! apt-get install -y -qq \
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 	"${missing[@]}" >/tmp/holdfast-deps.log 2>&1; then
 	tail -n 30 /tmp/holdfast-deps.log >&2

@@ -4,11 +4,12 @@
     test_e2e.py HOLDFAST SOURCE_ROOT [CASE ...]
 
 Brings up a lab with a unique tag (a client network namespace, a veth pair
-whose host end holdfast drives with DPDK's net_af_packet, and knotd on
-127.53.0.10 serving tests/lab/zones), starts holdfast with a generated
-config, runs the cases, restarts holdfast where a case needs other knobs,
-and always tears everything down. Prints "ok NAME" or "FAIL NAME: reason"
-per case and finally "N passed, N failed"; exits 1 when anything failed.
+whose host end holdfast drives with DPDK's net_af_packet, and knotd on a
+127.53.x.y address of this run's own serving tests/lab/zones), starts
+holdfast with a generated config, runs the cases, restarts holdfast where
+a case needs other knobs, and always tears everything down. Prints "ok
+NAME" or "FAIL NAME: reason" per case and finally "N passed, N failed";
+exits 1 when anything failed.
 
 Every assertion is made on what comes back on the wire: queries are built
 and answers parsed here (standard library only), from sockets created inside
@@ -17,9 +18,10 @@ only printed to explain a failure.
 
 Environment: HF_E2E_VERBOSE=1 prints every answer; HF_E2E_DRIVER=af_xdp
 uses net_af_xdp instead of net_af_packet; HF_E2E_LCORES overrides the EAL
-lcore list (default "0,1", or "0" on a single CPU); HF_E2E_LOGDIR says where holdfast's logs go (default: meson-logs/ under the
-current directory when it exists, else /tmp); HF_LAB_UPSTREAM_ADDR moves
-knotd off 127.53.0.10 (when another lab holds it).
+lcore list (default "0,1", or "0" on a single CPU); HF_E2E_LOGDIR says
+where holdfast's logs go (default: meson-logs/ under the current directory
+when it exists, else /tmp); HF_LAB_UPSTREAM_ADDR sets knotd's address
+(default: 127.53.A.B derived from this process's pid).
 """
 
 import atexit
@@ -369,7 +371,12 @@ class Rig:
         self.lab_sh = os.path.join(self.srcdir, "tests", "lab", "lab.sh")
         pid = os.getpid()
         self.tag = lab_tag(pid)
-        self.lab_env = dict(os.environ, HF_LAB_TAG=self.tag, HF_LAB_DIR=f"/tmp/hf-e2e-{pid}")
+        # A knotd address of this run's own, so runs can overlap (two
+        # developers' `meson test`, say) without sharing an upstream; never
+        # 127.53.0.x, which a hand-made lab uses.
+        upstream = os.environ.get("HF_LAB_UPSTREAM_ADDR") or f"127.53.{1 + pid // 254 % 254}.{1 + pid % 254}"
+        self.lab_env = dict(os.environ, HF_LAB_TAG=self.tag, HF_LAB_DIR=f"/tmp/hf-e2e-{pid}",
+                            HF_LAB_UPSTREAM_ADDR=upstream)
         self.lab = {}
         self.proc = None
         self.instance = 0

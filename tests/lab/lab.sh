@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The holdfast lab: a client network namespace joined to the host by a veth
 # pair (holdfast drives the host end with DPDK's net_af_packet/net_af_xdp),
-# and a knotd on 127.53.0.x serving the lab zones. See tests/lab/README.md.
+# and a knotd on a loopback address (127.53.0.10 by default) serving the
+# lab zones. See tests/lab/README.md.
 #
 #   lab.sh up              (re)create everything; leftovers of a crash are removed first
 #   lab.sh down            stop knotd, delete netns, veth and lab dir (safe to repeat)
@@ -40,6 +41,11 @@ UPSTREAM_ADDR=${HF_LAB_UPSTREAM_ADDR:-127.53.0.10}
 if [ -f "$LAB_DIR/lab.state" ]; then
 	# shellcheck disable=SC1091
 	. "$LAB_DIR/lab.state"
+fi
+# The upstream lives on loopback, always: lab traffic never leaves the machine.
+if ! [[ $UPSTREAM_ADDR =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]]; then
+	echo "lab: HF_LAB_UPSTREAM_ADDR must be an IPv4 loopback address (127.x.y.z), got '$UPSTREAM_ADDR'" >&2
+	exit 2
 fi
 KNOT_CONF=$LAB_DIR/knot/knot.conf
 KNOT_PID=$LAB_DIR/knot/knotd.pid
@@ -278,7 +284,7 @@ upstream-resume) need_root; upstream_resume ;;
 env) lab_env ;;
 status) lab_status ;;
 *)
-	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
 	exit 2
 	;;
 esac

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -695,12 +696,12 @@ static void test_backlog_keeps_order(void)
 static void test_many(void)
 {
 	enum fake_mode modes[] = {F_SILENT, F_ANSWER};
-	struct env *e = env_new(modes, 2, 200, 2, RING_SZ);
+	struct env *e = env_new(modes, 2, 1000, 2, RING_SZ);
 	enum { N = 1500 };
 	static uint8_t found[N];
 	char label[16];
 	unsigned sent = 0, distinct = 0;
-	uint64_t end = now_ms() + 5000;
+	uint64_t end = now_ms() + 20000;
 	struct hf_msg_query mq;
 
 	memset(found, 0, sizeof(found));
@@ -762,6 +763,48 @@ static void test_broadcast(void)
 	env_free(e);
 }
 
+/* Run last: lowers the descriptor limit for good. With 1024 descriptors
+ * control allows 768 resolutions in flight; the rest are answered
+ * "resolver overloaded" at once. */
+static void test_overloaded(void)
+{
+	enum fake_mode modes[] = {F_SILENT};
+	struct rlimit rl = {1024, 1024};
+	struct env *e;
+	struct hf_msg_query mq;
+	char label[16];
+	unsigned sent = 0;
+	const struct hf_dns_answer *a;
+
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		printf("     (cannot lower RLIMIT_NOFILE, skipped)\n");
+		return;
+	}
+	e = env_new(modes, 1, 10000, 1, RING_SZ);
+	while (sent < 800) {
+		for (unsigned k = 0; k < 200; k++, sent++) {
+			snprintf(label, sizeof(label), "o%u", sent);
+			make_key(&mq, 0, HF_MSG_MISS, 0, label);
+			send_miss(e, &mq);
+		}
+		pump(e, 0, 20);
+	}
+	pump(e, 0, 50);
+	CHECK_EQ(stats(e).resolutions, 768);
+	CHECK_EQ(stats(e).in_flight, 768);
+	CHECK_EQ(stats(e).overloaded, 32);
+	CHECK_EQ(e->nseen[0], 32);
+	make_key(&mq, 0, HF_MSG_MISS, 0, "o799");
+	a = fill_at(e, 31, &mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_FAILURE);
+		CHECK_EQ(a->rcode, HF_RCODE_SERVFAIL);
+		CHECK_EQ(a->ede, HF_EDE_OTHER);
+		CHECK(ede_text_has(a, "resolver overloaded"));
+	}
+	env_free(e);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct hf_test_case cases[] = {
@@ -775,6 +818,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_backlog_keeps_order),
 		TEST_CASE(test_many),
 		TEST_CASE(test_broadcast),
+		TEST_CASE(test_overloaded), /* last: lowers RLIMIT_NOFILE */
 	};
 	char prefix[64];
 	char *eal[] = {argv[0], "--no-huge", "-m",
