@@ -23,7 +23,6 @@
 #define HF_MAX_WORKERS	   64
 #define HF_MAX_SERVICE	   16
 #define HF_BURST_MAX	   64
-#define HF_EDE_TEXT_MAX	   64
 
 struct hf_dp_conf {
 	uint32_t service4[HF_MAX_SERVICE]; /* network byte order */

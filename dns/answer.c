@@ -217,7 +217,8 @@ int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_l
 		memcpy(out + sizeof(a) + 2u * nttl, &ttl_at, 2);
 		hf_put16(w.body + w.body_len, rr->type);
 		hf_put16(w.body + w.body_len + 2, rr->rclass);
-		hf_put32(w.body + w.body_len + 4, HF_MIN(ttl, lim->max_ttl));
+		/* min-ttl raises record TTLs too, so no client sees 0 before expiry */
+		hf_put32(w.body + w.body_len + 4, HF_MAX(HF_MIN(ttl, lim->max_ttl), lim->min_ttl));
 		rdlen_at = w.body_len + 8;
 		w.body_len += 10;
 		rc = put_rdata(&w, rr);

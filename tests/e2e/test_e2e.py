@@ -619,7 +619,8 @@ def case_arp_answered():
     ns, cif = RIG.lab["HF_LAB_NETNS"], RIG.lab["HF_LAB_CLIENT_IF"]
     subprocess.run(["ip", "-n", ns, "neigh", "flush", "dev", cif], check=False)
     r = RIG.nsexec("arping", "-c", "1", "-w", "3", "-I", cif, RIG.lab["HF_LAB_SERVICE4"])
-    m = re.search(r"reply from \S+ \[([0-9A-Fa-f:]{17})\]", r.stdout)
+    # iputils: "Unicast reply from 198.18.53.1 [42:9D:..]"; Habets' arping: "... bytes from 42:9d:.. (198.18.53.1)"
+    m = re.search(r"(?:reply|from)\b.*?([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})", r.stdout)
     check(r.returncode == 0 and m, f"no ARP reply (arping status {r.returncode}): {r.stdout.strip()[-300:]}")
     check(m.group(1).lower() == host_mac(), f"ARP reply MAC {m.group(1).lower()}, host veth is {host_mac()}")
     # and the kernel's own resolution works: a query right after a flush

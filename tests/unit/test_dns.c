@@ -1204,11 +1204,11 @@ static uint32_t ttl_fix(uint32_t t)
 /*
  * The re-parsed message `re` holds the same RRs as `orig` minus its OPT:
  * sections, owners (decompressed), types, classes, RDATA (names
- * decompressed), TTLs capped at max_ttl (the RR at index neg_idx of the
+ * decompressed), TTLs clamped to [min_ttl, max_ttl] (the RR at index neg_idx of the
  * stored ones carries neg_ttl instead).
  */
 static void check_same_rrs(const struct hf_dns_msg *orig, const struct hf_dns_msg *re,
-			   uint32_t max_ttl, int neg_idx, uint32_t neg_ttl)
+			   uint32_t min_ttl, uint32_t max_ttl, int neg_idx, uint32_t neg_ttl)
 {
 	static uint8_t c1[65536], c2[65536];
 	unsigned j = 0;
@@ -1231,7 +1231,7 @@ static void check_same_rrs(const struct hf_dns_msg *orig, const struct hf_dns_ms
 		if ((int)j == neg_idx)
 			CHECK_EQ(b->ttl, neg_ttl);
 		else
-			CHECK_EQ(b->ttl, HF_MIN(ttl_fix(a->ttl), max_ttl));
+			CHECK_EQ(b->ttl, HF_MAX(HF_MIN(ttl_fix(a->ttl), max_ttl), min_ttl));
 		CHECK_EQ(rdata_canon(orig, a, c1, &l1), 0);
 		CHECK_EQ(rdata_canon(re, b, c2, &l2), 0);
 		CHECK_EQ(l1, l2);
@@ -1264,7 +1264,7 @@ static void build_and_check(const uint8_t *resp, size_t len, const struct hf_dns
 	CHECK_EQ((size_t)size, hf_dns_answer_size(ans()));
 	size_t rlen = reassemble(ans(), qname ? qname : msg_a.qname, msg_a.qtype, rebuf);
 	CHECK_EQ(hf_dns_msg_parse(rebuf, rlen, &msg_b), 0);
-	check_same_rrs(&msg_a, &msg_b, lim->max_ttl, neg_idx, neg_ttl);
+	check_same_rrs(&msg_a, &msg_b, lim->min_ttl, lim->max_ttl, neg_idx, neg_ttl);
 	check_ttl_offs(ans(), &msg_b, 16u + msg_a.qname_len);
 	/* re-encoding never grows a message that was compressed well, unless
 	 * names we never compress (SRV, DNAME) were compressed or pointed into */
@@ -1324,12 +1324,12 @@ static void test_answer_positive(void)
 	build_and_check(resp_www_a, sizeof(resp_www_a), &lim, WWW_LOWER, -1, 0);
 	CHECK_MEM(msg_b.qname, WWW_LOWER, WWW_LEN);
 
-	/* min_ttl raises the lifetime, not the stored TTLs */
+	/* min_ttl raises the lifetime and every stored TTL below it */
 	lim = (struct hf_dns_answer_limits){1000, 500, 3600};
 	CHECK(hf_dns_answer_build(&msg_a, &lim, abuf, sizeof(abuf)) > 0);
 	CHECK_EQ(a->ttl, 500);
-	CHECK_EQ(hf_get32(hf_dns_answer_body(a) + ttl_off(a, 0)), 300);
-	CHECK_EQ(hf_get32(hf_dns_answer_body(a) + ttl_off(a, 2)), 120);
+	CHECK_EQ(hf_get32(hf_dns_answer_body(a) + ttl_off(a, 0)), 500);
+	CHECK_EQ(hf_get32(hf_dns_answer_body(a) + ttl_off(a, 2)), 500);
 	lim = (struct hf_dns_answer_limits){60, 0, 3600};
 	CHECK(hf_dns_answer_build(&msg_a, &lim, abuf, sizeof(abuf)) > 0);
 	CHECK_EQ(a->ttl, 60);
@@ -1577,8 +1577,8 @@ static void test_answer_ttl_and_space(void)
 	qlen = mkq(b, 1, HF_DNS_QR, 1, 1, 0, 0, WWW_LOWER, WWW_LEN, HF_TYPE_A, HF_CLASS_IN);
 	len = add_rr(b, qlen, QPTR, 2, HF_TYPE_A, 0x80000001u, "\001\002\003\004", 4);
 	build_and_check(b, len, &lim, NULL, -1, 0);
-	CHECK_EQ(a->ttl, 5);
-	CHECK_EQ(hf_get32(hf_dns_answer_body(a) + ttl_off(a, 0)), 0);
+	CHECK_EQ(a->ttl, 5); /* raised to min_ttl, stored TTL too */
+	CHECK_EQ(hf_get32(hf_dns_answer_body(a) + ttl_off(a, 0)), 5);
 
 	/* every buffer smaller than needed: HF_ESPACE, and no write outside it
 	 * (heap copies of exactly that size, for the sanitizers) */
