@@ -112,8 +112,8 @@ static inline enum l3_kind hf_classify(struct hf_worker *w, struct rte_mbuf *m, 
 			ctr->drop_not_ours++;
 			return PKT_DROP;
 		}
-		if (HF_UNLIKELY(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG |
-							       RTE_IPV4_HDR_OFFSET_MASK))) {
+		if (HF_UNLIKELY(ip->fragment_offset &
+				RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))) {
 			ctr->drop_fragment++;
 			return PKT_DROP;
 		}
@@ -427,8 +427,8 @@ static void hf_wake(void *arg, void *cookie, struct hf_cache_entry *e, enum hf_w
 	uint8_t lname[HF_DNS_NAME_MAX];
 
 	if (hf_classify(w, m, &pi) != PKT_DNS ||
-	    hf_query_parse(rte_pktmbuf_mtod_offset(m, const uint8_t *, pi.dns_off), pi.dns_len,
-			   &q, lname) != HF_Q_OK) {
+	    hf_query_parse(rte_pktmbuf_mtod_offset(m, const uint8_t *, pi.dns_off), pi.dns_len, &q,
+			   lname) != HF_Q_OK) {
 		rte_pktmbuf_free(m); /* cannot happen: it parsed when parked */
 		return;
 	}
@@ -649,8 +649,9 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 			break;
 		case HF_Q_NOTIMP:
 			ctr->notimp++;
-			hf_reply_empty(w, m, p, &q[nq], HF_RCODE_NOTIMP, false, HF_EDE_NONE, NULL,
-				       0);
+			/* zone transfers parsed their question; other opcodes did not */
+			hf_reply_empty(w, m, p, &q[nq], HF_RCODE_NOTIMP, q[nq].question_end != 0,
+				       HF_EDE_NONE, NULL, 0);
 			break;
 		case HF_Q_REFUSED:
 			ctr->refused++;
@@ -660,7 +661,7 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 		case HF_Q_BADVERS:
 		default:
 			ctr->badvers++;
-			hf_reply_empty(w, m, p, &q[nq], HF_RCODE_BADVERS, false, HF_EDE_NONE, NULL,
+			hf_reply_empty(w, m, p, &q[nq], HF_RCODE_BADVERS, true, HF_EDE_NONE, NULL,
 				       0);
 			break;
 		}

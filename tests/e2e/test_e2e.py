@@ -712,6 +712,7 @@ def case_edns():
     expect(r, BADVERS)
     check(r.opt["version"] == 0, f"BADVERS answer with OPT version {r.opt['version']}")
     check(not r.answer, f"BADVERS with answer records: {r.summary()}")
+    check(len(r.questions) == 1 and r.questions[0][1] == T_A, f"BADVERS without the question: {r.summary()}")
 
 
 def raw_exchange(wire, timeout=2.0):
@@ -767,6 +768,9 @@ def case_opcode_and_class():
         r, _ = q("www.test", opcode=op)
         check(r.rcode == NOTIMP, f"opcode {name}: {r.summary()}, expected NOTIMP")
         check(r.opcode == op, f"opcode {name}: answer has opcode {r.opcode}")
+    r, _ = q("www.test", 252)  # AXFR over UDP: NOTIMP, question echoed
+    check(r.rcode == NOTIMP, f"AXFR: {r.summary()}, expected NOTIMP")
+    check(len(r.questions) == 1 and r.questions[0][1] == 252, f"AXFR NOTIMP without the question: {r.summary()}")
     r, _ = q("www.test", T_A, qclass=C_CH)
     check(r.rcode == REFUSED, f"class CH: {r.summary()}, expected REFUSED")
     r, _ = q("www.test", T_A, qclass=254)  # NONE
