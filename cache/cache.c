@@ -816,22 +816,6 @@ void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wak
 
 /* ---- management ---- */
 
-static inline uint8_t hf_ascii_lower(uint8_t b)
-{
-	return (b >= 'A' && b <= 'Z') ? (uint8_t)(b + 32) : b;
-}
-
-/* Case-insensitive wire-name equality (length octets are < 'A'). */
-static bool hf_name_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	if (alen != blen)
-		return false;
-	for (size_t i = 0; i < alen; i++)
-		if (hf_ascii_lower(a[i]) != hf_ascii_lower(b[i]))
-			return false;
-	return true;
-}
-
 /*
  * Cold: walks every slot (O(slots)); matching entries have their clients
  * woken TIMEOUT, then leave the hash and free their slot. Walking our own
@@ -857,7 +841,8 @@ unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len
 				k = stored;
 				if (subtree ? !hf_dns_name_is_sub(k->name, k->name_len, name,
 								  name_len)
-					    : !hf_name_eq(k->name, k->name_len, name, name_len))
+					    : !hf_dns_name_equal(k->name, k->name_len, name,
+								 name_len))
 					continue;
 			}
 			hf_wake_all(c, e, HF_WAKE_TIMEOUT, wake, arg);

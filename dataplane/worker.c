@@ -676,10 +676,9 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 		struct hf_cache_entry *e;
 		if (HF_LIKELY(ents[i] != NULL))
 			continue;
-		/* An earlier miss in this burst may have added the key already. */
-		e = hf_cache_lookup(w->cache, kp[i], hashes[i]);
-		if (e == NULL)
-			e = hf_cache_add_pending(w->cache, kp[i], hashes[i], w->now_ms);
+		/* Looks the key up again first: an earlier miss in this burst may
+		 * have added it already. */
+		e = hf_cache_add_pending(w->cache, kp[i], hashes[i], w->now_ms);
 		if (HF_UNLIKELY(e == NULL)) {
 			static const uint8_t full[] = "cache full";
 			ctr->park_full++;
