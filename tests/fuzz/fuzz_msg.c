@@ -122,7 +122,7 @@ static void check_answer(int size)
 		REQUIRE(hf_dns_name_is_sub(n1, l1, n1 + l1 - 1, 1));
 		REQUIRE(x->section == y->section && x->type == y->type && x->rclass == y->rclass);
 		REQUIRE(offs[j] + base == y->ttl_off);
-		want = HF_MIN(ttl_fix(x->ttl), lim.max_ttl);
+		want = HF_MAX(HF_MIN(ttl_fix(x->ttl), lim.max_ttl), lim.min_ttl);
 		if (neg < 0 && x->section == HF_SEC_AUTHORITY && x->type == HF_TYPE_SOA &&
 		    (a->kind == HF_ANS_NXDOMAIN || a->kind == HF_ANS_NODATA)) {
 			neg = (int)j;
