@@ -58,8 +58,9 @@ int hf_config_set(struct hf_config *cfg, const char *key, const char *value, con
 		  char *err, size_t errlen);
 int hf_config_load(struct hf_config *cfg, const char *path, char *err, size_t errlen);
 /*
- * Application arguments (after EAL's): -c/--config FILE (loaded first, in
- * order of appearance), then --KEY VALUE / --KEY=VALUE overrides, -h/--help.
+ * Application arguments (after EAL's), applied in order: -c/--config FILE is
+ * loaded where it appears, --KEY VALUE / --KEY=VALUE override what came
+ * before, -h/--help prints usage.
  * Returns 0, 1 when help was printed, or an error with err set.
  */
 int hf_config_args(struct hf_config *cfg, int argc, char **argv, char *err, size_t errlen);
