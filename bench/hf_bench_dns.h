@@ -26,9 +26,9 @@
  * EDNS one 51. kind 'n': hot names ("n0000042", decimal), 'f': cold
  * filler names, 'm': names that are never cached (hex, 268M of them).
  */
-#define HF_BD_NAME_LEN 24
-#define HF_BD_DNS_OFF  42 /* Ethernet 14 + IPv4 20 + UDP 8 */
-#define HF_BD_NAME_OFF (HF_BD_DNS_OFF + 12)
+#define HF_BD_NAME_LEN	24
+#define HF_BD_DNS_OFF	42 /* Ethernet 14 + IPv4 20 + UDP 8 */
+#define HF_BD_NAME_OFF	(HF_BD_DNS_OFF + 12)
 #define HF_BD_FRAME_MAX 128
 #define HF_BD_TTL	86400u /* answers never expire during a run */
 

@@ -500,7 +500,12 @@ struct hf_cache *hf_cache_create(const char *name, const struct hf_cache_conf *c
 	hp.hash_func = hf_cache_rte_hash;
 	hp.hash_func_init_val = 0;
 	hp.socket_id = socket;
-	hp.extra_flag = 0; /* one owner thread: no concurrency support needed */
+	/* One owner thread: no concurrency support. Extendable buckets: without
+	 * them a nearly full table refuses inserts whose two buckets are full
+	 * (0.3-0.6% of misses got SERVFAIL at 2000 of 2048 keys); with them an
+	 * insert only fails when all `entries` keys are in use, and evicting
+	 * any one entry makes room. */
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
 	c->h = rte_hash_create(&hp);
 	if (c->h == NULL) {
 		RTE_LOG(ERR, USER1, "cache %s: rte_hash_create(%u entries): %s\n", name, hp.entries,

@@ -19,10 +19,10 @@
 
 #include "../cache/hf_msg.h"
 
-#define HF_MAX_PORTS	   8
-#define HF_MAX_WORKERS	   64
-#define HF_MAX_SERVICE	   16
-#define HF_BURST_MAX	   64
+#define HF_MAX_PORTS   8
+#define HF_MAX_WORKERS 64
+#define HF_MAX_SERVICE 16
+#define HF_BURST_MAX   64
 
 struct hf_dp_conf {
 	uint32_t service4[HF_MAX_SERVICE]; /* network byte order */
@@ -67,6 +67,7 @@ struct hf_worker {
 	volatile bool *stop;
 	uint64_t tsc_per_ms;
 	uint64_t now_ms;
+	uint64_t next_timer_ms; /* next waiter-expiry / stats pass */
 	struct hf_txq tx[HF_MAX_PORTS];
 	uint8_t port_index[RTE_MAX_ETHPORTS]; /* port_id -> index in ports[] */
 	struct hf_counters *ctr;
@@ -81,7 +82,10 @@ void hf_worker_fini(struct hf_worker *w);
 /* The lcore function: poll until *stop. arg is a struct hf_worker. */
 int hf_worker_main(void *arg);
 
-/* Process one received burst at time now_ms; answers go to w->tx[]. */
+/* One round of the lcore loop: clock, control messages, one RX burst per
+ * port, the 1 ms timer (waiter deadlines, stats), TX. Returns packets received. */
+unsigned hf_worker_poll_once(struct hf_worker *w);
+/* Process one received burst at time w->now_ms; answers go to w->tx[]. */
 void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n);
 /* Apply pending control messages. */
 void hf_worker_poll_control(struct hf_worker *w);

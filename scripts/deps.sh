@@ -23,6 +23,7 @@ pkgs=(
 	dnsutils iputils-arping ndisc6 python3 tcpdump
 	# benchmarks
 	dnsperf libbenchmark-tools python3-scipy # compare.py (Google Benchmark tools) and its scipy
+	linux-perf # scripts/bench --profile (perf record -e cpu-clock)
 )
 
 missing=()

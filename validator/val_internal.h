@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* validator/ internals: shared by the validator's .c files only. */
+#ifndef HF_VAL_INTERNAL_H
+#define HF_VAL_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "hf_validator.h"
+
+#define VAL_MAX_KEYS	16   /* parsed keys kept per DNSKEY set */
+#define VAL_MAX_DS	8    /* DS records kept per DS set */
+#define VAL_MAX_ANCHORS 16
+#define VAL_ANCHOR_RD	1100 /* RDATA room of one anchor (RSA-4096 DNSKEY fits) */
+#define VAL_MAX_SETS	HF_DNS_MSG_MAX_RR
+#define VAL_SIG_TRIES	8	  /* RRSIGs tried per RRset (KeyTrap) */
+#define VAL_SBUF	(1u << 19) /* signed-data buffer */
+#define VAL_CBUF	(1u << 19) /* canonical RDATA scratch */
+
+/* ---- names (canon.c) ---- */
+unsigned val_name_labels(const uint8_t *n, size_t len);
+/* The rightmost `labels` labels of n: returns its offset in n. */
+size_t val_name_suffix(const uint8_t *n, size_t len, unsigned labels);
+/* Number of rightmost labels a and b share (case-insensitive). */
+unsigned val_name_common(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+/* Presentation form for texts; never fails (truncates). */
+void val_name_str(const uint8_t *n, size_t len, char *buf, size_t size);
+
+/* ---- RRsets of a message (canon.c) ---- */
+struct val_rrset {
+	uint8_t owner[HF_DNS_NAME_MAX]; /* lower case */
+	uint8_t owner_len;
+	uint8_t labels;
+	uint8_t section;
+	uint16_t type, rclass;
+	uint16_t nrr, nsig;
+	int16_t rr_head, sig_head; /* rr index lists (val_sets.next) */
+	uint32_t ttl;		   /* min TTL of the RRs */
+};
+
+struct val_sets {
+	uint16_t n;
+	int16_t next[HF_DNS_MSG_MAX_RR];
+	struct val_rrset set[VAL_MAX_SETS];
+};
+
+/* Group the RRs of m (OPT left out) into RRsets, RRSIGs attached to the
+ * RRset of the same owner, covered type, class and section. */
+int val_sets_build(const struct hf_dns_msg *m, struct val_sets *s);
+/* Find the RRset (owner, type) in a section, or NULL. */
+struct val_rrset *val_sets_find(struct val_sets *s, uint8_t section, const uint8_t *owner,
+				size_t len, uint16_t type);
+
+/* Signed data for RRset `set` and RRSIG RR m->rr[sig] (see hf_val_signed_data). */
+int val_signed_data(const struct hf_dns_msg *m, const struct val_sets *s,
+		    const struct val_rrset *set, uint16_t sig, uint8_t *out, size_t size,
+		    uint8_t *cbuf, size_t csize);
+
+/* ---- crypto (crypto.c) ---- */
+struct val_crypto {
+	EVP_MD *sha1, *sha256, *sha384, *sha512;
+	EVP_MD_CTX *mdctx;
+};
+int val_crypto_init(struct val_crypto *c);
+void val_crypto_free(struct val_crypto *c);
+EVP_PKEY *val_key_parse(uint8_t alg, const uint8_t *key, size_t len);
+/* 1 valid, 0 invalid, <0 error */
+int val_verify(struct val_crypto *c, uint8_t alg, EVP_PKEY *pk, const uint8_t *data, size_t len,
+	       const uint8_t *sig, size_t sig_len);
+int val_ds_digest(struct val_crypto *c, const uint8_t *owner, size_t owner_len,
+		  const uint8_t *dnskey, size_t len, uint8_t type, uint8_t *out);
+int val_nsec3_hash(struct val_crypto *c, const uint8_t *name, size_t len, const uint8_t *salt,
+		   size_t salt_len, uint16_t iterations, uint8_t out[20]);
+
+/* ---- key cache (cache.c) ---- */
+enum val_kind { VAL_KIND_DS = 1, VAL_KIND_KEY = 2 };
+enum val_state {
+	VAL_ST_SECURE = 1,   /* keys / DS set validated */
+	VAL_ST_INSECURE = 2, /* provably insecure below here (ede says why, maybe NONE) */
+	VAL_ST_BOGUS = 3,    /* failed, with ede + text */
+	VAL_ST_NOCUT = 4,    /* DS kind only: no zone cut at this name */
+};
+
+struct val_key {
+	uint16_t tag, flags;
+	uint8_t alg;
+	EVP_PKEY *pkey;
+};
+
+struct val_ds {
+	uint16_t tag;
+	uint8_t alg, dtype, dlen;
+	uint8_t digest[48];
+};
+
+/*
+ * One cache entry: a (name, kind) pair. Owned by the control thread like the
+ * rest of struct hf_val; EVP_PKEYs are freed on eviction/replacement.
+ */
+struct val_entry {
+	uint8_t name[HF_DNS_NAME_MAX];
+	uint8_t name_len;
+	uint8_t kind, state;
+	uint8_t n; /* keys or ds used */
+	uint16_t ede;
+	bool used;
+	uint32_t hash;
+	int32_t hnext, prev, next; /* hash chain, LRU list */
+	uint64_t expires;
+	char text[HF_VAL_TEXT_MAX];
+	union {
+		struct val_key keys[VAL_MAX_KEYS];
+		struct val_ds ds[VAL_MAX_DS];
+	} u;
+};
+
+struct val_cache {
+	uint32_t cap, nbuckets, count;
+	int32_t *buckets;
+	struct val_entry *e;
+	int32_t lru_head, lru_tail, free_head;
+	uint64_t hits, misses, evictions;
+};
+
+int val_cache_init(struct val_cache *c, uint32_t cap);
+void val_cache_free(struct val_cache *c);
+void val_cache_flush(struct val_cache *c);
+void val_cache_flush_below(struct val_cache *c, const uint8_t *name, size_t len);
+/* Live entry or NULL (expired ones are dropped). Touches the LRU. */
+struct val_entry *val_cache_get(struct val_cache *c, const uint8_t *name, size_t len,
+				uint8_t kind, uint64_t now);
+/* A blank entry for (name, kind), replacing any old one; evicts the LRU
+ * tail when full. Never NULL. */
+struct val_entry *val_cache_put(struct val_cache *c, const uint8_t *name, size_t len,
+				uint8_t kind);
+
+/* ---- anchors (anchor.c) ---- */
+struct val_anchor {
+	uint8_t name[HF_DNS_NAME_MAX];
+	uint8_t name_len;
+	uint16_t type; /* DS or DNSKEY */
+	uint16_t rdlen;
+	uint8_t rdata[VAL_ANCHOR_RD];
+};
+
+/* Parse presentation text; calls add() per record. Returns 0 or HF_EINVAL
+ * with the line in err. */
+int val_anchor_parse(const char *text, struct val_anchor *out, unsigned max, unsigned *n,
+		     char *err, size_t errlen);
+
+/* ---- the context ---- */
+struct hf_val {
+	struct hf_val_conf conf;
+	struct val_crypto cr;
+	struct val_cache cache;
+	unsigned nanchors;
+	struct val_anchor anchors[VAL_MAX_ANCHORS];
+	struct hf_val_stats st;
+	/* scratch, reused by every call */
+	struct val_sets sets;
+	uint8_t *sbuf; /* VAL_SBUF */
+	uint8_t *cbuf; /* VAL_CBUF */
+};
+
+/* ---- small helpers ---- */
+static inline bool val_serial_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+#endif
