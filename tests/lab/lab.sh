@@ -2,7 +2,9 @@
 # The holdfast lab: a client network namespace joined to the host by a veth
 # pair (holdfast drives the host end with DPDK's net_af_packet/net_af_xdp),
 # and a knotd on a loopback address (127.53.0.10 by default) serving the
-# lab zones. See tests/lab/README.md.
+# lab zones; plus a signed DNS world (root, de., zones under it: one knotd
+# per level) and a non-validating Unbound in front of it, with fault
+# switches for DNSSEC tests (world.sh). See tests/lab/README.md.
 #
 #   lab.sh up              (re)create everything; leftovers of a crash are removed first
 #   lab.sh down            stop knotd, delete netns, veth and lab dir (safe to repeat)
@@ -13,10 +15,21 @@
 #   lab.sh env             print the lab's shell variables (eval "$(lab.sh env)")
 #   lab.sh status          show what exists
 #
+# Signed world (each re-signs/reloads the zone and flushes the resolver):
+#   lab.sh fault-expired ZONE   signatures expired yesterday
+#   lab.sh fault-corrupt ZONE   every RRSIG but the DNSKEY's has a changed signature
+#   lab.sh fault-dnskey ZONE    re-keyed: no DS in the parent matches the DNSKEYs
+#   lab.sh fault-nosig ZONE     RRSIGs stripped (but the DNSKEY's)
+#   lab.sh fault-nodenial ZONE  NSEC/NSEC3 records (and their RRSIGs) removed
+#   lab.sh fault-down ZONE      stop the knotd serving ZONE (and its level)
+#   lab.sh repair ZONE|all      back to the healthy zone / world
+#
 # Environment: HF_LAB_TAG (default "lab", [a-z0-9], at most 6 characters)
 # names everything so two labs can coexist; HF_LAB_DIR (default
 # /tmp/hf-lab-$HF_LAB_TAG); HF_LAB_UPSTREAM_ADDR (default 127.53.0.10, read
-# by `up` and remembered in the lab dir). Run as root.
+# by `up` and remembered in the lab dir; the signed world lives on
+# 127.(A+1..A+5).B.C of it); HF_LAB_WORLD=0 (at `up`: no signed world);
+# HF_LAB_RESOLVER_MAX_TTL (at `up`: Unbound's cache-max-ttl). Run as root.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,6 +50,7 @@ SERVICE6=fd53::1
 CLIENT4=198.18.53.2
 CLIENT6=fd53::2
 UPSTREAM_ADDR=${HF_LAB_UPSTREAM_ADDR:-127.53.0.10}
+WORLD=${HF_LAB_WORLD:-1}
 # A running lab remembers the upstream address it was made with.
 if [ -f "$LAB_DIR/lab.state" ]; then
 	# shellcheck disable=SC1091
@@ -49,6 +63,8 @@ if ! [[ $UPSTREAM_ADDR =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]]; then
 fi
 KNOT_CONF=$LAB_DIR/knot/knot.conf
 KNOT_PID=$LAB_DIR/knot/knotd.pid
+# shellcheck source=world.sh
+. "$here/world.sh"
 
 log() { echo "lab[$TAG]: $*" >&2; }
 die() {
@@ -224,12 +240,13 @@ lab_up() {
 	done
 	lab_down quiet
 	mkdir -p "$LAB_DIR/knot/db" "$LAB_DIR/zones"
-	echo "UPSTREAM_ADDR=$UPSTREAM_ADDR" >"$LAB_DIR/lab.state"
+	printf 'UPSTREAM_ADDR=%s\nWORLD=%s\n' "$UPSTREAM_ADDR" "$WORLD" >"$LAB_DIR/lab.state"
 	cp "$here"/zones/*.zone "$LAB_DIR/zones/"
 	sed -e "s|@LAB_DIR@|$LAB_DIR|g" -e "s|@UPSTREAM_ADDR@|$UPSTREAM_ADDR|g" \
 		"$here/knot.conf.in" >"$KNOT_CONF"
 	net_up
 	upstream_start
+	[ "$WORLD" = 0 ] || world_up
 	log "up: netns $NETNS ($CLIENT_IF $CLIENT4 $CLIENT6), host $HOST_IF, dir $LAB_DIR"
 }
 
@@ -237,6 +254,7 @@ lab_down() {
 	local quiet=${1:-}
 	need_root
 	upstream_stop 2>/dev/null || true
+	world_down 2>/dev/null || true
 	# Deleting the netns deletes the client veth, which deletes its peer.
 	if [ -e "/run/netns/$NETNS" ]; then
 		ip netns pids "$NETNS" 2>/dev/null | while read -r pid; do
@@ -257,10 +275,13 @@ lab_down() {
 
 lab_env() {
 	local q
-	for v in TAG NETNS HOST_IF CLIENT_IF SERVICE4 SERVICE6 CLIENT4 CLIENT6 DIR UPSTREAM UPSTREAM_ADDR KNOT_CONF; do
+	local vars=(TAG NETNS HOST_IF CLIENT_IF SERVICE4 SERVICE6 CLIENT4 CLIENT6 DIR UPSTREAM UPSTREAM_ADDR KNOT_CONF)
+	[ "$WORLD" = 0 ] || vars+=(RESOLVER RESOLVER_ADDR TRUST_ANCHOR TRUST_ANCHOR_BIND ROOT_ADDR TLD_ADDR SLD_ADDR L3_ADDR UNBOUND_CONF)
+	for v in "${vars[@]}"; do
 		case $v in
 		DIR) q=$LAB_DIR ;;
 		UPSTREAM) q=$UPSTREAM_ADDR@53 ;;
+		RESOLVER) q=$RESOLVER_ADDR@53 ;;
 		*) q=${!v} ;;
 		esac
 		printf 'HF_LAB_%s=%q\n' "$v" "$q"
@@ -272,6 +293,7 @@ lab_status() {
 	echo "# netns: $([ -e "/run/netns/$NETNS" ] && echo "$NETNS" || echo none)"
 	echo "# host veth: $(ip -br link show "$HOST_IF" 2>/dev/null || echo none)"
 	echo "# knotd: $(knotd_pid || echo not running)"
+	[ "$WORLD" = 0 ] || world_status
 }
 
 case ${1:-} in
@@ -283,6 +305,11 @@ upstream-pause) need_root; upstream_pause ;;
 upstream-resume) need_root; upstream_resume ;;
 env) lab_env ;;
 status) lab_status ;;
+fault-expired | fault-corrupt | fault-dnskey | fault-nosig | fault-nodenial | fault-down)
+	need_root
+	world_fault "${1#fault-}" "${2:-}"
+	;;
+repair) need_root; world_repair "${2:-}" ;;
 *)
 	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
 	exit 2
