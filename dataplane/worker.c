@@ -26,6 +26,7 @@
 #include <rte_ring_elem.h>
 #include <rte_udp.h>
 
+#include "hf_cksum.h"
 #include "hf_dataplane.h"
 #include "../dns/hf_query.h"
 
@@ -233,7 +234,7 @@ static void hf_turn_around(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		} else {
 			ip->hdr_checksum = rte_ipv4_cksum(ip);
-			udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+			udp->dgram_cksum = hf_udp4_cksum(ip, udp, (uint16_t)(8 + dns_len));
 		}
 	} else {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(p + pi->l3_off);
@@ -250,7 +251,7 @@ static void hf_turn_around(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 		udp->dgram_len = ip6->payload_len;
 		udp->dgram_cksum = 0;
 		m->data_len = m->pkt_len = (uint32_t)pi->dns_off + dns_len;
-		udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip6, udp);
+		udp->dgram_cksum = hf_l4_cksum6(ip6, udp, (uint16_t)(8 + dns_len), IPPROTO_UDP);
 	}
 }
 

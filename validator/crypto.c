@@ -54,7 +54,8 @@ int val_crypto_init(struct val_crypto *c)
 	c->sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
 	c->sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
 	c->mdctx = EVP_MD_CTX_new();
-	if (!c->sha1 || !c->sha256 || !c->sha384 || !c->sha512 || !c->mdctx) {
+	c->hctx = EVP_MD_CTX_new();
+	if (!c->sha1 || !c->sha256 || !c->sha384 || !c->sha512 || !c->mdctx || !c->hctx) {
 		val_crypto_free(c);
 		return hf_error(HF_ENOMEM);
 	}
@@ -68,6 +69,7 @@ void val_crypto_free(struct val_crypto *c)
 	EVP_MD_free(c->sha384);
 	EVP_MD_free(c->sha512);
 	EVP_MD_CTX_free(c->mdctx);
+	EVP_MD_CTX_free(c->hctx);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -260,10 +262,10 @@ int val_ds_digest(struct val_crypto *c, const uint8_t *owner, size_t owner_len,
 		return hf_error(HF_EINVAL);
 	memcpy(lname, owner, owner_len);
 	hf_dns_name_lower(lname, owner_len);
-	if (EVP_DigestInit_ex2(c->mdctx, md, NULL) <= 0 ||
-	    EVP_DigestUpdate(c->mdctx, lname, owner_len) <= 0 ||
-	    EVP_DigestUpdate(c->mdctx, dnskey, len) <= 0 ||
-	    EVP_DigestFinal_ex(c->mdctx, out, &olen) <= 0)
+	if (EVP_DigestInit_ex2(c->hctx, md, NULL) <= 0 ||
+	    EVP_DigestUpdate(c->hctx, lname, owner_len) <= 0 ||
+	    EVP_DigestUpdate(c->hctx, dnskey, len) <= 0 ||
+	    EVP_DigestFinal_ex(c->hctx, out, &olen) <= 0)
 		return hf_error(HF_EINVAL);
 	return (int)olen;
 }
@@ -279,10 +281,10 @@ int val_nsec3_hash(struct val_crypto *c, const uint8_t *name, size_t len, const 
 	memcpy(lname, name, len);
 	hf_dns_name_lower(lname, len);
 	for (unsigned i = 0; i <= iterations; i++) {
-		if (EVP_DigestInit_ex2(c->mdctx, c->sha1, NULL) <= 0 ||
-		    EVP_DigestUpdate(c->mdctx, i == 0 ? lname : out, i == 0 ? len : 20) <= 0 ||
-		    EVP_DigestUpdate(c->mdctx, salt, salt_len) <= 0 ||
-		    EVP_DigestFinal_ex(c->mdctx, out, &olen) <= 0)
+		if (EVP_DigestInit_ex2(c->hctx, c->sha1, NULL) <= 0 ||
+		    EVP_DigestUpdate(c->hctx, i == 0 ? lname : out, i == 0 ? len : 20) <= 0 ||
+		    EVP_DigestUpdate(c->hctx, salt, salt_len) <= 0 ||
+		    EVP_DigestFinal_ex(c->hctx, out, &olen) <= 0)
 			return hf_error(HF_EINVAL);
 	}
 	return 0;

@@ -58,7 +58,8 @@ int val_signed_data(const struct hf_dns_msg *m, const struct val_sets *s,
 /* ---- crypto (crypto.c) ---- */
 struct val_crypto {
 	EVP_MD *sha1, *sha256, *sha384, *sha512;
-	EVP_MD_CTX *mdctx;
+	EVP_MD_CTX *mdctx; /* signature verification */
+	EVP_MD_CTX *hctx;  /* plain digests: DS, NSEC3 */
 };
 int val_crypto_init(struct val_crypto *c);
 void val_crypto_free(struct val_crypto *c);
@@ -78,6 +79,7 @@ enum val_state {
 	VAL_ST_INSECURE = 2, /* provably insecure below here (ede says why, maybe NONE) */
 	VAL_ST_BOGUS = 3,    /* failed, with ede + text */
 	VAL_ST_NOCUT = 4,    /* DS kind only: no zone cut at this name */
+	VAL_ST_INDET = 5,    /* the fetch failed upstream: indeterminate, briefly */
 };
 
 struct val_key {

@@ -1123,7 +1123,7 @@ static void store_r(struct vc *c, const uint8_t *name, size_t len, uint8_t kind,
 		store(c, name, len, kind, VAL_ST_INSECURE, expiry(c, ttl, cf->insecure_ttl),
 		      c->res);
 	else
-		store(c, name, len, kind, VAL_ST_BOGUS, c->now + VAL_INDET_TTL, c->res);
+		store(c, name, len, kind, VAL_ST_INDET, c->now + VAL_INDET_TTL, c->res);
 }
 
 /* Trust for DNSKEY(name): DS records (from the anchors or a validated DS

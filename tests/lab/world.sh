@@ -290,9 +290,10 @@ render_zone() { # zone out
 sign_zone() { # zone mode
 	local z=$1 mode=$2 base src tmp keys now inc exp args=()
 	base=$(zone_base "$z")
-	zone_info "$z" || die "no zone $z in the lab world"
 	src=$WORLD_DIR/src/$base.zone
 	render_zone "$z" "$src"
+	# (after render_zone, which looks at the children with zone_info)
+	zone_info "$z" || die "no zone $z in the lab world"
 	if [ "$Z_ALG" = - ]; then
 		cp "$src" "$WORLD_DIR/zones/$base.zone"
 		return 0
@@ -316,8 +317,10 @@ sign_zone() { # zone mode
 	# Unsigned delegations inside an NSEC3 opt-out span are added after
 	# signing, so that no NSEC3 record names them.
 	grep -v 'lab:unsigned-delegation' "$src" >"$tmp.in"
+	# (stderr: ldns-signzone warns about iter.de.'s 150 iterations, as meant)
 	ldns-signzone -o "$z" -i "$inc" -e "$exp" "${args[@]}" -f "$tmp.signed" \
-		"$tmp.in" "$keys/ksk" "$keys/zsk" || die "ldns-signzone $z failed"
+		"$tmp.in" "$keys/ksk" "$keys/zsk" 2>>"$WORLD_DIR/src/signzone.log" ||
+		die "ldns-signzone $z failed: $(tail -n 3 "$WORLD_DIR/src/signzone.log")"
 	case $mode in
 	ok | expired | dnskey) cat "$tmp.signed" ;;
 	corrupt)

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internet checksums (RFC 1071) for answers: 8 bytes per step into a
+ * 64-bit accumulator. DPDK 22.11's rte_raw_cksum adds 16 bits per step and
+ * was the largest single cost of building an answer (about 15% of a
+ * cache hit at 100k names). Sums are kept in native byte order, as
+ * rte_raw_cksum's are, so the result is stored with a plain 16-bit store.
+ */
+#ifndef HF_CKSUM_H
+#define HF_CKSUM_H
+
+#include <stdint.h>
+#include <string.h>
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+
+#if RTE_BYTE_ORDER != RTE_LITTLE_ENDIAN
+#error "hf_cksum.h assumes a little-endian CPU"
+#endif
+
+/* Add len bytes at p to the running sum s (p need not be aligned). */
+static inline uint64_t hf_cksum_add(const void *buf, size_t len, uint64_t s)
+{
+	const uint8_t *p = buf;
+	while (len >= 8) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 4, 4);
+		s += (uint64_t)a + b;
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		uint32_t a;
+		memcpy(&a, p, 4);
+		s += a;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t a;
+		memcpy(&a, p, 2);
+		s += a;
+		p += 2;
+		len -= 2;
+	}
+	if (len)
+		s += *p; /* the odd byte is the high byte of a zero-padded word */
+	return s;
+}
+
+/* Fold a sum to 16 bits and complement it; UDP's 0 becomes 0xffff. */
+static inline uint16_t hf_cksum_finish_udp(uint64_t s)
+{
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	uint16_t c = (uint16_t)~s;
+	return c == 0 ? 0xffff : c;
+}
+
+/* UDP checksum over IPv4: pseudo header + UDP header and payload (the
+ * UDP checksum field must be 0). */
+static inline uint16_t hf_udp4_cksum(const struct rte_ipv4_hdr *ip, const void *udp, uint16_t ulen)
+{
+	uint64_t s = (uint64_t)ip->src_addr + ip->dst_addr + rte_cpu_to_be_16(IPPROTO_UDP) +
+		     rte_cpu_to_be_16(ulen);
+	return hf_cksum_finish_udp(hf_cksum_add(udp, ulen, s));
+}
+
+/* UDP (or ICMPv6: same pseudo header) checksum over IPv6. */
+static inline uint16_t hf_l4_cksum6(const struct rte_ipv6_hdr *ip6, const void *l4, uint16_t len,
+				    uint8_t proto)
+{
+	uint64_t s = hf_cksum_add(ip6->src_addr, 32, 0); /* src and dst are adjacent */
+	s += rte_cpu_to_be_32(len);
+	s += rte_cpu_to_be_32(proto);
+	return hf_cksum_finish_udp(hf_cksum_add(l4, len, s));
+}
+
+#endif
