@@ -24,7 +24,18 @@ pkgs=(
 	# benchmarks
 	dnsperf libbenchmark-tools python3-scipy # compare.py (Google Benchmark tools) and its scipy
 	linux-perf # scripts/bench --profile (perf record -e cpu-clock)
+	unbound # lab: the signed world's non-validating resolver (its own instance, never the service)
 )
+
+# The unbound package enables its service; on a systemd machine it would
+# hold port 53 on 127.0.0.1 and ::1. The lab runs its own Unbound on its own
+# 127.x address and needs no service: keep it off (no-op without systemd).
+unbound_service_off() {
+	if [ -d /run/systemd/system ] && systemctl is-enabled --quiet unbound 2>/dev/null; then
+		echo "deps: systemctl disable --now unbound (the lab runs its own)"
+		systemctl disable --now unbound >/dev/null 2>&1 || echo "deps: warning: could not disable the unbound service" >&2
+	fi
+}
 
 missing=()
 # One dpkg-query for all: prints "name status" for each known package.
@@ -37,6 +48,7 @@ for p in "${pkgs[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+	[ "$(id -u)" != 0 ] || unbound_service_off
 	echo "deps: all ${#pkgs[@]} packages installed"
 	exit 0
 fi
@@ -62,4 +74,5 @@ if ! apt-get install -y -qq \
 	exit 1
 fi
 rm -f /tmp/holdfast-deps.log
+unbound_service_off
 echo "deps: done"

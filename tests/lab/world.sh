@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # $here, $LAB_DIR, log, die: from lab.sh
 # The lab's signed DNS world, sourced by tests/lab/lab.sh (not run on its
 # own). See tests/lab/README.md, "The signed world".
 #
@@ -24,6 +25,9 @@ TRUST_ANCHOR_BIND=$LAB_DIR/root.anchors.conf
 # Signature validity of a healthy zone: from an hour ago to 30 days ahead.
 WORLD_SIG_BEFORE=3600
 WORLD_SIG_AFTER=$((30 * 86400))
+# iter.de.'s NSEC3 iterations: above the RFC 9276 limit holdfast applies
+# (EDE 27). BIND 9.18 (delv) and Unbound 1.17 still accept 150.
+WORLD_ITER_ITERATIONS=150
 
 world_addrs() {
 	local a b c
@@ -51,7 +55,7 @@ nsec3.de.          sld  13 nsec3-optout
 iter.de.           sld  13 nsec3-iter150
 unsigned.de.       sld  -  -
 insecure.nsec3.de. l3   -  -'
-WORLD_LEVELS='root tld sld l3'
+WORLD_LEVELS=(root tld sld l3)
 
 level_addr() { # level
 	case $1 in
@@ -97,25 +101,26 @@ signed_zone() { # zone -> exit status
 # Pids are kept in our own pid files ($! at start) and checked against the
 # full command line, so a recycled pid is never signalled. When the lab
 # dir is gone (crash), /proc is searched for the exact command line.
-cmdline_of() { # pid -> "arg arg " (builtins only, no fork)
+cmdline_of() { # pid -> CMDLINE="arg arg " (builtins only: no fork per process)
 	local -a a
+	CMDLINE=
 	[ -r "/proc/$1/cmdline" ] || return 1
 	mapfile -d '' a <"/proc/$1/cmdline" 2>/dev/null || return 1
 	((${#a[@]})) || return 1
-	printf '%s ' "${a[@]}"
+	printf -v CMDLINE '%s ' "${a[@]}"
 }
 proc_pid() { # pidfile expected-cmdline-suffix
 	local pid c
 	if [ -f "$1" ]; then
-		pid=$(<"$1") || pid=
-		if [[ $pid =~ ^[0-9]+$ ]] && c=$(cmdline_of "$pid") && [[ $c == *"$2" ]]; then
+		read -r pid <"$1" 2>/dev/null || pid=
+		if [[ $pid =~ ^[0-9]+$ ]] && cmdline_of "$pid" && [[ $CMDLINE == *"$2" ]]; then
 			echo "$pid"
 			return 0
 		fi
 	fi
 	for c in /proc/[0-9]*; do
 		pid=${c#/proc/}
-		if c=$(cmdline_of "$pid") && [[ $c == *"$2" ]]; then
+		if cmdline_of "$pid" && [[ $CMDLINE == *"$2" ]]; then
 			echo "$pid"
 			return 0
 		fi
@@ -123,11 +128,10 @@ proc_pid() { # pidfile expected-cmdline-suffix
 	return 1
 }
 proc_stop() { # pid expected-cmdline-suffix
-	local c
 	kill -CONT "$1" 2>/dev/null || true
 	kill -TERM "$1" 2>/dev/null || true
 	for _ in $(seq 50); do
-		c=$(cmdline_of "$1") && [[ $c == *"$2" ]] || return 0
+		cmdline_of "$1" && [[ $CMDLINE == *"$2" ]] || return 0
 		sleep 0.05
 	done
 	kill -KILL "$1" 2>/dev/null || true
@@ -229,10 +233,9 @@ unbound_stop() {
 # found down. Called after every change of the world.
 unbound_flush() {
 	unbound_pid >/dev/null || return 0
-	unbound_ctl flush_zone . >/dev/null &&
-		unbound_ctl flush_infra all >/dev/null &&
-		unbound_ctl flush_requestlist >/dev/null ||
+	if ! { unbound_ctl flush_zone . && unbound_ctl flush_infra all && unbound_ctl flush_requestlist; } >/dev/null; then
 		log "warning: flushing unbound's cache failed"
+	fi
 }
 
 # ---------------------------------------------------------------- signing
@@ -272,7 +275,9 @@ render_zone() { # zone out
 		-e "s|@L3_ADDR@|$L3_ADDR|g" -e "s|@UPSTREAM_ADDR@|$UPSTREAM_ADDR|g" \
 		"$here/zones/world/$(zone_base "$z").zone.in" >"$2"
 	for c in $(world_zone_list); do
-		[ "$c" != . ] && [ "$(zone_parent "$c")" = "$z" ] && signed_zone "$c" || continue
+		if [ "$c" = . ] || [ "$(zone_parent "$c")" != "$z" ] || ! signed_zone "$c"; then
+			continue
+		fi
 		ldns-key2ds -n -2 "$WORLD_DIR/keys/$(zone_base "$c")/ksk.key" >>"$2" ||
 			die "ldns-key2ds for $c failed"
 	done
@@ -286,7 +291,7 @@ render_zone() { # zone out
 #             data is bogus, not the keys)
 #   dnskey    signed with a new KSK/ZSK pair that no DS in the parent matches
 #   nosig     every RRSIG removed except those over the DNSKEY RRset
-#   nodenial  every NSEC/NSEC3 record and its RRSIG removed
+#   nodenial  every NSEC/NSEC3/NSEC3PARAM record and its RRSIG removed
 sign_zone() { # zone mode
 	local z=$1 mode=$2 base src tmp keys now inc exp args=()
 	base=$(zone_base "$z")
@@ -311,7 +316,7 @@ sign_zone() { # zone mode
 	fi
 	case $Z_DENIAL in
 	nsec3-optout) args=(-n -a 1 -t 0 -p) ;;
-	nsec3-iter150) args=(-n -a 1 -t 150) ;;
+	nsec3-iter150) args=(-n -a 1 -t "$WORLD_ITER_ITERATIONS") ;;
 	esac
 	tmp=$WORLD_DIR/src/$base.tmp
 	# Unsigned delegations inside an NSEC3 opt-out span are added after
@@ -329,7 +334,11 @@ sign_zone() { # zone mode
 		} { print }' "$tmp.signed"
 		;;
 	nosig) awk '!($4 == "RRSIG" && $5 != "DNSKEY")' "$tmp.signed" ;;
-	nodenial) awk '!($4 == "NSEC" || $4 == "NSEC3" || ($4 == "RRSIG" && ($5 == "NSEC" || $5 == "NSEC3")))' "$tmp.signed" ;;
+	nodenial)
+		# NSEC3PARAM goes too: knotd does not answer at all (timeout) a
+		# denial in a zone that has NSEC3PARAM but no NSEC3 records.
+		awk '!($4 ~ /^NSEC(3|3PARAM)?$/ || ($4 == "RRSIG" && $5 ~ /^NSEC(3|3PARAM)?$/))' "$tmp.signed"
+		;;
 	*) die "sign_zone: no mode $mode" ;;
 	esac >"$tmp.out"
 	grep 'lab:unsigned-delegation' "$src" >>"$tmp.out" || true
@@ -394,10 +403,10 @@ world_up() {
 	ldns-key2ds -n -2 "$WORLD_DIR/keys/root/ksk.key" >"$TRUST_ANCHOR"
 	awk '{ printf "trust-anchors {\n\t\"%s\" static-ds %s %s %s \"%s\";\n};\n", $1, $5, $6, $7, $8 }' \
 		"$TRUST_ANCHOR" >"$TRUST_ANCHOR_BIND"
-	for l in $WORLD_LEVELS; do
+	for l in "${WORLD_LEVELS[@]}"; do
 		render_knot_conf "$l"
 	done
-	world_knotd_start $WORLD_LEVELS
+	world_knotd_start "${WORLD_LEVELS[@]}"
 	# Unbound: hints name the lab root; config in the lab dir.
 	base=$WORLD_DIR/unbound
 	printf '.\t3600000\tIN\tNS\tns.root.\nns.root.\t3600000\tIN\tA\t%s\n' "$ROOT_ADDR" >"$base/root.hints"
@@ -407,7 +416,7 @@ world_up() {
 		"$here/unbound.conf.in" >"$UNBOUND_CONF"
 	unbound-checkconf "$UNBOUND_CONF" >"$base/checkconf.log" 2>&1 ||
 		die "unbound config does not check: $(cat "$base/checkconf.log")"
-	world_knotd_wait $WORLD_LEVELS
+	world_knotd_wait "${WORLD_LEVELS[@]}"
 	unbound_start
 	log "world up: root $ROOT_ADDR, de. $TLD_ADDR, level 2 $SLD_ADDR, level 3 $L3_ADDR, resolver $RESOLVER_ADDR@53, anchor $TRUST_ANCHOR"
 }
@@ -415,7 +424,7 @@ world_up() {
 world_down() {
 	local l
 	unbound_stop
-	for l in $WORLD_LEVELS; do
+	for l in "${WORLD_LEVELS[@]}"; do
 		world_knotd_stop "$l"
 	done
 }
@@ -459,13 +468,14 @@ world_repair() { # zone|all
 	world_need
 	[ -n "${1:-}" ] || die "usage: lab.sh repair ZONE|all"
 	if [ "$1" = all ]; then
+		# shellcheck disable=SC2013 # zone names have no spaces
 		for z in $(awk '{print $1}' "$WORLD_DIR/faults"); do
 			zone_info "$z"
 			[ "$(awk -v z="$z" '$1 == z {print $2}' "$WORLD_DIR/faults")" = down ] ||
 				{ sign_zone "$z" ok && reload_zone "$z"; }
 		done
-		world_knotd_start $WORLD_LEVELS
-		world_knotd_wait $WORLD_LEVELS
+		world_knotd_start "${WORLD_LEVELS[@]}"
+		world_knotd_wait "${WORLD_LEVELS[@]}"
 		unbound_start
 		: >"$WORLD_DIR/faults"
 		log "repaired: all"
@@ -493,7 +503,7 @@ world_repair() { # zone|all
 
 world_status() {
 	local l
-	for l in $WORLD_LEVELS; do
+	for l in "${WORLD_LEVELS[@]}"; do
 		echo "# knotd $l ($(level_addr "$l"): $(level_zones "$l" | tr '\n' ' ')): $(world_knotd_pid "$l" || echo not running)"
 	done
 	echo "# unbound ($RESOLVER_ADDR): $(unbound_pid || echo not running)"
