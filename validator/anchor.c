@@ -135,8 +135,8 @@ static int rec_finish(struct rec *r, struct val_anchor *out, unsigned max, unsig
 	if (t + 4 > r->ntok)
 		goto bad;
 	if (strcasecmp(r->tok[t], "DS") == 0) {
-		if (!parse_uint(r->tok[t + 1], 65535, &f1) || !parse_uint(r->tok[t + 2], 255, &f2) ||
-		    !parse_uint(r->tok[t + 3], 255, &f3))
+		if (!parse_uint(r->tok[t + 1], 65535, &f1) ||
+		    !parse_uint(r->tok[t + 2], 255, &f2) || !parse_uint(r->tok[t + 3], 255, &f3))
 			goto bad;
 		a->type = HF_TYPE_DS;
 		hf_put16(a->rdata, (uint16_t)f1);
@@ -144,8 +144,8 @@ static int rec_finish(struct rec *r, struct val_anchor *out, unsigned max, unsig
 		a->rdata[3] = (uint8_t)f3;
 		len = decode_tail(r, t + 4, true, a->rdata + 4, VAL_ANCHOR_RD - 4);
 	} else if (strcasecmp(r->tok[t], "DNSKEY") == 0) {
-		if (!parse_uint(r->tok[t + 1], 65535, &f1) || !parse_uint(r->tok[t + 2], 255, &f2) ||
-		    !parse_uint(r->tok[t + 3], 255, &f3))
+		if (!parse_uint(r->tok[t + 1], 65535, &f1) ||
+		    !parse_uint(r->tok[t + 2], 255, &f2) || !parse_uint(r->tok[t + 3], 255, &f3))
 			goto bad;
 		a->type = HF_TYPE_DNSKEY;
 		hf_put16(a->rdata, (uint16_t)f1);
@@ -165,8 +165,8 @@ bad:
 	return hf_error(HF_EINVAL);
 }
 
-int val_anchor_parse(const char *text, struct val_anchor *out, unsigned max, unsigned *n,
-		     char *err, size_t errlen)
+int val_anchor_parse(const char *text, struct val_anchor *out, unsigned max, unsigned *n, char *err,
+		     size_t errlen)
 {
 	struct rec *r = malloc(sizeof(*r));
 	unsigned line = 1, depth = 0;

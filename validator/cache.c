@@ -131,8 +131,8 @@ static int32_t lookup(struct val_cache *c, const uint8_t *name, size_t len, uint
 	return -1;
 }
 
-struct val_entry *val_cache_get(struct val_cache *c, const uint8_t *name, size_t len,
-				uint8_t kind, uint64_t now)
+struct val_entry *val_cache_get(struct val_cache *c, const uint8_t *name, size_t len, uint8_t kind,
+				uint64_t now)
 {
 	uint32_t h = name_hash(name, len, kind);
 	int32_t i = lookup(c, name, len, kind, h);
@@ -152,8 +152,7 @@ struct val_entry *val_cache_get(struct val_cache *c, const uint8_t *name, size_t
 	return &c->e[i];
 }
 
-struct val_entry *val_cache_put(struct val_cache *c, const uint8_t *name, size_t len,
-				uint8_t kind)
+struct val_entry *val_cache_put(struct val_cache *c, const uint8_t *name, size_t len, uint8_t kind)
 {
 	uint32_t h = name_hash(name, len, kind);
 	int32_t i = lookup(c, name, len, kind, h);

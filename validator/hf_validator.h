@@ -71,9 +71,9 @@ struct hf_val_conf {
 	uint32_t key_ttl_max;	       /* cap on how long keys/DS stay cached; default 86400 */
 	uint32_t insecure_ttl;	       /* cap for "zone proven insecure" entries; default 3600 */
 	uint32_t bogus_ttl;	       /* how long a bogus zone is remembered; default 60 */
-	uint32_t max_verifies;	       /* signature checks per validate call (KeyTrap); default 64 */
-	bool no_default_anchors;       /* do not load the built-in IANA root anchors */
-	hf_val_nta_fn nta;	       /* optional NTA hook */
+	uint32_t max_verifies;	 /* signature checks per validate call (KeyTrap); default 64 */
+	bool no_default_anchors; /* do not load the built-in IANA root anchors */
+	hf_val_nta_fn nta;	 /* optional NTA hook */
 	void *nta_arg;
 };
 
@@ -81,9 +81,9 @@ struct hf_val_conf {
 void hf_val_conf_default(struct hf_val_conf *conf);
 
 struct hf_val_result {
-	uint8_t verdict;	     /* enum hf_security (dns/hf_dns.h) */
-	uint16_t ede;		     /* HF_EDE_* info code, HF_EDE_NONE for none */
-	uint32_t ttl_cap;	     /* SECURE: cap for the answer's TTLs (s); else UINT32_MAX */
+	uint8_t verdict;	    /* enum hf_security (dns/hf_dns.h) */
+	uint16_t ede;		    /* HF_EDE_* info code, HF_EDE_NONE for none */
+	uint32_t ttl_cap;	    /* SECURE: cap for the answer's TTLs (s); else UINT32_MAX */
 	char text[HF_VAL_TEXT_MAX]; /* EDE extra text, "" when none */
 };
 
@@ -94,10 +94,10 @@ struct hf_val_need {
 };
 
 struct hf_val_stats {
-	uint64_t validations;	/* hf_val_validate calls that returned DONE */
-	uint64_t needs;		/* ... that returned NEED */
-	uint64_t sig_verifies;	/* signature verifications attempted */
-	uint64_t key_parses;	/* DNSKEYs turned into EVP_PKEYs */
+	uint64_t validations;  /* hf_val_validate calls that returned DONE */
+	uint64_t needs;	       /* ... that returned NEED */
+	uint64_t sig_verifies; /* signature verifications attempted */
+	uint64_t key_parses;   /* DNSKEYs turned into EVP_PKEYs */
 	uint64_t cache_hits, cache_misses, cache_evictions;
 };
 

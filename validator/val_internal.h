@@ -7,12 +7,12 @@
 
 #include "hf_validator.h"
 
-#define VAL_MAX_KEYS	16   /* parsed keys kept per DNSKEY set */
-#define VAL_MAX_DS	8    /* DS records kept per DS set */
+#define VAL_MAX_KEYS	16 /* parsed keys kept per DNSKEY set */
+#define VAL_MAX_DS	8  /* DS records kept per DS set */
 #define VAL_MAX_ANCHORS 16
 #define VAL_ANCHOR_RD	1100 /* RDATA room of one anchor (RSA-4096 DNSKEY fits) */
 #define VAL_MAX_SETS	HF_DNS_MSG_MAX_RR
-#define VAL_SIG_TRIES	8	  /* RRSIGs tried per RRset (KeyTrap) */
+#define VAL_SIG_TRIES	8	   /* RRSIGs tried per RRset (KeyTrap) */
 #define VAL_SBUF	(1u << 19) /* signed-data buffer */
 #define VAL_CBUF	(1u << 19) /* canonical RDATA scratch */
 
@@ -128,12 +128,11 @@ void val_cache_free(struct val_cache *c);
 void val_cache_flush(struct val_cache *c);
 void val_cache_flush_below(struct val_cache *c, const uint8_t *name, size_t len);
 /* Live entry or NULL (expired ones are dropped). Touches the LRU. */
-struct val_entry *val_cache_get(struct val_cache *c, const uint8_t *name, size_t len,
-				uint8_t kind, uint64_t now);
+struct val_entry *val_cache_get(struct val_cache *c, const uint8_t *name, size_t len, uint8_t kind,
+				uint64_t now);
 /* A blank entry for (name, kind), replacing any old one; evicts the LRU
  * tail when full. Never NULL. */
-struct val_entry *val_cache_put(struct val_cache *c, const uint8_t *name, size_t len,
-				uint8_t kind);
+struct val_entry *val_cache_put(struct val_cache *c, const uint8_t *name, size_t len, uint8_t kind);
 
 /* ---- anchors (anchor.c) ---- */
 struct val_anchor {
@@ -146,8 +145,8 @@ struct val_anchor {
 
 /* Parse presentation text; calls add() per record. Returns 0 or HF_EINVAL
  * with the line in err. */
-int val_anchor_parse(const char *text, struct val_anchor *out, unsigned max, unsigned *n,
-		     char *err, size_t errlen);
+int val_anchor_parse(const char *text, struct val_anchor *out, unsigned max, unsigned *n, char *err,
+		     size_t errlen);
 
 /* ---- the context ---- */
 struct hf_val {
@@ -161,6 +160,7 @@ struct hf_val {
 	struct val_sets sets;
 	uint8_t *sbuf; /* VAL_SBUF */
 	uint8_t *cbuf; /* VAL_CBUF */
+	void *call;    /* struct vc (validator.c): per-call state */
 };
 
 /* ---- small helpers ---- */

@@ -94,8 +94,9 @@ static int verdict(struct vc *c, int r, uint16_t ede, const char *fmt, ...)
 
 static int from_entry(struct vc *c, const struct val_entry *e)
 {
-	int r = e->state == VAL_ST_BOGUS ? R_BOGUS : e->state == VAL_ST_INSECURE ? R_INSECURE
-									      : R_INDET;
+	int r = e->state == VAL_ST_BOGUS      ? R_BOGUS
+		: e->state == VAL_ST_INSECURE ? R_INSECURE
+					      : R_INDET;
 	c->res->ede = e->ede;
 	memcpy(c->res->text, e->text, sizeof(c->res->text));
 	return r;
@@ -247,7 +248,8 @@ static int verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *
 		uint8_t signer[HF_DNS_NAME_MAX];
 		size_t pos = rr->rdata_off + 18, slen;
 		uint8_t alg = rd[2], labels = rd[3];
-		uint32_t orig_ttl = hf_get32(rd + 4), exp = hf_get32(rd + 8), inc = hf_get32(rd + 12);
+		uint32_t orig_ttl = hf_get32(rd + 4), exp = hf_get32(rd + 8),
+			 inc = hf_get32(rd + 12);
 		uint16_t tag = hf_get16(rd + 16);
 		const uint8_t *sig;
 		size_t sig_len;
@@ -261,13 +263,13 @@ static int verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *
 		sig = m->wire + pos;
 		sig_len = rr->rdata_off + rr->rdlen - pos;
 		if (labels > set->labels) {
-			fail(&f, 3, HF_EDE_DNSSEC_BOGUS, "%s %s %u: RRSIG labels %u > owner's", on, tb,
-			     tag, labels);
+			fail(&f, 3, HF_EDE_DNSSEC_BOGUS, "%s %s %u: RRSIG labels %u > owner's", on,
+			     tb, tag, labels);
 			continue;
 		}
 		if (!hf_val_alg_supported(alg)) {
-			fail(&f, 1, HF_EDE_UNSUPPORTED_DNSKEY_ALG, "%s %s %u: algorithm %u unsupported",
-			     on, tb, tag, alg);
+			fail(&f, 1, HF_EDE_UNSUPPORTED_DNSKEY_ALG,
+			     "%s %s %u: algorithm %u unsupported", on, tb, tag, alg);
 			continue;
 		}
 		for (unsigned k = 0; k < nkeys; k++) {
@@ -276,8 +278,8 @@ static int verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *
 				continue;
 			matched = true;
 			if (tries >= VAL_SIG_TRIES || c->verifies >= v->conf.max_verifies) {
-				fail(&f, 3, HF_EDE_DNSSEC_BOGUS, "%s %s: too many signatures to check",
-				     on, tb);
+				fail(&f, 3, HF_EDE_DNSSEC_BOGUS,
+				     "%s %s: too many signatures to check", on, tb);
 				break;
 			}
 			tries++;
@@ -296,12 +298,14 @@ static int verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *
 					sig_len);
 			if (ok != 1) {
 				fail(&f, 3, HF_EDE_DNSSEC_BOGUS,
-				     "%s %s %u alg %u: signature does not verify", on, tb, tag, alg);
+				     "%s %s %u alg %u: signature does not verify", on, tb, tag,
+				     alg);
 				continue;
 			}
 			if (val_serial_lt(exp, inc)) {
 				fail(&f, 3, HF_EDE_DNSSEC_BOGUS,
-				     "%s %s %u alg %u: expiration before inception", on, tb, tag, alg);
+				     "%s %s %u alg %u: expiration before inception", on, tb, tag,
+				     alg);
 				continue;
 			}
 			if (val_serial_lt(c->now32 + v->conf.clock_skew, inc)) {
@@ -336,8 +340,8 @@ static int verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *
 		if (!matched) {
 			char zn[64];
 			val_name_str(zone, zone_len, zn, sizeof(zn));
-			fail(&f, 2, HF_EDE_DNSKEY_MISSING, "%s %s: no DNSKEY %u alg %u in %s", on, tb,
-			     tag, alg, zn);
+			fail(&f, 2, HF_EDE_DNSKEY_MISSING, "%s %s: no DNSKEY %u alg %u in %s", on,
+			     tb, tag, alg, zn);
 		}
 		if (tries >= VAL_SIG_TRIES || c->verifies >= v->conf.max_verifies)
 			break;
@@ -358,7 +362,8 @@ static bool set_signer(struct vc *c, const struct val_rrset *set, uint8_t *signe
 	for (int16_t j = set->sig_head; j >= 0; j = c->s->next[j]) {
 		const struct hf_dns_rr *rr = &c->m->rr[j];
 		size_t pos = rr->rdata_off + 18;
-		if (hf_dns_name_unpack(c->m->wire, rr->rdata_off + rr->rdlen, &pos, signer, len) < 0)
+		if (hf_dns_name_unpack(c->m->wire, rr->rdata_off + rr->rdlen, &pos, signer, len) <
+		    0)
 			continue;
 		hf_dns_name_lower(signer, *len);
 		if (hf_dns_name_is_sub(set->owner, set->owner_len, signer, *len))
@@ -756,11 +761,20 @@ static int wildcard_proof(struct vc *c, const struct val_rrset *set, unsigned si
 
 /* ---- the answer ---- */
 
-static int check_unsigned(struct vc *c, const uint8_t *name, size_t len, const char *what)
+/* Unsigned data at name: fine below an insecure delegation, else RRSIGs
+ * missing. DS lives in the parent zone, so its walk stops at the parent. */
+static int check_unsigned(struct vc *c, const uint8_t *name, size_t len, uint16_t type,
+			  const char *what)
 {
 	struct val_entry *z;
 	char zn[64];
-	int r = zone_keys(c, name, len, &z);
+	int r;
+
+	if (type == HF_TYPE_DS && len > 1) {
+		len -= 1u + name[0];
+		name += 1u + name[0];
+	}
+	r = zone_keys(c, name, len, &z);
 
 	if (r != R_SECURE)
 		return r;
@@ -782,7 +796,7 @@ static int check_rrset(struct vc *c, const struct val_rrset *set)
 	type_str(set->type, tb, sizeof(tb));
 	if (set->nsig == 0 || !set_signer(c, set, signer, &slen)) {
 		snprintf(what, sizeof(what), "%s %s", on, tb);
-		return check_unsigned(c, set->owner, set->owner_len, what);
+		return check_unsigned(c, set->owner, set->owner_len, set->type, what);
 	}
 	r = zone_keys(c, signer, slen, &z);
 	if (r != R_SECURE)
@@ -790,8 +804,8 @@ static int check_rrset(struct vc *c, const struct val_rrset *set)
 	if (!hf_dns_name_equal(z->name, z->name_len, signer, slen)) {
 		char sn[64];
 		val_name_str(signer, slen, sn, sizeof(sn));
-		return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s %s: signer %s is not a zone", on,
-			       tb, sn);
+		return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s %s: signer %s is not a zone",
+			       on, tb, sn);
 	}
 	r = verify_set(c, set, z->name, z->name_len, z->u.keys, z->n, &sig_labels);
 	if (r != R_SECURE)
@@ -802,7 +816,7 @@ static int check_rrset(struct vc *c, const struct val_rrset *set)
 }
 
 /* Deepest signer zone of the authority SOA/NSEC/NSEC3 at or above sname. */
-static bool deny_signer(struct vc *c, const uint8_t *sname, size_t slen, uint8_t *zone,
+static bool deny_signer(struct vc *c, const uint8_t *sname, size_t slen, bool proper, uint8_t *zone,
 			size_t *zlen)
 {
 	uint8_t s[HF_DNS_NAME_MAX];
@@ -817,6 +831,8 @@ static bool deny_signer(struct vc *c, const uint8_t *sname, size_t slen, uint8_t
 			continue;
 		if (!set_signer(c, set, s, &l) || !hf_dns_name_is_sub(sname, slen, s, l))
 			continue;
+		if (proper && l == slen)
+			continue; /* a DS denial comes from the parent, never the child */
 		if (!found || l > *zlen) {
 			memcpy(zone, s, l);
 			*zlen = l;
@@ -851,11 +867,11 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 	val_name_str(sname, slen, on, sizeof(on));
 	type_str(qtype, tb, sizeof(tb));
 	snprintf(what, sizeof(what), "%s %s %s", on, tb, nx ? "NXDOMAIN" : "NODATA");
-	if (!deny_signer(c, sname, slen, zone, &zlen)) {
+	if (!deny_signer(c, sname, slen, qtype == HF_TYPE_DS, zone, &zlen)) {
 		/* nothing signed: fine in an insecure zone, else RRSIGs missing */
-		if (soa)
-			return check_unsigned(c, soa->owner, soa->owner_len, what);
-		return check_unsigned(c, sname, slen, what);
+		if (soa && (qtype != HF_TYPE_DS || soa->owner_len < slen))
+			return check_unsigned(c, soa->owner, soa->owner_len, 0, what);
+		return check_unsigned(c, sname, slen, qtype, what);
 	}
 	r = zone_keys(c, zone, zlen, &z);
 	if (r != R_SECURE)
@@ -875,8 +891,8 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 		return r;
 	if (c->nnsec == 0 && c->nnsec3 == 0) {
 		if (c->nsec_unsigned)
-			return verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
-				       "%s: NSEC without RRSIG", what);
+			return verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s: NSEC without RRSIG",
+				       what);
 		return verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s: no NSEC/NSEC3 proof", what);
 	}
 	prove(c, sname, slen, qtype, z, &p);
@@ -943,7 +959,8 @@ static int check_dname(struct vc *c, const uint8_t *sname, size_t slen, const ui
 		int r;
 
 		if (d->section != HF_SEC_ANSWER || d->type != HF_TYPE_DNAME ||
-		    d->owner_len >= slen || !hf_dns_name_is_sub(sname, slen, d->owner, d->owner_len))
+		    d->owner_len >= slen ||
+		    !hf_dns_name_is_sub(sname, slen, d->owner, d->owner_len))
 			continue;
 		r = check_rrset(c, d);
 		if (r != R_SECURE)
@@ -998,9 +1015,9 @@ static int validate_answer(struct vc *c)
 		set = val_sets_find(c->s, HF_SEC_ANSWER, sname, slen, qtype);
 		if (set)
 			return check_rrset(c, set);
-		cn = qtype == HF_TYPE_CNAME ? NULL
-					    : val_sets_find(c->s, HF_SEC_ANSWER, sname, slen,
-							    HF_TYPE_CNAME);
+		cn = qtype == HF_TYPE_CNAME
+			     ? NULL
+			     : val_sets_find(c->s, HF_SEC_ANSWER, sname, slen, HF_TYPE_CNAME);
 		if (!cn)
 			return check_denial(c, sname, slen, qtype, nx);
 		if (!rr_target(c, cn, target, &tlen))
@@ -1047,9 +1064,7 @@ int hf_val_validate(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
 
 	if (!v || !resp || !res || resp->qdcount != 1 || resp->qname_len == 0)
 		return hf_error(HF_EINVAL);
-	c = malloc(sizeof(*c));
-	if (!c)
-		return hf_error(HF_ENOMEM);
+	c = v->call;
 	vc_init(c, v, resp, now_s, res, need_out ? need_out : &dummy);
 	memcpy(q, resp->qname, resp->qname_len);
 	hf_dns_name_lower(q, resp->qname_len);
@@ -1063,7 +1078,6 @@ int hf_val_validate(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
 	switch (r) {
 	case R_NEED:
 		v->st.needs++;
-		free(c);
 		return HF_VAL_NEED;
 	case R_SECURE:
 		res->verdict = HF_SECURITY_SECURE;
@@ -1082,7 +1096,6 @@ int hf_val_validate(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
 		break;
 	}
 	v->st.validations++;
-	free(c);
 	return HF_VAL_DONE;
 }
 
@@ -1290,7 +1303,8 @@ static int add_dnskey(struct vc *c, const uint8_t *name, size_t len)
 	if (nksk == 0) {
 		r = verdict(c, R_BOGUS, HF_EDE_DNSKEY_MISSING,
 			    "%s DNSKEY: no key matches DS %u alg %u", nn,
-			    t->nds ? t->ds[0].tag : hf_val_key_tag(t->key[0]->rdata, t->key[0]->rdlen),
+			    t->nds ? t->ds[0].tag
+				   : hf_val_key_tag(t->key[0]->rdata, t->key[0]->rdlen),
 			    t->nds ? t->ds[0].alg : t->key[0]->rdata[3]);
 		goto done;
 	}
@@ -1410,7 +1424,7 @@ static int add_ds(struct vc *c, const uint8_t *name, size_t len)
 		return 0;
 	}
 	/* no DS: a denial signed by the parent zone */
-	if (!deny_signer(c, name, len, (uint8_t[HF_DNS_NAME_MAX]){0}, &(size_t){0})) {
+	if (!deny_signer(c, name, len, true, (uint8_t[HF_DNS_NAME_MAX]){0}, &(size_t){0})) {
 		r = verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
 			    "%s DS: unsigned denial in signed zone", nn);
 		goto store;
@@ -1419,18 +1433,18 @@ static int add_ds(struct vc *c, const uint8_t *name, size_t len)
 	if (r != R_SECURE)
 		goto store;
 	if (c->nnsec == 0 && c->nnsec3 == 0) {
-		r = c->nsec_unsigned
-			    ? verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s DS: NSEC without RRSIG",
-				      nn)
-			    : verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s DS: no NSEC/NSEC3 proof",
-				      nn);
+		r = c->nsec_unsigned ? verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
+					       "%s DS: NSEC without RRSIG", nn)
+				     : verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING,
+					       "%s DS: no NSEC/NSEC3 proof", nn);
 		goto store;
 	}
 	prove(c, name, len, HF_TYPE_DS, z, &p);
 	switch (p.kind) {
 	case PR_MATCH:
 		if (p.has_ds || p.has_cname) {
-			r = verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s DS: NSEC says DS exists", nn);
+			r = verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s DS: NSEC says DS exists",
+				    nn);
 		} else if (p.has_soa) {
 			r = verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s DS: denial from the child",
 				    nn);
@@ -1479,9 +1493,7 @@ int hf_val_add_keys(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
 	if (!v || !resp || resp->qdcount != 1 || resp->qname_len == 0 ||
 	    (resp->qtype != HF_TYPE_DS && resp->qtype != HF_TYPE_DNSKEY))
 		return hf_error(HF_EINVAL);
-	c = malloc(sizeof(*c));
-	if (!c)
-		return hf_error(HF_ENOMEM);
+	c = v->call;
 	vc_init(c, v, resp, now_s, &res, &nd);
 	memcpy(name, resp->qname, resp->qname_len);
 	hf_dns_name_lower(name, resp->qname_len);
@@ -1489,7 +1501,6 @@ int hf_val_add_keys(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
 		rc = add_dnskey(c, name, resp->qname_len);
 	else
 		rc = add_ds(c, name, resp->qname_len);
-	free(c);
 	return rc;
 }
 
@@ -1523,10 +1534,12 @@ struct hf_val *hf_val_create(const struct hf_val_conf *conf, char *err, size_t e
 		v->conf.max_verifies = 1;
 	v->sbuf = malloc(VAL_SBUF);
 	v->cbuf = malloc(VAL_CBUF);
-	if (!v->sbuf || !v->cbuf || val_crypto_init(&v->cr) < 0) {
+	v->call = malloc(sizeof(struct vc));
+	if (!v->sbuf || !v->cbuf || !v->call || val_crypto_init(&v->cr) < 0) {
 		snprintf(err, errlen, "out of memory (or OpenSSL lacks SHA-1/2)");
 		free(v->sbuf);
 		free(v->cbuf);
+		free(v->call);
 		free(v);
 		return NULL;
 	}
@@ -1551,6 +1564,7 @@ void hf_val_destroy(struct hf_val *v)
 	val_crypto_free(&v->cr);
 	free(v->sbuf);
 	free(v->cbuf);
+	free(v->call);
 	free(v);
 }
 

@@ -120,7 +120,7 @@ static void mb_init(struct mb *b, const char *qname, uint16_t qtype, uint8_t rco
 
 /* RRs must be added section by section, in order. */
 static void mb_rr_w(struct mb *b, int sec, const uint8_t *owner, size_t olen, uint16_t type,
-		   uint32_t ttl, const uint8_t *rd, size_t rdlen)
+		    uint32_t ttl, const uint8_t *rd, size_t rdlen)
 {
 	memcpy(b->buf + b->len, owner, olen);
 	b->len += olen;
@@ -445,8 +445,8 @@ static struct mb *can(const char *name, uint16_t qtype, uint8_t rcode)
 	return &c->b;
 }
 
-static void ds_rdata(const struct zone *child, const struct tkey *k, uint8_t dtype,
-		     uint8_t *rd, size_t *len)
+static void ds_rdata(const struct zone *child, const struct tkey *k, uint8_t dtype, uint8_t *rd,
+		     size_t *len)
 {
 	uint8_t own[256];
 	size_t ol = wname(child->name, own);
@@ -469,8 +469,7 @@ static void ds_rdata(const struct zone *child, const struct tkey *k, uint8_t dty
 static void can_dnskey(const struct zone *z, const struct sopt *o)
 {
 	struct mb *b = can(z->name, HF_TYPE_DNSKEY, 0);
-	add_signed1(b, HF_SEC_ANSWER, z, z->name, HF_TYPE_DNSKEY, 3600, z->key.rd, z->key.rdlen,
-		    o);
+	add_signed1(b, HF_SEC_ANSWER, z, z->name, HF_TYPE_DNSKEY, 3600, z->key.rd, z->key.rdlen, o);
 }
 
 static void can_ds(const struct zone *child, const struct zone *parent, const struct tkey *k)
@@ -600,46 +599,109 @@ struct sigvec {
 
 /* RFC 5702 6.1/6.2, RFC 6605 6.1/6.2, RFC 8080 6.1/6.2 (errata 4935: labels 2) */
 static const struct sigvec sigvecs[] = {
-	{"RFC 5702 6.1 RSA/SHA-256", "www.example.net.", "example.net.",
+	{"RFC 5702 6.1 RSA/SHA-256",
+	 "www.example.net.",
+	 "example.net.",
 	 "AwEAAcFcGsaxxdgiuuGmCkVImy4h99CqT7jwY3pexPGcnUFtR2Fh36BponcwtkZ4cAgtvd4Qs8PkxUdp6p/"
 	 "DlUmObdk=",
-	 256, HF_TYPE_A, 9033, 8, 3, 946684800, 1893456000,
+	 256,
+	 HF_TYPE_A,
+	 9033,
+	 8,
+	 3,
+	 946684800,
+	 1893456000,
 	 "kRCOH6u7l0QGy9qpC9l1sLncJcOKFLJ7GhiUOibu4teYp5VE9RncriShZNz85mwlMgNEacFYK/lPtPiVYP4bwg==",
-	 {192, 0, 2, 91}, 4},
-	{"RFC 5702 6.2 RSA/SHA-512", "www.example.net.", "example.net.",
+	 {192, 0, 2, 91},
+	 4},
+	{"RFC 5702 6.2 RSA/SHA-512",
+	 "www.example.net.",
+	 "example.net.",
 	 "AwEAAdHoNTOW+et86KuJOWRDp1pndvwb6Y83nSVXXyLA3DLroROUkN6X0O6pnWnjJQujX/"
-	 "AyhqFDxj13tOnD9u/1kTg7cV6rklMrZDtJCQ5PCl/D7QNPsgVsMu1J2Q8gpMpztNFLpPBz1bWXjDtaR7ZQBlZ3PFY12ZTSncorffcGmhOL",
-	 256, HF_TYPE_A, 3740, 10, 3, 946684800, 1893456000,
-	 "tsb4wnjRUDnB1BUi+t6TMTXThjVnG+eCkWqjvvjhzQL1d0YRoOe0CbxrVDYd0xDtsuJRaeUw1ep94PzEWzr0iGYgZB"
+	 "AyhqFDxj13tOnD9u/1kTg7cV6rklMrZDtJCQ5PCl/"
+	 "D7QNPsgVsMu1J2Q8gpMpztNFLpPBz1bWXjDtaR7ZQBlZ3PFY12ZTSncorffcGmhOL",
+	 256,
+	 HF_TYPE_A,
+	 3740,
+	 10,
+	 3,
+	 946684800,
+	 1893456000,
+	 "tsb4wnjRUDnB1BUi+t6TMTXThjVnG+"
+	 "eCkWqjvvjhzQL1d0YRoOe0CbxrVDYd0xDtsuJRaeUw1ep94PzEWzr0iGYgZB"
 	 "Wm/zpq+9fOuagYJRfDqfReKBzMweOLDiNa8iP5g9vMhpuv6OPlvpXwm9Sa9ZXIbNl1MBGk0fthPgxdDLw=",
-	 {192, 0, 2, 91}, 4},
-	{"RFC 6605 6.1 ECDSA P-256", "www.example.net.", "example.net.",
+	 {192, 0, 2, 91},
+	 4},
+	{"RFC 6605 6.1 ECDSA P-256",
+	 "www.example.net.",
+	 "example.net.",
 	 "GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==",
-	 257, HF_TYPE_A, 55648, 13, 3, 1281607479, 1284026679,
+	 257,
+	 HF_TYPE_A,
+	 55648,
+	 13,
+	 3,
+	 1281607479,
+	 1284026679,
 	 "qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXAyGmt+3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw==",
-	 {192, 0, 2, 1}, 4},
-	{"RFC 6605 6.2 ECDSA P-384", "www.example.net.", "example.net.",
+	 {192, 0, 2, 1},
+	 4},
+	{"RFC 6605 6.2 ECDSA P-384",
+	 "www.example.net.",
+	 "example.net.",
 	 "xKYaNhWdGOfJ+nPrL8/arkwf2EY3MDJ+SErKivBVSum1w/egsXvSADtNJhyem5RCOpgQ6K8X1DRSEkrbYQ+OB+v8/"
 	 "uX45NBwY8rp65F6Glur8I/mlVNgF6W/qTI37m40",
-	 257, HF_TYPE_A, 10771, 14, 3, 1281608425, 1284027625,
-	 "/L5hDKIvGDyI1fcARX3z65qrmPsVz73QD1Mr5CEqOiLP95hxQouuroGCeZOvzFaxsT8Glr74hbavRKayJNuydCuzWT"
+	 257,
+	 HF_TYPE_A,
+	 10771,
+	 14,
+	 3,
+	 1281608425,
+	 1284027625,
+	 "/L5hDKIvGDyI1fcARX3z65qrmPsVz73QD1Mr5CEqOiLP95hxQouuroGCeZOvzFaxsT8Glr74hbavRKayJNuydCuzW"
+	 "T"
 	 "SSPdz7wnqXL5bdcJzusdnI0RSMROxxwGipWcJm",
-	 {192, 0, 2, 1}, 4},
-	{"RFC 8080 6.1 Ed25519 key 3613 (errata 4935)", "example.com.", "example.com.",
-	 "l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=", 257, HF_TYPE_MX, 3613, 15, 2, 1438207200,
+	 {192, 0, 2, 1},
+	 4},
+	{"RFC 8080 6.1 Ed25519 key 3613 (errata 4935)",
+	 "example.com.",
+	 "example.com.",
+	 "l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=",
+	 257,
+	 HF_TYPE_MX,
+	 3613,
+	 15,
+	 2,
+	 1438207200,
 	 1440021600,
 	 "oL9krJun7xfBOIWcGHi7mag5/hdZrKWw15jPGrHpjQeRAvTdszaPD+QLs3fx8A4M3e23mRZ9VrbpMngwcrqNAg==",
 	 {0, 10, 4, 'm', 'a', 'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0},
 	 20},
-	{"RFC 8080 6.1 Ed25519 key 35217 (errata 4935)", "example.com.", "example.com.",
-	 "zPnZ/QwEe7S8C5SPz2OfS5RR40ATk2/rYnE9xHIEijs=", 257, HF_TYPE_MX, 35217, 15, 2, 1438207200,
+	{"RFC 8080 6.1 Ed25519 key 35217 (errata 4935)",
+	 "example.com.",
+	 "example.com.",
+	 "zPnZ/QwEe7S8C5SPz2OfS5RR40ATk2/rYnE9xHIEijs=",
+	 257,
+	 HF_TYPE_MX,
+	 35217,
+	 15,
+	 2,
+	 1438207200,
 	 1440021600,
 	 "zXQ0bkYgQTEFyfLyi9QoiY6D8ZdYo4wyUhVioYZXFdT410QPRITQSqJSnzQoSm5poJ7gD7AQR0O7KuI5k2pcBg==",
 	 {0, 10, 4, 'm', 'a', 'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0},
 	 20},
-	{"RFC 8080 6.2 Ed448 key 9713 (errata 4935)", "example.com.", "example.com.",
-	 "3kgROaDjrh0H2iuixWBrc8g2EpBBLCdGzHmn+G2MpTPhpj/OiBVHHSfPodx1FYYUcJKm1MDpJtIA", 257,
-	 HF_TYPE_MX, 9713, 16, 2, 1438207200, 1440021600,
+	{"RFC 8080 6.2 Ed448 key 9713 (errata 4935)",
+	 "example.com.",
+	 "example.com.",
+	 "3kgROaDjrh0H2iuixWBrc8g2EpBBLCdGzHmn+G2MpTPhpj/OiBVHHSfPodx1FYYUcJKm1MDpJtIA",
+	 257,
+	 HF_TYPE_MX,
+	 9713,
+	 16,
+	 2,
+	 1438207200,
+	 1440021600,
 	 "3cPAHkmlnxcDHMyg7vFC34l0blBhuG1qpwLmjInI8w1CMB29FkEAIJUA0amxWndkmnBZ6SKiwZSAxGILn/"
 	 "NBtOXft0+Gj7FSvOKxE/07+4RQvE581N3Aj/JtIyaiYVdnYtyMWbSNyGEY2213WKsJlwEA",
 	 {0, 10, 4, 'm', 'a', 'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0},
@@ -838,9 +900,9 @@ static void test_rfc5155_hashes(void)
 /* RFC 4034 6.1's example list, in canonical order. */
 static void test_canonical_order(void)
 {
-	static const char *names[] = {"example.", "a.example.", "yljkjljk.a.example.",
-				      "Z.a.example.", "zABC.a.EXAMPLE.", "z.example.",
-				      "\\001.z.example.", "*.z.example.", "\\200.z.example."};
+	static const char *names[] = {"example.",	  "a.example.",	     "yljkjljk.a.example.",
+				      "Z.a.example.",	  "zABC.a.EXAMPLE.", "z.example.",
+				      "\\001.z.example.", "*.z.example.",    "\\200.z.example."};
 	for (size_t i = 0; i + 1 < HF_ARRAY_LEN(names); i++) {
 		uint8_t a[256], b[256];
 		size_t al = wname(names[i], a), bl = wname(names[i + 1], b);
@@ -860,7 +922,8 @@ static void test_canonical_form(void)
 {
 	uint8_t b[512], want[512], got[1024];
 	size_t n = 12, w = 0, q;
-	uint8_t rrsig_hdr[18] = {0, 15, 13, 2, 0, 0, 0x0e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34};
+	uint8_t rrsig_hdr[18] = {0, 15, 13, 2, 0, 0, 0x0e, 0x10, 0,
+				 0, 0,	0,  0, 0, 0, 0,	   0x12, 0x34};
 	int rc;
 
 	memset(b, 0, 12);
@@ -948,15 +1011,16 @@ static void test_anchor_parse(void)
 
 	CHECK(v != NULL);
 	CHECK_EQ(hf_val_anchor_count(v), 2); /* IANA KSK-2017, KSK-2024 */
-	CHECK_EQ(hf_val_load_anchors_str(v,
-					 "; comment line\n"
-					 ". 172800 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D084"
-					 "58E880409BBC683457104237C7F8EC8D ; trailing\n"
-					 "example. IN 3600 DNSKEY 257 3 15 (\n"
-					 "   l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4= ) ; multi\n"
-					 "\n"
-					 "ex2. DS 1 13 2 ( 00112233 44556677 )\n",
-					 true, err, sizeof(err)),
+	CHECK_EQ(hf_val_load_anchors_str(
+			 v,
+			 "; comment line\n"
+			 ". 172800 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D084"
+			 "58E880409BBC683457104237C7F8EC8D ; trailing\n"
+			 "example. IN 3600 DNSKEY 257 3 15 (\n"
+			 "   l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4= ) ; multi\n"
+			 "\n"
+			 "ex2. DS 1 13 2 ( 00112233 44556677 )\n",
+			 true, err, sizeof(err)),
 		 0);
 	CHECK_EQ(hf_val_anchor_count(v), 3);
 	CHECK_EQ(hf_val_load_anchors_str(v, ". IN A 192.0.2.1\n", true, err, sizeof(err)),
@@ -967,7 +1031,8 @@ static void test_anchor_parse(void)
 		 HF_EINVAL);
 	CHECK_EQ(hf_val_anchor_count(v), 3); /* failed loads change nothing */
 	f = fopen(path, "w");
-	fputs("test. IN DS 1 8 2 00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF\n",
+	fputs("test. IN DS 1 8 2 "
+	      "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF\n",
 	      f);
 	fclose(f);
 	CHECK_EQ(hf_val_load_anchors(v, path, err, sizeof(err)), 0);
@@ -1107,8 +1172,8 @@ static void test_rrsigs_missing(void)
 
 static void test_nxdomain_nodata_nsec(void)
 {
-	static const uint16_t apex[] = {HF_TYPE_NS, HF_TYPE_SOA, HF_TYPE_RRSIG, HF_TYPE_NSEC,
-					HF_TYPE_DNSKEY, 0};
+	static const uint16_t apex[] = {HF_TYPE_NS,   HF_TYPE_SOA,    HF_TYPE_RRSIG,
+					HF_TYPE_NSEC, HF_TYPE_DNSKEY, 0};
 	struct mb b;
 
 	canned_reset();
@@ -1175,8 +1240,8 @@ static void test_wildcard(void)
 static void test_insecure_delegations(void)
 {
 	static const uint16_t t_ns[] = {HF_TYPE_NS, HF_TYPE_RRSIG, HF_TYPE_NSEC, 0};
-	static const uint16_t apex[] = {HF_TYPE_NS, HF_TYPE_SOA, HF_TYPE_RRSIG, HF_TYPE_NSEC3PARAM,
-					HF_TYPE_DNSKEY, 0};
+	static const uint16_t apex[] = {HF_TYPE_NS,	    HF_TYPE_SOA,    HF_TYPE_RRSIG,
+					HF_TYPE_NSEC3PARAM, HF_TYPE_DNSKEY, 0};
 	static const uint16_t t_ns3[] = {HF_TYPE_NS, 0};
 	struct mb b, *d;
 	struct sopt nosig = {.nosig = true};
@@ -1253,7 +1318,7 @@ static void test_insecure_delegations(void)
 		nxt[19]++;
 		add_nsec3(d, &z_n3, own, nxt, false, t_ns3);
 	}
-	can_ds_nsec("www.u.n3.test.", &z_n3, "x.n3.test.", t_ns3);
+	can_ds_nsec("www.u.n3.test.", &z_n3, "x.n3.test.", t_a_nsec_rrsig);
 	expect(&b, HF_SECURITY_BOGUS, HF_EDE_RRSIGS_MISSING, NULL);
 }
 
@@ -1261,8 +1326,8 @@ static void test_insecure_delegations(void)
  * limit, and the NODATA for a name with its own NSEC3. */
 static void test_nsec3_denial(void)
 {
-	static const uint16_t apex[] = {HF_TYPE_NS, HF_TYPE_SOA, HF_TYPE_RRSIG, HF_TYPE_DNSKEY,
-					HF_TYPE_NSEC3PARAM, 0};
+	static const uint16_t apex[] = {HF_TYPE_NS,	HF_TYPE_SOA,	    HF_TYPE_RRSIG,
+					HF_TYPE_DNSKEY, HF_TYPE_NSEC3PARAM, 0};
 	static const uint16_t t_a[] = {HF_TYPE_A, HF_TYPE_RRSIG, 0};
 	uint16_t iters[2] = {0, 100};
 
@@ -1370,7 +1435,8 @@ static void test_small_cache(void)
 		ncanned = 7;
 		can_ds_nsec(name, &z_test, "zz.test.", t_a);
 		mb_init(&b, name, HF_TYPE_A, 0);
-		add_signed1(&b, 0, &z_test, name, HF_TYPE_A, 600, a_rd, 4, &(struct sopt){.nosig = true});
+		add_signed1(&b, 0, &z_test, name, HF_TYPE_A, 600, a_rd, 4,
+			    &(struct sopt){.nosig = true});
 		CHECK_EQ(drive(v, &b, NOW, &res), 0);
 		CHECK_EQ(res.verdict, HF_SECURITY_BOGUS);
 		CHECK_EQ(res.ede, HF_EDE_RRSIGS_MISSING);
