@@ -30,6 +30,7 @@
 #define RING_SIZE 4096
 
 static volatile bool stop;
+static struct hf_control *ctl;
 static struct hf_worker_shared *shared[HF_MAX_WORKERS];
 static unsigned nworkers;
 
@@ -74,6 +75,8 @@ static void *signal_thread(void *arg)
 			continue;
 		if (sig == SIGUSR1) {
 			print_counters(stderr);
+			/* control prints its own line from its thread */
+			hf_control_request_stats(ctl);
 			continue;
 		}
 		fprintf(stderr, "holdfast: signal %d, stopping\n", sig);
@@ -136,7 +139,6 @@ int main(int argc, char **argv)
 	bool single;
 	sigset_t sigs;
 	pthread_t sig_tid, ctl_tid;
-	struct hf_control *ctl;
 
 	/* Application arguments follow "--"; parse them before DPDK starts. */
 	for (int i = 1; i < argc; i++)
@@ -195,9 +197,9 @@ int main(int argc, char **argv)
 	for (w = 0; w < nworkers; w++) {
 		char name[32];
 		snprintf(name, sizeof(name), "hf_to_ctl_%u", w);
-		to_control[w] = rte_ring_create_elem(name, sizeof(struct hf_msg_query), RING_SIZE,
-						     rte_socket_id(),
-						     RING_F_SP_ENQ | RING_F_SC_DEQ);
+		to_control[w] =
+			rte_ring_create_elem(name, sizeof(struct hf_msg_query), RING_SIZE,
+					     rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "hf_to_wrk_%u", w);
 		to_worker[w] = rte_ring_create(name, RING_SIZE, rte_socket_id(),
 					       RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -205,8 +207,8 @@ int main(int argc, char **argv)
 					RTE_CACHE_LINE_SIZE);
 		if (!to_control[w] || !to_worker[w] || !shared[w])
 			fail("cannot allocate rings (raise -m?)");
-		if (hf_worker_init(&workers[w], w, &dp, ports, nports, to_control[w],
-				   to_worker[w], shared[w], &stop, err, sizeof(err)) != 0)
+		if (hf_worker_init(&workers[w], w, &dp, ports, nports, to_control[w], to_worker[w],
+				   shared[w], &stop, err, sizeof(err)) != 0)
 			fail(err);
 	}
 	{
@@ -243,6 +245,7 @@ int main(int argc, char **argv)
 		rte_eal_mp_wait_lcore();
 	}
 	print_counters(stderr);
+	hf_control_print_stats(ctl, stderr); /* control has stopped */
 	hf_control_destroy(ctl);
 	for (w = 0; w < nworkers; w++)
 		hf_worker_fini(&workers[w]);

@@ -28,6 +28,7 @@ enum key_kind {
 	K_INT32,     /* plain integer (uint32_t) */
 	K_US32,	     /* microseconds (uint32_t): bare number = us, or us/ms/s suffix */
 	K_PATH,	     /* string shorter than the field */
+	K_BOOL,	     /* yes|no (bool) */
 };
 
 struct key_def {
@@ -82,6 +83,17 @@ static const struct key_def keys[] = {
 	 "worker sleep after 1024 empty polls, microseconds (0 = busy poll)"},
 	{"burst", K_INT32, OFF(burst), 1, 64, "RX burst size"},
 	{"control-socket", K_PATH, OFF(control_socket), 1, 107, "management socket path"},
+	{"dnssec", K_BOOL, OFF(dnssec), 0, 1,
+	 "validate answers with DNSSEC (no = forwarding only, answers insecure)"},
+	{"trust-anchor", K_PATH, OFF(trust_anchor), 1, 255,
+	 "file of DS/DNSKEY trust anchors in zone-file form (default: the built-in IANA "
+	 "root anchors)"},
+	{"nsec3-max-iterations", K_INT16, OFF(nsec3_max_iterations), 0, 2500,
+	 "NSEC3 iterations above this make an answer insecure, EDE 27 (RFC 9276)"},
+	{"dnssec-clock-skew", K_SEC32, OFF(dnssec_clock_skew), 0, 86400,
+	 "slack on RRSIG inception/expiration"},
+	{"dnssec-key-cache", K_COUNT32, OFF(dnssec_key_cache), 8, 16 * MIB,
+	 "validated DNSKEY/DS sets kept (entries)"},
 };
 
 void hf_config_defaults(struct hf_config *cfg)
@@ -106,6 +118,11 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->burst = 32;
 	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
 		 "/run/holdfast/control.sock");
+	cfg->dnssec = true;
+	cfg->trust_anchor[0] = '\0';
+	cfg->nsec3_max_iterations = 50;
+	cfg->dnssec_clock_skew = 300;
+	cfg->dnssec_key_cache = 4096;
 }
 
 /* ---- number parsing (exact integer arithmetic, no floating point) ---- */
@@ -509,6 +526,16 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 		memcpy(field, value, len + 1);
 		return 0;
 	}
+	case K_BOOL:
+		if (strcmp(value, "yes") == 0) {
+			*(bool *)field = true;
+		} else if (strcmp(value, "no") == 0) {
+			*(bool *)field = false;
+		} else {
+			seterr(err, errlen, where, k->name, value, "is not yes or no");
+			return hf_error(HF_EINVAL);
+		}
+		return 0;
 	case K_COUNT32:
 	case K_SIZE64:
 		rc = parse_size(value, &v);
@@ -701,8 +728,15 @@ static void usage(FILE *f, const char *prog)
 			fprintf(f, "  --%-28s %s\n", k->name, k->help);
 			continue;
 		case K_PATH:
-			fprintf(f, "  --%-28s %s (default %s)\n", k->name, k->help,
-				(const char *)field);
+			if (((const char *)field)[0] != '\0')
+				fprintf(f, "  --%-28s %s (default %s)\n", k->name, k->help,
+					(const char *)field);
+			else
+				fprintf(f, "  --%-28s %s\n", k->name, k->help);
+			continue;
+		case K_BOOL:
+			fprintf(f, "  --%-28s %s (yes or no, default %s)\n", k->name, k->help,
+				*(const bool *)field ? "yes" : "no");
 			continue;
 		case K_SIZE64:
 		case K_MS64:
@@ -864,7 +898,13 @@ void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size)
 			}
 			continue;
 		case K_PATH:
-			out(&o, "%s: \"%s\"\n", k->name, (const char *)field);
+			if (((const char *)field)[0] == '\0') /* not set: the built-in default */
+				out(&o, "# %s: (not set)\n", k->name);
+			else
+				out(&o, "%s: \"%s\"\n", k->name, (const char *)field);
+			continue;
+		case K_BOOL:
+			out(&o, "%s: %s\n", k->name, *(const bool *)field ? "yes" : "no");
 			continue;
 		case K_SIZE64:
 		case K_MS64:

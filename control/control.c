@@ -204,8 +204,100 @@ bool hf_control_poll(struct hf_control *c)
 		work = true;
 	if (collect(c))
 		work = true;
+	if (__atomic_load_n(&c->stats_print, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&c->stats_print, false, __ATOMIC_RELAXED);
+		hf_control_print_stats(c, stderr);
+	}
 	c->busy = work;
 	return work;
+}
+
+void hf_control_request_stats(struct hf_control *c)
+{
+	__atomic_store_n(&c->stats_print, true, __ATOMIC_RELEASE);
+}
+
+void hf_control_print_stats(const struct hf_control *c, FILE *f)
+{
+	struct hf_control_stats st;
+	char ede[32 * 24];
+	size_t n = 0;
+
+	hf_control_get_stats(c, &st);
+	ede[0] = '\0';
+	for (unsigned i = 0; i < HF_ARRAY_LEN(st.val_ede); i++)
+		if (st.val_ede[i] && n < sizeof(ede))
+			n += (size_t)snprintf(ede + n, sizeof(ede) - n, " ede%u %llu", i,
+					      (unsigned long long)st.val_ede[i]);
+	fprintf(f,
+		"holdfast: control: requests %llu coalesced %llu resolutions %llu in-flight %llu "
+		"upstream %llu responses %llu timeouts %llu tcp %llu mismatched %llu errors %llu "
+		"rcode-errors %llu failures %llu overloaded %llu fills %llu backlogged %llu "
+		"dnssec %s: secure %llu insecure %llu bogus %llu indeterminate %llu "
+		"sub-queries %llu fetch-failures %llu%s\n",
+		(unsigned long long)st.requests, (unsigned long long)st.coalesced,
+		(unsigned long long)st.resolutions, (unsigned long long)st.in_flight,
+		(unsigned long long)st.upstream_queries, (unsigned long long)st.responses,
+		(unsigned long long)st.timeouts, (unsigned long long)st.tcp_retries,
+		(unsigned long long)st.mismatched, (unsigned long long)st.upstream_errors,
+		(unsigned long long)st.rcode_errors, (unsigned long long)st.failures,
+		(unsigned long long)st.overloaded, (unsigned long long)st.fills,
+		(unsigned long long)st.backlogged, c->val ? "on" : "off",
+		(unsigned long long)st.val_secure, (unsigned long long)st.val_insecure,
+		(unsigned long long)st.val_bogus, (unsigned long long)st.val_indeterminate,
+		(unsigned long long)st.val_subqueries, (unsigned long long)st.val_fetch_failures,
+		ede);
+	fflush(f);
+}
+
+/* dnssec: yes: a validator with the configured anchors, or an error naming
+ * the trust-anchor file (and line). */
+static int val_init(struct hf_control *c, char *err, size_t errlen)
+{
+	const struct hf_config *cfg = &c->cfg;
+	struct hf_val_conf vc;
+	char verr[256];
+	int rc;
+
+	if (!cfg->dnssec)
+		return 0;
+	hf_val_conf_default(&vc);
+	vc.cache_entries = cfg->dnssec_key_cache;
+	vc.clock_skew = cfg->dnssec_clock_skew;
+	vc.nsec3_max_iterations = cfg->nsec3_max_iterations;
+	vc.no_default_anchors = cfg->trust_anchor[0] != '\0';
+	/* max-ttl caps everything holdfast caches, validated keys included:
+	 * a zone broken after its keys were cached shows within max-ttl */
+	vc.key_ttl_max = HF_MIN(vc.key_ttl_max, HF_MAX(cfg->max_ttl, 1u));
+	vc.insecure_ttl = HF_MIN(vc.insecure_ttl, HF_MAX(cfg->max_ttl, 1u));
+	/* a bogus zone is a resolution failure: remembered for failure-ttl
+	 * (RFC 9520), like the SERVFAIL the workers cache, so a repaired zone
+	 * validates again as soon as the cached failures are gone */
+	vc.bogus_ttl = cfg->failure_ttl;
+	c->val = hf_val_create(&vc, verr, sizeof(verr));
+	if (c->val == NULL) {
+		snprintf(err, errlen, "dnssec: cannot create the validator: %s", verr);
+		return hf_error(HF_ENOMEM);
+	}
+	if (cfg->trust_anchor[0] == '\0')
+		return 0;
+	verr[0] = '\0';
+	rc = hf_val_load_anchors(c->val, cfg->trust_anchor, verr, sizeof(verr));
+	if (rc == HF_EIO) {
+		snprintf(err, errlen, "trust-anchor: %s: cannot open: %s", cfg->trust_anchor,
+			 strerror(errno));
+		return rc;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "trust-anchor: %s: %s", cfg->trust_anchor, verr);
+		return rc;
+	}
+	if (hf_val_anchor_count(c->val) == 0) {
+		snprintf(err, errlen, "trust-anchor: %s: no DS or DNSKEY record in it",
+			 cfg->trust_anchor);
+		return hf_error(HF_EINVAL);
+	}
+	return 0;
 }
 
 void hf_control_run(struct hf_control *c, volatile bool *stop)
@@ -255,12 +347,17 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		c->to_worker[i] = w->to_worker[i];
 		c->shared[i] = w->shared[i];
 	}
+	if (val_init(c, err, errlen) != 0)
+		goto fail;
 	if (hf_fwd_init(c, err, errlen) != 0)
 		goto fail;
 	fprintf(stderr,
 		"holdfast: control: %u forwarder(s), %u worker(s), up to %u resolutions in "
-		"flight\n",
-		cfg->nforwarders, c->nw, c->max_inflight);
+		"flight, DNSSEC %s\n",
+		cfg->nforwarders, c->nw, c->max_inflight,
+		c->val == NULL		       ? "off"
+		: cfg->trust_anchor[0] != '\0' ? "on (anchors from trust-anchor)"
+					       : "on (built-in root anchors)");
 	return c;
 fail:
 	hf_control_destroy(c);
@@ -273,6 +370,7 @@ void hf_control_destroy(struct hf_control *c)
 	if (c == NULL)
 		return;
 	hf_fwd_fini(c);
+	hf_val_destroy(c->val);
 	while (c->sent.n)
 		free(hf_ptrq_pop(&c->sent));
 	hf_ptrq_free(&c->sent);

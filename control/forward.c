@@ -33,6 +33,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hf_control_impl.h"
@@ -231,7 +232,17 @@ static void finish(struct hf_control *c, struct hf_fwd_query *q)
 {
 	close_io(c, q);
 	heap_remove(c, q);
-	table_remove(c, q);
+	if (q->child != NULL) { /* a sub-query in flight dies with its resolution */
+		close_io(c, q->child);
+		heap_remove(c, q->child);
+		free(q->child);
+		q->child = NULL;
+	}
+	if (q->parent != NULL)
+		q->parent->child = NULL; /* sub-queries are not in the table */
+	else
+		table_remove(c, q);
+	free(q->resp);
 	free(q);
 }
 
@@ -246,9 +257,16 @@ static void send_failure(struct hf_control *c, const struct hf_cache_key *key, u
 			rc < 0 ? hf_strerror(rc) : "out of memory");
 }
 
-/* End the resolution with a failure answer. */
+static void sub_failed(struct hf_control *c, struct hf_fwd_query *sub, uint16_t ede,
+		       const char *text);
+
+/* End the resolution with a failure answer (a sub-query: its parent). */
 static void fail_now(struct hf_control *c, struct hf_fwd_query *q, uint16_t ede, const char *text)
 {
+	if (q->parent != NULL) {
+		sub_failed(c, q, ede, text);
+		return;
+	}
 	c->st.failures++;
 	send_failure(c, &q->key, q->hash, ede, text, c->cfg.failure_ttl);
 	finish(c, q);
@@ -344,14 +362,16 @@ static int start_udp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
 	q->attempt++;
 	q->state = HF_FWD_UDP;
 	fa = &c->cfg.forwarder[q->fwd];
-	if (q->key.flags & HF_KEY_CD)
+	/* Validating ourselves: the forwarder must not (CD) and must send the
+	 * DNSSEC records (DO), whatever the client asked. */
+	if (c->val != NULL || (q->key.flags & HF_KEY_CD))
 		flags |= HF_DNS_CD;
 	memcpy(&lk, &q->key, sizeof(lk));
 	hf_dns_name_lower(lk.name, lk.name_len);
 	q->id = rand16(c);
 	len = hf_dns_query_build(q->qbuf + 2, HF_FWD_QUERY_MAX, q->id, flags, lk.name, lk.name_len,
 				 lk.qtype, lk.qclass, true, c->cfg.edns_buffer_size,
-				 (q->key.flags & HF_KEY_DO) != 0);
+				 c->val != NULL || (q->key.flags & HF_KEY_DO) != 0);
 	if (len <= 0) {
 		set_problem(c, q, now, HF_EDE_NONE, "cannot build the query");
 		return hf_error(HF_EINVAL);
@@ -436,6 +456,11 @@ static bool raw_matches(const struct hf_fwd_query *q, const uint8_t *w, size_t l
 	       hf_get16(w + HF_DNS_HDR_LEN + n + 2) == q->key.qclass;
 }
 
+static void sub_answered(struct hf_control *c, struct hf_fwd_query *sub, const struct hf_dns_msg *m,
+			 uint64_t now);
+static void start_validation(struct hf_control *c, struct hf_fwd_query *q, const uint8_t *wire,
+			     size_t len, uint64_t now);
+
 /*
  * A message arrived for q's current attempt. Returns false when it was
  * ignored (UDP: keep waiting), true when q moved on (answered, next
@@ -478,11 +503,20 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 		start_tcp(c, q, now);
 		return true;
 	}
+	if (q->parent != NULL) {
+		/* A DS/DNSKEY sub-query: the validator takes any rcode. */
+		sub_answered(c, q, m, now);
+		return true;
+	}
 	if (m->rcode != HF_RCODE_NOERROR && m->rcode != HF_RCODE_NXDOMAIN) {
 		c->st.rcode_errors++;
 		set_problem(c, q, now, m->ede, "answered %s",
 			    rcode_text(m->rcode, rbuf, sizeof(rbuf)));
 		next_attempt(c, q, now);
+		return true;
+	}
+	if (c->val != NULL) {
+		start_validation(c, q, wire, len, now);
 		return true;
 	}
 	rc = hf_dns_answer_build(m, &lim, c->ansbuf, sizeof(c->ansbuf));
@@ -498,6 +532,218 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 		fprintf(stderr, "holdfast: control: out of memory for a FILL\n");
 	finish(c, q);
 	return true;
+}
+
+/* ---- DNSSEC: validating what the forwarders answer ----
+ *
+ * With dnssec: yes every upstream query carries DO=1 CD=1. An answer that
+ * passes the checks above is copied into its resolution (q->resp) and
+ * driven through hf_val_validate(); each NEED becomes one sub-query for
+ * the DS or DNSKEY set (same attempts, retries, TCP and timeouts as any
+ * query; fresh socket and random ID per attempt), whose answer, whatever
+ * its rcode, goes to hf_val_add_keys() before validating again. Sub-queries
+ * are not shared: two resolutions that need the same key set at the same
+ * moment each fetch it (the validator's key cache makes the second and
+ * later resolutions free once one has finished).
+ */
+
+static void count_verdict(struct hf_control *c, const struct hf_val_result *res)
+{
+	switch (res->verdict) {
+	case HF_SECURITY_SECURE:
+		c->st.val_secure++;
+		break;
+	case HF_SECURITY_INSECURE:
+		c->st.val_insecure++;
+		break;
+	case HF_SECURITY_BOGUS:
+		c->st.val_bogus++;
+		break;
+	default:
+		c->st.val_indeterminate++;
+		break;
+	}
+	if (res->ede < HF_ARRAY_LEN(c->st.val_ede))
+		c->st.val_ede[res->ede]++;
+}
+
+/* The verdict is in: FILL every worker and end the resolution. */
+static void deliver(struct hf_control *c, struct hf_fwd_query *q, const struct hf_val_result *res)
+{
+	struct hf_dns_msg *m = &c->vmsg;
+	struct hf_dns_answer_limits lim = {
+		.max_ttl = c->cfg.max_ttl,
+		.min_ttl = c->cfg.min_ttl,
+		.max_negative_ttl = c->cfg.max_negative_ttl,
+		.strip_dnssec = !(q->key.flags & HF_KEY_DO),
+	};
+	struct hf_dns_answer *a = (struct hf_dns_answer *)c->ansbuf;
+	char text[HF_FWD_ERR_MAX];
+	size_t tlen = 0;
+	int rc;
+
+	count_verdict(c, res);
+	if ((res->verdict == HF_SECURITY_BOGUS || res->verdict == HF_SECURITY_INDETERMINATE) &&
+	    !(q->key.flags & HF_KEY_CD)) {
+		uint16_t ede = res->ede;
+		if (ede == HF_EDE_NONE)
+			ede = res->verdict == HF_SECURITY_BOGUS ? HF_EDE_DNSSEC_BOGUS
+								: HF_EDE_DNSSEC_INDETERMINATE;
+		fail_now(c, q, ede, res->text[0] ? res->text : NULL);
+		return;
+	}
+	if (hf_dns_msg_parse(q->resp, q->resp_len, m) != 0) {
+		fail_now(c, q, HF_EDE_OTHER, "malformed answer");
+		return;
+	}
+	if (res->verdict == HF_SECURITY_SECURE) {
+		lim.cap_ttl = true;
+		lim.ttl_cap = res->ttl_cap;
+	}
+	/* leave room for the EDE text behind the body */
+	rc = hf_dns_answer_build(m, &lim, c->ansbuf, sizeof(c->ansbuf) - HF_VAL_TEXT_MAX);
+	if (rc < 0) {
+		snprintf(text, sizeof(text), "%s: %s", c->fwd_name[q->fwd],
+			 rc == HF_ESPACE ? "answer too large to store" : "malformed answer");
+		fail_now(c, q, HF_EDE_OTHER, text);
+		return;
+	}
+	/* BOGUS/INDETERMINATE here: a CD=1 client gets the data, never AD */
+	a->security = res->verdict;
+	a->ede = HF_EDE_NONE;
+	if (res->verdict == HF_SECURITY_INSECURE && res->ede != HF_EDE_NONE) {
+		/* say why it is insecure (1, 2, 27) */
+		tlen = strnlen(res->text, sizeof(res->text));
+		a->ede = res->ede;
+		a->ede_text_len = (uint16_t)tlen;
+		memcpy(hf_dns_answer_ede_text(a), res->text, tlen);
+	}
+	if (hf_control_fill(c, &q->key, q->hash, a) != 0)
+		fprintf(stderr, "holdfast: control: out of memory for a FILL\n");
+	finish(c, q);
+}
+
+static void deliver_indeterminate(struct hf_control *c, struct hf_fwd_query *q, uint16_t ede,
+				  const char *text)
+{
+	struct hf_val_result res = {.verdict = HF_SECURITY_INDETERMINATE, .ede = ede};
+	snprintf(res.text, sizeof(res.text), "%s", text);
+	res.ttl_cap = UINT32_MAX;
+	deliver(c, q, &res);
+}
+
+static void start_sub(struct hf_control *c, struct hf_fwd_query *q, const struct hf_val_need *need,
+		      uint64_t now);
+
+/* Validate q->resp against the key cache; finish, or fetch what it needs.
+ * q may be gone afterwards. */
+static void validate_step(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
+{
+	struct hf_val_result res;
+	struct hf_val_need need;
+	int rc;
+
+	if (hf_dns_msg_parse(q->resp, q->resp_len, &c->vmsg) != 0) {
+		fail_now(c, q, HF_EDE_OTHER, "malformed answer");
+		return;
+	}
+	rc = hf_val_validate(c->val, &c->vmsg, (uint64_t)time(NULL), &res, &need);
+	if (rc == HF_VAL_DONE) {
+		deliver(c, q, &res);
+		return;
+	}
+	if (rc != HF_VAL_NEED) {
+		deliver_indeterminate(c, q, HF_EDE_OTHER, "validator error");
+		return;
+	}
+	if (q->rounds >= HF_VAL_MAX_ROUNDS) {
+		deliver_indeterminate(c, q, HF_EDE_DNSSEC_INDETERMINATE,
+				      "validation needs too many DS/DNSKEY fetches");
+		return;
+	}
+	q->rounds++;
+	start_sub(c, q, &need, now);
+}
+
+/* Answer a resolution's answer: keep a copy and validate it. */
+static void start_validation(struct hf_control *c, struct hf_fwd_query *q, const uint8_t *wire,
+			     size_t len, uint64_t now)
+{
+	q->resp = malloc(len);
+	if (q->resp == NULL) {
+		fail_now(c, q, HF_EDE_OTHER, "out of memory");
+		return;
+	}
+	memcpy(q->resp, wire, len); /* before close_io: wire may be q->rbuf */
+	q->resp_len = (uint32_t)len;
+	close_io(c, q);
+	heap_remove(c, q); /* the sub-queries have the deadlines now */
+	validate_step(c, q, now);
+}
+
+static void start_sub(struct hf_control *c, struct hf_fwd_query *q, const struct hf_val_need *need,
+		      uint64_t now)
+{
+	struct hf_fwd_query *sub = calloc(1, sizeof(*sub));
+	if (sub == NULL) {
+		deliver_indeterminate(c, q, HF_EDE_OTHER, "out of memory");
+		return;
+	}
+	memcpy(sub->key.name, need->name, need->name_len);
+	sub->key.name_len = need->name_len;
+	sub->key.qtype = need->qtype;
+	sub->key.qclass = HF_CLASS_IN;
+	sub->key.flags = 0;
+	sub->fd = -1;
+	sub->heap_idx = HEAP_NONE;
+	sub->last_ede = HF_EDE_NONE;
+	sub->start = q->fwd; /* the forwarder that just answered */
+	sub->parent = q;
+	q->child = sub;
+	c->st.val_subqueries++;
+	next_attempt(c, sub, now);
+}
+
+/* A sub-query's answer arrived (any rcode): feed it, then validate again. */
+static void sub_answered(struct hf_control *c, struct hf_fwd_query *sub, const struct hf_dns_msg *m,
+			 uint64_t now)
+{
+	struct hf_fwd_query *q = sub->parent;
+	char what[HF_VAL_TEXT_MAX], name[HF_DNS_NAME_MAX * 4 + 8], tb[16];
+	int rc = hf_val_add_keys(c->val, m, (uint64_t)time(NULL));
+
+	if (rc != 0) {
+		hf_dns_name_to_str(sub->key.name, sub->key.name_len, name, sizeof(name));
+		snprintf(what, sizeof(what), "%.60s %s: answer not usable for validation", name,
+			 hf_dns_type_to_str(sub->key.qtype, tb, sizeof(tb)));
+	}
+	finish(c, sub); /* m may point into sub->rbuf: not used after this */
+	if (rc != 0) {
+		deliver_indeterminate(c, q, HF_EDE_DNSSEC_INDETERMINATE, what);
+		return;
+	}
+	validate_step(c, q, now);
+}
+
+/*
+ * A sub-query got no answer from any forwarder (timeouts, refused, ...):
+ * the validator cannot be fed, so the resolution ends INDETERMINATE with
+ * the upstream's EDE (22 No Reachable Authority unless the attempt said
+ * otherwise), as docs/dnssec.md says a caller that loses a fetch does. It
+ * is an upstream failure, not a validation failure.
+ */
+static void sub_failed(struct hf_control *c, struct hf_fwd_query *sub, uint16_t ede,
+		       const char *text)
+{
+	struct hf_fwd_query *q = sub->parent;
+	char name[HF_DNS_NAME_MAX * 4 + 8], what[HF_VAL_TEXT_MAX], tb[16];
+
+	c->st.val_fetch_failures++;
+	hf_dns_name_to_str(sub->key.name, sub->key.name_len, name, sizeof(name));
+	snprintf(what, sizeof(what), "%.60s %s: %s", name,
+		 hf_dns_type_to_str(sub->key.qtype, tb, sizeof(tb)), text ? text : "no answer");
+	finish(c, sub);
+	deliver_indeterminate(c, q, ede, what);
 }
 
 /* Read what the UDP socket holds. Returns true while q is still waiting
@@ -752,9 +998,16 @@ void hf_fwd_fini(struct hf_control *c)
 			struct hf_fwd_query *q = c->slots[i];
 			if (q == NULL)
 				continue;
+			if (q->child != NULL) {
+				if (q->child->fd >= 0)
+					close(q->child->fd);
+				free(q->child->rbuf);
+				free(q->child);
+			}
 			if (q->fd >= 0)
 				close(q->fd);
 			free(q->rbuf);
+			free(q->resp);
 			free(q);
 		}
 	free(c->slots);

@@ -30,24 +30,32 @@ struct hf_config {
 	unsigned nservice;
 	struct sockaddr_storage forwarder[HF_MAX_FORWARDERS]; /* forwarder: ADDR[@PORT] */
 	unsigned nforwarders;
-	uint32_t cache_entries;	   /* cache-entries: per core (default 262144) */
-	uint64_t cache_memory;	   /* cache-memory: bytes per core, K/M/G suffixes (default 64M) */
-	uint32_t waiters;	   /* waiters: parked clients per core (default 4096) */
-	uint64_t stale_window_ms;  /* serve-stale-window: default 1d, max 7d, 0 = off */
+	uint32_t cache_entries;	    /* cache-entries: per core (default 262144) */
+	uint64_t cache_memory;	    /* cache-memory: bytes per core, K/M/G suffixes (default 64M) */
+	uint32_t waiters;	    /* waiters: parked clients per core (default 4096) */
+	uint64_t stale_window_ms;   /* serve-stale-window: default 1d, max 7d, 0 = off */
 	uint64_t client_timeout_ms; /* serve-stale-client-timeout: default 1.8s */
-	uint32_t stale_ttl;	   /* serve-stale-ttl: default 30s */
-	uint64_t failure_recheck_ms; /* serve-stale-failure-recheck: default 30s */
-	uint32_t failure_ttl;	   /* failure-ttl: default 5s, 1s..5m (RFC 9520) */
-	uint32_t max_ttl;	   /* max-ttl: default 1d */
-	uint32_t min_ttl;	   /* min-ttl: default 0 */
-	uint32_t max_negative_ttl; /* max-negative-ttl: default 1h */
-	uint16_t edns_buffer_size; /* edns-buffer-size: default 1232, 512..4096 */
+	uint32_t stale_ttl;	    /* serve-stale-ttl: default 30s */
+	uint64_t failure_recheck_ms;  /* serve-stale-failure-recheck: default 30s */
+	uint32_t failure_ttl;	      /* failure-ttl: default 5s, 1s..5m (RFC 9520) */
+	uint32_t max_ttl;	      /* max-ttl: default 1d */
+	uint32_t min_ttl;	      /* min-ttl: default 0 */
+	uint32_t max_negative_ttl;    /* max-negative-ttl: default 1h */
+	uint16_t edns_buffer_size;    /* edns-buffer-size: default 1232, 512..4096 */
 	uint64_t upstream_timeout_ms; /* upstream-timeout: per attempt, default 1s */
-	uint32_t upstream_attempts;   /* upstream-attempts: total tries across forwarders, default 3 */
-	uint32_t queues;	   /* queues: RX/TX queue pairs per port = workers (default: one per worker lcore) */
-	uint32_t idle_sleep_us;	   /* idle-sleep: worker sleeps this long after 1024 empty polls (default 0) */
-	uint32_t burst;		   /* burst: RX burst size, default 32, max 64 */
-	char control_socket[108];  /* control-socket: default /run/holdfast/control.sock */
+	uint32_t
+		upstream_attempts; /* upstream-attempts: total tries across forwarders, default 3 */
+	uint32_t queues; /* queues: RX/TX queue pairs per port = workers (default: one per worker
+			    lcore) */
+	uint32_t idle_sleep_us;	       /* idle-sleep: worker sleeps this long after 1024 empty polls
+					  (default 0) */
+	uint32_t burst;		       /* burst: RX burst size, default 32, max 64 */
+	char control_socket[108];      /* control-socket: default /run/holdfast/control.sock */
+	bool dnssec;		       /* dnssec: yes|no, validate answers (default yes) */
+	char trust_anchor[256];	       /* trust-anchor: file; "" = built-in IANA root anchors */
+	uint16_t nsec3_max_iterations; /* nsec3-max-iterations: default 50 (RFC 9276) */
+	uint32_t dnssec_clock_skew;    /* dnssec-clock-skew: s, default 5m */
+	uint32_t dnssec_key_cache;     /* dnssec-key-cache: entries, default 4096 */
 	/* Added fields (not config keys). */
 	bool dump_config; /* --dump-config was given: print the config and exit */
 };

@@ -10,6 +10,8 @@
 #ifndef HF_CONTROL_H
 #define HF_CONTROL_H
 
+#include <stdio.h>
+
 #include "hf_config.h"
 #include "../cache/hf_msg.h"
 
@@ -18,9 +20,9 @@ struct hf_control;
 
 struct hf_control_workers {
 	unsigned n;
-	struct rte_ring **to_control;	     /* [n] worker -> control (hf_msg_query elements) */
-	struct rte_ring **to_worker;	     /* [n] control -> worker (struct hf_msg_ctl *) */
-	struct hf_worker_shared **shared;    /* [n] counters and applied_seq */
+	struct rte_ring **to_control;	  /* [n] worker -> control (hf_msg_query elements) */
+	struct rte_ring **to_worker;	  /* [n] control -> worker (struct hf_msg_ctl *) */
+	struct hf_worker_shared **shared; /* [n] counters and applied_seq */
 };
 
 struct hf_control *hf_control_create(const struct hf_config *cfg,
@@ -72,7 +74,22 @@ struct hf_control_stats {
 	uint64_t backlogged;	   /* enqueues deferred by a full worker ring */
 	uint64_t in_flight;	   /* resolutions in flight now */
 	uint64_t msgs_pending;	   /* messages sent but not yet applied everywhere */
+	/* DNSSEC (dnssec: yes) */
+	uint64_t val_secure, val_insecure, val_bogus, val_indeterminate; /* by verdict */
+	uint64_t val_ede[32];	     /* validations by the EDE code they ended with (< 32) */
+	uint64_t val_subqueries;     /* DS/DNSKEY sub-queries started */
+	uint64_t val_fetch_failures; /* sub-queries that got no answer at all */
 };
 void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *st);
+
+/* Write the control counters as one "holdfast: control: ..." line. Control
+ * thread only (or after hf_control_run has returned). */
+void hf_control_print_stats(const struct hf_control *c, FILE *f);
+/*
+ * Ask the control thread to print its counters to stderr on its next pass
+ * (within about a millisecond). The one function here any thread may call
+ * (the SIGUSR1 thread does): it only sets a flag with an atomic store.
+ */
+void hf_control_request_stats(struct hf_control *c);
 
 #endif

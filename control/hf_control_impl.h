@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "hf_control.h"
+#include "validator/hf_validator.h"
 
 #define HF_CTL_INTAKE_BURST 64	  /* hf_msg_query elements per ring per pass */
 #define HF_FWD_MAX_INFLIGHT 65536 /* resolutions in flight at once */
@@ -65,6 +66,18 @@ struct hf_fwd_query {
 	uint8_t *rbuf; /* TCP: answer being read */
 	char last_err[HF_FWD_ERR_MAX];
 	uint8_t qbuf[2 + HF_FWD_QUERY_MAX]; /* TCP length prefix + query */
+	/*
+	 * DNSSEC. A resolution whose answer is being validated keeps a copy
+	 * of it (resp) and, while the validator waits for a DS or DNSKEY set,
+	 * has one sub-query in flight (child). A sub-query has parent set, its
+	 * key is the DS/DNSKEY question (flags 0), and it is never in the
+	 * in-flight table: it lives and dies with its parent.
+	 */
+	struct hf_fwd_query *parent; /* sub-query: the resolution it fetches for */
+	struct hf_fwd_query *child;  /* resolution: its sub-query in flight, or NULL */
+	uint8_t *resp;		     /* resolution: the upstream answer being validated */
+	uint32_t resp_len;
+	uint16_t rounds; /* NEED rounds so far (HF_VAL_MAX_ROUNDS) */
 };
 
 /* Random numbers for DNS IDs: the kernel CSPRNG (getrandom), buffered. */
@@ -76,6 +89,8 @@ struct hf_rand {
 
 struct hf_control {
 	struct hf_config cfg;
+	struct hf_val *val; /* NULL with dnssec: no */
+	bool stats_print;   /* set (atomically) by hf_control_request_stats */
 	unsigned nw;
 	struct rte_ring **to_control;
 	struct rte_ring **to_worker;
@@ -102,6 +117,7 @@ struct hf_control {
 
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];
 	struct hf_dns_msg msg;
+	struct hf_dns_msg vmsg; /* the answer being validated, parsed again */
 	uint8_t rxbuf[65536];
 	uint8_t ansbuf[HF_FWD_ANS_MAX];
 };

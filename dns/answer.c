@@ -167,6 +167,24 @@ static int put_rdata(struct wctx *w, const struct hf_dns_rr *rr)
 	return off == end ? 0 : hf_error(HF_EMALFORMED);
 }
 
+/* The DNSSEC cap, applied after every other limit. */
+static uint32_t cap(const struct hf_dns_answer_limits *lim, uint32_t ttl)
+{
+	return lim->cap_ttl ? HF_MIN(ttl, lim->ttl_cap) : ttl;
+}
+
+/* Is rr a DNSSEC record a client without DO did not ask for? */
+static bool stripped(const struct hf_dns_msg *m, const struct hf_dns_rr *rr,
+		     const struct hf_dns_answer_limits *lim)
+{
+	if (!lim->strip_dnssec || rr->type == m->qtype)
+		return false;
+	if (rr->type == HF_TYPE_RRSIG)
+		return true;
+	return rr->section == HF_SEC_AUTHORITY &&
+	       (rr->type == HF_TYPE_NSEC || rr->type == HF_TYPE_NSEC3);
+}
+
 int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_limits *lim,
 			uint8_t *out, size_t size)
 {
@@ -181,7 +199,9 @@ int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_l
 	if (HF_UNLIKELY(m->qname_len == 0 || m->nrr > HF_DNS_MSG_MAX_RR))
 		return hf_error(HF_EMALFORMED);
 	memset(&a, 0, sizeof(a));
-	a.nttl = (uint16_t)(m->nrr - (m->has_opt ? 1 : 0));
+	for (uint16_t i = 0; i < m->nrr; i++)
+		if (!(m->has_opt && i == m->opt_rr) && !stripped(m, &m->rr[i], lim))
+			a.nttl++;
 	hdr = sizeof(a) + 2u * a.nttl;
 	if (HF_UNLIKELY(size < hdr))
 		return hf_error(HF_ESPACE);
@@ -202,7 +222,7 @@ int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_l
 		uint32_t ttl = ttl_fix(rr->ttl);
 		int rc;
 
-		if (m->has_opt && i == m->opt_rr)
+		if ((m->has_opt && i == m->opt_rr) || stripped(m, rr, lim))
 			continue;
 		if (HF_UNLIKELY(rr->section > HF_SEC_ADDITIONAL || nttl >= a.nttl))
 			return hf_error(HF_EMALFORMED);
@@ -218,7 +238,8 @@ int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_l
 		hf_put16(w.body + w.body_len, rr->type);
 		hf_put16(w.body + w.body_len + 2, rr->rclass);
 		/* min-ttl raises record TTLs too, so no client sees 0 before expiry */
-		hf_put32(w.body + w.body_len + 4, HF_MAX(HF_MIN(ttl, lim->max_ttl), lim->min_ttl));
+		hf_put32(w.body + w.body_len + 4,
+			 cap(lim, HF_MAX(HF_MIN(ttl, lim->max_ttl), lim->min_ttl)));
 		rdlen_at = w.body_len + 8;
 		w.body_len += 10;
 		rc = put_rdata(&w, rr);
@@ -233,7 +254,7 @@ int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_l
 			uint32_t minimum =
 				ttl_fix(hf_get32(m->wire + rr->rdata_off + rr->rdlen - 4));
 			soa_idx = nttl;
-			soa_neg = HF_MIN(HF_MIN(ttl, minimum), lim->max_negative_ttl);
+			soa_neg = cap(lim, HF_MIN(HF_MIN(ttl, minimum), lim->max_negative_ttl));
 		}
 		count[rr->section]++;
 		nttl++;
@@ -249,7 +270,7 @@ int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_l
 	a.rcode = (uint8_t)(m->rcode <= HF_DNS_RCODE_MASK ? m->rcode : HF_RCODE_SERVFAIL);
 
 	if (a.kind == HF_ANS_POSITIVE) {
-		a.ttl = HF_MAX(HF_MIN(min_an, lim->max_ttl), lim->min_ttl);
+		a.ttl = cap(lim, HF_MAX(HF_MIN(min_an, lim->max_ttl), lim->min_ttl));
 	} else if (a.kind == HF_ANS_NXDOMAIN || a.kind == HF_ANS_NODATA) {
 		if (soa_idx >= 0) {
 			uint16_t at;

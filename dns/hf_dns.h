@@ -24,16 +24,16 @@
 #define HF_DNS_MSG_MAX	 65535
 
 /* header flag bits in the second 16-bit word (host order) */
-#define HF_DNS_QR	  0x8000
+#define HF_DNS_QR	   0x8000
 #define HF_DNS_OPCODE_MASK 0x7800
-#define HF_DNS_AA	  0x0400
-#define HF_DNS_TC	  0x0200
-#define HF_DNS_RD	  0x0100
-#define HF_DNS_RA	  0x0080
-#define HF_DNS_Z	  0x0040
-#define HF_DNS_AD	  0x0020
-#define HF_DNS_CD	  0x0010
-#define HF_DNS_RCODE_MASK 0x000f
+#define HF_DNS_AA	   0x0400
+#define HF_DNS_TC	   0x0200
+#define HF_DNS_RD	   0x0100
+#define HF_DNS_RA	   0x0080
+#define HF_DNS_Z	   0x0040
+#define HF_DNS_AD	   0x0020
+#define HF_DNS_CD	   0x0010
+#define HF_DNS_RCODE_MASK  0x000f
 
 enum hf_dns_rcode {
 	HF_RCODE_NOERROR = 0,
@@ -73,10 +73,10 @@ enum hf_dns_type {
 #define HF_CLASS_IN 1
 #define HF_CLASS_CH 3
 
-#define HF_EDNS_DO	     0x8000 /* in the low 16 bits of the OPT TTL */
-#define HF_EDNS_OPT_EDE	     15
-#define HF_EDNS_OPT_COOKIE   10
-#define HF_EDNS_OPT_PADDING  12
+#define HF_EDNS_DO	    0x8000 /* in the low 16 bits of the OPT TTL */
+#define HF_EDNS_OPT_EDE	    15
+#define HF_EDNS_OPT_COOKIE  10
+#define HF_EDNS_OPT_PADDING 12
 
 /* RFC 8914 info codes holdfast uses. HF_EDE_NONE: no EDE option. */
 enum hf_ede {
@@ -163,7 +163,8 @@ const char *hf_dns_type_to_str(uint16_t type, char *buf, size_t size);
  * UTF-8 extra text. Returns bytes written or 0 when it does not fit.
  */
 static inline size_t hf_dns_opt_put(uint8_t *p, size_t room, uint16_t udp_size, uint8_t ext_rcode,
-				    bool do_bit, uint16_t ede, const uint8_t *text, uint16_t text_len)
+				    bool do_bit, uint16_t ede, const uint8_t *text,
+				    uint16_t text_len)
 {
 	size_t need = 11 + (ede != HF_EDE_NONE ? 6u + text_len : 0u);
 	if (HF_UNLIKELY(need > room))
@@ -209,8 +210,8 @@ struct hf_dns_msg {
 	const uint8_t *wire;
 	size_t len;
 	uint16_t id;
-	uint16_t flags;	   /* header flags word, host order */
-	uint16_t rcode;	   /* 12-bit rcode (header + OPT extension) */
+	uint16_t flags; /* header flags word, host order */
+	uint16_t rcode; /* 12-bit rcode (header + OPT extension) */
 	uint16_t qdcount, ancount, nscount, arcount;
 	uint8_t qname[HF_DNS_NAME_MAX]; /* as on the wire (case kept) */
 	uint8_t qname_len;		/* 0 when qdcount == 0 */
@@ -250,9 +251,9 @@ const uint8_t *hf_dns_rdata_layout(uint16_t type);
 
 /* Build a query: id, flags (RD/CD/AD), qname (wire), qtype, qclass, and an
  * OPT with udp_size and DO when edns. Returns length or HF_ESPACE. */
-int hf_dns_query_build(uint8_t *buf, size_t size, uint16_t id, uint16_t flags,
-		       const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
-		       bool edns, uint16_t udp_size, bool do_bit);
+int hf_dns_query_build(uint8_t *buf, size_t size, uint16_t id, uint16_t flags, const uint8_t *qname,
+		       size_t qname_len, uint16_t qtype, uint16_t qclass, bool edns,
+		       uint16_t udp_size, bool do_bit);
 
 /* ---- stored answers ---- */
 
@@ -260,7 +261,7 @@ enum hf_answer_kind {
 	HF_ANS_POSITIVE = 0, /* NOERROR with data in the answer section */
 	HF_ANS_NODATA = 1,   /* NOERROR, no data for this type */
 	HF_ANS_NXDOMAIN = 2,
-	HF_ANS_FAILURE = 3,  /* SERVFAIL or other failure, with an EDE */
+	HF_ANS_FAILURE = 3, /* SERVFAIL or other failure, with an EDE */
 };
 
 enum hf_security {
@@ -288,7 +289,7 @@ struct hf_dns_answer {
 	uint8_t kind;	  /* enum hf_answer_kind */
 	uint8_t security; /* enum hf_security */
 	uint8_t qname_len;
-	uint16_t ede;	  /* info code, HF_EDE_NONE for none */
+	uint16_t ede; /* info code, HF_EDE_NONE for none */
 	uint16_t ede_text_len;
 	uint16_t ancount, nscount, arcount;
 	uint16_t nttl;
@@ -318,6 +319,12 @@ struct hf_dns_answer_limits {
 	uint32_t max_ttl;	   /* cap for positive TTLs (s) */
 	uint32_t min_ttl;	   /* floor for positive TTLs (s) */
 	uint32_t max_negative_ttl; /* cap for NXDOMAIN/NODATA (s) */
+	/* Added for DNSSEC (zero: off, so older initialisers keep meaning). */
+	bool cap_ttl;	   /* cap the lifetime and every stored TTL at ttl_cap */
+	uint32_t ttl_cap;  /* (s) validated data: RRSIG original TTL/expiration */
+	bool strip_dnssec; /* drop RRSIGs (unless qtype RRSIG) and authority
+			    * NSEC/NSEC3 (unless qtype is that type): a client
+			    * without DO did not ask for them (RFC 4035 3.2.1) */
 };
 
 /*
@@ -328,14 +335,17 @@ struct hf_dns_answer_limits {
  * MINIMUM) from the authority section, capped, and the SOA's TTL field is
  * rewritten to it (no SOA: negative TTL 0). Every RR except OPT is kept;
  * names are re-encoded with compression. security = INSECURE, ede = NONE;
- * the caller sets those. Returns the stored size, HF_ESPACE or
+ * the caller sets those. lim->cap_ttl: the lifetime and every record's
+ * TTL are capped at lim->ttl_cap last (it wins over min_ttl);
+ * lim->strip_dnssec: DNSSEC records the client did not ask for are left
+ * out (see the field). Returns the stored size, HF_ESPACE or
  * HF_EMALFORMED.
  */
 int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_limits *lim,
 			uint8_t *out, size_t size);
 
 /* A failure answer (no records): rcode, ede and text, lifetime ttl. */
-int hf_dns_answer_failure(uint8_t *out, size_t size, uint8_t qname_len, uint8_t rcode,
-			  uint16_t ede, const char *text, uint32_t ttl);
+int hf_dns_answer_failure(uint8_t *out, size_t size, uint8_t qname_len, uint8_t rcode, uint16_t ede,
+			  const char *text, uint32_t ttl);
 
 #endif

@@ -25,6 +25,9 @@ pkgs=(
 	dnsperf libbenchmark-tools python3-scipy # compare.py (Google Benchmark tools) and its scipy
 	linux-perf # scripts/bench --profile (perf record -e cpu-clock)
 	unbound # lab: the signed world's non-validating resolver (its own instance, never the service)
+	# bench/e2e/side_by_side.sh: the peers (own instances, never the packaged services),
+	# kxdpgun is in knot-dnsutils and resperf in dnsperf, both above
+	knot-resolver dnsdist gnuplot-nox hyperfine
 )
 
 # The unbound package enables its service; on a systemd machine it would

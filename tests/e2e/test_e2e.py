@@ -428,6 +428,9 @@ class Rig:
                     f"service-address: {self.lab['HF_LAB_SERVICE6']}\n"
                     f"forwarder: {self.lab['HF_LAB_UPSTREAM']}\n"
                     "idle-sleep: 20\n"
+                    # the upstream is an unsigned authoritative knotd (test.)
+                    # that cannot answer DS/DNSKEY for the root: forward only
+                    "dnssec: no\n"
                     f"control-socket: {d}/holdfast.sock\n")
         prefix = f"hf_e2e_{os.getpid()}_{self.instance}"
         self.prefixes.append(prefix)

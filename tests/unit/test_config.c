@@ -63,6 +63,59 @@ static void test_defaults(void)
 	CHECK_EQ(c.burst, 32);
 	CHECK(strcmp(c.control_socket, "/run/holdfast/control.sock") == 0);
 	CHECK(!c.dump_config);
+	CHECK(c.dnssec);
+	CHECK_EQ(c.trust_anchor[0], '\0');
+	CHECK_EQ(c.nsec3_max_iterations, 50);
+	CHECK_EQ(c.dnssec_clock_skew, 300);
+	CHECK_EQ(c.dnssec_key_cache, 4096);
+}
+
+static void test_dnssec_keys(void)
+{
+	struct hf_config c;
+	char err[512];
+	hf_config_defaults(&c);
+	CHECK_EQ(set(&c, "dnssec", "no", err, sizeof(err)), 0);
+	CHECK(!c.dnssec);
+	CHECK_EQ(set(&c, "dnssec", "yes", err, sizeof(err)), 0);
+	CHECK(c.dnssec);
+	CHECK_EQ(set(&c, "dnssec", "on", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: dnssec: \"on\" is not yes or no") == 0);
+	CHECK(c.dnssec);
+	CHECK_EQ(set(&c, "dnssec", "", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: dnssec: missing value") == 0);
+
+	CHECK_EQ(set(&c, "trust-anchor", "/etc/holdfast/root.key", err, sizeof(err)), 0);
+	CHECK(strcmp(c.trust_anchor, "/etc/holdfast/root.key") == 0);
+	{
+		char longpath[300];
+		memset(longpath, 'a', sizeof(longpath));
+		longpath[256] = '\0';
+		CHECK_EQ(set(&c, "trust-anchor", longpath, err, sizeof(err)), HF_EINVAL);
+		CHECK(strstr(err, "is too long (at most 255 bytes)") != NULL);
+		CHECK(one_line(err));
+	}
+
+	CHECK_EQ(set(&c, "nsec3-max-iterations", "150", err, sizeof(err)), 0);
+	CHECK_EQ(c.nsec3_max_iterations, 150);
+	CHECK_EQ(set(&c, "nsec3-max-iterations", "0", err, sizeof(err)), 0);
+	CHECK_EQ(c.nsec3_max_iterations, 0);
+	CHECK_EQ(set(&c, "nsec3-max-iterations", "2501", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: nsec3-max-iterations: \"2501\" is above the "
+			  "maximum 2500") == 0);
+	CHECK_EQ(set(&c, "dnssec-clock-skew", "1m", err, sizeof(err)), 0);
+	CHECK_EQ(c.dnssec_clock_skew, 60);
+	CHECK_EQ(set(&c, "dnssec-clock-skew", "0", err, sizeof(err)), 0);
+	CHECK_EQ(c.dnssec_clock_skew, 0);
+	CHECK_EQ(set(&c, "dnssec-clock-skew", "2d", err, sizeof(err)), HF_EINVAL);
+	CHECK(strstr(err, "is above the maximum 1d") != NULL);
+	CHECK_EQ(set(&c, "dnssec-clock-skew", "1.5s", err, sizeof(err)), HF_EINVAL);
+	CHECK(strstr(err, "is not a whole number of seconds") != NULL);
+	CHECK_EQ(set(&c, "dnssec-key-cache", "16K", err, sizeof(err)), 0);
+	CHECK_EQ(c.dnssec_key_cache, 16384);
+	CHECK_EQ(set(&c, "dnssec-key-cache", "4", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: dnssec-key-cache: \"4\" is below the minimum "
+			  "8") == 0);
 }
 
 static void test_durations(void)
@@ -517,6 +570,11 @@ static void check_same(const struct hf_config *a, const struct hf_config *b)
 	CHECK_EQ(a->idle_sleep_us, b->idle_sleep_us);
 	CHECK_EQ(a->burst, b->burst);
 	CHECK(strcmp(a->control_socket, b->control_socket) == 0);
+	CHECK_EQ(a->dnssec, b->dnssec);
+	CHECK(strcmp(a->trust_anchor, b->trust_anchor) == 0);
+	CHECK_EQ(a->nsec3_max_iterations, b->nsec3_max_iterations);
+	CHECK_EQ(a->dnssec_clock_skew, b->dnssec_clock_skew);
+	CHECK_EQ(a->dnssec_key_cache, b->dnssec_key_cache);
 }
 
 static void round_trip(const struct hf_config *a)
@@ -555,6 +613,17 @@ static void test_dump(void)
 	CHECK_EQ(hf_config_set(&c, "idle-sleep", "1.5ms", NULL, err, sizeof(err)), 0);
 	CHECK_EQ(hf_config_set(&c, "control-socket", "/tmp/a b#c", NULL, err, sizeof(err)), 0);
 	CHECK_EQ(hf_config_set(&c, "upstream-timeout", "1001ms", NULL, err, sizeof(err)), 0);
+	{
+		static char dump[16384];
+		hf_config_dump(&c, dump, sizeof(dump));
+		CHECK(strstr(dump, "dnssec: yes\n") != NULL);
+		CHECK(strstr(dump, "# trust-anchor: (not set)\n") != NULL);
+		CHECK(strstr(dump, "dnssec-clock-skew: 5m\n") != NULL);
+	}
+	CHECK_EQ(hf_config_set(&c, "dnssec", "no", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "trust-anchor", "/tmp/root.key", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "nsec3-max-iterations", "0", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&c, "dnssec-key-cache", "100", NULL, err, sizeof(err)), 0);
 	round_trip(&c);
 	{
 		static char dump[16384];
@@ -601,7 +670,9 @@ static void test_example_file(void)
 	CHECK_EQ(c.nforwarders, 1);
 	CHECK_EQ(c.service[0].v4.s_addr, inet_addr("198.18.53.1"));
 	CHECK_EQ(((const struct sockaddr_in *)&c.forwarder[0])->sin_addr.s_addr,
-		 inet_addr("127.53.0.10"));
+		 inet_addr("127.58.0.10"));
+	CHECK(c.dnssec);
+	CHECK(strcmp(c.trust_anchor, "/tmp/hf-lab-demo/root.key") == 0);
 }
 
 int main(void)
@@ -616,6 +687,7 @@ int main(void)
 		TEST_CASE(test_repeatable_limits),
 		TEST_CASE(test_check),
 		TEST_CASE(test_dump),
+		TEST_CASE(test_dnssec_keys),
 		TEST_CASE(test_example_file),
 	};
 	int rc;

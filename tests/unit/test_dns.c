@@ -1337,6 +1337,125 @@ static void test_answer_positive(void)
 		CHECK_EQ(hf_get32(hf_dns_answer_body(a) + ttl_off(a, i)), 60);
 }
 
+/* A signed-looking message: www.ex. A + RRSIG (answer), ex. SOA + RRSIG,
+ * NSEC + RRSIG (authority), OPT. qtype given. */
+static size_t dnssec_msg(uint8_t *b, uint16_t qtype, uint16_t rcode)
+{
+	static const uint8_t q[] = "\3www\2ex";
+	size_t p = 12;
+	memset(b, 0, 12);
+	hf_put16(b + 2, (uint16_t)(HF_DNS_QR | rcode));
+	hf_put16(b + 4, 1);
+	hf_put16(b + 6, 2);
+	hf_put16(b + 8, 4);
+	hf_put16(b + 10, 1);
+	memcpy(b + p, q, sizeof(q));
+	p += sizeof(q);
+	hf_put16(b + p, qtype);
+	hf_put16(b + p + 2, HF_CLASS_IN);
+	p += 4;
+	/* answer: A and its RRSIG (opaque-enough rdata: 18 + signer + sig) */
+	static const uint8_t a[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, 1};
+	memcpy(b + p, a, sizeof(a));
+	hf_put16(b + p + 2, qtype == HF_TYPE_RRSIG ? HF_TYPE_A : qtype);
+	p += sizeof(a);
+	static const uint8_t sig[] = {0xc0, 12, 0,  46, 0, 1, 0,    0,	  0x0e, 0x10, 0,    24,
+				      0,    1,	13, 2,	0, 0, 0x0e, 0x10, 0,	0,    0,    0,
+				      0,    0,	0,  0,	0, 1, 2,    'e',  'x',	0,    0xaa, 0xbb};
+	memcpy(b + p, sig, sizeof(sig));
+	p += sizeof(sig);
+	/* authority: SOA, its RRSIG, NSEC, its RRSIG */
+	static const uint8_t soa[] = {0xc0, 16, 0,    6,  0, 1, 0, 0, 0x0e, 0x10, 0, 24,
+				      0xc0, 16, 0xc0, 16, 0, 0, 0, 1, 0,    0,	  0, 1,
+				      0,    0,	0,    1,  0, 0, 0, 1, 0,    0,	  0, 60};
+	memcpy(b + p, soa, sizeof(soa));
+	p += sizeof(soa);
+	memcpy(b + p, sig, sizeof(sig));
+	b[p + 1] = 16;
+	hf_put16(b + p + 12, HF_TYPE_SOA);
+	p += sizeof(sig);
+	static const uint8_t nsec[] = {0xc0, 12, 0, 47,	 0,    1,  0, 0, 0x0e, 0x10,
+				       0,    8,	 3, 'z', 0xc0, 16, 0, 1, 0x40, 0};
+	memcpy(b + p, nsec, sizeof(nsec));
+	p += sizeof(nsec);
+	memcpy(b + p, sig, sizeof(sig));
+	hf_put16(b + p + 12, HF_TYPE_NSEC);
+	p += sizeof(sig);
+	static const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0};
+	memcpy(b + p, opt, sizeof(opt));
+	p += sizeof(opt);
+	return p;
+}
+
+static void test_answer_dnssec_cap_strip(void)
+{
+	static uint8_t w[512];
+	struct hf_dns_answer_limits lim = {86400, 0, 3600};
+	const struct hf_dns_answer *a = ans();
+	size_t len = dnssec_msg(w, HF_TYPE_A, 0);
+	int size;
+
+	/* everything kept, nothing capped */
+	CHECK_EQ(hf_dns_msg_parse(w, len, &msg_a), 0);
+	CHECK(hf_dns_answer_build(&msg_a, &lim, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(a->ancount, 2);
+	CHECK_EQ(a->nscount, 4);
+	CHECK_EQ(a->nttl, 6);
+	CHECK_EQ(a->ttl, 3600);
+	build_and_check(w, len, &lim, NULL, -1, 0);
+
+	/* the cap: lifetime and every TTL, and it beats min-ttl */
+	lim.cap_ttl = true;
+	lim.ttl_cap = 100;
+	lim.min_ttl = 200;
+	CHECK(hf_dns_answer_build(&msg_a, &lim, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(a->ttl, 100);
+	for (unsigned i = 0; i < a->nttl; i++)
+		CHECK_EQ(hf_get32(hf_dns_answer_body(a) + ttl_off(a, i)), 100);
+	/* cap 0 is a cap, not "none" */
+	lim.ttl_cap = 0;
+	CHECK(hf_dns_answer_build(&msg_a, &lim, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(a->ttl, 0);
+	lim = (struct hf_dns_answer_limits){86400, 0, 3600};
+
+	/* strip: no RRSIG, no authority NSEC; SOA stays */
+	lim.strip_dnssec = true;
+	size = hf_dns_answer_build(&msg_a, &lim, abuf, sizeof(abuf));
+	CHECK(size > 0);
+	CHECK_EQ(a->ancount, 1);
+	CHECK_EQ(a->nscount, 1);
+	CHECK_EQ(a->nttl, 2);
+	CHECK_EQ((size_t)size, hf_dns_answer_size(a));
+	CHECK_EQ(hf_get16(hf_dns_answer_body(a) + ttl_off(a, 0) - 4), HF_TYPE_A);
+	CHECK_EQ(hf_get16(hf_dns_answer_body(a) + ttl_off(a, 1) - 4), HF_TYPE_SOA);
+	{
+		size_t rlen = reassemble(a, msg_a.qname, msg_a.qtype, rebuf);
+		CHECK_EQ(hf_dns_msg_parse(rebuf, rlen, &msg_b), 0);
+		CHECK_EQ(msg_b.nrr, 2);
+	}
+
+	/* NXDOMAIN without DO: negative TTL from the kept SOA */
+	len = dnssec_msg(w, HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	CHECK_EQ(hf_dns_msg_parse(w, len, &msg_a), 0);
+	CHECK(hf_dns_answer_build(&msg_a, &lim, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(a->kind, HF_ANS_NXDOMAIN);
+	CHECK_EQ(a->ttl, 60);
+	CHECK_EQ(a->nscount, 1);
+
+	/* the type asked for is kept: RRSIG queries keep RRSIGs, NSEC queries
+	 * keep NSECs (and lose the RRSIGs) */
+	len = dnssec_msg(w, HF_TYPE_RRSIG, 0);
+	CHECK_EQ(hf_dns_msg_parse(w, len, &msg_a), 0);
+	CHECK(hf_dns_answer_build(&msg_a, &lim, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(a->ancount, 2);
+	CHECK_EQ(a->nscount, 3); /* SOA and both RRSIGs; the NSEC goes */
+	len = dnssec_msg(w, HF_TYPE_NSEC, 0);
+	CHECK_EQ(hf_dns_msg_parse(w, len, &msg_a), 0);
+	CHECK(hf_dns_answer_build(&msg_a, &lim, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(a->ancount, 1);
+	CHECK_EQ(a->nscount, 2); /* SOA, NSEC */
+}
+
 static void test_answer_real_mix(void)
 {
 	/* NS + glue (AAAA and A in additional), MX + glue, SOA, with OPTs */
@@ -1647,6 +1766,7 @@ int main(void)
 		TEST_CASE(test_answer_failure),
 		TEST_CASE(test_answer_ttl_and_space),
 		TEST_CASE(test_answer_big),
+		TEST_CASE(test_answer_dnssec_cap_strip),
 	};
 	return hf_test_run(cases, HF_ARRAY_LEN(cases));
 }
