@@ -558,6 +558,20 @@ def case_nodata_nsec3():
     negative_case_body("www.nsec3.de", T_TXT, NOERROR, "nsec3.de.", T_NSEC3)
 
 
+def case_nxdomain_nsec3_secure():
+    """NXDOMAIN under nsec3n.de (NSEC3 without opt-out): proven secure, AD."""
+    name = rnd("nx") + ".nsec3n.de"
+    r, _ = q(name, do=True)
+    proofs = r.records(T_NSEC3, r.authority)
+    check(proofs and not any(nsec3_optout(p) for p in proofs),
+          f"{name}: expected NSEC3 without opt-out: {r.summary()}")
+    negative_case_body(name, T_A, NXDOMAIN, "nsec3n.de.", T_NSEC3)
+
+
+def case_nodata_nsec3_secure():
+    negative_case_body("www.nsec3n.de", T_TXT, NOERROR, "nsec3n.de.", T_NSEC3)
+
+
 def case_wildcard():
     """<fresh>.wild.example.de: synthesized from *.wild, RRSIG labels 3,
     the NSEC proving the name itself does not exist, AD."""
@@ -721,6 +735,7 @@ PLAN = [
     ("validating", {}, [secure_case(n) for n in SECURE_WWW] + [
         case_secure_aaaa_over_ipv6, case_insecure_unsigned_delegation, case_insecure_optout,
         case_insecure_outside_de, case_nxdomain_nsec, case_nodata_nsec, case_nxdomain_nsec3, case_nodata_nsec3,
+        case_nxdomain_nsec3_secure, case_nodata_nsec3_secure,
         case_wildcard, case_nsec3_iterations_insecure]),
     ("fault-expired de", {}, [fault_case("expired"), case_cd_gets_data, case_outside_zone_untouched,
                               case_repaired]),

@@ -8,7 +8,7 @@
 #
 #   root   .                                   127.(A+1).B.C
 #   tld    de.                                 127.(A+2).B.C
-#   sld    alg8 alg13 alg15 example nsec3 iter unsigned .de.
+#   sld    alg8 alg13 alg15 example nsec3 nsec3n iter unsigned .de.
 #                                              127.(A+3).B.C
 #   l3     insecure.nsec3.de.                  127.(A+4).B.C
 #   resolver (Unbound, iterator only)          127.(A+5).B.C
@@ -52,6 +52,7 @@ alg13.de.          sld  13 nsec
 alg15.de.          sld  15 nsec
 example.de.        sld  13 nsec
 nsec3.de.          sld  13 nsec3-optout
+nsec3n.de.         sld  13 nsec3
 iter.de.           sld  13 nsec3-iter150
 unsigned.de.       sld  -  -
 insecure.nsec3.de. l3   -  -'
@@ -315,6 +316,7 @@ sign_zone() { # zone mode
 		inc=$((now - 10 * 86400)) exp=$((now - 86400))
 	fi
 	case $Z_DENIAL in
+	nsec3) args=(-n -a 1 -t 0) ;;
 	nsec3-optout) args=(-n -a 1 -t 0 -p) ;;
 	nsec3-iter150) args=(-n -a 1 -t "$WORLD_ITER_ITERATIONS") ;;
 	esac
