@@ -1,0 +1,521 @@
+#!/usr/bin/env bash
+# holdfast side by side with Unbound, Knot Resolver and dnsdist (+ Unbound),
+# end to end, on one path for everyone (issue 5, "Side by side, end to end").
+#
+#   bench/e2e/side_by_side.sh            the whole run: 3 rounds, medians
+#                                        reported (about 15 minutes)
+#   bench/e2e/side_by_side.sh --smoke    every part (all four servers, both
+#                                        dnsperf runs, start-up) for about a
+#                                        second each, one round (about 60 s);
+#                                        results go to /tmp/hf-sbs-smoke unless
+#                                        --out; checks that every part produced
+#                                        results, asserts no speed
+#   options: --out DIR (default bench/results), --holdfast PATH (default:
+#            build/holdfast, built with ninja), --servers "holdfast unbound ...",
+#            --rounds N (measurement rounds; every server once per round)
+#   environment: HF_SBS_TAG (lab tag, default sbs), HF_SBS_COMMIT (what to
+#            call the holdfast build in the results; default git describe)
+#
+# The path: the load generators run in the lab's client namespace (lab.sh,
+# tag "sbs", knotd upstream on 127.53.254.53) on CPU 0; the server sits
+# behind the veth pair on CPU 1. holdfast drives the host veth end through
+# DPDK (net_af_xdp; net_af_packet if af_xdp does not come up, recorded);
+# the peers listen on 198.18.53.1 through the kernel's UDP stack (the script
+# assigns that address to the host veth end while a peer runs and removes it
+# for holdfast). One server at a time, caches warmed first, same query file
+# (tests/lab/queries.txt) for every tool and server.
+#
+# Per server and round: kxdpgun (XDP) at a ramp of offered rates -> sent,
+# answered, loss; dnsperf at a fixed 20k qps -> latency percentiles; dnsperf
+# unthrottled -> its rate and latency under load. Rounds interleave the
+# servers (holdfast, peers, holdfast, peers, ...) so a noisy minute on a
+# shared machine hits one round of everyone, and the report takes the median
+# over rounds. hyperfine: start-up to first answer. Writes side_by_side.{json,md,png}, side_by_side_startup_*.json
+# and side_by_side/ (the peers' configs, versions, raw tool output) under
+# --out. Everything it starts is stopped and the lab removed on exit, also on
+# error or Ctrl-C. Run as root on Debian 12. See docs/bench.md.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+lab=$top/tests/lab/lab.sh
+self=$here/$(basename "${BASH_SOURCE[0]}")
+
+log() { echo "sbs: $*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# ---------------------------------------------------------------- servers
+# Shared by the main run and by the hyperfine helpers below (which run as
+# separate processes of this script and get the state through SBS_* vars).
+
+SERVICE4=198.18.53.1
+
+# is PID still the process we started as NAME? (never kill a recycled pid)
+pid_is() { # pid pattern
+	[ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
+}
+
+stop_pidfile() { # pidfile pattern
+	local pid
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1" 2>/dev/null) || pid=
+	rm -f "$1"
+	[[ $pid =~ ^[0-9]+$ ]] && pid_is "$pid" "$2" || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do
+		pid_is "$pid" "$2" || return 0
+		sleep 0.05
+	done
+	log "warning: $2 (pid $pid) ignored SIGTERM for 5 s, killing it"
+	kill -KILL "$pid" 2>/dev/null || true
+	for _ in $(seq 40); do
+		pid_is "$pid" "$2" || return 0
+		sleep 0.05
+	done
+}
+
+# Host veth end: no address for holdfast (it answers ARP itself, the kernel
+# must stay silent: lab.sh's state), the service address for kernel peers.
+host_if_dpdk() {
+	ip addr flush dev "$SBS_HOST_IF" 2>/dev/null || true
+	sysctl -qw "net.ipv4.conf.$SBS_HOST_IF.arp_ignore=8" >/dev/null
+}
+host_if_kernel() {
+	ip addr replace "$SERVICE4/24" dev "$SBS_HOST_IF"
+	sysctl -qw "net.ipv4.conf.$SBS_HOST_IF.arp_ignore=0" >/dev/null
+}
+
+stop_all() {
+	stop_pidfile "$SBS_RUN/holdfast.pid" "$SBS_HOLDFAST"
+	# The kernel detaches the XDP program and frees the XDP socket after
+	# holdfast exits; a new one started before that fails with EBUSY.
+	for _ in $(seq 100); do
+		ip link show dev "$SBS_HOST_IF" 2>/dev/null | grep -q 'prog/xdp' || break
+		sleep 0.05
+	done
+	stop_pidfile "$SBS_RUN/dnsdist.pid" "dnsdist -C $SBS_RUN"
+	stop_pidfile "$SBS_RUN/kresd.pid" "kresd -n -c $SBS_RUN"
+	stop_pidfile "$SBS_RUN/unbound.pid" "unbound -d -c $SBS_RUN/unbound.conf"
+	stop_pidfile "$SBS_RUN/unbound-backend.pid" "unbound -d -c $SBS_RUN/unbound-backend.conf"
+}
+
+# Start NAME in the background, detached (its own session), pinned to the
+# server core; does not wait for it to answer.
+start_server() { # name
+	local name=$1 log=$SBS_RUN/$1.log
+	case $name in
+	holdfast)
+		host_if_dpdk
+		# -l 0,1: the worker (all packet work) on lcore 1 = CPU 1, the
+		# control plane on CPU 0 (it sleeps once the cache is warm).
+		setsid "$SBS_HOLDFAST" -l 0,1 --no-huge -m 1024 --no-pci --file-prefix=hf_sbs \
+			--vdev="net_${SBS_DRIVER}0,iface=$SBS_HOST_IF" -- \
+			--service-address "$SERVICE4" --forwarder "$SBS_UPSTREAM@53" \
+			--control-socket "$SBS_RUN/holdfast.sock" $SBS_HOLDFAST_EXTRA </dev/null >>"$log" 2>&1 &
+		echo $! >"$SBS_RUN/holdfast.pid"
+		;;
+	unbound)
+		host_if_kernel
+		setsid taskset -c 1 unbound -d -c "$SBS_RUN/unbound.conf" </dev/null >>"$log" 2>&1 &
+		echo $! >"$SBS_RUN/unbound.pid"
+		;;
+	kresd)
+		host_if_kernel
+		mkdir -p "$SBS_RUN/kresd"
+		setsid taskset -c 1 kresd -n -c "$SBS_RUN/kresd.conf" "$SBS_RUN/kresd" </dev/null >>"$log" 2>&1 &
+		echo $! >"$SBS_RUN/kresd.pid"
+		;;
+	dnsdist)
+		host_if_kernel
+		setsid taskset -c 1 unbound -d -c "$SBS_RUN/unbound-backend.conf" </dev/null >>"$SBS_RUN/unbound-backend.log" 2>&1 &
+		echo $! >"$SBS_RUN/unbound-backend.pid"
+		setsid taskset -c 1 dnsdist -C "$SBS_RUN/dnsdist.conf" --supervised --disable-syslog </dev/null >>"$log" 2>&1 &
+		echo $! >"$SBS_RUN/dnsdist.pid"
+		;;
+	*) die "unknown server $name" ;;
+	esac
+}
+
+# hyperfine helpers: --prepare stops everything, the timed command starts
+# one server and returns at its first answer.
+case ${1:-} in
+--internal-stop)
+	stop_all
+	exit 0
+	;;
+--internal-first-answer)
+	start_server "$2"
+	exec ip netns exec "$SBS_NETNS" "$here/first_answer.py" "$SERVICE4" www.test 30
+	;;
+esac
+
+# ---------------------------------------------------------------- options
+smoke=0
+out=
+holdfast=
+servers=
+rounds=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smoke) smoke=1 ;;
+	--out) out=$2; shift ;;
+	--holdfast) holdfast=$2; shift ;;
+	--servers) servers=$2; shift ;;
+	--rounds) rounds=$2; shift ;;
+	-h | --help)
+		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+		exit 0
+		;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+	shift
+done
+
+if [ $smoke = 1 ]; then
+	mode=smoke
+	rates=(100000)              # offered qps per kxdpgun step ("max": as fast as it sends)
+	kx_t=1                      # seconds per kxdpgun step
+	dp_t=1                      # seconds per dnsperf run
+	hf_runs=2                   # hyperfine runs per server
+	rounds=${rounds:-1}
+	servers=${servers:-"holdfast unbound kresd dnsdist"}
+	out=${out:-/tmp/hf-sbs-smoke}
+else
+	mode=full
+	rates=(100000 150000 200000 300000 400000 max)
+	kx_t=5
+	dp_t=10
+	hf_runs=5
+	rounds=${rounds:-3}
+	servers=${servers:-"holdfast unbound kresd dnsdist"}
+	out=${out:-$top/bench/results}
+fi
+read -r -a servers <<<"$servers"
+startup_servers=("${servers[@]}")
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds takes a positive whole number"
+lat_qps=20000 # dnsperf's fixed rate for the latency run
+
+[ "$(id -u)" = 0 ] || die "run as root (network namespace, XDP, DPDK)"
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on CPU 1, load generator on CPU 0)"
+
+# One run at a time: the lab tag, the DPDK file prefix and the addresses are fixed.
+lockf=/tmp/hf-sbs.lock
+[ -d /run/lock ] && lockf=/run/lock/hf-sbs.lock
+exec 9>"$lockf"
+flock -n 9 || die "another side_by_side.sh is running"
+
+t_start=$(date +%s)
+"$top/scripts/deps.sh" >&2
+
+if [ -z "$holdfast" ]; then
+	if [ ! -f "$top/build/build.ninja" ]; then
+		meson setup "$top/build" "$top" --werror >/dev/null || die "meson setup failed"
+	fi
+	ninja -C "$top/build" holdfast >/dev/null || die "building holdfast failed"
+	holdfast=$top/build/holdfast
+fi
+[ -x "$holdfast" ] || die "no holdfast binary at $holdfast"
+# The peers validate nothing (the lab zone is unsigned and has no chain from
+# the root): neither does holdfast, when it has DNSSEC at all.
+holdfast_extra=
+hf_help=$("$holdfast" -- --help 2>&1 || true)
+[[ $hf_help == *"--dnssec "* ]] && holdfast_extra="--dnssec no"
+export SBS_HOLDFAST_EXTRA=$holdfast_extra
+for t in kxdpgun dnsperf hyperfine gnuplot unbound kresd dnsdist python3 taskset flock; do
+	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh)"
+done
+
+# ---------------------------------------------------------------- the lab
+export HF_LAB_TAG=${HF_SBS_TAG:-sbs} HF_LAB_WORLD=0
+export HF_LAB_UPSTREAM_ADDR=${HF_SBS_UPSTREAM_ADDR:-127.53.254.53}
+backend_addr=${HF_SBS_BACKEND_ADDR:-127.53.254.54} # Unbound behind dnsdist
+run=$(mktemp -d /tmp/hf-sbs.XXXXXX)
+export HF_LAB_DIR=$run/lab
+raw=$run/raw
+mkdir -p "$raw"
+export SBS_RUN=$run SBS_HOLDFAST=$holdfast SBS_DRIVER=af_xdp
+
+sniff_pids=()
+stop_sniffers() {
+	local p
+	for p in "${sniff_pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	sniff_pids=()
+}
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	[ -n "${SBS_HOST_IF:-}" ] && stop_all
+	stop_sniffers
+	"$lab" down >/dev/null 2>&1 || log "warning: lab.sh down failed"
+	if [ $rc = 0 ]; then
+		rm -rf -- "$run"
+	else
+		log "failed (exit $rc); logs kept in $run"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+"$lab" up >"$run/lab.log" 2>&1 || { cat "$run/lab.log" >&2; die "lab.sh up failed"; }
+eval "$("$lab" env)"
+export SBS_HOST_IF=$HF_LAB_HOST_IF SBS_NETNS=$HF_LAB_NETNS SBS_UPSTREAM=$HF_LAB_UPSTREAM_ADDR
+ns=(ip netns exec "$HF_LAB_NETNS")
+host_mac=$(cat "/sys/class/net/$HF_LAB_HOST_IF/address")
+queries=$top/tests/lab/queries.txt
+ss -Hlun "src $backend_addr:53" | grep -q . && die "$backend_addr:53 is taken (set HF_SBS_BACKEND_ADDR)"
+
+# Leak guard: count DNS packets on every other interface for the whole run
+# (nothing of ours may leave loopback and the lab's veth pair).
+others=()
+for i in /sys/class/net/*; do
+	i=${i##*/}
+	case $i in lo | "$HF_LAB_HOST_IF" | hf*) continue ;; esac
+	[ "$(cat "/sys/class/net/$i/operstate" 2>/dev/null)" = down ] && continue
+	others+=("$i")
+done
+if command -v tcpdump >/dev/null; then
+	for i in "${others[@]}"; do
+		tcpdump -i "$i" -n -l -q "port 53 or port 853" >"$raw/leak.$i.txt" 2>/dev/null &
+		sniff_pids+=($!)
+	done
+fi
+
+# Configs: rendered from bench/e2e/*.conf.in into the run dir.
+render() { # template output listen
+	sed -e "s|@DIR@|$run|g" -e "s|@LISTEN@|$3|g" -e "s|@PORT@|53|g" \
+		-e "s|@PIDFILE@|$run/${2%.conf}.self.pid|g" \
+		-e "s|@UPSTREAM@|$HF_LAB_UPSTREAM_ADDR@53|g" -e "s|@UPSTREAM_KRES@|$HF_LAB_UPSTREAM_ADDR@53|g" \
+		-e "s|@BACKEND@|$backend_addr:53|g" "$here/$1" >"$run/$2"
+}
+render unbound.conf.in unbound.conf "$SERVICE4"
+render unbound.conf.in unbound-backend.conf "$backend_addr"
+render kresd.conf.in kresd.conf "$SERVICE4"
+render dnsdist.conf.in dnsdist.conf "$SERVICE4"
+unbound-checkconf "$run/unbound.conf" >/dev/null || die "unbound.conf does not check"
+dnsdist --check-config -C "$run/dnsdist.conf" >/dev/null || die "dnsdist.conf does not check"
+
+# ---------------------------------------------------------------- facts
+{
+	echo "mode=$mode"
+	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+	echo "cpus=$(nproc)"
+	echo "kernel=$(uname -r)"
+	echo "mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
+	echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "holdfast_commit=${HF_SBS_COMMIT:-$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)}"
+	echo "dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)"
+	echo "unbound=$(unbound -V 2>/dev/null | awk '/^Version/ { print $2 }')"
+	echo "kresd=$(kresd --version 2>/dev/null | awk '{ print $NF }')"
+	echo "dnsdist=$(dnsdist --version 2>/dev/null | awk 'NR == 1 { print $2 }')"
+	echo "knotd=$(knotd --version 2>/dev/null | awk '{ print $NF }')"
+	echo "kxdpgun=$(kxdpgun --version 2>/dev/null | awk '{ print $NF }')"
+	echo "dnsperf=$(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
+	echo "hyperfine=$(hyperfine --version | awk '{ print $2 }')"
+	echo "servers=${servers[*]}"
+	echo "queries=$(wc -l <"$queries")"
+	echo "rates=${rates[*]}"
+	echo "kx_t=$kx_t"
+	echo "dp_t=$dp_t"
+	echo "lat_qps=$lat_qps"
+	echo "hf_runs=$hf_runs"
+	echo "rounds=$rounds"
+} >"$raw/facts.txt"
+la=$(cut -d' ' -f1 /proc/loadavg)
+awk -v l="$la" 'BEGIN { exit !(l > 0.5) }' &&
+	log "warning: load average $la before the run: something else uses the CPUs, numbers will suffer"
+
+# ---------------------------------------------------------------- measuring
+# Wait until the server answers www.test A with its address (up to 15 s).
+# Returns 0 then, 1 when nothing answered at all, 2 when something answered
+# wrongly (the answer's status is in $run/answer.txt).
+wait_answer() {
+	local got=1
+	for _ in $(seq 150); do
+		if "${ns[@]}" dig +time=1 +tries=1 @"$SERVICE4" www.test A >"$run/answer.txt" 2>&1; then
+			grep -Eq '^www\.test\.\s.*\sA\s+198\.51\.100\.10$' "$run/answer.txt" && return 0
+			grep -q 'status:' "$run/answer.txt" && got=2
+		fi
+		sleep 0.1
+	done
+	return $got
+}
+
+# holdfast's per-worker counters (SIGUSR1 -> its log): total "rx".
+holdfast_rx() {
+	local n before
+	before=$(grep -c 'worker 0: rx' "$run/holdfast.log" || true)
+	kill -USR1 "$(cat "$run/holdfast.pid")" 2>/dev/null || return 0
+	for _ in $(seq 40); do
+		n=$(grep -c 'worker 0: rx' "$run/holdfast.log" || true)
+		[ "$n" -gt "$before" ] && break
+		sleep 0.05
+	done
+	grep 'worker [0-9]*: rx' "$run/holdfast.log" | tail -n 1 | awk '{ for (i = 1; i < NF; i++) if ($i == "rx") { print $(i + 1); exit } }'
+}
+# Root namespace UDP counters (the peers' sockets): InDatagrams RcvbufErrors.
+udp_counters() {
+	awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) k[$i] = i; h = 1 } else { print $k["InDatagrams"], $k["RcvbufErrors"] } }' /proc/net/snmp
+}
+
+# The machine may be shared: before each measurement wait (up to 15 s, 60 s
+# in all per round; smoke: not at all, its numbers mean nothing) until
+# processes other than ours used under 5% of a CPU for half a second. What
+# others used during each measurement is reported anyway.
+quiet_budget=$((120 * rounds)) # half seconds
+[ $smoke = 1 ] && quiet_budget=0 && quiet_warned=1
+wait_quiet() {
+	local waited=0 busy top
+	while [ $quiet_budget -gt 0 ] && [ $waited -lt 30 ]; do
+		"$here/cpu_snapshot.py" >"$run/q0"
+		sleep 0.5
+		"$here/cpu_snapshot.py" >"$run/q1"
+		read -r busy top < <("$here/cpu_snapshot.py" busy "$run/q0" "$run/q1" "$raw/our_pids.txt")
+		awk -v b="$busy" 'BEGIN { exit !(b < 0.025) }' && break
+		[ $waited = 0 ] && log "waiting for the machine to be quiet ($top used ${busy}s of CPU in 0.5 s)"
+		waited=$((waited + 1))
+		quiet_budget=$((quiet_budget - 1))
+	done
+	[ $quiet_budget -gt 0 ] || [ -n "${quiet_warned:-}" ] || { quiet_warned=1; log "warning: stopped waiting for a quiet machine (budget used up); numbers may suffer"; }
+}
+
+# One kxdpgun step; retries when the previous run's XDP socket is still
+# being torn down ("requested resource is busy": kxdpgun then exits 0).
+kxdpgun_step() { # server rate
+	local server=$1 rate=$2 q f=$raw/$1.r$round.kx.$2.txt
+	q=$rate
+	[ "$rate" = max ] && q=10000000
+	for attempt in 1 2 3 4 5; do
+		local before after
+		if [ "$server" = holdfast ]; then before=$(holdfast_rx); else before=$(udp_counters); fi
+		wait_quiet
+		"$here/cpu_snapshot.py" >"$f.cpu0"
+		timeout $((kx_t + 20)) "${ns[@]}" taskset -c 0 kxdpgun -t "$kx_t" -Q "$q" -F 0 \
+			-I "$HF_LAB_CLIENT_IF" -R "$host_mac" -i "$queries" "$SERVICE4" >"$f" 2>&1 || true
+		"$here/cpu_snapshot.py" >"$f.cpu1"
+		if [ "$server" = holdfast ]; then after=$(holdfast_rx); else after=$(udp_counters); fi
+		if grep -q '^total replies' "$f"; then
+			echo "server_counters_before $before" >>"$f"
+			echo "server_counters_after $after" >>"$f"
+			awk -v s="$server" -v r="$rate" '/^total queries/ { q = $3 } /^total replies/ { a = $3 }
+				END { printf "sbs:   %-8s offered %-8s sent %9d answered %9d (%.2f%%)\n", s, r, q, a, q ? 100 * a / q : 0 }' "$f" >&2
+			sleep 1
+			return 0
+		fi
+		log "kxdpgun ($server, $rate, attempt $attempt): $(tr '\n' ' ' <"$f")"
+		sleep $((attempt))
+	done
+	die "kxdpgun did not run against $server at $rate"
+}
+
+dnsperf_run() { # server tag [dnsperf args]
+	local server=$1 tag=$2
+	shift 2
+	wait_quiet
+	"$here/cpu_snapshot.py" >"$raw/$server.r$round.dnsperf.$tag.txt.cpu0"
+	timeout $((dp_t + 30)) "${ns[@]}" taskset -c 0 dnsperf -s "$SERVICE4" -d "$queries" -l "$dp_t" \
+		-c 8 -v "$@" >"$raw/$server.r$round.dnsperf.$tag.txt" 2>&1 || true
+	"$here/cpu_snapshot.py" >"$raw/$server.r$round.dnsperf.$tag.txt.cpu1"
+	awk -v s="$server" -v t="$tag" '/Queries sent/ { q = $3 } /Queries completed/ { a = $3 } /Queries per second/ { r = $4 }
+		END { printf "sbs:   %-8s dnsperf %-10s sent %9d answered %9d (%.0f qps)\n", s, t, q, a, r }' "$raw/$server.r$round.dnsperf.$tag.txt" >&2
+}
+
+bench_server() { # name
+	local s=$1
+	log "== $s (round $round of $rounds)"
+	start_server "$s"
+	local rc=0
+	wait_answer || rc=$?
+	if [ $rc = 1 ] && [ "$s" = holdfast ] && [ "$SBS_DRIVER" = af_xdp ]; then
+		log "holdfast does not answer through net_af_xdp; falling back to net_af_packet"
+		tail -n 5 "$run/holdfast.log" >&2
+		stop_all
+		export SBS_DRIVER=af_packet
+		start_server holdfast
+		rc=0
+		wait_answer || rc=$?
+	fi
+	if [ $rc != 0 ]; then
+		grep -E 'status:|^www' "$run/answer.txt" >&2 || true
+		tail -n 5 "$run/$s.log" >&2 || true
+		die "$s does not answer www.test A correctly"
+	fi
+	[ "$s" = holdfast ] && echo "$SBS_DRIVER" >"$raw/holdfast.driver"
+	cat "$run"/*.pid >>"$raw/our_pids.txt" 2>/dev/null || true
+	# Warm the cache: two passes over the query file.
+	timeout 60 "${ns[@]}" taskset -c 0 dnsperf -s "$SERVICE4" -d "$queries" -n 2 -c 8 -t 5 \
+		>"$raw/$s.r$round.warm.txt" 2>&1 || true
+	grep -q "Queries completed: *$(($(wc -l <"$queries") * 2)) " "$raw/$s.r$round.warm.txt" ||
+		log "warning: warm-up incomplete for $s: $(grep -E 'Queries (completed|lost)' "$raw/$s.r$round.warm.txt" | tr -s ' ' | tr '\n' ' ')"
+	for r in "${rates[@]}"; do
+		kxdpgun_step "$s" "$r"
+	done
+	dnsperf_run "$s" latency -Q "$lat_qps"
+	dnsperf_run "$s" unthrottled -q 100
+	stop_all
+	sleep 1 # let the kernel finish tearing down XDP sockets and ports
+}
+
+for round in $(seq "$rounds"); do
+	for s in "${servers[@]}"; do
+		bench_server "$s"
+	done
+done
+
+# ---------------------------------------------------------------- start-up
+export SBS_DRIVER
+mkdir -p "$out"
+for s in "${startup_servers[@]}"; do
+	log "== start-up to first answer: $s (hyperfine, $hf_runs runs)"
+	timeout 300 hyperfine --runs "$hf_runs" --warmup 0 --style basic \
+		--prepare "$self --internal-stop" --cleanup "$self --internal-stop" \
+		--command-name "$s start-up to first answer" \
+		--export-json "$out/side_by_side_startup_$s.json" \
+		"$self --internal-first-answer $s" >"$raw/hyperfine.$s.txt" 2>&1 ||
+		{ cat "$raw/hyperfine.$s.txt" >&2; die "hyperfine failed for $s"; }
+	grep -E 'Time|Range' "$raw/hyperfine.$s.txt" | sed 's/^/sbs:   /' >&2
+done
+stop_all
+host_if_dpdk
+
+# ---------------------------------------------------------------- report
+stop_sniffers
+echo "duration_s=$(($(date +%s) - t_start))" >>"$raw/facts.txt"
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw/facts.txt"
+cfg=$out/side_by_side
+rm -rf -- "$cfg"
+mkdir -p "$cfg/raw"
+cp "$run/unbound.conf" "$run/unbound-backend.conf" "$run/kresd.conf" "$run/dnsdist.conf" "$cfg/"
+sed -i -e "s|$run|/tmp/hf-sbs.RUN|g" "$cfg"/*.conf
+printf '%s\n' "holdfast -l 0,1 --no-huge -m 1024 --no-pci --file-prefix=hf_sbs --vdev=net_${SBS_DRIVER}0,iface=$HF_LAB_HOST_IF -- --service-address $SERVICE4 --forwarder $HF_LAB_UPSTREAM_ADDR@53 --control-socket /tmp/hf-sbs.RUN/holdfast.sock $holdfast_extra" >"$cfg/holdfast.cmdline"
+{
+	unbound -V 2>&1 | head -n 1
+	kresd --version 2>&1
+	dnsdist --version 2>&1 | head -n 1
+	knotd --version 2>&1
+	kxdpgun --version 2>&1
+	dnsperf -h 2>&1 | grep '^Version' | sed 's/^/dnsperf /'
+	hyperfine --version 2>&1
+	echo "DPDK $(pkg-config --modversion libdpdk 2>/dev/null)"
+} >"$cfg/versions.txt"
+# raw tool output, minus dnsperf's per-query lines (summaries only)
+for f in "$raw"/*.txt "$raw"/holdfast.driver; do
+	[ -f "$f" ] && [ "${f##*/}" != our_pids.txt ] || continue
+	grep -v '^> ' "$f" >"$cfg/raw/${f##*/}" || true
+done
+check=()
+[ $smoke = 1 ] && check=(--check)
+python3 "$here/report.py" "${check[@]}" "$raw" "$out" || die "report failed"
+gnuplot -e "datafile='$out/side_by_side.dat'; outfile='$out/side_by_side.png'" "$here/plot.gp" ||
+	die "gnuplot failed"
+rm -f "$out/side_by_side.dat" "$out/side_by_side.gpvars"
+log "done in $(($(date +%s) - t_start)) s: $out/side_by_side.{json,md,png}"
+cat "$out/side_by_side.md"
