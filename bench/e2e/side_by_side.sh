@@ -40,6 +40,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 lab=$top/tests/lab/lab.sh
 self=$here/$(basename "${BASH_SOURCE[0]}")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 log() { echo "sbs: $*" >&2; }
 die() {
@@ -52,30 +54,6 @@ die() {
 # separate processes of this script and get the state through SBS_* vars).
 
 SERVICE4=198.18.53.1
-
-# is PID still the process we started as NAME? (never kill a recycled pid)
-pid_is() { # pid pattern
-	[ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-stop_pidfile() { # pidfile pattern
-	local pid
-	[ -f "$1" ] || return 0
-	pid=$(cat "$1" 2>/dev/null) || pid=
-	rm -f "$1"
-	[[ $pid =~ ^[0-9]+$ ]] && pid_is "$pid" "$2" || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do
-		pid_is "$pid" "$2" || return 0
-		sleep 0.05
-	done
-	log "warning: $2 (pid $pid) ignored SIGTERM for 5 s, killing it"
-	kill -KILL "$pid" 2>/dev/null || true
-	for _ in $(seq 40); do
-		pid_is "$pid" "$2" || return 0
-		sleep 0.05
-	done
-}
 
 # Host veth end: no address for holdfast (it answers ARP itself, the kernel
 # must stay silent: lab.sh's state), the service address for kernel peers.
@@ -90,12 +68,7 @@ host_if_kernel() {
 
 stop_all() {
 	stop_pidfile "$SBS_RUN/holdfast.pid" "$SBS_HOLDFAST"
-	# The kernel detaches the XDP program and frees the XDP socket after
-	# holdfast exits; a new one started before that fails with EBUSY.
-	for _ in $(seq 100); do
-		ip link show dev "$SBS_HOST_IF" 2>/dev/null | grep -q 'prog/xdp' || break
-		sleep 0.05
-	done
+	wait_xdp_detached "$SBS_HOST_IF"
 	stop_pidfile "$SBS_RUN/dnsdist.pid" "dnsdist -C $SBS_RUN"
 	stop_pidfile "$SBS_RUN/kresd.pid" "kresd -n -c $SBS_RUN"
 	stop_pidfile "$SBS_RUN/unbound.pid" "unbound -d -c $SBS_RUN/unbound.conf"
@@ -198,26 +171,7 @@ startup_servers=("${servers[@]}")
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds takes a positive whole number"
 lat_qps=20000 # dnsperf's fixed rate for the latency run
 
-[ "$(id -u)" = 0 ] || die "run as root (network namespace, XDP, DPDK)"
-[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on CPU 1, load generator on CPU 0)"
-
-# One run at a time: the lab tag, the DPDK file prefix and the addresses are fixed.
-lockf=/tmp/hf-sbs.lock
-[ -d /run/lock ] && lockf=/run/lock/hf-sbs.lock
-exec 9>"$lockf"
-flock -n 9 || die "another side_by_side.sh is running"
-
-t_start=$(date +%s)
-"$top/scripts/deps.sh" >&2
-
-if [ -z "$holdfast" ]; then
-	if [ ! -f "$top/build/build.ninja" ]; then
-		meson setup "$top/build" "$top" --werror >/dev/null || die "meson setup failed"
-	fi
-	ninja -C "$top/build" holdfast >/dev/null || die "building holdfast failed"
-	holdfast=$top/build/holdfast
-fi
-[ -x "$holdfast" ] || die "no holdfast binary at $holdfast"
+prelude sbs
 # The peers validate nothing (the lab zone is unsigned and has no chain from
 # the root): neither does holdfast, when it has DNSSEC at all.
 holdfast_extra=
