@@ -118,9 +118,7 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->cache.client_timeout_ms = cfg->client_timeout_ms;
 	dp->cache.stale_ttl = cfg->stale_ttl;
 	dp->cache.failure_recheck_ms = cfg->failure_recheck_ms;
-	/* Control answers every question within attempts x timeout; a parked
-	 * client waits a little longer before it gets SERVFAIL on its own. */
-	dp->cache.miss_timeout_ms = cfg->upstream_timeout_ms * (cfg->upstream_attempts + 1) + 500;
+	dp->cache.miss_timeout_ms = hf_control_miss_timeout_ms(cfg);
 	dp->cache.socket_id = SOCKET_ID_ANY;
 }
 
@@ -221,6 +219,19 @@ int main(int argc, char **argv)
 		ctl = hf_control_create(&cfg, &cw, err, sizeof(err));
 		if (ctl == NULL)
 			fail(err);
+	}
+	for (unsigned p = 0; p < nports; p++) {
+		char name[RTE_ETH_NAME_MAX_LEN] = "?", desc[256], mac[RTE_ETHER_ADDR_FMT_SIZE];
+		struct rte_eth_dev_info info;
+		memset(&info, 0, sizeof(info));
+		rte_eth_dev_get_name_by_port(ports[p].port_id, name);
+		if (rte_eth_dev_info_get(ports[p].port_id, &info) != 0)
+			info.driver_name = "?";
+		rte_ether_format_addr(mac, sizeof(mac), &ports[p].mac);
+		snprintf(desc, sizeof(desc), "%u %s driver %s mac %s queues %u", ports[p].port_id,
+			 name, info.driver_name ? info.driver_name : "?", mac, nworkers);
+		if (hf_control_add_port(ctl, desc) != 0)
+			fail("out of memory");
 	}
 	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)
 		fail("cannot start the signal thread");

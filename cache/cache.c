@@ -827,8 +827,16 @@ void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wak
  * slot arrays rather than rte_hash_iterate means no hash is modified
  * under a running iterator.
  */
-unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
-			hf_wake_fn wake, void *arg)
+/* Is the entry's data a failure or unvalidated-bad (bogus, indeterminate)? */
+static bool hf_entry_bad(const struct hf_cache_entry *e)
+{
+	return e->state == HF_ENTRY_READY &&
+	       (e->ans.kind == HF_ANS_FAILURE || e->ans.security == HF_SECURITY_BOGUS ||
+		e->ans.security == HF_SECURITY_INDETERMINATE);
+}
+
+unsigned hf_cache_flush_mode(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
+			     enum hf_flush_mode mode, hf_wake_fn wake, void *arg)
 {
 	unsigned n = 0;
 
@@ -836,6 +844,7 @@ unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len
 		struct hf_cache_class *cl = &c->cls[i];
 		for (uint32_t s = 0; s < cl->nslots; s++) {
 			struct hf_cache_entry *e = hf_slot_at(cl, s);
+			bool drop;
 			if (e->key_pos < 0)
 				continue;
 			if (name != NULL) {
@@ -850,6 +859,30 @@ unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len
 								 name_len))
 					continue;
 			}
+			switch (mode) {
+			case HF_FLUSH_BOGUS:
+				drop = hf_entry_bad(e);
+				break;
+			case HF_FLUSH_NTA_ADD:
+				drop = hf_entry_bad(e);
+				if (!drop && e->state == HF_ENTRY_READY &&
+				    e->ans.security == HF_SECURITY_SECURE) {
+					e->ans.security = HF_SECURITY_INSECURE;
+					e->ans.flags |= HF_ANS_F_NTA;
+					e->refresh_failed_ms = 0;
+					n++;
+				}
+				break;
+			case HF_FLUSH_NTA_REMOVE:
+				drop = hf_entry_bad(e) || (e->state == HF_ENTRY_READY &&
+							   (e->ans.flags & HF_ANS_F_NTA));
+				break;
+			default:
+				drop = true;
+				break;
+			}
+			if (!drop)
+				continue;
 			hf_wake_all(c, e, HF_WAKE_TIMEOUT, wake, arg);
 			hf_entry_unhash(c, e);
 			hf_slot_free(c, e);
@@ -857,6 +890,12 @@ unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len
 		}
 	}
 	return n;
+}
+
+unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
+			hf_wake_fn wake, void *arg)
+{
+	return hf_cache_flush_mode(c, name, name_len, subtree, HF_FLUSH_ANY, wake, arg);
 }
 
 void hf_cache_get_stats(const struct hf_cache *c, struct hf_cache_stats *st)

@@ -31,10 +31,10 @@
  * not be zero-padded. Keys stored in the hash are copied whole.
  */
 struct hf_cache_key {
-	uint8_t name_len; /* 1..255 */
-	uint8_t flags;	  /* HF_KEY_* */
-	uint16_t qtype;	  /* host order */
-	uint16_t qclass;  /* host order */
+	uint8_t name_len;		   /* 1..255 */
+	uint8_t flags;			   /* HF_KEY_* */
+	uint16_t qtype;			   /* host order */
+	uint16_t qclass;		   /* host order */
 	uint8_t name[HF_DNS_NAME_MAX + 1]; /* lower-cased wire name */
 } __attribute__((aligned(8)));
 
@@ -46,13 +46,14 @@ uint32_t hf_cache_key_hash(const struct hf_cache_key *k);
 int hf_cache_key_cmp(const void *a, const void *b, size_t len);
 
 struct hf_cache_conf {
-	uint32_t entries;	     /* max keys */
-	uint64_t memory;	     /* bytes for stored answers */
-	uint32_t waiters;	     /* max parked clients on this core */
-	uint32_t waiters_per_entry;  /* max parked clients per key */
-	uint64_t stale_window_ms;    /* serve-stale: how long past TTL (0 = off) */
-	uint64_t client_timeout_ms;  /* stale hit: wait this long for a refresh (0 = stale at once) */
-	uint32_t stale_ttl;	     /* TTL written on stale answers (s) */
+	uint32_t entries;	    /* max keys */
+	uint64_t memory;	    /* bytes for stored answers */
+	uint32_t waiters;	    /* max parked clients on this core */
+	uint32_t waiters_per_entry; /* max parked clients per key */
+	uint64_t stale_window_ms;   /* serve-stale: how long past TTL (0 = off) */
+	uint64_t
+		client_timeout_ms; /* stale hit: wait this long for a refresh (0 = stale at once) */
+	uint32_t stale_ttl;	   /* TTL written on stale answers (s) */
 	uint64_t failure_recheck_ms; /* after a failed refresh, serve stale without asking */
 	uint64_t miss_timeout_ms;    /* a parked miss gets SERVFAIL after this */
 	int socket_id;		     /* NUMA socket for memory (SOCKET_ID_ANY ok) */
@@ -65,16 +66,16 @@ enum hf_entry_state {
 
 /* A cached entry. Read by the owner's dataplane to build answers. */
 struct hf_cache_entry {
-	uint64_t inserted_ms;	      /* when the answer was filled */
-	uint64_t expires_ms;	      /* inserted + ttl */
-	uint64_t stale_until_ms;      /* expires + stale window (FAILURE: = expires) */
-	uint64_t refresh_sent_ms;     /* last MISS/REFRESH sent for this key */
-	uint64_t refresh_failed_ms;   /* last failed refresh (0 = none) */
-	int32_t key_pos;	      /* rte_hash position of the key */
+	uint64_t inserted_ms;	    /* when the answer was filled */
+	uint64_t expires_ms;	    /* inserted + ttl */
+	uint64_t stale_until_ms;    /* expires + stale window (FAILURE: = expires) */
+	uint64_t refresh_sent_ms;   /* last MISS/REFRESH sent for this key */
+	uint64_t refresh_failed_ms; /* last failed refresh (0 = none) */
+	int32_t key_pos;	    /* rte_hash position of the key */
 	uint32_t hash;
-	uint8_t state;		      /* enum hf_entry_state */
-	uint8_t refresh_pending;      /* a MISS/REFRESH is out, no FILL back yet */
-	uint8_t referenced;	      /* CLOCK bit */
+	uint8_t state;		 /* enum hf_entry_state */
+	uint8_t refresh_pending; /* a MISS/REFRESH is out, no FILL back yet */
+	uint8_t referenced;	 /* CLOCK bit */
 	uint8_t size_class;
 	uint16_t nwaiters;
 	uint16_t pad;
@@ -147,7 +148,8 @@ enum hf_wake_mode {
 	HF_WAKE_FRESH = 0,   /* entry has fresh data */
 	HF_WAKE_STALE = 1,   /* entry has stale data: stale answer */
 	HF_WAKE_FAILURE = 2, /* entry holds a failure answer: rcode + EDE from it */
-	HF_WAKE_TIMEOUT = 3, /* nothing to serve: SERVFAIL, EDE 22 "timed out" (entry may be NULL) */
+	HF_WAKE_TIMEOUT =
+		3, /* nothing to serve: SERVFAIL, EDE 22 "timed out" (entry may be NULL) */
 };
 typedef void (*hf_wake_fn)(void *arg, void *cookie, struct hf_cache_entry *e,
 			   enum hf_wake_mode mode);
@@ -179,9 +181,27 @@ void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wak
 unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
 			hf_wake_fn wake, void *arg);
 
+/* What hf_cache_flush_mode() does to the entries the name selects. */
+enum hf_flush_mode {
+	HF_FLUSH_ANY = 0,   /* remove every one */
+	HF_FLUSH_BOGUS = 1, /* remove failures and bogus/indeterminate (CD) data */
+	/* NTA added: remove failures and bogus data; secure data becomes
+	 * insecure with HF_ANS_F_NTA (never AD again) and a stale entry whose
+	 * refresh failed asks again on its next hit */
+	HF_FLUSH_NTA_ADD = 2,
+	/* NTA removed: remove failures, bogus data and HF_ANS_F_NTA entries,
+	 * so the next query validates again */
+	HF_FLUSH_NTA_REMOVE = 3,
+};
+
+/* hf_cache_flush with a mode; returns entries removed or changed. Walks
+ * every slot: ~10 ns per cached entry, on the owner's thread. */
+unsigned hf_cache_flush_mode(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
+			     enum hf_flush_mode mode, hf_wake_fn wake, void *arg);
+
 struct hf_cache_stats {
-	uint64_t entries;     /* keys in the hash */
-	uint64_t bytes_used;  /* answer storage in use (slot sizes) */
+	uint64_t entries;    /* keys in the hash */
+	uint64_t bytes_used; /* answer storage in use (slot sizes) */
 	uint64_t evictions;
 	uint64_t waiters;     /* currently parked */
 	uint64_t park_fails;  /* park refused (limits) */

@@ -13,6 +13,11 @@
  *    hf_worker_shared.applied_seq (release store). Control frees a message
  *    once every worker's applied_seq >= its seq (acquire loads). So no
  *    refcounts and no atomic read-modify-write anywhere.
+ *  - A message may carry `res`, an array with one struct hf_msg_result per
+ *    worker: worker w writes only res[w], before its release store of
+ *    applied_seq; control reads res[w] only after its acquire load of that
+ *    applied_seq shows the message applied. Control frees res with the
+ *    message.
  *  - struct hf_worker_shared: written only by its worker (plain stores of
  *    naturally aligned 64-bit counters, torn reads impossible on 64-bit
  *    targets), read by control for stats and completion.
@@ -28,7 +33,40 @@ enum hf_msg_type {
 	HF_MSG_FILL = 3,    /* control -> workers: answer for key */
 	HF_MSG_FLUSH = 4,   /* control -> workers: drop name/subtree/all */
 	HF_MSG_CONFIG = 5,  /* control -> workers: new serve-stale knobs */
+	HF_MSG_NTA = 6,	    /* control -> workers: NTA added/removed at key.name (flush mode) */
+	HF_MSG_LOOKUP = 7,  /* control -> workers: report entries for key.name (res) */
+	HF_MSG_NOP = 8,	    /* control -> workers: nothing (a barrier: "applied" = seen) */
 };
+
+#define HF_LOOKUP_MAX 16 /* entries one worker reports for a cache lookup */
+
+/* What a worker holds for one key (HF_MSG_LOOKUP). */
+struct hf_lookup_entry {
+	uint16_t qtype;
+	uint8_t key_flags; /* HF_KEY_* */
+	uint8_t state;	   /* enum hf_lookup_state */
+	uint8_t security;  /* enum hf_security */
+	uint8_t rcode;
+	uint16_t ans_flags; /* HF_ANS_F_* */
+	uint16_t ede;	    /* HF_EDE_NONE for none */
+	uint16_t nwaiters;
+	uint32_t ttl_left; /* s: fresh: to expiry; stale: to the end of the stale window */
+};
+
+enum hf_lookup_state {
+	HF_LOOKUP_PENDING = 0,
+	HF_LOOKUP_FRESH = 1,
+	HF_LOOKUP_STALE = 2,
+	HF_LOOKUP_FAILURE = 3,
+	HF_LOOKUP_EXPIRED = 4, /* past the stale window, not yet reused */
+};
+
+/* One worker's reply to a message that asks for one (see res above). */
+struct hf_msg_result {
+	uint32_t count; /* FLUSH/NTA: entries removed or changed; LOOKUP: entries matched */
+	uint32_t n;	/* LOOKUP: entries reported in e[] (<= HF_LOOKUP_MAX) */
+	struct hf_lookup_entry e[HF_LOOKUP_MAX];
+} __attribute__((aligned(64)));
 
 struct hf_msg_query {
 	uint8_t type;	/* HF_MSG_MISS / HF_MSG_REFRESH */
@@ -41,11 +79,12 @@ struct hf_msg_query {
 struct hf_msg_ctl {
 	uint64_t seq;
 	uint8_t type;
-	uint8_t subtree; /* FLUSH: whole subtree */
-	uint8_t all;	 /* FLUSH: everything */
-	uint8_t pad;
-	uint32_t hash;		 /* FILL */
-	struct hf_cache_key key; /* FILL: the question; FLUSH: name in key.name/name_len */
+	uint8_t subtree;	   /* FLUSH: whole subtree */
+	uint8_t all;		   /* FLUSH: everything */
+	uint8_t mode;		   /* FLUSH/NTA: enum hf_flush_mode; LOOKUP: 1 = key.qtype only */
+	struct hf_msg_result *res; /* NULL, or one per worker (see above) */
+	uint32_t hash;		   /* FILL */
+	struct hf_cache_key key;   /* FILL: the question; FLUSH: name in key.name/name_len */
 	struct hf_cache_conf conf; /* CONFIG */
 	/* FILL: the stored answer follows (hf_dns_answer_size() bytes) */
 	struct hf_dns_answer ans;
@@ -54,33 +93,34 @@ struct hf_msg_ctl {
 /* Per-worker counters: only the worker writes them. */
 struct hf_counters {
 	uint64_t rx_packets;
-	uint64_t queries;	/* DNS queries parsed OK */
+	uint64_t queries; /* DNS queries parsed OK */
 	uint64_t hits_fresh;
 	uint64_t hits_stale;
-	uint64_t hits_failure;	/* answered from a cached failure */
-	uint64_t misses;	/* MISS sent */
-	uint64_t refreshes;	/* REFRESH sent */
-	uint64_t answers;	/* DNS answers sent */
-	uint64_t rcode[6];	/* answers by rcode 0..5 */
-	uint64_t truncated;	/* TC=1 answers */
+	uint64_t hits_failure; /* answered from a cached failure */
+	uint64_t misses;       /* MISS sent */
+	uint64_t refreshes;    /* REFRESH sent */
+	uint64_t answers;      /* DNS answers sent */
+	uint64_t rcode[6];     /* answers by rcode 0..5 */
+	uint64_t truncated;    /* TC=1 answers */
 	uint64_t formerr;
 	uint64_t notimp;
 	uint64_t refused;
 	uint64_t badvers;
 	uint64_t servfail_timeout; /* parked client answered SERVFAIL on timeout */
-	uint64_t parked;	/* clients parked (total) */
-	uint64_t park_full;	/* park refused: waiter limits */
+	uint64_t parked;	   /* clients parked (total) */
+	uint64_t park_full;	   /* park refused: waiter limits */
 	uint64_t arp_replies;
 	uint64_t nd_replies;
-	uint64_t fills;		/* FILL messages applied */
-	uint64_t drop_not_ip;	/* not IPv4/IPv6/ARP */
-	uint64_t drop_not_ours;	/* not to a service address / port 53 / UDP */
+	uint64_t fills;		    /* FILL messages applied */
+	uint64_t drop_not_ip;	    /* not IPv4/IPv6/ARP */
+	uint64_t drop_not_ours;	    /* not to a service address / port 53 / UDP */
 	uint64_t drop_malformed_l3; /* bad IP/UDP header or lengths */
 	uint64_t drop_fragment;
-	uint64_t drop_bad_cksum; /* port reported a bad checksum */
+	uint64_t drop_bad_cksum;  /* port reported a bad checksum */
 	uint64_t drop_dns_header; /* DNS header untrustworthy (short or QR=1) */
-	uint64_t drop_ring_full; /* MISS/REFRESH could not be sent */
+	uint64_t drop_ring_full;  /* MISS/REFRESH could not be sent */
 	uint64_t drop_tx_full;
+	uint64_t ede[32]; /* answers sent with each EDE info code (< 32) */
 };
 
 struct hf_worker_shared {

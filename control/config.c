@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "hf_config.h"
+#include "../dns/hf_dns.h"
 
 enum key_kind {
 	K_SERVICE,   /* IPv4/IPv6 literal, repeatable */
@@ -29,6 +30,7 @@ enum key_kind {
 	K_US32,	     /* microseconds (uint32_t): bare number = us, or us/ms/s suffix */
 	K_PATH,	     /* string shorter than the field */
 	K_BOOL,	     /* yes|no (bool) */
+	K_NTA,	     /* NAME [LIFETIME [REASON]], repeatable */
 };
 
 struct key_def {
@@ -82,7 +84,8 @@ static const struct key_def keys[] = {
 	{"idle-sleep", K_US32, OFF(idle_sleep_us), 0, 100000,
 	 "worker sleep after 1024 empty polls, microseconds (0 = busy poll)"},
 	{"burst", K_INT32, OFF(burst), 1, 64, "RX burst size"},
-	{"control-socket", K_PATH, OFF(control_socket), 1, 107, "management socket path"},
+	{"control-socket", K_PATH, OFF(control_socket), 0, 107,
+	 "management socket path (\"\" = none)"},
 	{"dnssec", K_BOOL, OFF(dnssec), 0, 1,
 	 "validate answers with DNSSEC (no = forwarding only, answers insecure)"},
 	{"trust-anchor", K_PATH, OFF(trust_anchor), 1, 255,
@@ -94,6 +97,17 @@ static const struct key_def keys[] = {
 	 "slack on RRSIG inception/expiration"},
 	{"dnssec-key-cache", K_COUNT32, OFF(dnssec_key_cache), 8, 16 * MIB,
 	 "validated DNSKEY/DS sets kept (entries)"},
+	{"control-socket-group", K_PATH, OFF(control_socket_group), 1, 63,
+	 "group allowed on the management socket (mode 0660; default: owner only, 0600)"},
+	{"nta-state-file", K_PATH, OFF(nta_state_file), 0, 255,
+	 "file the NTAs are kept in across restarts (\"\" = not kept)"},
+	{"nta", K_NTA, OFF(nta), 0, 0,
+	 "Negative Trust Anchor: NAME [LIFETIME [REASON]] (repeatable; lifetime default 1h, "
+	 "at most 1w)"},
+	{"stats-textfile", K_PATH, OFF(stats_textfile), 1, 255,
+	 "write counters here for node_exporter's textfile collector (default: off)"},
+	{"stats-textfile-interval", K_MS64, OFF(stats_textfile_ms), D_SEC, D_HOUR,
+	 "how often stats-textfile is rewritten"},
 };
 
 void hf_config_defaults(struct hf_config *cfg)
@@ -123,6 +137,77 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->nsec3_max_iterations = 50;
 	cfg->dnssec_clock_skew = 300;
 	cfg->dnssec_key_cache = 4096;
+	snprintf(cfg->nta_state_file, sizeof(cfg->nta_state_file), "%s",
+		 "/var/lib/holdfast/nta.state");
+	cfg->stats_textfile_ms = 15 * D_SEC;
+}
+
+int hf_config_parse_lifetime(const char *value, uint32_t *lifetime_s, char *err, size_t errlen)
+{
+	uint64_t ms;
+	if (hf_parse_duration_ms(value, &ms) != 0 || ms % D_SEC != 0) {
+		snprintf(err, errlen,
+			 "lifetime \"%s\" is not a duration in whole seconds (e.g. 90, "
+			 "30m, 1h, 2d)",
+			 value);
+		return hf_error(HF_EINVAL);
+	}
+	if (ms < D_SEC || ms / D_SEC > HF_NTA_LIFETIME_MAX) {
+		snprintf(err, errlen, "lifetime \"%s\" is not between 1s and 1w (RFC 7646)", value);
+		return hf_error(HF_EINVAL);
+	}
+	*lifetime_s = (uint32_t)(ms / D_SEC);
+	return 0;
+}
+
+int hf_config_parse_nta(const char *value, uint8_t *name, size_t *name_len, uint32_t *lifetime_s,
+			char *reason, size_t reason_size, char *err, size_t errlen)
+{
+	char tok[300];
+	const char *p = value, *e;
+	size_t n;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	e = p + strcspn(p, " \t");
+	n = (size_t)(e - p);
+	if (n == 0 || n >= sizeof(tok)) {
+		snprintf(err, errlen, "\"%s\" does not start with a domain name", value);
+		return hf_error(HF_EINVAL);
+	}
+	memcpy(tok, p, n);
+	tok[n] = '\0';
+	if (hf_dns_name_from_str(tok, name, name_len) != 0) {
+		snprintf(err, errlen, "\"%s\" is not a domain name", tok);
+		return hf_error(HF_EINVAL);
+	}
+	hf_dns_name_lower(name, *name_len);
+	*lifetime_s = HF_NTA_LIFETIME_DEF;
+	reason[0] = '\0';
+	p = e;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\0') {
+		e = p + strcspn(p, " \t");
+		n = (size_t)(e - p);
+		if (n >= sizeof(tok)) {
+			snprintf(err, errlen, "lifetime \"%.20s...\" is too long", p);
+			return hf_error(HF_EINVAL);
+		}
+		memcpy(tok, p, n);
+		tok[n] = '\0';
+		if (hf_config_parse_lifetime(tok, lifetime_s, err, errlen) != 0)
+			return hf_error(HF_EINVAL);
+		p = e;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strlen(p) >= reason_size || strlen(p) > HF_NTA_REASON_MAX) {
+			snprintf(err, errlen, "reason is longer than %d bytes", HF_NTA_REASON_MAX);
+			return hf_error(HF_EINVAL);
+		}
+		snprintf(reason, reason_size, "%s", p);
+	}
+	return 0;
 }
 
 /* ---- number parsing (exact integer arithmetic, no floating point) ---- */
@@ -512,6 +597,34 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 		cfg->forwarder[cfg->nforwarders++] = ss;
 		return 0;
 	}
+	case K_NTA: {
+		uint8_t name[HF_DNS_NAME_MAX];
+		size_t nlen;
+		uint32_t life;
+		char reason[HF_NTA_REASON_MAX + 1], why[200];
+		if (strchr(value, '"') != NULL) {
+			seterr(err, errlen, where, k->name, value, "must not contain '\"'");
+			return hf_error(HF_EINVAL);
+		}
+		if (hf_config_parse_nta(value, name, &nlen, &life, reason, sizeof(reason), why,
+					sizeof(why)) != 0) {
+			seterr(err, errlen, where, k->name, value,
+			       "is not NAME [LIFETIME [REASON]]: %s", why);
+			return hf_error(HF_EINVAL);
+		}
+		if (strlen(value) >= sizeof(cfg->nta[0])) {
+			seterr(err, errlen, where, k->name, value, "is too long");
+			return hf_error(HF_EINVAL);
+		}
+		if (cfg->nntas >= HF_MAX_CONFIG_NTAS) {
+			seterr(err, errlen, where, k->name, value,
+			       "is one too many (at most %d in the configuration)",
+			       HF_MAX_CONFIG_NTAS);
+			return hf_error(HF_EFULL);
+		}
+		snprintf(cfg->nta[cfg->nntas++], sizeof(cfg->nta[0]), "%s", value);
+		return 0;
+	}
 	case K_PATH: {
 		size_t len = strlen(value);
 		if (strchr(value, '"') != NULL) {
@@ -725,6 +838,7 @@ static void usage(FILE *f, const char *prog)
 		switch (k->kind) {
 		case K_SERVICE:
 		case K_FORWARDER:
+		case K_NTA:
 			fprintf(f, "  --%-28s %s\n", k->name, k->help);
 			continue;
 		case K_PATH:
@@ -897,8 +1011,14 @@ void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size)
 				out(&o, "%s: %s\n", k->name, v);
 			}
 			continue;
+		case K_NTA:
+			for (unsigned j = 0; j < cfg->nntas; j++)
+				out(&o, "%s: \"%s\"\n", k->name, cfg->nta[j]);
+			continue;
 		case K_PATH:
-			if (((const char *)field)[0] == '\0') /* not set: the built-in default */
+			if (((const char *)field)[0] == '\0' && k->min == 0) /* set to "" */
+				out(&o, "%s: \"\"\n", k->name);
+			else if (((const char *)field)[0] == '\0') /* not set: built-in default */
 				out(&o, "# %s: (not set)\n", k->name);
 			else
 				out(&o, "%s: \"%s\"\n", k->name, (const char *)field);

@@ -202,6 +202,12 @@ bool hf_control_poll(struct hf_control *c)
 		work = true;
 	if (flush_backlogs(c))
 		work = true;
+	if (hf_nta_tick(c, now))
+		work = true;
+	/* a command waiting on the cores keeps the loop spinning: its reply
+	 * (and the time it reports) is not held up by an idle sleep */
+	if (hf_mgmt_tick(c, now))
+		work = true;
 	if (collect(c))
 		work = true;
 	if (__atomic_load_n(&c->stats_print, __ATOMIC_ACQUIRE)) {
@@ -300,6 +306,26 @@ static int val_init(struct hf_control *c, char *err, size_t errlen)
 	return 0;
 }
 
+uint32_t hf_control_miss_timeout_ms(const struct hf_config *cfg)
+{
+	/* Control answers every question within attempts x timeout; a parked
+	 * client waits a little longer before it gets SERVFAIL on its own. */
+	return (uint32_t)(cfg->upstream_timeout_ms * (cfg->upstream_attempts + 1) + 500);
+}
+
+int hf_control_add_port(struct hf_control *c, const char *desc)
+{
+	char **np = realloc(c->ports, (c->nports + 1) * sizeof(*np));
+	if (np == NULL)
+		return hf_error(HF_ENOMEM);
+	c->ports = np;
+	c->ports[c->nports] = strdup(desc);
+	if (c->ports[c->nports] == NULL)
+		return hf_error(HF_ENOMEM);
+	c->nports++;
+	return 0;
+}
+
 void hf_control_run(struct hf_control *c, volatile bool *stop)
 {
 	while (!*stop)
@@ -334,6 +360,9 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	c->cfg = *cfg;
 	c->nw = w->n;
 	c->epfd = -1;
+	c->mgmt.lfd = c->mgmt.epfd = -1;
+	c->mgmt.started_ms = hf_control_now_ms();
+	c->mgmt.started_unix = (uint64_t)time(NULL);
 	c->to_control = calloc(w->n + 1, sizeof(*c->to_control));
 	c->to_worker = calloc(w->n + 1, sizeof(*c->to_worker));
 	c->shared = calloc(w->n + 1, sizeof(*c->shared));
@@ -350,6 +379,10 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	if (val_init(c, err, errlen) != 0)
 		goto fail;
 	if (hf_fwd_init(c, err, errlen) != 0)
+		goto fail;
+	if (hf_nta_init(c, err, errlen) != 0)
+		goto fail;
+	if (cfg->control_socket[0] != '\0' && hf_mgmt_init(c, err, errlen) != 0)
 		goto fail;
 	fprintf(stderr,
 		"holdfast: control: %u forwarder(s), %u worker(s), up to %u resolutions in "
@@ -369,7 +402,12 @@ void hf_control_destroy(struct hf_control *c)
 {
 	if (c == NULL)
 		return;
+	hf_mgmt_fini(c);
+	hf_nta_fini(c);
 	hf_fwd_fini(c);
+	for (unsigned i = 0; i < c->nports; i++)
+		free(c->ports[i]);
+	free(c->ports);
 	hf_val_destroy(c->val);
 	while (c->sent.n)
 		free(hf_ptrq_pop(&c->sent));

@@ -267,6 +267,12 @@ static void fail_now(struct hf_control *c, struct hf_fwd_query *q, uint16_t ede,
 		sub_failed(c, q, ede, text);
 		return;
 	}
+	if (q->internal) { /* an NTA recheck: nobody waits for an answer */
+		hf_nta_recheck_done(c, q->key.name, q->key.name_len, HF_SECURITY_INDETERMINATE, ede,
+				    text);
+		finish(c, q);
+		return;
+	}
 	c->st.failures++;
 	send_failure(c, &q->key, q->hash, ede, text, c->cfg.failure_ttl);
 	finish(c, q);
@@ -582,6 +588,12 @@ static void deliver(struct hf_control *c, struct hf_fwd_query *q, const struct h
 	size_t tlen = 0;
 	int rc;
 
+	if (q->internal) { /* an NTA recheck: the verdict is all it wants */
+		hf_nta_recheck_done(c, q->key.name, q->key.name_len, res->verdict, res->ede,
+				    res->text);
+		finish(c, q);
+		return;
+	}
 	count_verdict(c, res);
 	if ((res->verdict == HF_SECURITY_BOGUS || res->verdict == HF_SECURITY_INDETERMINATE) &&
 	    !(q->key.flags & HF_KEY_CD)) {
@@ -611,6 +623,10 @@ static void deliver(struct hf_control *c, struct hf_fwd_query *q, const struct h
 	/* BOGUS/INDETERMINATE here: a CD=1 client gets the data, never AD */
 	a->security = res->verdict;
 	a->ede = HF_EDE_NONE;
+	/* insecure only because of an NTA: flushed when the NTA goes */
+	if (res->verdict == HF_SECURITY_INSECURE && res->ede == HF_EDE_NONE &&
+	    hf_nta_covers(c, q->key.name, q->key.name_len))
+		a->flags |= HF_ANS_F_NTA;
 	if (res->verdict == HF_SECURITY_INSECURE && res->ede != HF_EDE_NONE) {
 		/* say why it is insecure (1, 2, 27) */
 		tlen = strnlen(res->text, sizeof(res->text));
@@ -647,7 +663,9 @@ static void validate_step(struct hf_control *c, struct hf_fwd_query *q, uint64_t
 		fail_now(c, q, HF_EDE_OTHER, "malformed answer");
 		return;
 	}
+	c->nta_bypass = q->internal; /* a recheck validates as if there were no NTA */
 	rc = hf_val_validate(c->val, &c->vmsg, (uint64_t)time(NULL), &res, &need);
+	c->nta_bypass = false;
 	if (rc == HF_VAL_DONE) {
 		deliver(c, q, &res);
 		return;
@@ -710,8 +728,11 @@ static void sub_answered(struct hf_control *c, struct hf_fwd_query *sub, const s
 {
 	struct hf_fwd_query *q = sub->parent;
 	char what[HF_VAL_TEXT_MAX], name[HF_DNS_NAME_MAX * 4 + 8], tb[16];
-	int rc = hf_val_add_keys(c->val, m, (uint64_t)time(NULL));
+	int rc;
 
+	c->nta_bypass = q->internal;
+	rc = hf_val_add_keys(c->val, m, (uint64_t)time(NULL));
+	c->nta_bypass = false;
 	if (rc != 0) {
 		hf_dns_name_to_str(sub->key.name, sub->key.name_len, name, sizeof(name));
 		snprintf(what, sizeof(what), "%.60s %s: answer not usable for validation", name,
@@ -900,6 +921,37 @@ void hf_fwd_request(struct hf_control *c, const struct hf_msg_query *mq, uint64_
 	next_attempt(c, q, now);
 }
 
+int hf_fwd_internal(struct hf_control *c, const uint8_t *name, size_t len, uint16_t qtype,
+		    uint64_t now)
+{
+	struct hf_fwd_query *q;
+	struct hf_cache_key key;
+
+	memset(&key, 0, sizeof(key));
+	memcpy(key.name, name, len);
+	key.name_len = (uint8_t)len;
+	key.qtype = qtype;
+	key.qclass = HF_CLASS_IN;
+	key.flags = HF_KEY_DO | HF_KEY_CD | HF_KEY_INTERNAL;
+	if (c->val == NULL || c->inflight >= c->max_inflight)
+		return hf_error(HF_EFULL);
+	if (table_find(c, &key, hf_cache_key_hash(&key)) != NULL)
+		return hf_error(HF_EEXIST);
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return hf_error(HF_ENOMEM);
+	q->key = key;
+	q->hash = hf_cache_key_hash(&key);
+	q->internal = 1;
+	q->fd = -1;
+	q->heap_idx = HEAP_NONE;
+	q->last_ede = HF_EDE_NONE;
+	q->start = (uint8_t)(c->next_fwd++ % c->cfg.nforwarders);
+	table_insert(c, q);
+	next_attempt(c, q, now);
+	return 0;
+}
+
 unsigned hf_fwd_poll(struct hf_control *c, int timeout_ms)
 {
 	struct epoll_event ev[HF_FWD_EVENTS];
@@ -911,6 +963,11 @@ unsigned hf_fwd_poll(struct hf_control *c, int timeout_ms)
 	n = epoll_wait(c->epfd, ev, HF_FWD_EVENTS, timeout_ms);
 	now = hf_control_now_ms();
 	for (int i = 0; i < n; i++) {
+		if (ev[i].data.ptr == (void *)&c->mgmt) { /* the management socket's epoll */
+			hf_mgmt_poll(c, now);
+			done++;
+			continue;
+		}
 		handle_event(c, ev[i].data.ptr, ev[i].events, now);
 		done++;
 	}

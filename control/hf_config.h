@@ -16,6 +16,10 @@
 
 #define HF_MAX_SERVICE_ADDRS 16
 #define HF_MAX_FORWARDERS    8
+#define HF_MAX_CONFIG_NTAS   64
+#define HF_NTA_REASON_MAX    200	   /* bytes of an NTA's reason text */
+#define HF_NTA_LIFETIME_MAX  (7u * 86400u) /* RFC 7646: a week at most */
+#define HF_NTA_LIFETIME_DEF  3600u
 
 struct hf_ip {
 	int family; /* AF_INET or AF_INET6 */
@@ -56,6 +60,12 @@ struct hf_config {
 	uint16_t nsec3_max_iterations; /* nsec3-max-iterations: default 50 (RFC 9276) */
 	uint32_t dnssec_clock_skew;    /* dnssec-clock-skew: s, default 5m */
 	uint32_t dnssec_key_cache;     /* dnssec-key-cache: entries, default 4096 */
+	char control_socket_group[64]; /* control-socket-group: "" = mode 0600, else 0660 */
+	char nta_state_file[256];      /* nta-state-file: "" = NTAs are not persisted */
+	char stats_textfile[256];      /* stats-textfile: Prometheus textfile, "" = off */
+	uint64_t stats_textfile_ms;    /* stats-textfile-interval: default 15s */
+	char nta[HF_MAX_CONFIG_NTAS][300]; /* nta: NAME [LIFETIME [REASON]] (repeatable) */
+	unsigned nntas;
 	/* Added fields (not config keys). */
 	bool dump_config; /* --dump-config was given: print the config and exit */
 };
@@ -76,6 +86,17 @@ int hf_config_args(struct hf_config *cfg, int argc, char **argv, char *err, size
 int hf_config_check(const struct hf_config *cfg, char *err, size_t errlen);
 /* Parse "1.8s", "1800ms", "5m", "1h", "1d", "30" (seconds) to ms. */
 int hf_parse_duration_ms(const char *s, uint64_t *ms);
+/*
+ * One NTA setting "NAME [LIFETIME [REASON...]]" (config key nta, and the
+ * CLI's arguments): name to lower-case wire form, lifetime in seconds
+ * (default 1h, 1s..1w), reason (may be empty). Returns 0 or HF_EINVAL with
+ * the problem in err.
+ */
+int hf_config_parse_nta(const char *value, uint8_t *name, size_t *name_len, uint32_t *lifetime_s,
+			char *reason, size_t reason_size, char *err, size_t errlen);
+/* An NTA lifetime ("2m", "1h", "90"): 0 or HF_EINVAL with err set. */
+int hf_config_parse_lifetime(const char *value, uint32_t *lifetime_s, char *err, size_t errlen);
+
 /* Write the config in force in config-file form (for status / --dump-config). */
 void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size);
 

@@ -25,6 +25,51 @@
 /* Room for any stored answer: header, TTL offsets and a 64 KiB body. */
 #define HF_FWD_ANS_MAX (sizeof(struct hf_dns_answer) + 2u * HF_DNS_MSG_MAX_RR + 65536u + 256u)
 
+/* Key flag of control's own resolutions (NTA rechecks): never coalesced
+ * with a client's question, never sent to the workers. */
+#define HF_KEY_INTERNAL 0x80
+
+#define HF_NTA_MAX	   1024	 /* NTAs held at once */
+#define HF_MAX_WORKERS_CTL 64	 /* = the dataplane's HF_MAX_WORKERS */
+#define HF_MGMT_CONNS	   16	 /* management connections at once */
+#define HF_MGMT_REQ_MAX	   4096	 /* bytes of one request line */
+#define HF_MGMT_IO_MS	   5000	 /* a connection must send its request / take its reply in this */
+#define HF_MGMT_APPLY_MS   10000 /* a change not applied on every core by then is an error */
+
+enum hf_nta_source { HF_NTA_SRC_CLI = 0, HF_NTA_SRC_CONFIG = 1, HF_NTA_SRC_STATE = 2 };
+
+/* One Negative Trust Anchor (RFC 7646). Control thread only. */
+struct hf_nta {
+	uint8_t name[HF_DNS_NAME_MAX]; /* lower-case wire form */
+	uint8_t name_len;
+	uint8_t source;	    /* enum hf_nta_source */
+	bool recheck_busy;  /* a recheck resolution is in flight */
+	uint32_t recheck_s; /* 0: no recheck */
+	uint64_t added_s;   /* Unix time */
+	uint64_t expires_s; /* Unix time */
+	uint64_t next_recheck_ms;
+	uint64_t recheck_logged_ms; /* last "still fails" log line (one a minute) */
+	char reason[HF_NTA_REASON_MAX + 1];
+};
+
+struct hf_mgmt_conn;
+
+/* The management socket (control/mgmt.c). Control thread only. */
+struct hf_mgmt {
+	int lfd;  /* listening AF_UNIX socket, -1 without one */
+	int epfd; /* epoll of lfd and the connections; c->epfd watches it */
+	struct hf_mgmt_conn *conns[HF_MGMT_CONNS];
+	unsigned nconns;
+	unsigned waiting; /* connections waiting for every core to apply a change */
+	uint64_t started_ms;
+	uint64_t started_unix;
+	struct hf_counters *base; /* [nw] counters at the last stats --reset */
+	struct hf_control_stats ctl_base;
+	uint64_t textfile_next_ms;
+	uint64_t requests, errors;
+	char path[108];
+};
+
 /* A FIFO of pointers that grows as needed. */
 struct hf_ptrq {
 	void **v;
@@ -77,7 +122,8 @@ struct hf_fwd_query {
 	struct hf_fwd_query *child;  /* resolution: its sub-query in flight, or NULL */
 	uint8_t *resp;		     /* resolution: the upstream answer being validated */
 	uint32_t resp_len;
-	uint16_t rounds; /* NEED rounds so far (HF_VAL_MAX_ROUNDS) */
+	uint16_t rounds;  /* NEED rounds so far (HF_VAL_MAX_ROUNDS) */
+	uint8_t internal; /* control's own (NTA recheck): result to hf_nta_recheck_done */
 };
 
 /* Random numbers for DNS IDs: the kernel CSPRNG (getrandom), buffered. */
@@ -115,6 +161,16 @@ struct hf_control {
 	struct hf_rand rnd;
 	struct hf_control_stats st;
 
+	/* nta.c */
+	struct hf_nta *ntas; /* [HF_NTA_MAX] */
+	unsigned nntas;
+	bool nta_bypass;      /* validating an NTA recheck: NTAs do not apply */
+	uint64_t nta_next_ms; /* next expiry/recheck pass */
+	/* mgmt.c */
+	struct hf_mgmt mgmt;
+	char **ports; /* port descriptions for status */
+	unsigned nports;
+
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];
 	struct hf_dns_msg msg;
 	struct hf_dns_msg vmsg; /* the answer being validated, parsed again */
@@ -123,6 +179,9 @@ struct hf_control {
 };
 
 uint64_t hf_control_now_ms(void);
+/* Microseconds, monotonic (for apply times). */
+uint64_t hf_control_now_us(void);
+
 /* Build a FILL for key with answer a and broadcast it. */
 int hf_control_fill(struct hf_control *c, const struct hf_cache_key *key, uint32_t hash,
 		    const struct hf_dns_answer *a);
@@ -134,5 +193,46 @@ void hf_fwd_request(struct hf_control *c, const struct hf_msg_query *mq, uint64_
 /* Wait up to timeout_ms for upstream sockets, handle them and every expired
  * deadline. Returns how many events and timeouts were handled. */
 unsigned hf_fwd_poll(struct hf_control *c, int timeout_ms);
+/* Start control's own resolution of (name, qtype) with DO+CD, validated and
+ * handed to hf_nta_recheck_done() instead of the workers. 0 or an error. */
+int hf_fwd_internal(struct hf_control *c, const uint8_t *name, size_t len, uint16_t qtype,
+		    uint64_t now);
+
+/* ---- nta.c: the authoritative NTA list ---- */
+
+/* Install the validator hook, the config file's NTAs and the state file's. */
+int hf_nta_init(struct hf_control *c, char *err, size_t errlen);
+void hf_nta_fini(struct hf_control *c);
+/* Is name (wire, lower-case) at or below an active NTA? (false during a recheck) */
+bool hf_nta_covers(const struct hf_control *c, const uint8_t *name, size_t len);
+/*
+ * Add (or renew) an NTA and broadcast it to every worker (HF_MSG_NTA,
+ * HF_FLUSH_NTA_ADD over the subtree); res (NULL or one per worker) gets
+ * what each worker changed. *seq: the message to wait for. Persists the
+ * list. 0 or an error with err set.
+ */
+int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t lifetime_s,
+	       uint32_t recheck_s, const char *reason, enum hf_nta_source src,
+	       struct hf_msg_result *res, uint64_t *seq, char *err, size_t errlen);
+/* Remove the NTA for name (HF_FLUSH_NTA_REMOVE on every worker). HF_ENOENT if none. */
+int hf_nta_remove(struct hf_control *c, const uint8_t *name, size_t len, const char *why,
+		  struct hf_msg_result *res, uint64_t *seq);
+/* Expiries and rechecks that are due; returns true when it did something. */
+bool hf_nta_tick(struct hf_control *c, uint64_t now_ms);
+/* A recheck's verdict: SECURE removes the NTA. */
+void hf_nta_recheck_done(struct hf_control *c, const uint8_t *name, size_t len, uint8_t verdict,
+			 uint16_t ede, const char *text);
+/* Write the list to nta-state-file atomically (temp file, fsync, rename). */
+int hf_nta_save(const struct hf_control *c);
+
+/* ---- mgmt.c: the management socket ---- */
+
+int hf_mgmt_init(struct hf_control *c, char *err, size_t errlen);
+void hf_mgmt_fini(struct hf_control *c);
+/* Accept/read/write what is ready on the management socket. */
+void hf_mgmt_poll(struct hf_control *c, uint64_t now_ms);
+/* Per pass: replies whose changes every core applied, connection timeouts,
+ * the stats textfile. Returns true while a connection waits on the cores. */
+bool hf_mgmt_tick(struct hf_control *c, uint64_t now_ms);
 
 #endif

@@ -308,6 +308,8 @@ static void hf_reply_empty(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 		if (n) {
 			hf_put16(d + 10, 1);
 			len += (uint32_t)n;
+			if (ede < HF_ARRAY_LEN(w->ctr->ede))
+				w->ctr->ede[ede]++;
 		}
 	}
 	count_rcode(w->ctr, rcode & 0xf);
@@ -385,6 +387,8 @@ static void hf_reply_entry(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 		if (HF_LIKELY(n)) {
 			hf_put16(d + 10, (uint16_t)(hf_get16(d + 10) + 1));
 			len += (uint32_t)n;
+			if (ede < HF_ARRAY_LEN(w->ctr->ede))
+				w->ctr->ede[ede]++;
 		}
 	}
 	count_rcode(w->ctr, a->rcode & 0xf);
@@ -699,19 +703,91 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 	}
 }
 
+static void lookup_one(struct hf_worker *w, const struct hf_cache_key *k,
+		       const struct hf_cache_entry *e, struct hf_msg_result *r)
+{
+	struct hf_lookup_entry *o;
+	uint64_t now = w->now_ms;
+
+	r->count++;
+	if (r->n >= HF_LOOKUP_MAX)
+		return;
+	o = &r->e[r->n++];
+	memset(o, 0, sizeof(*o));
+	o->qtype = k->qtype;
+	o->key_flags = k->flags;
+	o->ede = HF_EDE_NONE;
+	o->nwaiters = e->nwaiters;
+	if (e->state != HF_ENTRY_READY) {
+		o->state = HF_LOOKUP_PENDING;
+		return;
+	}
+	o->security = e->ans.security;
+	o->rcode = e->ans.rcode;
+	o->ans_flags = e->ans.flags;
+	o->ede = e->ans.ede;
+	if (now < e->expires_ms) {
+		o->state = e->ans.kind == HF_ANS_FAILURE ? HF_LOOKUP_FAILURE : HF_LOOKUP_FRESH;
+		o->ttl_left = (uint32_t)((e->expires_ms - now + 999) / 1000);
+	} else if (e->ans.kind != HF_ANS_FAILURE && now < e->stale_until_ms) {
+		o->state = HF_LOOKUP_STALE;
+		o->ttl_left = (uint32_t)((e->stale_until_ms - now + 999) / 1000);
+	} else {
+		o->state = HF_LOOKUP_EXPIRED;
+	}
+}
+
+/* Management lookup: the entries for key.name (all types, or key.qtype
+ * with mode 1: the four DO/CD variants, looked up directly). Without a
+ * type this walks the whole cache (~10 ns per entry). */
+static void lookup(struct hf_worker *w, const struct hf_msg_ctl *msg, struct hf_msg_result *r)
+{
+	r->count = r->n = 0;
+	if (msg->mode == 1) {
+		struct hf_cache_key k = msg->key;
+		for (uint8_t f = 0; f < 4; f++) {
+			struct hf_cache_entry *e;
+			k.flags = f;
+			e = hf_cache_lookup(w->cache, &k, hf_cache_key_hash(&k));
+			if (e != NULL)
+				lookup_one(w, &k, e, r);
+		}
+		return;
+	}
+	{
+		uint32_t it = 0;
+		const struct hf_cache_key *k;
+		struct hf_cache_entry *e;
+		while (hf_cache_iterate(w->cache, &it, &k, &e))
+			if (hf_dns_name_equal(k->name, k->name_len, msg->key.name,
+					      msg->key.name_len))
+				lookup_one(w, k, e, r);
+	}
+}
+
 static void apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 {
+	unsigned n;
+
 	switch (msg->type) {
 	case HF_MSG_FILL:
 		hf_cache_fill(w->cache, &msg->key, msg->hash, &msg->ans, w->now_ms, hf_wake, w);
 		w->ctr->fills++;
 		break;
 	case HF_MSG_FLUSH:
-		hf_cache_flush(w->cache, msg->all ? NULL : msg->key.name,
-			       msg->all ? 0 : msg->key.name_len, msg->subtree, hf_wake, w);
+	case HF_MSG_NTA:
+		n = hf_cache_flush_mode(w->cache, msg->all ? NULL : msg->key.name,
+					msg->all ? 0 : msg->key.name_len, msg->subtree,
+					(enum hf_flush_mode)msg->mode, hf_wake, w);
+		if (msg->res != NULL)
+			msg->res[w->idx].count = n;
 		break;
 	case HF_MSG_CONFIG:
 		hf_cache_set_knobs(w->cache, &msg->conf);
+		break;
+	case HF_MSG_LOOKUP:
+		if (msg->res != NULL)
+			lookup(w, msg, &msg->res[w->idx]);
 		break;
 	default:
 		break;

@@ -264,6 +264,9 @@ enum hf_answer_kind {
 	HF_ANS_FAILURE = 3, /* SERVFAIL or other failure, with an EDE */
 };
 
+/* hf_dns_answer.flags */
+#define HF_ANS_F_NTA 0x0001 /* insecure because of a Negative Trust Anchor (RFC 7646) */
+
 enum hf_security {
 	HF_SECURITY_INSECURE = 0, /* not validated, or provably insecure */
 	HF_SECURITY_SECURE = 1,
@@ -294,8 +297,8 @@ struct hf_dns_answer {
 	uint16_t ancount, nscount, arcount;
 	uint16_t nttl;
 	uint16_t body_len;
-	uint16_t reserved;
-	uint32_t ttl; /* lifetime in seconds: min TTL of the answer (or the negative TTL) */
+	uint16_t flags; /* HF_ANS_F_* */
+	uint32_t ttl;	/* lifetime in seconds: min TTL of the answer (or the negative TTL) */
 };
 
 static inline uint16_t *hf_dns_answer_ttl_offs(const struct hf_dns_answer *a)

@@ -252,7 +252,9 @@ static struct env *env_new(const enum fake_mode *modes, unsigned n, uint64_t tim
 	e->cfg.upstream_timeout_ms = timeout_ms;
 	e->cfg.upstream_attempts = attempts;
 	e->cfg.failure_ttl = 7;
-	e->cfg.dnssec = false; /* forwarding only here; test_validate_ctl.c validates */
+	e->cfg.dnssec = false;		 /* forwarding only here; test_validate_ctl.c validates */
+	e->cfg.control_socket[0] = '\0'; /* no management socket, no NTA state file */
+	e->cfg.nta_state_file[0] = '\0';
 	hf_config_set(&e->cfg, "service-address", "198.18.53.1", NULL, err, sizeof(err));
 	e->nfakes = n;
 	for (unsigned i = 0; i < n; i++) {

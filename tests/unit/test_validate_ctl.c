@@ -385,6 +385,8 @@ static struct env *env_new(bool dnssec)
 	e->cfg.upstream_attempts = 2;
 	e->cfg.failure_ttl = 7;
 	e->cfg.dnssec = dnssec;
+	e->cfg.control_socket[0] = '\0'; /* no management socket, no NTA state file */
+	e->cfg.nta_state_file[0] = '\0';
 	snprintf(e->cfg.trust_anchor, sizeof(e->cfg.trust_anchor), "%s", anchor_path);
 	fake_open(&e->fake);
 	snprintf(fwd, sizeof(fwd), "127.0.0.1@%u", e->fake.port);
@@ -675,6 +677,8 @@ static void test_bad_anchor(void)
 	fputs("; comment\n. IN DS 20326 8 2 E06D44B8\nfoo bar\n", f);
 	fclose(f);
 	hf_config_defaults(&cfg);
+	cfg.control_socket[0] = '\0';
+	cfg.nta_state_file[0] = '\0';
 	CHECK_EQ(hf_config_set(&cfg, "forwarder", "127.0.0.1", NULL, err, sizeof(err)), 0);
 	snprintf(cfg.trust_anchor, sizeof(cfg.trust_anchor), "%s", path);
 	CHECK(hf_control_create(&cfg, &w, err, sizeof(err)) == NULL);

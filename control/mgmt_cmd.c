@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast control/: management command parsing and output (hf_mgmt.h),
+ * shared by the server and holdfastctl.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hf_mgmt.h"
+#include "../dns/hf_dns.h"
+
+const char *const hf_mgmt_config_keys[] = {
+	"serve-stale-window",
+	"serve-stale-client-timeout",
+	"serve-stale-ttl",
+	"serve-stale-failure-recheck",
+};
+const unsigned hf_mgmt_config_nkeys = HF_ARRAY_LEN(hf_mgmt_config_keys);
+
+static const char help_status[] =
+	"usage: holdfastctl status\n"
+	"  Version, uptime, worker cores, ports and the configuration in force.\n";
+static const char help_stats[] =
+	"usage: holdfastctl stats [--per-core] [--reset] [--prometheus]\n"
+	"  Counters summed over the worker cores, and the control plane's.\n"
+	"  --per-core    also each core's own counters\n"
+	"  --reset       report, then start counting from zero (holdfast keeps its totals\n"
+	"                for the stats textfile; only this view is reset)\n"
+	"  --prometheus  the Prometheus text exposition format (as in stats-textfile)\n";
+static const char help_nta[] =
+	"usage: holdfastctl nta add NAME [--lifetime DURATION] [--reason TEXT] [--recheck "
+	"DURATION]\n"
+	"       holdfastctl nta remove NAME\n"
+	"       holdfastctl nta list\n"
+	"  Negative Trust Anchors (RFC 7646): NAME and everything below it are not\n"
+	"  validated (answers flow, never with AD). add returns when every worker core\n"
+	"  has applied it, and says how many cores and how long it took.\n"
+	"  --lifetime    how long it holds (default 1h, 1s .. 1w); it then expires\n"
+	"  --reason      free text shown by nta list (at most 200 bytes)\n"
+	"  --recheck     validate NAME's DNSKEY without the NTA this often and remove the\n"
+	"                NTA once it validates again\n";
+static const char help_cache[] =
+	"usage: holdfastctl cache lookup NAME [TYPE]\n"
+	"       holdfastctl cache flush NAME [--subtree]\n"
+	"       holdfastctl cache flush --bogus | --all\n"
+	"  lookup  what each worker core holds for NAME (TYPE, or every type): state\n"
+	"          (fresh, stale, failure, pending), TTL left, security, rcode, EDE\n"
+	"  flush   remove NAME (every type), its subtree, every failure and bogus\n"
+	"          entry, or everything, on every core; returns when all have done it\n";
+static const char help_config[] =
+	"usage: holdfastctl config get [KEY]\n"
+	"       holdfastctl config set KEY VALUE\n"
+	"  The serve-stale knobs at run time: serve-stale-window, serve-stale-client-timeout,\n"
+	"  serve-stale-ttl, serve-stale-failure-recheck (values as in the config file).\n"
+	"  set returns when every worker core uses the new value.\n";
+
+const char hf_mgmt_usage[] =
+	"usage: holdfastctl [-s SOCKET] [--json] [--timeout DURATION] COMMAND [ARGS]\n"
+	"\n"
+	"Commands:\n"
+	"  status                                  version, uptime, cores, ports, config\n"
+	"  stats [--per-core] [--reset] [--prometheus]\n"
+	"  nta add NAME [--lifetime D] [--reason T] [--recheck D]\n"
+	"  nta remove NAME\n"
+	"  nta list\n"
+	"  cache lookup NAME [TYPE]\n"
+	"  cache flush NAME [--subtree] | --bogus | --all\n"
+	"  config get [KEY] | config set KEY VALUE\n"
+	"\n"
+	"Options:\n"
+	"  -s, --socket PATH   management socket (default: $HOLDFAST_CONTROL_SOCKET, else\n"
+	"                      /run/holdfast/control.sock)\n"
+	"  --json              machine-readable output: one JSON object with \"ok\"\n"
+	"  --timeout D         give up after D (default 15s)\n"
+	"  -h, --help          this text; COMMAND --help for one command\n"
+	"\n"
+	"Exit status: 0 success, 1 holdfast refused or failed the command, 2 usage error,\n"
+	"3 holdfast could not be reached.\n";
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return hf_error(HF_EINVAL);
+}
+
+/* "--opt value" or "--opt=value" at argv[*i]; advances *i. NULL: not this option. */
+static const char *opt_value(int argc, char *const *argv, int *i, const char *opt, bool *missing)
+{
+	size_t n = strlen(opt);
+	const char *a = argv[*i];
+	*missing = false;
+	if (strncmp(a, opt, n) != 0)
+		return NULL;
+	if (a[n] == '=')
+		return a + n + 1;
+	if (a[n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return NULL;
+	}
+	(*i)++;
+	return argv[*i];
+}
+
+static int parse_name(const char *s, struct hf_mgmt_req *r, char *err, size_t errlen)
+{
+	if (hf_dns_name_from_str(s, r->name, &r->name_len) != 0)
+		return fail(err, errlen, "\"%s\" is not a domain name", s);
+	hf_dns_name_lower(r->name, r->name_len);
+	return 0;
+}
+
+static bool is_help(const char *a)
+{
+	return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+static int parse_nta(int argc, char *const *argv, struct hf_mgmt_req *r, char *err, size_t errlen)
+{
+	const char *sub = argv[1];
+	bool have_name = false, missing;
+	char why[200];
+
+	if (strcmp(sub, "list") == 0) {
+		if (argc > 2)
+			return fail(err, errlen, "nta list: unexpected argument \"%s\"", argv[2]);
+		r->cmd = HF_CMD_NTA_LIST;
+		return 0;
+	}
+	if (strcmp(sub, "add") != 0 && strcmp(sub, "remove") != 0)
+		return fail(err, errlen, "nta: unknown subcommand \"%s\" (add, remove, list)", sub);
+	r->cmd = strcmp(sub, "add") == 0 ? HF_CMD_NTA_ADD : HF_CMD_NTA_REMOVE;
+	r->lifetime_s = HF_NTA_LIFETIME_DEF;
+	for (int i = 2; i < argc; i++) {
+		const char *v;
+		if (r->cmd == HF_CMD_NTA_ADD) {
+			if ((v = opt_value(argc, argv, &i, "--lifetime", &missing)) != NULL) {
+				if (hf_config_parse_lifetime(v, &r->lifetime_s, why, sizeof(why)) !=
+				    0)
+					return fail(err, errlen, "nta add: %s", why);
+				continue;
+			}
+			if (missing)
+				return fail(err, errlen, "nta add: --lifetime needs a duration");
+			if ((v = opt_value(argc, argv, &i, "--recheck", &missing)) != NULL) {
+				if (hf_config_parse_lifetime(v, &r->recheck_s, why, sizeof(why)) !=
+				    0)
+					return fail(err, errlen, "nta add: --recheck: %s", why);
+				continue;
+			}
+			if (missing)
+				return fail(err, errlen, "nta add: --recheck needs a duration");
+			if ((v = opt_value(argc, argv, &i, "--reason", &missing)) != NULL) {
+				if (strlen(v) > HF_NTA_REASON_MAX)
+					return fail(err, errlen,
+						    "nta add: --reason is longer than %d bytes",
+						    HF_NTA_REASON_MAX);
+				for (const char *p = v; *p; p++)
+					if ((unsigned char)*p < 0x20 || *p == 0x7f)
+						return fail(err, errlen,
+							    "nta add: --reason has a control "
+							    "character");
+				snprintf(r->reason, sizeof(r->reason), "%s", v);
+				continue;
+			}
+			if (missing)
+				return fail(err, errlen, "nta add: --reason needs a text");
+		}
+		if (argv[i][0] == '-')
+			return fail(err, errlen, "nta %s: unknown option \"%s\"", sub, argv[i]);
+		if (have_name)
+			return fail(err, errlen, "nta %s: unexpected argument \"%s\"", sub,
+				    argv[i]);
+		if (parse_name(argv[i], r, err, errlen) != 0)
+			return hf_error(HF_EINVAL);
+		have_name = true;
+	}
+	if (!have_name)
+		return fail(err, errlen, "nta %s: NAME missing", sub);
+	if (r->name_len <= 1)
+		return fail(err, errlen, "nta %s: not for the root (set dnssec: no instead)", sub);
+	return 0;
+}
+
+static int parse_cache(int argc, char *const *argv, struct hf_mgmt_req *r, char *err, size_t errlen)
+{
+	const char *sub = argv[1];
+	bool have_name = false;
+
+	if (strcmp(sub, "lookup") == 0) {
+		r->cmd = HF_CMD_CACHE_LOOKUP;
+		if (argc < 3 || argc > 4)
+			return fail(err, errlen, "cache lookup: needs NAME [TYPE]");
+		if (argv[2][0] == '-')
+			return fail(err, errlen, "cache lookup: unknown option \"%s\"", argv[2]);
+		if (parse_name(argv[2], r, err, errlen) != 0)
+			return hf_error(HF_EINVAL);
+		if (argc == 4) {
+			if (hf_dns_type_from_str(argv[3], &r->qtype) != 0)
+				return fail(err, errlen, "cache lookup: \"%s\" is not an RR type",
+					    argv[3]);
+			r->has_type = true;
+		}
+		return 0;
+	}
+	if (strcmp(sub, "flush") != 0)
+		return fail(err, errlen, "cache: unknown subcommand \"%s\" (lookup, flush)", sub);
+	r->cmd = HF_CMD_CACHE_FLUSH;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--subtree") == 0)
+			r->subtree = true;
+		else if (strcmp(argv[i], "--bogus") == 0)
+			r->bogus = true;
+		else if (strcmp(argv[i], "--all") == 0)
+			r->all = true;
+		else if (argv[i][0] == '-')
+			return fail(err, errlen, "cache flush: unknown option \"%s\"", argv[i]);
+		else if (have_name)
+			return fail(err, errlen, "cache flush: unexpected argument \"%s\"",
+				    argv[i]);
+		else if (parse_name(argv[i], r, err, errlen) != 0)
+			return hf_error(HF_EINVAL);
+		else
+			have_name = true;
+	}
+	if (r->bogus + r->all + have_name != 1)
+		return fail(err, errlen, "cache flush: give one of NAME, --bogus or --all");
+	if (r->subtree && !have_name)
+		return fail(err, errlen, "cache flush: --subtree needs a NAME");
+	return 0;
+}
+
+static bool config_key_ok(const char *k)
+{
+	for (unsigned i = 0; i < hf_mgmt_config_nkeys; i++)
+		if (strcmp(k, hf_mgmt_config_keys[i]) == 0)
+			return true;
+	return false;
+}
+
+static int parse_config(int argc, char *const *argv, struct hf_mgmt_req *r, char *err,
+			size_t errlen)
+{
+	const char *sub = argv[1];
+	if (strcmp(sub, "get") == 0) {
+		r->cmd = HF_CMD_CONFIG_GET;
+		if (argc > 3)
+			return fail(err, errlen, "config get: unexpected argument \"%s\"", argv[3]);
+	} else if (strcmp(sub, "set") == 0) {
+		r->cmd = HF_CMD_CONFIG_SET;
+		if (argc != 4)
+			return fail(err, errlen, "config set: needs KEY VALUE");
+	} else {
+		return fail(err, errlen, "config: unknown subcommand \"%s\" (get, set)", sub);
+	}
+	if (argc >= 3) {
+		if (!config_key_ok(argv[2]))
+			return fail(err, errlen,
+				    "config %s: \"%s\" cannot be read or changed at run time (%s, "
+				    "%s, %s, %s)",
+				    sub, argv[2], hf_mgmt_config_keys[0], hf_mgmt_config_keys[1],
+				    hf_mgmt_config_keys[2], hf_mgmt_config_keys[3]);
+		snprintf(r->key, sizeof(r->key), "%s", argv[2]);
+	}
+	if (r->cmd == HF_CMD_CONFIG_SET) {
+		struct hf_config tmp;
+		char why[300];
+		if (strlen(argv[3]) >= sizeof(r->value))
+			return fail(err, errlen, "config set: value too long");
+		hf_config_defaults(&tmp);
+		if (hf_config_set(&tmp, r->key, argv[3], "config set", why, sizeof(why)) != 0)
+			return fail(err, errlen, "%s", why);
+		snprintf(r->value, sizeof(r->value), "%s", argv[3]);
+	}
+	return 0;
+}
+
+int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char **help, char *err,
+		  size_t errlen)
+{
+	const char *cmd;
+	const char *h = NULL;
+
+	memset(r, 0, sizeof(*r));
+	*help = NULL;
+	if (argc < 1)
+		return fail(err, errlen, "no command (status, stats, nta, cache, config)");
+	cmd = argv[0];
+	if (strcmp(cmd, "status") == 0)
+		h = help_status;
+	else if (strcmp(cmd, "stats") == 0)
+		h = help_stats;
+	else if (strcmp(cmd, "nta") == 0)
+		h = help_nta;
+	else if (strcmp(cmd, "cache") == 0)
+		h = help_cache;
+	else if (strcmp(cmd, "config") == 0)
+		h = help_config;
+	else
+		return fail(err, errlen,
+			    "unknown command \"%s\" (status, stats, nta, cache, config)", cmd);
+	for (int i = 1; i < argc; i++)
+		if (is_help(argv[i])) {
+			*help = h;
+			return HF_MGMT_HELP;
+		}
+	if (h == help_status) {
+		r->cmd = HF_CMD_STATUS;
+		if (argc > 1)
+			return fail(err, errlen, "status: unexpected argument \"%s\"", argv[1]);
+		return 0;
+	}
+	if (h == help_stats) {
+		r->cmd = HF_CMD_STATS;
+		for (int i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--per-core") == 0)
+				r->per_core = true;
+			else if (strcmp(argv[i], "--reset") == 0)
+				r->reset = true;
+			else if (strcmp(argv[i], "--prometheus") == 0)
+				r->prometheus = true;
+			else
+				return fail(err, errlen, "stats: unknown argument \"%s\"", argv[i]);
+		}
+		return 0;
+	}
+	if (argc < 2)
+		return fail(err, errlen, "%s: subcommand missing (see holdfastctl %s --help)", cmd,
+			    cmd);
+	if (h == help_nta)
+		return parse_nta(argc, argv, r, err, errlen);
+	if (h == help_cache)
+		return parse_cache(argc, argv, r, err, errlen);
+	return parse_config(argc, argv, r, err, errlen);
+}
+
+/* ---- the emitter ---- */
+
+void hf_emit_init(struct hf_emit *e, bool json)
+{
+	memset(e, 0, sizeof(*e));
+	e->json = json;
+}
+
+void hf_emit_free(struct hf_emit *e)
+{
+	free(e->buf);
+	memset(e, 0, sizeof(*e));
+}
+
+void hf_emit_raw(struct hf_emit *e, const char *s, size_t n)
+{
+	if (e->oom)
+		return;
+	if (e->len + n + 1 > e->cap) {
+		size_t ncap = e->cap ? e->cap : 1024;
+		char *nb;
+		while (ncap < e->len + n + 1)
+			ncap *= 2;
+		nb = realloc(e->buf, ncap);
+		if (nb == NULL) {
+			e->oom = true;
+			return;
+		}
+		e->buf = nb;
+		e->cap = ncap;
+	}
+	memcpy(e->buf + e->len, s, n);
+	e->len += n;
+	e->buf[e->len] = '\0';
+}
+
+void hf_emit_rawf(struct hf_emit *e, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		hf_emit_raw(e, small, (size_t)n);
+		return;
+	}
+	{
+		char *big = malloc((size_t)n + 1);
+		if (big == NULL) {
+			e->oom = true;
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		hf_emit_raw(e, big, (size_t)n);
+		free(big);
+	}
+}
+
+static void json_str(struct hf_emit *e, const char *s)
+{
+	hf_emit_raw(e, "\"", 1);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			char b[2] = {'\\', (char)ch};
+			hf_emit_raw(e, b, 2);
+		} else if (ch < 0x20 || ch == 0x7f) {
+			hf_emit_rawf(e, "\\u%04x", ch);
+		} else {
+			hf_emit_raw(e, s, 1);
+		}
+	}
+	hf_emit_raw(e, "\"", 1);
+}
+
+static void indent(struct hf_emit *e)
+{
+	/* depth 1 = members of the top-level object, at column 0 */
+	for (int i = 1; i < e->depth; i++)
+		hf_emit_raw(e, "  ", 2);
+}
+
+/* Start a member (key may be NULL in arrays). */
+static void member(struct hf_emit *e, const char *key)
+{
+	if (e->json) {
+		if (e->depth > 0 && !e->first[e->depth])
+			hf_emit_raw(e, ",", 1);
+		if (key != NULL && !(e->depth > 0 && e->in_array[e->depth])) {
+			json_str(e, key);
+			hf_emit_raw(e, ":", 1);
+		}
+	} else {
+		if (e->item_start) {
+			/* first member of an array item: "- " in place of the indent's last step */
+			for (int i = 1; i < e->depth - 1; i++)
+				hf_emit_raw(e, "  ", 2);
+			hf_emit_raw(e, "- ", 2);
+			e->item_start = false;
+		} else {
+			indent(e);
+		}
+		if (key != NULL)
+			hf_emit_rawf(e, "%s:", key);
+		else if (e->in_array[e->depth])
+			hf_emit_raw(e, "-", 1);
+	}
+	if (e->depth > 0)
+		e->first[e->depth] = false;
+}
+
+static void push(struct hf_emit *e, bool array)
+{
+	if (e->depth < 15)
+		e->depth++;
+	e->first[e->depth] = true;
+	e->in_array[e->depth] = array;
+}
+
+void hf_emit_obj_begin(struct hf_emit *e, const char *key)
+{
+	bool item = e->depth > 0 && e->in_array[e->depth];
+	if (e->depth == 0) {
+		if (e->json)
+			hf_emit_raw(e, "{", 1);
+		push(e, false);
+		return;
+	}
+	if (e->json) {
+		member(e, key);
+		hf_emit_raw(e, "{", 1);
+		push(e, false);
+		return;
+	}
+	if (item) {
+		e->first[e->depth] = false;
+		push(e, false);
+		e->item_start = true;
+		return;
+	}
+	member(e, key);
+	hf_emit_raw(e, "\n", 1);
+	push(e, false);
+}
+
+void hf_emit_obj_end(struct hf_emit *e)
+{
+	if (e->json)
+		hf_emit_raw(e, "}", 1);
+	else if (e->item_start) /* an empty item */
+		e->item_start = false;
+	if (e->depth > 0)
+		e->depth--;
+	if (e->depth == 0)
+		hf_emit_raw(e, "\n", e->json ? 1 : 0);
+}
+
+void hf_emit_arr_begin(struct hf_emit *e, const char *key)
+{
+	member(e, key);
+	hf_emit_raw(e, e->json ? "[" : "\n", 1);
+	push(e, true);
+}
+
+void hf_emit_arr_end(struct hf_emit *e)
+{
+	bool empty = e->first[e->depth];
+	if (e->json) {
+		hf_emit_raw(e, "]", 1);
+	} else if (empty) {
+		indent(e);
+		hf_emit_raw(e, "(none)\n", 7);
+	}
+	if (e->depth > 0)
+		e->depth--;
+}
+
+static void scalar_end(struct hf_emit *e)
+{
+	if (!e->json)
+		hf_emit_raw(e, "\n", 1);
+}
+
+void hf_emit_str(struct hf_emit *e, const char *key, const char *v)
+{
+	member(e, key);
+	if (e->json) {
+		json_str(e, v);
+	} else {
+		hf_emit_raw(e, " ", 1);
+		hf_emit_raw(e, v, strlen(v));
+	}
+	scalar_end(e);
+}
+
+void hf_emit_u64(struct hf_emit *e, const char *key, uint64_t v)
+{
+	member(e, key);
+	hf_emit_rawf(e, e->json ? "%llu" : " %llu", (unsigned long long)v);
+	scalar_end(e);
+}
+
+void hf_emit_bool(struct hf_emit *e, const char *key, bool v)
+{
+	member(e, key);
+	hf_emit_rawf(e, e->json ? "%s" : " %s",
+		     e->json ? (v ? "true" : "false") : (v ? "yes" : "no"));
+	scalar_end(e);
+}
+
+void hf_emit_null(struct hf_emit *e, const char *key)
+{
+	member(e, key);
+	hf_emit_raw(e, e->json ? "null" : " -", e->json ? 4 : 2);
+	scalar_end(e);
+}

@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast control/: Negative Trust Anchors (RFC 7646).
+ *
+ * Control owns the authoritative list (c->ntas). The validator asks it
+ * through a hook whether a name is covered; data there is not validated and
+ * is INSECURE (never AD). The workers hold no copy of the list: the cache
+ * entries themselves carry the outcome. Adding an NTA sends HF_MSG_NTA to
+ * every worker, which drops the subtree's failures and bogus data and
+ * turns its secure data insecure (HF_ANS_F_NTA); removing one drops the
+ * subtree's failures, bogus data and HF_ANS_F_NTA entries, so the next
+ * query validates again. Either completes, like every control message,
+ * when each worker's applied_seq has reached it. So the packet path pays
+ * nothing for NTAs.
+ *
+ * Lifetimes are wall-clock (Unix time): an NTA added for an hour expires an
+ * hour later even across a restart. The state file (nta-state-file) holds
+ * the NTAs added at run time, one per line, and is replaced atomically:
+ *   holdfast-nta 1
+ *   NAME<TAB>ADDED<TAB>EXPIRES<TAB>RECHECK<TAB>REASON
+ * A file that does not parse is renamed to FILE.corrupt and reported;
+ * holdfast starts without it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hf_control_impl.h"
+
+#define NTA_TICK_MS 100 /* expiry/recheck resolution */
+
+static int find(const struct hf_control *c, const uint8_t *name, size_t len)
+{
+	for (unsigned i = 0; i < c->nntas; i++)
+		if (hf_dns_name_equal(c->ntas[i].name, c->ntas[i].name_len, name, len))
+			return (int)i;
+	return -1;
+}
+
+bool hf_nta_covers(const struct hf_control *c, const uint8_t *name, size_t len)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	if (c->nta_bypass)
+		return false;
+	for (unsigned i = 0; i < c->nntas; i++)
+		if (c->ntas[i].expires_s > now &&
+		    hf_dns_name_is_sub(name, len, c->ntas[i].name, c->ntas[i].name_len))
+			return true;
+	return false;
+}
+
+static bool val_hook(void *arg, const uint8_t *name, size_t len, uint64_t now_s)
+{
+	(void)now_s;
+	return hf_nta_covers(arg, name, len);
+}
+
+static void name_str(const uint8_t *name, size_t len, char *buf, size_t size)
+{
+	if (hf_dns_name_to_str(name, len, buf, size) < 0)
+		snprintf(buf, size, "?");
+}
+
+/* HF_MSG_NTA for name with mode to every worker. */
+static int broadcast(struct hf_control *c, const uint8_t *name, size_t len, enum hf_flush_mode mode,
+		     struct hf_msg_result *res, uint64_t *seq)
+{
+	struct hf_msg_ctl *m = calloc(1, sizeof(*m));
+	int rc;
+	if (m == NULL)
+		return hf_error(HF_ENOMEM);
+	m->type = HF_MSG_NTA;
+	m->subtree = 1;
+	m->mode = (uint8_t)mode;
+	m->res = res;
+	memcpy(m->key.name, name, len);
+	m->key.name_len = (uint8_t)len;
+	rc = hf_control_broadcast(c, m);
+	if (rc == 0 && seq != NULL)
+		*seq = hf_control_last_seq(c);
+	return rc;
+}
+
+int hf_nta_save(const struct hf_control *c)
+{
+	const char *path = c->cfg.nta_state_file;
+	char tmp[300], nm[HF_DNS_NAME_MAX * 4 + 8], dir[300];
+	FILE *f;
+	int fd, dfd;
+	unsigned kept = 0;
+
+	if (path[0] == '\0')
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, "holdfast: nta: cannot write %s: %s\n", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return hf_error(HF_EIO);
+	}
+	fprintf(f, "holdfast-nta 1\n");
+	for (unsigned i = 0; i < c->nntas; i++) {
+		const struct hf_nta *n = &c->ntas[i];
+		if (n->source == HF_NTA_SRC_CONFIG) /* the config file brings them back */
+			continue;
+		name_str(n->name, n->name_len, nm, sizeof(nm));
+		fprintf(f, "%s\t%llu\t%llu\t%u\t%s\n", nm, (unsigned long long)n->added_s,
+			(unsigned long long)n->expires_s, n->recheck_s, n->reason);
+		kept++;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		fprintf(stderr, "holdfast: nta: cannot write %s: %s\n", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		return hf_error(HF_EIO);
+	}
+	fclose(f);
+	if (rename(tmp, path) != 0) {
+		fprintf(stderr, "holdfast: nta: cannot rename %s to %s: %s\n", tmp, path,
+			strerror(errno));
+		unlink(tmp);
+		return hf_error(HF_EIO);
+	}
+	/* the rename itself must reach the disk */
+	snprintf(dir, sizeof(dir), "%s", path);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	(void)kept;
+	return 0;
+}
+
+static int insert(struct hf_control *c, const uint8_t *name, size_t len, uint64_t added_s,
+		  uint64_t expires_s, uint32_t recheck_s, const char *reason,
+		  enum hf_nta_source src)
+{
+	int i = find(c, name, len);
+	struct hf_nta *n;
+	if (i < 0) {
+		if (c->nntas >= HF_NTA_MAX)
+			return hf_error(HF_EFULL);
+		i = (int)c->nntas++;
+	}
+	n = &c->ntas[i];
+	memset(n, 0, sizeof(*n));
+	memcpy(n->name, name, len);
+	hf_dns_name_lower(n->name, len);
+	n->name_len = (uint8_t)len;
+	n->source = (uint8_t)src;
+	n->added_s = added_s;
+	n->expires_s = expires_s;
+	n->recheck_s = recheck_s;
+	n->next_recheck_ms = hf_control_now_ms() + (uint64_t)recheck_s * 1000u;
+	snprintf(n->reason, sizeof(n->reason), "%s", reason ? reason : "");
+	c->nta_next_ms = 0; /* look at it on the next pass */
+	return 0;
+}
+
+int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t lifetime_s,
+	       uint32_t recheck_s, const char *reason, enum hf_nta_source src,
+	       struct hf_msg_result *res, uint64_t *seq, char *err, size_t errlen)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	char nm[HF_DNS_NAME_MAX * 4 + 8];
+	int rc;
+
+	if (lifetime_s == 0 || lifetime_s > HF_NTA_LIFETIME_MAX) {
+		snprintf(err, errlen, "lifetime must be between 1s and 1w (RFC 7646)");
+		return hf_error(HF_EINVAL);
+	}
+	if (recheck_s != 0 && c->val == NULL) {
+		snprintf(err, errlen, "--recheck needs dnssec: yes");
+		return hf_error(HF_EINVAL);
+	}
+	if (len <= 1) {
+		snprintf(err, errlen,
+			 "an NTA for the root would turn DNSSEC off; set dnssec: no "
+			 "instead");
+		return hf_error(HF_EINVAL);
+	}
+	rc = insert(c, name, len, now, now + lifetime_s, recheck_s, reason, src);
+	if (rc != 0) {
+		snprintf(err, errlen, "too many NTAs (at most %d)", HF_NTA_MAX);
+		return rc;
+	}
+	if (c->val != NULL)
+		hf_val_flush_name(c->val, name, len);
+	rc = broadcast(c, name, len, HF_FLUSH_NTA_ADD, res, seq);
+	if (rc != 0) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	name_str(name, len, nm, sizeof(nm));
+	fprintf(stderr, "holdfast: nta: %s added for %us%s%s\n", nm, lifetime_s,
+		reason && reason[0] ? ": " : "", reason ? reason : "");
+	hf_nta_save(c);
+	return 0;
+}
+
+static void drop(struct hf_control *c, unsigned i)
+{
+	c->ntas[i] = c->ntas[--c->nntas];
+}
+
+int hf_nta_remove(struct hf_control *c, const uint8_t *name, size_t len, const char *why,
+		  struct hf_msg_result *res, uint64_t *seq)
+{
+	char nm[HF_DNS_NAME_MAX * 4 + 8];
+	int i = find(c, name, len);
+	int rc;
+
+	if (i < 0)
+		return hf_error(HF_ENOENT);
+	drop(c, (unsigned)i);
+	if (c->val != NULL)
+		hf_val_flush_name(c->val, name, len);
+	rc = broadcast(c, name, len, HF_FLUSH_NTA_REMOVE, res, seq);
+	name_str(name, len, nm, sizeof(nm));
+	fprintf(stderr, "holdfast: nta: %s removed (%s)\n", nm, why);
+	hf_nta_save(c);
+	return rc;
+}
+
+bool hf_nta_tick(struct hf_control *c, uint64_t now_ms)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	bool did = false;
+
+	if (c->nntas == 0 || now_ms < c->nta_next_ms)
+		return false;
+	c->nta_next_ms = now_ms + NTA_TICK_MS;
+	for (unsigned i = 0; i < c->nntas;) {
+		struct hf_nta *n = &c->ntas[i];
+		if (n->expires_s <= now) {
+			uint8_t name[HF_DNS_NAME_MAX];
+			size_t len = n->name_len;
+			memcpy(name, n->name, len);
+			hf_nta_remove(c, name, len, "lifetime over", NULL, NULL);
+			did = true;
+			continue; /* i now holds what was the last one */
+		}
+		if (n->recheck_s != 0 && !n->recheck_busy && now_ms >= n->next_recheck_ms) {
+			/* a recheck must not be answered from a verdict cached under the NTA */
+			hf_val_flush_name(c->val, n->name, n->name_len);
+			if (hf_fwd_internal(c, n->name, n->name_len, HF_TYPE_DNSKEY, now_ms) == 0)
+				n->recheck_busy = true;
+			n->next_recheck_ms = now_ms + (uint64_t)n->recheck_s * 1000u;
+			did = true;
+		}
+		i++;
+	}
+	return did;
+}
+
+void hf_nta_recheck_done(struct hf_control *c, const uint8_t *name, size_t len, uint8_t verdict,
+			 uint16_t ede, const char *text)
+{
+	char nm[HF_DNS_NAME_MAX * 4 + 8];
+	int i = find(c, name, len);
+
+	if (i < 0)
+		return; /* removed meanwhile */
+	c->ntas[i].recheck_busy = false;
+	name_str(name, len, nm, sizeof(nm));
+	if (verdict == HF_SECURITY_SECURE) {
+		fprintf(stderr, "holdfast: nta: %s validates again\n", nm);
+		hf_nta_remove(c, name, len, "recheck: validates again", NULL, NULL);
+		return;
+	}
+	/* flush what the recheck cached as bogus: the NTA still holds */
+	hf_val_flush_name(c->val, name, len);
+	if (c->ntas[i].recheck_logged_ms != 0 &&
+	    hf_control_now_ms() - c->ntas[i].recheck_logged_ms < 60000)
+		return;
+	c->ntas[i].recheck_logged_ms = hf_control_now_ms();
+	if (ede != HF_EDE_NONE)
+		fprintf(stderr, "holdfast: nta: %s still fails validation (EDE %u%s%s), kept\n", nm,
+			ede, text && text[0] ? ": " : "", text ? text : "");
+	else
+		fprintf(stderr, "holdfast: nta: %s still not secure, kept\n", nm);
+}
+
+/* Parse one state line; 0 or HF_EINVAL. */
+static int parse_line(char *line, uint8_t *name, size_t *len, uint64_t *added, uint64_t *expires,
+		      uint32_t *recheck, char **reason)
+{
+	char *f[5], *p = line, *end;
+	unsigned long long v;
+	for (int i = 0; i < 4; i++) {
+		f[i] = p;
+		p = strchr(p, '\t');
+		if (p == NULL)
+			return HF_EINVAL;
+		*p++ = '\0';
+	}
+	f[4] = p;
+	if (hf_dns_name_from_str(f[0], name, len) != 0 || *len <= 1)
+		return HF_EINVAL;
+	errno = 0;
+	v = strtoull(f[1], &end, 10);
+	if (errno || *end || end == f[1])
+		return HF_EINVAL;
+	*added = v;
+	v = strtoull(f[2], &end, 10);
+	if (errno || *end || end == f[2] || v > *added + HF_NTA_LIFETIME_MAX)
+		return HF_EINVAL;
+	*expires = v;
+	v = strtoull(f[3], &end, 10);
+	if (errno || *end || end == f[3] || v > HF_NTA_LIFETIME_MAX)
+		return HF_EINVAL;
+	*recheck = (uint32_t)v;
+	if (strlen(f[4]) > HF_NTA_REASON_MAX)
+		return HF_EINVAL;
+	*reason = f[4];
+	return 0;
+}
+
+static void set_aside(const char *path, const char *why, unsigned lineno)
+{
+	char bad[300];
+	snprintf(bad, sizeof(bad), "%s.corrupt", path);
+	if (rename(path, bad) == 0)
+		fprintf(stderr,
+			"holdfast: nta: %s:%u: %s; file set aside as %s, starting without its "
+			"NTAs\n",
+			path, lineno, why, bad);
+	else
+		fprintf(stderr,
+			"holdfast: nta: %s:%u: %s; cannot set it aside (%s), starting without "
+			"its NTAs\n",
+			path, lineno, why, strerror(errno));
+}
+
+/* Restore the state file's NTAs (expired ones are dropped). */
+static void load_state(struct hf_control *c)
+{
+	const char *path = c->cfg.nta_state_file;
+	uint64_t now = (uint64_t)time(NULL);
+	char line[1024];
+	unsigned lineno = 0, restored = 0;
+	FILE *f;
+	struct {
+		uint8_t name[HF_DNS_NAME_MAX];
+		size_t len;
+		uint64_t added, expires;
+		uint32_t recheck;
+		char reason[HF_NTA_REASON_MAX + 1];
+	} * tmp;
+	unsigned n = 0;
+
+	if (path[0] == '\0')
+		return;
+	f = fopen(path, "re");
+	if (f == NULL) {
+		if (errno != ENOENT)
+			fprintf(stderr, "holdfast: nta: cannot read %s: %s\n", path,
+				strerror(errno));
+		return;
+	}
+	tmp = calloc(HF_NTA_MAX, sizeof(*tmp));
+	if (tmp == NULL) {
+		fclose(f);
+		return;
+	}
+	/* all or nothing: a file that does not parse is not half-applied */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t l = strlen(line);
+		char *reason;
+		lineno++;
+		if (l == 0 || line[l - 1] != '\n') {
+			fclose(f);
+			set_aside(path, "line too long or not terminated", lineno);
+			free(tmp);
+			return;
+		}
+		line[--l] = '\0';
+		if (lineno == 1) {
+			if (strcmp(line, "holdfast-nta 1") != 0) {
+				fclose(f);
+				set_aside(path, "not a holdfast NTA state file", lineno);
+				free(tmp);
+				return;
+			}
+			continue;
+		}
+		if (n >= HF_NTA_MAX || parse_line(line, tmp[n].name, &tmp[n].len, &tmp[n].added,
+						  &tmp[n].expires, &tmp[n].recheck, &reason) != 0) {
+			fclose(f);
+			set_aside(path, n >= HF_NTA_MAX ? "too many NTAs" : "line does not parse",
+				  lineno);
+			free(tmp);
+			return;
+		}
+		snprintf(tmp[n].reason, sizeof(tmp[n].reason), "%s", reason);
+		n++;
+	}
+	fclose(f);
+	if (lineno == 0) {
+		set_aside(path, "empty file", 1);
+		free(tmp);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (tmp[i].expires <= now)
+			continue;
+		if (tmp[i].recheck != 0 && c->val == NULL)
+			tmp[i].recheck = 0;
+		if (insert(c, tmp[i].name, tmp[i].len, tmp[i].added, tmp[i].expires, tmp[i].recheck,
+			   tmp[i].reason, HF_NTA_SRC_STATE) == 0)
+			restored++;
+	}
+	free(tmp);
+	fprintf(stderr, "holdfast: nta: %u NTA(s) restored from %s\n", restored, path);
+}
+
+int hf_nta_init(struct hf_control *c, char *err, size_t errlen)
+{
+	uint64_t now = (uint64_t)time(NULL);
+
+	c->ntas = calloc(HF_NTA_MAX, sizeof(*c->ntas));
+	if (c->ntas == NULL) {
+		snprintf(err, errlen, "control: out of memory");
+		return hf_error(HF_ENOMEM);
+	}
+	if (c->val != NULL)
+		hf_val_set_nta(c->val, val_hook, c);
+	/* before any worker runs: nothing cached yet, nothing to broadcast */
+	for (unsigned i = 0; i < c->cfg.nntas; i++) {
+		uint8_t name[HF_DNS_NAME_MAX];
+		size_t len;
+		uint32_t life;
+		char reason[HF_NTA_REASON_MAX + 1], why[200];
+		if (hf_config_parse_nta(c->cfg.nta[i], name, &len, &life, reason, sizeof(reason),
+					why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "nta: \"%s\": %s", c->cfg.nta[i], why);
+			return hf_error(HF_EINVAL);
+		}
+		if (insert(c, name, len, now, now + life, 0, reason, HF_NTA_SRC_CONFIG) != 0) {
+			snprintf(err, errlen, "nta: too many NTAs");
+			return hf_error(HF_EFULL);
+		}
+	}
+	load_state(c);
+	return 0;
+}
+
+void hf_nta_fini(struct hf_control *c)
+{
+	free(c->ntas);
+	c->ntas = NULL;
+	c->nntas = 0;
+}
