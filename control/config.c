@@ -547,7 +547,8 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 	char lim[32];
 	int rc = 0;
 
-	if (value == NULL || value[0] == '\0') {
+	/* "" is a value only for paths that may be unset (min 0) */
+	if (value == NULL || (value[0] == '\0' && !(k->kind == K_PATH && k->min == 0))) {
 		seterr(err, errlen, where, k->name, NULL, "missing value");
 		return hf_error(HF_EINVAL);
 	}

@@ -902,6 +902,80 @@ static void test_refill_moves_class(void)
 	hf_cache_destroy(c);
 }
 
+/* Fill k with a positive answer of the given security (and flags). */
+static void fill_sec(struct hf_cache *c, const struct hf_cache_key *k, uint8_t kind,
+		     uint8_t security, uint16_t flags, uint32_t ttl, uint64_t now)
+{
+	struct abuf b;
+	struct hf_dns_answer *a = (struct hf_dns_answer *)mk_answer(&b, kind, ttl, 40, 1);
+	a->security = security;
+	a->flags = flags;
+	CHECK_EQ(hf_cache_fill(c, k, hf_cache_key_hash(k), a, now, rec_wake, NULL), 0);
+}
+
+/* The NTA flush modes (RFC 7646 on the workers) and --bogus. */
+static void test_flush_modes(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key ks, ki, kb, kf, kn, kx, kst;
+	struct hf_cache_entry *e;
+	uint8_t w[HF_DNS_NAME_MAX + 1];
+	size_t wl = to_wire("de", w);
+
+	mk_key(&ks, "secure.de", HF_TYPE_A, HF_KEY_DO);
+	mk_key(&ki, "insecure.de", HF_TYPE_A, 0);
+	mk_key(&kb, "bogus.de", HF_TYPE_A, HF_KEY_CD);
+	mk_key(&kf, "failed.de", HF_TYPE_A, 0);
+	mk_key(&kn, "nta.de", HF_TYPE_A, 0);
+	mk_key(&kx, "secure.example", HF_TYPE_A, 0);
+	mk_key(&kst, "stale.de", HF_TYPE_A, 0);
+	fill_sec(c, &ks, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 60, T0);
+	fill_sec(c, &ki, HF_ANS_POSITIVE, HF_SECURITY_INSECURE, 0, 60, T0);
+	fill_sec(c, &kb, HF_ANS_POSITIVE, HF_SECURITY_BOGUS, 0, 60, T0);
+	fill_sec(c, &kf, HF_ANS_FAILURE, HF_SECURITY_INSECURE, 0, 5, T0);
+	fill_sec(c, &kn, HF_ANS_POSITIVE, HF_SECURITY_INSECURE, HF_ANS_F_NTA, 60, T0);
+	fill_sec(c, &kx, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 60, T0);
+	/* secure data past its TTL whose refresh failed (bogus upstream) */
+	fill_sec(c, &kst, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 1, T0);
+	fill(c, &kst, HF_ANS_FAILURE, 5, 40, 1, T0 + 2000);
+	e = look(c, &kst);
+	CHECK(e != NULL && e->refresh_failed_ms == T0 + 2000);
+	CHECK_EQ(stats(c).entries, 7);
+
+	/* NTA added at de: failure and bogus go, secure data (fresh or stale)
+	 * turns insecure with the NTA flag, the stale one asks again */
+	CHECK_EQ(hf_cache_flush_mode(c, w, wl, true, HF_FLUSH_NTA_ADD, rec_wake, NULL), 4);
+	CHECK(look(c, &kb) == NULL);
+	CHECK(look(c, &kf) == NULL);
+	e = look(c, &ks);
+	CHECK(e != NULL && e->ans.security == HF_SECURITY_INSECURE &&
+	      (e->ans.flags & HF_ANS_F_NTA));
+	e = look(c, &kst);
+	CHECK(e != NULL && e->ans.security == HF_SECURITY_INSECURE && e->refresh_failed_ms == 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 3000), HF_ACT_WAIT, 1);
+	e = look(c, &ki);
+	CHECK(e != NULL && !(e->ans.flags & HF_ANS_F_NTA));
+	e = look(c, &kx); /* outside the subtree: untouched */
+	CHECK(e != NULL && e->ans.security == HF_SECURITY_SECURE);
+	CHECK_EQ(stats(c).entries, 5);
+
+	/* NTA removed: NTA-derived entries go, genuinely insecure data stays */
+	fill_sec(c, &kb, HF_ANS_POSITIVE, HF_SECURITY_BOGUS, 0, 60, T0);
+	CHECK_EQ(hf_cache_flush_mode(c, w, wl, true, HF_FLUSH_NTA_REMOVE, rec_wake, NULL), 4);
+	CHECK(look(c, &ks) == NULL && look(c, &kn) == NULL && look(c, &kst) == NULL);
+	CHECK(look(c, &kb) == NULL);
+	CHECK(look(c, &ki) != NULL && look(c, &kx) != NULL);
+
+	/* --bogus everywhere: failures and bogus/indeterminate data only */
+	fill_sec(c, &kb, HF_ANS_POSITIVE, HF_SECURITY_INDETERMINATE, 0, 60, T0);
+	fill_sec(c, &kf, HF_ANS_FAILURE, HF_SECURITY_INSECURE, 0, 5, T0);
+	CHECK_EQ(hf_cache_flush_mode(c, NULL, 0, false, HF_FLUSH_BOGUS, rec_wake, NULL), 2);
+	CHECK(look(c, &kb) == NULL && look(c, &kf) == NULL);
+	CHECK_EQ(stats(c).entries, 2);
+	hf_cache_destroy(c);
+}
+
 static void test_flush(void)
 {
 	struct hf_cache_conf conf = base_conf();
@@ -1129,23 +1203,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	static const struct hf_test_case cases[] = {
-		TEST_CASE(test_key_hash_cmp),
-		TEST_CASE(test_miss_then_fill),
-		TEST_CASE(test_stale_wait_refresh),
-		TEST_CASE(test_stale_at_once),
-		TEST_CASE(test_failed_refresh),
-		TEST_CASE(test_past_stale_window),
-		TEST_CASE(test_failure_cached),
-		TEST_CASE(test_failure_onto_fresh),
-		TEST_CASE(test_nxdomain_stale),
-		TEST_CASE(test_miss_timeout),
-		TEST_CASE(test_waiter_limits),
-		TEST_CASE(test_eviction_clock),
-		TEST_CASE(test_hash_full),
-		TEST_CASE(test_refill_moves_class),
-		TEST_CASE(test_flush),
-		TEST_CASE(test_bulk_lookup),
-		TEST_CASE(test_knobs),
+		TEST_CASE(test_key_hash_cmp),	    TEST_CASE(test_miss_then_fill),
+		TEST_CASE(test_stale_wait_refresh), TEST_CASE(test_stale_at_once),
+		TEST_CASE(test_failed_refresh),	    TEST_CASE(test_past_stale_window),
+		TEST_CASE(test_failure_cached),	    TEST_CASE(test_failure_onto_fresh),
+		TEST_CASE(test_nxdomain_stale),	    TEST_CASE(test_miss_timeout),
+		TEST_CASE(test_waiter_limits),	    TEST_CASE(test_eviction_clock),
+		TEST_CASE(test_hash_full),	    TEST_CASE(test_refill_moves_class),
+		TEST_CASE(test_flush_modes),	    TEST_CASE(test_flush),
+		TEST_CASE(test_bulk_lookup),	    TEST_CASE(test_knobs),
 		TEST_CASE(test_stats_and_create),
 	};
 	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));

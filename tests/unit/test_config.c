@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dns/hf_dns.h"
 #include "hf_test.h"
 #include "control/hf_config.h"
 
@@ -388,6 +389,63 @@ static void test_file_errors(void)
 	      0);
 }
 
+/* nta: NAME [LIFETIME [REASON]] and the other management keys. */
+static void test_nta_keys(void)
+{
+	struct hf_config c, d;
+	char err[512], dump[16384];
+	uint8_t name[HF_DNS_NAME_MAX];
+	size_t len;
+	uint32_t life;
+	char reason[HF_NTA_REASON_MAX + 1];
+
+	hf_config_defaults(&c);
+	CHECK(strcmp(c.nta_state_file, "/var/lib/holdfast/nta.state") == 0);
+	CHECK_EQ(c.stats_textfile_ms, 15000);
+	CHECK_EQ(set(&c, "nta", "De.", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "nta", "example.com 2h  registry signatures broken", err, sizeof(err)), 0);
+	CHECK_EQ(c.nntas, 2);
+	CHECK_EQ(hf_config_parse_nta(c.nta[1], name, &len, &life, reason, sizeof(reason), err,
+				     sizeof(err)),
+		 0);
+	CHECK_EQ(len, 13);
+	CHECK_EQ(life, 7200);
+	CHECK(strcmp(reason, "registry signatures broken") == 0);
+	CHECK_EQ(hf_config_parse_nta(c.nta[0], name, &len, &life, reason, sizeof(reason), err,
+				     sizeof(err)),
+		 0);
+	CHECK(len == 4 && memcmp(name, "\2de\0", 4) == 0); /* lower-cased */
+	CHECK_EQ(life, 3600);				   /* the default hour */
+	CHECK(reason[0] == '\0');
+
+	CHECK_EQ(set(&c, "nta", "de 8d", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: nta: \"de 8d\" is not NAME [LIFETIME [REASON]]: "
+			  "lifetime \"8d\" is not "
+			  "between 1s and 1w (RFC 7646)") == 0);
+	CHECK_EQ(set(&c, "nta", "de 0", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "nta", "a..b", err, sizeof(err)), HF_EINVAL);
+	CHECK(strstr(err, "is not a domain name") != NULL);
+	CHECK_EQ(set(&c, "nta", "de 1h say \"hi\"", err, sizeof(err)), HF_EINVAL);
+	CHECK(one_line(err));
+	CHECK_EQ(c.nntas, 2);
+	CHECK_EQ(set(&c, "nta-state-file", "", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "control-socket", "/tmp/x.sock", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "stats-textfile-interval", "500ms", err, sizeof(err)), HF_EINVAL);
+
+	/* the dump loads back unchanged, NTAs and the empty state file included */
+	hf_config_dump(&c, dump, sizeof(dump));
+	CHECK(strstr(dump, "nta: \"example.com 2h  registry signatures broken\"\n") != NULL);
+	CHECK(strstr(dump, "nta-state-file: \"\"\n") != NULL);
+	{
+		const char *p = write_file("nta.conf", dump);
+		char dump2[16384];
+		hf_config_defaults(&d);
+		CHECK_EQ(hf_config_load(&d, p, err, sizeof(err)), 0);
+		hf_config_dump(&d, dump2, sizeof(dump2));
+		CHECK(strcmp(dump, dump2) == 0);
+	}
+}
+
 static void test_args(void)
 {
 	struct hf_config c;
@@ -689,6 +747,7 @@ int main(void)
 		TEST_CASE(test_dump),
 		TEST_CASE(test_dnssec_keys),
 		TEST_CASE(test_example_file),
+		TEST_CASE(test_nta_keys),
 	};
 	int rc;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hf_test_config.XXXXXX");

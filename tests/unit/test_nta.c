@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Negative Trust Anchors and the management socket, on a real control
+ * plane without workers (every change is "applied" at once): the protocol
+ * over a real Unix socket, NTA lifetimes and expiry, the state file across
+ * a restart, a corrupt state file, config-file NTAs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control/hf_control_impl.h"
+#include "hf_test.h"
+
+static char sock_path[108], state_path[128];
+
+static size_t wire(const char *s, uint8_t *out)
+{
+	size_t n = 0;
+	CHECK_EQ(hf_dns_name_from_str(s, out, &n), 0);
+	return n;
+}
+
+static bool covers(const struct hf_control *c, const char *name)
+{
+	uint8_t w[HF_DNS_NAME_MAX];
+	size_t n = wire(name, w);
+	return hf_nta_covers(c, w, n);
+}
+
+static struct hf_control *start(void)
+{
+	struct hf_config cfg;
+	struct hf_control_workers w = {0};
+	char err[512] = "";
+	struct hf_control *c;
+
+	hf_config_defaults(&cfg);
+	CHECK_EQ(hf_config_set(&cfg, "forwarder", "127.0.0.1@9", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&cfg, "nta", "cfg.example 1h from the config file", NULL, err,
+			       sizeof(err)),
+		 0);
+	snprintf(cfg.control_socket, sizeof(cfg.control_socket), "%s", sock_path);
+	snprintf(cfg.nta_state_file, sizeof(cfg.nta_state_file), "%s", state_path);
+	c = hf_control_create(&cfg, &w, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "hf_control_create: %s\n", err);
+		exit(2);
+	}
+	return c;
+}
+
+/* One request over the socket, the control loop pumped until the reply is in. */
+static char *request(struct hf_control *c, const void *req, size_t len)
+{
+	static char reply[65536];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t have = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	uint64_t deadline = hf_control_now_ms() + 5000;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_EQ(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (hf_control_now_ms() < deadline) {
+		ssize_t n;
+		hf_control_poll(c);
+		n = recv(fd, reply + have, sizeof(reply) - 1 - have, 0);
+		if (n > 0)
+			have += (size_t)n;
+		else if (n == 0)
+			break;
+		else if (errno != EAGAIN && errno != ECONNRESET)
+			break;
+	}
+	close(fd);
+	reply[have] = '\0';
+	return reply;
+}
+
+static char *cmd(struct hf_control *c, const char *line)
+{
+	return request(c, line, strlen(line));
+}
+
+static void test_socket_and_protocol(void)
+{
+	struct hf_control *c = start();
+	struct stat st;
+	char *r, big[6000];
+
+	CHECK_EQ(stat(sock_path, &st), 0);
+	CHECK(S_ISSOCK(st.st_mode));
+	CHECK_EQ(st.st_mode & 0777, 0600);
+
+	r = cmd(c, "HF1 json status\n");
+	CHECK(strncmp(r, "OK\n{\"ok\":true,\"version\":\"", 25) == 0);
+	CHECK(strstr(r, "\"workers\":0") != NULL);
+	r = cmd(c, "garbage\n");
+	CHECK(strncmp(r, "ERR not a holdfast management request", 37) == 0);
+	r = cmd(c, "HF1 json frobnicate\n");
+	CHECK(strstr(r, "ERR unknown command \"frobnicate\"") == r);
+	CHECK(strstr(r, "{\"ok\":false,\"error\":\"unknown command") != NULL);
+	r = cmd(c, "HF1 text nta\tadd\tde\t--lifetime\t8d\n");
+	CHECK(strstr(r, "ERR nta add: lifetime \"8d\" is not between 1s and 1w") == r);
+	r = cmd(c, "HF1 text nta\tadd\tde\x01\n");
+	CHECK(strstr(r, "ERR request has a control character") == r);
+	memset(big, 'a', sizeof(big));
+	r = request(c, big, sizeof(big));
+	CHECK(strstr(r, "ERR request too large") == r);
+	/* still serving after all that */
+	r = cmd(c, "HF1 text nta\tlist\n");
+	CHECK(strncmp(r, "OK\nntas:\n  - name: cfg.example.\n", 32) == 0);
+	CHECK(strstr(r, "    source: config\n") != NULL);
+	r = cmd(c, "HF1 json stats\t--per-core\n");
+	CHECK(strstr(r, "\"per_core\":[]") != NULL);
+	CHECK(strstr(r, "\"nta_count\":1") != NULL);
+	r = cmd(c, "HF1 text stats\t--prometheus\n");
+	CHECK(strstr(r, "# TYPE holdfast_ntas gauge\nholdfast_ntas 1\n") != NULL);
+	hf_control_destroy(c);
+	CHECK(stat(sock_path, &st) != 0); /* removed on the way out */
+}
+
+static void test_nta_lifetime_and_state(void)
+{
+	struct hf_control *c;
+	char *r, line[512];
+	FILE *f;
+	uint64_t now = (uint64_t)time(NULL);
+
+	unlink(state_path);
+	c = start();
+	CHECK(covers(c, "www.cfg.example"));
+	CHECK(!covers(c, "example"));
+	r = cmd(c, "HF1 json nta\tadd\tDE.\t--lifetime\t2\t--reason\tregistry signatures broken\n");
+	CHECK(strncmp(r, "OK\n{\"ok\":true,\"name\":\"de.\",\"lifetime\":2,", 40) == 0);
+	CHECK(strstr(r, "\"cores\":0,\"apply_us\":") != NULL);
+	r = cmd(c, "HF1 json nta\tadd\tlong.example\t--lifetime\t1h\n");
+	CHECK(strncmp(r, "OK\n", 3) == 0);
+	CHECK(covers(c, "www.example.de") && covers(c, "de") && !covers(c, "dex"));
+	/* the state file: the run-time NTAs, not the config file's */
+	f = fopen(state_path, "r");
+	CHECK(f != NULL);
+	if (f != NULL) {
+		CHECK(fgets(line, sizeof(line), f) && strcmp(line, "holdfast-nta 1\n") == 0);
+		CHECK(fgets(line, sizeof(line), f) && strncmp(line, "de.\t", 4) == 0);
+		CHECK(strstr(line, "\tregistry signatures broken\n") != NULL);
+		CHECK(fgets(line, sizeof(line), f) && strncmp(line, "long.example.\t", 14) == 0);
+		CHECK(fgets(line, sizeof(line), f) == NULL);
+		fclose(f);
+	}
+	/* expiry: within a tick of the lifetime */
+	{
+		uint64_t until = hf_control_now_ms() + 3500;
+		while (c->nntas == 3 && hf_control_now_ms() < until)
+			hf_control_poll(c);
+		CHECK_EQ(c->nntas, 2);
+	}
+	CHECK(!covers(c, "www.example.de"));
+	r = cmd(c, "HF1 json nta\tlist\n");
+	CHECK(strstr(r, "\"de.\"") == NULL && strstr(r, "\"long.example.\"") != NULL);
+	r = cmd(c, "HF1 text nta\tremove\tde\n");
+	CHECK(strcmp(r, "ERR no NTA for de.\n") == 0);
+	hf_control_destroy(c);
+
+	/* restart: restored with its remaining lifetime */
+	c = start();
+	CHECK(covers(c, "a.long.example"));
+	r = cmd(c, "HF1 json nta\tlist\n");
+	CHECK(strstr(r, "\"name\":\"long.example.\"") != NULL);
+	CHECK(strstr(r, "\"source\":\"state\"") != NULL);
+	{
+		char *p = strstr(r, "\"expires\":");
+		unsigned long long exp = p ? strtoull(p + 10, NULL, 10) : 0;
+		CHECK(exp >= now + 3599 && exp <= now + 3602);
+	}
+	r = cmd(c, "HF1 json nta\tremove\tlong.example\n");
+	CHECK(strncmp(r, "OK\n{\"ok\":true,\"name\":\"long.example.\"", 36) == 0);
+	CHECK(!covers(c, "a.long.example"));
+	hf_control_destroy(c);
+}
+
+static void test_corrupt_state(void)
+{
+	char bad[160];
+	struct stat st;
+	struct hf_control *c;
+	FILE *f = fopen(state_path, "w");
+	fputs("holdfast-nta 1\nde.\tnot-a-number\t1\t0\tx\n", f);
+	fclose(f);
+	snprintf(bad, sizeof(bad), "%s.corrupt", state_path);
+	unlink(bad);
+	c = start(); /* starts anyway */
+	CHECK_EQ(stat(bad, &st), 0);
+	CHECK(stat(state_path, &st) != 0);
+	CHECK(!covers(c, "de"));
+	CHECK(covers(c, "cfg.example")); /* the config file's still hold */
+	hf_control_destroy(c);
+	unlink(bad);
+}
+
+int main(void)
+{
+	static const struct hf_test_case cases[] = {
+		TEST_CASE(test_socket_and_protocol),
+		TEST_CASE(test_nta_lifetime_and_state),
+		TEST_CASE(test_corrupt_state),
+	};
+	int rc;
+	snprintf(sock_path, sizeof(sock_path), "/tmp/hf_nta_%d/ctl.sock", (int)getpid());
+	snprintf(state_path, sizeof(state_path), "/tmp/hf_nta_%d.state", (int)getpid());
+	rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
+	unlink(state_path);
+	{
+		char dir[108];
+		snprintf(dir, sizeof(dir), "/tmp/hf_nta_%d", (int)getpid());
+		rmdir(dir);
+	}
+	return rc;
+}
