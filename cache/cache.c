@@ -842,11 +842,14 @@ unsigned hf_cache_flush_mode(struct hf_cache *c, const uint8_t *name, size_t nam
 
 	for (int i = 0; i < HF_CACHE_NCLASS; i++) {
 		struct hf_cache_class *cl = &c->cls[i];
-		for (uint32_t s = 0; s < cl->nslots; s++) {
+		/* slots in use are found from the low indexes up: stop after the last */
+		uint32_t left = cl->used;
+		for (uint32_t s = 0; s < cl->nslots && left != 0; s++) {
 			struct hf_cache_entry *e = hf_slot_at(cl, s);
 			bool drop;
 			if (e->key_pos < 0)
 				continue;
+			left--;
 			if (name != NULL) {
 				void *stored = NULL;
 				const struct hf_cache_key *k;
