@@ -1,0 +1,721 @@
+#!/usr/bin/python3
+"""The .de outage drill: the night of 2026-05-05 replayed on the lab.
+
+    tests/drill/drill.py [HOLDFAST [SOURCE_ROOT]]      (as root; defaults:
+                                                        build/holdfast, this tree)
+
+Brings up the lab with its signed world (tag "drill", or HF_LAB_TAG; knotd
+on 127.53.0.20 unless HF_LAB_UPSTREAM_ADDR says otherwise), starts holdfast
+validating with 2 worker cores (3 lcores mapped onto the CPUs we have;
+net_af_packet with 2 queue pairs, the kernel's fanout hash spreading the
+client flows), max-ttl 4 s so cached names pass their TTL quickly, and runs
+a steady client load from 16 source ports (100 queries/s: names cached in
+phase 1 and a fresh never-seen name under de. each time) while it goes
+through the incident:
+
+  1. healthy: .de names (some cached, some not) answer secure, AD, on every core
+  2. `lab.sh fault-expired de`: de. re-signed with signatures that expired
+  3. cached names, past their TTL: stale, EDE 3, TTL 30; uncached names:
+     SERVFAIL with EDE 7 (never 22); www.test (outside de.) untouched
+  4. `holdfastctl nta add de --lifetime 15s --reason "registry signatures
+     broken"`: every .de name NOERROR without AD, on every core
+  5. the NTA expires: .de fails again with EDE 7; then `nta add` + `nta
+     remove`: the same at once
+  6. `nta add de --recheck 1s`, `lab.sh repair de`: the NTA removes itself
+     and answers are secure (AD) again
+
+Every phase asserts rcodes, AD bits, EDE codes and TTLs on the wire, the
+load's answers by when they were sent, and per-core counters (`holdfastctl
+stats --per-core --json`) that each core answered. Prints a timeline:
+answers per second by outcome (secure, stale, servfail, insecure: the
+NTA's), the events, and the NTA's time to reach every core (apply_us).
+Prints "ok PHASE" / "FAIL PHASE: reason" and "N passed, N failed"; exits 1
+when anything failed. Registered as meson test "drill" (suites drill and
+e2e). About a minute.
+
+Environment: HF_HOLDFASTCTL (default: holdfastctl beside HOLDFAST),
+HF_E2E_LOGDIR (holdfast's log; default meson-logs/ or /tmp),
+HF_E2E_VERBOSE=1, HF_LAB_TAG, HF_LAB_UPSTREAM_ADDR.
+"""
+
+import atexit
+import os
+import random
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import test_e2e as e2e  # noqa: E402
+from test_e2e import Fail, check, build_query, Response, T_A, T_AAAA, NOERROR, SERVFAIL, RCODE_NAMES  # noqa: E402
+import ctl_rig  # noqa: E402
+from ctl_rig import CtlRig, spread_query, per_core, counter  # noqa: E402
+
+WORKERS = 2
+MAX_TTL = 4  # holdfast max-ttl: cached names (and keys) pass their TTL quickly
+STALE_TTL = 30  # serve-stale-ttl default
+CLIENT_TIMEOUT = 1.8  # serve-stale-client-timeout default
+NTA_LIFETIME = 15
+REASON = "registry signatures broken"
+EDE_STALE, EDE_EXPIRED, EDE_NO_REACHABLE = 3, 7, 22
+LOAD_RATE = 100  # queries per second
+LOAD_SOCKETS = 16
+
+# The signed world (tests/lab/README.md): name -> (qtype, value)
+CACHED = [("www.example.de", T_A, "192.0.2.1"), ("www.example.de", T_AAAA, "2001:db8:53::1"),
+          ("www.alg13.de", T_A, "192.0.2.13"), ("www.alg15.de", T_A, "192.0.2.15"),
+          ("deep.ent.example.de", T_A, "192.0.2.4")]
+UNCACHED = [("www.alg8.de", T_A, "192.0.2.8"), ("www.nsec3n.de", T_A, "192.0.2.34")]
+WILD_A = "192.0.2.2"
+OUTSIDE = ("www.test", T_A, ctl_rig.TEST_A)
+
+RIG = None
+T0 = None
+EVENTS = []  # (t, text)
+PHASES = []  # (t, label)
+WINDOWS = []  # (label, t_from, t_to, {kind: allowed outcomes}, extra check)
+INFO = {}
+
+
+def now():
+    return time.monotonic() - T0
+
+
+def event(text):
+    EVENTS.append((now(), text))
+    print(f"# {now():6.1f}s  {text}", flush=True)
+
+
+def phase(label):
+    PHASES.append((now(), label))
+    event(f"--- phase {label}")
+
+
+def fresh_wild():
+    return f"f{random.randrange(16 ** 8):08x}.wild.example.de"
+
+
+def fresh_nx():
+    return f"nx{random.randrange(16 ** 8):08x}.de"
+
+
+def classify(r):
+    if r is None:
+        return "lost"
+    codes = r.ede_codes()
+    if r.rcode == NOERROR:
+        if EDE_STALE in codes:
+            return "stale"
+        if r.ad:
+            return "secure"
+        if not codes:
+            return "insecure"
+        return "other"
+    if r.rcode == SERVFAIL:
+        return "servfail"
+    return "other"
+
+
+def tname(qtype):
+    return e2e.RR_TYPE_NAMES.get(qtype, qtype)
+
+
+def ede_s(r):
+    return ",".join(str(c) for c in r.ede_codes()) or "none"
+
+
+# ------------------------------------------------------------------ load
+
+
+class Load(threading.Thread):
+    """A steady stream from LOAD_SOCKETS source ports: 3 of 4 queries a name
+    cached in phase 1, 1 of 4 a fresh name under wild.example.de (a miss each
+    time). Every answer is kept with when its query was sent."""
+
+    def __init__(self, netns, server):
+        super().__init__(daemon=True)
+        self.server = server
+        self.socks = []
+        for _ in range(LOAD_SOCKETS):
+            s = netns.socket(socket.AF_INET)
+            s.connect((server, 53))
+            s.setblocking(False)
+            self.socks.append(s)
+        self.results = []  # (t_send, t_recv or None, kind, name, qtype, outcome, ede codes, ttl, summary)
+        self.stop_ev = threading.Event()
+        self.paused = threading.Event()
+        self.error = None
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:  # reported by the drill
+            self.error = f"{type(e).__name__}: {e}"
+
+    def _run(self):
+        sel = selectors.DefaultSelector()
+        for i, s in enumerate(self.socks):
+            sel.register(s, selectors.EVENT_READ, i)
+        pending = {}  # (sock index, qid) -> (t_send, kind, name, qtype)
+        n = 0
+        interval = 1.0 / LOAD_RATE
+        next_send = now()
+        while not self.stop_ev.is_set():
+            t = now()
+            if t >= next_send:
+                next_send += interval
+                if next_send < t - 1:
+                    next_send = t  # we fell behind (a pause): no catch-up burst
+                if not self.paused.is_set():
+                    if n % 4 == 3:
+                        kind, name, qtype = "fresh", fresh_wild(), T_A
+                    else:
+                        kind = "cached"
+                        name, qtype, _ = CACHED[(n - n // 4) % len(CACHED)]
+                    i = n % len(self.socks)
+                    wire = build_query(name, qtype, ad=True)
+                    qid = int.from_bytes(wire[:2], "big")
+                    if (i, qid) not in pending:
+                        try:
+                            self.socks[i].send(wire)
+                            pending[(i, qid)] = (t, kind, name, qtype)
+                        except OSError:
+                            pass
+                    n += 1
+            for key, _ in sel.select(max(0.0, min(next_send - now(), 0.05))):
+                s = key.fileobj
+                while True:
+                    try:
+                        data = s.recv(65535)
+                    except (BlockingIOError, ConnectionRefusedError):
+                        break
+                    if len(data) < 2:
+                        continue
+                    qid = int.from_bytes(data[:2], "big")
+                    p = pending.pop((key.data, qid), None)
+                    if p is None:
+                        continue
+                    t_send, kind, name, qtype = p
+                    try:
+                        r = Response(data)
+                        outcome = classify(r)
+                        recs = r.records(qtype)
+                        ttl = min(rr.ttl for rr in recs) if recs else None
+                        self.results.append((t_send, now(), kind, name, qtype, outcome, r.ede_codes(), ttl,
+                                             r.summary()))
+                    except Fail as e:
+                        self.results.append((t_send, now(), kind, name, qtype, "other", [], None, str(e)))
+            t = now()
+            for k in [k for k, v in pending.items() if t - v[0] > 4.0]:
+                t_send, kind, name, qtype = pending.pop(k)
+                self.results.append((t_send, None, kind, name, qtype, "lost", [], None, "no answer in 4 s"))
+        for s in self.socks:
+            s.close()
+        sel.close()
+
+    def pause(self):
+        self.paused.set()
+        time.sleep(0.3)  # answers in flight arrive
+
+    def resume(self):
+        self.paused.clear()
+
+
+LOAD = None
+
+
+def window(label, t_from, t_to, want):
+    """The load's answers to queries sent in [t_from, t_to) must have the
+    outcome want[kind] (kind "cached" or "fresh"); want values are
+    (outcome, ede codes or None, ttl or None)."""
+    WINDOWS.append((label, t_from, t_to, want))
+
+
+def check_windows():
+    fails = []
+    for label, t_from, t_to, want in WINDOWS:
+        bad, total = [], 0
+        for t_send, _t_recv, kind, name, qtype, outcome, codes, ttl, summ in LOAD.results:
+            if not (t_from <= t_send < t_to) or kind not in want:
+                continue
+            total += 1
+            w_out, w_ede, w_ttl = want[kind]
+            ok = outcome == w_out and (w_ede is None or codes == w_ede) and (w_ttl is None or ttl == w_ttl)
+            if not ok:
+                bad.append(f"{t_send:.2f}s {name} {tname(qtype)} -> {outcome} ({summ})")
+        if total == 0:
+            fails.append(f"load, {label}: no load answers to queries sent in [{t_from:.1f}s, {t_to:.1f}s)")
+        elif bad:
+            fails.append(f"load, {label}: {len(bad)} of {total} answers to queries sent in "
+                         f"[{t_from:.1f}s, {t_to:.1f}s) not as expected "
+                         f"({', '.join(f'{k}: {v[0]}' + (f' EDE {v[1]}' if v[1] else '') + (f' TTL {v[2]}' if v[2] else '') for k, v in want.items())}); "
+                         f"first: {'; '.join(bad[:3])}")
+    return fails
+
+
+# ----------------------------------------------------------------- checks
+
+
+def ask(queries, **kw):
+    """Ask queries at once from ports of their own; every one must be answered."""
+    res = spread_query(RIG.netns, RIG.lab["HF_LAB_SERVICE4"], queries, timeout=8.0, ad=True, **kw)
+    for name, qtype, r in res:
+        check(r is not None, f"no answer to {name} {tname(qtype)} within 8 s")
+        if e2e.VERBOSE:
+            print(f"#   {name} {tname(qtype)} -> {r.summary()}", flush=True)
+    return res
+
+
+def expect_value(name, qtype, r, value):
+    vals = r.values(qtype)
+    check(vals == [value], f"{name} {tname(qtype)}: {vals}, expected [{value}]: {r.summary()}")
+
+
+def expect_secure(items, what):
+    res = ask([(n, t) for n, t, _ in items])
+    for (name, qtype, value), (_, _, r) in zip(items, res):
+        check(r.rcode == NOERROR and r.ad and not r.ede,
+              f"{what}: {name} {tname(qtype)}: expected NOERROR, AD, no EDE: {r.summary()}")
+        expect_value(name, qtype, r, value)
+        recs = r.records(qtype)
+        check(0 < min(x.ttl for x in recs) <= MAX_TTL, f"{what}: {name}: TTL {min(x.ttl for x in recs)}, "
+              f"expected 1..{MAX_TTL} (max-ttl)")
+
+
+def expect_insecure(items, what):
+    res = ask([(n, t) for n, t, _ in items])
+    for (name, qtype, value), (_, _, r) in zip(items, res):
+        check(r.rcode == NOERROR and not r.ad and not r.ede,
+              f"{what}: {name} {tname(qtype)}: expected NOERROR without AD and without EDE "
+              f"(the NTA: insecure, fresh): EDE {ede_s(r)}: {r.summary()}")
+        if value:
+            expect_value(name, qtype, r, value)
+        recs = r.records(qtype)
+        check(recs and 0 < min(x.ttl for x in recs) <= MAX_TTL,
+              f"{what}: {name}: TTL {[x.ttl for x in recs]}, expected 1..{MAX_TTL} (max-ttl; 30 would be stale)")
+
+
+def expect_servfail7(items, what):
+    res = ask([(n, t) for n, t, _ in items])
+    for (name, qtype, _), (_, _, r) in zip(items, res):
+        check(r.rcode == SERVFAIL, f"{what}: {name} {tname(qtype)}: {RCODE_NAMES.get(r.rcode, r.rcode)}, "
+              f"expected SERVFAIL with EDE 7: {r.summary()}")
+        check(not r.ad and not r.answer, f"{what}: {name}: SERVFAIL with AD or data: {r.summary()}")
+        check(EDE_NO_REACHABLE not in r.ede_codes(), f"{what}: {name}: EDE 22 (No Reachable Authority) "
+              f"for expired signatures: {r.summary()}")
+        check(r.ede_codes() == [EDE_EXPIRED], f"{what}: {name}: EDE {ede_s(r)}, expected exactly 7 "
+              f"(Signature Expired): {r.summary()}")
+
+
+def expect_outside(what):
+    name, qtype, value = OUTSIDE
+    (_, _, r), = ask([(name, qtype)])
+    check(r.rcode == NOERROR and not r.ad and not r.ede, f"{what}: {name} (outside de.): expected NOERROR, "
+          f"no AD, no EDE: {r.summary()}")
+    expect_value(name, qtype, r, value)
+
+
+def all_de(n_fresh=2):
+    return CACHED + UNCACHED + [(fresh_wild(), T_A, WILD_A) for _ in range(n_fresh)]
+
+
+def per_core_burst(items, judge, what, n=64):
+    """With the load paused: n queries over items, each from a port of its
+    own; judge(name, qtype, value, r) asserts each answer; then every core's
+    answer counter must have moved (each core answered some of them).
+    Returns {core: answers in the burst}."""
+    LOAD.pause()
+    try:
+        before = RIG.stats()
+        qs = [items[i % len(items)] for i in range(n)]
+        res = ask([(nm, t) for nm, t, _ in qs])
+        for (name, qtype, value), (_, _, r) in zip(qs, res):
+            judge(name, qtype, value, r)
+        time.sleep(0.2)
+        after = RIG.stats()
+    finally:
+        LOAD.resume()
+    check(after.get("workers") == WORKERS, f"stats: workers {after.get('workers')}, expected {WORKERS}")
+    pc = after.get("per_core")
+    check(isinstance(pc, list) and len(pc) == WORKERS, f"stats --per-core: per_core {pc!r:.200}, expected "
+          f"{WORKERS} cores")
+    a0, a1 = per_core(before, "answers"), per_core(after, "answers")
+    delta = {c: a1[c] - a0.get(c, 0) for c in a1}
+    check(sum(delta.values()) >= n, f"{what}: per-core answers moved by {delta} for {n} queries")
+    check(all(v > 0 for v in delta.values()), f"{what}: not every core answered: answers per core {delta} "
+          f"for {n} queries from {n} source ports")
+    INFO.setdefault("per_core", []).append((what, delta))
+    event(f"{what}: {n} queries from {n} ports, answers per core {delta}")
+    return before, after, delta
+
+
+def judge_secure(name, qtype, value, r):
+    check(r.rcode == NOERROR and r.ad and not r.ede, f"{name} {tname(qtype)}: expected secure (AD): {r.summary()}")
+    if value:
+        expect_value(name, qtype, r, value)
+
+
+def judge_insecure(name, qtype, value, r):
+    check(r.rcode == NOERROR and not r.ad and not r.ede,
+          f"{name} {tname(qtype)}: expected NOERROR without AD or EDE (NTA): {r.summary()}")
+    if value:
+        expect_value(name, qtype, r, value)
+
+
+def nta_list():
+    return {e.get("name"): e for e in RIG.ctl("nta", "list").get("ntas", [])}
+
+
+def nta_add(*args):
+    t = now()
+    obj = RIG.ctl("nta", "add", *args)
+    took = now() - t
+    check(obj.get("name") == "de.", f"nta add: name {obj.get('name')!r}, expected 'de.': {obj}")
+    check(obj.get("cores") == WORKERS, f"nta add: cores {obj.get('cores')}, expected {WORKERS}: {obj}")
+    check(isinstance(obj.get("apply_us"), int) and 0 <= obj["apply_us"] <= took * 1e6 + 1000,
+          f"nta add: apply_us {obj.get('apply_us')!r} (the command took {took * 1e3:.0f} ms): {obj}")
+    check(isinstance(obj.get("flushed"), int) and obj["flushed"] >= 0, f"nta add: flushed {obj.get('flushed')!r}")
+    event(f"holdfastctl nta add {' '.join(args)}: on {obj['cores']} cores in {obj['apply_us']} us "
+          f"(command {took * 1e3:.0f} ms), flushed {obj['flushed']}")
+    INFO.setdefault("apply_us", []).append(obj["apply_us"])
+    return obj
+
+
+# ----------------------------------------------------------------- phases
+
+
+def phase1():
+    phase("1 healthy")
+    # the cached set, one by one first (misses filled to every core)
+    for name, qtype, value in CACHED:
+        r, _ = RIG.client.query(name, qtype, ad=True, timeout=6)
+        judge_secure(name, qtype, value, r)
+    expect_secure(CACHED, "phase 1, cached names")
+    expect_outside("phase 1")
+    global LOAD
+    LOAD = Load(RIG.netns, RIG.lab["HF_LAB_SERVICE4"])
+    LOAD.start()
+    INFO["load_start"] = now()
+    event(f"load: {LOAD_RATE} queries/s from {LOAD_SOCKETS} ports ({len(CACHED)} cached names, "
+          "1 in 4 a fresh name)")
+    time.sleep(1.5)
+    per_core_burst(CACHED + [(fresh_wild(), T_A, WILD_A) for _ in range(8)], judge_secure, "phase 1 per-core")
+    time.sleep(MAX_TTL)  # the load sees the cached names pass their TTL and refresh, still secure
+    # the uncached set is asked for the first time in phase 3
+
+
+def phase2():
+    phase("2 fault")
+    INFO["t_fault0"] = now()
+    RIG.fault("expired", "de")
+    INFO["t_fault"] = now()
+    event("lab.sh fault-expired de: de. signatures expired yesterday")
+    window("phase 1 (healthy, before the fault)", INFO["load_start"], INFO["t_fault0"],
+           {"cached": ("secure", [], None), "fresh": ("secure", [], None)})
+
+
+def phase3():
+    phase("3 stale / servfail")
+    # every cached entry and every cached key has passed max-ttl
+    time.sleep(max(0.0, INFO["t_fault"] + MAX_TTL + 1.0 - now()))
+    res = ask([(n, t) for n, t, _ in CACHED])
+    for (name, qtype, value), (_, _, r) in zip(CACHED, res):
+        check(r.rcode == NOERROR, f"phase 3: {name} {tname(qtype)} (cached, past its TTL): "
+              f"{RCODE_NAMES.get(r.rcode, r.rcode)}, expected the stale answer: {r.summary()}")
+        expect_value(name, qtype, r, value)
+        check(r.ede_codes() == [EDE_STALE], f"phase 3: {name}: EDE {ede_s(r)}, expected exactly 3 (Stale "
+              f"Answer): {r.summary()}")
+        ttl = min(x.ttl for x in r.records(qtype))
+        check(ttl == STALE_TTL, f"phase 3: {name}: stale TTL {ttl}, expected {STALE_TTL}")
+    items = UNCACHED + [(fresh_wild(), T_A, None), (fresh_nx(), T_A, None)]
+    expect_servfail7(items, "phase 3, uncached")
+    # and again: the cached failure keeps its EDE (7, or 13 Cached Error)
+    res = ask([(n, t) for n, t, _ in items])
+    for name, qtype, r in res:
+        check(r.rcode == SERVFAIL and r.ede_codes() in ([EDE_EXPIRED], [13]),
+              f"phase 3: {name} again: expected SERVFAIL, EDE 7 (or 13): {r.summary()}")
+    expect_outside("phase 3")
+    t = INFO["t_fault"] + MAX_TTL + 1.0
+    time.sleep(1.0)
+    INFO["t_p3_end"] = now()
+    window("phase 3 (past max-ttl after the fault)", t, INFO["t_p3_end"],
+           {"cached": ("stale", [EDE_STALE], STALE_TTL), "fresh": ("servfail", [EDE_EXPIRED], None)})
+
+
+def phase4():
+    phase("4 NTA")
+    t_before = time.time()
+    obj = nta_add("de", "--lifetime", f"{NTA_LIFETIME}s", "--reason", REASON)
+    INFO["t_nta"] = now()
+    check(obj.get("lifetime") == NTA_LIFETIME, f"nta add: lifetime {obj.get('lifetime')}, expected {NTA_LIFETIME}")
+    exp = obj.get("expires")
+    check(isinstance(exp, int) and t_before + NTA_LIFETIME - 1 <= exp <= time.time() + NTA_LIFETIME + 1,
+          f"nta add: expires {exp!r}, expected about now + {NTA_LIFETIME}")
+    INFO["nta_expires_mono"] = INFO["t_nta"] + (exp - time.time())
+    check(obj.get("recheck") == 0, f"nta add: recheck {obj.get('recheck')!r}, expected 0")
+    # the very next queries: every .de name insecure, none stale, none SERVFAIL
+    expect_insecure(all_de(), "phase 4, right after nta add")
+    (_, _, r), = ask([(fresh_nx(), T_A)])
+    check(r.rcode == 3 and not r.ad and not r.ede, f"phase 4: NXDOMAIN under de. with the NTA: expected "
+          f"NXDOMAIN without AD or EDE: {r.summary()}")
+    expect_outside("phase 4")
+    entry = nta_list().get("de.")
+    check(entry, f"nta list: no de. after nta add: {nta_list()}")
+    check(entry.get("reason") == REASON, f"nta list: reason {entry.get('reason')!r}, expected {REASON!r}")
+    check(entry.get("source") == "cli", f"nta list: source {entry.get('source')!r}, expected 'cli'")
+    check(0 < entry.get("remaining", -1) <= NTA_LIFETIME, f"nta list: remaining {entry.get('remaining')!r}")
+    check(entry.get("expires") == exp, f"nta list: expires {entry.get('expires')} != nta add's {exp}")
+    before, after, _ = per_core_burst(all_de(8), judge_insecure, "phase 4 per-core (NTA)")
+    for key in ("rcode.SERVFAIL", "ede.3"):
+        b, a = per_core(before, key), per_core(after, key)
+        check(all(a[c] == b.get(c, 0) for c in a), f"phase 4: per-core {key} moved under the NTA: {b} -> {a}")
+    window("phase 4 (NTA in force)", INFO["t_nta"], INFO["nta_expires_mono"] - 0.5,
+           {"cached": ("insecure", [], None), "fresh": ("insecure", [], None)})
+    # the NTA stays in force until it expires; nothing to do but watch the load
+    time.sleep(max(0.0, INFO["nta_expires_mono"] - 1.0 - now()))
+    check("de." in nta_list(), f"the NTA went away before its expiry (in {INFO['nta_expires_mono'] - now():.1f} s)")
+
+
+def phase5():
+    phase("5 NTA expires / removed")
+    check("nta_expires_mono" in INFO, "phase 4 did not add the NTA")
+    deadline = INFO["nta_expires_mono"] + 3.0
+    while now() < deadline and "de." in nta_list():
+        time.sleep(0.2)
+    gone = now()
+    check("de." not in nta_list(), f"the NTA was still listed 3 s after it expired: {nta_list()}")
+    check(gone >= INFO["nta_expires_mono"] - 1.0, f"the NTA was gone {INFO['nta_expires_mono'] - gone:.1f} s "
+          "before its expiry")
+    event(f"NTA de. expired ({gone - INFO['nta_expires_mono']:+.1f} s from its expiry time)")
+    expect_servfail7(all_de(), "phase 5, after expiry")
+    time.sleep(1.5)
+    t_end = now()
+    window("phase 5 (NTA expired)", gone + 0.3, t_end, {"cached": ("servfail", [EDE_EXPIRED], None),
+                                                        "fresh": ("servfail", [EDE_EXPIRED], None)})
+    # nta remove: add again, then remove it by hand
+    nta_add("de", "--lifetime", "1h", "--reason", REASON)
+    t_add = now()
+    expect_insecure(all_de(), "phase 5, second NTA")
+    time.sleep(1.0)
+    t = now()
+    obj = RIG.ctl("nta", "remove", "de")
+    t_rm = now()
+    check(obj.get("name") == "de." and obj.get("cores") == WORKERS and isinstance(obj.get("apply_us"), int)
+          and isinstance(obj.get("flushed"), int), f"nta remove: {obj}")
+    check(obj["flushed"] > 0, f"nta remove: flushed {obj['flushed']}, but the cores held NTA-derived de. "
+          "entries (the insecure answers just given)")
+    event(f"holdfastctl nta remove de: on {obj['cores']} cores in {obj['apply_us']} us "
+          f"(command {(t_rm - t) * 1e3:.0f} ms), flushed {obj['flushed']}")
+    window("phase 5 (second NTA)", t_add, t, {"cached": ("insecure", [], None), "fresh": ("insecure", [], None)})
+    check("de." not in nta_list(), "nta list still has de. after nta remove")
+    expect_servfail7(all_de(), "phase 5, right after nta remove")
+    r = RIG.ctl_raw("nta", "remove", "de")
+    check(r.rc == 1 and r.obj is not None and r.obj.get("ok") is False and r.obj.get("error"),
+          f"nta remove of an NTA that is gone: expected exit 1 and ok false: {r.show()}")
+    time.sleep(1.0)
+    INFO["t_p5_end"] = now()
+    window("phase 5 (NTA removed)", t_rm + 0.1, INFO["t_p5_end"],
+           {"cached": ("servfail", [EDE_EXPIRED], None), "fresh": ("servfail", [EDE_EXPIRED], None)})
+
+
+def phase6():
+    phase("6 repair, NTA recheck")
+    obj = nta_add("de", "--lifetime", "10m", "--recheck", "1s", "--reason", REASON)
+    t_add = now()
+    check(obj.get("recheck") == 1, f"nta add --recheck 1s: recheck {obj.get('recheck')!r}, expected 1")
+    expect_insecure(all_de(), "phase 6, NTA with recheck")
+    time.sleep(2.5)  # rechecks while de. is still broken must keep the NTA
+    check("de." in nta_list(), "the NTA with --recheck went away while de. was still broken")
+    t_rep = now()
+    RIG.repair("de")
+    event("lab.sh repair de: de. re-signed with valid signatures")
+    deadline = now() + 8.0
+    while now() < deadline and "de." in nta_list():
+        time.sleep(0.1)
+    gone = now()
+    check("de." not in nta_list(), f"the NTA with --recheck 1s was still there {gone - t_rep:.1f} s after "
+          "lab.sh repair de")
+    event(f"NTA de. removed by its recheck, {gone - t_rep:.1f} s after the repair")
+    INFO["recheck_s"] = gone - t_rep
+    window("phase 6 (NTA with recheck, before the repair)", t_add, t_rep,
+           {"cached": ("insecure", [], None), "fresh": ("insecure", [], None)})
+    expect_secure(all_de(), "phase 6, after the recheck removed the NTA")
+    expect_outside("phase 6")
+    per_core_burst(all_de(8), judge_secure, "phase 6 per-core (repaired)")
+    time.sleep(2.0)
+    INFO["t_end"] = now()
+    window("phase 6 (repaired, NTA gone)", gone + 0.3, INFO["t_end"],
+           {"cached": ("secure", [], None), "fresh": ("secure", [], None)})
+    check("holdfast: nta: de. validates again, removed" in RIG.log_text(),
+          "holdfast's log has no line \"holdfast: nta: de. validates again, removed\" (the interface's "
+          f"recheck message); its nta lines: {[ln for ln in RIG.log_text().splitlines() if 'nta:' in ln][-3:]}")
+
+
+PLAN = [("1 healthy", phase1), ("2 fault-expired de", phase2), ("3 stale and servfail", phase3),
+        ("4 nta add", phase4), ("5 nta expiry and remove", phase5), ("6 repair and recheck", phase6)]
+
+
+# --------------------------------------------------------------- timeline
+
+OUTCOMES = ("secure", "stale", "servfail", "insecure", "other", "lost")
+
+
+def print_timeline():
+    if LOAD is None or not LOAD.results:
+        print("# no load ran: no timeline")
+        return
+    end = max((r[1] or r[0]) for r in LOAD.results)
+    start = int(INFO.get("load_start", 0))
+    print()
+    print(f"# .de outage drill timeline: answers per second by outcome ({LOAD_RATE} queries/s from "
+          f"{LOAD_SOCKETS} ports; 'insecure' = NOERROR without AD: the NTA's)")
+    hdr = f"#  {'t':>4}  {'phase':<24}" + "".join(f"{o:>9}" for o in OUTCOMES)
+    print(hdr)
+    ev = sorted(EVENTS)
+    ei = 0
+    for sec in range(start, int(end) + 1):
+        while ei < len(ev) and ev[ei][0] < sec + 1:
+            if not ev[ei][1].startswith("--- phase"):
+                print(f"#        @ {ev[ei][0]:6.1f}s  {ev[ei][1]}")
+            ei += 1
+        label = ""
+        for t, lab in PHASES:
+            if t < sec + 1:
+                label = lab
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for t_send, t_recv, *_rest in LOAD.results:
+            t = t_recv if t_recv is not None else t_send + 4.0
+            if sec <= t < sec + 1:
+                counts[_rest[3]] += 1
+        print(f"#  {sec:>3}s  {label:<24}" + "".join(f"{counts[o]:>9}" for o in OUTCOMES))
+    while ei < len(ev):
+        if not ev[ei][1].startswith("--- phase"):
+            print(f"#        @ {ev[ei][0]:6.1f}s  {ev[ei][1]}")
+        ei += 1
+    # per phase totals
+    print("# per phase (by the time the query was sent):")
+    bounds = PHASES + [(float("inf"), "")]
+    for (t, lab), (t_next, _) in zip(bounds, bounds[1:]):
+        counts = dict.fromkeys(OUTCOMES, 0)
+        ede = {}
+        for t_send, _t_recv, _k, _n, _q, outcome, codes, _ttl, _s in LOAD.results:
+            if t <= t_send < t_next:
+                counts[outcome] += 1
+                if outcome in ("servfail", "stale"):
+                    for c in codes:
+                        ede[c] = ede.get(c, 0) + 1
+        tot = sum(counts.values())
+        if tot:
+            print(f"#   {lab:<24} {tot:>6} answers: " + ", ".join(f"{o} {counts[o]}" for o in OUTCOMES if counts[o])
+                  + (f"; EDE {', '.join(f'{c}: {n}' for c, n in sorted(ede.items()))}" if ede else ""))
+    if INFO.get("apply_us"):
+        a = INFO["apply_us"]
+        print(f"# NTA to all {WORKERS} cores (apply_us of each nta add): {', '.join(f'{x} us' for x in a)}")
+    if "recheck_s" in INFO:
+        print(f"# NTA recheck removed de. {INFO['recheck_s']:.1f} s after lab.sh repair de")
+    for what, d in INFO.get("per_core", []):
+        print(f"# {what}: answers per core {d}")
+
+
+# ----------------------------------------------------------------- runner
+
+
+def main():
+    global RIG, T0
+    args = sys.argv[1:]
+    if args and args[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    srcdir = os.path.abspath(args[1] if len(args) > 1 else os.path.join(HERE, "..", ".."))
+    holdfast = args[0] if args else os.path.join(srcdir, "build", "holdfast")
+    random.seed()
+    tag = os.environ.get("HF_LAB_TAG", "drill")
+    rig = RIG = CtlRig(holdfast, srcdir, "drill", tag,
+                       upstream=os.environ.get("HF_LAB_UPSTREAM_ADDR") or "127.53.0.20",
+                       lab_dir=f"/tmp/hf-lab-{tag}", workers=WORKERS, script="drill.py")
+    atexit.register(rig.teardown)
+
+    def on_signal(sig, _frame):
+        raise SystemExit(f"signal {sig}")
+
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    T0 = time.monotonic()
+    passed, failed = 0, 0
+    failures = []
+    try:
+        setup_error = None
+        if os.geteuid() != 0:
+            setup_error = "must run as root (network namespaces, DPDK)"
+        elif not os.access(holdfast, os.X_OK):
+            setup_error = f"holdfast executable not found: {holdfast}"
+        else:
+            try:
+                rig.lab_up()
+                event(f"lab up (tag {tag}, signed world)")
+                rig.start(**{"max-ttl": MAX_TTL, "failure-ttl": 1})
+                event(f"holdfast up: {WORKERS} workers, net_af_packet qpairs={WORKERS}, max-ttl {MAX_TTL}s")
+            except Exception as e:
+                setup_error = f"setup: {e}"
+        for label, fn in PLAN:
+            if setup_error:
+                print(f"FAIL {label}: {setup_error}", flush=True)
+                failed += 1
+                continue
+            t = time.monotonic()
+            try:
+                check(rig.running(), f"holdfast is not running (exit status {rig.proc.returncode if rig.proc else '?'})")
+                if fn is not phase1:
+                    check(LOAD is not None and LOAD.is_alive(), f"the load is not running ({LOAD and LOAD.error})")
+                fn()
+                print(f"ok {label} ({time.monotonic() - t:.1f} s)", flush=True)
+                passed += 1
+            except Fail as e:
+                print(f"FAIL {label}: {e}", flush=True)
+                failures.append(label)
+                failed += 1
+            except Exception as e:
+                print(f"FAIL {label}: {type(e).__name__}: {e}", flush=True)
+                traceback.print_exc(file=sys.stdout)
+                failed += 1
+        if LOAD is not None:
+            LOAD.stop_ev.set()
+            LOAD.join(timeout=10)
+            if LOAD.error:
+                print(f"FAIL load: {LOAD.error}", flush=True)
+                failed += 1
+            for f in check_windows():
+                print(f"FAIL {f}", flush=True)
+                failed += 1
+            if not setup_error:
+                try:
+                    st = rig.stats()
+                    event(f"total answers per core: {per_core(st, 'answers')}, "
+                          f"validation {counter(st, 'control.validation')}")
+                except Exception as e:
+                    print(f"FAIL final stats: {e}", flush=True)
+                    failed += 1
+    except SystemExit as e:
+        print(f"FAIL interrupted by {e}", flush=True)
+        failed += 1
+    finally:
+        if LOAD is not None:
+            LOAD.stop_ev.set()
+        print_timeline()
+        if failed and rig.log_path:
+            print(f"# --- last lines of {rig.log_path}")
+            sys.stdout.write(rig.log_tail(30))
+        rig.teardown()
+    print(f"# drill took {time.monotonic() - T0:.1f} s")
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
