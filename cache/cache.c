@@ -80,6 +80,7 @@ struct hf_cache_class {
 	uint32_t slot_size; /* bytes per slot (multiple of 64) */
 	uint32_t nslots;
 	uint32_t used;
+	uint32_t hwm;	    /* slots [hwm, nslots) have never been used: walks stop there */
 	uint32_t free_head; /* first free slot index, HF_SLOT_NONE when full */
 	uint32_t hand;	    /* CLOCK hand: next slot index to look at */
 };
@@ -200,6 +201,8 @@ static struct hf_cache_entry *hf_slot_pop(struct hf_cache *c, int ci)
 {
 	struct hf_cache_class *cl = &c->cls[ci];
 	struct hf_cache_entry *e = hf_slot_at(cl, cl->free_head);
+	if (cl->free_head >= cl->hwm)
+		cl->hwm = cl->free_head + 1;
 	cl->free_head = e->waiter_head;
 	cl->used++;
 	c->bytes_used += cl->slot_size;
@@ -835,21 +838,21 @@ static bool hf_entry_bad(const struct hf_cache_entry *e)
 		e->ans.security == HF_SECURITY_INDETERMINATE);
 }
 
-unsigned hf_cache_flush_mode(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
-			     enum hf_flush_mode mode, hf_wake_fn wake, void *arg)
+bool hf_cache_flush_step(struct hf_cache *c, struct hf_cache_walk *wk, const uint8_t *name,
+			 size_t name_len, bool subtree, enum hf_flush_mode mode, uint32_t budget,
+			 hf_wake_fn wake, void *arg)
 {
-	unsigned n = 0;
-
-	for (int i = 0; i < HF_CACHE_NCLASS; i++) {
-		struct hf_cache_class *cl = &c->cls[i];
-		/* slots in use are found from the low indexes up: stop after the last */
-		uint32_t left = cl->used;
-		for (uint32_t s = 0; s < cl->nslots && left != 0; s++) {
-			struct hf_cache_entry *e = hf_slot_at(cl, s);
+	for (; wk->cls < HF_CACHE_NCLASS; wk->cls++, wk->slot = 0) {
+		struct hf_cache_class *cl = &c->cls[wk->cls];
+		for (; wk->slot < cl->hwm; wk->slot++) {
+			struct hf_cache_entry *e;
 			bool drop;
+			if (budget == 0)
+				return false;
+			budget--;
+			e = hf_slot_at(cl, wk->slot);
 			if (e->key_pos < 0)
 				continue;
-			left--;
 			if (name != NULL) {
 				void *stored = NULL;
 				const struct hf_cache_key *k;
@@ -873,7 +876,7 @@ unsigned hf_cache_flush_mode(struct hf_cache *c, const uint8_t *name, size_t nam
 					e->ans.security = HF_SECURITY_INSECURE;
 					e->ans.flags |= HF_ANS_F_NTA;
 					e->refresh_failed_ms = 0;
-					n++;
+					wk->count++;
 				}
 				break;
 			case HF_FLUSH_NTA_REMOVE:
@@ -889,10 +892,18 @@ unsigned hf_cache_flush_mode(struct hf_cache *c, const uint8_t *name, size_t nam
 			hf_wake_all(c, e, HF_WAKE_TIMEOUT, wake, arg);
 			hf_entry_unhash(c, e);
 			hf_slot_free(c, e);
-			n++;
+			wk->count++;
 		}
 	}
-	return n;
+	return true;
+}
+
+unsigned hf_cache_flush_mode(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
+			     enum hf_flush_mode mode, hf_wake_fn wake, void *arg)
+{
+	struct hf_cache_walk wk = {0, 0, 0};
+	hf_cache_flush_step(c, &wk, name, name_len, subtree, mode, UINT32_MAX, wake, arg);
+	return wk.count;
 }
 
 unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,

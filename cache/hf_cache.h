@@ -195,9 +195,26 @@ enum hf_flush_mode {
 };
 
 /* hf_cache_flush with a mode; returns entries removed or changed. Walks
- * every slot: ~10 ns per cached entry, on the owner's thread. */
+ * every slot ever used, on the owner's thread: ~50-100 ns per cached entry
+ * (the slot and its key are two cache misses). */
 unsigned hf_cache_flush_mode(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
 			     enum hf_flush_mode mode, hf_wake_fn wake, void *arg);
+
+/* Where a flush walk stands, so it can be done a slice at a time. */
+struct hf_cache_walk {
+	uint32_t cls;	/* size class */
+	uint32_t slot;	/* next slot in it */
+	uint32_t count; /* entries removed or changed so far */
+};
+/*
+ * Go on with a walk (start from {0}) over at most `budget` slots; true when
+ * it is done. Between steps the owner may serve packets: entries added
+ * meanwhile hold no data yet (fills come only from control messages, which
+ * the caller holds back until the walk is done), so nothing is missed.
+ */
+bool hf_cache_flush_step(struct hf_cache *c, struct hf_cache_walk *wk, const uint8_t *name,
+			 size_t name_len, bool subtree, enum hf_flush_mode mode, uint32_t budget,
+			 hf_wake_fn wake, void *arg);
 
 struct hf_cache_stats {
 	uint64_t entries;    /* keys in the hash */

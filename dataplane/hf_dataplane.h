@@ -71,6 +71,12 @@ struct hf_worker {
 	struct hf_txq tx[HF_MAX_PORTS];
 	uint8_t port_index[RTE_MAX_ETHPORTS]; /* port_id -> index in ports[] */
 	struct hf_counters *ctr;
+	/* control messages taken off the ring, applied in order (a cache walk
+	 * may take several loop iterations: the rest wait behind it) */
+	struct hf_msg_ctl *pend[HF_BURST_MAX];
+	uint16_t npend, ipend;
+	bool walking; /* pend[ipend] is a FLUSH/NTA walk under way */
+	struct hf_cache_walk walk;
 };
 
 int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *conf,

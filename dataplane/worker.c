@@ -765,10 +765,17 @@ static void lookup(struct hf_worker *w, const struct hf_msg_ctl *msg, struct hf_
 	}
 }
 
-static void apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
-{
-	unsigned n;
+/*
+ * A FLUSH/NTA walks the whole cache; it is done HF_WALK_BUDGET slots per
+ * loop iteration so packets keep flowing between slices (a 1M-entry cache
+ * would otherwise stall the core for tens of milliseconds). Later control
+ * messages wait until it is done, so they stay in order.
+ */
+#define HF_WALK_BUDGET 1024
 
+/* Apply msg; false when it is a walk that is not finished yet. */
+static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
+{
 	switch (msg->type) {
 	case HF_MSG_FILL:
 		hf_cache_fill(w->cache, &msg->key, msg->hash, &msg->ans, w->now_ms, hf_wake, w);
@@ -776,11 +783,17 @@ static void apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 		break;
 	case HF_MSG_FLUSH:
 	case HF_MSG_NTA:
-		n = hf_cache_flush_mode(w->cache, msg->all ? NULL : msg->key.name,
-					msg->all ? 0 : msg->key.name_len, msg->subtree,
-					(enum hf_flush_mode)msg->mode, hf_wake, w);
+		if (!w->walking) {
+			memset(&w->walk, 0, sizeof(w->walk));
+			w->walking = true;
+		}
+		if (!hf_cache_flush_step(w->cache, &w->walk, msg->all ? NULL : msg->key.name,
+					 msg->all ? 0 : msg->key.name_len, msg->subtree,
+					 (enum hf_flush_mode)msg->mode, HF_WALK_BUDGET, hf_wake, w))
+			return false;
+		w->walking = false;
 		if (msg->res != NULL)
-			msg->res[w->idx].count = n;
+			msg->res[w->idx].count = w->walk.count;
 		break;
 	case HF_MSG_CONFIG:
 		hf_cache_set_knobs(w->cache, &msg->conf);
@@ -792,18 +805,39 @@ static void apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 	default:
 		break;
 	}
+	return true;
+}
+
+/* Apply the held messages in order; false when a walk is still going. */
+static bool apply_pending(struct hf_worker *w)
+{
+	uint16_t first = w->ipend;
+	bool done = true;
+
+	while (w->ipend < w->npend) {
+		if (!apply_ctl(w, w->pend[w->ipend])) {
+			done = false;
+			break;
+		}
+		w->ipend++;
+	}
+	/* Control may free everything up to this seq once every worker says so. */
+	if (w->ipend > first)
+		__atomic_store_n(&w->shared->applied_seq, w->pend[w->ipend - 1]->seq,
+				 __ATOMIC_RELEASE);
+	return done;
 }
 
 void hf_worker_poll_control(struct hf_worker *w)
 {
-	struct hf_msg_ctl *msgs[HF_BURST_MAX];
-	unsigned n = rte_ring_dequeue_burst(w->from_control, (void **)msgs, HF_BURST_MAX, NULL);
-	if (HF_LIKELY(n == 0))
+	if (HF_UNLIKELY(w->ipend < w->npend) && !apply_pending(w))
 		return;
-	for (unsigned i = 0; i < n; i++)
-		apply_ctl(w, msgs[i]);
-	/* Control may free everything up to this seq once every worker says so. */
-	__atomic_store_n(&w->shared->applied_seq, msgs[n - 1]->seq, __ATOMIC_RELEASE);
+	w->npend = (uint16_t)rte_ring_dequeue_burst(w->from_control, (void **)w->pend, HF_BURST_MAX,
+						    NULL);
+	w->ipend = 0;
+	if (HF_LIKELY(w->npend == 0))
+		return;
+	apply_pending(w);
 }
 
 void hf_worker_flush(struct hf_worker *w)
