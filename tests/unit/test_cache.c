@@ -973,6 +973,38 @@ static void test_flush_modes(void)
 	CHECK_EQ(hf_cache_flush_mode(c, NULL, 0, false, HF_FLUSH_BOGUS, rec_wake, NULL), 2);
 	CHECK(look(c, &kb) == NULL && look(c, &kf) == NULL);
 	CHECK_EQ(stats(c).entries, 2);
+
+	/* the same walk a few slots at a time, with inserts in between */
+	{
+		struct hf_cache_walk wk = {0, 0, 0};
+		struct hf_cache_key kk;
+		unsigned steps = 0;
+		for (unsigned i = 0; i < 20; i++) {
+			char nm[32];
+			snprintf(nm, sizeof(nm), "n%u.de", i);
+			mk_key(&kk, nm, HF_TYPE_A, 0);
+			fill_sec(c, &kk, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 60, T0);
+		}
+		while (!hf_cache_flush_step(c, &wk, w, wl, true, HF_FLUSH_NTA_ADD, 3, rec_wake,
+					    NULL)) {
+			/* a pending entry added mid-walk holds no data: nothing to miss */
+			if (steps++ == 2) {
+				mk_key(&kk, "late.de", HF_TYPE_A, 0);
+				CHECK(hf_cache_add_pending(c, &kk, hf_cache_key_hash(&kk), T0) !=
+				      NULL);
+			}
+		}
+		CHECK(steps >= 7);
+		CHECK_EQ(wk.count, 20);
+		for (unsigned i = 0; i < 20; i++) {
+			char nm[32];
+			snprintf(nm, sizeof(nm), "n%u.de", i);
+			mk_key(&kk, nm, HF_TYPE_A, 0);
+			e = look(c, &kk);
+			CHECK(e != NULL && e->ans.security == HF_SECURITY_INSECURE &&
+			      (e->ans.flags & HF_ANS_F_NTA));
+		}
+	}
 	hf_cache_destroy(c);
 }
 
