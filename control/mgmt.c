@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_ring.h>
+
 #include "hf_control_impl.h"
 #include "hf_mgmt.h"
 
@@ -282,7 +284,7 @@ static void read_counters(const struct hf_control *c, unsigned w, struct hf_coun
 }
 
 static void emit_counters(struct hf_emit *e, const struct hf_counters *k, uint64_t waiters,
-			  uint64_t entries)
+			  uint64_t entries, uint64_t ring_in, uint64_t ring_out)
 {
 	char code[8];
 	hf_emit_u64(e, "rx_packets", k->rx_packets);
@@ -301,6 +303,8 @@ static void emit_counters(struct hf_emit *e, const struct hf_counters *k, uint64
 	hf_emit_u64(e, "fills", k->fills);
 	hf_emit_u64(e, "waiters", waiters);
 	hf_emit_u64(e, "cache_entries", entries);
+	hf_emit_u64(e, "ring_to_control", ring_in); /* MISS/REFRESH waiting for control */
+	hf_emit_u64(e, "ring_to_worker", ring_out); /* control messages not yet taken */
 	hf_emit_obj_begin(e, "rcode");
 	for (unsigned r = 0; r < HF_ARRAY_LEN(k->rcode); r++)
 		hf_emit_u64(e, rcode_name(r), k->rcode[r]);
@@ -474,6 +478,15 @@ static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 	for (unsigned w = 0; w < nw; w++)
 		hf_emit_rawf(e, "holdfast_waiters{core=\"%u\"} %llu\n", w,
 			     (unsigned long long)c->shared[w]->waiters);
+	prom_family(e, "ring_occupancy", "gauge",
+		    "Messages waiting in a worker's rings (to_control: misses and refreshes; "
+		    "to_worker: control messages).");
+	for (unsigned w = 0; w < nw; w++)
+		hf_emit_rawf(e,
+			     "holdfast_ring_occupancy{core=\"%u\",ring=\"to_control\"} %u\n"
+			     "holdfast_ring_occupancy{core=\"%u\",ring=\"to_worker\"} %u\n",
+			     w, rte_ring_count(c->to_control[w]), w,
+			     rte_ring_count(c->to_worker[w]));
 	prom_family(e, "cache_entries", "gauge", "Questions cached on the core.");
 	for (unsigned w = 0; w < nw; w++)
 		hf_emit_rawf(e, "holdfast_cache_entries{core=\"%u\"} %llu\n", w,
@@ -570,7 +583,7 @@ static void cmd_stats(struct hf_control *c, struct hf_mgmt_conn *k)
 	struct hf_counters total, cur, d;
 	struct hf_control_stats cs, cd;
 	struct hf_emit e;
-	uint64_t waiters = 0, entries = 0;
+	uint64_t waiters = 0, entries = 0, rin = 0, rout = 0;
 
 	hf_emit_init(&e, k->json);
 	if (k->req.prometheus) {
@@ -591,9 +604,11 @@ static void cmd_stats(struct hf_control *c, struct hf_mgmt_conn *k)
 		counters_add(&total, &d);
 		waiters += c->shared[w]->waiters;
 		entries += c->shared[w]->cache_entries;
+		rin += rte_ring_count(c->to_control[w]);
+		rout += rte_ring_count(c->to_worker[w]);
 	}
 	hf_emit_obj_begin(&e, "total");
-	emit_counters(&e, &total, waiters, entries);
+	emit_counters(&e, &total, waiters, entries, rin, rout);
 	hf_emit_obj_end(&e);
 	if (k->req.per_core) {
 		hf_emit_arr_begin(&e, "per_core");
@@ -602,7 +617,9 @@ static void cmd_stats(struct hf_control *c, struct hf_mgmt_conn *k)
 			counters_sub(&d, &cur, m->base ? &m->base[w] : NULL);
 			hf_emit_obj_begin(&e, NULL);
 			hf_emit_u64(&e, "core", w);
-			emit_counters(&e, &d, c->shared[w]->waiters, c->shared[w]->cache_entries);
+			emit_counters(&e, &d, c->shared[w]->waiters, c->shared[w]->cache_entries,
+				      rte_ring_count(c->to_control[w]),
+				      rte_ring_count(c->to_worker[w]));
 			hf_emit_obj_end(&e);
 		}
 		hf_emit_arr_end(&e);
