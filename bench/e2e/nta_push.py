@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""NTA push time: how long `nta add` takes to be applied on every worker core.
+
+Runs holdfast on the lab (tests/lab/lab.sh, its own tag and addresses),
+fills every core's cache with --names cached names (NXDOMAIN answers for
+random names under example.de., validated), then sends --adds `nta add de`
+requests over the management socket (the raw protocol, no process per
+request) and records the apply_us each reply reports: from the broadcast to
+the control loop seeing every worker's applied_seq reach it, which includes
+each worker walking its cache to flush/downgrade the subtree. Then
+`hyperfine` times a whole `holdfastctl status` round trip.
+
+Configurations: 1 worker busy-polling (control on CPU 0, worker on CPU 1),
+1 worker with idle-sleep 20 us, 2 workers sharing CPU 1 (idle-sleep 20 us;
+this machine has 2 CPUs). Writes bench/results/nta_push.json.
+
+  bench/e2e/nta_push.py [--adds 1000] [--names 20000] [--smoke] [--out FILE]
+Run as root.
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.path.join(TOP, "tests", "lab", "lab.sh")
+TAG = "ntab"
+UPSTREAM = "127.163.9.10"
+
+
+def log(msg):
+    print("nta_push: " + msg, file=sys.stderr, flush=True)
+
+
+def lab_env():
+    env = dict(os.environ, HF_LAB_TAG=TAG, HF_LAB_UPSTREAM_ADDR=UPSTREAM)
+    out = subprocess.run([LAB, "env"], env=env, check=True, capture_output=True, text=True).stdout
+    return env, dict(line.split("=", 1) for line in out.split() if "=" in line)
+
+
+def request(sock_path, line, timeout=15.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(sock_path)
+    s.sendall(line.encode())
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    head, _, body = data.decode().partition("\n")
+    if head != "OK":
+        raise RuntimeError(f"{line.strip()!r}: {head}")
+    return json.loads(body)
+
+
+def start(holdfast, lab, lcores, queues, idle_sleep, sock, logf):
+    cmd = [holdfast, "--lcores", lcores, "--no-huge", "-m", "1024", "--no-pci",
+           "--file-prefix=hf_ntab", f"--vdev=net_af_packet0,iface={lab['HF_LAB_HOST_IF']},qpairs={queues}",
+           "--", "--service-address", lab["HF_LAB_SERVICE4"], "--forwarder", lab["HF_LAB_RESOLVER"],
+           "--trust-anchor", lab["HF_LAB_TRUST_ANCHOR"], "--control-socket", sock,
+           "--nta-state-file", "", "--idle-sleep", str(idle_sleep)]
+    p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if p.poll() is not None:
+            raise RuntimeError(f"holdfast exited ({p.returncode}); see {logf.name}")
+        try:
+            request(sock, "HF1 json status\n", 2)
+            return p
+        except (OSError, RuntimeError):
+            time.sleep(0.2)
+    raise RuntimeError("holdfast did not come up")
+
+
+def fill_cache(lab, n, qfile):
+    with open(qfile, "w") as f:
+        for i in range(n):
+            f.write(f"nta-bench-{i}.example.de A\n")
+    subprocess.run(["ip", "netns", "exec", lab["HF_LAB_NETNS"], "dnsperf", "-s", lab["HF_LAB_SERVICE4"],
+                    "-d", qfile, "-n", "1", "-c", "16", "-Q", "4000", "-t", "5", "-q", "200"],
+                   check=True, capture_output=True)
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--adds", type=int, default=1000)
+    ap.add_argument("--names", type=int, default=20000)
+    ap.add_argument("--smoke", action="store_true", help="20 adds, 500 names, no hyperfine runs of note")
+    ap.add_argument("--holdfast", default=os.path.join(TOP, "build", "holdfast"))
+    ap.add_argument("--holdfastctl", default=os.path.join(TOP, "build", "holdfastctl"))
+    ap.add_argument("--out", default=os.path.join(TOP, "bench", "results", "nta_push.json"))
+    a = ap.parse_args()
+    if a.smoke:
+        a.adds, a.names = 20, 500
+    if os.geteuid() != 0:
+        sys.exit("nta_push: run as root")
+    env, lab = {}, {}
+    env, _ = lab_env()
+    subprocess.run([LAB, "up"], env=env, check=True, capture_output=True)
+    env, lab = lab_env()
+    tmp = tempfile.mkdtemp(prefix="hf-ntab-")
+    sock = os.path.join(tmp, "ctl.sock")
+    configs = [("1 worker, busy poll", "0@0,1@1", 1, 0),
+               ("1 worker, idle-sleep 20us", "0@0,1@1", 1, 20),
+               ("2 workers on one CPU, idle-sleep 20us", "0@0,1@1,2@1", 2, 20)]
+    results = []
+    try:
+        for name, lcores, queues, idle in configs:
+            logf = open(os.path.join(tmp, f"holdfast-{queues}-{idle}.log"), "w")
+            p = start(a.holdfast, lab, lcores, queues, idle, sock, logf)
+            try:
+                fill_cache(lab, a.names, os.path.join(tmp, "names.txt"))
+                st = request(sock, "HF1 json stats\t--per-core\n")
+                entries = [c["cache_entries"] for c in st["per_core"]]
+                us, flushed = [], 0
+                for i in range(a.adds):
+                    r = request(sock, "HF1 json nta\tadd\tde\t--lifetime\t1h\n")
+                    assert r["cores"] == queues, r
+                    us.append(r["apply_us"])
+                    flushed += r["flushed"]
+                request(sock, "HF1 json nta\tremove\tde\n")
+                hf_json = os.path.join(tmp, "hyperfine.json")
+                subprocess.run(["hyperfine", "-N", "--warmup", "10", "--runs", "20" if a.smoke else "300",
+                                "--export-json", hf_json, f"{a.holdfastctl} -s {sock} status"],
+                               check=True, capture_output=True)
+                with open(hf_json) as f:
+                    hfr = json.load(f)["results"][0]
+                res = {"config": name, "workers": queues, "idle_sleep_us": idle, "adds": a.adds,
+                       "cache_entries_per_core": entries,
+                       "apply_us": {"median": statistics.median(us), "p99": pct(us, 99),
+                                    "max": max(us), "min": min(us), "mean": round(statistics.mean(us), 1)},
+                       "holdfastctl_status_ms": {"mean": round(hfr["mean"] * 1000, 3),
+                                                 "stddev": round(hfr["stddev"] * 1000, 3),
+                                                 "median": round(hfr["median"] * 1000, 3)}}
+                results.append(res)
+                log(f"{name}: {entries} entries/core, nta add applied on {queues} core(s): median "
+                    f"{res['apply_us']['median']} us, p99 {res['apply_us']['p99']} us, worst "
+                    f"{res['apply_us']['max']} us over {a.adds} adds; holdfastctl status round trip "
+                    f"{res['holdfastctl_status_ms']['mean']} ms")
+            finally:
+                p.terminate()
+                p.wait(10)
+                logf.close()
+            time.sleep(1)
+    finally:
+        subprocess.run([LAB, "down"], env=env, capture_output=True)
+    out = {"machine": {"host": socket.gethostname(), "cpus": os.cpu_count(),
+                       "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+           "smoke": a.smoke, "results": results}
+    if a.smoke and a.out.endswith("bench/results/nta_push.json"):
+        a.out = os.path.join(tmp, "nta_push.json")
+    with open(a.out, "w") as f:
+        json.dump(out, f, indent=2)
+    log(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
