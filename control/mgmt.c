@@ -1093,7 +1093,11 @@ void hf_mgmt_poll(struct hf_control *c, uint64_t now_ms)
 		}
 		/* k may have been closed by an earlier event of this batch? Only
 		 * its own events close it, and each fd reports once per wait. */
-		if (k->state == C_READ)
+		if (k->state == C_WAIT) {
+			/* gone while its change is applied: nothing to reply to */
+			if (ev[i].events & (EPOLLHUP | EPOLLERR))
+				conn_close(c, k);
+		} else if (k->state == C_READ)
 			conn_read(c, k);
 		else if (k->state == C_WRITE)
 			conn_write(c, k);

@@ -499,10 +499,14 @@ void hf_emit_obj_begin(struct hf_emit *e, const char *key)
 
 void hf_emit_obj_end(struct hf_emit *e)
 {
-	if (e->json)
+	if (e->json) {
 		hf_emit_raw(e, "}", 1);
-	else if (e->item_start) /* an empty item */
+	} else if (e->item_start) { /* an empty item */
 		e->item_start = false;
+	} else if (e->depth > 1 && e->first[e->depth]) { /* "key:" with nothing below */
+		indent(e);
+		hf_emit_raw(e, "(none)\n", 7);
+	}
 	if (e->depth > 0)
 		e->depth--;
 	if (e->depth == 0)
