@@ -932,6 +932,67 @@ def case_raw_stalled_connection():
     still_serving("after stalled control connections")
 
 
+def case_concurrent_commands():
+    """20 holdfastctl nta add at once, then 20 nta remove at once, under a
+    DNS query stream; and clients that hang up while their change is being
+    applied on the cores: every change lands once, holdfast keeps serving."""
+    nta_clear()
+    names = [f"z{i:02d}.example.de" for i in range(20)]
+    stop = threading.Event()
+    answered = []
+
+    def dns_stream():
+        while not stop.is_set():
+            try:
+                r = q("www.alg13.de", ad=True, timeout=2.0)
+                answered.append(r.rcode == NOERROR and r.ad)
+            except Fail:
+                answered.append(False)
+
+    def run_all(argvs):
+        out = [None] * len(argvs)
+
+        def one(i):
+            out[i] = ctl_raw(*argvs[i])
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(len(argvs))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(30)
+        return out
+    bg = threading.Thread(target=dns_stream)
+    bg.start()
+    try:
+        res = run_all([["nta", "add", n, "--lifetime", "10m"] for n in names])
+        bad = [r.show() for r in res if r is None or r.rc != 0 or not r.obj or r.obj.get("cores") != WORKERS]
+        check(not bad, f"20 nta add at once: {len(bad)} failed: {bad[:2]}")
+        check(set(nta_list()) == {n + "." for n in names}, f"nta list after 20 adds: {sorted(nta_list())}")
+        res = run_all([["nta", "remove", n] for n in names])
+        bad = [r.show() for r in res if r is None or r.rc != 0]
+        check(not bad, f"20 nta remove at once: {len(bad)} failed: {bad[:2]}")
+        check(not nta_list(), f"nta list after 20 removes: {sorted(nta_list())}")
+        # hang up right after sending a change: it is applied (or not) but nothing breaks
+        for req in (b"HF1 json nta\tadd\thangup.example.de\t--lifetime\t1m\n", b"HF1 json cache\tflush\t--all\n",
+                    b"HF1 json config\tset\tserve-stale-ttl\t30\n", b"HF1 json cache\tflush\texample.de\t--subtree\n",
+                    b"HF1 json nta\tremove\thangup.example.de\n", b"HF1 json stats\t--per-core\n"):
+            for _ in range(5):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(RIG.sock)
+                s.sendall(req)
+                s.close()
+        time.sleep(0.5)
+        check(RIG.running(), "holdfast exited after clients hung up mid-command")
+        lst = nta_list()
+        check(set(lst) <= {"hangup.example.de."}, f"nta list after the hang-ups: {sorted(lst)}")
+        nta_clear()
+    finally:
+        stop.set()
+        bg.join(10)
+    check(len(answered) > 10 and all(answered), f"DNS during the concurrent commands: {answered.count(False)} of "
+          f"{len(answered)} queries for www.alg13.de not answered secure")
+    still_serving("after concurrent commands")
+
+
 # ================================================================ cases: restart instances
 
 STATE = {}
@@ -1075,7 +1136,8 @@ PLAN = [
       case_stats_reset, case_stats_prometheus, case_cache_lookup, case_cache_flush_name, case_cache_flush_subtree,
       case_cache_flush_bogus, case_cache_flush_all, case_nta_add_list_remove, case_nta_lifetimes,
       case_nta_expiry, case_nta_recheck_healthy, case_config_get, case_config_set_errors,
-      case_config_set_stale_ttl, case_socket_permissions, case_raw_protocol, case_raw_stalled_connection]),
+      case_config_set_stale_ttl, case_socket_permissions, case_raw_protocol, case_raw_stalled_connection,
+      case_concurrent_commands]),
     ("persist", {"nta-state-file": "persist"}, [],
      [case_nta_persist_restart, case_nta_persist_crash, case_nta_state_corrupt]),
     ("config", {"nta-state-file": "config"}, [("nta", "example.de 10m config says so"), ("nta", "alg15.de")],
