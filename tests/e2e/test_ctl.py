@@ -811,6 +811,29 @@ def case_config_set_stale_ttl():
         ctl("config", "set", "serve-stale-client-timeout", "1.8s")
 
 
+def case_config_set_window():
+    """config set serve-stale-window 0 turns serve-stale off at once: an
+    answer past its TTL is no longer served stale (SERVFAIL instead)."""
+    try:
+        ctl("config", "set", "serve-stale-client-timeout", "0")
+        r = q("here.stale.test")
+        check(r.rcode == NOERROR, f"here.stale.test: {r.summary()}")
+        RIG.upstream("stop")
+        time.sleep(3.2)
+        r = q("here.stale.test")
+        check(r.rcode == NOERROR and r.ede_codes() == [EDE_STALE], f"here.stale.test past its TTL, authority "
+              f"stopped, window 1d: expected stale: {r.summary()}")
+        obj = ctl("config", "set", "serve-stale-window", "0")
+        check(parse_duration(obj.get("value")) == 0 and obj.get("cores") == WORKERS, f"config set: {obj}")
+        r = q("here.stale.test", timeout=8)
+        check(r.rcode == SERVFAIL and EDE_STALE not in r.ede_codes() and not r.answer,
+              f"here.stale.test with serve-stale-window 0: expected SERVFAIL, no stale data: {r.summary()}")
+    finally:
+        RIG.upstream("start")
+        ctl("config", "set", "serve-stale-window", "1d")
+        ctl("config", "set", "serve-stale-client-timeout", "1.8s")
+
+
 def case_socket_permissions():
     st = os.stat(RIG.sock)
     check(stat.S_ISSOCK(st.st_mode), f"{RIG.sock} is not a socket")
@@ -1136,7 +1159,7 @@ PLAN = [
       case_stats_reset, case_stats_prometheus, case_cache_lookup, case_cache_flush_name, case_cache_flush_subtree,
       case_cache_flush_bogus, case_cache_flush_all, case_nta_add_list_remove, case_nta_lifetimes,
       case_nta_expiry, case_nta_recheck_healthy, case_config_get, case_config_set_errors,
-      case_config_set_stale_ttl, case_socket_permissions, case_raw_protocol, case_raw_stalled_connection,
+      case_config_set_stale_ttl, case_config_set_window, case_socket_permissions, case_raw_protocol, case_raw_stalled_connection,
       case_concurrent_commands]),
     ("persist", {"nta-state-file": "persist"}, [],
      [case_nta_persist_restart, case_nta_persist_crash, case_nta_state_corrupt]),
