@@ -540,6 +540,11 @@ void hf_cache_destroy(struct hf_cache *c)
  * answer (stale_until recomputed, failures excepted): O(slots).
  * Parked clients keep their deadlines.
  */
+const struct hf_cache_conf *hf_cache_knobs(const struct hf_cache *c)
+{
+	return &c->conf;
+}
+
 void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
 {
 	bool window_changed = conf->stale_window_ms != c->conf.stale_window_ms;
@@ -851,7 +856,9 @@ bool hf_cache_flush_step(struct hf_cache *c, struct hf_cache_walk *wk, const uin
 				return false;
 			budget--;
 			e = hf_slot_at(cl, wk->slot);
-			if (e->key_pos < 0)
+			/* no slot, or no data yet: a resolution is in flight for it and
+			 * its parked clients wait for that answer, flush or not */
+			if (e->key_pos < 0 || e->state != HF_ENTRY_READY)
 				continue;
 			if (name != NULL) {
 				void *stored = NULL;
@@ -889,10 +896,14 @@ bool hf_cache_flush_step(struct hf_cache *c, struct hf_cache_walk *wk, const uin
 			}
 			if (!drop)
 				continue;
-			hf_wake_all(c, e, HF_WAKE_TIMEOUT, wake, arg);
+			wk->count++;
+			if (e->nwaiters != 0) {
+				/* clients wait on a refresh in flight: keep them, drop the data */
+				hf_entry_drop_data(e);
+				continue;
+			}
 			hf_entry_unhash(c, e);
 			hf_slot_free(c, e);
-			wk->count++;
 		}
 	}
 	return true;

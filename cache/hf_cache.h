@@ -106,6 +106,8 @@ struct hf_cache *hf_cache_create(const char *name, const struct hf_cache_conf *c
 void hf_cache_destroy(struct hf_cache *c);
 /* Replace the serve-stale knobs at run time (sizes stay). */
 void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
+/* The configuration in force (knobs as last set). */
+const struct hf_cache_conf *hf_cache_knobs(const struct hf_cache *c);
 
 /* Bulk lookup of n (<= 64) keys with precomputed hashes; out[i] = entry or NULL. */
 void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *keys,
@@ -177,7 +179,9 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wake, void *arg);
 
 /* Remove one name (all types) or a whole subtree; all entries when name is NULL.
- * Parked clients of removed entries are woken with HF_WAKE_TIMEOUT first. */
+ * Only data goes: an entry with no data yet (a resolution in flight) is
+ * left alone, and one whose clients wait on a refresh keeps them and
+ * becomes pending, so every parked client still gets the answer. */
 unsigned hf_cache_flush(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,
 			hf_wake_fn wake, void *arg);
 

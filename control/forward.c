@@ -248,10 +248,12 @@ static void finish(struct hf_control *c, struct hf_fwd_query *q)
 
 /* Send a failure answer for key to every worker. */
 static void send_failure(struct hf_control *c, const struct hf_cache_key *key, uint32_t hash,
-			 uint16_t ede, const char *text, uint32_t ttl)
+			 uint16_t ede, const char *text, uint32_t ttl, uint8_t security)
 {
 	int rc = hf_dns_answer_failure(c->ansbuf, sizeof(c->ansbuf), key->name_len,
 				       HF_RCODE_SERVFAIL, ede, text, ttl);
+	/* a validation failure says so (cache lookup shows it bogus) */
+	((struct hf_dns_answer *)c->ansbuf)->security = security;
 	if (rc < 0 || hf_control_fill(c, key, hash, (const struct hf_dns_answer *)c->ansbuf) != 0)
 		fprintf(stderr, "holdfast: control: cannot send a failure answer (%s)\n",
 			rc < 0 ? hf_strerror(rc) : "out of memory");
@@ -274,7 +276,7 @@ static void fail_now(struct hf_control *c, struct hf_fwd_query *q, uint16_t ede,
 		return;
 	}
 	c->st.failures++;
-	send_failure(c, &q->key, q->hash, ede, text, c->cfg.failure_ttl);
+	send_failure(c, &q->key, q->hash, ede, text, c->cfg.failure_ttl, HF_SECURITY_INSECURE);
 	finish(c, q);
 }
 
@@ -601,7 +603,10 @@ static void deliver(struct hf_control *c, struct hf_fwd_query *q, const struct h
 		if (ede == HF_EDE_NONE)
 			ede = res->verdict == HF_SECURITY_BOGUS ? HF_EDE_DNSSEC_BOGUS
 								: HF_EDE_DNSSEC_INDETERMINATE;
-		fail_now(c, q, ede, res->text[0] ? res->text : NULL);
+		c->st.failures++;
+		send_failure(c, &q->key, q->hash, ede, res->text[0] ? res->text : NULL,
+			     c->cfg.failure_ttl, res->verdict);
+		finish(c, q);
 		return;
 	}
 	if (hf_dns_msg_parse(q->resp, q->resp_len, m) != 0) {
@@ -907,7 +912,7 @@ void hf_fwd_request(struct hf_control *c, const struct hf_msg_query *mq, uint64_
 		c->st.overloaded++;
 		c->st.failures++;
 		send_failure(c, &mq->key, mq->hash, HF_EDE_OTHER, "resolver overloaded",
-			     c->cfg.failure_ttl);
+			     HF_SECURITY_INSECURE, c->cfg.failure_ttl);
 		return;
 	}
 	memcpy(&q->key, &mq->key, sizeof(q->key));

@@ -214,7 +214,8 @@ bool hf_nta_covers(const struct hf_control *c, const uint8_t *name, size_t len);
 int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t lifetime_s,
 	       uint32_t recheck_s, const char *reason, enum hf_nta_source src,
 	       struct hf_msg_result *res, uint64_t *seq, char *err, size_t errlen);
-/* Remove the NTA for name (HF_FLUSH_NTA_REMOVE on every worker). HF_ENOENT if none. */
+/* Remove the NTA for name (HF_FLUSH_NTA_REMOVE on every worker), logging
+ * why (NULL: no log line). HF_ENOENT if none. */
 int hf_nta_remove(struct hf_control *c, const uint8_t *name, size_t len, const char *why,
 		  struct hf_msg_result *res, uint64_t *seq);
 /* Expiries and rechecks that are due; returns true when it did something. */

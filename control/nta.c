@@ -224,7 +224,8 @@ int hf_nta_remove(struct hf_control *c, const uint8_t *name, size_t len, const c
 		hf_val_flush_name(c->val, name, len);
 	rc = broadcast(c, name, len, HF_FLUSH_NTA_REMOVE, res, seq);
 	name_str(name, len, nm, sizeof(nm));
-	fprintf(stderr, "holdfast: nta: %s removed (%s)\n", nm, why);
+	if (why != NULL) /* NULL: the caller says it */
+		fprintf(stderr, "holdfast: nta: %s removed (%s)\n", nm, why);
 	hf_nta_save(c);
 	return rc;
 }
@@ -271,8 +272,8 @@ void hf_nta_recheck_done(struct hf_control *c, const uint8_t *name, size_t len, 
 	c->ntas[i].recheck_busy = false;
 	name_str(name, len, nm, sizeof(nm));
 	if (verdict == HF_SECURITY_SECURE) {
-		fprintf(stderr, "holdfast: nta: %s validates again\n", nm);
-		hf_nta_remove(c, name, len, "recheck: validates again", NULL, NULL);
+		hf_nta_remove(c, name, len, NULL, NULL, NULL);
+		fprintf(stderr, "holdfast: nta: %s validates again, removed\n", nm);
 		return;
 	}
 	/* flush what the recheck cached as bogus: the NTA still holds */

@@ -354,7 +354,8 @@ static void hf_reply_entry(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 		uint8_t *out = d + len;
 		rte_memcpy(out, body, a->body_len);
 		if (mode == HF_WAKE_STALE) {
-			uint32_t st = w->conf->cache.stale_ttl;
+			uint32_t st =
+				hf_cache_knobs(w->cache)->stale_ttl; /* config set may change it */
 			for (unsigned i = 0; i < a->nttl; i++)
 				hf_put32(out + offs[i], st);
 		} else {
@@ -402,18 +403,7 @@ static void hf_reply_mode(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt
 			  const struct hf_query *q, const struct hf_cache_entry *e,
 			  enum hf_wake_mode mode)
 {
-	switch (mode) {
-	case HF_WAKE_FRESH:
-		w->ctr->hits_fresh++;
-		break;
-	case HF_WAKE_STALE:
-		w->ctr->hits_stale++;
-		break;
-	case HF_WAKE_FAILURE:
-		w->ctr->hits_failure++;
-		break;
-	case HF_WAKE_TIMEOUT:
-	default:
+	if (HF_UNLIKELY(mode == HF_WAKE_TIMEOUT)) {
 		w->ctr->servfail_timeout++;
 		hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_NO_REACHABLE_AUTHORITY,
 			       timeout_text, sizeof(timeout_text) - 1);
@@ -470,14 +460,19 @@ static void hf_act(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
 		send_query(w, e->state == HF_ENTRY_PENDING ? HF_MSG_MISS : HF_MSG_REFRESH, key,
 			   hash);
 	switch (d.action) {
+	/* hits: answered from the cache at once (a parked client is counted
+	 * in parked; stale answers of every kind in ede[3] / ede[19]) */
 	case HF_ACT_FRESH:
-		hf_reply_mode(w, m, pi, q, e, HF_WAKE_FRESH);
+		w->ctr->hits_fresh++;
+		hf_reply_entry(w, m, pi, q, e, HF_WAKE_FRESH);
 		return;
 	case HF_ACT_STALE:
-		hf_reply_mode(w, m, pi, q, e, HF_WAKE_STALE);
+		w->ctr->hits_stale++;
+		hf_reply_entry(w, m, pi, q, e, HF_WAKE_STALE);
 		return;
 	case HF_ACT_FAILURE:
-		hf_reply_mode(w, m, pi, q, e, HF_WAKE_FAILURE);
+		w->ctr->hits_failure++;
+		hf_reply_entry(w, m, pi, q, e, HF_WAKE_FAILURE);
 		return;
 	case HF_ACT_WAIT:
 	default:

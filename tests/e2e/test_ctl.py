@@ -381,7 +381,9 @@ def case_stats_reset():
               f"{per_core(after, k)}")
     check(counter(after, "control.requests") == 0, f"stats after --reset: control.requests "
           f"{counter(after, 'control.requests')}")
-    check(after["total"]["cache_entries"] == before["total"]["cache_entries"],
+    # a gauge, not a counter: --reset leaves it (it may still grow as the other
+    # core applies the last FILL and its 1 ms timer publishes the count)
+    check(after["total"]["cache_entries"] >= before["total"]["cache_entries"],
           f"stats --reset changed the cache_entries gauge: {before['total']['cache_entries']} -> "
           f"{after['total']['cache_entries']} (the cache still holds them)")
     r = q("www.alg13.de", ad=True)
