@@ -432,7 +432,8 @@ def main():
             f.write(f't{i} = "{t}"\n')
         f.write(f"xmax = {xmax}\n")
         f.write(f'subtitle = "{m["cpu"]}, {m["cpus"]} CPUs, Linux {m["kernel"]}, {m["date"][:10]}; '
-                f'server on 1 core, kxdpgun on the other, warm caches"\n')
+                f'server on 1 core, kxdpgun on the other, warm caches'
+                + (f'; median of {rounds} rounds' if rounds > 1 else '') + '"\n')
     return 0
 
 

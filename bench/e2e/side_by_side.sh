@@ -12,7 +12,8 @@
 #                                        results, asserts no speed
 #   options: --out DIR (default bench/results), --holdfast PATH (default:
 #            build/holdfast, built with ninja), --servers "holdfast unbound ...",
-#            --rounds N (measurement rounds; every server once per round)
+#            --rounds N (measurement rounds; every server once per round),
+#            --startup-runs N (hyperfine runs per server; 5, smoke 2)
 #   environment: HF_SBS_TAG (lab tag, default sbs), HF_SBS_COMMIT (what to
 #            call the holdfast build in the results; default git describe)
 #
@@ -131,6 +132,7 @@ out=
 holdfast=
 servers=
 rounds=
+startup_runs=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
@@ -138,6 +140,7 @@ while [ $# -gt 0 ]; do
 	--holdfast) holdfast=$2; shift ;;
 	--servers) servers=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
+	--startup-runs) startup_runs=$2; shift ;;
 	-h | --help)
 		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 		exit 0
@@ -168,7 +171,9 @@ else
 fi
 read -r -a servers <<<"$servers"
 startup_servers=("${servers[@]}")
+hf_runs=${startup_runs:-$hf_runs}
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds takes a positive whole number"
+[[ $hf_runs =~ ^[1-9][0-9]*$ ]] || die "--startup-runs takes a positive whole number"
 lat_qps=20000 # dnsperf's fixed rate for the latency run
 
 prelude sbs
