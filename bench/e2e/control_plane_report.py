@@ -187,10 +187,15 @@ def main():
         "cache_entries": m["cache_entries"],
         "cache_memory_bytes": m["cache_memory"],
         "eal_memory_mib": m["eal_m_mib"],
+        "rss_mib_tiny_cache": round(m["rss_kib_tiny_cache"] / 1024, 1),
         "rss_mib_empty": round(m["rss_kib_start"] / 1024, 1),
         "rss_mib_filled": round(m["rss_kib_filled"] / 1024, 1),
         "rss_mib_after_second_pass": round(m["rss_kib_after_check"] / 1024, 1),
-        "rss_bytes_per_cached_name": round((m["rss_kib_filled"] - m["rss_kib_start"]) * 1024 / n),
+        "bytes_per_cached_name": round((m["rss_kib_filled"] - m["rss_kib_tiny_cache"]) * 1024 / n),
+        "bytes_per_cached_name_how": "(RSS with the names cached - RSS of the same holdfast with the "
+                                     "smallest cache, 1024 entries and 1 MiB) / names: the table sized "
+                                     "for them included",
+        "rss_growth_bytes_per_name_while_filling": round((m["rss_kib_filled"] - m["rss_kib_start"]) * 1024 / n),
         "fill_misses": fill.get("miss", 0),
         "fill_answered": dpf["completed"],
         "fill_rate_per_s": round(dpf["completed"] / dpf["run_time_s"]) if dpf["run_time_s"] else None,
@@ -243,9 +248,10 @@ def main():
                  f"{d(h['validations_per_s']) if alg or name == 'insecure' else '-'} | "
                  f"{d(e.get('openssl_verify_per_s'))} | {d(e.get('crypto_bound_answers_per_s'))} | "
                  f"{e.get('fraction_of_crypto_bound', '-')} |")
-    L += ["", f"Memory: {n:,} names cached in a real holdfast (one worker): RSS {mem['rss_mib_empty']} MiB "
-          f"empty, {mem['rss_mib_filled']} MiB filled: {mem['rss_bytes_per_cached_name']} bytes per cached "
-          f"name; second pass {mem['second_pass_fresh_hits']:,} of {n:,} answered from the cache; filled at "
+    L += ["", f"Memory: {n:,} names cached in a real holdfast (one worker): RSS {mem['rss_mib_filled']} MiB; "
+          f"{mem['rss_mib_empty']} MiB with the same cache empty, {mem['rss_mib_tiny_cache']} MiB with the "
+          f"smallest cache: {mem['bytes_per_cached_name']} bytes per cached name over the smallest cache "
+          f"({mem['rss_growth_bytes_per_name_while_filling']} of them touched while filling); second pass {mem['second_pass_fresh_hits']:,} of {n:,} answered from the cache; filled at "
           f"{d(mem['fill_rate_per_s'])} names/s (cache-entries {mem['cache_entries']:,}, cache-memory "
           f"{mem['cache_memory_bytes'] / 1048576:.0f} MiB, --no-huge -m {mem['eal_memory_mib']})."]
     with open(os.path.join(out, "control_plane.md"), "w") as f:
