@@ -7,7 +7,7 @@ load varsfile
 
 set terminal pngcairo size 1000,620 noenhanced font 'DejaVu Sans,11'
 set output outfile
-set title "Answered vs offered queries per second (kxdpgun over a veth pair, one server core)\n".subtitle
+set title "Answered vs offered queries per second (kxdpgun over a veth pair, one server core)\n".subtitle font ",10"
 set xlabel 'offered (sent) queries per second'
 set ylabel 'answered queries per second'
 set format x '%.0s%c' ; set format y '%.0s%c'
