@@ -125,6 +125,9 @@ def main():
                 fill_cache(lab, a.names, os.path.join(tmp, "names.txt"))
                 st = request(sock, "HF1 json stats\t--per-core\n")
                 entries = [c["cache_entries"] for c in st["per_core"]]
+                # every core caches every answer: each must hold all the names
+                if len(entries) != queues or min(entries) < a.names:
+                    raise RuntimeError(f"cache fill: {entries} entries per core, wanted {a.names} on {queues}")
                 us, flushed = [], 0
                 for i in range(a.adds):
                     r = request(sock, "HF1 json nta\tadd\tde\t--lifetime\t1h\n")
