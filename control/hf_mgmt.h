@@ -88,6 +88,8 @@ void hf_emit_arr_begin(struct hf_emit *e, const char *key);
 void hf_emit_arr_end(struct hf_emit *e);
 void hf_emit_str(struct hf_emit *e, const char *key, const char *v);
 void hf_emit_u64(struct hf_emit *e, const char *key, uint64_t v);
+/* A Unix time: seconds in JSON, ISO 8601 UTC in text. */
+void hf_emit_time(struct hf_emit *e, const char *key, uint64_t unix_s);
 void hf_emit_bool(struct hf_emit *e, const char *key, bool v);
 void hf_emit_null(struct hf_emit *e, const char *key);
 /* Raw bytes appended as they are (text output only, e.g. Prometheus). */

@@ -645,8 +645,8 @@ static void emit_nta(struct hf_emit *e, const struct hf_nta *n, uint64_t now)
 	hf_emit_obj_begin(e, NULL);
 	hf_emit_str(e, "name", nm);
 	hf_emit_str(e, "reason", n->reason);
-	hf_emit_u64(e, "added", n->added_s);
-	hf_emit_u64(e, "expires", n->expires_s);
+	hf_emit_time(e, "added", n->added_s);
+	hf_emit_time(e, "expires", n->expires_s);
 	hf_emit_u64(e, "remaining", n->expires_s > now ? n->expires_s - now : 0);
 	hf_emit_u64(e, "recheck", n->recheck_s);
 	hf_emit_str(e, "source", src[n->source % 3]);
@@ -871,8 +871,8 @@ static void finish_wait(struct hf_control *c, struct hf_mgmt_conn *k)
 			if (hf_dns_name_equal(c->ntas[i].name, c->ntas[i].name_len, k->req.name,
 					      k->req.name_len))
 				break;
-		hf_emit_u64(&e, "expires",
-			    i < (int)c->nntas ? c->ntas[i].expires_s : now + k->req.lifetime_s);
+		hf_emit_time(&e, "expires",
+			     i < (int)c->nntas ? c->ntas[i].expires_s : now + k->req.lifetime_s);
 		hf_emit_u64(&e, "recheck", k->req.recheck_s);
 		break;
 	}

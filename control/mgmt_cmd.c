@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hf_mgmt.h"
 #include "../dns/hf_dns.h"
@@ -556,6 +557,19 @@ void hf_emit_u64(struct hf_emit *e, const char *key, uint64_t v)
 	member(e, key);
 	hf_emit_rawf(e, e->json ? "%llu" : " %llu", (unsigned long long)v);
 	scalar_end(e);
+}
+
+void hf_emit_time(struct hf_emit *e, const char *key, uint64_t unix_s)
+{
+	char buf[32];
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+	if (e->json || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		hf_emit_u64(e, key, unix_s);
+		return;
+	}
+	hf_emit_str(e, key, buf);
 }
 
 void hf_emit_bool(struct hf_emit *e, const char *key, bool v)

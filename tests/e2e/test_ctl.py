@@ -683,6 +683,11 @@ def case_nta_add_list_remove():
     check(counter(s, "control.nta_count") == 1, f"stats: control.nta_count {counter(s, 'control.nta_count')}")
     r = ctl_raw("nta", "list", json_out=False)
     check(r.rc == 0 and "example.de" in r.out and "ctl test: broken" in r.out, f"nta list (text): {r.show()}")
+    # text shows times as UTC ISO 8601, the same instants as the JSON's Unix seconds
+    exp_iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(obj["expires"]))
+    add_iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e["added"]))
+    check(f"expires: {exp_iso}" in r.out and f"added: {add_iso}" in r.out,
+          f"nta list (text): wanted expires: {exp_iso}, added: {add_iso}: {r.show()}")
     obj = ctl("nta", "remove", "example.de")
     check(obj.get("name") == "example.de." and obj.get("cores") == WORKERS and isinstance(obj.get("apply_us"), int),
           f"nta remove: {obj}")
