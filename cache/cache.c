@@ -562,7 +562,7 @@ const struct hf_cache_conf *hf_cache_knobs(const struct hf_cache *c)
 	return &c->conf;
 }
 
-void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
+bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
 {
 	bool window_changed = conf->stale_window_ms != c->conf.stale_window_ms;
 
@@ -571,17 +571,26 @@ void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
 	c->conf.stale_ttl = conf->stale_ttl;
 	c->conf.failure_recheck_ms = conf->failure_recheck_ms;
 	c->conf.miss_timeout_ms = conf->miss_timeout_ms;
-	if (!window_changed)
-		return;
-	for (int i = 0; i < HF_CACHE_NCLASS; i++) {
-		struct hf_cache_class *cl = &c->cls[i];
-		for (uint32_t s = 0; s < cl->nslots; s++) {
-			struct hf_cache_entry *e = hf_slot_at(cl, s);
-			if (e->key_pos >= 0 && e->state == HF_ENTRY_READY &&
-			    e->ans.kind != HF_ANS_FAILURE)
-				e->stale_until_ms = e->expires_ms + c->conf.stale_window_ms;
-		}
-	}
+	return window_changed;
+}
+
+void hf_cache_rewindow(struct hf_cache *c, const struct hf_cache_key *k, struct hf_cache_entry *e)
+{
+	(void)k;
+	if (e->state == HF_ENTRY_READY && e->ans.kind != HF_ANS_FAILURE)
+		e->stale_until_ms = e->expires_ms + c->conf.stale_window_ms;
+}
+
+static void hf_rewindow_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
+{
+	hf_cache_rewindow(arg, k, e);
+}
+
+void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
+{
+	struct hf_cache_walk wk = {0, 0, 0};
+	if (hf_cache_put_knobs(c, conf))
+		hf_cache_walk_step(c, &wk, UINT32_MAX, hf_rewindow_visit, c);
 }
 
 /* ---- lookups ---- */
@@ -846,12 +855,6 @@ void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wak
 
 /* ---- management ---- */
 
-/*
- * Cold: walks every slot (O(slots)); matching entries have their clients
- * woken TIMEOUT, then leave the hash and free their slot. Walking our own
- * slot arrays rather than rte_hash_iterate means no hash is modified
- * under a running iterator.
- */
 /* Is the entry's data a failure or unvalidated-bad (bogus, indeterminate)? */
 static bool hf_entry_bad(const struct hf_cache_entry *e)
 {
@@ -860,70 +863,102 @@ static bool hf_entry_bad(const struct hf_cache_entry *e)
 		e->ans.security == HF_SECURITY_INDETERMINATE);
 }
 
-bool hf_cache_flush_step(struct hf_cache *c, struct hf_cache_walk *wk, const uint8_t *name,
-			 size_t name_len, bool subtree, enum hf_flush_mode mode, uint32_t budget,
-			 hf_wake_fn wake, void *arg)
+/*
+ * The slot walk under hf_cache_flush_step and hf_cache_walk_step: visits
+ * the entries in use among the next `budget` slots, with their stored key
+ * when need_key (a cache miss per entry; NULL otherwise). The visit may
+ * free the slot it is given. Walking our own slot arrays rather than
+ * rte_hash_iterate means no hash is modified under a running iterator.
+ */
+static bool hf_walk(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t budget, bool need_key,
+		    hf_visit_fn visit, void *arg)
 {
 	for (; wk->cls < HF_CACHE_NCLASS; wk->cls++, wk->slot = 0) {
 		struct hf_cache_class *cl = &c->cls[wk->cls];
 		for (; wk->slot < cl->hwm; wk->slot++) {
 			struct hf_cache_entry *e;
-			bool drop;
+			void *stored = NULL;
 			if (budget == 0)
 				return false;
 			budget--;
 			e = hf_slot_at(cl, wk->slot);
-			/* no slot, or no data yet: a resolution is in flight for it and
-			 * its parked clients wait for that answer, flush or not */
-			if (e->key_pos < 0 || e->state != HF_ENTRY_READY)
+			if (e->key_pos < 0 || (need_key && rte_hash_get_key_with_position(
+								   c->h, e->key_pos, &stored) != 0))
 				continue;
-			if (name != NULL) {
-				void *stored = NULL;
-				const struct hf_cache_key *k;
-				if (rte_hash_get_key_with_position(c->h, e->key_pos, &stored) != 0)
-					continue;
-				k = stored;
-				if (subtree ? !hf_dns_name_is_sub(k->name, k->name_len, name,
-								  name_len)
-					    : !hf_dns_name_equal(k->name, k->name_len, name,
-								 name_len))
-					continue;
-			}
-			switch (mode) {
-			case HF_FLUSH_BOGUS:
-				drop = hf_entry_bad(e);
-				break;
-			case HF_FLUSH_NTA_ADD:
-				drop = hf_entry_bad(e);
-				if (!drop && e->state == HF_ENTRY_READY &&
-				    e->ans.security == HF_SECURITY_SECURE) {
-					e->ans.security = HF_SECURITY_INSECURE;
-					e->ans.flags |= HF_ANS_F_NTA;
-					e->refresh_failed_ms = 0;
-					wk->count++;
-				}
-				break;
-			case HF_FLUSH_NTA_REMOVE:
-				drop = hf_entry_bad(e) || (e->state == HF_ENTRY_READY &&
-							   (e->ans.flags & HF_ANS_F_NTA));
-				break;
-			default:
-				drop = true;
-				break;
-			}
-			if (!drop)
-				continue;
-			wk->count++;
-			if (e->nwaiters != 0) {
-				/* clients wait on a refresh in flight: keep them, drop the data */
-				hf_entry_drop_data(e);
-				continue;
-			}
-			hf_entry_unhash(c, e);
-			hf_slot_free(c, e);
+			visit(arg, stored, e);
 		}
 	}
 	return true;
+}
+
+bool hf_cache_walk_step(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t budget,
+			hf_visit_fn visit, void *arg)
+{
+	return hf_walk(c, wk, budget, true, visit, arg);
+}
+
+struct hf_flush_walk {
+	struct hf_cache *c;
+	struct hf_cache_walk *wk;
+	const uint8_t *name;
+	size_t name_len;
+	bool subtree;
+	enum hf_flush_mode mode;
+};
+
+static void hf_flush_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
+{
+	struct hf_flush_walk *f = arg;
+	bool drop;
+
+	/* no data yet: a resolution is in flight for it and its parked
+	 * clients wait for that answer, flush or not */
+	if (e->state != HF_ENTRY_READY)
+		return;
+	if (f->name != NULL &&
+	    (f->subtree ? !hf_dns_name_is_sub(k->name, k->name_len, f->name, f->name_len)
+			: !hf_dns_name_equal(k->name, k->name_len, f->name, f->name_len)))
+		return;
+	switch (f->mode) {
+	case HF_FLUSH_BOGUS:
+		drop = hf_entry_bad(e);
+		break;
+	case HF_FLUSH_NTA_ADD:
+		drop = hf_entry_bad(e);
+		if (!drop && e->ans.security == HF_SECURITY_SECURE) {
+			e->ans.security = HF_SECURITY_INSECURE;
+			e->ans.flags |= HF_ANS_F_NTA;
+			e->refresh_failed_ms = 0;
+			f->wk->count++;
+		}
+		break;
+	case HF_FLUSH_NTA_REMOVE:
+		drop = hf_entry_bad(e) || (e->ans.flags & HF_ANS_F_NTA);
+		break;
+	default:
+		drop = true;
+		break;
+	}
+	if (!drop)
+		return;
+	f->wk->count++;
+	if (e->nwaiters != 0) {
+		/* clients wait on a refresh in flight: keep them, drop the data */
+		hf_entry_drop_data(e);
+		return;
+	}
+	hf_entry_unhash(f->c, e);
+	hf_slot_free(f->c, e);
+}
+
+bool hf_cache_flush_step(struct hf_cache *c, struct hf_cache_walk *wk, const uint8_t *name,
+			 size_t name_len, bool subtree, enum hf_flush_mode mode, uint32_t budget,
+			 hf_wake_fn wake, void *arg)
+{
+	struct hf_flush_walk f = {c, wk, name, name_len, subtree, mode};
+	(void)wake;
+	(void)arg;
+	return hf_walk(c, wk, budget, name != NULL, hf_flush_visit, &f);
 }
 
 unsigned hf_cache_flush_mode(struct hf_cache *c, const uint8_t *name, size_t name_len, bool subtree,

@@ -104,8 +104,14 @@ struct hf_cache;
 
 struct hf_cache *hf_cache_create(const char *name, const struct hf_cache_conf *conf);
 void hf_cache_destroy(struct hf_cache *c);
-/* Replace the serve-stale knobs at run time (sizes stay). */
+/* Replace the serve-stale knobs at run time (sizes stay). A new stale
+ * window applies to every cached answer: this walks every slot at once. */
 void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
+/* The same without the walk; true when the stale window changed, and every
+ * entry must then go through hf_cache_rewindow (hf_cache_walk_step in
+ * slices keeps a big cache from stalling its core). */
+bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
+void hf_cache_rewindow(struct hf_cache *c, const struct hf_cache_key *k, struct hf_cache_entry *e);
 /* The configuration in force (knobs as last set). */
 const struct hf_cache_conf *hf_cache_knobs(const struct hf_cache *c);
 
@@ -219,6 +225,15 @@ struct hf_cache_walk {
 bool hf_cache_flush_step(struct hf_cache *c, struct hf_cache_walk *wk, const uint8_t *name,
 			 size_t name_len, bool subtree, enum hf_flush_mode mode, uint32_t budget,
 			 hf_wake_fn wake, void *arg);
+
+/* A walk's visit: one cached entry and its key. It may change the entry's
+ * fields but must not insert, fill, flush or evict. */
+typedef void (*hf_visit_fn)(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e);
+/* Visit the entries of at most `budget` slots (start wk from {0}); true
+ * when the walk is done (wk->count is the caller's). ~5-10 ns per slot
+ * plus the key's cache miss for entries in use. */
+bool hf_cache_walk_step(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t budget,
+			hf_visit_fn visit, void *arg);
 
 struct hf_cache_stats {
 	uint64_t entries;    /* keys in the hash */

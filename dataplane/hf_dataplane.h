@@ -75,7 +75,7 @@ struct hf_worker {
 	 * may take several loop iterations: the rest wait behind it) */
 	struct hf_msg_ctl *pend[HF_BURST_MAX];
 	uint16_t npend, ipend;
-	bool walking; /* pend[ipend] is a FLUSH/NTA walk under way */
+	bool walking; /* pend[ipend] is a walk under way (FLUSH, NTA, LOOKUP, CONFIG) */
 	struct hf_cache_walk walk;
 };
 

@@ -732,39 +732,45 @@ static void lookup_one(struct hf_worker *w, const struct hf_cache_key *k,
 	}
 }
 
-/* Management lookup: the entries for key.name (all types, or key.qtype
- * with mode 1: the four DO/CD variants, looked up directly). Without a
- * type this walks the whole cache (~10 ns per entry). */
-static void lookup(struct hf_worker *w, const struct hf_msg_ctl *msg, struct hf_msg_result *r)
+/* Management lookup of one type: the four DO/CD variants, looked up directly. */
+static void lookup_type(struct hf_worker *w, const struct hf_msg_ctl *msg, struct hf_msg_result *r)
 {
+	struct hf_cache_key k = msg->key;
 	r->count = r->n = 0;
-	if (msg->mode == 1) {
-		struct hf_cache_key k = msg->key;
-		for (uint8_t f = 0; f < 4; f++) {
-			struct hf_cache_entry *e;
-			k.flags = f;
-			e = hf_cache_lookup(w->cache, &k, hf_cache_key_hash(&k));
-			if (e != NULL)
-				lookup_one(w, &k, e, r);
-		}
-		return;
-	}
-	{
-		uint32_t it = 0;
-		const struct hf_cache_key *k;
+	for (uint8_t f = 0; f < 4; f++) {
 		struct hf_cache_entry *e;
-		while (hf_cache_iterate(w->cache, &it, &k, &e))
-			if (hf_dns_name_equal(k->name, k->name_len, msg->key.name,
-					      msg->key.name_len))
-				lookup_one(w, k, e, r);
+		k.flags = f;
+		e = hf_cache_lookup(w->cache, &k, hf_cache_key_hash(&k));
+		if (e != NULL)
+			lookup_one(w, &k, e, r);
 	}
 }
 
+/* Visit of a walk that looks a name up under every type. */
+struct hf_lookup_walk {
+	struct hf_worker *w;
+	const struct hf_msg_ctl *msg;
+	struct hf_msg_result *r;
+};
+
+static void lookup_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
+{
+	struct hf_lookup_walk *lw = arg;
+	if (hf_dns_name_equal(k->name, k->name_len, lw->msg->key.name, lw->msg->key.name_len))
+		lookup_one(lw->w, k, e, lw->r);
+}
+
+static void rewindow_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
+{
+	hf_cache_rewindow(arg, k, e);
+}
+
 /*
- * A FLUSH/NTA walks the whole cache; it is done HF_WALK_BUDGET slots per
- * loop iteration so packets keep flowing between slices (a 1M-entry cache
- * would otherwise stall the core for tens of milliseconds). Later control
- * messages wait until it is done, so they stay in order.
+ * A FLUSH/NTA, a lookup without a type and a stale-window change walk the
+ * whole cache; that is done HF_WALK_BUDGET slots per loop iteration so
+ * packets keep flowing between slices (a 1M-entry cache would otherwise
+ * stall the core for tens of milliseconds). Later control messages wait
+ * until it is done, so they stay in order.
  */
 #define HF_WALK_BUDGET 1024
 
@@ -791,16 +797,53 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			msg->res[w->idx].count = w->walk.count;
 		break;
 	case HF_MSG_CONFIG:
-		hf_cache_set_knobs(w->cache, &msg->conf);
+		/* a new stale window is written into every entry: in slices */
+		if (!w->walking) {
+			if (!hf_cache_put_knobs(w->cache, &msg->conf))
+				break;
+			memset(&w->walk, 0, sizeof(w->walk));
+			w->walking = true;
+		}
+		if (!hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET, rewindow_visit,
+					w->cache))
+			return false;
+		w->walking = false;
 		break;
 	case HF_MSG_LOOKUP:
-		if (msg->res != NULL)
-			lookup(w, msg, &msg->res[w->idx]);
+		if (msg->res == NULL)
+			break;
+		if (msg->mode == 1) {
+			lookup_type(w, msg, &msg->res[w->idx]);
+			break;
+		}
+		/* without a type: a walk over every slot, in slices */
+		if (!w->walking) {
+			memset(&w->walk, 0, sizeof(w->walk));
+			msg->res[w->idx].count = msg->res[w->idx].n = 0;
+			w->walking = true;
+		}
+		{
+			struct hf_lookup_walk lw = {w, msg, &msg->res[w->idx]};
+			if (!hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET, lookup_visit,
+						&lw))
+				return false;
+		}
+		w->walking = false;
 		break;
 	default:
 		break;
 	}
 	return true;
+}
+
+/* The cache gauges control reads (stats): every 1 ms, and before a
+ * message is reported applied, so a stats request after a flush sees it. */
+static void publish_gauges(struct hf_worker *w)
+{
+	struct hf_cache_stats st;
+	hf_cache_get_stats(w->cache, &st);
+	w->shared->waiters = st.waiters;
+	w->shared->cache_entries = st.entries;
 }
 
 /* Apply the held messages in order; false when a walk is still going. */
@@ -817,9 +860,11 @@ static bool apply_pending(struct hf_worker *w)
 		w->ipend++;
 	}
 	/* Control may free everything up to this seq once every worker says so. */
-	if (w->ipend > first)
+	if (w->ipend > first) {
+		publish_gauges(w);
 		__atomic_store_n(&w->shared->applied_seq, w->pend[w->ipend - 1]->seq,
 				 __ATOMIC_RELEASE);
+	}
 	return done;
 }
 
@@ -872,11 +917,8 @@ unsigned hf_worker_poll_once(struct hf_worker *w)
 		}
 	}
 	if (HF_UNLIKELY(w->now_ms >= w->next_timer_ms)) {
-		struct hf_cache_stats st;
 		hf_cache_expire_waiters(w->cache, w->now_ms, hf_wake, w);
-		hf_cache_get_stats(w->cache, &st);
-		w->shared->waiters = st.waiters;
-		w->shared->cache_entries = st.entries;
+		publish_gauges(w);
 		w->next_timer_ms = w->now_ms + 1;
 	}
 	hf_worker_flush(w);

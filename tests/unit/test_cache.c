@@ -1185,6 +1185,75 @@ static void test_knobs(void)
 	hf_cache_destroy(c);
 }
 
+/* Count visits per entry (the fill byte of its answer indexes walk_seen[]). */
+static unsigned walk_seen[300];
+static void count_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
+{
+	(void)arg;
+	(void)k;
+	if (e->state == HF_ENTRY_READY)
+		walk_seen[hf_dns_answer_body(&e->ans)[20]]++;
+	else
+		walk_seen[299]++;
+}
+
+static void rewindow_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
+{
+	hf_cache_rewindow(arg, k, e);
+}
+
+/* A walk in slices visits every entry once, whatever the budget; a stale
+ * window put without a walk reaches entries only through hf_cache_rewindow. */
+static void test_walk_step(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k;
+	static const uint32_t budgets[] = {1, 7, 1024, UINT32_MAX};
+
+	for (unsigned i = 0; i < 200; i++) {
+		mk_keyf(&k, "walk", i);
+		/* two sizes: two classes to walk */
+		CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 10, i % 2 ? 40 : 600, (uint8_t)i, T0), 0);
+	}
+	mk_key(&k, "pending.example", HF_TYPE_A, 0);
+	CHECK(hf_cache_add_pending(c, &k, hf_cache_key_hash(&k), T0) != NULL);
+	for (unsigned b = 0; b < HF_ARRAY_LEN(budgets); b++) {
+		struct hf_cache_walk wk = {0, 0, 0};
+		unsigned steps = 0;
+		memset(walk_seen, 0, sizeof(walk_seen));
+		while (!hf_cache_walk_step(c, &wk, budgets[b], count_visit, NULL))
+			steps++;
+		CHECK_EQ(walk_seen[299], 1);
+		for (unsigned i = 0; i < 200; i++)
+			if (walk_seen[i] != 1) {
+				CHECK_EQ(walk_seen[i], 1);
+				break;
+			}
+		if (budgets[b] == 1)
+			CHECK(steps >= 200); /* one slot a step, the last one returns true */
+		if (budgets[b] == UINT32_MAX)
+			CHECK_EQ(steps, 0);
+	}
+
+	/* put_knobs: the new window is in force for new answers at once, for
+	 * cached ones after their rewindow */
+	mk_keyf(&k, "walk", 3);
+	struct hf_cache_entry *e = look(c, &k);
+	CHECK_EQ(e->stale_until_ms, T0 + 10000 + base_conf().stale_window_ms);
+	conf.stale_window_ms = 7000;
+	CHECK(hf_cache_put_knobs(c, &conf));
+	CHECK_EQ(e->stale_until_ms, T0 + 10000 + base_conf().stale_window_ms);
+	CHECK(!hf_cache_put_knobs(c, &conf)); /* unchanged: nothing to walk */
+	{
+		struct hf_cache_walk wk = {0, 0, 0};
+		while (!hf_cache_walk_step(c, &wk, 5, rewindow_visit, c))
+			;
+	}
+	CHECK_EQ(e->stale_until_ms, T0 + 17000);
+	hf_cache_destroy(c);
+}
+
 static void test_stats_and_create(void)
 {
 	struct hf_cache_conf conf = base_conf();
@@ -1257,7 +1326,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_hash_full),	    TEST_CASE(test_refill_moves_class),
 		TEST_CASE(test_flush_modes),	    TEST_CASE(test_flush),
 		TEST_CASE(test_bulk_lookup),	    TEST_CASE(test_knobs),
-		TEST_CASE(test_stats_and_create),
+		TEST_CASE(test_stats_and_create),   TEST_CASE(test_walk_step),
 	};
 	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();
