@@ -574,23 +574,19 @@ bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
 	return window_changed;
 }
 
-void hf_cache_rewindow(struct hf_cache *c, const struct hf_cache_key *k, struct hf_cache_entry *e)
+void hf_cache_rewindow_visit(void *cache, const struct hf_cache_key *k, struct hf_cache_entry *e)
 {
+	const struct hf_cache *c = cache;
 	(void)k;
 	if (e->state == HF_ENTRY_READY && e->ans.kind != HF_ANS_FAILURE)
 		e->stale_until_ms = e->expires_ms + c->conf.stale_window_ms;
-}
-
-static void hf_rewindow_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
-{
-	hf_cache_rewindow(arg, k, e);
 }
 
 void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
 {
 	struct hf_cache_walk wk = {0, 0, 0};
 	if (hf_cache_put_knobs(c, conf))
-		hf_cache_walk_step(c, &wk, UINT32_MAX, hf_rewindow_visit, c);
+		hf_cache_walk_step(c, &wk, UINT32_MAX, hf_cache_rewindow_visit, c);
 }
 
 /* ---- lookups ---- */

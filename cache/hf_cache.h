@@ -108,10 +108,11 @@ void hf_cache_destroy(struct hf_cache *c);
  * window applies to every cached answer: this walks every slot at once. */
 void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
 /* The same without the walk; true when the stale window changed, and every
- * entry must then go through hf_cache_rewindow (hf_cache_walk_step in
- * slices keeps a big cache from stalling its core). */
+ * entry must then be visited by hf_cache_rewindow_visit (arg: the cache)
+ * through hf_cache_walk_step, in slices so a big cache does not stall its
+ * core. */
 bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
-void hf_cache_rewindow(struct hf_cache *c, const struct hf_cache_key *k, struct hf_cache_entry *e);
+void hf_cache_rewindow_visit(void *cache, const struct hf_cache_key *k, struct hf_cache_entry *e);
 /* The configuration in force (knobs as last set). */
 const struct hf_cache_conf *hf_cache_knobs(const struct hf_cache *c);
 

@@ -760,11 +760,6 @@ static void lookup_visit(void *arg, const struct hf_cache_key *k, struct hf_cach
 		lookup_one(lw->w, k, e, lw->r);
 }
 
-static void rewindow_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
-{
-	hf_cache_rewindow(arg, k, e);
-}
-
 /*
  * A FLUSH/NTA, a lookup without a type and a stale-window change walk the
  * whole cache; that is done HF_WALK_BUDGET slots per loop iteration so
@@ -804,7 +799,7 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			memset(&w->walk, 0, sizeof(w->walk));
 			w->walking = true;
 		}
-		if (!hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET, rewindow_visit,
+		if (!hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET, hf_cache_rewindow_visit,
 					w->cache))
 			return false;
 		w->walking = false;
