@@ -246,7 +246,9 @@ struct hf_cache_stats {
 };
 void hf_cache_get_stats(const struct hf_cache *c, struct hf_cache_stats *st);
 
-/* Iterate entries (for management lookups); returns 0 at the end. */
+/* Iterate the entries rte_hash holds; returns 0 at the end. Not safe
+ * across inserts or removals; the worker walks slots (hf_cache_walk_step)
+ * instead, and the unit tests use this as a view independent of the slots. */
 int hf_cache_iterate(struct hf_cache *c, uint32_t *iter, const struct hf_cache_key **key,
 		     struct hf_cache_entry **e);
 

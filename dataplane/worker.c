@@ -769,7 +769,9 @@ static void lookup_visit(void *arg, const struct hf_cache_key *k, struct hf_cach
  */
 #define HF_WALK_BUDGET 1024
 
-/* Apply msg; false when it is a walk that is not finished yet. */
+/* Apply msg; false when it is a walk that is not finished yet. A walk
+ * starts with w->walk zeroed and w->walking false (apply_pending keeps
+ * both), so !w->walking marks its first slice. */
 static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 {
 	switch (msg->type) {
@@ -779,31 +781,19 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 		break;
 	case HF_MSG_FLUSH:
 	case HF_MSG_NTA:
-		if (!w->walking) {
-			memset(&w->walk, 0, sizeof(w->walk));
-			w->walking = true;
-		}
 		if (!hf_cache_flush_step(w->cache, &w->walk, msg->all ? NULL : msg->key.name,
 					 msg->all ? 0 : msg->key.name_len, msg->subtree,
 					 (enum hf_flush_mode)msg->mode, HF_WALK_BUDGET, hf_wake, w))
 			return false;
-		w->walking = false;
 		if (msg->res != NULL)
 			msg->res[w->idx].count = w->walk.count;
 		break;
 	case HF_MSG_CONFIG:
 		/* a new stale window is written into every entry: in slices */
-		if (!w->walking) {
-			if (!hf_cache_put_knobs(w->cache, &msg->conf))
-				break;
-			memset(&w->walk, 0, sizeof(w->walk));
-			w->walking = true;
-		}
-		if (!hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET, hf_cache_rewindow_visit,
-					w->cache))
-			return false;
-		w->walking = false;
-		break;
+		if (!w->walking && !hf_cache_put_knobs(w->cache, &msg->conf))
+			break;
+		return hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET,
+					  hf_cache_rewindow_visit, w->cache);
 	case HF_MSG_LOOKUP:
 		if (msg->res == NULL)
 			break;
@@ -812,19 +802,13 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			break;
 		}
 		/* without a type: a walk over every slot, in slices */
-		if (!w->walking) {
-			memset(&w->walk, 0, sizeof(w->walk));
+		if (!w->walking)
 			msg->res[w->idx].count = msg->res[w->idx].n = 0;
-			w->walking = true;
-		}
 		{
 			struct hf_lookup_walk lw = {w, msg, &msg->res[w->idx]};
-			if (!hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET, lookup_visit,
-						&lw))
-				return false;
+			return hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET, lookup_visit,
+						  &lw);
 		}
-		w->walking = false;
-		break;
 	default:
 		break;
 	}
@@ -849,9 +833,13 @@ static bool apply_pending(struct hf_worker *w)
 
 	while (w->ipend < w->npend) {
 		if (!apply_ctl(w, w->pend[w->ipend])) {
+			w->walking = true; /* go on with it next time */
 			done = false;
 			break;
 		}
+		/* done: the next walk starts afresh (12 bytes, per message) */
+		w->walking = false;
+		memset(&w->walk, 0, sizeof(w->walk));
 		w->ipend++;
 	}
 	/* Control may free everything up to this seq once every worker says so. */
