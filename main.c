@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -137,6 +138,7 @@ int main(int argc, char **argv)
 	bool single;
 	sigset_t sigs;
 	pthread_t sig_tid, ctl_tid;
+	struct hf_tsc_cal cal;
 
 	/* Application arguments follow "--"; parse them before DPDK starts. */
 	for (int i = 1; i < argc; i++)
@@ -177,6 +179,7 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "DPDK EAL init failed: %s", rte_strerror(rte_errno));
 		fail(err);
 	}
+	hf_tsc_cal_begin(&cal);
 	single = rte_lcore_count() == 1;
 	nworkers = single ? 1 : rte_lcore_count() - 1;
 	if (nworkers > HF_MAX_WORKERS)
@@ -191,6 +194,13 @@ int main(int argc, char **argv)
 	dp.nb_queues = nworkers;
 	if (hf_ports_init(&dp, ports, &nports, pools, err, sizeof(err)) != 0)
 		fail(err);
+	dp.tsc_per_ms = hf_tsc_cal_end(&cal, 20);
+	if (llabs((long long)dp.tsc_per_ms - (long long)(rte_get_tsc_hz() / 1000)) * 10000 >
+	    (long long)dp.tsc_per_ms)
+		fprintf(stderr,
+			"holdfast: clock: the TSC runs at %.3f MHz (DPDK estimated %.3f); "
+			"timing uses the measured rate\n",
+			(double)dp.tsc_per_ms / 1e3, (double)rte_get_tsc_hz() / 1e6);
 
 	for (w = 0; w < nworkers; w++) {
 		char name[32];
@@ -215,6 +225,7 @@ int main(int argc, char **argv)
 			.to_control = to_control,
 			.to_worker = to_worker,
 			.shared = shared,
+			.tsc_per_ms = dp.tsc_per_ms,
 		};
 		ctl = hf_control_create(&cfg, &cw, err, sizeof(err));
 		if (ctl == NULL)

@@ -83,6 +83,10 @@ struct hf_msg_ctl {
 	uint8_t all;		   /* FLUSH: everything */
 	uint8_t mode;		   /* FLUSH/NTA: enum hf_flush_mode; LOOKUP: 1 = key.qtype only */
 	struct hf_msg_result *res; /* NULL, or one per worker (see above) */
+	/* FILL: when control made it, on the workers' clock (TSC / tsc-per-ms),
+	 * 0 when unknown. Every core ages the entry from this instant, so the
+	 * TTLs clients see agree whichever core answers. */
+	uint64_t made_ms;
 	uint32_t hash;		   /* FILL */
 	struct hf_cache_key key;   /* FILL: the question; FLUSH: name in key.name/name_len */
 	struct hf_cache_conf conf; /* CONFIG */

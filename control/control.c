@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -158,6 +159,7 @@ int hf_control_fill(struct hf_control *c, const struct hf_cache_key *key, uint32
 	if (m == NULL)
 		return hf_error(HF_ENOMEM);
 	m->type = HF_MSG_FILL;
+	m->made_ms = c->tsc_per_ms ? rte_rdtsc() / c->tsc_per_ms : 0;
 	m->hash = hash;
 	memcpy(&m->key, key, sizeof(m->key));
 	memcpy(&m->ans, a, asize);
@@ -358,6 +360,7 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		return NULL;
 	}
 	c->cfg = *cfg;
+	c->tsc_per_ms = w->tsc_per_ms;
 	c->nw = w->n;
 	c->epfd = -1;
 	c->mgmt.lfd = c->mgmt.epfd = -1;

@@ -144,7 +144,8 @@ struct hf_control {
 	struct hf_ptrq *backlog; /* [nw]: messages a full ring could not take yet */
 	struct hf_ptrq sent;	 /* every message not yet freed, in seq order */
 	uint64_t next_seq;
-	bool busy; /* the last pass did work */
+	uint64_t tsc_per_ms; /* the workers' clock (FILL stamps); 0: none */
+	bool busy;	     /* the last pass did work */
 
 	/* forward.c */
 	int epfd;

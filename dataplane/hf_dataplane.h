@@ -32,10 +32,27 @@ struct hf_dp_conf {
 	uint16_t edns_buffer_size; /* largest UDP answer we send, and what our OPT says */
 	uint16_t burst;
 	uint32_t idle_sleep_us;
-	uint32_t nb_queues; /* queue pairs per port = workers */
-	uint32_t waiters;   /* parked clients per worker (sizes mbuf pools) */
+	uint32_t nb_queues;  /* queue pairs per port = workers */
+	uint32_t waiters;    /* parked clients per worker (sizes mbuf pools) */
+	uint64_t tsc_per_ms; /* the workers' clock (hf_tsc_cal_end); 0: DPDK's TSC rate */
 	struct hf_cache_conf cache;
 };
+
+/*
+ * The workers' clock is rte_rdtsc() / tsc_per_ms: cache ages, TTLs, stale
+ * windows, client timeouts. DPDK 22.11 rounds the TSC rate it measures on
+ * Linux to 10 MHz when the CPU does not report it (AMD): 2600 MHz for a
+ * 2596.1 MHz TSC here, so TTLs ran 0.15% long. main() measures the rate
+ * against CLOCK_MONOTONIC_RAW across its own start-up instead:
+ * begin before the ports come up, end once they are (waiting until at
+ * least min_ms have passed). Start-up only.
+ */
+struct hf_tsc_cal {
+	uint64_t ns;
+	uint64_t tsc;
+};
+void hf_tsc_cal_begin(struct hf_tsc_cal *c);
+uint64_t hf_tsc_cal_end(const struct hf_tsc_cal *c, unsigned min_ms);
 
 struct hf_port {
 	uint16_t port_id;

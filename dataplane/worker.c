@@ -776,7 +776,10 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 {
 	switch (msg->type) {
 	case HF_MSG_FILL:
-		hf_cache_fill(w->cache, &msg->key, msg->hash, &msg->ans, w->now_ms, hf_wake, w);
+		/* aged from when control made it (never from the future) */
+		hf_cache_fill(w->cache, &msg->key, msg->hash, &msg->ans,
+			      msg->made_ms && msg->made_ms < w->now_ms ? msg->made_ms : w->now_ms,
+			      hf_wake, w);
 		w->ctr->fills++;
 		break;
 	case HF_MSG_FLUSH:
@@ -943,7 +946,7 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 	w->shared = shared;
 	w->ctr = &shared->ctr;
 	w->stop = stop;
-	w->tsc_per_ms = rte_get_tsc_hz() / 1000;
+	w->tsc_per_ms = conf->tsc_per_ms ? conf->tsc_per_ms : rte_get_tsc_hz() / 1000;
 	if (w->tsc_per_ms == 0)
 		w->tsc_per_ms = 1;
 	for (unsigned p = 0; p < nports; p++)

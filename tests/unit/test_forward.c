@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
@@ -246,7 +247,7 @@ static struct env *env_new(const enum fake_mode *modes, unsigned n, uint64_t tim
 {
 	struct env *e = calloc(1, sizeof(*e));
 	char err[256], name[32], fwd[64];
-	struct hf_control_workers w;
+	struct hf_control_workers w = {0};
 
 	hf_config_defaults(&e->cfg);
 	e->cfg.upstream_timeout_ms = timeout_ms;
@@ -279,6 +280,7 @@ static struct env *env_new(const enum fake_mode *modes, unsigned n, uint64_t tim
 	w.to_control = e->to_control;
 	w.to_worker = e->to_worker;
 	w.shared = e->shared;
+	w.tsc_per_ms = rte_get_tsc_hz() / 1000; /* FILL stamps on this clock */
 	e->auto_apply = true;
 	e->c = hf_control_create(&e->cfg, &w, err, sizeof(err));
 	if (e->c == NULL)
@@ -396,6 +398,8 @@ static const struct hf_dns_answer *fill_at(struct env *e, unsigned i, const stru
 	CHECK(e->seen_ptr[1][i] == e->seen_ptr[0][i]);
 	CHECK_EQ(e->seen[1][i]->seq, m->seq);
 	CHECK_EQ(m->type, HF_MSG_FILL);
+	/* stamped on the workers' clock when control made it: not in the future */
+	CHECK(m->made_ms != 0 && m->made_ms <= rte_rdtsc() / (rte_get_tsc_hz() / 1000));
 	CHECK_EQ(m->hash, mq->hash);
 	CHECK_EQ(hf_cache_key_cmp(&m->key, &mq->key, sizeof(m->key)), 0);
 	return &m->ans;

@@ -378,7 +378,7 @@ static struct env *env_new(bool dnssec)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	char err[256], name[32], fwd[64];
-	struct hf_control_workers w;
+	struct hf_control_workers w = {0};
 
 	hf_config_defaults(&e->cfg);
 	e->cfg.upstream_timeout_ms = 100;
