@@ -47,6 +47,6 @@ uint64_t hf_tsc_cal_end(const struct hf_tsc_cal *c, unsigned min_ms)
 	}
 	if (ns <= c->ns || tsc <= c->tsc)
 		return rte_get_tsc_hz() / 1000;
-	/* ticks * 1e6 / ns: fits in 64 bits for spans under ~2 s at 10 GHz */
+	/* ticks * 1e6 / ns, the product in 128 bits */
 	return (uint64_t)(((unsigned __int128)(tsc - c->tsc) * 1000000u) / (ns - c->ns));
 }
