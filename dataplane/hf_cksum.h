@@ -49,16 +49,38 @@ static inline uint64_t hf_cksum_add(const void *buf, size_t len, uint64_t s)
 	return s;
 }
 
-/* Fold a sum to 16 bits and complement it; UDP's 0 becomes 0xffff. */
-static inline uint16_t hf_cksum_finish_udp(uint64_t s)
+/* Fold a sum to 16 bits (not complemented). */
+static inline uint16_t hf_cksum_fold(uint64_t s)
 {
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffffu) + (s >> 16);
 	s = (s & 0xffffu) + (s >> 16);
 	s = (s & 0xffffu) + (s >> 16);
-	uint16_t c = (uint16_t)~s;
+	return (uint16_t)s;
+}
+
+/* Fold a sum to 16 bits and complement it; UDP's 0 becomes 0xffff. */
+static inline uint16_t hf_cksum_finish_udp(uint64_t s)
+{
+	uint16_t c = (uint16_t)~hf_cksum_fold(s);
 	return c == 0 ? 0xffff : c;
+}
+
+#define HF_ANSWER_IP_TTL 64 /* TTL / hop limit of every answer */
+
+/*
+ * The header checksum of the 20-byte IPv4 header every answer gets
+ * (version/IHL 0x45, TOS 0, ID 0, no fragment, TTL HF_ANSWER_IP_TTL, UDP),
+ * from the sum of its two addresses as loaded (swapping them keeps the sum)
+ * and its total length. Built from values, not by reading back the header
+ * just written, whose stores the loads would wait on.
+ */
+static inline uint16_t hf_ip4_answer_cksum(uint64_t addrs, uint16_t total_len)
+{
+	return (uint16_t)~hf_cksum_fold(addrs + rte_cpu_to_be_16(0x4500) +
+					rte_cpu_to_be_16(total_len) +
+					rte_cpu_to_be_16((HF_ANSWER_IP_TTL << 8) | IPPROTO_UDP));
 }
 
 /* UDP checksum over IPv4: pseudo header + UDP header and payload (the

@@ -203,6 +203,9 @@ static void hf_turn_around(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 	if (!pi->ipv6) {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + pi->l3_off);
 		uint32_t ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4, tmp;
+		/* both sums are the same after the swaps below */
+		uint64_t addrs = (uint64_t)ip->src_addr + ip->dst_addr, ports;
+		uint16_t ulen_be = rte_cpu_to_be_16((uint16_t)(8 + dns_len));
 		if (HF_UNLIKELY(ihl != 20)) {
 			/* Drop IP options from the answer: move UDP + DNS down. */
 			memmove(p + pi->l3_off + 20, p + pi->l4_off, 8 + dns_len);
@@ -216,14 +219,15 @@ static void hf_turn_around(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 		ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + 8 + dns_len));
 		ip->packet_id = 0;
 		ip->fragment_offset = 0;
-		ip->time_to_live = 64;
+		ip->time_to_live = HF_ANSWER_IP_TTL;
 		ip->type_of_service = 0;
 		ip->hdr_checksum = 0;
 		udp = (struct rte_udp_hdr *)(p + pi->l4_off);
 		tmp16 = udp->src_port;
+		ports = (uint64_t)tmp16 + udp->dst_port;
 		udp->src_port = udp->dst_port;
 		udp->dst_port = tmp16;
-		udp->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + dns_len));
+		udp->dgram_len = ulen_be;
 		udp->dgram_cksum = 0;
 		m->data_len = m->pkt_len = (uint32_t)pi->dns_off + dns_len;
 		if (port->tx_cksum_offload) {
@@ -233,8 +237,14 @@ static void hf_turn_around(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 				      RTE_MBUF_F_TX_UDP_CKSUM;
 			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		} else {
-			ip->hdr_checksum = rte_ipv4_cksum(ip);
-			udp->dgram_cksum = hf_udp4_cksum(ip, udp, (uint16_t)(8 + dns_len));
+			/* from values: the headers just written are not read back */
+			ip->hdr_checksum = hf_ip4_answer_cksum(addrs, (uint16_t)(20 + 8 + dns_len));
+			/* pseudo header (addresses, protocol, length) + UDP header
+			 * (ports, the same length, checksum 0) + the DNS payload */
+			udp->dgram_cksum = hf_cksum_finish_udp(
+				hf_cksum_add(p + pi->dns_off, dns_len,
+					     addrs + ports + rte_cpu_to_be_16(IPPROTO_UDP) +
+						     2u * (uint64_t)ulen_be));
 		}
 	} else {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(p + pi->l3_off);
@@ -243,7 +253,7 @@ static void hf_turn_around(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 		memcpy(ip6->src_addr, ip6->dst_addr, 16);
 		memcpy(ip6->dst_addr, a, 16);
 		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(8 + dns_len));
-		ip6->hop_limits = 64;
+		ip6->hop_limits = HF_ANSWER_IP_TTL;
 		udp = (struct rte_udp_hdr *)(p + pi->l4_off);
 		tmp16 = udp->src_port;
 		udp->src_port = udp->dst_port;

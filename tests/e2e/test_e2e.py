@@ -799,17 +799,23 @@ def inet_sum(data):
 def case_checksums_and_addresses():
     """Capture the answer frames in the client namespace and check every
     header byte holdfast wrote: MACs, IP addresses, ports, lengths, the
-    IPv4 header checksum and the UDP checksum (never 0, always right)."""
+    IPv4 header checksum and the UDP checksum (never 0, always right).
+    A query with IPv4 options gets an answer without them (IHL 5)."""
     cif = RIG.lab["HF_LAB_CLIENT_IF"]
     out = subprocess.run(["ip", "-n", RIG.lab["HF_LAB_NETNS"], "-o", "link", "show", cif],
                          stdout=subprocess.PIPE, text=True).stdout
     m = re.search(r"link/ether ([0-9a-f:]{17})", out)
     check(m, f"cannot read the client veth's MAC: {out!r}")
     client_mac = m.group(1)
-    for server, fam in ((RIG.lab["HF_LAB_SERVICE4"], socket.AF_INET), (RIG.lab["HF_LAB_SERVICE6"], socket.AF_INET6)):
+    nops = b"\x01\x01\x01\x00"  # IPv4 options: NOP NOP NOP EOL (IHL 6)
+    for server, fam, opts in ((RIG.lab["HF_LAB_SERVICE4"], socket.AF_INET, b""),
+                              (RIG.lab["HF_LAB_SERVICE4"], socket.AF_INET, nops),
+                              (RIG.lab["HF_LAB_SERVICE6"], socket.AF_INET6, b"")):
         cap = RIG.netns.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
         udp = RIG.netns.socket(fam)
         try:
+            if opts:
+                udp.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, opts)
             cap.bind((cif, 0))
             udp.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", 0))
             udp.connect((server, 53))
@@ -823,6 +829,9 @@ def case_checksums_and_addresses():
                 except socket.timeout:
                     break
                 if addr[2] == 4:  # PACKET_OUTGOING: our own query
+                    if opts and data[12:14] == b"\x08\x00":
+                        check(data[14] == 0x46, f"the query went out with IHL byte {data[14]:#x}, not 0x46 "
+                              "(IP_OPTIONS not applied)")
                     continue
                 et = struct.unpack("!H", data[12:14])[0]
                 if fam == socket.AF_INET and et == 0x0800 and data[23] == 17:
@@ -843,6 +852,8 @@ def case_checksums_and_addresses():
                 ip = frame[14:]
                 ihl = (ip[0] & 0xF) * 4
                 check(ip[0] >> 4 == 4 and ihl >= 20, f"IPv4 version/IHL byte {ip[0]:#x}")
+                check(ihl == 20, f"answer with IHL {ihl // 4} (options {'sent' if opts else 'not sent'}): "
+                      "answers carry no IPv4 options")
                 tot = struct.unpack("!H", ip[2:4])[0]
                 check(tot <= len(ip), f"IPv4 total length {tot} > {len(ip)} bytes on the wire")
                 ip = ip[:tot]
