@@ -314,7 +314,8 @@ static inline bool hf_pc_floor_one(struct rte_mbuf *m)
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(void *)(p + 34);
 	uint8_t *d = p + HF_BD_DNS_OFF;
 	uint32_t dlen, pos = 12, tmp;
-	uint16_t t16;
+	uint64_t addrs, ports;
+	uint16_t t16, ulen_be;
 	bool edns;
 
 	if (HF_UNLIKELY(m->data_len < HF_BD_DNS_OFF + 12 ||
@@ -341,22 +342,27 @@ static inline bool hf_pc_floor_one(struct rte_mbuf *m)
 	d[3] = 0x80;		       /* RA, NOERROR */
 	hf_put16(d + 6, 1);
 
+	/* the same header rewrite and checksums as the worker's
+	 * hf_turn_around, so the floor is no slower for them */
+	addrs = (uint64_t)ip->src_addr + ip->dst_addr;
+	ports = (uint64_t)udp->src_port + udp->dst_port;
+	ulen_be = rte_cpu_to_be_16((uint16_t)(8 + pos));
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&hf_pc_mac, &eth->src_addr);
 	tmp = ip->src_addr;
 	ip->src_addr = ip->dst_addr;
 	ip->dst_addr = tmp;
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(28 + pos));
-	ip->time_to_live = 64;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip->packet_id = 0;
+	ip->fragment_offset = 0;
+	ip->time_to_live = HF_ANSWER_IP_TTL;
+	ip->type_of_service = 0;
+	ip->hdr_checksum = hf_ip4_answer_cksum(addrs, (uint16_t)(28 + pos));
 	t16 = udp->src_port;
 	udp->src_port = udp->dst_port;
 	udp->dst_port = t16;
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + pos));
-	udp->dgram_cksum = 0;
-	/* the same checksum code as the worker, so the floor is no slower for it */
-	udp->dgram_cksum = hf_udp4_cksum(ip, udp, (uint16_t)(8 + pos));
+	udp->dgram_len = ulen_be;
+	udp->dgram_cksum = hf_udp4_answer_cksum(addrs, ports, ulen_be, d, pos);
 	m->data_len = m->pkt_len = HF_BD_DNS_OFF + pos;
 	return true;
 }
@@ -378,6 +384,28 @@ static inline void hf_pc_floor_round(bool io)
 	sent = rte_eth_tx_burst(pc.port, 0, out, k);
 	if (HF_UNLIKELY(sent < k))
 		rte_pktmbuf_free_bulk(out + sent, k - sent);
+}
+
+/* The floor's answers are checked like the worker's (one burst, before
+ * it is timed): a floor that answered wrong would flatter nobody. */
+static const char *hf_pc_floor_check(void)
+{
+	struct rte_mbuf *pkts[HF_PC_BURST];
+	const char *why = NULL;
+	uint16_t n;
+
+	if (hf_pc_gen_burst() != 0)
+		return "generator: no mbufs or RX ring full";
+	n = rte_eth_rx_burst(pc.port, 0, pkts, HF_PC_BURST);
+	if (n == 0)
+		why = "no query reached the floor";
+	for (uint16_t i = 0; i < n && why == NULL; i++)
+		why = hf_pc_floor_one(pkts[i])
+			      ? hf_bd_check_answer(rte_pktmbuf_mtod(pkts[i], uint8_t *),
+						   pkts[i]->data_len, 0x0a000001)
+			      : "the floor dropped a query";
+	rte_pktmbuf_free_bulk(pkts, n);
+	return why;
 }
 
 /* ---- the worker ---------------------------------------------------------- */
@@ -555,6 +583,12 @@ static void bm_per_core(struct hf_bench_state *st)
 	}
 	hf_pc_template(wl->edns);
 	if (wl->kind != HF_PC_WORKER) {
+		const char *why = wl->kind == HF_PC_FLOOR ? hf_pc_floor_check() : NULL;
+		if (why != NULL) {
+			snprintf(err, sizeof(err), "floor answer: %s", why);
+			hf_bench_skip_with_error(st, err);
+			return;
+		}
 		t0 = rte_rdtsc();
 		HF_BENCH_LOOP(st)
 		{

@@ -83,13 +83,16 @@ static inline uint16_t hf_ip4_answer_cksum(uint64_t addrs, uint16_t total_len)
 					rte_cpu_to_be_16((HF_ANSWER_IP_TTL << 8) | IPPROTO_UDP));
 }
 
-/* UDP checksum over IPv4: pseudo header + UDP header and payload (the
- * UDP checksum field must be 0). */
-static inline uint16_t hf_udp4_cksum(const struct rte_ipv4_hdr *ip, const void *udp, uint16_t ulen)
+/* The UDP checksum of an IPv4 answer from values: the sums of its
+ * addresses and of its ports (as loaded; swapping keeps them), its UDP
+ * length (network order: pseudo header and UDP header both carry it) and
+ * the payload after the UDP header. */
+static inline uint16_t hf_udp4_answer_cksum(uint64_t addrs, uint64_t ports, uint16_t ulen_be,
+					    const void *payload, size_t len)
 {
-	uint64_t s = (uint64_t)ip->src_addr + ip->dst_addr + rte_cpu_to_be_16(IPPROTO_UDP) +
-		     rte_cpu_to_be_16(ulen);
-	return hf_cksum_finish_udp(hf_cksum_add(udp, ulen, s));
+	return hf_cksum_finish_udp(hf_cksum_add(payload, len,
+						addrs + ports + rte_cpu_to_be_16(IPPROTO_UDP) +
+							2u * (uint64_t)ulen_be));
 }
 
 /* UDP (or ICMPv6: same pseudo header) checksum over IPv6. */

@@ -239,12 +239,8 @@ static void hf_turn_around(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 		} else {
 			/* from values: the headers just written are not read back */
 			ip->hdr_checksum = hf_ip4_answer_cksum(addrs, (uint16_t)(20 + 8 + dns_len));
-			/* pseudo header (addresses, protocol, length) + UDP header
-			 * (ports, the same length, checksum 0) + the DNS payload */
-			udp->dgram_cksum = hf_cksum_finish_udp(
-				hf_cksum_add(p + pi->dns_off, dns_len,
-					     addrs + ports + rte_cpu_to_be_16(IPPROTO_UDP) +
-						     2u * (uint64_t)ulen_be));
+			udp->dgram_cksum = hf_udp4_answer_cksum(addrs, ports, ulen_be,
+								p + pi->dns_off, dns_len);
 		}
 	} else {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(p + pi->l3_off);
