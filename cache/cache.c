@@ -574,21 +574,6 @@ bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
 	return window_changed;
 }
 
-void hf_cache_rewindow_visit(void *cache, const struct hf_cache_key *k, struct hf_cache_entry *e)
-{
-	const struct hf_cache *c = cache;
-	(void)k;
-	if (e->state == HF_ENTRY_READY && e->ans.kind != HF_ANS_FAILURE)
-		e->stale_until_ms = e->expires_ms + c->conf.stale_window_ms;
-}
-
-void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
-{
-	struct hf_cache_walk wk = {0, 0, 0};
-	if (hf_cache_put_knobs(c, conf))
-		hf_cache_walk_step(c, &wk, UINT32_MAX, hf_cache_rewindow_visit, c);
-}
-
 /* ---- lookups ---- */
 
 /*
@@ -860,9 +845,10 @@ static bool hf_entry_bad(const struct hf_cache_entry *e)
 }
 
 /*
- * The slot walk under hf_cache_flush_step and hf_cache_walk_step: visits
- * the entries in use among the next `budget` slots, with their stored key
- * when need_key (a cache miss per entry; NULL otherwise). The visit may
+ * The slot walk under hf_cache_flush_step, hf_cache_walk_step and
+ * hf_cache_rewindow_step: visits the entries in use among the next
+ * `budget` slots, with their stored key when need_key (a cache miss per
+ * entry; NULL otherwise). The visit may
  * free the slot it is given. Walking our own slot arrays rather than
  * rte_hash_iterate means no hash is modified under a running iterator.
  */
@@ -891,6 +877,26 @@ bool hf_cache_walk_step(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t b
 			hf_visit_fn visit, void *arg)
 {
 	return hf_walk(c, wk, budget, true, visit, arg);
+}
+
+static void hf_rewindow_visit(void *cache, const struct hf_cache_key *k, struct hf_cache_entry *e)
+{
+	const struct hf_cache *c = cache;
+	(void)k;
+	if (e->state == HF_ENTRY_READY && e->ans.kind != HF_ANS_FAILURE)
+		e->stale_until_ms = e->expires_ms + c->conf.stale_window_ms;
+}
+
+bool hf_cache_rewindow_step(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t budget)
+{
+	return hf_walk(c, wk, budget, false, hf_rewindow_visit, c); /* no keys needed */
+}
+
+void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
+{
+	struct hf_cache_walk wk = {0, 0, 0};
+	if (hf_cache_put_knobs(c, conf))
+		hf_cache_rewindow_step(c, &wk, UINT32_MAX);
 }
 
 struct hf_flush_walk {

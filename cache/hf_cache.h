@@ -108,11 +108,9 @@ void hf_cache_destroy(struct hf_cache *c);
  * window applies to every cached answer: this walks every slot at once. */
 void hf_cache_set_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
 /* The same without the walk; true when the stale window changed, and every
- * entry must then be visited by hf_cache_rewindow_visit (arg: the cache)
- * through hf_cache_walk_step, in slices so a big cache does not stall its
- * core. */
+ * entry must then get it through hf_cache_rewindow_step, in slices so a big
+ * cache does not stall its core. */
 bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
-void hf_cache_rewindow_visit(void *cache, const struct hf_cache_key *k, struct hf_cache_entry *e);
 /* The configuration in force (knobs as last set). */
 const struct hf_cache_conf *hf_cache_knobs(const struct hf_cache *c);
 
@@ -235,6 +233,10 @@ typedef void (*hf_visit_fn)(void *arg, const struct hf_cache_key *k, struct hf_c
  * plus the key's cache miss for entries in use. */
 bool hf_cache_walk_step(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t budget,
 			hf_visit_fn visit, void *arg);
+/* After hf_cache_put_knobs changed the stale window: write it into the
+ * entries of at most `budget` slots, as hf_cache_walk_step does (no keys
+ * read); true when every slot is done. */
+bool hf_cache_rewindow_step(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t budget);
 
 struct hf_cache_stats {
 	uint64_t entries;    /* keys in the hash */

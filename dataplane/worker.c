@@ -801,8 +801,7 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 		/* a new stale window is written into every entry: in slices */
 		if (!w->walking && !hf_cache_put_knobs(w->cache, &msg->conf))
 			break;
-		return hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET,
-					  hf_cache_rewindow_visit, w->cache);
+		return hf_cache_rewindow_step(w->cache, &w->walk, HF_WALK_BUDGET);
 	case HF_MSG_LOOKUP:
 		if (msg->res == NULL)
 			break;

@@ -1198,7 +1198,7 @@ static void count_visit(void *arg, const struct hf_cache_key *k, struct hf_cache
 }
 
 /* A walk in slices visits every entry once, whatever the budget; a stale
- * window put without a walk reaches entries only through hf_cache_rewindow_visit. */
+ * window put without a walk reaches entries only through hf_cache_rewindow_step. */
 static void test_walk_step(void)
 {
 	struct hf_cache_conf conf = base_conf();
@@ -1232,7 +1232,7 @@ static void test_walk_step(void)
 	}
 
 	/* put_knobs: the new window is in force for new answers at once, for
-	 * cached ones after their visit by hf_cache_rewindow_visit */
+	 * cached ones after hf_cache_rewindow_step has walked them */
 	mk_keyf(&k, "walk", 3);
 	struct hf_cache_entry *e = look(c, &k);
 	CHECK_EQ(e->stale_until_ms, T0 + 10000 + base_conf().stale_window_ms);
@@ -1242,7 +1242,7 @@ static void test_walk_step(void)
 	CHECK(!hf_cache_put_knobs(c, &conf)); /* unchanged: nothing to walk */
 	{
 		struct hf_cache_walk wk = {0, 0, 0};
-		while (!hf_cache_walk_step(c, &wk, 5, hf_cache_rewindow_visit, c))
+		while (!hf_cache_rewindow_step(c, &wk, 5))
 			;
 	}
 	CHECK_EQ(e->stale_until_ms, T0 + 17000);
