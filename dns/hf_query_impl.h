@@ -4,9 +4,10 @@
  * Included by hf_query.h only.
  *
  * One forward pass: every read is bounds-checked against len before it
- * happens, the qname is lower-cased into lname as it is read, and nothing
- * is called but inlines. Cost: ~30 cycles fixed plus ~2 cycles per qname
- * byte; an OPT adds ~10 cycles plus ~3 per option.
+ * happens and nothing is called but inlines. The qname's labels are walked
+ * by their lengths, then the whole name is copied lower-cased into lname 8
+ * bytes a step (length bytes are <= 63, below 'A', so they copy unchanged).
+ * An OPT adds ~10 cycles plus ~3 per option.
  *
  * Order of the checks when several apply: header (DROP, NOTIMP, FORMERR for
  * the counts), qname, question fixed part, OPT (FORMERR / BADVERS), trailing
@@ -16,6 +17,16 @@
  */
 #ifndef HF_QUERY_IMPL_H
 #define HF_QUERY_IMPL_H
+
+/* ASCII A-Z to a-z in each byte of x, every other byte as it is. */
+static inline uint64_t hf_lower8(uint64_t x)
+{
+	const uint64_t hi = 0x8080808080808080ull;
+	uint64_t low7 = x & ~hi;		      /* no carry between bytes below */
+	uint64_t ge_a = low7 + 0x3f3f3f3f3f3f3f3full; /* bit 7: byte & 0x7f >= 'A' */
+	uint64_t gt_z = low7 + 0x2525252525252525ull; /* bit 7: byte & 0x7f > 'Z' */
+	return x | ((ge_a & ~gt_z & ~x & hi) >> 2);   /* ASCII upper case: | 0x20 */
+}
 
 static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t len,
 						   struct hf_query *q, uint8_t *lname)
@@ -46,7 +57,7 @@ static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t le
 			hf_get16(p + 10) > 1))
 		return HF_Q_FORMERR;
 
-	/* qname: plain labels only, lower-cased into lname */
+	/* qname: plain labels only, walked by their lengths */
 	for (;;) {
 		uint32_t l;
 		if (HF_UNLIKELY(pos >= len))
@@ -62,14 +73,24 @@ static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t le
 			return HF_Q_FORMERR;
 		if (HF_UNLIKELY(pos + 1 + l > len))
 			return HF_Q_FORMERR;
-		lname[n] = (uint8_t)l;
-		for (uint32_t k = 1; k <= l; k++)
-			lname[n + k] = hf_dns_lower[p[pos + k]];
 		n += l + 1;
 		pos += l + 1;
 	}
-	lname[n++] = 0;
+	n++;
 	pos++;
+	/* p[HDR, HDR + n) is the name, within len; lower-cased into lname[0, n) */
+	{
+		const uint8_t *src = p + HF_DNS_HDR_LEN;
+		uint32_t i = 0;
+		for (; i + 8 <= n; i += 8) {
+			uint64_t x;
+			memcpy(&x, src + i, 8);
+			x = hf_lower8(x);
+			memcpy(lname + i, &x, 8);
+		}
+		for (; i < n; i++)
+			lname[i] = hf_dns_lower[src[i]];
+	}
 	q->qname_len = (uint8_t)n;
 
 	if (HF_UNLIKELY(pos + 4 > len))
