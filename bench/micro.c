@@ -17,7 +17,7 @@
  *   BM_ring_{query_elem,ptr}/<B>     rte_ring enqueue + dequeue of B
  *                                    struct hf_msg_query / pointers
  *
- * Needs the EAL (rings, rte_hash, mbufs): started here with --no-huge.
+ * Needs the EAL (rings, mbufs): started here with --no-huge.
  * HF_BENCH_SMOKE=1 leaves out the 1M-name lookups (CI smoke pass).
  */
 #include <stdio.h>
@@ -136,8 +136,8 @@ static void bm_cache_key_build_hash(struct hf_bench_state *st)
 /*
  * The cache of the last N looked at, and 2^18 lookup keys drawn uniformly
  * from its names (hits) or from never-cached names (misses). Lookup keys
- * are stored compactly: rte_hash reads only the meaningful bytes through
- * hf_cache_key_cmp, as in the worker, where keys live on its stack.
+ * are stored compactly: a lookup reads only the meaningful bytes, as in
+ * the worker, where keys live on its stack.
  */
 static struct {
 	uint32_t n;
@@ -175,8 +175,8 @@ static int hf_lk_setup(uint32_t n, char *err, size_t errlen)
 	if (lk.n == n && lk.c != NULL)
 		return 0;
 	hf_lk_free();
-	/* a quarter more keys than names: rte_hash is a cuckoo table and
-	 * refuses some inserts close to full */
+	/* a quarter more keys than names, as before the cache had its own
+	 * table (rte_hash refused some inserts close to full) */
 	hf_bd_cache_conf(&lk.cc, n + n / 4);
 	lk.c = hf_cache_create("hf_bd_lookup", &lk.cc);
 	lk.hit_keys = aligned_alloc(64, (size_t)HF_LK_SAMPLES * HF_LK_STRIDE);

@@ -468,9 +468,8 @@ static void hf_pc_settle(void)
  * N names of the workload, all filled through FILL messages on the
  * from_control ring; then one query for every hot name through the port
  * (each answer checked). A full cache is the steady state of production:
- * every miss then costs an eviction. Why 1.6: rte_hash has
- * align32pow2(entries) bucket slots, and a cuckoo table much fuller than
- * ~80% refuses inserts that eviction does not fix (docs/bench.md).
+ * every miss then costs an eviction. The fillers are 0.6 N so that the
+ * numbers stay comparable with earlier runs (docs/bench.md).
  */
 static int hf_pc_worker(uint32_t n, bool clean, char *err, size_t errlen)
 {

@@ -3,24 +3,25 @@
  * holdfast cache/: the per-core cache (contract in hf_cache.h).
  *
  * Internal structures, concurrency contract: everything below (the
- * rte_hash, the slot arrays and their free lists, the CLOCK hands, the
+ * hash table, the slot arrays and their free lists, the CLOCK hands, the
  * waiter table and its deadline queues, the counters) belongs to the one
  * thread that owns the struct hf_cache. It is written and read only by
- * that thread, so there are no locks and no atomics; the rte_hash is
- * created without RW_CONCURRENCY flags. Memory is allocated once in
+ * that thread, so there are no locks and no atomics. Memory is allocated once in
  * hf_cache_create and returned once in hf_cache_destroy; in between a
  * slot is "reclaimed" by pushing it on its class's free list, which is
  * safe because no other thread ever holds a pointer into it.
  *
  * Layout:
- *  - rte_hash: key -> struct hf_cache_entry * (the slot). A key is in the
- *    hash exactly when its slot is in use (key_pos >= 0). Its key slots
- *    are 320 bytes (HF_HASH_KEY_LEN), whole cache lines, so a hit's key
- *    compare touches one line for names up to 50 bytes (docs/decisions.md).
+ *  - Hash table: buckets of one cache line, each with 7 words of a 16-bit
+ *    tag (the hash's low bits) and the 48-bit address of an entry, and a
+ *    count of the entries stored past it by linear probing (a lookup goes
+ *    on to the next bucket only while that count is not 0). The key lives
+ *    in the entry (docs/decisions.md: why not rte_hash). A key is in the
+ *    table exactly when its slot is in use (state != HF_ENTRY_FREE).
  *  - Answer storage: one block of at most conf->memory bytes, split into
  *    HF_CACHE_NCLASS size classes of fixed-size slots. A slot is the
  *    entry header followed by the stored answer (its last member `ans`
- *    runs on into the slot). A free slot has key_pos == -1 and links the
+ *    runs on into the slot). A free slot has state HF_ENTRY_FREE and links the
  *    next free slot of its class through waiter_head.
  *  - Waiters: conf->waiters slots; a free list (through `next`); per
  *    entry a doubly linked list (prev/next, entry->waiter_head/tail); and
@@ -32,14 +33,16 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_common.h>
+#include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_prefetch.h>
 
 #include "hf_cache.h"
 
@@ -49,8 +52,8 @@
 #define HF_CACHE_MIN_SLOTS 4 /* every class gets at least this many slots */
 #define HF_SLOT_NONE	   UINT32_MAX
 
-/* Bytes of a slot before the stored answer. */
-#define HF_ENTRY_HDR offsetof(struct hf_cache_entry, ans)
+/* Bytes of a slot for a stored answer of asz bytes and a name of name_len bytes. */
+#define HF_ENTRY_NEED(name_len, asz) (HF_ENTRY_ANS_OFF(name_len) + (asz))
 
 /*
  * Slot sizes (header included) and how the memory is split.
@@ -73,7 +76,8 @@ static const uint32_t hf_class_size[HF_CACHE_NCLASS] = {
 };
 static const uint8_t hf_class_weight[HF_CACHE_NCLASS] = {35, 25, 15, 10, 7, 4, 4};
 
-_Static_assert(sizeof(struct hf_cache_entry) <= 256, "entry header must fit the smallest slot");
+_Static_assert(HF_ENTRY_NEED(HF_DNS_NAME_MAX, sizeof(struct hf_dns_answer)) <= 512,
+	       "a pending entry with the longest name must fit the second class");
 _Static_assert(offsetof(struct hf_cache_key, name) == HF_CACHE_KEY_HDR, "key header size");
 _Static_assert(HF_CACHE_NCLASS <= UINT8_MAX, "size_class is a uint8_t");
 
@@ -100,8 +104,21 @@ struct hf_cache_waiter {
 	uint8_t q;	       /* HF_WQ_* */
 };
 
+/* ---- the hash table ---- */
+
+#define HF_BUCKET_SLOTS 7
+#define HF_ADDR_MASK	((UINT64_C(1) << 48) - 1)
+
+struct hf_bucket {
+	uint64_t s[HF_BUCKET_SLOTS]; /* tag << 48 | entry address; 0: empty */
+	uint32_t ovf;		     /* entries stored past this bucket whose probe passed it */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct hf_bucket) == 64, "a bucket is one cache line");
+
 struct hf_cache {
-	struct rte_hash *h;
+	struct hf_bucket *tbl;
+	uint32_t nb; /* buckets */
 	struct hf_cache_conf conf;
 	uint8_t *mem;	    /* all slots */
 	uint64_t mem_bytes; /* sum of slot bytes, <= conf.memory */
@@ -120,6 +137,7 @@ struct hf_cache {
 	uint64_t evictions;
 	uint64_t park_fails;
 	uint64_t alloc_fails;
+	struct hf_cache_key iter_key; /* hf_cache_iterate's copy */
 };
 
 /* ---- keys ---- */
@@ -128,6 +146,15 @@ struct hf_cache {
 uint32_t hf_cache_key_hash(const struct hf_cache_key *k)
 {
 	return rte_hash_crc(k, HF_CACHE_KEY_HDR + (uint32_t)k->name_len, 0);
+}
+
+/* hf_cache_key_hash of a key's bytes (an entry's key is not aligned:
+ * rte_hash_crc loads whole words). */
+static inline uint32_t hf_key_bytes_hash(const uint8_t *k)
+{
+	struct hf_cache_key a;
+	memcpy(&a, k, HF_CACHE_KEY_HDR + (size_t)k[0]);
+	return hf_cache_key_hash(&a);
 }
 
 /* ~10 cycles: one length compare and a memcmp of the meaningful bytes. */
@@ -140,34 +167,104 @@ int hf_cache_key_cmp(const void *a, const void *b, size_t len)
 	return memcmp(ka, kb, HF_CACHE_KEY_HDR + (size_t)ka->name_len);
 }
 
-/* rte_hash_hash() and the non-_with_hash calls agree with hf_cache_key_hash. */
-static uint32_t hf_cache_rte_hash(const void *key, uint32_t key_len, uint32_t init_val)
+/* Home bucket: the hash's high bits scaled to the bucket count. */
+static inline uint32_t hf_home(const struct hf_cache *c, uint32_t hash)
 {
-	(void)key_len;
-	(void)init_val;
-	return hf_cache_key_hash(key);
+	return (uint32_t)(((uint64_t)hash * c->nb) >> 32);
 }
 
-/*
- * rte_hash's key length. Its key slot is its 8-byte data pointer plus the
- * key, rounded up to 16: with the bare struct (264) that was 272 bytes, so
- * slots started at 0, 16, 32 or 48 bytes into a cache line and the compare
- * of a typical key often straddled two lines, both missing the caches at
- * 100k names. 8 + 312 = 320 is five whole lines: the meaningful bytes of a
- * key with up to 50 name bytes sit in one. Measured (per core, EDNS, hits):
- * 100k uniform +12%, 1M uniform +22%, 1k unchanged; 48 bytes more per key.
- */
-#define HF_HASH_KEY_LEN 312
-struct hf_hash_key {
-	struct hf_cache_key k;
-	uint8_t pad[HF_HASH_KEY_LEN - sizeof(struct hf_cache_key)];
-};
-
-/* A full-size copy of a key with the bytes past name_len zeroed. */
-static inline void hf_key_copy(struct hf_hash_key *dst, const struct hf_cache_key *src)
+static inline uint64_t hf_tag(uint32_t hash)
 {
-	memset(dst, 0, sizeof(*dst));
-	memcpy(dst, src, HF_CACHE_KEY_HDR + (size_t)src->name_len);
+	return (uint64_t)(hash & 0xffffu) << 48;
+}
+
+static inline uint32_t hf_next(const struct hf_cache *c, uint32_t b)
+{
+	return b + 1 == c->nb ? 0 : b + 1;
+}
+
+/* The entry of table word w if its tag is tag, else NULL. */
+static inline struct hf_cache_entry *hf_word_entry(uint64_t w, uint64_t tag)
+{
+	if ((w & ~HF_ADDR_MASK) != tag || w == 0)
+		return NULL;
+	return (struct hf_cache_entry *)(uintptr_t)(w & HF_ADDR_MASK);
+}
+
+/* Is e's key k? Its first byte (name_len) first: the compare never runs
+ * past the stored key. */
+static inline bool hf_entry_key_eq(const struct hf_cache_entry *e, const struct hf_cache_key *k)
+{
+	return e->key[0] == k->name_len && memcmp(e->key + 1, (const uint8_t *)k + 1,
+						  HF_CACHE_KEY_HDR - 1 + (size_t)k->name_len) == 0;
+}
+
+/* Look k up from its home bucket on, while buckets have overflowed. */
+static struct hf_cache_entry *hf_tbl_find(const struct hf_cache *c, const struct hf_cache_key *k,
+					  uint32_t hash)
+{
+	uint64_t tag = hf_tag(hash);
+	uint32_t b = hf_home(c, hash);
+
+	for (uint32_t n = 0; n < c->nb; n++, b = hf_next(c, b)) {
+		const struct hf_bucket *bk = &c->tbl[b];
+		for (unsigned i = 0; i < HF_BUCKET_SLOTS; i++) {
+			struct hf_cache_entry *e = hf_word_entry(bk->s[i], tag);
+			if (e != NULL && hf_entry_key_eq(e, k))
+				return e;
+		}
+		if (bk->ovf == 0)
+			break;
+	}
+	return NULL;
+}
+
+/* Add e (not in the table) under hash. There is always a free word: the
+ * table has more words than `entries`, and inserts stop there. */
+static void hf_tbl_add(struct hf_cache *c, struct hf_cache_entry *e, uint32_t hash)
+{
+	uint32_t home = hf_home(c, hash), b = home;
+
+	for (;;) {
+		struct hf_bucket *bk = &c->tbl[b];
+		for (unsigned i = 0; i < HF_BUCKET_SLOTS; i++) {
+			if (bk->s[i] != 0)
+				continue;
+			bk->s[i] = hf_tag(hash) | (uintptr_t)e;
+			for (uint32_t p = home; p != b; p = hf_next(c, p))
+				c->tbl[p].ovf++;
+			return;
+		}
+		b = hf_next(c, b);
+	}
+}
+
+/* The table word that holds e, which is in the table under hash; *bucket
+ * is set to its bucket. */
+static uint64_t *hf_tbl_word(struct hf_cache *c, const struct hf_cache_entry *e, uint32_t hash,
+			     uint32_t *bucket)
+{
+	uint64_t w = hf_tag(hash) | (uintptr_t)e;
+	uint32_t b = hf_home(c, hash);
+
+	for (uint32_t n = 0; n < c->nb; n++, b = hf_next(c, b))
+		for (unsigned i = 0; i < HF_BUCKET_SLOTS; i++)
+			if (c->tbl[b].s[i] == w) {
+				*bucket = b;
+				return &c->tbl[b].s[i];
+			}
+	return NULL; /* not reached */
+}
+
+static void hf_tbl_del(struct hf_cache *c, const struct hf_cache_entry *e, uint32_t hash)
+{
+	uint32_t b = 0;
+	uint64_t *w = hf_tbl_word(c, e, hash, &b);
+	if (w == NULL)
+		return;
+	*w = 0;
+	for (uint32_t p = hf_home(c, hash); p != b; p = hf_next(c, p))
+		c->tbl[p].ovf--;
 }
 
 /* ---- slots ---- */
@@ -194,8 +291,7 @@ static inline int hf_class_for(size_t need)
 
 static inline void hf_slot_mark_free(struct hf_cache_entry *e, uint8_t ci, uint32_t next)
 {
-	e->key_pos = -1;
-	e->state = HF_ENTRY_PENDING;
+	e->state = HF_ENTRY_FREE;
 	e->size_class = ci;
 	e->nwaiters = 0;
 	e->waiter_tail = HF_WAITER_NONE;
@@ -223,8 +319,7 @@ static struct hf_cache_entry *hf_slot_pop(struct hf_cache *c, int ci)
 	cl->free_head = e->waiter_head;
 	cl->used++;
 	c->bytes_used += cl->slot_size;
-	memset(e, 0, sizeof(*e));
-	e->key_pos = -1;
+	memset(e, 0, sizeof(*e)); /* the header: state PENDING */
 	e->size_class = (uint8_t)ci;
 	e->waiter_head = HF_WAITER_NONE;
 	e->waiter_tail = HF_WAITER_NONE;
@@ -238,7 +333,7 @@ static struct hf_cache_entry *hf_slot_pop(struct hf_cache *c, int ci)
  */
 static inline bool hf_evictable(const struct hf_cache *c, const struct hf_cache_entry *e)
 {
-	if (e->key_pos < 0 || e->nwaiters != 0)
+	if (e->state == HF_ENTRY_FREE || e->nwaiters != 0)
 		return false;
 	if (e->state == HF_ENTRY_PENDING && e->refresh_pending &&
 	    c->now_ms < e->refresh_sent_ms + c->conf.miss_timeout_ms)
@@ -246,16 +341,10 @@ static inline bool hf_evictable(const struct hf_cache *c, const struct hf_cache_
 	return true;
 }
 
-/* Remove e's key from the hash (e keeps its slot; the caller frees it). */
+/* Remove e's key from the table (e keeps its slot; the caller frees it). */
 static void hf_entry_unhash(struct hf_cache *c, struct hf_cache_entry *e)
 {
-	struct hf_hash_key k;
-	void *stored = NULL;
-	if (rte_hash_get_key_with_position(c->h, e->key_pos, &stored) == 0) {
-		hf_key_copy(&k, stored);
-		rte_hash_del_key_with_hash(c->h, &k, e->hash);
-	}
-	e->key_pos = -1;
+	hf_tbl_del(c, e, hf_key_bytes_hash(e->key));
 	c->nentries--;
 }
 
@@ -296,7 +385,8 @@ static struct hf_cache_entry *hf_slot_alloc(struct hf_cache *c, int ci)
 	return hf_slot_pop(c, ci);
 }
 
-/* The hash is full: evict one entry, from the class with the most used slots first. */
+/* The table holds `entries` keys: evict one entry, from the class with the most used slots first.
+ */
 static int hf_evict_for_hash(struct hf_cache *c)
 {
 	unsigned tried = 0;
@@ -317,28 +407,22 @@ static int hf_evict_for_hash(struct hf_cache *c)
 
 /*
  * Insert a new key with a fresh slot of class ci (PENDING, no data).
- * Cost: a slot pop (or a CLOCK eviction), a 264-byte key copy, an
- * rte_hash add and lookup: a few hundred cycles.
+ * Cost: a slot pop (or a CLOCK eviction), a key copy and a table add.
+ * The table is made room in first: a popped slot is not in the table yet
+ * and must not be evicted.
  */
 static struct hf_cache_entry *hf_insert(struct hf_cache *c, const struct hf_cache_key *key,
 					uint32_t hash, int ci)
 {
-	struct hf_hash_key k;
-	struct hf_cache_entry *e = hf_slot_alloc(c, ci);
-	int ret;
+	struct hf_cache_entry *e;
 
+	if (HF_UNLIKELY(c->nentries >= c->conf.entries) && hf_evict_for_hash(c) < 0)
+		goto fail;
+	e = hf_slot_alloc(c, ci);
 	if (HF_UNLIKELY(e == NULL))
 		goto fail;
-	hf_key_copy(&k, key); /* rte_hash copies key_len bytes: no garbage in them */
-	ret = rte_hash_add_key_with_hash_data(c->h, &k, hash, e);
-	if (HF_UNLIKELY(ret == -ENOSPC) && hf_evict_for_hash(c) == 0)
-		ret = rte_hash_add_key_with_hash_data(c->h, &k, hash, e);
-	if (HF_UNLIKELY(ret < 0)) {
-		hf_slot_free(c, e);
-		goto fail;
-	}
-	e->key_pos = rte_hash_lookup_with_hash(c->h, &k, hash);
-	e->hash = hash;
+	memcpy(e->key, key, HF_CACHE_KEY_HDR + (size_t)key->name_len);
+	hf_tbl_add(c, e, hash);
 	c->nentries++;
 	return e;
 fail:
@@ -420,7 +504,7 @@ static inline enum hf_wake_mode hf_mode_now(const struct hf_cache_entry *e, uint
 {
 	if (e->state != HF_ENTRY_READY)
 		return HF_WAKE_TIMEOUT;
-	if (e->ans.kind == HF_ANS_FAILURE)
+	if (hf_entry_ans(e)->kind == HF_ANS_FAILURE)
 		return HF_WAKE_FAILURE;
 	if (now_ms < e->expires_ms)
 		return HF_WAKE_FRESH;
@@ -431,19 +515,58 @@ static inline enum hf_wake_mode hf_mode_now(const struct hf_cache_entry *e, uint
 
 /* ---- create / destroy ---- */
 
+/*
+ * The table and the slots: hugepage memory from the EAL when it has
+ * hugepages. Without (--no-huge) the EAL's memory is 4 KiB pages, and
+ * every cold entry a hit touches would also miss the TLB; anonymous
+ * memory with transparent huge pages is used instead (measured: 100k
+ * names, EDNS, +7%). Neither is ever shared with another thread or a
+ * device. Zeroed.
+ */
+static void *hf_big_alloc(const char *what, size_t size, int socket)
+{
+	const size_t huge = (size_t)2 << 20;
+	size_t len;
+	uint8_t *p, *a;
+
+	if (rte_eal_has_hugepages())
+		return rte_zmalloc_socket(what, size, RTE_CACHE_LINE_SIZE, socket);
+	len = RTE_ALIGN_CEIL(size, huge) + huge; /* room to align to 2 MiB */
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = RTE_PTR_ALIGN_CEIL(p, huge);
+	if (a != p)
+		munmap(p, (size_t)(a - p));
+	if (a + RTE_ALIGN_CEIL(size, huge) != p + len)
+		munmap(a + RTE_ALIGN_CEIL(size, huge),
+		       (size_t)(p + len - (a + RTE_ALIGN_CEIL(size, huge))));
+	madvise(a, RTE_ALIGN_CEIL(size, huge), MADV_HUGEPAGE); /* a hint: 4 KiB pages still work */
+	return a;
+}
+
+static void hf_big_free(void *p, size_t size)
+{
+	if (p == NULL)
+		return;
+	if (rte_eal_has_hugepages())
+		rte_free(p);
+	else
+		munmap(p, RTE_ALIGN_CEIL(size, (size_t)2 << 20));
+}
+
 static void hf_cache_free(struct hf_cache *c)
 {
 	if (c == NULL)
 		return;
-	rte_hash_free(c->h);
-	rte_free(c->mem);
+	hf_big_free(c->tbl, sizeof(*c->tbl) * c->nb);
+	hf_big_free(c->mem, c->mem_bytes);
 	rte_free(c->w);
 	rte_free(c);
 }
 
 struct hf_cache *hf_cache_create(const char *name, const struct hf_cache_conf *conf)
 {
-	struct rte_hash_parameters hp;
 	struct hf_cache *c;
 	uint64_t min_bytes = 0, rest, total = 0;
 	uint64_t nslots[HF_CACHE_NCLASS];
@@ -485,9 +608,15 @@ struct hf_cache *hf_cache_create(const char *name, const struct hf_cache_conf *c
 		total += nslots[i] * hf_class_size[i];
 	}
 	c->mem_bytes = total;
-	c->mem = rte_zmalloc_socket("hf_cache_slots", total, RTE_CACHE_LINE_SIZE, socket);
+	c->mem = hf_big_alloc("hf_cache_slots", total, socket);
 	if (c->mem == NULL)
 		goto nomem;
+	if (((uintptr_t)(c->mem + total) & ~HF_ADDR_MASK) != 0) { /* 48-bit table words */
+		RTE_LOG(ERR, USER1, "cache %s: memory above 2^48 cannot be addressed\n", name);
+		hf_cache_free(c);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
 	p = c->mem;
 	for (int i = 0; i < HF_CACHE_NCLASS; i++) {
 		struct hf_cache_class *cl = &c->cls[i];
@@ -512,28 +641,12 @@ struct hf_cache *hf_cache_create(const char *name, const struct hf_cache_conf *c
 	for (int q = 0; q < HF_WQ_N; q++)
 		c->wq_head[q] = c->wq_tail[q] = HF_WAITER_NONE;
 
-	memset(&hp, 0, sizeof(hp));
-	hp.name = name;
-	/* rte_hash refuses fewer keys than one bucket holds (8) */
-	hp.entries = HF_MAX(conf->entries, 8u);
-	hp.key_len = HF_HASH_KEY_LEN;
-	hp.hash_func = hf_cache_rte_hash;
-	hp.hash_func_init_val = 0;
-	hp.socket_id = socket;
-	/* One owner thread: no concurrency support. Extendable buckets: without
-	 * them a nearly full table refuses inserts whose two buckets are full
-	 * (0.3-0.6% of misses got SERVFAIL at 2000 of 2048 keys); with them an
-	 * insert only fails when all `entries` keys are in use, and evicting
-	 * any one entry makes room. */
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-	c->h = rte_hash_create(&hp);
-	if (c->h == NULL) {
-		RTE_LOG(ERR, USER1, "cache %s: rte_hash_create(%u entries): %s\n", name, hp.entries,
-			rte_strerror(rte_errno));
-		hf_cache_free(c);
-		return NULL;
-	}
-	rte_hash_set_cmp_func(c->h, hf_cache_key_cmp);
+	/* at most 4 keys per 7-word bucket on average: a bucket overflows
+	 * rarely, and only its overflowed keys cost a second line */
+	c->nb = conf->entries / 4 + 1;
+	c->tbl = hf_big_alloc("hf_cache_table", sizeof(*c->tbl) * c->nb, socket);
+	if (c->tbl == NULL)
+		goto nomem;
 	return c;
 
 nomem:
@@ -577,39 +690,43 @@ bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
 /* ---- lookups ---- */
 
 /*
- * n keys in groups of RTE_HASH_LOOKUP_BULK_MAX: rte_hash's pipelined bulk
- * lookup, ~30-60 cycles per key when the buckets are in cache, plus one
- * key compare per signature match.
+ * n keys in three passes, so that the cache misses of all n overlap: load
+ * every home bucket; take each key's first tag match and load its entry's
+ * first two lines (the header, the key and, for short names, the answer);
+ * then compare the keys. A key whose tag matched the wrong entry, or that
+ * is not in a bucket that has overflowed, is looked up again in full.
  */
 void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *keys,
 			  const uint32_t *hashes, unsigned n, struct hf_cache_entry **out)
 {
-	while (n > 0) {
-		unsigned k = HF_MIN(n, (unsigned)RTE_HASH_LOOKUP_BULK_MAX);
-		uint64_t hit = 0;
+	const struct hf_bucket *bk[HF_CACHE_BULK_MAX];
 
-		if (rte_hash_lookup_with_hash_bulk_data(c->h, (const void **)(uintptr_t)keys,
-							(hash_sig_t *)(uintptr_t)hashes, k, &hit,
-							(void **)out) < 0)
-			hit = 0;
-		for (unsigned i = 0; i < k; i++)
-			if (!(hit & (1ull << i)))
-				out[i] = NULL;
-		keys += k;
-		hashes += k;
-		out += k;
-		n -= k;
+	for (unsigned i = 0; i < n; i++) {
+		bk[i] = &c->tbl[hf_home(c, hashes[i])];
+		rte_prefetch0(bk[i]);
 	}
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t tag = hf_tag(hashes[i]);
+		struct hf_cache_entry *e = NULL;
+		for (unsigned s = 0; s < HF_BUCKET_SLOTS && e == NULL; s++)
+			e = hf_word_entry(bk[i]->s[s], tag);
+		out[i] = e;
+		if (e != NULL) {
+			rte_prefetch0(e);
+			rte_prefetch0((const uint8_t *)e + RTE_CACHE_LINE_SIZE);
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (out[i] != NULL ? HF_UNLIKELY(!hf_entry_key_eq(out[i], keys[i]))
+				   : HF_UNLIKELY(bk[i]->ovf != 0))
+			out[i] = hf_tbl_find(c, keys[i], hashes[i]);
 }
 
-/* One hash lookup: ~50-100 cycles (two bucket reads, one key compare). */
+/* One lookup: a bucket read and a key compare (usually). */
 struct hf_cache_entry *hf_cache_lookup(struct hf_cache *c, const struct hf_cache_key *key,
 				       uint32_t hash)
 {
-	void *data = NULL;
-	if (rte_hash_lookup_with_hash_data(c->h, key, hash, &data) < 0)
-		return NULL;
-	return data;
+	return hf_tbl_find(c, key, hash);
 }
 
 /* ---- the serve-stale state machine ---- */
@@ -644,7 +761,7 @@ struct hf_cache_decision hf_cache_decide(struct hf_cache *c, struct hf_cache_ent
 	c->now_ms = now_ms;
 	e->referenced = 1;
 	if (HF_LIKELY(e->state == HF_ENTRY_READY)) {
-		bool failure = e->ans.kind == HF_ANS_FAILURE;
+		bool failure = hf_entry_ans(e)->kind == HF_ANS_FAILURE;
 		if (HF_LIKELY(now_ms < e->expires_ms)) {
 			d.action = failure ? HF_ACT_FAILURE : HF_ACT_FRESH;
 			return d;
@@ -675,7 +792,8 @@ struct hf_cache_entry *hf_cache_add_pending(struct hf_cache *c, const struct hf_
 	c->now_ms = now_ms;
 	if (e != NULL)
 		return e;
-	e = hf_insert(c, key, hash, 0);
+	e = hf_insert(c, key, hash,
+		      hf_class_for(HF_ENTRY_NEED(key->name_len, sizeof(struct hf_dns_answer))));
 	if (e != NULL)
 		e->referenced = 1;
 	return e;
@@ -696,7 +814,7 @@ int hf_cache_park(struct hf_cache *c, struct hf_cache_entry *e, void *cookie, ui
 	w = &c->w[wi];
 	c->w_free = w->next;
 
-	stale = e->state == HF_ENTRY_READY && e->ans.kind != HF_ANS_FAILURE &&
+	stale = e->state == HF_ENTRY_READY && hf_entry_ans(e)->kind != HF_ANS_FAILURE &&
 		now_ms >= e->expires_ms && now_ms < e->stale_until_ms;
 	w->cookie = cookie;
 	w->e = e;
@@ -729,7 +847,7 @@ enum hf_wake_mode hf_cache_fallback(const struct hf_cache *c, const struct hf_ca
 static void hf_entry_store(struct hf_cache *c, struct hf_cache_entry *e,
 			   const struct hf_dns_answer *a, size_t asz, uint64_t now_ms)
 {
-	memcpy(&e->ans, a, asz);
+	memcpy(hf_entry_ans(e), a, asz);
 	e->state = HF_ENTRY_READY;
 	e->inserted_ms = now_ms;
 	e->expires_ms = now_ms + (uint64_t)a->ttl * 1000u;
@@ -739,22 +857,20 @@ static void hf_entry_store(struct hf_cache *c, struct hf_cache_entry *e,
 	e->refresh_pending = 0;
 }
 
-/* Move e's header, waiters and hash mapping to the fresh slot ne; free e. */
+/* Move e's header, key, waiters and table word to the fresh slot ne; free e. */
 static struct hf_cache_entry *hf_entry_move(struct hf_cache *c, struct hf_cache_entry *e,
-					    struct hf_cache_entry *ne)
+					    struct hf_cache_entry *ne, uint32_t hash)
 {
 	uint8_t nci = ne->size_class;
-	struct hf_hash_key k;
-	void *stored = NULL;
+	uint32_t b = 0;
+	uint64_t *w = hf_tbl_word(c, e, hash, &b);
 
-	memcpy(ne, e, sizeof(*ne));
+	memcpy(ne, e, HF_ENTRY_ANS_OFF(e->key[0]));
 	ne->size_class = nci;
 	for (uint32_t wi = ne->waiter_head; wi != HF_WAITER_NONE; wi = c->w[wi].next)
 		c->w[wi].e = ne;
-	rte_hash_get_key_with_position(c->h, e->key_pos, &stored);
-	hf_key_copy(&k, stored);
-	/* the key exists: this only replaces its data pointer, it cannot fail */
-	rte_hash_add_key_with_hash_data(c->h, &k, e->hash, ne);
+	if (w != NULL)
+		*w = hf_tag(hash) | (uintptr_t)ne;
 	e->waiter_head = e->waiter_tail = HF_WAITER_NONE;
 	e->nwaiters = 0;
 	hf_slot_free(c, e);
@@ -770,7 +886,8 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 		  const struct hf_dns_answer *a, uint64_t now_ms, hf_wake_fn wake, void *arg)
 {
 	size_t asz = hf_dns_answer_size(a);
-	int ci = hf_class_for(HF_ENTRY_HDR + asz);
+	size_t need = HF_ENTRY_NEED(key->name_len, asz);
+	int ci = hf_class_for(need);
 	bool failure = a->kind == HF_ANS_FAILURE;
 	struct hf_cache_entry *e = hf_cache_lookup(c, key, hash);
 
@@ -788,7 +905,7 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 	}
 
 	e->refresh_pending = 0;
-	if (failure && e->state == HF_ENTRY_READY && e->ans.kind != HF_ANS_FAILURE &&
+	if (failure && e->state == HF_ENTRY_READY && hf_entry_ans(e)->kind != HF_ANS_FAILURE &&
 	    now_ms < e->stale_until_ms) {
 		/* never replace data still within its stale window */
 		e->refresh_failed_ms = now_ms;
@@ -801,8 +918,8 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 	if (ci != e->size_class) {
 		struct hf_cache_entry *ne = hf_slot_alloc(c, ci);
 		if (ne != NULL)
-			e = hf_entry_move(c, e, ne);
-		else if (HF_ENTRY_HDR + asz > c->cls[e->size_class].slot_size)
+			e = hf_entry_move(c, e, ne, hash);
+		else if (need > c->cls[e->size_class].slot_size)
 			goto nomem;
 		/* else: no smaller slot free, keep the bigger one */
 	}
@@ -840,8 +957,9 @@ void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wak
 static bool hf_entry_bad(const struct hf_cache_entry *e)
 {
 	return e->state == HF_ENTRY_READY &&
-	       (e->ans.kind == HF_ANS_FAILURE || e->ans.security == HF_SECURITY_BOGUS ||
-		e->ans.security == HF_SECURITY_INDETERMINATE);
+	       (hf_entry_ans(e)->kind == HF_ANS_FAILURE ||
+		hf_entry_ans(e)->security == HF_SECURITY_BOGUS ||
+		hf_entry_ans(e)->security == HF_SECURITY_INDETERMINATE);
 }
 
 /*
@@ -850,7 +968,7 @@ static bool hf_entry_bad(const struct hf_cache_entry *e)
  * `budget` slots, with their stored key when need_key (a cache miss per
  * entry; NULL otherwise). The visit may
  * free the slot it is given. Walking our own slot arrays rather than
- * rte_hash_iterate means no hash is modified under a running iterator.
+ * the table means no table word is changed under a running iterator.
  */
 static bool hf_walk(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t budget, bool need_key,
 		    hf_visit_fn visit, void *arg)
@@ -859,15 +977,16 @@ static bool hf_walk(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t budge
 		struct hf_cache_class *cl = &c->cls[wk->cls];
 		for (; wk->slot < cl->hwm; wk->slot++) {
 			struct hf_cache_entry *e;
-			void *stored = NULL;
+			struct hf_cache_key k;
 			if (budget == 0)
 				return false;
 			budget--;
 			e = hf_slot_at(cl, wk->slot);
-			if (e->key_pos < 0 || (need_key && rte_hash_get_key_with_position(
-								   c->h, e->key_pos, &stored) != 0))
+			if (e->state == HF_ENTRY_FREE)
 				continue;
-			visit(arg, stored, e);
+			if (need_key) /* a copy: the visit may free the slot */
+				memcpy(&k, e->key, HF_CACHE_KEY_HDR + (size_t)e->key[0]);
+			visit(arg, need_key ? &k : NULL, e);
 		}
 	}
 	return true;
@@ -883,7 +1002,7 @@ static void hf_rewindow_visit(void *cache, const struct hf_cache_key *k, struct 
 {
 	const struct hf_cache *c = cache;
 	(void)k;
-	if (e->state == HF_ENTRY_READY && e->ans.kind != HF_ANS_FAILURE)
+	if (e->state == HF_ENTRY_READY && hf_entry_ans(e)->kind != HF_ANS_FAILURE)
 		e->stale_until_ms = e->expires_ms + c->conf.stale_window_ms;
 }
 
@@ -927,15 +1046,15 @@ static void hf_flush_visit(void *arg, const struct hf_cache_key *k, struct hf_ca
 		break;
 	case HF_FLUSH_NTA_ADD:
 		drop = hf_entry_bad(e);
-		if (!drop && e->ans.security == HF_SECURITY_SECURE) {
-			e->ans.security = HF_SECURITY_INSECURE;
-			e->ans.flags |= HF_ANS_F_NTA;
+		if (!drop && hf_entry_ans(e)->security == HF_SECURITY_SECURE) {
+			hf_entry_ans(e)->security = HF_SECURITY_INSECURE;
+			hf_entry_ans(e)->flags |= HF_ANS_F_NTA;
 			e->refresh_failed_ms = 0;
 			f->wk->count++;
 		}
 		break;
 	case HF_FLUSH_NTA_REMOVE:
-		drop = hf_entry_bad(e) || (e->ans.flags & HF_ANS_F_NTA);
+		drop = hf_entry_bad(e) || (hf_entry_ans(e)->flags & HF_ANS_F_NTA);
 		break;
 	default:
 		drop = true;
@@ -990,12 +1109,16 @@ void hf_cache_get_stats(const struct hf_cache *c, struct hf_cache_stats *st)
 int hf_cache_iterate(struct hf_cache *c, uint32_t *iter, const struct hf_cache_key **key,
 		     struct hf_cache_entry **e)
 {
-	const void *k;
-	void *data;
-
-	if (rte_hash_iterate(c->h, &k, &data, iter) < 0)
-		return 0;
-	*key = k;
-	*e = data;
-	return 1;
+	for (; *iter < c->nb * HF_BUCKET_SLOTS; (*iter)++) {
+		uint64_t w = c->tbl[*iter / HF_BUCKET_SLOTS].s[*iter % HF_BUCKET_SLOTS];
+		struct hf_cache_entry *ent = (struct hf_cache_entry *)(uintptr_t)(w & HF_ADDR_MASK);
+		if (w == 0)
+			continue;
+		(*iter)++;
+		memcpy(&c->iter_key, ent->key, HF_CACHE_KEY_HDR + (size_t)ent->key[0]);
+		*key = &c->iter_key;
+		*e = ent;
+		return 1;
+	}
+	return 0;
 }

@@ -9,7 +9,7 @@
  * owner when evicted, replaced or flushed; no pointer to an entry is
  * valid after the next call that may insert, fill, flush or evict.
  *
- * Memory is bounded at creation: at most `entries` keys in an rte_hash and
+ * Memory is bounded at creation: at most `entries` keys in a hash table and
  * `memory` bytes of answer storage, carved into size classes; when a class
  * is full, a CLOCK hand over that class evicts an entry that has no
  * waiters (referenced entries get a second chance).
@@ -42,7 +42,7 @@ struct hf_cache_key {
 
 /* Hash of the meaningful bytes of a key (CRC32-C, a few cycles). */
 uint32_t hf_cache_key_hash(const struct hf_cache_key *k);
-/* Compare the meaningful bytes; 0 when equal (rte_hash_cmp_eq_t shape). */
+/* Compare the meaningful bytes; 0 when equal (memcmp's shape). */
 int hf_cache_key_cmp(const void *a, const void *b, size_t len);
 
 struct hf_cache_conf {
@@ -62,28 +62,44 @@ struct hf_cache_conf {
 enum hf_entry_state {
 	HF_ENTRY_PENDING = 0, /* resolution in flight, no data yet */
 	HF_ENTRY_READY = 1,   /* holds an answer (fresh, stale or failure) */
+	HF_ENTRY_FREE = 2,    /* the slot holds no key (on its class's free list) */
 };
 
-/* A cached entry. Read by the owner's dataplane to build answers. */
+/*
+ * A cached entry. Read by the owner's dataplane to build answers.
+ * Its key follows the fixed fields (HF_CACHE_KEY_HDR + name_len bytes at
+ * `key`), then the stored answer at hf_entry_ans(), so that for a name of
+ * up to 25 bytes with an A answer everything a hit reads is in the slot's
+ * first two cache lines (docs/decisions.md).
+ */
 struct hf_cache_entry {
 	uint64_t inserted_ms;	    /* when the answer was filled */
 	uint64_t expires_ms;	    /* inserted + ttl */
 	uint64_t stale_until_ms;    /* expires + stale window (FAILURE: = expires) */
 	uint64_t refresh_sent_ms;   /* last MISS/REFRESH sent for this key */
 	uint64_t refresh_failed_ms; /* last failed refresh (0 = none) */
-	int32_t key_pos;	    /* rte_hash position of the key */
-	uint32_t hash;
+	uint32_t waiter_head;	    /* first waiter index, HF_WAITER_NONE if none */
+	uint32_t waiter_tail;
+	uint16_t nwaiters;
 	uint8_t state;		 /* enum hf_entry_state */
 	uint8_t refresh_pending; /* a MISS/REFRESH is out, no FILL back yet */
 	uint8_t referenced;	 /* CLOCK bit */
 	uint8_t size_class;
-	uint16_t nwaiters;
-	uint16_t pad;
-	uint32_t waiter_head; /* first waiter index, HF_WAITER_NONE if none */
-	uint32_t waiter_tail;
-	/* the stored answer follows (valid when state == READY) */
-	struct hf_dns_answer ans;
+	/* the key's bytes as in struct hf_cache_key (name_len first) */
+	uint8_t key[];
 };
+
+/* Offset of the stored answer in an entry whose key has name_len bytes of name. */
+#define HF_ENTRY_ANS_OFF(name_len)                                                             \
+	((offsetof(struct hf_cache_entry, key) + HF_CACHE_KEY_HDR + (size_t)(name_len) + 3u) & \
+	 ~(size_t)3u)
+
+/* The stored answer (valid when state == READY). */
+static inline struct hf_dns_answer *hf_entry_ans(const struct hf_cache_entry *e)
+{
+	return (struct hf_dns_answer *)(uintptr_t)((const uint8_t *)e +
+						   HF_ENTRY_ANS_OFF(e->key[0]));
+}
 
 #define HF_WAITER_NONE UINT32_MAX
 
@@ -114,7 +130,8 @@ bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
 /* The configuration in force (knobs as last set). */
 const struct hf_cache_conf *hf_cache_knobs(const struct hf_cache *c);
 
-/* Bulk lookup of n (<= 64) keys with precomputed hashes; out[i] = entry or NULL. */
+#define HF_CACHE_BULK_MAX 64
+/* Bulk lookup of n (<= HF_CACHE_BULK_MAX) keys with precomputed hashes; out[i] = entry or NULL. */
 void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *keys,
 			  const uint32_t *hashes, unsigned n, struct hf_cache_entry **out);
 struct hf_cache_entry *hf_cache_lookup(struct hf_cache *c, const struct hf_cache_key *key,
@@ -248,9 +265,10 @@ struct hf_cache_stats {
 };
 void hf_cache_get_stats(const struct hf_cache *c, struct hf_cache_stats *st);
 
-/* Iterate the entries rte_hash holds; returns 0 at the end. Not safe
- * across inserts or removals; the worker walks slots (hf_cache_walk_step)
- * instead, and the unit tests use this as a view independent of the slots. */
+/* Iterate the entries the hash table holds; returns 0 at the end. *key
+ * is a copy, valid until the next call. Not safe across inserts or
+ * removals; the worker walks slots (hf_cache_walk_step) instead, and the
+ * unit tests use this as a view independent of the slots. */
 int hf_cache_iterate(struct hf_cache *c, uint32_t *iter, const struct hf_cache_key **key,
 		     struct hf_cache_entry **e);
 

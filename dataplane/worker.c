@@ -333,7 +333,7 @@ static void hf_reply_entry(struct hf_worker *w, struct rte_mbuf *m, struct hf_pk
 			   const struct hf_query *q, const struct hf_cache_entry *e,
 			   enum hf_wake_mode mode)
 {
-	const struct hf_dns_answer *a = &e->ans;
+	const struct hf_dns_answer *a = hf_entry_ans(e);
 	uint8_t *d = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off);
 	uint32_t limit = HF_MIN(dns_room(m, pi), client_limit(w, q));
 	uint32_t len = q->question_end;
@@ -674,15 +674,8 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 	}
 	if (nq == 0)
 		return;
+	/* loads every entry's first two lines before it compares any key */
 	hf_cache_lookup_bulk(w->cache, kp, hashes, nq, ents);
-	/* The entries are the first cache-cold memory a hit touches: start
-	 * loading all of them (header + first answer bytes) before using any.
-	 * Measured: 100k names, EDNS, uniform 3.6 -> 8.2 M answers/s. */
-	for (unsigned i = 0; i < nq; i++)
-		if (ents[i] != NULL) {
-			rte_prefetch0(ents[i]);
-			rte_prefetch0((const uint8_t *)ents[i] + RTE_CACHE_LINE_SIZE);
-		}
 	for (unsigned i = 0; i < nq; i++)
 		if (HF_LIKELY(ents[i] != NULL))
 			hf_act(w, qm[i], &pi[i], &q[i], kp[i], hashes[i], ents[i]);
@@ -723,14 +716,15 @@ static void lookup_one(struct hf_worker *w, const struct hf_cache_key *k,
 		o->state = HF_LOOKUP_PENDING;
 		return;
 	}
-	o->security = e->ans.security;
-	o->rcode = e->ans.rcode;
-	o->ans_flags = e->ans.flags;
-	o->ede = e->ans.ede;
+	o->security = hf_entry_ans(e)->security;
+	o->rcode = hf_entry_ans(e)->rcode;
+	o->ans_flags = hf_entry_ans(e)->flags;
+	o->ede = hf_entry_ans(e)->ede;
 	if (now < e->expires_ms) {
-		o->state = e->ans.kind == HF_ANS_FAILURE ? HF_LOOKUP_FAILURE : HF_LOOKUP_FRESH;
+		o->state = hf_entry_ans(e)->kind == HF_ANS_FAILURE ? HF_LOOKUP_FAILURE
+								   : HF_LOOKUP_FRESH;
 		o->ttl_left = (uint32_t)((e->expires_ms - now + 999) / 1000);
-	} else if (e->ans.kind != HF_ANS_FAILURE && now < e->stale_until_ms) {
+	} else if (hf_entry_ans(e)->kind != HF_ANS_FAILURE && now < e->stale_until_ms) {
 		o->state = HF_LOOKUP_STALE;
 		o->ttl_left = (uint32_t)((e->stale_until_ms - now + 999) / 1000);
 	} else {

@@ -108,7 +108,7 @@ struct wake_rec {
 	void *cookie;
 	struct hf_cache_entry *e;
 	int mode;
-	uint32_t body_len; /* of e->ans when woken with data */
+	uint32_t body_len; /* of the answer when woken with data */
 };
 static struct wake_rec wakes[512];
 static unsigned nwakes;
@@ -120,7 +120,8 @@ static void rec_wake(void *arg, void *cookie, struct hf_cache_entry *e, enum hf_
 		wakes[nwakes].cookie = cookie;
 		wakes[nwakes].e = e;
 		wakes[nwakes].mode = mode;
-		wakes[nwakes].body_len = (e && mode != HF_WAKE_TIMEOUT) ? e->ans.body_len : 0;
+		wakes[nwakes].body_len =
+			(e && mode != HF_WAKE_TIMEOUT) ? hf_entry_ans(e)->body_len : 0;
 	}
 	nwakes++;
 }
@@ -285,7 +286,7 @@ static void test_miss_then_fill(void)
 	{
 		struct abuf b;
 		const struct hf_dns_answer *a = mk_answer(&b, HF_ANS_POSITIVE, 60, 40, 0x5a);
-		CHECK_MEM(&e->ans, a, hf_dns_answer_size(a));
+		CHECK_MEM(hf_entry_ans(e), a, hf_dns_answer_size(a));
 	}
 
 	/* fresh hit */
@@ -347,7 +348,7 @@ static void test_stale_wait_refresh(void)
 	CHECK_EQ(nwakes, 3);
 	CHECK(wakes[2].cookie == (void *)3);
 	CHECK_EQ(wakes[2].mode, HF_WAKE_FRESH);
-	CHECK_EQ(e->ans.body_len, 50);
+	CHECK_EQ(hf_entry_ans(e)->body_len, 50);
 	CHECK_EQ(e->inserted_ms, T0 + 15100);
 	CHECK_EQ(e->expires_ms, T0 + 15100 + 20000);
 	CHECK_DEC(hf_cache_decide(c, e, T0 + 16000), HF_ACT_FRESH, 0);
@@ -391,8 +392,8 @@ static void test_failed_refresh(void)
 	CHECK_EQ(nwakes, 1);
 	CHECK(wakes[0].cookie == (void *)7);
 	CHECK_EQ(wakes[0].mode, HF_WAKE_STALE);
-	CHECK_EQ(e->ans.kind, HF_ANS_POSITIVE);
-	CHECK_EQ(e->ans.body_len, 40);
+	CHECK_EQ(hf_entry_ans(e)->kind, HF_ANS_POSITIVE);
+	CHECK_EQ(hf_entry_ans(e)->body_len, 40);
 	CHECK_EQ(e->state, HF_ENTRY_READY);
 	CHECK_EQ(e->expires_ms, T0 + 10000);
 	CHECK_EQ(e->refresh_failed_ms, T0 + 15100);
@@ -407,8 +408,8 @@ static void test_failed_refresh(void)
 	/* a successful refill replaces the stale data */
 	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 20, 60, 3, T0 + 46000), 0);
 	e = look(c, &k);
-	CHECK_EQ(e->ans.body_len, 60);
-	CHECK_EQ(hf_dns_answer_body(&e->ans)[20], 3);
+	CHECK_EQ(hf_entry_ans(e)->body_len, 60);
+	CHECK_EQ(hf_dns_answer_body(hf_entry_ans(e))[20], 3);
 	CHECK_EQ(e->refresh_failed_ms, 0);
 	CHECK_EQ(e->inserted_ms, T0 + 46000);
 	CHECK_DEC(hf_cache_decide(c, e, T0 + 46001), HF_ACT_FRESH, 0);
@@ -475,11 +476,11 @@ static void test_failure_cached(void)
 	if (e == NULL)
 		return;
 	CHECK_EQ(e->state, HF_ENTRY_READY);
-	CHECK_EQ(e->ans.kind, HF_ANS_FAILURE);
+	CHECK_EQ(hf_entry_ans(e)->kind, HF_ANS_FAILURE);
 	CHECK_EQ(e->expires_ms, T0 + 5000);
 	CHECK_EQ(e->stale_until_ms, e->expires_ms);
-	CHECK_EQ(e->ans.ede, HF_EDE_NO_REACHABLE_AUTHORITY);
-	CHECK_MEM(hf_dns_answer_ede_text(&e->ans), "abc", 3);
+	CHECK_EQ(hf_entry_ans(e)->ede, HF_EDE_NO_REACHABLE_AUTHORITY);
+	CHECK_MEM(hf_dns_answer_ede_text(hf_entry_ans(e)), "abc", 3);
 	CHECK_DEC(hf_cache_decide(c, e, T0 + 1000), HF_ACT_FAILURE, 0);
 	CHECK_DEC(hf_cache_decide(c, e, T0 + 4999), HF_ACT_FAILURE, 0);
 	CHECK_EQ(hf_cache_fallback(c, e, T0 + 1000), HF_WAKE_FAILURE);
@@ -501,7 +502,7 @@ static void test_failure_cached(void)
 	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 1, 40, 1, T0), 0);
 	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 3, 16, 1, T0 + 1000 + 100000), 0);
 	e = look(c, &k);
-	CHECK_EQ(e->ans.kind, HF_ANS_FAILURE);
+	CHECK_EQ(hf_entry_ans(e)->kind, HF_ANS_FAILURE);
 	CHECK_DEC(hf_cache_decide(c, e, T0 + 101001), HF_ACT_FAILURE, 0);
 	hf_cache_destroy(c);
 }
@@ -519,7 +520,7 @@ static void test_failure_onto_fresh(void)
 	CHECK_EQ(hf_cache_park(c, e, (void *)4, T0 + 10), 0);
 	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 5, 16, 9, T0 + 1000), 0);
 	e = look(c, &k);
-	CHECK_EQ(e->ans.kind, HF_ANS_POSITIVE);
+	CHECK_EQ(hf_entry_ans(e)->kind, HF_ANS_POSITIVE);
 	CHECK_EQ(e->inserted_ms, T0);
 	CHECK_EQ(e->expires_ms, T0 + 60000);
 	CHECK_EQ(nwakes, 1);
@@ -545,10 +546,10 @@ static void test_nxdomain_stale(void)
 	hf_cache_expire_waiters(c, T0 + 12800, rec_wake, NULL);
 	CHECK_EQ(nwakes, 1);
 	CHECK_EQ(wakes[0].mode, HF_WAKE_STALE);
-	CHECK_EQ(e->ans.kind, HF_ANS_NXDOMAIN);
+	CHECK_EQ(hf_entry_ans(e)->kind, HF_ANS_NXDOMAIN);
 	/* a failed refresh keeps the NXDOMAIN */
 	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 5, 16, 9, T0 + 13000), 0);
-	CHECK_EQ(e->ans.kind, HF_ANS_NXDOMAIN);
+	CHECK_EQ(hf_entry_ans(e)->kind, HF_ANS_NXDOMAIN);
 	CHECK_DEC(hf_cache_decide(c, e, T0 + 14000), HF_ACT_STALE, 0);
 
 	/* NODATA with client_timeout 0 */
@@ -855,8 +856,8 @@ static void test_refill_moves_class(void)
 	if (e == NULL)
 		return;
 	CHECK_EQ(e->size_class, 4);
-	CHECK_EQ(e->ans.body_len, 3000);
-	CHECK_EQ(hf_dns_answer_body(&e->ans)[2999], 0x33);
+	CHECK_EQ(hf_entry_ans(e)->body_len, 3000);
+	CHECK_EQ(hf_dns_answer_body(hf_entry_ans(e))[2999], 0x33);
 	CHECK_EQ(e->inserted_ms, T0 + 11100);
 	CHECK_EQ(e->nwaiters, 0);
 	CHECK_EQ(e->referenced, 1);
@@ -900,7 +901,7 @@ static void test_refill_moves_class(void)
 			hf_cache_fill(c, &k, hf_cache_key_hash(&k), a, T0 + 200002, rec_wake, NULL),
 			HF_ENOMEM);
 		CHECK_EQ(stats(c).alloc_fails, af + 1);
-		CHECK_EQ(look(c, &k)->ans.body_len, 400);
+		CHECK_EQ(hf_entry_ans(look(c, &k))->body_len, 400);
 	}
 	hf_cache_destroy(c);
 }
@@ -952,15 +953,16 @@ static void test_flush_modes(void)
 	CHECK(look(c, &kb) == NULL);
 	CHECK(look(c, &kf) == NULL);
 	e = look(c, &ks);
-	CHECK(e != NULL && e->ans.security == HF_SECURITY_INSECURE &&
-	      (e->ans.flags & HF_ANS_F_NTA));
+	CHECK(e != NULL && hf_entry_ans(e)->security == HF_SECURITY_INSECURE &&
+	      (hf_entry_ans(e)->flags & HF_ANS_F_NTA));
 	e = look(c, &kst);
-	CHECK(e != NULL && e->ans.security == HF_SECURITY_INSECURE && e->refresh_failed_ms == 0);
+	CHECK(e != NULL && hf_entry_ans(e)->security == HF_SECURITY_INSECURE &&
+	      e->refresh_failed_ms == 0);
 	CHECK_DEC(hf_cache_decide(c, e, T0 + 3000), HF_ACT_WAIT, 1);
 	e = look(c, &ki);
-	CHECK(e != NULL && !(e->ans.flags & HF_ANS_F_NTA));
+	CHECK(e != NULL && !(hf_entry_ans(e)->flags & HF_ANS_F_NTA));
 	e = look(c, &kx); /* outside the subtree: untouched */
-	CHECK(e != NULL && e->ans.security == HF_SECURITY_SECURE);
+	CHECK(e != NULL && hf_entry_ans(e)->security == HF_SECURITY_SECURE);
 	CHECK_EQ(stats(c).entries, 5);
 
 	/* NTA removed: NTA-derived entries go, genuinely insecure data stays */
@@ -1004,8 +1006,8 @@ static void test_flush_modes(void)
 			snprintf(nm, sizeof(nm), "n%u.de", i);
 			mk_key(&kk, nm, HF_TYPE_A, 0);
 			e = look(c, &kk);
-			CHECK(e != NULL && e->ans.security == HF_SECURITY_INSECURE &&
-			      (e->ans.flags & HF_ANS_F_NTA));
+			CHECK(e != NULL && hf_entry_ans(e)->security == HF_SECURITY_INSECURE &&
+			      (hf_entry_ans(e)->flags & HF_ANS_F_NTA));
 		}
 	}
 	hf_cache_destroy(c);
@@ -1129,7 +1131,7 @@ static void test_bulk_lookup(void)
 			CHECK(out[i] != NULL);
 			CHECK(out[i] == look(c, &keys[i]));
 			if (out[i])
-				CHECK_EQ(hf_dns_answer_body(&out[i]->ans)[20], i);
+				CHECK_EQ(hf_dns_answer_body(hf_entry_ans(out[i]))[20], i);
 			hits++;
 		} else {
 			CHECK(out[i] == NULL);
@@ -1192,7 +1194,7 @@ static void count_visit(void *arg, const struct hf_cache_key *k, struct hf_cache
 	(void)arg;
 	(void)k;
 	if (e->state == HF_ENTRY_READY)
-		walk_seen[hf_dns_answer_body(&e->ans)[20]]++;
+		walk_seen[hf_dns_answer_body(hf_entry_ans(e))[20]]++;
 	else
 		walk_seen[299]++;
 }
