@@ -42,7 +42,7 @@
 
 static void hf_bm_query_parse(struct hf_bench_state *st, bool edns)
 {
-	uint8_t frame[HF_BD_FRAME_MAX], name[HF_BD_NAME_LEN], lname[HF_DNS_NAME_MAX];
+	uint8_t frame[HF_BD_FRAME_MAX], name[HF_BD_NAME_LEN], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	size_t len;
 	uint16_t dlen;

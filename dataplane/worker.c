@@ -425,7 +425,7 @@ static void hf_wake(void *arg, void *cookie, struct hf_cache_entry *e, enum hf_w
 	struct rte_mbuf *m = cookie;
 	struct hf_pkt pi;
 	struct hf_query q;
-	uint8_t lname[HF_DNS_NAME_MAX];
+	uint8_t lname[HF_QUERY_LNAME_SIZE];
 
 	if (hf_classify(w, m, &pi) != PKT_DNS ||
 	    hf_query_parse(rte_pktmbuf_mtod_offset(m, const uint8_t *, pi.dns_off), pi.dns_len, &q,
@@ -638,7 +638,8 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 			k->qtype = q[nq].qtype;
 			k->qclass = q[nq].qclass;
 			kp[nq] = k;
-			hashes[nq] = hf_cache_key_hash(k);
+			hashes[nq] = hf_cache_key_hash_end(q[nq].name_crc, k->name_len, k->flags,
+							   k->qtype, k->qclass);
 			qm[nq] = m;
 			nq++;
 			continue;

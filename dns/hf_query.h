@@ -8,6 +8,7 @@
 #ifndef HF_QUERY_H
 #define HF_QUERY_H
 
+#include "hf_crc32c.h"
 #include "hf_dns.h"
 
 enum hf_query_verdict {
@@ -21,7 +22,7 @@ enum hf_query_verdict {
 
 struct hf_query {
 	uint16_t id;
-	uint16_t flags;	       /* header flags word as received, host order */
+	uint16_t flags; /* header flags word as received, host order */
 	uint16_t qtype;
 	uint16_t qclass;
 	uint16_t question_end; /* offset just past the question: 12 + qname_len + 4 */
@@ -30,12 +31,17 @@ struct hf_query {
 	uint8_t has_edns;
 	uint8_t do_bit;
 	uint8_t edns_version;
+	uint32_t name_crc; /* hf_crc32c() of the lower-cased qname (the cache key's hash starts so)
+			    */
 };
+
+/* Bytes the parser may write at lname: the name and the rest of its last 8-byte word. */
+#define HF_QUERY_LNAME_SIZE (HF_DNS_NAME_MAX + 1)
 
 /*
  * Parse the DNS message p[0..len). On HF_Q_OK, q is complete and
  * lname[0..qname_len) holds the lower-cased qname (lname needs
- * HF_DNS_NAME_MAX bytes). On FORMERR/NOTIMP/REFUSED/BADVERS, q->id,
+ * HF_QUERY_LNAME_SIZE bytes) and q->name_crc its CRC32-C. On FORMERR/NOTIMP/REFUSED/BADVERS, q->id,
  * q->flags are valid, and so is everything up to what failed
  * (has_edns/udp_size/do_bit are set if the OPT parsed, so the error
  * reply can carry an OPT). Rules:
@@ -52,8 +58,8 @@ struct hf_query {
  *   qclass != IN -> REFUSED (checked after the OPT parse)
  * Cost: about 2 cycles per qname byte plus ~30 fixed.
  */
-static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t len, struct hf_query *q,
-						   uint8_t *lname);
+static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t len,
+						   struct hf_query *q, uint8_t *lname);
 
 #include "hf_query_impl.h"
 

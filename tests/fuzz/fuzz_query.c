@@ -41,7 +41,7 @@ static void check_lname(const uint8_t *lname, size_t len, const uint8_t *p)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hf_query q;
-	uint8_t lname[HF_DNS_NAME_MAX];
+	uint8_t lname[HF_QUERY_LNAME_SIZE];
 	enum hf_query_verdict v;
 
 	if (size > UINT16_MAX)
@@ -63,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(q.question_end <= size);
 		REQUIRE(q.question_end == HF_DNS_HDR_LEN + q.qname_len + 4u);
 		check_lname(lname, q.qname_len, data + HF_DNS_HDR_LEN);
+		/* the CRC taken a word at a time while copying is the copy's */
+		REQUIRE(q.name_crc == hf_crc32c(lname, q.qname_len, 0));
 	}
 	if (!q.has_edns)
 		REQUIRE(q.udp_size == HF_DNS_UDP_MIN && !q.do_bit);

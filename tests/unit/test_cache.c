@@ -13,6 +13,7 @@
 #include <rte_memory.h>
 
 #include "cache/hf_cache.h"
+#include "dns/hf_query.h"
 #include "hf_test.h"
 
 #define T0 1000000000ull /* fake clock start (0 would mean "no failure" in refresh_failed_ms) */
@@ -215,19 +216,46 @@ static void test_key_hash_cmp(void)
 	CHECK_EQ(fill(c, &a, HF_ANS_POSITIVE, 60, 32, 1, T0), 0);
 	CHECK(look(c, &b) != NULL);
 	CHECK(look(c, &b) == look(c, &a));
-	/* the stored key has zeroes past name_len */
+	/* the table holds it once, with the key's meaningful bytes */
 	uint32_t it = 0;
 	const struct hf_cache_key *sk;
 	struct hf_cache_entry *se;
 	CHECK_EQ(hf_cache_iterate(c, &it, &sk, &se), 1);
 	CHECK(se == look(c, &a));
-	for (size_t i = sk->name_len; i < sizeof(sk->name); i++)
-		if (sk->name[i] != 0) {
-			CHECK(sk->name[i] == 0);
-			break;
-		}
+	CHECK_MEM(sk, &a, HF_CACHE_KEY_HDR + a.name_len);
 	CHECK_EQ(hf_cache_iterate(c, &it, &sk, &se), 0);
 	hf_cache_destroy(c);
+}
+
+/* The worker's hash (the parser's name CRC ended with hf_cache_key_hash_end)
+ * is hf_cache_key_hash of the key, for names of every length mod 8. */
+static void test_key_hash_parts(void)
+{
+	static const char *const names[] = {"",
+					    "a",
+					    "Ab",
+					    "www.Example.com",
+					    "x.example",
+					    "abcdefgh.example.org",
+					    "WWW.EXAMPLE.DE"};
+	for (size_t t = 0; t < HF_ARRAY_LEN(names); t++) {
+		uint8_t pkt[300] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+		uint8_t lname[HF_QUERY_LNAME_SIZE];
+		struct hf_cache_key k;
+		struct hf_query q;
+		size_t n = 12;
+		mk_key(&k, names[t], HF_TYPE_AAAA, HF_KEY_CD);
+		/* the packet keeps the name's case; the key is lower-cased */
+		CHECK_EQ(to_wire(names[t], pkt + 12), k.name_len);
+		n += k.name_len;
+		hf_put16(pkt + n, HF_TYPE_AAAA);
+		hf_put16(pkt + n + 2, HF_CLASS_IN);
+		CHECK_EQ(hf_query_parse(pkt, (uint16_t)(n + 4), &q, lname), HF_Q_OK);
+		CHECK_MEM(lname, k.name, k.name_len);
+		CHECK_EQ(hf_cache_key_hash_end(q.name_crc, q.qname_len, HF_KEY_CD, q.qtype,
+					       q.qclass),
+			 hf_cache_key_hash(&k));
+	}
 }
 
 static void test_miss_then_fill(void)
@@ -1314,16 +1342,27 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	static const struct hf_test_case cases[] = {
-		TEST_CASE(test_key_hash_cmp),	    TEST_CASE(test_miss_then_fill),
-		TEST_CASE(test_stale_wait_refresh), TEST_CASE(test_stale_at_once),
-		TEST_CASE(test_failed_refresh),	    TEST_CASE(test_past_stale_window),
-		TEST_CASE(test_failure_cached),	    TEST_CASE(test_failure_onto_fresh),
-		TEST_CASE(test_nxdomain_stale),	    TEST_CASE(test_miss_timeout),
-		TEST_CASE(test_waiter_limits),	    TEST_CASE(test_eviction_clock),
-		TEST_CASE(test_hash_full),	    TEST_CASE(test_refill_moves_class),
-		TEST_CASE(test_flush_modes),	    TEST_CASE(test_flush),
-		TEST_CASE(test_bulk_lookup),	    TEST_CASE(test_knobs),
-		TEST_CASE(test_stats_and_create),   TEST_CASE(test_walk_step),
+		TEST_CASE(test_key_hash_cmp),
+		TEST_CASE(test_key_hash_parts),
+		TEST_CASE(test_miss_then_fill),
+		TEST_CASE(test_stale_wait_refresh),
+		TEST_CASE(test_stale_at_once),
+		TEST_CASE(test_failed_refresh),
+		TEST_CASE(test_past_stale_window),
+		TEST_CASE(test_failure_cached),
+		TEST_CASE(test_failure_onto_fresh),
+		TEST_CASE(test_nxdomain_stale),
+		TEST_CASE(test_miss_timeout),
+		TEST_CASE(test_waiter_limits),
+		TEST_CASE(test_eviction_clock),
+		TEST_CASE(test_hash_full),
+		TEST_CASE(test_refill_moves_class),
+		TEST_CASE(test_flush_modes),
+		TEST_CASE(test_flush),
+		TEST_CASE(test_bulk_lookup),
+		TEST_CASE(test_knobs),
+		TEST_CASE(test_stats_and_create),
+		TEST_CASE(test_walk_step),
 	};
 	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();

@@ -60,17 +60,34 @@ static size_t std_query(uint8_t *b, bool edns)
 	return len;
 }
 
+/* Every parse whose question parsed also checks the name's CRC32-C. */
 static enum hf_query_verdict qparse(const uint8_t *b, size_t len, struct hf_query *q,
 				    uint8_t *lname)
 {
-	return hf_query_parse(b, (uint16_t)len, q, lname);
+	enum hf_query_verdict v = hf_query_parse(b, (uint16_t)len, q, lname);
+	if (q->question_end != 0)
+		CHECK_EQ(q->name_crc, hf_crc32c(lname, q->qname_len, 0));
+	return v;
+}
+
+/* CRC32-C's check value (RFC 3720 B.4 convention: inverted in and out),
+ * and the same bytes cut differently. */
+static void test_crc32c(void)
+{
+	static const uint8_t digits[] = "123456789";
+	uint32_t whole = hf_crc32c(digits, 9, 0);
+
+	CHECK_EQ(~hf_crc32c(digits, 9, ~0u), 0xe3069283u);
+	CHECK_EQ(hf_crc32c(digits + 5, 4, hf_crc32c(digits, 5, 0)), whole);
+	CHECK_EQ(hf_crc32c_u8(hf_crc32c(digits, 8, 0), '9'), whole);
+	CHECK_EQ(hf_crc32c(digits, 0, 0x1234u), 0x1234u);
 }
 
 /* ---- hf_query_parse ---- */
 
 static void test_query_plain(void)
 {
-	uint8_t b[512], lname[HF_DNS_NAME_MAX];
+	uint8_t b[512], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	size_t len = std_query(b, false);
 
@@ -99,7 +116,7 @@ static void test_query_plain(void)
 
 static void test_query_edns(void)
 {
-	uint8_t b[512], lname[HF_DNS_NAME_MAX];
+	uint8_t b[512], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	size_t len = mkq(b, 7, HF_DNS_RD | HF_DNS_CD, 1, 0, 0, 1, WWW_MIXED, WWW_LEN, HF_TYPE_AAAA,
 			 HF_CLASS_IN);
@@ -138,7 +155,7 @@ static void test_query_edns(void)
 
 static void test_query_drop(void)
 {
-	uint8_t b[512], lname[HF_DNS_NAME_MAX];
+	uint8_t b[512], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	size_t len = std_query(b, false);
 
@@ -154,7 +171,7 @@ static void test_query_drop(void)
 
 static void test_query_notimp(void)
 {
-	uint8_t b[512], lname[HF_DNS_NAME_MAX];
+	uint8_t b[512], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	size_t len;
 	static const uint16_t meta[] = {HF_TYPE_IXFR, HF_TYPE_AXFR, HF_TYPE_MAILB, HF_TYPE_MAILA};
@@ -192,7 +209,7 @@ static void test_query_notimp(void)
 
 static void test_query_formerr_header(void)
 {
-	uint8_t b[512], lname[HF_DNS_NAME_MAX];
+	uint8_t b[512], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	size_t len;
 
@@ -219,7 +236,7 @@ static void test_query_formerr_header(void)
 
 static void test_query_formerr_qname(void)
 {
-	uint8_t b[1024], lname[HF_DNS_NAME_MAX], name[400];
+	uint8_t b[1024], lname[HF_QUERY_LNAME_SIZE], name[400];
 	struct hf_query q;
 	size_t len;
 
@@ -303,7 +320,7 @@ static void test_query_formerr_qname(void)
 
 static void test_query_formerr_opt(void)
 {
-	uint8_t b[512], lname[HF_DNS_NAME_MAX];
+	uint8_t b[512], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	size_t qlen = mkq(b, 9, 0, 1, 0, 0, 1, WWW_MIXED, WWW_LEN, HF_TYPE_A, HF_CLASS_IN), len;
 
@@ -357,7 +374,7 @@ static void test_query_formerr_opt(void)
 
 static void test_query_badvers(void)
 {
-	uint8_t b[512], lname[HF_DNS_NAME_MAX];
+	uint8_t b[512], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	size_t qlen =
 		mkq(b, 0x77, HF_DNS_RD, 1, 0, 0, 1, WWW_MIXED, WWW_LEN, HF_TYPE_A, HF_CLASS_IN);
@@ -379,7 +396,7 @@ static void test_query_badvers(void)
 
 static void test_query_refused(void)
 {
-	uint8_t b[512], lname[HF_DNS_NAME_MAX];
+	uint8_t b[512], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	size_t len;
 
@@ -1093,7 +1110,7 @@ static void test_msg_parse_counts(void)
 
 static void test_query_build(void)
 {
-	uint8_t b[128], lname[HF_DNS_NAME_MAX];
+	uint8_t b[128], lname[HF_QUERY_LNAME_SIZE];
 	struct hf_query q;
 	static const uint8_t want[] = {
 		0x12, 0x34, 0x01, 0x10, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, /* header */
@@ -1736,6 +1753,7 @@ static void test_answer_big(void)
 int main(void)
 {
 	static const struct hf_test_case cases[] = {
+		TEST_CASE(test_crc32c),
 		TEST_CASE(test_query_plain),
 		TEST_CASE(test_query_edns),
 		TEST_CASE(test_query_drop),
