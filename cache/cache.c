@@ -138,6 +138,9 @@ struct hf_cache {
 	uint64_t alloc_fails;
 	struct hf_cache_key iter_key; /* hf_cache_iterate's copy */
 };
+_Static_assert(offsetof(struct hf_cache, tbl) == offsetof(struct hf_cache_head, tbl) &&
+		       offsetof(struct hf_cache, nb) == offsetof(struct hf_cache_head, nb),
+	       "struct hf_cache starts as struct hf_cache_head");
 
 /* ---- keys ---- */
 
@@ -177,7 +180,7 @@ int hf_cache_key_cmp(const void *a, const void *b, size_t len)
  */
 static inline uint32_t hf_home(const struct hf_cache *c, uint32_t hash)
 {
-	return (uint32_t)(((uint64_t)(hash * 0x9e3779b1u) * c->nb) >> 32);
+	return hf_cache_home(c->nb, hash);
 }
 
 static inline uint64_t hf_tag(uint32_t hash)
@@ -198,14 +201,6 @@ static inline struct hf_cache_entry *hf_word_entry(uint64_t w, uint64_t tag)
 	return (struct hf_cache_entry *)(uintptr_t)(w & HF_ADDR_MASK);
 }
 
-/* Is e's key k? Its first byte (name_len) first: the compare never runs
- * past the stored key. */
-static inline bool hf_entry_key_eq(const struct hf_cache_entry *e, const struct hf_cache_key *k)
-{
-	return e->key[0] == k->name_len && memcmp(e->key + 1, (const uint8_t *)k + 1,
-						  HF_CACHE_KEY_HDR - 1 + (size_t)k->name_len) == 0;
-}
-
 /* Look k up from its home bucket on, while buckets have overflowed. */
 static struct hf_cache_entry *hf_tbl_find(const struct hf_cache *c, const struct hf_cache_key *k,
 					  uint32_t hash)
@@ -217,7 +212,7 @@ static struct hf_cache_entry *hf_tbl_find(const struct hf_cache *c, const struct
 		const struct hf_bucket *bk = &c->tbl[b];
 		for (unsigned i = 0; i < HF_BUCKET_SLOTS; i++) {
 			struct hf_cache_entry *e = hf_word_entry(bk->s[i], tag);
-			if (e != NULL && hf_entry_key_eq(e, k))
+			if (e != NULL && hf_cache_entry_has_key(e, k))
 				return e;
 		}
 		if (bk->ovf == 0)
@@ -697,37 +692,41 @@ bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf)
 
 /* ---- lookups ---- */
 
-/*
- * n keys in three passes, so that the cache misses of all n overlap: load
- * every home bucket; take each key's first tag match and load its entry's
- * first two lines (the header, the key and, for short names, the answer);
- * then compare the keys. A key whose tag matched the wrong entry, or that
- * is not in a bucket that has overflowed, is looked up again in full.
- */
-void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *keys,
-			  const uint32_t *hashes, unsigned n, struct hf_cache_entry **out)
+void hf_cache_candidates(const struct hf_cache *c, const uint32_t *hashes, unsigned n,
+			 struct hf_cache_entry **cand)
 {
-	const struct hf_bucket *bk[HF_CACHE_BULK_MAX];
-
 	for (unsigned i = 0; i < n; i++) {
-		bk[i] = &c->tbl[hf_home(c, hashes[i])];
-		rte_prefetch0(bk[i]);
-	}
-	for (unsigned i = 0; i < n; i++) {
+		const struct hf_bucket *bk = &c->tbl[hf_home(c, hashes[i])];
 		uint64_t tag = hf_tag(hashes[i]);
 		struct hf_cache_entry *e = NULL;
 		for (unsigned s = 0; s < HF_BUCKET_SLOTS && e == NULL; s++)
-			e = hf_word_entry(bk[i]->s[s], tag);
-		out[i] = e;
-		if (e != NULL) {
-			rte_prefetch0(e);
-			rte_prefetch0((const uint8_t *)e + RTE_CACHE_LINE_SIZE);
-		}
+			e = hf_word_entry(bk->s[s], tag);
+		cand[i] = e;
 	}
+}
+
+struct hf_cache_entry *hf_cache_lookup_rest(const struct hf_cache *c,
+					    const struct hf_cache_key *key, uint32_t hash,
+					    const struct hf_cache_entry *cand)
+{
+	if (cand == NULL && c->tbl[hf_home(c, hash)].ovf == 0)
+		return NULL;
+	return hf_tbl_find(c, key, hash);
+}
+
+/* n keys in three passes, so that the cache misses of all n overlap:
+ * every home bucket, then every candidate entry, then the compares. */
+void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *keys,
+			  const uint32_t *hashes, unsigned n, struct hf_cache_entry **out)
+{
 	for (unsigned i = 0; i < n; i++)
-		if (out[i] != NULL ? HF_UNLIKELY(!hf_entry_key_eq(out[i], keys[i]))
-				   : HF_UNLIKELY(bk[i]->ovf != 0))
-			out[i] = hf_tbl_find(c, keys[i], hashes[i]);
+		hf_cache_prefetch(c, hashes[i]);
+	hf_cache_candidates(c, hashes, n, out);
+	for (unsigned i = 0; i < n; i++)
+		if (out[i] != NULL)
+			hf_cache_entry_prefetch(out[i]);
+	for (unsigned i = 0; i < n; i++)
+		out[i] = hf_cache_confirm(c, keys[i], hashes[i], out[i]);
 }
 
 /* One lookup: a bucket read and a key compare (usually). */
@@ -767,7 +766,8 @@ struct hf_cache_decision hf_cache_decide(struct hf_cache *c, struct hf_cache_ent
 	struct hf_cache_decision d = {HF_ACT_WAIT, 0};
 
 	c->now_ms = now_ms;
-	e->referenced = 1;
+	if (!e->referenced) /* a line not written is not written back */
+		e->referenced = 1;
 	if (HF_LIKELY(e->state == HF_ENTRY_READY)) {
 		bool failure = hf_entry_ans(e)->kind == HF_ANS_FAILURE;
 		if (HF_LIKELY(now_ms < e->expires_ms)) {

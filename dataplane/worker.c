@@ -32,6 +32,11 @@
 
 #define DNS_PORT_BE RTE_BE16(53)
 
+/* How many queries ahead of the one being answered its cache entry is loaded */
+#ifndef HF_ENTRY_AHEAD
+#define HF_ENTRY_AHEAD 6
+#endif
+
 /* Where the parts of a received UDP/DNS packet are. */
 struct hf_pkt {
 	uint16_t l3_off;
@@ -640,6 +645,7 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 			kp[nq] = k;
 			hashes[nq] = hf_cache_key_hash_end(q[nq].name_crc, k->name_len, k->flags,
 							   k->qtype, k->qclass);
+			hf_cache_prefetch(w->cache, hashes[nq]);
 			qm[nq] = m;
 			nq++;
 			continue;
@@ -675,11 +681,21 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 	}
 	if (nq == 0)
 		return;
-	/* loads every entry's first two lines before it compares any key */
-	hf_cache_lookup_bulk(w->cache, kp, hashes, nq, ents);
-	for (unsigned i = 0; i < nq; i++)
+	/* The buckets were prefetched while the burst was parsed. The entries
+	 * are loaded HF_ENTRY_AHEAD queries ahead of the one being answered:
+	 * their misses overlap with that work, and no more of them are in
+	 * flight than the core can track (all 32 at once stalled on it). */
+	hf_cache_candidates(w->cache, hashes, nq, ents);
+	for (unsigned i = 0; i < nq && i < HF_ENTRY_AHEAD; i++)
+		if (ents[i] != NULL)
+			hf_cache_entry_prefetch(ents[i]);
+	for (unsigned i = 0; i < nq; i++) {
+		if (i + HF_ENTRY_AHEAD < nq && ents[i + HF_ENTRY_AHEAD] != NULL)
+			hf_cache_entry_prefetch(ents[i + HF_ENTRY_AHEAD]);
+		ents[i] = hf_cache_confirm(w->cache, kp[i], hashes[i], ents[i]);
 		if (HF_LIKELY(ents[i] != NULL))
 			hf_act(w, qm[i], &pi[i], &q[i], kp[i], hashes[i], ents[i]);
+	}
 	for (unsigned i = 0; i < nq; i++) {
 		struct hf_cache_entry *e;
 		if (HF_LIKELY(ents[i] != NULL))
