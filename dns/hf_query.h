@@ -20,19 +20,25 @@ enum hf_query_verdict {
 	HF_Q_BADVERS = 5, /* EDNS version other than 0 */
 };
 
+/*
+ * qtype and qclass are not next to each other on purpose: the worker
+ * copies both into the cache key right after the parser stored them, and
+ * side by side the compiler reads them as one 4-byte load, which cannot
+ * be forwarded from the two 2-byte stores and waits for them to retire
+ * (3% of a 100k hit).
+ */
 struct hf_query {
 	uint16_t id;
 	uint16_t flags; /* header flags word as received, host order */
 	uint16_t qtype;
-	uint16_t qclass;
 	uint16_t question_end; /* offset just past the question: 12 + qname_len + 4 */
-	uint16_t udp_size;     /* client's EDNS payload size (>= 512), 512 without EDNS */
-	uint8_t qname_len;     /* wire length of the qname, root label included */
+	uint16_t qclass;
+	uint16_t udp_size; /* client's EDNS payload size (>= 512), 512 without EDNS */
+	uint8_t qname_len; /* wire length of the qname, root label included */
 	uint8_t has_edns;
 	uint8_t do_bit;
 	uint8_t edns_version;
-	uint32_t name_crc; /* hf_crc32c() of the lower-cased qname (the cache key's hash starts so)
-			    */
+	uint32_t name_crc; /* hf_crc32c() of the lowered qname: the key hash's start */
 };
 
 /* Bytes the parser may write at lname: the name and the rest of its last 8-byte word. */
