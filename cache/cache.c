@@ -529,22 +529,21 @@ static inline enum hf_wake_mode hf_mode_now(const struct hf_cache_entry *e, uint
 static void *hf_big_alloc(const char *what, size_t size, int socket)
 {
 	const size_t huge = (size_t)2 << 20;
-	size_t len;
+	size_t rounded = RTE_ALIGN_CEIL(size, huge);
 	uint8_t *p, *a;
 
 	if (rte_eal_has_hugepages())
 		return rte_zmalloc_socket(what, size, RTE_CACHE_LINE_SIZE, socket);
-	len = RTE_ALIGN_CEIL(size, huge) + huge; /* room to align to 2 MiB */
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* map a huge page more than needed, keep the 2 MiB-aligned part */
+	p = mmap(NULL, rounded + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	a = RTE_PTR_ALIGN_CEIL(p, huge);
 	if (a != p)
 		munmap(p, (size_t)(a - p));
-	if (a + RTE_ALIGN_CEIL(size, huge) != p + len)
-		munmap(a + RTE_ALIGN_CEIL(size, huge),
-		       (size_t)(p + len - (a + RTE_ALIGN_CEIL(size, huge))));
-	madvise(a, RTE_ALIGN_CEIL(size, huge), MADV_HUGEPAGE); /* a hint: 4 KiB pages still work */
+	if (a + rounded != p + rounded + huge)
+		munmap(a + rounded, (size_t)(p + huge - a));
+	madvise(a, rounded, MADV_HUGEPAGE); /* a hint: 4 KiB pages still work */
 	return a;
 }
 

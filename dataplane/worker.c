@@ -33,9 +33,7 @@
 #define DNS_PORT_BE RTE_BE16(53)
 
 /* How many queries ahead of the one being answered its cache entry is loaded */
-#ifndef HF_ENTRY_AHEAD
 #define HF_ENTRY_AHEAD 6
-#endif
 
 /* Where the parts of a received UDP/DNS packet are. */
 struct hf_pkt {
@@ -718,6 +716,7 @@ static void lookup_one(struct hf_worker *w, const struct hf_cache_key *k,
 		       const struct hf_cache_entry *e, struct hf_msg_result *r)
 {
 	struct hf_lookup_entry *o;
+	const struct hf_dns_answer *a;
 	uint64_t now = w->now_ms;
 
 	r->count++;
@@ -733,15 +732,15 @@ static void lookup_one(struct hf_worker *w, const struct hf_cache_key *k,
 		o->state = HF_LOOKUP_PENDING;
 		return;
 	}
-	o->security = hf_entry_ans(e)->security;
-	o->rcode = hf_entry_ans(e)->rcode;
-	o->ans_flags = hf_entry_ans(e)->flags;
-	o->ede = hf_entry_ans(e)->ede;
+	a = hf_entry_ans(e);
+	o->security = a->security;
+	o->rcode = a->rcode;
+	o->ans_flags = a->flags;
+	o->ede = a->ede;
 	if (now < e->expires_ms) {
-		o->state = hf_entry_ans(e)->kind == HF_ANS_FAILURE ? HF_LOOKUP_FAILURE
-								   : HF_LOOKUP_FRESH;
+		o->state = a->kind == HF_ANS_FAILURE ? HF_LOOKUP_FAILURE : HF_LOOKUP_FRESH;
 		o->ttl_left = (uint32_t)((e->expires_ms - now + 999) / 1000);
-	} else if (hf_entry_ans(e)->kind != HF_ANS_FAILURE && now < e->stale_until_ms) {
+	} else if (a->kind != HF_ANS_FAILURE && now < e->stale_until_ms) {
 		o->state = HF_LOOKUP_STALE;
 		o->ttl_left = (uint32_t)((e->stale_until_ms - now + 999) / 1000);
 	} else {
