@@ -800,7 +800,10 @@ struct hf_cache_decision hf_cache_decide(struct hf_cache *c, struct hf_cache_ent
 struct hf_cache_entry *hf_cache_add_pending(struct hf_cache *c, const struct hf_cache_key *key,
 					    uint32_t hash, uint64_t now_ms)
 {
-	struct hf_cache_entry *e = hf_cache_lookup(c, key, hash);
+	struct hf_cache_entry *e;
+
+	hash = hf_cache_key_hash(key); /* where a key is stored: never the caller's */
+	e = hf_cache_lookup(c, key, hash);
 
 	c->now_ms = now_ms;
 	if (e != NULL)
@@ -902,7 +905,10 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 	size_t need = HF_ENTRY_NEED(key->name_len, asz);
 	int ci = hf_class_for(need);
 	bool failure = a->kind == HF_ANS_FAILURE;
-	struct hf_cache_entry *e = hf_cache_lookup(c, key, hash);
+	struct hf_cache_entry *e;
+
+	hash = hf_cache_key_hash(key); /* where a key is stored: never the caller's */
+	e = hf_cache_lookup(c, key, hash);
 
 	c->now_ms = now_ms;
 	if (e == NULL) {

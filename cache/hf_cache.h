@@ -56,7 +56,10 @@ static inline uint32_t hf_cache_key_hash_end(uint32_t name_crc, uint8_t name_len
 						     (uint32_t)qtype << 16);
 	return hf_crc32c_u16(c, qclass);
 }
-/* The same from a whole key (a few cycles). */
+/* The same from a whole key (a few cycles). Lookups take the caller's
+ * hash; where a key is stored (hf_cache_add_pending, hf_cache_fill) the
+ * cache computes it itself, so a wrong hash from a caller can make a
+ * lookup miss but never file a key where its removal would not find it. */
 uint32_t hf_cache_key_hash(const struct hf_cache_key *k);
 /* Compare the meaningful bytes; 0 when equal (memcmp's shape). */
 int hf_cache_key_cmp(const void *a, const void *b, size_t len);

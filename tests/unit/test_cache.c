@@ -227,6 +227,118 @@ static void test_key_hash_cmp(void)
 	hf_cache_destroy(c);
 }
 
+/* The last byte of an entry's stored body (mk_answer fills the body with
+ * its fill byte after the record's header). */
+static unsigned last_body_byte(const struct hf_cache_entry *e)
+{
+	const struct hf_dns_answer *a = hf_entry_ans(e);
+	return hf_dns_answer_body(a)[a->body_len - 1];
+}
+
+/*
+ * The table under collisions: 40 keys whose hashes share one home bucket
+ * of the 22 a 64-key cache has (found by trying names), the first 4 of
+ * them also the 16-bit tag (hash & 0xfffe: cache.c's tag). So the keys run
+ * 5 buckets past their home and lookups meet other keys' tag matches. Each
+ * is still found (single and bulk lookups); removing keys from the middle
+ * of the run keeps the rest reachable (the overflow counts go down as
+ * they went up) and the words are used again; an answer that outgrows its
+ * slot moves the entry (its table word is rewritten in place). A hash
+ * that is not the key's (a caller's bug) cannot file a key where removing
+ * it would miss it: the cache stores keys under their own hash.
+ */
+static void test_table_collisions(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c;
+	struct hf_cache_key k[40];
+	const struct hf_cache_key *kp[40];
+	uint32_t hs[40], home, tag, nb = 64 / 3 + 1;
+	unsigned ntag = 0, nhome = 0;
+	struct hf_cache_entry *out[40];
+	struct abuf b;
+
+	mk_keyf(&k[0], "same", 0);
+	hs[0] = hf_cache_key_hash(&k[0]);
+	home = hf_cache_home(nb, hs[0]);
+	tag = hs[0] & 0xfffeu;
+	ntag = 1;
+	for (unsigned i = 1; (ntag < 4 || nhome < 36) && i < 50000000u; i++) {
+		struct hf_cache_key t;
+		uint32_t th;
+		mk_keyf(&t, "same", i);
+		th = hf_cache_key_hash(&t);
+		if (hf_cache_home(nb, th) != home)
+			continue;
+		if ((th & 0xfffeu) == tag && ntag < 4) {
+			k[ntag] = t;
+			hs[ntag++] = th;
+		} else if ((th & 0xfffeu) != tag && nhome < 36) {
+			k[4 + nhome] = t;
+			hs[4 + nhome++] = th;
+		}
+	}
+	CHECK_EQ(ntag, 4);
+	CHECK_EQ(nhome, 36);
+
+	conf.entries = 64; /* nb = 22 buckets of 7 */
+	c = mk_cache(&conf);
+	for (unsigned i = 0; i < 40; i++) {
+		kp[i] = &k[i];
+		CHECK_EQ(fill(c, &k[i], HF_ANS_POSITIVE, 60, 32, (uint8_t)i, T0), 0);
+	}
+	hf_cache_lookup_bulk(c, kp, hs, 40, out);
+	for (unsigned i = 0; i < 40; i++) {
+		struct hf_cache_entry *e = look(c, &k[i]);
+		CHECK(e != NULL && e == out[i]);
+		CHECK(e != NULL && hf_cache_entry_has_key(e, &k[i]));
+		CHECK(e != NULL && last_body_byte(e) == i);
+	}
+	/* remove every third key, from the head, middle and tail of the run */
+	for (unsigned i = 0; i < 40; i += 3)
+		CHECK_EQ(hf_cache_flush(c, k[i].name, k[i].name_len, false, rec_wake, NULL), 1);
+	for (unsigned i = 0; i < 40; i++)
+		CHECK((look(c, &k[i]) == NULL) == (i % 3 == 0));
+	/* put them back, one with an answer too big for its first slot, and
+	 * move another to a bigger class */
+	for (unsigned i = 0; i < 40; i += 3)
+		CHECK_EQ(fill(c, &k[i], HF_ANS_POSITIVE, 60, i == 3 ? 900 : 32, (uint8_t)i, T0), 0);
+	CHECK_EQ(fill(c, &k[7], HF_ANS_POSITIVE, 60, 1500, 7, T0), 0);
+	for (unsigned i = 0; i < 40; i++) {
+		struct hf_cache_entry *e = look(c, &k[i]);
+		CHECK(e != NULL && last_body_byte(e) == i);
+	}
+	CHECK_EQ(hf_entry_ans(look(c, &k[7]))->body_len, 1500);
+	/* the table holds each key once */
+	{
+		uint32_t it = 0, n = 0;
+		const struct hf_cache_key *sk;
+		struct hf_cache_entry *se;
+		struct hf_cache_stats st;
+		while (hf_cache_iterate(c, &it, &sk, &se)) {
+			CHECK(se == look(c, sk));
+			n++;
+		}
+		hf_cache_get_stats(c, &st);
+		CHECK_EQ(n, 40);
+		CHECK_EQ(st.entries, 40);
+	}
+	/* a fill under a wrong hash files the key under its own: a lookup
+	 * with the right hash finds it, and a flush removes it for good */
+	{
+		struct hf_cache_key x;
+		mk_keyf(&x, "other", 1);
+		CHECK_EQ(hf_cache_fill(c, &x, hs[0], mk_answer(&b, HF_ANS_POSITIVE, 60, 32, 99), T0,
+				       rec_wake, NULL),
+			 0);
+		CHECK(look(c, &x) != NULL);
+		CHECK_EQ(hf_cache_flush(c, x.name, x.name_len, false, rec_wake, NULL), 1);
+		CHECK(look(c, &x) == NULL);
+		CHECK(hf_cache_lookup(c, &x, hs[0]) == NULL);
+	}
+	hf_cache_destroy(c);
+}
+
 /* The worker's hash (the parser's name CRC ended with hf_cache_key_hash_end)
  * is hf_cache_key_hash of the key, for names of every length mod 8. */
 static void test_key_hash_parts(void)
@@ -1342,27 +1454,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	static const struct hf_test_case cases[] = {
-		TEST_CASE(test_key_hash_cmp),
-		TEST_CASE(test_key_hash_parts),
-		TEST_CASE(test_miss_then_fill),
-		TEST_CASE(test_stale_wait_refresh),
-		TEST_CASE(test_stale_at_once),
-		TEST_CASE(test_failed_refresh),
-		TEST_CASE(test_past_stale_window),
-		TEST_CASE(test_failure_cached),
-		TEST_CASE(test_failure_onto_fresh),
-		TEST_CASE(test_nxdomain_stale),
-		TEST_CASE(test_miss_timeout),
-		TEST_CASE(test_waiter_limits),
-		TEST_CASE(test_eviction_clock),
-		TEST_CASE(test_hash_full),
-		TEST_CASE(test_refill_moves_class),
-		TEST_CASE(test_flush_modes),
-		TEST_CASE(test_flush),
-		TEST_CASE(test_bulk_lookup),
-		TEST_CASE(test_knobs),
-		TEST_CASE(test_stats_and_create),
-		TEST_CASE(test_walk_step),
+		TEST_CASE(test_key_hash_cmp),	    TEST_CASE(test_key_hash_parts),
+		TEST_CASE(test_table_collisions),   TEST_CASE(test_miss_then_fill),
+		TEST_CASE(test_stale_wait_refresh), TEST_CASE(test_stale_at_once),
+		TEST_CASE(test_failed_refresh),	    TEST_CASE(test_past_stale_window),
+		TEST_CASE(test_failure_cached),	    TEST_CASE(test_failure_onto_fresh),
+		TEST_CASE(test_nxdomain_stale),	    TEST_CASE(test_miss_timeout),
+		TEST_CASE(test_waiter_limits),	    TEST_CASE(test_eviction_clock),
+		TEST_CASE(test_hash_full),	    TEST_CASE(test_refill_moves_class),
+		TEST_CASE(test_flush_modes),	    TEST_CASE(test_flush),
+		TEST_CASE(test_bulk_lookup),	    TEST_CASE(test_knobs),
+		TEST_CASE(test_stats_and_create),   TEST_CASE(test_walk_step),
 	};
 	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();
