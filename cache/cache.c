@@ -194,12 +194,22 @@ static inline uint32_t hf_next(const struct hf_cache *c, uint32_t b)
 	return b + 1 == c->nb ? 0 : b + 1;
 }
 
+/* The entry a table word holds (NULL for an empty word). */
+static inline struct hf_cache_entry *hf_word_addr(uint64_t w)
+{
+	return (struct hf_cache_entry *)(uintptr_t)(w & HF_ADDR_MASK);
+}
+
 /* The entry of table word w if its tag is tag, else NULL. */
 static inline struct hf_cache_entry *hf_word_entry(uint64_t w, uint64_t tag)
 {
-	if ((w & ~HF_ADDR_MASK) != tag)
-		return NULL;
-	return (struct hf_cache_entry *)(uintptr_t)(w & HF_ADDR_MASK);
+	return (w & ~HF_ADDR_MASK) == tag ? hf_word_addr(w) : NULL;
+}
+
+/* A whole struct hf_cache_key from an entry's key bytes. */
+static inline void hf_entry_key_copy(struct hf_cache_key *k, const struct hf_cache_entry *e)
+{
+	memcpy(k, e->key, HF_CACHE_KEY_HDR + (size_t)e->key[0]);
 }
 
 /* Look k up from its home bucket on, while buckets have overflowed. */
@@ -704,19 +714,8 @@ void hf_cache_candidates(const struct hf_cache *c, const uint32_t *hashes, unsig
 		 * match mispredicted about once a lookup */
 		for (unsigned s = 0; s < HF_BUCKET_SLOTS; s++)
 			m |= (unsigned)((bk->s[s] & ~HF_ADDR_MASK) == tag) << s;
-		cand[i] = m == 0 ? NULL
-				 : (struct hf_cache_entry *)(uintptr_t)(bk->s[__builtin_ctz(m)] &
-									HF_ADDR_MASK);
+		cand[i] = m == 0 ? NULL : hf_word_addr(bk->s[__builtin_ctz(m)]);
 	}
-}
-
-struct hf_cache_entry *hf_cache_lookup_rest(const struct hf_cache *c,
-					    const struct hf_cache_key *key, uint32_t hash,
-					    const struct hf_cache_entry *cand)
-{
-	if (cand == NULL && c->tbl[hf_home(c, hash)].ovf == 0)
-		return NULL;
-	return hf_tbl_find(c, key, hash);
 }
 
 /* n keys in three passes, so that the cache misses of all n overlap:
@@ -975,10 +974,10 @@ void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wak
 /* Is the entry's data a failure or unvalidated-bad (bogus, indeterminate)? */
 static bool hf_entry_bad(const struct hf_cache_entry *e)
 {
+	const struct hf_dns_answer *a = hf_entry_ans(e);
 	return e->state == HF_ENTRY_READY &&
-	       (hf_entry_ans(e)->kind == HF_ANS_FAILURE ||
-		hf_entry_ans(e)->security == HF_SECURITY_BOGUS ||
-		hf_entry_ans(e)->security == HF_SECURITY_INDETERMINATE);
+	       (a->kind == HF_ANS_FAILURE || a->security == HF_SECURITY_BOGUS ||
+		a->security == HF_SECURITY_INDETERMINATE);
 }
 
 /*
@@ -1004,7 +1003,7 @@ static bool hf_walk(struct hf_cache *c, struct hf_cache_walk *wk, uint32_t budge
 			if (e->state == HF_ENTRY_FREE)
 				continue;
 			if (need_key) /* a copy: the visit may free the slot */
-				memcpy(&k, e->key, HF_CACHE_KEY_HDR + (size_t)e->key[0]);
+				hf_entry_key_copy(&k, e);
 			visit(arg, need_key ? &k : NULL, e);
 		}
 	}
@@ -1049,6 +1048,7 @@ struct hf_flush_walk {
 static void hf_flush_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
 {
 	struct hf_flush_walk *f = arg;
+	struct hf_dns_answer *a = hf_entry_ans(e);
 	bool drop;
 
 	/* no data yet: a resolution is in flight for it and its parked
@@ -1065,15 +1065,15 @@ static void hf_flush_visit(void *arg, const struct hf_cache_key *k, struct hf_ca
 		break;
 	case HF_FLUSH_NTA_ADD:
 		drop = hf_entry_bad(e);
-		if (!drop && hf_entry_ans(e)->security == HF_SECURITY_SECURE) {
-			hf_entry_ans(e)->security = HF_SECURITY_INSECURE;
-			hf_entry_ans(e)->flags |= HF_ANS_F_NTA;
+		if (!drop && a->security == HF_SECURITY_SECURE) {
+			a->security = HF_SECURITY_INSECURE;
+			a->flags |= HF_ANS_F_NTA;
 			e->refresh_failed_ms = 0;
 			f->wk->count++;
 		}
 		break;
 	case HF_FLUSH_NTA_REMOVE:
-		drop = hf_entry_bad(e) || (hf_entry_ans(e)->flags & HF_ANS_F_NTA);
+		drop = hf_entry_bad(e) || (a->flags & HF_ANS_F_NTA);
 		break;
 	default:
 		drop = true;
@@ -1130,13 +1130,12 @@ int hf_cache_iterate(struct hf_cache *c, uint32_t *iter, const struct hf_cache_k
 {
 	for (; *iter < c->nb * HF_BUCKET_SLOTS; (*iter)++) {
 		uint64_t w = c->tbl[*iter / HF_BUCKET_SLOTS].s[*iter % HF_BUCKET_SLOTS];
-		struct hf_cache_entry *ent = (struct hf_cache_entry *)(uintptr_t)(w & HF_ADDR_MASK);
 		if (w == 0)
 			continue;
 		(*iter)++;
-		memcpy(&c->iter_key, ent->key, HF_CACHE_KEY_HDR + (size_t)ent->key[0]);
+		*e = hf_word_addr(w);
+		hf_entry_key_copy(&c->iter_key, *e);
 		*key = &c->iter_key;
-		*e = ent;
 		return 1;
 	}
 	return 0;

@@ -213,24 +213,21 @@ static inline bool hf_cache_entry_has_key(const struct hf_cache_entry *e,
  */
 void hf_cache_candidates(const struct hf_cache *c, const uint32_t *hashes, unsigned n,
 			 struct hf_cache_entry **cand);
-struct hf_cache_entry *hf_cache_lookup_rest(const struct hf_cache *c,
-					    const struct hf_cache_key *key, uint32_t hash,
-					    const struct hf_cache_entry *cand);
-static inline struct hf_cache_entry *hf_cache_confirm(const struct hf_cache *c,
+/* One lookup: usually a bucket read and a key compare. */
+struct hf_cache_entry *hf_cache_lookup(struct hf_cache *c, const struct hf_cache_key *key,
+				       uint32_t hash);
+static inline struct hf_cache_entry *hf_cache_confirm(struct hf_cache *c,
 						      const struct hf_cache_key *key, uint32_t hash,
 						      struct hf_cache_entry *cand)
 {
 	if (HF_LIKELY(cand != NULL && hf_cache_entry_has_key(cand, key)))
 		return cand;
-	return hf_cache_lookup_rest(c, key, hash, cand);
+	return hf_cache_lookup(c, key, hash);
 }
 
-#define HF_CACHE_BULK_MAX 64
-/* Bulk lookup of n (<= HF_CACHE_BULK_MAX) keys with precomputed hashes; out[i] = entry or NULL. */
+/* Bulk lookup of n keys with precomputed hashes; out[i] = entry or NULL. */
 void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *keys,
 			  const uint32_t *hashes, unsigned n, struct hf_cache_entry **out);
-struct hf_cache_entry *hf_cache_lookup(struct hf_cache *c, const struct hf_cache_key *key,
-				       uint32_t hash);
 
 /*
  * Serve-stale state machine for a query that found entry e (never NULL;
