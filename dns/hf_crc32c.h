@@ -55,32 +55,35 @@ static inline uint32_t hf_crc32c_u64(uint32_t c, uint64_t v)
 }
 #endif
 
+/* CRC32-C continued over the low n (< 8) bytes of x, the bytes of a
+ * little-endian load: the end of a name the parser holds in a register. */
+static inline uint32_t hf_crc32c_low(uint32_t c, uint64_t x, unsigned n)
+{
+	if (n & 4) {
+		c = hf_crc32c_u32(c, (uint32_t)x);
+		x >>= 32;
+	}
+	if (n & 2) {
+		c = hf_crc32c_u16(c, (uint16_t)x);
+		x >>= 16;
+	}
+	if (n & 1)
+		c = hf_crc32c_u8(c, (uint8_t)x);
+	return c;
+}
+
 /* CRC32-C of p[0..n) continuing from c. */
 static inline uint32_t hf_crc32c(const void *buf, size_t n, uint32_t c)
 {
 	const uint8_t *p = buf;
+	uint64_t v = 0;
 	for (; n >= 8; p += 8, n -= 8) {
-		uint64_t v;
 		memcpy(&v, p, 8);
 		c = hf_crc32c_u64(c, v);
 	}
-	if (n >= 4) {
-		uint32_t v;
-		memcpy(&v, p, 4);
-		c = hf_crc32c_u32(c, v);
-		p += 4;
-		n -= 4;
-	}
-	if (n >= 2) {
-		uint16_t v;
-		memcpy(&v, p, 2);
-		c = hf_crc32c_u16(c, v);
-		p += 2;
-		n -= 2;
-	}
-	if (n)
-		c = hf_crc32c_u8(c, *p);
-	return c;
+	v = 0;
+	memcpy(&v, p, n);
+	return hf_crc32c_low(c, v, (unsigned)n);
 }
 
 #endif

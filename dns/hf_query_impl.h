@@ -100,16 +100,7 @@ static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t le
 			memcpy(&x, src + n - 8, 8);
 			x = hf_lower8(x) >> (64 - 8 * r);
 			memcpy(lname + i, &x, 8);
-			if (r & 4) {
-				crc = hf_crc32c_u32(crc, (uint32_t)x);
-				x >>= 32;
-			}
-			if (r & 2) {
-				crc = hf_crc32c_u16(crc, (uint16_t)x);
-				x >>= 16;
-			}
-			if (r & 1)
-				crc = hf_crc32c_u8(crc, (uint8_t)x);
+			crc = hf_crc32c_low(crc, x, r);
 		}
 		q->name_crc = crc;
 	}
