@@ -34,6 +34,9 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <rte_common.h>
 #include <rte_eal.h>
@@ -200,10 +203,40 @@ static inline struct hf_cache_entry *hf_word_addr(uint64_t w)
 	return (struct hf_cache_entry *)(uintptr_t)(w & HF_ADDR_MASK);
 }
 
-/* The entry of table word w if its tag is tag, else NULL. */
-static inline struct hf_cache_entry *hf_word_entry(uint64_t w, uint64_t tag)
+/*
+ * The words of bk whose tag is tag, as a bit mask: bit 4i + 3 for word i
+ * (hf_match_word gives i from the lowest bit set). Every
+ * word is compared and nothing branches per word: where a key sits in its
+ * bucket is random, and a loop that stopped at the first match
+ * mispredicted about once a lookup. With SSE2 the tags (the top 16 bits of
+ * each word) are compared 8 at a time: 14 instructions for a bucket
+ * instead of 45.
+ */
+static inline unsigned hf_bucket_match(const struct hf_bucket *bk, uint64_t tag)
 {
-	return (w & ~HF_ADDR_MASK) == tag ? hf_word_addr(w) : NULL;
+#ifdef __SSE2__
+	const __m128i *v = (const __m128i *)(const void *)bk;
+	__m128i t = _mm_set1_epi16((short)(tag >> 48));
+	__m128i lo = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(v), t),
+				     _mm_cmpeq_epi16(_mm_load_si128(v + 1), t));
+	__m128i hi = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(v + 2), t),
+				     _mm_cmpeq_epi16(_mm_load_si128(v + 3), t));
+	/* byte 4i + 3 of the 32 is word i's tag; word 7 is ovf and pad */
+	uint32_t m = ((uint32_t)_mm_movemask_epi8(lo) | (uint32_t)_mm_movemask_epi8(hi) << 16) &
+		     0x08888888u;
+	return m;
+#else
+	unsigned m = 0;
+	for (unsigned s = 0; s < HF_BUCKET_SLOTS; s++)
+		m |= (unsigned)((bk->s[s] & ~HF_ADDR_MASK) == tag) << (4 * s + 3);
+	return m;
+#endif
+}
+
+/* The word of the lowest match in a mask from hf_bucket_match (m != 0). */
+static inline unsigned hf_match_word(unsigned m)
+{
+	return (unsigned)__builtin_ctz(m) >> 2;
 }
 
 /* A whole struct hf_cache_key from an entry's key bytes. */
@@ -221,9 +254,9 @@ static struct hf_cache_entry *hf_tbl_find(const struct hf_cache *c, const struct
 
 	for (uint32_t n = 0; n < c->nb; n++, b = hf_next(c, b)) {
 		const struct hf_bucket *bk = &c->tbl[b];
-		for (unsigned i = 0; i < HF_BUCKET_SLOTS; i++) {
-			struct hf_cache_entry *e = hf_word_entry(bk->s[i], tag);
-			if (e != NULL && hf_cache_entry_has_key(e, k))
+		for (unsigned m = hf_bucket_match(bk, tag); m != 0; m &= m - 1) {
+			struct hf_cache_entry *e = hf_word_addr(bk->s[hf_match_word(m)]);
+			if (hf_cache_entry_has_key(e, k))
 				return e;
 		}
 		if (bk->ovf == 0)
@@ -707,14 +740,8 @@ void hf_cache_candidates(const struct hf_cache *c, const uint32_t *hashes, unsig
 {
 	for (unsigned i = 0; i < n; i++) {
 		const struct hf_bucket *bk = &c->tbl[hf_home(c, hashes[i])];
-		uint64_t tag = hf_tag(hashes[i]);
-		unsigned m = 0;
-		/* every word compared, no branch per word: where a key sits in
-		 * its bucket is random, and a loop that stopped at the first
-		 * match mispredicted about once a lookup */
-		for (unsigned s = 0; s < HF_BUCKET_SLOTS; s++)
-			m |= (unsigned)((bk->s[s] & ~HF_ADDR_MASK) == tag) << s;
-		cand[i] = m == 0 ? NULL : hf_word_addr(bk->s[__builtin_ctz(m)]);
+		unsigned m = hf_bucket_match(bk, hf_tag(hashes[i]));
+		cand[i] = m == 0 ? NULL : hf_word_addr(bk->s[hf_match_word(m)]);
 	}
 }
 
