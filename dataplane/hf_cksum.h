@@ -18,10 +18,43 @@
 #error "hf_cksum.h assumes a little-endian CPU"
 #endif
 
-/* Add len bytes at p to the running sum s (p need not be aligned). */
+/* Add len bytes at p to the running sum s (p need not be aligned). On
+ * x86_64 the 8-byte words go into one add-with-carry chain, 32 bytes an
+ * asm block of 5 instructions, the last carry added back as RFC 1071
+ * allows: a 100-byte answer takes 40 instructions fewer than two 32-bit
+ * adds a word. (GCC 12 makes 3 or more instructions a word of both
+ * _addcarry_u64 and a 128-bit sum.) */
 static inline uint64_t hf_cksum_add(const void *buf, size_t len, uint64_t s)
 {
 	const uint8_t *p = buf;
+#ifdef __x86_64__
+	struct hf_cksum_32 {
+		uint8_t b[32];
+	};
+	while (len >= 32) {
+		__asm__("addq (%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq 16(%[p]), %[s]\n\t"
+			"adcq 24(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(s)
+			: [p] "r"(p), "m"(*(const struct hf_cksum_32 *)(const void *)p)
+			: "cc");
+		p += 32;
+		len -= 32;
+	}
+	while (len >= 8) {
+		__asm__("addq (%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(s)
+			: [p] "r"(p), "m"(*(const uint64_t *)(const void *)p)
+			: "cc");
+		p += 8;
+		len -= 8;
+	}
+	/* 33 bits at most: the 4-, 2- and 1-byte steps below cannot overflow */
+	s = (s & 0xffffffffu) + (s >> 32);
+#else
 	while (len >= 8) {
 		uint32_t a, b;
 		memcpy(&a, p, 4);
@@ -30,6 +63,7 @@ static inline uint64_t hf_cksum_add(const void *buf, size_t len, uint64_t s)
 		p += 8;
 		len -= 8;
 	}
+#endif
 	if (len >= 4) {
 		uint32_t a;
 		memcpy(&a, p, 4);
