@@ -62,27 +62,29 @@ static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t le
 			hf_get16(p + 10) > 1))
 		return HF_Q_FORMERR;
 
-	/* qname: plain labels only, walked by their lengths */
-	for (;;) {
-		uint32_t l;
+	/*
+	 * qname: plain labels only, walked by their lengths. One bound per
+	 * label: the next length byte must be inside the message (a name
+	 * that ends the message has no room for its type and class anyway)
+	 * and, with the root label still to come, the name within 255 bytes,
+	 * that is pos + l + 1 < HF_DNS_HDR_LEN + 255.
+	 */
+	{
+		uint32_t lim = HF_MIN((uint32_t)len, (uint32_t)HF_DNS_HDR_LEN + HF_DNS_NAME_MAX);
 		if (HF_UNLIKELY(pos >= len))
 			return HF_Q_FORMERR;
-		l = p[pos];
-		if (l == 0)
-			break;
-		/* pointers (0xC0) and the 0x40/0x80 label types are all > 63 */
-		if (HF_UNLIKELY(l > HF_DNS_LABEL_MAX))
-			return HF_Q_FORMERR;
-		/* this label, its length byte and the root label still to come */
-		if (HF_UNLIKELY(n + l + 2 > HF_DNS_NAME_MAX))
-			return HF_Q_FORMERR;
-		if (HF_UNLIKELY(pos + 1 + l > len))
-			return HF_Q_FORMERR;
-		n += l + 1;
-		pos += l + 1;
+		for (;;) {
+			uint32_t l = p[pos];
+			if (l == 0)
+				break;
+			/* pointers (0xC0) and the 0x40/0x80 label types are all > 63 */
+			if (HF_UNLIKELY(l > HF_DNS_LABEL_MAX || pos + l + 1 >= lim))
+				return HF_Q_FORMERR;
+			pos += l + 1;
+		}
 	}
-	n++;
 	pos++;
+	n = pos - HF_DNS_HDR_LEN;
 	/* p[HDR, HDR + n) is the name, within len; lower-cased into lname[0, n) */
 	{
 		const uint8_t *src = p + HF_DNS_HDR_LEN;
