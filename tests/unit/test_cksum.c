@@ -56,6 +56,45 @@ static void test_add_matches_rfc1071(void)
 	CHECK_EQ(bad, 0);
 }
 
+/* the fold against RFC 1071's repeated end-around add, at the values
+ * where carries chain (and 0, the only sum that folds to 0) */
+static void test_fold(void)
+{
+	static const uint64_t edge[] = {0,
+					1,
+					0xffff,
+					0x10000,
+					0xfffe0001,
+					0xffffffff,
+					0x100000000ull,
+					0xffff0000ffffull,
+					0xffffffff00000000ull,
+					0xffffffff00000001ull,
+					0xfffffffffffeffffull,
+					UINT64_MAX - 1,
+					UINT64_MAX};
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	unsigned bad = 0;
+
+	for (unsigned i = 0; i < 1000000 + HF_ARRAY_LEN(edge); i++) {
+		uint64_t s, r;
+		if (i < HF_ARRAY_LEN(edge)) {
+			s = edge[i];
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			s = x >> (x & 63); /* every magnitude */
+		}
+		r = s;
+		while (r >> 16)
+			r = (r & 0xffff) + (r >> 16);
+		if (hf_cksum_fold(s) != r)
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+}
+
 /* a known frame: the IPv4 UDP answer checksum from values equals the one
  * computed over the pseudo header and the datagram */
 static void test_udp4_answer(void)
@@ -85,6 +124,7 @@ int main(void)
 {
 	static const struct hf_test_case cases[] = {
 		TEST_CASE(test_add_matches_rfc1071),
+		TEST_CASE(test_fold),
 		TEST_CASE(test_udp4_answer),
 	};
 	return hf_test_run(cases, HF_ARRAY_LEN(cases));
