@@ -790,18 +790,16 @@ static inline void hf_entry_drop_data(struct hf_cache_entry *e)
 	e->refresh_failed_ms = 0;
 }
 
-/* A handful of compares on one cache line of the entry: ~5-10 cycles. */
-struct hf_cache_decision hf_cache_decide(struct hf_cache *c, struct hf_cache_entry *e,
-					 uint64_t now_ms)
+/* hf_cache_decide past its inline part: not READY, or expired. */
+struct hf_cache_decision hf_cache_decide_rest(struct hf_cache *c, struct hf_cache_entry *e,
+					      uint64_t now_ms)
 {
 	struct hf_cache_decision d = {HF_ACT_WAIT, 0};
 
 	c->now_ms = now_ms;
-	if (!e->referenced) /* a line not written is not written back */
-		e->referenced = 1;
-	if (HF_LIKELY(e->state == HF_ENTRY_READY)) {
+	if (e->state == HF_ENTRY_READY) {
 		bool failure = hf_entry_ans(e)->kind == HF_ANS_FAILURE;
-		if (HF_LIKELY(now_ms < e->expires_ms)) {
+		if (now_ms < e->expires_ms) { /* right on its own too */
 			d.action = failure ? HF_ACT_FAILURE : HF_ACT_FRESH;
 			return d;
 		}

@@ -244,9 +244,24 @@ void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *
  *   READY past stale_until (or expired FAILURE) -> the entry becomes
  *       PENDING (data dropped)                -> WAIT + query
  * A WAIT whose park fails is answered by hf_cache_fallback().
+ * The first two READY rows are decided inline (a hit: no call); the rest
+ * in hf_cache_decide_rest.
  */
-struct hf_cache_decision hf_cache_decide(struct hf_cache *c, struct hf_cache_entry *e,
-					 uint64_t now_ms);
+struct hf_cache_decision hf_cache_decide_rest(struct hf_cache *c, struct hf_cache_entry *e,
+					      uint64_t now_ms);
+static inline struct hf_cache_decision hf_cache_decide(struct hf_cache *c, struct hf_cache_entry *e,
+						       uint64_t now_ms)
+{
+	if (!e->referenced) /* a line not written is not written back */
+		e->referenced = 1;
+	if (HF_LIKELY(e->state == HF_ENTRY_READY && now_ms < e->expires_ms)) {
+		struct hf_cache_decision d = {HF_ACT_FRESH, 0};
+		if (HF_UNLIKELY(hf_entry_ans(e)->kind == HF_ANS_FAILURE))
+			d.action = HF_ACT_FAILURE;
+		return d;
+	}
+	return hf_cache_decide_rest(c, e, now_ms);
+}
 
 /* Insert a PENDING entry for key (evicting if needed). NULL when no room. */
 struct hf_cache_entry *hf_cache_add_pending(struct hf_cache *c, const struct hf_cache_key *key,
