@@ -66,7 +66,8 @@ static inline bool service6_has(const struct hf_dp_conf *c, const uint8_t *a)
  * Classify a frame and locate its headers. Every offset is checked
  * against data_len before it is read. ~20 cycles.
  */
-static inline enum l3_kind hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
+static inline __attribute__((always_inline)) enum l3_kind
+hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 {
 	struct hf_counters *ctr = w->ctr;
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
