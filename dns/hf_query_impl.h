@@ -22,6 +22,10 @@
 #ifndef HF_QUERY_IMPL_H
 #define HF_QUERY_IMPL_H
 
+#ifdef __SSE4_1__
+#include <smmintrin.h>
+#endif
+
 /* ASCII A-Z to a-z in each byte of x, every other byte as it is. */
 static inline uint64_t hf_lower8(uint64_t x)
 {
@@ -89,6 +93,21 @@ static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t le
 	{
 		const uint8_t *src = p + HF_DNS_HDR_LEN;
 		uint32_t i = 0, r = n & 7, crc = 0;
+#ifdef __SSE4_1__
+		/* 16 bytes a step: + 0x3f takes 'A'..'Z' (only they) to the
+		 * signed bytes -128..-103, below -102 (9 instructions instead
+		 * of 30) */
+		const __m128i add = _mm_set1_epi8(0x3f), lim = _mm_set1_epi8(-102),
+			      bit = _mm_set1_epi8(0x20);
+		for (; i + 16 <= n; i += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+			__m128i up = _mm_cmpgt_epi8(lim, _mm_add_epi8(x, add));
+			x = _mm_or_si128(x, _mm_and_si128(up, bit));
+			_mm_storeu_si128((__m128i *)(void *)(lname + i), x);
+			crc = hf_crc32c_u64(crc, (uint64_t)_mm_cvtsi128_si64(x));
+			crc = hf_crc32c_u64(crc, (uint64_t)_mm_extract_epi64(x, 1));
+		}
+#endif
 		for (; i + 8 <= n; i += 8) {
 			uint64_t x;
 			memcpy(&x, src + i, 8);
