@@ -23,6 +23,10 @@
 #include "../dns/hf_crc32c.h"
 #include "../dns/hf_dns.h"
 
+#ifdef __SSE4_1__
+#include <smmintrin.h>
+#endif
+
 #define HF_KEY_DO 0x01 /* client set DO: the answer carries DNSSEC records */
 #define HF_KEY_CD 0x02 /* client set CD: unvalidated data is acceptable */
 
@@ -180,8 +184,8 @@ static inline void hf_cache_entry_prefetch(const struct hf_cache_entry *e)
 }
 
 /* Is e's key k? name_len first, so that no read runs past the stored key;
- * then 8 bytes a step (a libc memcmp call was 4% of a 100k hit), the last
- * step the 8 bytes that end the key. */
+ * then 16 bytes a step with SSE (8 without; a libc memcmp call was 4% of
+ * a 100k hit), the last step the bytes that end the key. */
 static inline bool hf_cache_entry_has_key(const struct hf_cache_entry *e,
 					  const struct hf_cache_key *k)
 {
@@ -191,6 +195,23 @@ static inline bool hf_cache_entry_has_key(const struct hf_cache_entry *e,
 
 	if (a[0] != b[0])
 		return false;
+#ifdef __SSE4_1__
+	/* 16 bytes a step, the last step the 16 bytes that end the key */
+	if (HF_LIKELY(n >= 16)) {
+		__m128i dv = _mm_setzero_si128();
+		for (; i + 16 < n; i += 16)
+			dv = _mm_or_si128(
+				dv,
+				_mm_xor_si128(
+					_mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+					_mm_loadu_si128((const __m128i *)(const void *)(b + i))));
+		dv = _mm_or_si128(
+			dv, _mm_xor_si128(
+				    _mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+				    _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16))));
+		return _mm_testz_si128(dv, dv) != 0;
+	}
+#endif
 	if (HF_UNLIKELY(n < 8)) /* the root name */
 		return memcmp(a, b, n) == 0;
 	for (; i + 8 < n; i += 8) {

@@ -227,6 +227,42 @@ static void test_key_hash_cmp(void)
 	hf_cache_destroy(c);
 }
 
+/* An entry's key against a lookup key: equal at every name length
+ * 1..255 (the compare's 8- and 16-byte steps and its last overlapping
+ * step), and unequal when any one meaningful byte differs, the padding
+ * after the name never mattering. */
+static void test_entry_has_key(void)
+{
+	static _Alignas(64)
+		uint8_t buf[sizeof(struct hf_cache_entry) + sizeof(struct hf_cache_key)];
+	struct hf_cache_entry *e = (struct hf_cache_entry *)(void *)buf;
+	struct hf_cache_key k;
+	unsigned bad_eq = 0, bad_ne = 0;
+
+	for (unsigned len = 1; len <= HF_DNS_NAME_MAX; len++) {
+		size_t n = HF_CACHE_KEY_HDR + len;
+		memset(&k, 0xaa, sizeof(k));
+		k.name_len = (uint8_t)len;
+		k.flags = HF_KEY_DO;
+		k.qtype = HF_TYPE_AAAA;
+		k.qclass = HF_CLASS_IN;
+		for (unsigned i = 0; i < len; i++)
+			k.name[i] = (uint8_t)(i * 7 + len);
+		memset(buf, 0x55, sizeof(buf)); /* other padding than k's */
+		memcpy(e->key, &k, n);
+		if (!hf_cache_entry_has_key(e, &k))
+			bad_eq++;
+		for (size_t i = 0; i < n; i++) {
+			e->key[i] ^= 0x01;
+			if (hf_cache_entry_has_key(e, &k))
+				bad_ne++;
+			e->key[i] ^= 0x01;
+		}
+	}
+	CHECK_EQ(bad_eq, 0);
+	CHECK_EQ(bad_ne, 0);
+}
+
 /* The last byte of an entry's stored body (mk_answer fills the body with
  * its fill byte after the record's header). */
 static unsigned last_body_byte(const struct hf_cache_entry *e)
@@ -1465,6 +1501,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_flush_modes),	    TEST_CASE(test_flush),
 		TEST_CASE(test_bulk_lookup),	    TEST_CASE(test_knobs),
 		TEST_CASE(test_stats_and_create),   TEST_CASE(test_walk_step),
+		TEST_CASE(test_entry_has_key),
 	};
 	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();
