@@ -35,6 +35,8 @@
 /* How many queries ahead of the one being answered its cache entry is loaded */
 #define HF_ENTRY_AHEAD 6
 
+_Static_assert(HF_BURST_MAX <= 256, "miss indexes are uint8_t");
+
 /* Where the parts of a received UDP/DNS packet are. */
 struct hf_pkt {
 	uint16_t l3_off;
@@ -603,7 +605,8 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 	uint32_t hashes[HF_BURST_MAX];
 	struct hf_cache_entry *ents[HF_BURST_MAX];
 	struct rte_mbuf *qm[HF_BURST_MAX];
-	unsigned nq = 0;
+	uint8_t miss[HF_BURST_MAX]; /* indexes of the queries that missed */
+	unsigned nq = 0, nmiss = 0;
 
 	ctr->rx_packets += n;
 	for (unsigned i = 0; i < n; i++) {
@@ -689,11 +692,12 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 		ents[i] = hf_cache_confirm(w->cache, kp[i], hashes[i], ents[i]);
 		if (HF_LIKELY(ents[i] != NULL))
 			hf_act(w, qm[i], &pi[i], &q[i], kp[i], hashes[i], ents[i]);
+		else
+			miss[nmiss++] = (uint8_t)i;
 	}
-	for (unsigned i = 0; i < nq; i++) {
+	for (unsigned j = 0; j < nmiss; j++) {
+		unsigned i = miss[j];
 		struct hf_cache_entry *e;
-		if (HF_LIKELY(ents[i] != NULL))
-			continue;
 		/* Looks the key up again first: an earlier miss in this burst may
 		 * have added it already. */
 		e = hf_cache_add_pending(w->cache, kp[i], hashes[i], w->now_ms);
