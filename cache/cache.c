@@ -205,12 +205,11 @@ static inline struct hf_cache_entry *hf_word_addr(uint64_t w)
 
 /*
  * The words of bk whose tag is tag, as a bit mask: bit 4i + 3 for word i
- * (hf_match_word gives i from the lowest bit set). Every
- * word is compared and nothing branches per word: where a key sits in its
- * bucket is random, and a loop that stopped at the first match
- * mispredicted about once a lookup. With SSE2 the tags (the top 16 bits of
- * each word) are compared 8 at a time: 14 instructions for a bucket
- * instead of 45.
+ * (hf_match_word gives i from the lowest bit set). Every word is compared
+ * and nothing branches per word: where a key sits in its bucket is random,
+ * and a loop that stopped at the first match mispredicted about once a
+ * lookup. With SSE2 the tags (the top 16 bits of each word) are compared 8
+ * at a time: 14 instructions for a bucket instead of 45.
  */
 static inline unsigned hf_bucket_match(const struct hf_bucket *bk, uint64_t tag)
 {
@@ -222,9 +221,8 @@ static inline unsigned hf_bucket_match(const struct hf_bucket *bk, uint64_t tag)
 	__m128i hi = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(v + 2), t),
 				     _mm_cmpeq_epi16(_mm_load_si128(v + 3), t));
 	/* byte 4i + 3 of the 32 is word i's tag; word 7 is ovf and pad */
-	uint32_t m = ((uint32_t)_mm_movemask_epi8(lo) | (uint32_t)_mm_movemask_epi8(hi) << 16) &
-		     0x08888888u;
-	return m;
+	return ((unsigned)_mm_movemask_epi8(lo) | (unsigned)_mm_movemask_epi8(hi) << 16) &
+	       0x08888888u;
 #else
 	unsigned m = 0;
 	for (unsigned s = 0; s < HF_BUCKET_SLOTS; s++)

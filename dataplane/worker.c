@@ -36,6 +36,10 @@
 #define HF_ENTRY_AHEAD 6
 
 _Static_assert(HF_BURST_MAX <= 256, "miss indexes are uint8_t");
+/* hf_act answers a hit with the wake mode of its action's number */
+_Static_assert((int)HF_ACT_FRESH == (int)HF_WAKE_FRESH && (int)HF_ACT_STALE == (int)HF_WAKE_STALE &&
+		       (int)HF_ACT_FAILURE == (int)HF_WAKE_FAILURE,
+	       "hit actions are wake modes");
 
 /* Where the parts of a received UDP/DNS packet are. */
 struct hf_pkt {

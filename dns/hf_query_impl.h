@@ -5,9 +5,10 @@
  *
  * One forward pass: every read is bounds-checked against len before it
  * happens and nothing is called but inlines. The qname's labels are walked
- * by their lengths, then the whole name is copied lower-cased into lname 8
- * bytes a step (length bytes are <= 63, below 'A', so they copy unchanged),
- * each word also going into the name's CRC32-C. A last partial word is
+ * by their lengths, then the whole name is copied lower-cased into lname,
+ * 16 bytes a step with SSE, then 8 (length bytes are <= 63, below 'A', so
+ * they copy unchanged), each 8 bytes also going into the name's CRC32-C,
+ * and never past the name's last whole 8 bytes. A last partial word is
  * loaded as the 8 bytes that end the name (the header is before it, so
  * they are in the message), shifted down and stored whole with zeros
  * after the name.
