@@ -241,7 +241,7 @@ int main(int argc, char **argv)
 		rte_ether_format_addr(mac, sizeof(mac), &ports[p].mac);
 		snprintf(desc, sizeof(desc), "%u %s driver %s mac %s queues %u", ports[p].port_id,
 			 name, info.driver_name ? info.driver_name : "?", mac, nworkers);
-		if (hf_control_add_port(ctl, desc) != 0)
+		if (hf_control_add_port(ctl, desc, ports[p].port_id) != 0)
 			fail("out of memory");
 	}
 	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)

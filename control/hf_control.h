@@ -85,8 +85,10 @@ void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *s
 
 /* How long a parked miss waits before its SERVFAIL (from the upstream knobs). */
 uint32_t hf_control_miss_timeout_ms(const struct hf_config *cfg);
-/* Describe a port for `holdfastctl status` (before hf_control_run). */
-int hf_control_add_port(struct hf_control *c, const char *desc);
+/* Describe a port for `holdfastctl status` and count it in `stats` (its
+ * ethdev counters: what the port received, sent, missed and failed to
+ * take); before hf_control_run. */
+int hf_control_add_port(struct hf_control *c, const char *desc, uint16_t port_id);
 
 /* Write the control counters as one "holdfast: control: ..." line. Control
  * thread only (or after hf_control_run has returned). */

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_ethdev.h>
+
 #include "hf_control.h"
 #include "validator/hf_validator.h"
 
@@ -169,7 +171,9 @@ struct hf_control {
 	uint64_t nta_next_ms; /* next expiry/recheck pass */
 	/* mgmt.c */
 	struct hf_mgmt mgmt;
-	char **ports; /* port descriptions for status */
+	char **ports;			 /* port descriptions for status */
+	uint16_t *port_ids;		 /* [nports] ethdev port ids, for stats */
+	struct rte_eth_stats *port_base; /* [nports] their counters at the last stats --reset */
 	unsigned nports;
 
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];

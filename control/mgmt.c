@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_ethdev.h>
 #include <rte_ring.h>
 
 #include "hf_control_impl.h"
@@ -283,6 +284,57 @@ static void read_counters(const struct hf_control *c, unsigned w, struct hf_coun
 		o[i] = src[i];
 }
 
+/*
+ * A port's ethdev counters as its driver keeps them. Read from the
+ * control thread while the workers run: the drivers keep plain 64-bit
+ * counters (af_xdp also asks its sockets for the kernel's drops), so a
+ * read may be a burst behind, never torn. A port that cannot tell reads
+ * as zeros.
+ */
+static void read_port(const struct hf_control *c, unsigned i, struct rte_eth_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (rte_eth_stats_get(c->port_ids[i], out) != 0)
+		memset(out, 0, sizeof(*out));
+}
+
+/* now - base, never below zero (a driver that reset its counters). */
+static uint64_t since(uint64_t now, uint64_t base)
+{
+	return now >= base ? now - base : now;
+}
+
+/* A port's ethdev name ("?" if it has none). */
+static void port_name(const struct hf_control *c, unsigned i, char name[RTE_ETH_NAME_MAX_LEN])
+{
+	if (rte_eth_dev_get_name_by_port(c->port_ids[i], name) != 0)
+		snprintf(name, RTE_ETH_NAME_MAX_LEN, "?");
+}
+
+static void emit_ports(const struct hf_control *c, struct hf_emit *e)
+{
+	hf_emit_arr_begin(e, "ports");
+	for (unsigned i = 0; i < c->nports; i++) {
+		struct rte_eth_stats s;
+		const struct rte_eth_stats *b = &c->port_base[i];
+		char name[RTE_ETH_NAME_MAX_LEN];
+		read_port(c, i, &s);
+		port_name(c, i, name);
+		hf_emit_obj_begin(e, NULL);
+		hf_emit_u64(e, "port", c->port_ids[i]);
+		hf_emit_str(e, "name", name);
+		hf_emit_u64(e, "rx_packets", since(s.ipackets, b->ipackets));
+		hf_emit_u64(e, "tx_packets", since(s.opackets, b->opackets));
+		/* received by the device but never handed to a worker (ring full) */
+		hf_emit_u64(e, "rx_missed", since(s.imissed, b->imissed));
+		hf_emit_u64(e, "rx_errors", since(s.ierrors, b->ierrors));
+		hf_emit_u64(e, "rx_no_mbuf", since(s.rx_nombuf, b->rx_nombuf));
+		hf_emit_u64(e, "tx_errors", since(s.oerrors, b->oerrors));
+		hf_emit_obj_end(e);
+	}
+	hf_emit_arr_end(e);
+}
+
 static void emit_counters(struct hf_emit *e, const struct hf_counters *k, uint64_t waiters,
 			  uint64_t entries, uint64_t ring_in, uint64_t ring_out)
 {
@@ -391,6 +443,48 @@ static void ctl_stats_sub(struct hf_control_stats *out, const struct hf_control_
 static void prom_family(struct hf_emit *e, const char *name, const char *type, const char *help)
 {
 	hf_emit_rawf(e, "# HELP holdfast_%s %s\n# TYPE holdfast_%s %s\n", name, help, name, type);
+}
+
+/* The ports' driver counters, each family's samples together (as the
+ * text format wants). Raw values: Prometheus counters never reset. */
+static void prom_port_families(const struct hf_control *c, struct hf_emit *e)
+{
+	static const struct {
+		const char *reason;
+		size_t off;
+	} drop[] = {
+		{"missed", offsetof(struct rte_eth_stats, imissed)},
+		{"no_mbuf", offsetof(struct rte_eth_stats, rx_nombuf)},
+		{"rx_error", offsetof(struct rte_eth_stats, ierrors)},
+		{"tx_error", offsetof(struct rte_eth_stats, oerrors)},
+	};
+	struct rte_eth_stats ps;
+	char name[RTE_ETH_NAME_MAX_LEN];
+
+	prom_family(e, "port_packets_total", "counter",
+		    "Packets the port received and sent (its driver's counters).");
+	for (unsigned i = 0; i < c->nports; i++) {
+		read_port(c, i, &ps);
+		port_name(c, i, name);
+		hf_emit_rawf(e,
+			     "holdfast_port_packets_total{port=\"%s\",direction=\"rx\"} %llu\n"
+			     "holdfast_port_packets_total{port=\"%s\",direction=\"tx\"} %llu\n",
+			     name, (unsigned long long)ps.ipackets, name,
+			     (unsigned long long)ps.opackets);
+	}
+	prom_family(e, "port_dropped_total", "counter",
+		    "Packets the port dropped: no room in its RX ring (missed), no mbuf for "
+		    "them (no_mbuf), receive or send errors.");
+	for (unsigned i = 0; i < c->nports; i++) {
+		read_port(c, i, &ps);
+		port_name(c, i, name);
+		for (size_t d = 0; d < HF_ARRAY_LEN(drop); d++)
+			hf_emit_rawf(
+				e, "holdfast_port_dropped_total{port=\"%s\",reason=\"%s\"} %llu\n",
+				name, drop[d].reason,
+				(unsigned long long)*(const uint64_t *)((const char *)&ps +
+									drop[d].off));
+	}
 }
 
 static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
@@ -510,6 +604,7 @@ static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 		     (unsigned long long)s.val_bogus, (unsigned long long)s.val_indeterminate);
 	prom_family(e, "ntas", "gauge", "Negative Trust Anchors in force.");
 	hf_emit_rawf(e, "holdfast_ntas %u\n", c->nntas);
+	prom_port_families(c, e);
 }
 
 /* Rewrite stats-textfile (temp file + rename: node_exporter never reads half). */
@@ -624,6 +719,7 @@ static void cmd_stats(struct hf_control *c, struct hf_mgmt_conn *k)
 		}
 		hf_emit_arr_end(&e);
 	}
+	emit_ports(c, &e);
 	hf_control_get_stats(c, &cs);
 	ctl_stats_sub(&cd, &cs, &m->ctl_base);
 	emit_control(&e, c, &cd);
@@ -632,6 +728,8 @@ static void cmd_stats(struct hf_control *c, struct hf_mgmt_conn *k)
 		for (unsigned w = 0; m->base != NULL && w < c->nw; w++)
 			read_counters(c, w, &m->base[w]);
 		m->ctl_base = cs;
+		for (unsigned i = 0; i < c->nports; i++)
+			read_port(c, i, &c->port_base[i]);
 	}
 	conn_reply(c, k, e.oom ? "out of memory" : NULL, &e);
 	hf_emit_free(&e);

@@ -302,6 +302,13 @@ def case_stats_shape():
         check(isinstance(c.get(k), int) and c[k] >= 0, f"stats: control.{k} = {c.get(k)!r}")
     for k in VERDICTS:
         check(isinstance(c.get("validation", {}).get(k), int), f"stats: control.validation.{k}")
+    ports = obj.get("ports")
+    check(isinstance(ports, list) and len(ports) == 1, f"stats: ports {ports!r} (the rig has one port)")
+    for pt in ports or []:
+        check(isinstance(pt.get("port"), int) and isinstance(pt.get("name"), str) and
+              pt["name"].startswith("net_"), f"stats: port {pt!r}")
+        for k in PORT_COUNTERS:
+            check(isinstance(pt.get(k), int) and pt[k] >= 0, f"stats: ports[].{k} = {pt.get(k)!r}")
     check("per_core" not in ctl("stats"), "stats without --per-core has per_core")
     r = ctl_raw("stats", json_out=False)
     check(r.rc == 0 and "queries" in r.out and not r.out.lstrip().startswith("{"), f"stats (text): {r.show()}")
@@ -309,6 +316,14 @@ def case_stats_shape():
 
 def delta(a, b, key):
     return counter(b, key) - counter(a, key)
+
+
+PORT_COUNTERS = ("rx_packets", "tx_packets", "rx_missed", "rx_errors", "rx_no_mbuf", "tx_errors")
+
+
+def port_delta(a, b, key):
+    """How far a counter of the rig's one port moved between two `stats`."""
+    return b["ports"][0][key] - a["ports"][0][key]
 
 
 def case_stats_counters():
@@ -363,6 +378,12 @@ def case_stats_counters():
     pa = {k: per_core(s1, "answers")[k] - per_core(s0, "answers")[k] for k in range(WORKERS)}
     check(sum(pa.values()) == 32 and all(v > 0 for v in pa.values()),
           f"stats: 32 queries from 32 ports: answers per core {pa} (every core should answer some)")
+    # the port's own counters saw them: 32 frames in, 32 answers out (and
+    # no more than a handful of ARP/ND frames besides); nothing dropped
+    rx, tx = port_delta(s0, s1, "rx_packets"), port_delta(s0, s1, "tx_packets")
+    check(32 <= rx <= 40 and 32 <= tx <= 40, f"stats: port rx/tx moved by {rx}/{tx} for 32 queries")
+    for k in ("rx_missed", "rx_errors", "rx_no_mbuf", "tx_errors"):
+        check(port_delta(s0, s1, k) == 0, f"stats: port {k} moved by {port_delta(s0, s1, k)}")
     check(not later, "; ".join(later))
 
 
@@ -392,6 +413,11 @@ def case_stats_reset():
     s = ctl("stats")
     check(s["total"]["queries"] == 1 and s["total"]["hits_fresh"] == 1, f"stats after reset + 1 query: "
           f"queries {s['total']['queries']}, hits_fresh {s['total']['hits_fresh']}")
+    # the port's counters start again too: the query and its answer (an ARP
+    # exchange at most besides)
+    pt = s["ports"][0]
+    check(1 <= pt["rx_packets"] <= 3 and 1 <= pt["tx_packets"] <= 3,
+          f"stats after reset + 1 query: port rx/tx {pt['rx_packets']}/{pt['tx_packets']}")
 
 
 PROM_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
@@ -455,6 +481,13 @@ def case_stats_prometheus():
     hits = samples.get("holdfast_cache_hits_total")
     if hits is not None:  # documented: kind fresh/stale/failure
         check(any('kind="fresh"' in lbl for lbl, _ in hits), f"holdfast_cache_hits_total without kind=fresh: {hits}")
+    pk = samples.get("holdfast_port_packets_total") or []
+    check(any('direction="rx"' in lbl and v >= 4 for lbl, v in pk) and
+          any('direction="tx"' in lbl and v >= 4 for lbl, v in pk),
+          f"holdfast_port_packets_total: {pk} (at least the 4 queries and answers)")
+    dr = samples.get("holdfast_port_dropped_total") or []
+    check(sorted(lbl.split('reason="')[1].split('"')[0] for lbl, _ in dr) ==
+          ["missed", "no_mbuf", "rx_error", "tx_error"], f"holdfast_port_dropped_total: {dr}")
     r = ctl_raw("stats", "--prometheus", "--per-core", json_out=False)
     check(r.rc == 0, f"stats --prometheus --per-core: {r.show()}")
     parse_prom(r.out, "stats --prometheus --per-core")
