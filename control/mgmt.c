@@ -287,9 +287,8 @@ static void read_counters(const struct hf_control *c, unsigned w, struct hf_coun
 /*
  * A port's ethdev counters as its driver keeps them. Read from the
  * control thread while the workers run: the drivers keep plain 64-bit
- * counters (af_xdp also asks its sockets for the kernel's drops), so a
- * read may be a burst behind, never torn. A port that cannot tell reads
- * as zeros.
+ * counters, so a read may be a burst behind, never torn. A port that
+ * cannot tell reads as zeros.
  */
 static void read_port(const struct hf_control *c, unsigned i, struct rte_eth_stats *out)
 {
@@ -325,7 +324,8 @@ static void emit_ports(const struct hf_control *c, struct hf_emit *e)
 		hf_emit_str(e, "name", name);
 		hf_emit_u64(e, "rx_packets", since(s.ipackets, b->ipackets));
 		hf_emit_u64(e, "tx_packets", since(s.opackets, b->opackets));
-		/* received by the device but never handed to a worker (ring full) */
+		/* received by the device but never handed to a worker (RX ring
+		 * full), where the driver counts it (NICs; not net_af_xdp 22.11) */
 		hf_emit_u64(e, "rx_missed", since(s.imissed, b->imissed));
 		hf_emit_u64(e, "rx_errors", since(s.ierrors, b->ierrors));
 		hf_emit_u64(e, "rx_no_mbuf", since(s.rx_nombuf, b->rx_nombuf));
