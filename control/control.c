@@ -317,26 +317,15 @@ uint32_t hf_control_miss_timeout_ms(const struct hf_config *cfg)
 
 int hf_control_add_port(struct hf_control *c, const char *desc, uint16_t port_id)
 {
-	char **np = realloc(c->ports, (c->nports + 1) * sizeof(*np));
-	uint16_t *ids;
-	struct rte_eth_stats *base;
-
+	struct hf_ctl_port *np = realloc(c->ports, (c->nports + 1) * sizeof(*np));
 	if (np == NULL)
 		return hf_error(HF_ENOMEM);
 	c->ports = np;
-	ids = realloc(c->port_ids, (c->nports + 1) * sizeof(*ids));
-	if (ids == NULL)
+	memset(&np[c->nports], 0, sizeof(np[c->nports]));
+	np[c->nports].desc = strdup(desc);
+	if (np[c->nports].desc == NULL)
 		return hf_error(HF_ENOMEM);
-	c->port_ids = ids;
-	base = realloc(c->port_base, (c->nports + 1) * sizeof(*base));
-	if (base == NULL)
-		return hf_error(HF_ENOMEM);
-	c->port_base = base;
-	c->ports[c->nports] = strdup(desc);
-	if (c->ports[c->nports] == NULL)
-		return hf_error(HF_ENOMEM);
-	c->port_ids[c->nports] = port_id;
-	memset(&c->port_base[c->nports], 0, sizeof(c->port_base[c->nports]));
+	np[c->nports].id = port_id;
 	c->nports++;
 	return 0;
 }
@@ -422,10 +411,8 @@ void hf_control_destroy(struct hf_control *c)
 	hf_nta_fini(c);
 	hf_fwd_fini(c);
 	for (unsigned i = 0; i < c->nports; i++)
-		free(c->ports[i]);
+		free(c->ports[i].desc);
 	free(c->ports);
-	free(c->port_ids);
-	free(c->port_base);
 	hf_val_destroy(c->val);
 	while (c->sent.n)
 		free(hf_ptrq_pop(&c->sent));

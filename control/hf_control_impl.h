@@ -56,6 +56,13 @@ struct hf_nta {
 
 struct hf_mgmt_conn;
 
+/* A port as status and stats show it. */
+struct hf_ctl_port {
+	char *desc;		   /* for status */
+	uint16_t id;		   /* ethdev port id */
+	struct rte_eth_stats base; /* its counters at the last stats --reset */
+};
+
 /* The management socket (control/mgmt.c). Control thread only. */
 struct hf_mgmt {
 	int lfd;  /* listening AF_UNIX socket, -1 without one */
@@ -171,9 +178,7 @@ struct hf_control {
 	uint64_t nta_next_ms; /* next expiry/recheck pass */
 	/* mgmt.c */
 	struct hf_mgmt mgmt;
-	char **ports;			 /* port descriptions for status */
-	uint16_t *port_ids;		 /* [nports] ethdev port ids, for stats */
-	struct rte_eth_stats *port_base; /* [nports] their counters at the last stats --reset */
+	struct hf_ctl_port *ports; /* [nports] */
 	unsigned nports;
 
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];

@@ -293,7 +293,7 @@ static void read_counters(const struct hf_control *c, unsigned w, struct hf_coun
 static void read_port(const struct hf_control *c, unsigned i, struct rte_eth_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (rte_eth_stats_get(c->port_ids[i], out) != 0)
+	if (rte_eth_stats_get(c->ports[i].id, out) != 0)
 		memset(out, 0, sizeof(*out));
 }
 
@@ -306,7 +306,7 @@ static uint64_t since(uint64_t now, uint64_t base)
 /* A port's ethdev name ("?" if it has none). */
 static void port_name(const struct hf_control *c, unsigned i, char name[RTE_ETH_NAME_MAX_LEN])
 {
-	if (rte_eth_dev_get_name_by_port(c->port_ids[i], name) != 0)
+	if (rte_eth_dev_get_name_by_port(c->ports[i].id, name) != 0)
 		snprintf(name, RTE_ETH_NAME_MAX_LEN, "?");
 }
 
@@ -315,12 +315,12 @@ static void emit_ports(const struct hf_control *c, struct hf_emit *e)
 	hf_emit_arr_begin(e, "ports");
 	for (unsigned i = 0; i < c->nports; i++) {
 		struct rte_eth_stats s;
-		const struct rte_eth_stats *b = &c->port_base[i];
+		const struct rte_eth_stats *b = &c->ports[i].base;
 		char name[RTE_ETH_NAME_MAX_LEN];
 		read_port(c, i, &s);
 		port_name(c, i, name);
 		hf_emit_obj_begin(e, NULL);
-		hf_emit_u64(e, "port", c->port_ids[i]);
+		hf_emit_u64(e, "port", c->ports[i].id);
 		hf_emit_str(e, "name", name);
 		hf_emit_u64(e, "rx_packets", since(s.ipackets, b->ipackets));
 		hf_emit_u64(e, "tx_packets", since(s.opackets, b->opackets));
@@ -650,7 +650,7 @@ static void cmd_status(struct hf_control *c, struct hf_mgmt_conn *k)
 	hf_emit_u64(&e, "ntas", c->nntas);
 	hf_emit_arr_begin(&e, "ports");
 	for (unsigned i = 0; i < c->nports; i++)
-		hf_emit_str(&e, NULL, c->ports[i]);
+		hf_emit_str(&e, NULL, c->ports[i].desc);
 	hf_emit_arr_end(&e);
 	hf_config_dump(&c->cfg, dump, sizeof(dump));
 	if (k->json) {
@@ -729,7 +729,7 @@ static void cmd_stats(struct hf_control *c, struct hf_mgmt_conn *k)
 			read_counters(c, w, &m->base[w]);
 		m->ctl_base = cs;
 		for (unsigned i = 0; i < c->nports; i++)
-			read_port(c, i, &c->port_base[i]);
+			read_port(c, i, &c->ports[i].base);
 	}
 	conn_reply(c, k, e.oom ? "out of memory" : NULL, &e);
 	hf_emit_free(&e);
