@@ -164,10 +164,8 @@ uint32_t hf_cache_key_hash(const struct hf_cache_key *k)
 }
 
 /* ~10 cycles: one length compare and a memcmp of the meaningful bytes. */
-int hf_cache_key_cmp(const void *a, const void *b, size_t len)
+int hf_cache_key_cmp(const struct hf_cache_key *ka, const struct hf_cache_key *kb)
 {
-	const struct hf_cache_key *ka = a, *kb = b;
-	(void)len;
 	if (ka->name_len != kb->name_len)
 		return 1;
 	return memcmp(ka, kb, HF_CACHE_KEY_HDR + (size_t)ka->name_len);
@@ -429,8 +427,8 @@ static struct hf_cache_entry *hf_slot_alloc(struct hf_cache *c, int ci)
 	return hf_slot_pop(c, ci);
 }
 
-/* The table holds `entries` keys: evict one entry, from the class with the most used slots first.
- */
+/* The table holds `entries` keys: evict one entry, from the class with
+ * the most used slots first. */
 static int hf_evict_for_hash(struct hf_cache *c)
 {
 	unsigned tried = 0;

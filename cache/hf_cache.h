@@ -66,7 +66,7 @@ static inline uint32_t hf_cache_key_hash_end(uint32_t name_crc, uint8_t name_len
  * lookup miss but never file a key where its removal would not find it. */
 uint32_t hf_cache_key_hash(const struct hf_cache_key *k);
 /* Compare the meaningful bytes; 0 when equal (memcmp's shape). */
-int hf_cache_key_cmp(const void *a, const void *b, size_t len);
+int hf_cache_key_cmp(const struct hf_cache_key *a, const struct hf_cache_key *b);
 
 struct hf_cache_conf {
 	uint32_t entries;	    /* max keys */

@@ -100,7 +100,7 @@ static uint32_t slot_home(const struct hf_control *c, uint32_t hash)
 
 static bool same_key(const struct hf_fwd_query *q, const struct hf_cache_key *key, uint32_t hash)
 {
-	return q->hash == hash && hf_cache_key_cmp(&q->key, key, sizeof(*key)) == 0;
+	return q->hash == hash && hf_cache_key_cmp(&q->key, key) == 0;
 }
 
 static struct hf_fwd_query *table_find(struct hf_control *c, const struct hf_cache_key *key,

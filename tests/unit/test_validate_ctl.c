@@ -479,7 +479,7 @@ static const struct hf_dns_answer *resolve(struct env *e, const char *qname, uin
 		return NULL;
 	}
 	CHECK_EQ(e->seen[want - 1]->type, HF_MSG_FILL);
-	CHECK_EQ(hf_cache_key_cmp(&e->seen[want - 1]->key, &mq.key, 0), 0);
+	CHECK_EQ(hf_cache_key_cmp(&e->seen[want - 1]->key, &mq.key), 0);
 	return &e->seen[want - 1]->ans;
 }
 
