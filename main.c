@@ -244,6 +244,7 @@ int main(int argc, char **argv)
 		if (hf_control_add_port(ctl, desc, ports[p].port_id) != 0)
 			fail("out of memory");
 	}
+	hf_control_set_pools(ctl, pools, nworkers);
 	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)
 		fail("cannot start the signal thread");
 

@@ -330,6 +330,12 @@ int hf_control_add_port(struct hf_control *c, const char *desc, uint16_t port_id
 	return 0;
 }
 
+void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools, unsigned n)
+{
+	c->npools = HF_MIN(n, (unsigned)HF_MAX_WORKERS_CTL);
+	memcpy(c->pools, pools, c->npools * sizeof(pools[0]));
+}
+
 void hf_control_run(struct hf_control *c, volatile bool *stop)
 {
 	while (!*stop)

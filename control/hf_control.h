@@ -89,6 +89,10 @@ uint32_t hf_control_miss_timeout_ms(const struct hf_config *cfg);
  * ethdev counters: what the port received, sent, missed and failed to
  * take); before hf_control_run. */
 int hf_control_add_port(struct hf_control *c, const char *desc, uint16_t port_id);
+struct rte_mempool;
+/* The workers' mbuf pools (one per queue), shown in `stats` as their size
+ * and free count; before hf_control_run. */
+void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools, unsigned n);
 
 /* Write the control counters as one "holdfast: control: ..." line. Control
  * thread only (or after hf_control_run has returned). */

@@ -180,6 +180,8 @@ struct hf_control {
 	struct hf_mgmt mgmt;
 	struct hf_ctl_port *ports; /* [nports] */
 	unsigned nports;
+	struct rte_mempool *pools[HF_MAX_WORKERS_CTL]; /* the workers' mbuf pools */
+	unsigned npools;
 
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];
 	struct hf_dns_msg msg;

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 #include "hf_control_impl.h"
@@ -335,6 +336,21 @@ static void emit_ports(const struct hf_control *c, struct hf_emit *e)
 	hf_emit_arr_end(e);
 }
 
+/* The workers' mbuf pools: a free count that does not come back to where
+ * it started once traffic stops is a leak (parked clients hold one each). */
+static void emit_pools(const struct hf_control *c, struct hf_emit *e)
+{
+	hf_emit_arr_begin(e, "mbuf_pools");
+	for (unsigned i = 0; i < c->npools; i++) {
+		hf_emit_obj_begin(e, NULL);
+		hf_emit_str(e, "name", c->pools[i]->name);
+		hf_emit_u64(e, "size", c->pools[i]->size);
+		hf_emit_u64(e, "free", rte_mempool_avail_count(c->pools[i]));
+		hf_emit_obj_end(e);
+	}
+	hf_emit_arr_end(e);
+}
+
 static void emit_counters(struct hf_emit *e, const struct hf_counters *k, uint64_t waiters,
 			  uint64_t entries, uint64_t ring_in, uint64_t ring_out)
 {
@@ -485,6 +501,16 @@ static void prom_port_families(const struct hf_control *c, struct hf_emit *e)
 				(unsigned long long)*(const uint64_t *)((const char *)&ps +
 									drop[d].off));
 	}
+	prom_family(e, "mbuf_pool_size", "gauge", "Packet buffers in each worker's pool.");
+	for (unsigned i = 0; i < c->npools; i++)
+		hf_emit_rawf(e, "holdfast_mbuf_pool_size{pool=\"%s\"} %u\n", c->pools[i]->name,
+			     c->pools[i]->size);
+	prom_family(e, "mbuf_pool_free", "gauge",
+		    "Packet buffers free in each worker's pool (the rest are in the port's "
+		    "rings, in flight, or hold a parked client).");
+	for (unsigned i = 0; i < c->npools; i++)
+		hf_emit_rawf(e, "holdfast_mbuf_pool_free{pool=\"%s\"} %u\n", c->pools[i]->name,
+			     rte_mempool_avail_count(c->pools[i]));
 }
 
 static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
@@ -720,6 +746,7 @@ static void cmd_stats(struct hf_control *c, struct hf_mgmt_conn *k)
 		hf_emit_arr_end(&e);
 	}
 	emit_ports(c, &e);
+	emit_pools(c, &e);
 	hf_control_get_stats(c, &cs);
 	ctl_stats_sub(&cd, &cs, &m->ctl_base);
 	emit_control(&e, c, &cd);

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 
 #include "hf_dataplane.h"
 
@@ -23,6 +24,67 @@ static unsigned pool_size(const struct hf_dp_conf *conf, unsigned nports)
 	return n - 1;
 }
 
+/*
+ * Packet buffers for one queue. For net_af_xdp they are packed back to
+ * back (RTE_MEMPOOL_F_NO_IOVA_CONTIG: no gap before a page boundary).
+ * DPDK 22.11's driver registers "populated size x object size" bytes from
+ * the first object as the socket's UMEM, and the kernel takes a fill-ring
+ * entry that points past it and drops it without a trace. With the
+ * default layout (without hugepages, one 2,368-byte object per 4 KiB page)
+ * every buffer past the first 58% of the pool was lost the first time a
+ * burst of parked clients pushed it through the port, and RX stopped for
+ * good once the fill ring's 2,048 were gone (docs/decisions.md).
+ */
+static struct rte_mempool *pool_create(const char *name, unsigned n, uint16_t dataroom, bool packed)
+{
+	struct rte_pktmbuf_pool_private priv = {.mbuf_data_room_size = dataroom};
+	struct rte_mempool *mp;
+	int err;
+
+	if (!packed)
+		return rte_pktmbuf_pool_create(name, n, 256, 0, dataroom, rte_socket_id());
+	mp = rte_mempool_create_empty(name, n, (unsigned)sizeof(struct rte_mbuf) + dataroom, 256,
+				      sizeof(priv), rte_socket_id(), RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	err = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL);
+	if (err == 0) {
+		rte_pktmbuf_pool_init(mp, &priv);
+		err = rte_mempool_populate_default(mp);
+	}
+	if (err < 0) {
+		rte_mempool_free(mp);
+		rte_errno = -err;
+		return NULL;
+	}
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+}
+
+struct span {
+	uintptr_t lo, hi;
+};
+
+static void span_visit(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct span *s = arg;
+	uintptr_t a = (uintptr_t)obj;
+	(void)mp;
+	(void)idx;
+	s->lo = HF_MIN(s->lo, a);
+	s->hi = HF_MAX(s->hi, a);
+}
+
+/* Does every object lie inside the UMEM net_af_xdp registers for mp? */
+static bool pool_fits_umem(struct rte_mempool *mp)
+{
+	struct span s = {UINTPTR_MAX, 0};
+	size_t obj = (size_t)mp->header_size + mp->elt_size + mp->trailer_size;
+	rte_mempool_obj_iter(mp, span_visit, &s);
+	return mp->nb_mem_chunks == 1 && s.hi >= s.lo &&
+	       s.hi - s.lo + obj <= (size_t)mp->populated_size * obj;
+}
+
 int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned *nports,
 		  struct rte_mempool **pools, char *err, size_t errlen)
 {
@@ -30,6 +92,7 @@ int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned
 	unsigned np = 0;
 	uint16_t dataroom;
 	uint32_t nq = conf->nb_queues;
+	bool af_xdp = false;
 
 	RTE_ETH_FOREACH_DEV(pid)
 	{
@@ -38,6 +101,12 @@ int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned
 			return hf_error(HF_EINVAL);
 		}
 		ports[np++].port_id = pid;
+		{
+			struct rte_eth_dev_info info;
+			if (rte_eth_dev_info_get(pid, &info) == 0 && info.driver_name != NULL &&
+			    strcmp(info.driver_name, "net_af_xdp") == 0)
+				af_xdp = true;
+		}
 	}
 	if (np == 0) {
 		snprintf(err, errlen,
@@ -51,11 +120,17 @@ int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned
 	for (unsigned q = 0; q < nq; q++) {
 		char name[32];
 		snprintf(name, sizeof(name), "hf_mbuf_%u", q);
-		pools[q] = rte_pktmbuf_pool_create(name, pool_size(conf, np), 256, 0, dataroom,
-						   rte_socket_id());
+		pools[q] = pool_create(name, pool_size(conf, np), dataroom, af_xdp);
 		if (pools[q] == NULL) {
 			snprintf(err, errlen, "cannot create mbuf pool %s: %s (raise -m?)", name,
 				 rte_strerror(rte_errno));
+			return hf_error(HF_ENOMEM);
+		}
+		if (af_xdp && !pool_fits_umem(pools[q])) {
+			snprintf(err, errlen,
+				 "mbuf pool %s spans more memory than the UMEM net_af_xdp makes of "
+				 "it: the buffers past the UMEM's end would be lost",
+				 name);
 			return hf_error(HF_ENOMEM);
 		}
 	}
@@ -83,11 +158,12 @@ int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned
 		}
 		if (nq > 1 && info.flow_type_rss_offloads) {
 			pc.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-			pc.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) &
-							 info.flow_type_rss_offloads;
+			pc.rx_adv_conf.rss_conf.rss_hf =
+				(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
 		}
 		{
-			uint64_t want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+			uint64_t want =
+				RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 			p->tx_cksum_offload = (info.tx_offload_capa & want) == want;
 			if (p->tx_cksum_offload)
 				pc.txmode.offloads |= want;

@@ -493,8 +493,18 @@ static void hf_act(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
 		w->ctr->parked++;
 		return;
 	}
+	/* No room to wait: the stale or failure answer when there is one, else
+	 * SERVFAIL at once (nothing timed out, so not EDE 22). */
 	w->ctr->park_full++;
-	hf_reply_mode(w, m, pi, q, e, hf_cache_fallback(w->cache, e, w->now_ms));
+	{
+		static const uint8_t full[] = "too many clients waiting";
+		enum hf_wake_mode mode = hf_cache_fallback(w->cache, e, w->now_ms);
+		if (mode == HF_WAKE_TIMEOUT)
+			hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER, full,
+				       sizeof(full) - 1);
+		else
+			hf_reply_entry(w, m, pi, q, e, mode);
+	}
 }
 
 /* ARP request for one of our IPv4 addresses -> reply in place. */

@@ -1,0 +1,236 @@
+"""A burst of misses larger than the parking lot, on one DPDK driver.
+
+    test_miss_flood.py HOLDFAST SOURCE_ROOT DRIVER
+
+DRIVER is af_xdp or af_packet. Brings up a lab of its own (as test_e2e.py)
+and starts holdfast with its defaults (4096 waiters per worker) on the lab's
+veth through net_DRIVER. Then, twice:
+
+1. the upstream is paused, and one client sends 6,000 names nobody has
+   asked before, back to back, with a cached name (www.test) every 20th
+   query: more misses than there are waiters, so some park and the rest
+   get SERVFAIL at once;
+2. every query must be answered: each hit with its address while the flood
+   is on, each miss with SERVFAIL and an EDE (park full, or the upstream
+   timing out);
+3. the upstream comes back; waiters and resolutions in flight return to 0,
+   2,000 more hits are all answered, and the worker's mbuf pool has as many
+   free buffers as before the flood.
+
+The second round is there because a buffer that is lost for good (on
+net_af_xdp 22.11, a pool laid out wider than the UMEM the driver registers
+loses every buffer past its end to the fill ring) shows as an RX stall only
+once enough of them have cycled through the port.
+
+Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed".
+"""
+
+import atexit
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import traceback
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_e2e as e2e  # noqa: E402
+from test_e2e import Fail, check, build_query, Response, T_A, NOERROR, SERVFAIL, EDE_NO_REACHABLE  # noqa: E402
+
+FLOOD = 6000
+HIT_EVERY = 20
+HIT_NAME, HIT_A = "www.test", "198.51.100.10"
+AFTER_HITS = 2000
+ROUNDS = 2
+EDE_OTHER = 0
+
+
+def ctl(rig, *args):
+    ctl_bin = os.path.join(os.path.dirname(rig.holdfast), "holdfastctl")
+    r = subprocess.run([ctl_bin, "-s", os.path.join(rig.lab["HF_LAB_DIR"], "holdfast.sock"), *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
+    check(r.returncode == 0, f"holdfastctl {' '.join(args)}: status {r.returncode}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def ctl_stats(rig):
+    return json.loads(ctl(rig, "--json", "stats"))
+
+
+def settled_free(rig, sock):
+    """The pool's free count after one answered hit (so the port holds what
+    it holds after any exchange: its fill ring, one completed send)."""
+    sock.send(build_query(HIT_NAME, T_A, qid=1))
+    sock.settimeout(2)
+    r = Response(sock.recv(65535))
+    check(r.rcode == NOERROR and r.values(T_A) == [HIT_A], f"settle hit: {r.summary()}")
+    time.sleep(0.1)
+    st = ctl_stats(rig)
+    pools = st["mbuf_pools"]
+    check(len(pools) == 1, f"{len(pools)} mbuf pools for one worker")
+    # the Prometheus gauges say the same (nothing moves while it settles)
+    prom = ctl(rig, "stats", "--prometheus")
+    for key, metric in (("size", "holdfast_mbuf_pool_size"), ("free", "holdfast_mbuf_pool_free")):
+        line = f'{metric}{{pool="{pools[0]["name"]}"}} {pools[0][key]}'
+        check(line in prom.splitlines(), f"no line '{line}' in stats --prometheus")
+    return pools[0]["free"], st
+
+
+def drain(sock, want, deadline):
+    """Receive answers until every ID in want is answered or the deadline
+    passes: {id: Response}; an ID answered twice fails."""
+    got = {}
+    while len(got) < len(want) and time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            r = Response(sock.recv(65535))
+        except socket.timeout:
+            break
+        check(r.id in want, f"an answer with ID {r.id} nobody asked for: {r.summary()}")
+        check(r.id not in got, f"ID {r.id} answered twice")
+        got[r.id] = r
+    return got
+
+
+def flood_round(rig, sock, rnd):
+    free0, st0 = settled_free(rig, sock)
+    check(st0["total"]["waiters"] == 0 and st0["control"]["in_flight"] == 0,
+          f"before the flood: waiters {st0['total']['waiters']}, in flight {st0['control']['in_flight']}")
+    rig.upstream("pause")
+    want = {}
+    tag = f"{random.randrange(16 ** 6):06x}"
+    try:
+        for i in range(FLOOD):
+            qid = 2 + i
+            if i % HIT_EVERY == 0:
+                want[qid] = "hit"
+                sock.send(build_query(HIT_NAME, T_A, qid=qid))
+            else:
+                want[qid] = "miss"
+                sock.send(build_query(f"flood{rnd}-{tag}-{i}.test", T_A, qid=qid))
+        # every parked client has its answer by the miss timeout (4.5 s)
+        got = drain(sock, want, time.monotonic() + 10)
+    finally:
+        rig.upstream("resume")
+    hits = [q for q, k in want.items() if k == "hit"]
+    bad_hits = [got[q].summary() for q in hits if q in got and
+                (got[q].rcode != NOERROR or got[q].values(T_A) != [HIT_A])]
+    check(not bad_hits, f"round {rnd}: {len(bad_hits)} wrong hit answers, first {bad_hits[:1]}")
+    check(all(q in got for q in hits),
+          f"round {rnd}: {sum(q not in got for q in hits)} of {len(hits)} hits during the flood unanswered")
+    misses = [q for q, k in want.items() if k == "miss"]
+    unanswered = sum(q not in got for q in misses)
+    check(unanswered == 0, f"round {rnd}: {unanswered} of {len(misses)} flood queries unanswered")
+    # a client that found no room: SERVFAIL at once with EDE 0 (Other) and
+    # its reason; a parked one: SERVFAIL with EDE 22 once the upstream
+    # attempts ran out
+    full = [q for q in misses if got[q].rcode == SERVFAIL and got[q].ede_codes() == [EDE_OTHER]]
+    waited = [q for q in misses if got[q].rcode == SERVFAIL and got[q].ede_codes() == [EDE_NO_REACHABLE]]
+    other = [got[q].summary() for q in misses if q not in full and q not in waited]
+    check(not other, f"round {rnd}: {len(other)} flood answers neither EDE 0 nor EDE 22, first {other[:1]}")
+
+    # waiters and resolutions drain
+    deadline = time.monotonic() + 10
+    while True:
+        st = ctl_stats(rig)
+        if st["total"]["waiters"] == 0 and st["control"]["in_flight"] == 0:
+            break
+        check(time.monotonic() < deadline, f"round {rnd}: 10 s after the flood: waiters "
+              f"{st['total']['waiters']}, in flight {st['control']['in_flight']}")
+        time.sleep(0.2)
+    park_full = st["total"]["drops"]["park_full"] - st0["total"]["drops"]["park_full"]
+    check(park_full > 0, f"round {rnd}: no client found the parking lot full: the flood did not reach "
+          "the limit it is meant to test")
+    check(park_full == len(full), f"round {rnd}: park_full rose by {park_full}, {len(full)} answers with EDE 0")
+
+    # hits after it, 100 in flight at a time: every one answered
+    sent, answered, qid = 0, 0, 10000
+    outstanding = {}
+    deadline = time.monotonic() + 20
+    while answered < AFTER_HITS and time.monotonic() < deadline:
+        while sent < AFTER_HITS and len(outstanding) < 100:
+            qid += 1
+            outstanding[qid] = True
+            sock.send(build_query(HIT_NAME, T_A, qid=qid))
+            sent += 1
+        sock.settimeout(1)
+        try:
+            r = Response(sock.recv(65535))
+        except socket.timeout:
+            break
+        check(outstanding.pop(r.id, None), f"round {rnd}: unexpected answer ID {r.id}")
+        check(r.rcode == NOERROR and r.values(T_A) == [HIT_A], f"round {rnd}: hit after the flood: {r.summary()}")
+        answered += 1
+    check(answered == AFTER_HITS, f"round {rnd}: {answered} of {AFTER_HITS} hits after the flood answered "
+          f"(port: {st['ports'][0]})")
+
+    free1, st1 = settled_free(rig, sock)
+    check(free1 == free0, f"round {rnd}: mbuf pool free count {free1} after the flood, {free0} before "
+          f"(size {st1['mbuf_pools'][0]['size']})")
+    return st1
+
+
+def case_miss_flood():
+    sock = e2e.RIG.netns.socket(socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        sock.connect((e2e.RIG.lab["HF_LAB_SERVICE4"], 53))
+        sock.send(build_query(HIT_NAME, T_A, qid=1))  # into the cache
+        sock.settimeout(3)
+        Response(sock.recv(65535))
+        for rnd in range(1, ROUNDS + 1):
+            st = flood_round(e2e.RIG, sock, rnd)
+        print(f"# {os.environ['HF_E2E_DRIVER']} after {ROUNDS} rounds: park_full "
+              f"{st['total']['drops']['park_full']}, parked {st['total']['parked']}, "
+              f"rx_missed {st['ports'][0]['rx_missed']}, pool {st['mbuf_pools'][0]}", flush=True)
+    finally:
+        sock.close()
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[3] not in ("af_xdp", "af_packet"):
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    holdfast, srcdir, driver = sys.argv[1:]
+    os.environ["HF_E2E_DRIVER"] = driver
+    random.seed()
+    rig = e2e.RIG = e2e.Rig(holdfast, srcdir)
+    atexit.register(rig.teardown)
+
+    def on_signal(sig, _frame):
+        raise SystemExit(f"signal {sig}")
+
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    passed = failed = 0
+    name = f"miss_flood_{driver}"
+    try:
+        rig.lab_up()
+        rig.start()
+        case_miss_flood()
+        check(rig.running(), f"holdfast exited with status {rig.proc.returncode}")
+        print(f"ok {name}", flush=True)
+        passed += 1
+    except Fail as e:
+        print(f"FAIL {name}: {e}", flush=True)
+        failed += 1
+    except BaseException as e:  # noqa: B902 (a signal too: counted, then cleaned up)
+        print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
+        traceback.print_exc(file=sys.stdout)
+        failed += 1
+    finally:
+        if failed and rig.log_path:
+            print(f"# --- last lines of {rig.log_path}")
+            sys.stdout.write(rig.log_tail(40))
+        rig.teardown()
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
