@@ -66,7 +66,9 @@ static void print_counters(FILE *f)
 	fflush(f);
 }
 
-/* SIGINT/SIGTERM stop; SIGUSR1 prints the per-core counters. */
+/* SIGINT/SIGTERM stop; SIGUSR1 prints the per-core counters; SIGHUP (the
+ * reload signal of systemd's ExecReload and of every resolver) is logged
+ * and ignored until holdfast can reload. */
 static void *signal_thread(void *arg)
 {
 	sigset_t *set = arg;
@@ -74,6 +76,11 @@ static void *signal_thread(void *arg)
 		int sig;
 		if (sigwait(set, &sig) != 0)
 			continue;
+		if (sig == SIGHUP) {
+			fprintf(stderr, "holdfast: SIGHUP: reload is not supported yet; "
+					"ignored (restart to apply a new configuration)\n");
+			continue;
+		}
 		if (sig == SIGUSR1) {
 			print_counters(stderr);
 			/* control prints its own line from its thread */
@@ -95,6 +102,8 @@ static void *control_thread(void *arg)
 static void fail(const char *msg)
 {
 	fprintf(stderr, "holdfast: %s\n", msg);
+	if (ctl != NULL) /* no worker runs yet: removes the control socket */
+		hf_control_destroy(ctl);
 	exit(EXIT_FAILURE);
 }
 
@@ -172,6 +181,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by every thread */
 
 	argv[eal_argc] = NULL;

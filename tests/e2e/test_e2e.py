@@ -1056,6 +1056,27 @@ def case_upstream_back():
 # ------------------------------------------------------------------ runner
 
 # (instance knobs, [cases]); instances run in order, each on a fresh holdfast.
+def case_sighup_then_term():
+    """SIGHUP is logged and ignored (holdfast keeps answering); SIGTERM then
+    stops it with status 0, its shut-down counters logged and its control
+    socket removed."""
+    sock = os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast.sock")
+    check(os.path.exists(sock), f"no control socket at {sock}")
+    RIG.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    check(RIG.proc.poll() is None, f"holdfast exited with status {RIG.proc.returncode} on SIGHUP")
+    r, _ = q("www.test")
+    expect(r, NOERROR)
+    check("SIGHUP: reload is not supported yet; ignored" in RIG.log_tail(20), "no log line for SIGHUP")
+    RIG.proc.send_signal(signal.SIGTERM)
+    rc = RIG.proc.wait(timeout=10)
+    check(rc == 0, f"exit status {rc} after SIGTERM")
+    check(not os.path.exists(sock), f"control socket {sock} left behind")
+    log = RIG.log_tail(20)
+    check("holdfast: worker 0: rx " in log and "holdfast: control: requests " in log,
+          f"no shut-down counters in the log: {log[-300:]!r}")
+
+
 PLAN = [
     ({}, [case_miss_then_hit, case_ttl_decreases, case_cname, case_0x20_case_kept, case_aaaa_over_ipv6,
           case_arp_answered, case_nd_answered, case_nxdomain_cached, case_truncation, case_edns,
@@ -1064,7 +1085,7 @@ PLAN = [
           case_stale_client_timeout, case_stale_upstream_refused, case_servfail_nothing_cached,
           case_stale_nxdomain]),
     ({"serve-stale-client-timeout": "0", "serve-stale-failure-recheck": "1s"},
-     [case_stale_at_once, case_upstream_back]),
+     [case_stale_at_once, case_upstream_back, case_sighup_then_term]),
 ]
 
 
