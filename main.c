@@ -127,6 +127,7 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->cache.stale_window_ms = cfg->stale_window_ms;
 	dp->cache.client_timeout_ms = cfg->client_timeout_ms;
 	dp->cache.stale_ttl = cfg->stale_ttl;
+	dp->cache.prefetch_pct = cfg->prefetch_pct;
 	dp->cache.failure_recheck_ms = cfg->failure_recheck_ms;
 	dp->cache.miss_timeout_ms = hf_control_miss_timeout_ms(cfg);
 	dp->cache.socket_id = SOCKET_ID_ANY;

@@ -79,6 +79,7 @@ struct hf_cache_conf {
 	uint32_t stale_ttl;	   /* TTL written on stale answers (s) */
 	uint64_t failure_recheck_ms; /* after a failed refresh, serve stale without asking */
 	uint64_t miss_timeout_ms;    /* a parked miss gets SERVFAIL after this */
+	uint32_t prefetch_pct;	     /* a hit in the last pct% of a TTL asks again (0 = never) */
 	int socket_id;		     /* NUMA socket for memory (SOCKET_ID_ANY ok) */
 };
 
@@ -97,6 +98,7 @@ enum hf_entry_state {
  */
 struct hf_cache_entry {
 	uint64_t inserted_ms;	    /* when the answer was filled */
+	uint64_t refresh_at_ms;	    /* a hit from here on asks again (prefetch); <= expires */
 	uint64_t expires_ms;	    /* inserted + ttl */
 	uint64_t stale_until_ms;    /* expires + stale window (FAILURE: = expires) */
 	uint64_t refresh_sent_ms;   /* last MISS/REFRESH sent for this key */
@@ -256,7 +258,10 @@ void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *
  * refresh_sent_ms when it asks the caller to send a query, and sets the
  * CLOCK bit. Rules (DESIGN.md, RFC 8767):
  *   PENDING                                -> WAIT
- *   READY, now < expires                   -> FRESH
+ *   READY, now < refresh_at                -> FRESH
+ *   READY, refresh_at <= now < expires     -> FRESH, query unless pending
+ *       (prefetch: a name still asked is refreshed before it expires, so
+ *       its expiry does not park a burst of clients; once per TTL)
  *   READY FAILURE, now < expires           -> FAILURE
  *   READY expired, now < stale_until (stale data):
  *       refresh failed < failure_recheck ago -> STALE, no query
@@ -275,7 +280,7 @@ static inline struct hf_cache_decision hf_cache_decide(struct hf_cache *c, struc
 {
 	if (!e->referenced) /* a line not written is not written back */
 		e->referenced = 1;
-	if (HF_LIKELY(e->state == HF_ENTRY_READY && now_ms < e->expires_ms)) {
+	if (HF_LIKELY(e->state == HF_ENTRY_READY && now_ms < e->refresh_at_ms)) {
 		struct hf_cache_decision d = {HF_ACT_FRESH, 0};
 		if (HF_UNLIKELY(hf_entry_ans(e)->kind == HF_ANS_FAILURE))
 			d.action = HF_ACT_FAILURE;

@@ -67,6 +67,9 @@ static const struct key_def keys[] = {
 	{"serve-stale-ttl", K_SEC32, OFF(stale_ttl), 1, 3600, "TTL written on stale answers"},
 	{"serve-stale-failure-recheck", K_MS64, OFF(failure_recheck_ms), 0, D_DAY,
 	 "after a failed refresh, serve stale this long without asking again"},
+	{"prefetch-percent", K_INT32, OFF(prefetch_pct), 0, 50,
+	 "a hit in the last this-many percent of an answer's TTL refreshes it ahead of its "
+	 "expiry, once (0 = never)"},
 	{"failure-ttl", K_SEC32, OFF(failure_ttl), 1, 300,
 	 "how long a resolution failure is cached (RFC 9520)"},
 	{"max-ttl", K_SEC32, OFF(max_ttl), 1, 7 * 86400, "cap on positive TTLs"},
@@ -119,6 +122,7 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->stale_window_ms = D_DAY;
 	cfg->client_timeout_ms = 1800;
 	cfg->stale_ttl = 30;
+	cfg->prefetch_pct = 10;
 	cfg->failure_recheck_ms = 30 * D_SEC;
 	cfg->failure_ttl = 5;
 	cfg->max_ttl = 86400;

@@ -705,6 +705,63 @@ static void test_failure_onto_fresh(void)
 	hf_cache_destroy(c);
 }
 
+/* prefetch-percent 10: the first hit in the last 10% of a TTL is answered
+ * fresh and asks once; the refill moves the point; failures never prefetch. */
+static void test_prefetch(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c;
+	struct hf_cache_key k, kf;
+	struct hf_cache_entry *e;
+
+	conf.prefetch_pct = 10;
+	c = mk_cache(&conf);
+	mk_key(&k, "popular.example", HF_TYPE_A, 0);
+	mk_key(&kf, "broken.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK(e != NULL);
+	if (e == NULL)
+		return;
+	CHECK_EQ(e->refresh_at_ms, T0 + 9000);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 8999), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 9000), HF_ACT_FRESH, 1);
+	CHECK_EQ(e->refresh_pending, 1);
+	/* once: the hits after it stay inline until expiry */
+	CHECK_EQ(e->refresh_at_ms, e->expires_ms);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 9001), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 9999), HF_ACT_FRESH, 0);
+	/* the refill: fresh again, the next prefetch 90% into the new TTL */
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 20, 40, 2, T0 + 9050), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->refresh_pending, 0);
+	CHECK_EQ(e->refresh_at_ms, T0 + 9050 + 18000);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10000), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 9050 + 18000), HF_ACT_FRESH, 1);
+	/* a failed prefetch keeps the data; at expiry it is stale at once */
+	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 5, 16, 9, T0 + 9050 + 18100), 0);
+	e = look(c, &k);
+	CHECK_EQ(hf_entry_ans(e)->kind, HF_ANS_POSITIVE);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 9050 + 19999), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 9050 + 20000), HF_ACT_STALE, 0);
+	/* a cached failure is never prefetched */
+	CHECK_EQ(fill(c, &kf, HF_ANS_FAILURE, 10, 16, 9, T0), 0);
+	e = look(c, &kf);
+	CHECK_EQ(e->refresh_at_ms, e->expires_ms);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 9500), HF_ACT_FAILURE, 0);
+	hf_cache_destroy(c);
+
+	/* prefetch-percent 0: nothing asks before expiry */
+	conf.prefetch_pct = 0;
+	c = mk_cache(&conf);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->refresh_at_ms, e->expires_ms);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 9999), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10000), HF_ACT_WAIT, 1);
+	hf_cache_destroy(c);
+}
+
 static void test_nxdomain_stale(void)
 {
 	struct hf_cache_conf conf = base_conf();
@@ -1501,7 +1558,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_flush_modes),	    TEST_CASE(test_flush),
 		TEST_CASE(test_bulk_lookup),	    TEST_CASE(test_knobs),
 		TEST_CASE(test_stats_and_create),   TEST_CASE(test_walk_step),
-		TEST_CASE(test_entry_has_key),
+		TEST_CASE(test_entry_has_key),	    TEST_CASE(test_prefetch),
 	};
 	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();
