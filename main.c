@@ -45,7 +45,7 @@ static void print_counters(FILE *f)
 			"noerror %llu servfail %llu nxdomain %llu formerr %llu notimp %llu refused "
 			"%llu badvers %llu tc %llu arp %llu nd %llu drops: not-ip %llu not-ours "
 			"%llu bad-l3 %llu frag %llu cksum %llu dns-header %llu ring %llu tx %llu "
-			"park-full %llu timeout %llu\n",
+			"park-full %llu timeout %llu bad-source %llu bad-l2 %llu\n",
 			i, (unsigned long long)c->rx_packets, (unsigned long long)c->queries,
 			(unsigned long long)c->answers, (unsigned long long)c->hits_fresh,
 			(unsigned long long)c->hits_stale, (unsigned long long)c->hits_failure,
@@ -61,7 +61,8 @@ static void print_counters(FILE *f)
 			(unsigned long long)c->drop_fragment, (unsigned long long)c->drop_bad_cksum,
 			(unsigned long long)c->drop_dns_header,
 			(unsigned long long)c->drop_ring_full, (unsigned long long)c->drop_tx_full,
-			(unsigned long long)c->park_full, (unsigned long long)c->servfail_timeout);
+			(unsigned long long)c->park_full, (unsigned long long)c->servfail_timeout,
+			(unsigned long long)c->drop_bad_source, (unsigned long long)c->drop_bad_l2);
 	}
 	fflush(f);
 }

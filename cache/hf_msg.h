@@ -124,6 +124,12 @@ struct hf_counters {
 	uint64_t drop_dns_header; /* DNS header untrustworthy (short or QR=1) */
 	uint64_t drop_ring_full;  /* MISS/REFRESH could not be sent */
 	uint64_t drop_tx_full;
+	/* a source an answer must never go to: unspecified, loopback,
+	 * multicast, broadcast or reserved, or the address itself */
+	uint64_t drop_bad_source;
+	/* Ethernet: from a group (multicast/broadcast) MAC, or to another
+	 * host's unicast MAC */
+	uint64_t drop_bad_l2;
 	uint64_t ede[32]; /* answers sent with each EDE info code (< 32) */
 };
 

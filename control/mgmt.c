@@ -395,6 +395,8 @@ static void emit_counters(struct hf_emit *e, const struct hf_counters *k, uint64
 	hf_emit_u64(e, "ring_full", k->drop_ring_full);
 	hf_emit_u64(e, "tx_full", k->drop_tx_full);
 	hf_emit_u64(e, "park_full", k->park_full);
+	hf_emit_u64(e, "bad_source", k->drop_bad_source);
+	hf_emit_u64(e, "bad_l2", k->drop_bad_l2);
 	hf_emit_obj_end(e);
 	hf_emit_u64(e, "formerr_answers", k->formerr);
 	hf_emit_u64(e, "notimp_answers", k->notimp);
@@ -589,7 +591,9 @@ static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 			 {"dns_header", k[w].drop_dns_header},
 			 {"ring_full", k[w].drop_ring_full},
 			 {"tx_full", k[w].drop_tx_full},
-			 {"park_full", k[w].park_full}};
+			 {"park_full", k[w].park_full},
+			 {"bad_source", k[w].drop_bad_source},
+			 {"bad_l2", k[w].drop_bad_l2}};
 		for (size_t i = 0; i < HF_ARRAY_LEN(d); i++)
 			hf_emit_rawf(e, "holdfast_drops_total{core=\"%u\",reason=\"%s\"} %llu\n", w,
 				     d[i].r, (unsigned long long)d[i].v);

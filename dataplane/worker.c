@@ -52,6 +52,15 @@ struct hf_pkt {
 
 enum l3_kind { PKT_DROP = 0, PKT_DNS, PKT_ARP, PKT_ND };
 
+/* :: or ::1 */
+static inline bool ip6_loopback_or_any(const uint8_t *a)
+{
+	uint64_t hi, lo;
+	memcpy(&hi, a, 8);
+	memcpy(&lo, a + 8, 8);
+	return hi == 0 && (lo == 0 || lo == rte_cpu_to_be_64(1));
+}
+
 static inline bool service4_has(const struct hf_dp_conf *c, uint32_t a)
 {
 	for (unsigned i = 0; i < c->nservice4; i++)
@@ -85,7 +94,19 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		ctr->drop_malformed_l3++;
 		return PKT_DROP;
 	}
-	et = ((const struct rte_ether_hdr *)p)->ether_type;
+	{
+		/* From a group MAC (its I/G bit) the answer would flood the
+		 * segment; a unicast frame for another host is not ours. */
+		const struct rte_ether_hdr *eh = (const struct rte_ether_hdr *)p;
+		if (HF_UNLIKELY((eh->src_addr.addr_bytes[0] & 1) ||
+				(!(eh->dst_addr.addr_bytes[0] & 1) &&
+				 !rte_is_same_ether_addr(&eh->dst_addr,
+							 &w->ports[w->port_index[m->port]].mac)))) {
+			ctr->drop_bad_l2++;
+			return PKT_DROP;
+		}
+		et = eh->ether_type;
+	}
 	if (et == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
 		if (HF_UNLIKELY(len < off + 4)) {
 			ctr->drop_malformed_l3++;
@@ -128,6 +149,22 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 			ctr->drop_fragment++;
 			return PKT_DROP;
 		}
+		{
+			/* 0/8, 127/8, 224/4 multicast, 240/4 reserved and
+			 * broadcast, or the service address itself */
+			uint8_t s0 = ((const uint8_t *)&ip->src_addr)[0];
+			if (HF_UNLIKELY(s0 == 0 || s0 == 127 || s0 >= 224 ||
+					ip->src_addr == ip->dst_addr)) {
+				ctr->drop_bad_source++;
+				return PKT_DROP;
+			}
+		}
+		/* the header checksum, unless the port verified it */
+		if (!(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_GOOD) &&
+		    HF_UNLIKELY(hf_cksum_fold(hf_cksum_add(ip, ihl, 0)) != 0xffff)) {
+			ctr->drop_bad_cksum++;
+			return PKT_DROP;
+		}
 		pi->l4_off = (uint16_t)(off + ihl);
 		pi->ipv6 = 0;
 		len = off + tot; /* ignore Ethernet padding */
@@ -154,6 +191,11 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 			ctr->drop_not_ours++;
 			return PKT_DROP;
 		}
+		if (HF_UNLIKELY(ip6->src_addr[0] == 0xff || ip6_loopback_or_any(ip6->src_addr) ||
+				memcmp(ip6->src_addr, ip6->dst_addr, 16) == 0)) {
+			ctr->drop_bad_source++;
+			return PKT_DROP;
+		}
 	} else if (et == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
 		return PKT_ARP;
 	} else {
@@ -169,6 +211,11 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		}
 		if (HF_UNLIKELY(ulen < 8 || pi->l4_off + ulen > len)) {
 			ctr->drop_malformed_l3++;
+			return PKT_DROP;
+		}
+		/* over IPv6 a UDP checksum is mandatory (RFC 8200 8.1) */
+		if (HF_UNLIKELY(pi->ipv6 && udp->dgram_cksum == 0)) {
+			ctr->drop_bad_cksum++;
 			return PKT_DROP;
 		}
 		pi->dns_off = (uint16_t)(pi->l4_off + 8);
@@ -563,13 +610,26 @@ static void hf_nd(struct hf_worker *w, struct rte_mbuf *m, const struct hf_pkt *
 		rte_pktmbuf_free(m);
 		return;
 	}
-	memcpy(target, icmp + 8, 16);
-	dad = true;
-	for (int i = 0; i < 16; i++)
-		if (ip6->src_addr[i]) {
-			dad = false;
-			break;
+	/* summed over the checksum field too: a valid message sums to 0xffff,
+	 * whose complement 0 the UDP rule turns into 0xffff */
+	if (hf_l4_cksum6(ip6, icmp, (uint16_t)plen, IPPROTO_ICMPV6) != 0xffff) {
+		w->ctr->drop_bad_cksum++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	dad = ip6_loopback_or_any(ip6->src_addr) && ip6->src_addr[15] == 0;
+	/* every option at least 8 bytes long and inside the packet; none
+	 * with a source link-layer address from :: (RFC 4861 7.1.1) */
+	for (uint32_t o = 24; o < plen;) {
+		uint32_t olen = 8u * (o + 1 < plen ? icmp[o + 1] : 0u);
+		if (olen == 0 || o + olen > plen || (dad && icmp[o] == 1)) {
+			w->ctr->drop_malformed_l3++;
+			rte_pktmbuf_free(m);
+			return;
 		}
+		o += olen;
+	}
+	memcpy(target, icmp + 8, 16);
 	if (dad)
 		memcpy(ip6->dst_addr, all_nodes, 16);
 	else

@@ -27,6 +27,7 @@ when it exists, else /tmp); HF_LAB_UPSTREAM_ADDR sets knotd's address
 import atexit
 import ctypes
 import glob
+import json
 import math
 import os
 import random
@@ -884,6 +885,95 @@ def case_checksums_and_addresses():
             udp.close()
 
 
+def ctl_stats():
+    ctl = os.path.join(os.path.dirname(RIG.holdfast), "holdfastctl")
+    r = subprocess.run([ctl, "-s", os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast.sock"), "--json", "stats"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
+    check(r.returncode == 0, f"holdfastctl stats: {r.stderr.strip()}")
+    return json.loads(r.stdout)["total"]
+
+
+def udp4_frame(dst_mac, src_mac, src, dst, payload, bad_ip_sum=False):
+    udp = struct.pack("!HHHH", 40000, 53, 8 + len(payload), 0) + payload
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, len(udp))
+    csum = 0xFFFF - inet_sum(pseudo + udp) or 0xFFFF
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, socket.inet_aton(src),
+                     socket.inet_aton(dst))
+    isum = 0xFFFF - inet_sum(ip)
+    ip = ip[:10] + struct.pack("!H", isum ^ (0x0101 if bad_ip_sum else 0)) + ip[12:]
+    return dst_mac + src_mac + b"\x08\x00" + ip + udp
+
+
+def ip6_frame(dst_mac, src_mac, src, dst, proto, l4, csum_at, hop=64, zero_sum=False, bad_sum=False):
+    s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    if not zero_sum:
+        csum = 0xFFFF - inet_sum(s6 + d6 + struct.pack("!IxxxB", len(l4), proto) + l4) or 0xFFFF
+        l4 = l4[:csum_at] + struct.pack("!H", csum ^ (0x0101 if bad_sum else 0)) + l4[csum_at + 2:]
+    ip = struct.pack("!IHBB", 6 << 28, len(l4), proto, hop) + s6 + d6
+    return dst_mac + src_mac + b"\x86\xdd" + ip + l4
+
+
+def case_bad_sources_dropped():
+    """Frames holdfast must not answer (reflection, flooding the segment,
+    RFC 4861 7.1.1 discards) are dropped and counted by reason; the same
+    query from a good source, sent the same way, is answered."""
+    cif = RIG.lab["HF_LAB_CLIENT_IF"]
+    cmac = bytes.fromhex(RIG.nsexec("cat", f"/sys/class/net/{cif}/address").stdout.strip().replace(":", ""))
+    hmac = bytes.fromhex(host_mac().replace(":", ""))
+    s4, c4, s6, c6 = (RIG.lab["HF_LAB_SERVICE4"], RIG.lab["HF_LAB_CLIENT4"], RIG.lab["HF_LAB_SERVICE6"],
+                      RIG.lab["HF_LAB_CLIENT6"])
+    qry = build_query("www.test", T_A)
+    udp6 = struct.pack("!HHHH", 40000, 53, 8 + len(qry), 0) + qry
+    t6 = socket.inet_pton(socket.AF_INET6, s6)
+    ns = struct.pack("!BBHI", 135, 0, 0, 0) + t6
+    sllao = struct.pack("!BB", 1, 1) + cmac
+    cases = [  # (what, frame, drop reason)
+        ("IPv4 from 0.0.0.0", udp4_frame(hmac, cmac, "0.0.0.0", s4, qry), "bad_source"),
+        ("IPv4 from 255.255.255.255", udp4_frame(hmac, cmac, "255.255.255.255", s4, qry), "bad_source"),
+        ("IPv4 from 224.0.0.1", udp4_frame(hmac, cmac, "224.0.0.1", s4, qry), "bad_source"),
+        ("IPv4 from 127.0.0.1", udp4_frame(hmac, cmac, "127.0.0.1", s4, qry), "bad_source"),
+        ("IPv4 from the service address", udp4_frame(hmac, cmac, s4, s4, qry), "bad_source"),
+        ("from the broadcast MAC", udp4_frame(hmac, b"\xff" * 6, c4, s4, qry), "bad_l2"),
+        ("from a multicast MAC", udp4_frame(hmac, b"\x01\x00\x5e\x00\x00\x01", c4, s4, qry), "bad_l2"),
+        ("to another host's MAC", udp4_frame(b"\x02\x00\x00\x00\x00\x99", cmac, c4, s4, qry), "bad_l2"),
+        ("IPv4 with a bad header checksum", udp4_frame(hmac, cmac, c4, s4, qry, bad_ip_sum=True), "bad_cksum"),
+        ("IPv6 UDP with checksum 0", ip6_frame(hmac, cmac, c6, s6, 17, udp6, 6, zero_sum=True), "bad_cksum"),
+        ("IPv6 from ::", ip6_frame(hmac, cmac, "::", s6, 17, udp6, 6), "bad_source"),
+        ("IPv6 from ::1", ip6_frame(hmac, cmac, "::1", s6, 17, udp6, 6), "bad_source"),
+        ("IPv6 from ff02::1", ip6_frame(hmac, cmac, "ff02::1", s6, 17, udp6, 6), "bad_source"),
+        ("IPv6 from the service address", ip6_frame(hmac, cmac, s6, s6, 17, udp6, 6), "bad_source"),
+        ("NS with a bad checksum", ip6_frame(hmac, cmac, c6, s6, 58, ns + sllao, 2, hop=255, bad_sum=True),
+         "bad_cksum"),
+        ("NS with a zero-length option", ip6_frame(hmac, cmac, c6, s6, 58, ns + b"\x01\x00" + cmac, 2, hop=255),
+         "malformed_l3"),
+        ("NS from :: with a source link-layer option", ip6_frame(hmac, cmac, "::", s6, 58, ns + sllao, 2, hop=255),
+         "malformed_l3"),
+    ]
+    # one frame at a time, each with its own before and after: the
+    # namespace's kernel sends ND and MLD of its own now and then
+    controls = [("a good IPv4 query", udp4_frame(hmac, cmac, c4, s4, qry), "answers"),
+                ("a good IPv6 query", ip6_frame(hmac, cmac, c6, s6, 17, udp6, 6), "answers"),
+                ("a good NS", ip6_frame(hmac, cmac, c6, s6, 58, ns + sllao, 2, hop=255), "nd_replies")]
+    raw = RIG.netns.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    try:
+        raw.bind((cif, 0))
+        for what, frame, reason in controls + cases:
+            b = ctl_stats()
+            raw.send(frame)
+            time.sleep(0.15)
+            a = ctl_stats()
+            if reason in ("answers", "nd_replies"):
+                check(a[reason] - b[reason] == 1, f"{what}: {reason} rose by {a[reason] - b[reason]}, not 1")
+                continue
+            got = a["drops"][reason] - b["drops"][reason]
+            check(got == 1, f"{what}: drops.{reason} rose by {got}, not 1")
+            moved = "nd_replies" if frame[12:14] == b"\x86\xdd" and frame[20] == 58 else "answers"
+            check(a[moved] == b[moved], f"{what}: answered ({moved} rose by {a[moved] - b[moved]})")
+    finally:
+        raw.close()
+
+
 def case_waiters_all_answered():
     """20 clients ask the same uncached name at once: every one gets its
     own answer (its ID, its 0x20 spelling), from one upstream resolution."""
@@ -1081,6 +1171,7 @@ PLAN = [
     ({}, [case_miss_then_hit, case_ttl_decreases, case_cname, case_0x20_case_kept, case_aaaa_over_ipv6,
           case_arp_answered, case_nd_answered, case_nxdomain_cached, case_truncation, case_edns,
           case_formerr, case_no_answer_to_garbage, case_opcode_and_class, case_checksums_and_addresses,
+          case_bad_sources_dropped,
           case_waiters_all_answered, case_burst_of_misses,
           case_stale_client_timeout, case_stale_upstream_refused, case_servfail_nothing_cached,
           case_stale_nxdomain]),
