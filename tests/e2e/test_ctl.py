@@ -1416,23 +1416,33 @@ def main():
                     failed += 1
                     continue
                 t0 = time.monotonic()
+                log_before = rig.log_path
+                ok = False
                 try:
-                    if not rig.running():
+                    rig.take_exits()  # the case before had its own
+                    if not rig.running():  # a crash in the case before: a fresh holdfast for this one
                         rig.restart()
                     c()
-                    print(f"ok {name} ({time.monotonic() - t0:.1f} s)", flush=True)
-                    passed += 1
+                    ok = True
                 except Fail as e:
                     print(f"FAIL {name}: {e}", flush=True)
-                    failed += 1
-                    failed_logs.add(rig.log_path)
                 except Exception as e:
                     print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
                     traceback.print_exc(file=sys.stdout)
+                # holdfast dying by itself during the case (even when the
+                # case restarted it, or passed anyway) fails the case
+                exits = rig.take_exits()
+                if ok and exits:
+                    print(f"FAIL {name}: {'; '.join(exits)}", flush=True)
+                    ok = False
+                elif exits:
+                    print(f"# and during {name}: {'; '.join(exits)}", flush=True)
+                if ok:
+                    print(f"ok {name} ({time.monotonic() - t0:.1f} s)", flush=True)
+                    passed += 1
+                else:
                     failed += 1
-                    failed_logs.add(rig.log_path)
-                if rig.proc is not None and rig.proc.poll() is not None:
-                    print(f"# holdfast exited with status {rig.proc.returncode} during {name}", flush=True)
+                    failed_logs.update(p for p in (log_before, rig.log_path) if p)
             rig.stop()
     except SystemExit as e:
         print(f"FAIL {current[0]}: interrupted by {e}", flush=True)
