@@ -31,7 +31,6 @@
  * with a client's question, never sent to the workers. */
 #define HF_KEY_INTERNAL 0x80
 
-#define HF_NTA_MAX	   1024	 /* NTAs held at once */
 #define HF_MAX_WORKERS_CTL 64	 /* = the dataplane's HF_MAX_WORKERS */
 #define HF_MGMT_CONNS	   16	 /* management connections at once */
 #define HF_MGMT_REQ_MAX	   4096	 /* bytes of one request line */

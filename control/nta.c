@@ -188,7 +188,7 @@ int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t l
 	}
 	rc = insert(c, name, len, now, now + lifetime_s, recheck_s, reason, src);
 	if (rc != 0) {
-		snprintf(err, errlen, "too many NTAs (at most %d)", HF_NTA_MAX);
+		snprintf(err, errlen, "too many NTAs: at most %d in force at once", HF_NTA_MAX);
 		return rc;
 	}
 	if (c->val != NULL)
@@ -415,8 +415,16 @@ static void load_state(struct hf_control *c)
 		if (tmp[i].recheck != 0 && c->val == NULL)
 			tmp[i].recheck = 0;
 		if (insert(c, tmp[i].name, tmp[i].len, tmp[i].added, tmp[i].expires, tmp[i].recheck,
-			   tmp[i].reason, HF_NTA_SRC_STATE) == 0)
+			   tmp[i].reason, HF_NTA_SRC_STATE) == 0) {
 			restored++;
+		} else {
+			char nm[HF_DNS_NAME_MAX * 4 + 8];
+			name_str(tmp[i].name, tmp[i].len, nm, sizeof(nm));
+			fprintf(stderr,
+				"holdfast: nta: %s from %s not restored: at most %d NTAs in force "
+				"at once\n",
+				nm, path, HF_NTA_MAX);
+		}
 	}
 	free(tmp);
 	fprintf(stderr, "holdfast: nta: %u NTA(s) restored from %s\n", restored, path);

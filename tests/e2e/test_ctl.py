@@ -1120,6 +1120,29 @@ def case_raw_stalled_connection():
     still_serving("after stalled control connections")
 
 
+def case_nta_limit():
+    """One limit for every NTA in force (config file, state file, holdfastctl):
+    64. The 65th add is refused with one line; renewing one at the limit works."""
+    nta_clear()
+    names = [f"n{i:02d}.limit.example" for i in range(64)]
+    try:
+        for n in names:
+            ctl("nta", "add", n, "--lifetime", "10m")
+        check(len(nta_list()) == 64, f"nta list after 64 adds: {len(nta_list())} NTAs")
+        r = ctl_raw("nta", "add", "one-too-many.example")
+        check(r.rc == 1 and r.err == "holdfastctl: too many NTAs: at most 64 in force at once\n",
+              f"the 65th nta add: {r.show()}")
+        check(r.obj == {"ok": False, "error": "too many NTAs: at most 64 in force at once"}, f"--json: {r.out!r}")
+        check(len(nta_list()) == 64 and "one-too-many.example." not in nta_list(), "the 65th NTA is listed")
+        o = ctl("nta", "add", names[0], "--lifetime", "20m")  # renewing is not adding
+        check(o.get("lifetime") == 1200, f"renewing an NTA at the limit: {o}")
+        ctl("nta", "remove", names[1])
+        ctl("nta", "add", "one-too-many.example")
+        check(len(nta_list()) == 64, f"nta list after remove + add at the limit: {len(nta_list())}")
+    finally:
+        nta_clear()
+
+
 def case_concurrent_commands():
     """20 holdfastctl nta add at once, then 20 nta remove at once, under a
     DNS query stream; and clients that hang up while their change is being
@@ -1342,7 +1365,7 @@ PLAN = [
       case_cache_flush_bogus, case_cache_flush_all, case_nta_add_list_remove, case_nta_lifetimes,
       case_nta_expiry, case_nta_recheck_healthy, case_config_get, case_config_set_errors,
       case_config_set_stale_ttl, case_config_set_window, case_flush_keeps_waiters, case_socket_permissions, case_raw_protocol, case_raw_stalled_connection,
-      case_concurrent_commands]),
+      case_nta_limit, case_concurrent_commands]),
     ("persist", {"nta-state-file": "persist"}, [],
      [case_nta_persist_restart, case_nta_persist_crash, case_nta_state_corrupt]),
     ("config", {"nta-state-file": "config"}, [("nta", "example.de 10m config says so"), ("nta", "alg15.de")],
