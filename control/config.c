@@ -621,10 +621,9 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 			seterr(err, errlen, where, k->name, value, "is too long");
 			return hf_error(HF_EINVAL);
 		}
-		if (cfg->nntas >= HF_MAX_CONFIG_NTAS) {
+		if (cfg->nntas >= HF_NTA_MAX) {
 			seterr(err, errlen, where, k->name, value,
-			       "is one too many (at most %d in the configuration)",
-			       HF_MAX_CONFIG_NTAS);
+			       "is one too many (at most %d NTAs in force at once)", HF_NTA_MAX);
 			return hf_error(HF_EFULL);
 		}
 		snprintf(cfg->nta[cfg->nntas++], sizeof(cfg->nta[0]), "%s", value);

@@ -25,6 +25,7 @@
 #include <rte_ring_elem.h>
 
 #include "hf_control_impl.h"
+#include "hf_file.h"
 
 /* ---- pointer FIFO ---- */
 
@@ -387,6 +388,13 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		c->to_worker[i] = w->to_worker[i];
 		c->shared[i] = w->shared[i];
 	}
+	/* holdfast replaces these files, often as root: a directory others
+	 * could plant names in is refused rather than trusted */
+	if ((cfg->nta_state_file[0] != '\0' &&
+	     hf_file_dir_check("nta-state-file", cfg->nta_state_file, err, errlen) != 0) ||
+	    (cfg->stats_textfile[0] != '\0' &&
+	     hf_file_dir_check("stats-textfile", cfg->stats_textfile, err, errlen) != 0))
+		goto fail;
 	if (val_init(c, err, errlen) != 0)
 		goto fail;
 	if (hf_fwd_init(c, err, errlen) != 0)

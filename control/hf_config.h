@@ -16,10 +16,12 @@
 
 #define HF_MAX_SERVICE_ADDRS 16
 #define HF_MAX_FORWARDERS    8
-#define HF_MAX_CONFIG_NTAS   64
-#define HF_NTA_REASON_MAX    200	   /* bytes of an NTA's reason text */
-#define HF_NTA_LIFETIME_MAX  (7u * 86400u) /* RFC 7646: a week at most */
-#define HF_NTA_LIFETIME_DEF  3600u
+/* NTAs in force at once: the config file's, the state file's and those
+ * added with holdfastctl together (so also the most nta lines). */
+#define HF_NTA_MAX	    64
+#define HF_NTA_REASON_MAX   200		  /* bytes of an NTA's reason text */
+#define HF_NTA_LIFETIME_MAX (7u * 86400u) /* RFC 7646: a week at most */
+#define HF_NTA_LIFETIME_DEF 3600u
 
 struct hf_ip {
 	int family; /* AF_INET or AF_INET6 */
@@ -65,7 +67,7 @@ struct hf_config {
 	char nta_state_file[256];      /* nta-state-file: "" = NTAs are not persisted */
 	char stats_textfile[256];      /* stats-textfile: Prometheus textfile, "" = off */
 	uint64_t stats_textfile_ms;    /* stats-textfile-interval: default 15s */
-	char nta[HF_MAX_CONFIG_NTAS][300]; /* nta: NAME [LIFETIME [REASON]] (repeatable) */
+	char nta[HF_NTA_MAX][300];     /* nta: NAME [LIFETIME [REASON]] (repeatable) */
 	unsigned nntas;
 	/* Added fields (not config keys). */
 	bool dump_config; /* --dump-config was given: print the config and exit */

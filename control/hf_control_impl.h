@@ -31,7 +31,6 @@
  * with a client's question, never sent to the workers. */
 #define HF_KEY_INTERNAL 0x80
 
-#define HF_NTA_MAX	   1024	 /* NTAs held at once */
 #define HF_MAX_WORKERS_CTL 64	 /* = the dataplane's HF_MAX_WORKERS */
 #define HF_MGMT_CONNS	   16	 /* management connections at once */
 #define HF_MGMT_REQ_MAX	   4096	 /* bytes of one request line */
@@ -176,6 +175,10 @@ struct hf_control {
 	unsigned nntas;
 	bool nta_bypass;      /* validating an NTA recheck: NTAs do not apply */
 	uint64_t nta_next_ms; /* next expiry/recheck pass */
+	/* the last write of nta-state-file failed (until one succeeds): the
+	 * list in force is not what a restart would bring back */
+	bool nta_persist_failed;
+	char nta_persist_err[320]; /* "cannot write PATH: errno text" */
 	/* mgmt.c */
 	struct hf_mgmt mgmt;
 	struct hf_ctl_port *ports; /* [nports] */
@@ -235,8 +238,9 @@ bool hf_nta_tick(struct hf_control *c, uint64_t now_ms);
 /* A recheck's verdict: SECURE removes the NTA. */
 void hf_nta_recheck_done(struct hf_control *c, const uint8_t *name, size_t len, uint8_t verdict,
 			 uint16_t ede, const char *text);
-/* Write the list to nta-state-file atomically (temp file, fsync, rename). */
-int hf_nta_save(const struct hf_control *c);
+/* Write the list to nta-state-file atomically (hf_file_replace). Sets or
+ * clears nta_persist_failed/nta_persist_err; HF_EIO when it failed. */
+int hf_nta_save(struct hf_control *c);
 
 /* ---- mgmt.c: the management socket ---- */
 

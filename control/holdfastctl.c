@@ -158,6 +158,8 @@ int main(int argc, char **argv)
 		n = send(fd, req_line + off, rl - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break; /* it hung up first ("ERR busy"): what it said is below */
 		if (n <= 0) {
 			fprintf(stderr, "holdfastctl: %s: %s\n", sock, strerror(errno));
 			return EXIT_UNREACHABLE;
@@ -182,6 +184,8 @@ int main(int argc, char **argv)
 		n = recv(fd, reply + len, cap - len - 1, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == ECONNRESET && len > 0)
+			break; /* closed with our request unread, after its reply */
 		if (n < 0) {
 			fprintf(stderr, "holdfastctl: %s: %s\n", sock, strerror(errno));
 			return EXIT_UNREACHABLE;

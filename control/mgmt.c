@@ -40,6 +40,7 @@
 #include <rte_ring.h>
 
 #include "hf_control_impl.h"
+#include "hf_file.h"
 #include "hf_mgmt.h"
 
 #ifndef HF_VERSION
@@ -62,6 +63,7 @@ struct hf_mgmt_conn {
 	uint64_t wait_deadline_ms;
 	struct hf_msg_result *res;
 	struct hf_mgmt_req req;
+	char persist_err[320]; /* nta add/remove: applied, but nta-state-file not written */
 	/* C_READ */
 	size_t inlen;
 	char in[HF_MGMT_REQ_MAX + 1];
@@ -634,30 +636,30 @@ static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 		     (unsigned long long)s.val_bogus, (unsigned long long)s.val_indeterminate);
 	prom_family(e, "ntas", "gauge", "Negative Trust Anchors in force.");
 	hf_emit_rawf(e, "holdfast_ntas %u\n", c->nntas);
+	prom_family(e, "nta_state_persist_failed", "gauge",
+		    "1 while the NTAs in force are not what nta-state-file holds (its last "
+		    "write failed).");
+	hf_emit_rawf(e, "holdfast_nta_state_persist_failed %d\n", c->nta_persist_failed ? 1 : 0);
 	prom_port_families(c, e);
 }
 
-/* Rewrite stats-textfile (temp file + rename: node_exporter never reads half). */
+/* Rewrite stats-textfile (hf_file_replace: node_exporter never reads half). */
 static void write_textfile(struct hf_control *c)
 {
-	char tmp[300];
+	char err[320];
 	struct hf_emit e;
-	FILE *f;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", c->cfg.stats_textfile);
 	hf_emit_init(&e, false);
 	render_prometheus(c, &e);
-	f = fopen(tmp, "we");
-	if (f == NULL || e.oom || fwrite(e.buf, 1, e.len, f) != e.len || fclose(f) != 0 ||
-	    rename(tmp, c->cfg.stats_textfile) != 0) {
+	if (e.oom)
+		snprintf(err, sizeof(err), "cannot write %s: %s", c->cfg.stats_textfile,
+			 strerror(ENOMEM));
+	if (e.oom || hf_file_replace(c->cfg.stats_textfile, e.buf, e.len, err, sizeof(err)) != 0) {
 		static uint64_t last_log;
 		if (hf_control_now_ms() - last_log > 60000) {
-			fprintf(stderr, "holdfast: stats-textfile: cannot write %s: %s\n",
-				c->cfg.stats_textfile, strerror(errno));
+			fprintf(stderr, "holdfast: stats-textfile: %s\n", err);
 			last_log = hf_control_now_ms();
 		}
-		if (f != NULL)
-			unlink(tmp);
 	}
 	hf_emit_free(&e);
 }
@@ -678,6 +680,8 @@ static void cmd_status(struct hf_control *c, struct hf_mgmt_conn *k)
 	hf_emit_u64(&e, "workers", c->nw);
 	hf_emit_bool(&e, "dnssec", c->val != NULL);
 	hf_emit_u64(&e, "ntas", c->nntas);
+	hf_emit_bool(&e, "nta_state_persist_failed", c->nta_persist_failed);
+	hf_emit_str(&e, "nta_state_error", c->nta_persist_err);
 	hf_emit_arr_begin(&e, "ports");
 	for (unsigned i = 0; i < c->nports; i++)
 		hf_emit_str(&e, NULL, c->ports[i].desc);
@@ -835,6 +839,10 @@ static void cmd_nta_change(struct hf_control *c, struct hf_mgmt_conn *k)
 		conn_error(c, k, "%s", err);
 		return;
 	}
+	/* the change stands on the cores either way; the reply says it would
+	 * not survive a restart */
+	if (c->nta_persist_failed)
+		snprintf(k->persist_err, sizeof(k->persist_err), "%s", c->nta_persist_err);
 	conn_wait(c, k, seq, res, t0);
 }
 
@@ -1066,7 +1074,10 @@ static void finish_wait(struct hf_control *c, struct hf_mgmt_conn *k)
 	hf_emit_obj_end(&e);
 	free(k->res);
 	k->res = NULL;
-	conn_reply(c, k, e.oom ? "out of memory" : NULL, &e);
+	if (k->persist_err[0] != '\0' && !e.oom)
+		conn_error(c, k, "NTA applied on every core but NOT persisted: %s", k->persist_err);
+	else
+		conn_reply(c, k, e.oom ? "out of memory" : NULL, &e);
 	hf_emit_free(&e);
 }
 

@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include <unistd.h>
 
 #include "hf_control_impl.h"
+#include "hf_file.h"
 
 #define NTA_TICK_MS 100 /* expiry/recheck resolution */
 
@@ -86,55 +86,46 @@ static int broadcast(struct hf_control *c, const uint8_t *name, size_t len, enum
 	return rc;
 }
 
-int hf_nta_save(const struct hf_control *c)
+int hf_nta_save(struct hf_control *c)
 {
 	const char *path = c->cfg.nta_state_file;
-	char tmp[300], nm[HF_DNS_NAME_MAX * 4 + 8], dir[300];
-	FILE *f;
-	int fd, dfd;
-	unsigned kept = 0;
+	char nm[HF_DNS_NAME_MAX * 4 + 8];
+	size_t line_max = sizeof(nm) + 3 * 21 + HF_NTA_REASON_MAX + 8;
+	size_t cap = 16 + (size_t)c->nntas * line_max, len;
+	char *buf;
+	int rc;
 
 	if (path[0] == '\0')
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		fprintf(stderr, "holdfast: nta: cannot write %s: %s\n", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	buf = malloc(cap);
+	if (buf == NULL) {
+		snprintf(c->nta_persist_err, sizeof(c->nta_persist_err), "cannot write %s: %s",
+			 path, strerror(ENOMEM));
+		c->nta_persist_failed = true;
+		fprintf(stderr, "holdfast: nta: %s\n", c->nta_persist_err);
 		return hf_error(HF_EIO);
 	}
-	fprintf(f, "holdfast-nta 1\n");
+	len = (size_t)snprintf(buf, cap, "holdfast-nta 1\n");
 	for (unsigned i = 0; i < c->nntas; i++) {
 		const struct hf_nta *n = &c->ntas[i];
 		if (n->source == HF_NTA_SRC_CONFIG) /* the config file brings them back */
 			continue;
 		name_str(n->name, n->name_len, nm, sizeof(nm));
-		fprintf(f, "%s\t%llu\t%llu\t%u\t%s\n", nm, (unsigned long long)n->added_s,
-			(unsigned long long)n->expires_s, n->recheck_s, n->reason);
-		kept++;
+		len += (size_t)snprintf(buf + len, cap - len, "%s\t%llu\t%llu\t%u\t%s\n", nm,
+					(unsigned long long)n->added_s,
+					(unsigned long long)n->expires_s, n->recheck_s, n->reason);
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		fprintf(stderr, "holdfast: nta: cannot write %s: %s\n", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
+	rc = hf_file_replace(path, buf, len, c->nta_persist_err, sizeof(c->nta_persist_err));
+	free(buf);
+	if (rc != 0) {
+		c->nta_persist_failed = true;
+		fprintf(stderr, "holdfast: nta: %s\n", c->nta_persist_err);
 		return hf_error(HF_EIO);
 	}
-	fclose(f);
-	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "holdfast: nta: cannot rename %s to %s: %s\n", tmp, path,
-			strerror(errno));
-		unlink(tmp);
-		return hf_error(HF_EIO);
-	}
-	/* the rename itself must reach the disk */
-	snprintf(dir, sizeof(dir), "%s", path);
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	(void)kept;
+	if (c->nta_persist_failed)
+		fprintf(stderr, "holdfast: nta: %s written again\n", path);
+	c->nta_persist_failed = false;
+	c->nta_persist_err[0] = '\0';
 	return 0;
 }
 
@@ -188,7 +179,7 @@ int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t l
 	}
 	rc = insert(c, name, len, now, now + lifetime_s, recheck_s, reason, src);
 	if (rc != 0) {
-		snprintf(err, errlen, "too many NTAs (at most %d)", HF_NTA_MAX);
+		snprintf(err, errlen, "too many NTAs: at most %d in force at once", HF_NTA_MAX);
 		return rc;
 	}
 	if (c->val != NULL)
@@ -415,8 +406,16 @@ static void load_state(struct hf_control *c)
 		if (tmp[i].recheck != 0 && c->val == NULL)
 			tmp[i].recheck = 0;
 		if (insert(c, tmp[i].name, tmp[i].len, tmp[i].added, tmp[i].expires, tmp[i].recheck,
-			   tmp[i].reason, HF_NTA_SRC_STATE) == 0)
+			   tmp[i].reason, HF_NTA_SRC_STATE) == 0) {
 			restored++;
+		} else {
+			char nm[HF_DNS_NAME_MAX * 4 + 8];
+			name_str(tmp[i].name, tmp[i].len, nm, sizeof(nm));
+			fprintf(stderr,
+				"holdfast: nta: %s from %s not restored: at most %d NTAs in force "
+				"at once\n",
+				nm, path, HF_NTA_MAX);
+		}
 	}
 	free(tmp);
 	fprintf(stderr, "holdfast: nta: %u NTA(s) restored from %s\n", restored, path);

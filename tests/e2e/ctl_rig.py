@@ -81,6 +81,7 @@ class CtlRig(e2e.Rig):
         self.state_file = None
         self.started_at = None
         self.extra = []
+        self.exits = []  # holdfast exits the tests did not cause (note_exit)
 
     # ---------------------------------------------------------------- lab
     def remove_leftovers(self):
@@ -191,6 +192,31 @@ class CtlRig(e2e.Rig):
         if wait:
             return self.wait_ready()
         return None
+
+    def stop(self):
+        """Stop holdfast (SIGTERM); an exit it made by itself before is noted
+        in self.exits (see take_exits)."""
+        self.note_exit()
+        super().stop()
+
+    def note_exit(self):
+        """If holdfast has exited without the test stopping or killing it
+        (a crash), note how in self.exits and forget the process."""
+        p = self.proc
+        if p is not None and p.poll() is not None:
+            rc = p.returncode
+            how = (f"killed by signal {signal.Signals(-rc).name} ({-rc})" if rc < 0
+                   else f"exited with status {rc}")
+            self.exits.append(f"holdfast {how} (log: {self.log_path})")
+            with open(self.log_path, "a") as f:
+                f.write(f"# e2e: holdfast {how} by itself\n")
+            self.proc = None
+
+    def take_exits(self):
+        """The exits noted since the last call (crashes: each one fails the case)."""
+        self.note_exit()
+        out, self.exits = self.exits, []
+        return out
 
     def restart(self, wait=True):
         """Stop and start again with the same config."""

@@ -23,6 +23,7 @@ HF_E2E_LOGDIR, HF_LAB_UPSTREAM_ADDR) plus HF_HOLDFASTCTL.
 """
 
 import atexit
+import errno
 import json
 import math
 import os
@@ -1101,9 +1102,15 @@ def case_raw_stalled_connection():
             s.sendall(b"HF1 json sta")
             stalled.append(s)
         time.sleep(0.2)
-        r = ctl_raw("status", timeout=10)
-        one_line_error(r, (1, 3), "holdfastctl status while 16 connections stall")
-        check(r.elapsed < 2.0, f"holdfastctl status while 16 connections stall took {r.elapsed:.1f} s")
+        # the server says busy and hangs up, maybe before holdfastctl has
+        # written its request: it must still print what the server said
+        t_busy = time.monotonic()
+        for i in range(10):
+            r = ctl_raw("status", timeout=10)
+            check(r.rc == 1 and r.err == "holdfastctl: busy: too many management connections\n" and r.out == "",
+                  f"holdfastctl status #{i + 1} while 16 connections stall: {r.show()}")
+            check(r.elapsed < 2.0, f"holdfastctl status while 16 connections stall took {r.elapsed:.1f} s")
+        check(time.monotonic() - t_busy < 4.0, "the busy checks outlasted the stalled connections' 5 s")
         r2, _ = RIG.client.query(rnd("busy") + ".wild.example.de", T_A, ad=True, timeout=3.0)
         check(r2.rcode == NOERROR, f"a miss while every control connection stalls: {r2.summary()}")
     finally:
@@ -1112,6 +1119,29 @@ def case_raw_stalled_connection():
     check(wait_for(lambda: ctl_raw("status").rc == 0, 8.0, 0.3) is not None,
           "holdfastctl status still failing 8 s after the stalled connections were closed")
     still_serving("after stalled control connections")
+
+
+def case_nta_limit():
+    """One limit for every NTA in force (config file, state file, holdfastctl):
+    64. The 65th add is refused with one line; renewing one at the limit works."""
+    nta_clear()
+    names = [f"n{i:02d}.limit.example" for i in range(64)]
+    try:
+        for n in names:
+            ctl("nta", "add", n, "--lifetime", "10m")
+        check(len(nta_list()) == 64, f"nta list after 64 adds: {len(nta_list())} NTAs")
+        r = ctl_raw("nta", "add", "one-too-many.example")
+        check(r.rc == 1 and r.err == "holdfastctl: too many NTAs: at most 64 in force at once\n",
+              f"the 65th nta add: {r.show()}")
+        check(r.obj == {"ok": False, "error": "too many NTAs: at most 64 in force at once"}, f"--json: {r.out!r}")
+        check(len(nta_list()) == 64 and "one-too-many.example." not in nta_list(), "the 65th NTA is listed")
+        o = ctl("nta", "add", names[0], "--lifetime", "20m")  # renewing is not adding
+        check(o.get("lifetime") == 1200, f"renewing an NTA at the limit: {o}")
+        ctl("nta", "remove", names[1])
+        ctl("nta", "add", "one-too-many.example")
+        check(len(nta_list()) == 64, f"nta list after remove + add at the limit: {len(nta_list())}")
+    finally:
+        nta_clear()
 
 
 def case_concurrent_commands():
@@ -1274,6 +1304,124 @@ def case_nta_state_corrupt():
     nta_clear()
 
 
+def mount(*args):
+    r = subprocess.run(["mount", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
+    check(r.returncode == 0, f"mount {' '.join(args)}: {r.stderr.strip()}")
+
+
+def persist_status(failed, error):
+    st = ctl("status")
+    check(st.get("nta_state_persist_failed") is failed and st.get("nta_state_error") == error,
+          f"status: nta_state_persist_failed {st.get('nta_state_persist_failed')!r}, nta_state_error "
+          f"{st.get('nta_state_error')!r}; expected {failed!r}, {error!r}")
+    g = prom().get("holdfast_nta_state_persist_failed")
+    check(g == [("", 1 if failed else 0)], f"holdfast_nta_state_persist_failed: {g}, expected {int(failed)}")
+
+
+def state_names(path):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    check(lines and lines[0] == "holdfast-nta 1", f"{path}: {lines[:2]}")
+    return sorted(ln.split("\t")[0] for ln in lines[1:])
+
+
+def case_nta_persist_failure():
+    """nta-state-file on a file system of its own (a tmpfs this case mounts):
+    read-only, then full. A change that cannot be written stays applied on
+    every core, but holdfastctl exits 1 naming the file and the errno text,
+    and status and the Prometheus gauge say so until a write succeeds."""
+    d = os.path.join(RIG.lab["HF_LAB_DIR"], "ro-state")
+    path = os.path.join(d, "nta.state")
+    os.makedirs(d, exist_ok=True)
+    knobs = dict(RIG.knobs)
+    mount("-t", "tmpfs", "-o", "size=64k,mode=0755", "hf-ro-state", d)
+    try:
+        RIG.start(**dict(knobs, **{"nta-state-file": path}))
+        nta_clear()
+        ctl("nta", "add", "example.de", "--lifetime", "10m")
+        persist_status(False, "")
+        mount("-o", "remount,ro", d)
+        erofs = f"cannot write {path}: Read-only file system"
+        r = ctl_raw("nta", "add", "alg8.de", "--lifetime", "10m")
+        msg = f"NTA applied on every core but NOT persisted: {erofs}"
+        check(r.rc == 1 and r.err == f"holdfastctl: {msg}\n", f"nta add on a read-only file system: {r.show()}")
+        check(r.obj == {"ok": False, "error": msg}, f"--json: {r.out!r}")
+        check(set(nta_list()) == {"example.de.", "alg8.de."}, f"nta list: {sorted(nta_list())}")
+        for x in spread("www.alg8.de", n=8, ad=True):
+            expect_ad(x, False, "www.alg8.de under its NTA that could not be written")
+        persist_status(True, erofs)
+        r = ctl_raw("nta", "remove", "example.de")
+        check(r.rc == 1 and r.err == f"holdfastctl: {msg}\n", f"nta remove on a read-only file system: {r.show()}")
+        check(set(nta_list()) == {"alg8.de."}, f"nta list after the remove: {sorted(nta_list())}")
+        check(state_names(path) == ["example.de."], f"{path} changed on a read-only file system")
+        # writable again, but full
+        mount("-o", "remount,rw", d)
+        fd = os.open(os.path.join(d, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError as e:
+            check(e.errno == errno.ENOSPC, f"filling {d}: {e}")
+        finally:
+            os.close(fd)
+        r = ctl_raw("nta", "add", "alg13.de", "--lifetime", "10m")
+        enospc = f"cannot write {path}: No space left on device"
+        check(r.rc == 1 and r.err == f"holdfastctl: NTA applied on every core but NOT persisted: {enospc}\n",
+              f"nta add on a full file system: {r.show()}")
+        persist_status(True, enospc)
+        check(state_names(path) == ["example.de."], f"{path} changed on a full file system")
+        leftovers = sorted(f for f in os.listdir(d) if f not in ("nta.state", "filler"))
+        check(not leftovers, f"left in {d} after failed writes: {leftovers}")
+        # room again: the next change writes the whole list and clears the flag
+        os.unlink(os.path.join(d, "filler"))
+        ctl("nta", "add", "alg15.de", "--lifetime", "10m")
+        persist_status(False, "")
+        check(state_names(path) == ["alg13.de.", "alg15.de.", "alg8.de."], f"{path} after a write succeeded")
+        check("written again" in RIG.log_text(), "no log line that the state file was written again")
+        nta_clear()
+    finally:
+        RIG.stop()
+        subprocess.run(["umount", "-l", d], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20)
+        RIG.knobs = knobs
+
+
+def case_unsafe_dirs():
+    """A state or textfile directory others could plant names in stops start-up with one line."""
+    base = os.path.join(RIG.lab["HF_LAB_DIR"], "unsafe")
+    os.makedirs(base, exist_ok=True)
+    os.chmod(base, 0o777)
+    owned = os.path.join(RIG.lab["HF_LAB_DIR"], "owned")
+    os.makedirs(owned, exist_ok=True)
+    os.chmod(owned, 0o755)
+    os.chown(owned, pwd.getpwnam("nobody").pw_uid, -1)
+    cases = [({"nta-state-file": os.path.join(base, "nta.state")},
+              f"holdfast: nta-state-file: directory {base} is writable by group or others without the sticky "
+              "bit (mode 0777)"),
+             ({"stats-textfile": os.path.join(owned, "holdfast.prom")},
+              f"holdfast: stats-textfile: directory {owned} is owned by uid {pwd.getpwnam('nobody').pw_uid}, "
+              "not root or holdfast's uid 0")]
+    knobs = dict(RIG.knobs)
+    try:
+        for extra_knobs, want in cases:
+            RIG.start(wait=False, **dict(knobs, **extra_knobs))
+            try:
+                rc = RIG.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                raise Fail(f"holdfast started with {extra_knobs}")
+            finally:
+                RIG.proc = None  # an exit this case asked for
+            lines = [ln for ln in RIG.log_text().splitlines() if ln.startswith("holdfast:")]
+            check(rc == 1 and lines and lines[-1] == want, f"{extra_knobs}: exit {rc}, last lines {lines[-2:]}")
+        os.chmod(base, 0o1777)  # sticky, as /tmp: fine
+        RIG.start(**dict(knobs, **{"nta-state-file": os.path.join(base, "nta.state")}))
+        ctl("nta", "add", "alg8.de", "--lifetime", "1m")
+        check(state_names(os.path.join(base, "nta.state")) == ["alg8.de."], "state file in a sticky directory")
+        nta_clear()
+    finally:
+        RIG.stop()
+        RIG.knobs = knobs
+
+
 def case_nta_from_config():
     lst = nta_list()
     now_ = time.time()
@@ -1336,9 +1484,10 @@ PLAN = [
       case_cache_flush_bogus, case_cache_flush_all, case_nta_add_list_remove, case_nta_lifetimes,
       case_nta_expiry, case_nta_recheck_healthy, case_config_get, case_config_set_errors,
       case_config_set_stale_ttl, case_config_set_window, case_flush_keeps_waiters, case_socket_permissions, case_raw_protocol, case_raw_stalled_connection,
-      case_concurrent_commands]),
+      case_nta_limit, case_concurrent_commands]),
     ("persist", {"nta-state-file": "persist"}, [],
-     [case_nta_persist_restart, case_nta_persist_crash, case_nta_state_corrupt]),
+     [case_nta_persist_restart, case_nta_persist_crash, case_nta_state_corrupt, case_nta_persist_failure,
+      case_unsafe_dirs]),
     ("config", {"nta-state-file": "config"}, [("nta", "example.de 10m config says so"), ("nta", "alg15.de")],
      [case_nta_from_config, case_nta_config_limits]),
     ("group", {"nta-state-file": "group", "control-socket-group": "nogroup", "stats-textfile": "textfile",
@@ -1403,6 +1552,7 @@ def main():
                         k["stats-textfile"] = STATE["textfile"] = os.path.join(rig.lab["HF_LAB_DIR"], "tf",
                                                                                "holdfast.prom")
                         os.makedirs(os.path.dirname(k["stats-textfile"]), exist_ok=True)
+                        os.chmod(os.path.dirname(k["stats-textfile"]), 0o755)  # holdfast refuses 0777
                     print(f"# instance {inst}", flush=True)
                     rig.start(extra=extra, **k)
                 except Exception as e:
@@ -1416,23 +1566,33 @@ def main():
                     failed += 1
                     continue
                 t0 = time.monotonic()
+                log_before = rig.log_path
+                ok = False
                 try:
-                    if not rig.running():
+                    rig.take_exits()  # the case before had its own
+                    if not rig.running():  # a crash in the case before: a fresh holdfast for this one
                         rig.restart()
                     c()
-                    print(f"ok {name} ({time.monotonic() - t0:.1f} s)", flush=True)
-                    passed += 1
+                    ok = True
                 except Fail as e:
                     print(f"FAIL {name}: {e}", flush=True)
-                    failed += 1
-                    failed_logs.add(rig.log_path)
                 except Exception as e:
                     print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
                     traceback.print_exc(file=sys.stdout)
+                # holdfast dying by itself during the case (even when the
+                # case restarted it, or passed anyway) fails the case
+                exits = rig.take_exits()
+                if ok and exits:
+                    print(f"FAIL {name}: {'; '.join(exits)}", flush=True)
+                    ok = False
+                elif exits:
+                    print(f"# and during {name}: {'; '.join(exits)}", flush=True)
+                if ok:
+                    print(f"ok {name} ({time.monotonic() - t0:.1f} s)", flush=True)
+                    passed += 1
+                else:
                     failed += 1
-                    failed_logs.add(rig.log_path)
-                if rig.proc is not None and rig.proc.poll() is not None:
-                    print(f"# holdfast exited with status {rig.proc.returncode} during {name}", flush=True)
+                    failed_logs.update(p for p in (log_before, rig.log_path) if p)
             rig.stop()
     except SystemExit as e:
         print(f"FAIL {current[0]}: interrupted by {e}", flush=True)
