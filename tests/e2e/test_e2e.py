@@ -757,6 +757,18 @@ def case_formerr():
     expect_rcode_raw(two, FORMERR, "QDCOUNT 2")
     # no question at all
     expect_rcode_raw(struct.pack("!HHHHHH", qid, 0x0100, 0, 0, 0, 0), FORMERR, "QDCOUNT 0")
+    # a COOKIE option (10) of 3 bytes, neither a client cookie (8) nor client
+    # + server cookie (16..40): FORMERR with an OPT (RFC 7873 5.2.2); 8 is fine
+    opt_head = build_query("www.test", qid=qid)[:-2]  # up to the OPT's RDLENGTH
+    for olen in (3, 8):
+        wire = opt_head + struct.pack("!HHH", 4 + olen, 10, olen) + bytes(range(1, olen + 1))
+        what = f"COOKIE of {olen} bytes"
+        r = Response(expect_rcode_raw(wire, FORMERR if olen == 3 else NOERROR, what))
+        check(r.opt is not None and r.opt["udp"] == EDNS_BUFSIZE, f"{what}: OPT {r.opt}: {r.summary()}")
+        if olen == 3:
+            check(not r.questions and not r.answer, f"{what}: FORMERR with records: {r.summary()}")
+        else:
+            check(r.values(T_A) == [WWW_A], f"{what}: {r.summary()}")
 
 
 def case_no_answer_to_garbage():
