@@ -500,6 +500,36 @@ static int parse_ip(const char *s, struct hf_ip *ip)
 	return hf_error(HF_EINVAL);
 }
 
+/*
+ * Why ip cannot be a service address (NULL when it can): holdfast answers
+ * ARP / ND and DNS for it on a DPDK port, so it must be a unicast address
+ * a packet on the wire can carry: not unspecified, broadcast, multicast
+ * or loopback (127.0.0.0/8 and ::1 never leave a host's kernel).
+ */
+static const char *service_ip_problem(const struct hf_ip *ip)
+{
+	static const uint8_t v6_any[16], v6_loop[16] = {[15] = 1};
+	if (ip->family == AF_INET) {
+		uint32_t a = ntohl(ip->v4.s_addr);
+		if (a == 0)
+			return "is the unspecified address, not one to answer on";
+		if (a == 0xffffffffu)
+			return "is the broadcast address, not one to answer on";
+		if ((a >> 28) == 0xe)
+			return "is a multicast address (224.0.0.0/4), not one to answer on";
+		if ((a >> 24) == 127)
+			return "is a loopback address (127.0.0.0/8): a DPDK port never sees it";
+		return NULL;
+	}
+	if (memcmp(&ip->v6, v6_any, 16) == 0)
+		return "is the unspecified address, not one to answer on";
+	if (ip->v6.s6_addr[0] == 0xff)
+		return "is a multicast address (ff00::/8), not one to answer on";
+	if (memcmp(&ip->v6, v6_loop, 16) == 0)
+		return "is the loopback address (::1): a DPDK port never sees it";
+	return NULL;
+}
+
 static int parse_forwarder(const char *s, struct sockaddr_storage *ss)
 {
 	char addr[INET6_ADDRSTRLEN + 1];
@@ -559,9 +589,15 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 	switch (k->kind) {
 	case K_SERVICE: {
 		struct hf_ip ip;
+		const char *why;
 		if (parse_ip(value, &ip) != 0) {
 			seterr(err, errlen, where, k->name, value,
 			       "is not an IPv4 or IPv6 address");
+			return hf_error(HF_EINVAL);
+		}
+		why = service_ip_problem(&ip);
+		if (why != NULL) {
+			seterr(err, errlen, where, k->name, value, "%s", why);
 			return hf_error(HF_EINVAL);
 		}
 		for (unsigned i = 0; i < cfg->nservice; i++) {
@@ -770,11 +806,46 @@ static void cut_comment(char *s)
 	}
 }
 
+/*
+ * The next line of f into buf (HF_CONFIG_LINE_MAX + 1 bytes), without its
+ * newline: 1, or 0 at the end of the file, or HF_EINVAL with err set for a
+ * NUL byte, a line longer than HF_CONFIG_LINE_MAX or more than
+ * HF_CONFIG_FILE_MAX bytes read in all (*total). Bounded for any file,
+ * /dev/zero and pipes included.
+ */
+static int read_line(FILE *f, char *buf, size_t *total, const char *where, const char *path,
+		     char *err, size_t errlen)
+{
+	size_t n = 0;
+	int ch;
+	while ((ch = getc(f)) != EOF) {
+		if (++*total > HF_CONFIG_FILE_MAX) {
+			snprintf(err, errlen, "%s: file is larger than %u bytes (1 MiB)", path,
+				 HF_CONFIG_FILE_MAX);
+			return hf_error(HF_EINVAL);
+		}
+		if (ch == '\n')
+			break;
+		if (ch == '\0') {
+			snprintf(err, errlen, "%s: NUL byte in the line", where);
+			return hf_error(HF_EINVAL);
+		}
+		if (n == HF_CONFIG_LINE_MAX) {
+			snprintf(err, errlen, "%s: line is longer than %u bytes", where,
+				 HF_CONFIG_LINE_MAX);
+			return hf_error(HF_EINVAL);
+		}
+		buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	return ch == EOF && n == 0 ? 0 : 1;
+}
+
 int hf_config_load(struct hf_config *cfg, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	char *line = NULL, where[600];
-	size_t cap = 0;
+	char line[HF_CONFIG_LINE_MAX + 1], where[600];
+	size_t total = 0;
 	unsigned lineno = 0;
 	int rc = 0;
 
@@ -782,11 +853,15 @@ int hf_config_load(struct hf_config *cfg, const char *path, char *err, size_t er
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return hf_error(HF_EIO);
 	}
-	while (getline(&line, &cap, f) != -1) {
+	for (;;) {
 		char *s, *colon, *key, *value;
 		size_t vlen;
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		rc = read_line(f, line, &total, where, path, err, errlen);
+		if (rc <= 0)
+			break;
+		rc = 0;
 		cut_comment(line);
 		s = trim(line);
 		if (*s == '\0')
@@ -813,7 +888,6 @@ int hf_config_load(struct hf_config *cfg, const char *path, char *err, size_t er
 		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
 		rc = hf_error(HF_EIO);
 	}
-	free(line);
 	fclose(f);
 	return rc;
 }

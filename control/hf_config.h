@@ -22,6 +22,8 @@
 #define HF_NTA_REASON_MAX   200		  /* bytes of an NTA's reason text */
 #define HF_NTA_LIFETIME_MAX (7u * 86400u) /* RFC 7646: a week at most */
 #define HF_NTA_LIFETIME_DEF 3600u
+#define HF_CONFIG_FILE_MAX  (1024u * 1024u) /* bytes a config file may have */
+#define HF_CONFIG_LINE_MAX  4096u	    /* bytes of one line, its newline not counted */
 
 struct hf_ip {
 	int family; /* AF_INET or AF_INET6 */

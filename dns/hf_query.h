@@ -59,6 +59,8 @@ struct hf_query {
  *   qtype 41 (OPT) -> FORMERR; qtype 251..254 -> NOTIMP
  *   arcount == 1: must be OPT with root owner, rdata options well formed
  *          (each option header and length inside rdlen), else FORMERR;
+ *          a COOKIE option (10) of a length other than 8 or 16..40 ->
+ *          FORMERR with the OPT facts set (RFC 7873 5.2.2);
  *          version != 0 -> BADVERS; udp size < 512 counts as 512
  *   bytes after the last record -> FORMERR
  *   qclass != IN -> REFUSED (checked after the OPT parse)

@@ -12,7 +12,8 @@
  * loaded as the 8 bytes that end the name (the header is before it, so
  * they are in the message), shifted down and stored whole with zeros
  * after the name.
- * An OPT adds ~10 cycles plus ~3 per option.
+ * An OPT adds ~10 cycles plus ~3 per option (and a compare or two per
+ * option for the COOKIE length rule; none without options).
  *
  * Order of the checks when several apply: header (DROP, NOTIMP, FORMERR for
  * the counts), qname, question fixed part, OPT (FORMERR / BADVERS), trailing
@@ -35,6 +36,14 @@ static inline uint64_t hf_lower8(uint64_t x)
 	uint64_t ge_a = low7 + 0x3f3f3f3f3f3f3f3full; /* bit 7: byte & 0x7f >= 'A' */
 	uint64_t gt_z = low7 + 0x2525252525252525ull; /* bit 7: byte & 0x7f > 'Z' */
 	return x | ((ge_a & ~gt_z & ~x & hi) >> 2);   /* ASCII upper case: | 0x20 */
+}
+
+/* The OPT's facts an answer needs (its own OPT), once the OPT header parsed. */
+static inline void hf_query_set_edns(struct hf_query *q, uint16_t udp, uint16_t eflags)
+{
+	q->has_edns = 1;
+	q->udp_size = udp < HF_DNS_UDP_MIN ? HF_DNS_UDP_MIN : udp;
+	q->do_bit = (eflags & HF_EDNS_DO) != 0;
 }
 
 static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t len,
@@ -150,22 +159,29 @@ static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t le
 		q->edns_version = p[pos + 6];
 		if (HF_UNLIKELY(q->edns_version != 0)) {
 			/* the OPT header parsed: the BADVERS reply carries an OPT */
-			q->has_edns = 1;
-			q->udp_size = udp < HF_DNS_UDP_MIN ? HF_DNS_UDP_MIN : udp;
-			q->do_bit = (eflags & HF_EDNS_DO) != 0;
+			hf_query_set_edns(q, udp, eflags);
 			return HF_Q_BADVERS;
 		}
 		pos += 11;
 		while (pos < end) {
+			uint32_t olen;
 			if (HF_UNLIKELY(pos + 4 > end))
 				return HF_Q_FORMERR;
-			pos += 4u + hf_get16(p + pos + 2);
+			olen = hf_get16(p + pos + 2);
+			/* a COOKIE is 8 bytes (client cookie) or 16..40 (and a
+			 * server cookie), else FORMERR with an OPT (RFC 7873
+			 * 5.2.2). The length first: a client cookie passes on
+			 * one compare; olen - 16 wraps below 16. */
+			if (HF_UNLIKELY(olen != 8 && olen - 16 > 24 &&
+					hf_get16(p + pos) == HF_EDNS_OPT_COOKIE)) {
+				hf_query_set_edns(q, udp, eflags);
+				return HF_Q_FORMERR;
+			}
+			pos += 4u + olen;
 			if (HF_UNLIKELY(pos > end))
 				return HF_Q_FORMERR;
 		}
-		q->has_edns = 1;
-		q->udp_size = udp < HF_DNS_UDP_MIN ? HF_DNS_UDP_MIN : udp;
-		q->do_bit = (eflags & HF_EDNS_DO) != 0;
+		hf_query_set_edns(q, udp, eflags);
 	}
 	if (HF_UNLIKELY(pos != len))
 		return HF_Q_FORMERR;

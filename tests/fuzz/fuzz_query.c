@@ -38,6 +38,19 @@ static void check_lname(const uint8_t *lname, size_t len, const uint8_t *p)
 	}
 }
 
+/* Every COOKIE option in the OPT at `opt` is 8 or 16..40 bytes (RFC 7873). */
+static void check_cookies(const uint8_t *opt)
+{
+	size_t pos = 11, end = 11u + hf_get16(opt + 9);
+	while (pos < end) {
+		uint16_t olen = hf_get16(opt + pos + 2);
+		if (hf_get16(opt + pos) == HF_EDNS_OPT_COOKIE)
+			REQUIRE(olen == 8 || (olen >= 16 && olen <= 40));
+		pos += 4u + olen;
+	}
+	REQUIRE(pos == end);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hf_query q;
@@ -85,9 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(msg.question_end == q.question_end);
 		REQUIRE(hf_dns_name_equal(msg.qname, msg.qname_len, lname, q.qname_len));
 		REQUIRE(msg.has_opt == (bool)q.has_edns);
-		if (q.has_edns)
+		if (q.has_edns) {
 			REQUIRE(msg.opt_do == (bool)q.do_bit &&
 				HF_MAX(msg.opt_udp_size, HF_DNS_UDP_MIN) == q.udp_size);
+			check_cookies(data + q.question_end);
+		}
 		break;
 	case HF_Q_BADVERS:
 		REQUIRE(q.has_edns && q.edns_version != 0 && q.question_end != 0);

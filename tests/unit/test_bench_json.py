@@ -4,7 +4,8 @@
 
 Usage: test_bench_json.py CASE BENCH_SELFTEST
 CASE is one of: json list filter badflag console compare.
-Standard library only. Exit 0 = pass, 1 = fail, 77 = skipped (meson's code).
+Standard library only. Exit 0 = pass, 1 = fail; never 77 (meson's "skipped"):
+'compare' without compare.py or scipy is a failure (scripts/deps.sh installs them).
 
 The checks follow Google Benchmark's documented JSON output (the keys that
 its tools/compare.py and gbench/report.py read, plus the context block) and
@@ -18,8 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-
-SKIP = 77
 
 # What bench_selftest registers, in order (DISABLED_bm_never is never shown).
 NAMES = [
@@ -435,8 +434,8 @@ def find_compare():
 def case_compare(exe, tmp):
     py, compare = find_compare()
     if compare is None:
-        print("SKIP: Google Benchmark's compare.py (libbenchmark-tools) or scipy missing")
-        return SKIP
+        raise Fail("Google Benchmark's compare.py or scipy is missing: install "
+                   "libbenchmark-tools and python3-scipy (scripts/deps.sh does)")
     # A failed run reports zero times (as in Google Benchmark), which makes
     # compare.py's overall geometric mean zero and drop out: compare the
     # benchmarks that run, then check a file with the failure still loads.
@@ -507,14 +506,12 @@ def main():
     exe = sys.argv[2]
     tmp = tempfile.mkdtemp(prefix="hf-bench-test-")
     try:
-        rc = CASES[sys.argv[1]](exe, tmp)
+        CASES[sys.argv[1]](exe, tmp)
     except Fail as e:
         print("FAIL %s: %s" % (sys.argv[1], e))
         return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if rc == SKIP:
-        return SKIP
     print("PASS %s" % sys.argv[1])
     return 0
 

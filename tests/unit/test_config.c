@@ -2,9 +2,12 @@
 /* Unit tests for control/config.c: defaults, every key, every class of
  * error message, file and argument order, repeatable keys, dump round-trip. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dns/hf_dns.h"
@@ -27,6 +30,92 @@ static const char *write_file(const char *name, const char *text)
 	fputs(text, f);
 	fclose(f);
 	return p;
+}
+
+/* Like write_file, for bytes that may hold NULs. */
+static const char *write_bytes(const char *name, const void *data, size_t len)
+{
+	static char p[128];
+	FILE *f;
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+	f = fopen(p, "w");
+	if (f == NULL)
+		return p;
+	if (len > 0)
+		fwrite(data, 1, len, f);
+	fclose(f);
+	return p;
+}
+
+/*
+ * hf_config_load(path) in a child process that SIGALRM ends after 3 s, so
+ * that a loader reading an endless source without bound fails the test
+ * instead of hanging it. Returns its result and error text; 1 when the
+ * child did not finish.
+ */
+static int load_in_child(const char *path, char *err, size_t errlen)
+{
+	int fd[2], rc = 1, st;
+	ssize_t n;
+	pid_t pid;
+	char buf[sizeof(int) + 512] = "";
+
+	err[0] = '\0';
+	if (pipe(fd) != 0)
+		return 1;
+	pid = fork();
+	if (pid == 0) {
+		struct hf_config c;
+		char e[512] = "";
+		close(fd[0]);
+		alarm(3);
+		hf_config_defaults(&c);
+		rc = hf_config_load(&c, path, e, sizeof(e));
+		memcpy(buf, &rc, sizeof(rc));
+		memcpy(buf + sizeof(rc), e, sizeof(e));
+		_exit(write(fd[1], buf, sizeof(buf)) == (ssize_t)sizeof(buf) ? 0 : 1);
+	}
+	close(fd[1]);
+	n = pid > 0 ? read(fd[0], buf, sizeof(buf)) : -1;
+	close(fd[0]);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	if (n != (ssize_t)sizeof(buf)) {
+		fprintf(stderr, "loading %s did not finish within 3 s\n", path);
+		return 1;
+	}
+	memcpy(&rc, buf, sizeof(rc));
+	snprintf(err, errlen, "%s", buf + sizeof(rc));
+	return rc;
+}
+
+/* load_in_child on a pipe that a writer fills with `chunk` without end. */
+static int load_endless_pipe(const char *chunk, char *path, size_t pathlen, char *err,
+			     size_t errlen)
+{
+	int fd[2], rc, st;
+	pid_t writer;
+
+	if (pipe(fd) != 0)
+		return 1;
+	writer = fork();
+	if (writer == 0) {
+		size_t len = strlen(chunk);
+		close(fd[0]);
+		signal(SIGPIPE, SIG_DFL);
+		while (write(fd[1], chunk, len) == (ssize_t)len)
+			;
+		_exit(0);
+	}
+	close(fd[1]);
+	snprintf(path, pathlen, "/dev/fd/%d", fd[0]);
+	rc = load_in_child(path, err, errlen);
+	close(fd[0]); /* the writer's next write fails: EPIPE */
+	if (writer > 0) {
+		kill(writer, SIGKILL);
+		waitpid(writer, &st, 0);
+	}
+	return rc;
 }
 
 static bool one_line(const char *s)
@@ -311,7 +400,41 @@ static void test_errors(void)
 	CHECK_EQ(set(&c, "service-address", "example.com", err, sizeof(err)), HF_EINVAL);
 	CHECK_EQ(set(&c, "service-address", "198.18.53.1@53", err, sizeof(err)), HF_EINVAL);
 	CHECK_EQ(set(&c, "service-address", "fe80::1%eth0", err, sizeof(err)), HF_EINVAL);
+	/* only unicast addresses a packet on a DPDK port can carry */
+	static const struct {
+		const char *addr, *why;
+	} notunicast[] = {
+		{"0.0.0.0", "is the unspecified address, not one to answer on"},
+		{"::", "is the unspecified address, not one to answer on"},
+		{"0:0::0", "is the unspecified address, not one to answer on"},
+		{"255.255.255.255", "is the broadcast address, not one to answer on"},
+		{"224.0.0.1", "is a multicast address (224.0.0.0/4), not one to answer on"},
+		{"239.255.255.255", "is a multicast address (224.0.0.0/4), not one to answer on"},
+		{"ff02::1", "is a multicast address (ff00::/8), not one to answer on"},
+		{"FF05::1:3", "is a multicast address (ff00::/8), not one to answer on"},
+		{"127.0.0.1", "is a loopback address (127.0.0.0/8): a DPDK port never sees it"},
+		{"127.255.255.254",
+		 "is a loopback address (127.0.0.0/8): a DPDK port never sees it"},
+		{"::1", "is the loopback address (::1): a DPDK port never sees it"},
+	};
+	for (size_t i = 0; i < HF_ARRAY_LEN(notunicast); i++) {
+		char want[200];
+		snprintf(want, sizeof(want), "holdfast.conf:12: service-address: \"%s\" %s",
+			 notunicast[i].addr, notunicast[i].why);
+		CHECK_EQ(set(&c, "service-address", notunicast[i].addr, err, sizeof(err)),
+			 HF_EINVAL);
+		CHECK(strcmp(err, want) == 0);
+	}
 	CHECK_EQ(c.nservice, 0);
+	/* their neighbours are unicast */
+	static const char *unicast[] = {
+		"0.0.0.1",	   "1.0.0.0",	"126.255.255.255", "128.0.0.0",
+		"223.255.255.255", "240.0.0.1", "255.255.255.254", "::2",
+		"fe80::1",	   "feff::1",	"::ffff:10.0.0.1"};
+	for (size_t i = 0; i < HF_ARRAY_LEN(unicast); i++)
+		CHECK_EQ(set(&c, "service-address", unicast[i], err, sizeof(err)), 0);
+	CHECK_EQ(c.nservice, HF_ARRAY_LEN(unicast));
+	hf_config_defaults(&c);
 
 	/* forwarders */
 	static const char *badfwd[] = {"1.2.3.4@99999", "1.2.3.4@0",  "1.2.3.4@",
@@ -387,6 +510,79 @@ static void test_file_errors(void)
 	CHECK_EQ(hf_config_load(&c, "/nonexistent/holdfast.conf", err, sizeof(err)), HF_EIO);
 	CHECK(strcmp(err, "/nonexistent/holdfast.conf: cannot open: No such file or directory") ==
 	      0);
+}
+
+/* A config file is at most 1 MiB of lines of at most 4 KiB without NUL
+ * bytes, whatever it is: /dev/zero and endless pipes stop at the bound. */
+static void test_file_bounds(void)
+{
+	struct hf_config c;
+	char err[512], want[600], path[64];
+	const char *p;
+	char *big = malloc(HF_CONFIG_FILE_MAX + 2);
+	static const char nul[] = "max-ttl: 1h\nmax-ttl: 2h\0 and the rest\nmax-ttl: 3h\n";
+
+	/* a NUL byte: an error naming the line, the line is not applied */
+	hf_config_defaults(&c);
+	p = write_bytes("nul.conf", nul, sizeof(nul) - 1);
+	CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), HF_EINVAL);
+	snprintf(want, sizeof(want), "%s:2: NUL byte in the line", p);
+	CHECK(strcmp(err, want) == 0);
+	CHECK_EQ(c.max_ttl, 3600);
+	hf_config_defaults(&c);
+	p = write_bytes("nul1.conf", "\0", 1);
+	CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), HF_EINVAL);
+	snprintf(want, sizeof(want), "%s:1: NUL byte in the line", p);
+	CHECK(strcmp(err, want) == 0);
+
+	if (big == NULL) {
+		CHECK(big != NULL);
+		return;
+	}
+	/* a line of 4096 bytes loads, 4097 does not (line 3 here) */
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t n = (size_t)sprintf(big, "max-ttl: 1h\n\n# ");
+		memset(big + n, 'x', HF_CONFIG_LINE_MAX - 2 + extra);
+		n += HF_CONFIG_LINE_MAX - 2 + extra;
+		n += (size_t)sprintf(big + n, "\nmax-ttl: 2h\n");
+		hf_config_defaults(&c);
+		p = write_bytes("long.conf", big, n);
+		if (extra == 0) {
+			CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), 0);
+			CHECK_EQ(c.max_ttl, 7200);
+			continue;
+		}
+		CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), HF_EINVAL);
+		snprintf(want, sizeof(want), "%s:3: line is longer than 4096 bytes", p);
+		CHECK(strcmp(err, want) == 0);
+		CHECK_EQ(c.max_ttl, 3600);
+	}
+
+	/* 1 MiB of comment lines loads, one byte more does not */
+	for (size_t i = 0; i < HF_CONFIG_FILE_MAX; i += 64) {
+		memset(big + i, '#', 63);
+		big[i + 63] = '\n';
+	}
+	hf_config_defaults(&c);
+	p = write_bytes("1mib.conf", big, HF_CONFIG_FILE_MAX);
+	CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), 0);
+	big[HF_CONFIG_FILE_MAX] = '\n';
+	p = write_bytes("1mib1.conf", big, HF_CONFIG_FILE_MAX + 1);
+	CHECK_EQ(hf_config_load(&c, p, err, sizeof(err)), HF_EINVAL);
+	snprintf(want, sizeof(want), "%s: file is larger than 1048576 bytes (1 MiB)", p);
+	CHECK(strcmp(err, want) == 0);
+	free(big);
+
+	/* sources without an end */
+	CHECK_EQ(load_in_child("/dev/zero", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "/dev/zero:1: NUL byte in the line") == 0);
+	CHECK_EQ(load_endless_pipe("# a comment\n", path, sizeof(path), err, sizeof(err)),
+		 HF_EINVAL);
+	snprintf(want, sizeof(want), "%s: file is larger than 1048576 bytes (1 MiB)", path);
+	CHECK(strcmp(err, want) == 0);
+	CHECK_EQ(load_endless_pipe("xxxxxxxx", path, sizeof(path), err, sizeof(err)), HF_EINVAL);
+	snprintf(want, sizeof(want), "%s:1: line is longer than 4096 bytes", path);
+	CHECK(strcmp(err, want) == 0);
 }
 
 /* nta: NAME [LIFETIME [REASON]] and the other management keys. */
@@ -701,21 +897,26 @@ static void test_dump(void)
 	CHECK_EQ(small[21], 'x');
 }
 
-/* The example file at the top of the tree loads and passes the checks
- * (found from this file's path; skipped when the tree is not reachable). */
+/* The example file at the top of the tree loads and passes the checks.
+ * Found from HF_SOURCE_ROOT (meson test sets it), else from this file's
+ * path as compiled; not found is a failure, never a skip. */
 static void test_example_file(void)
 {
 	struct hf_config c;
 	char path[1024], err[512] = "";
+	const char *root = getenv("HF_SOURCE_ROOT");
 	const char *slash = strrchr(__FILE__, '/');
 	FILE *f;
-	if (slash == NULL)
-		return;
-	snprintf(path, sizeof(path), "%.*s/../../holdfast.conf.example", (int)(slash - __FILE__),
-		 __FILE__);
+	if (root != NULL && root[0] != '\0')
+		snprintf(path, sizeof(path), "%s/holdfast.conf.example", root);
+	else
+		snprintf(path, sizeof(path), "%.*s/../../holdfast.conf.example",
+			 slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".");
 	f = fopen(path, "r");
 	if (f == NULL) {
-		printf("     (holdfast.conf.example not found from %s, skipped)\n", path);
+		fprintf(stderr, "%s: %s (HF_SOURCE_ROOT %s)\n", path, strerror(errno),
+			root ? root : "not set");
+		CHECK(!"holdfast.conf.example found");
 		return;
 	}
 	fclose(f);
@@ -741,6 +942,7 @@ int main(void)
 		TEST_CASE(test_every_key),
 		TEST_CASE(test_errors),
 		TEST_CASE(test_file_errors),
+		TEST_CASE(test_file_bounds), /* forks: a loader child, a pipe writer */
 		TEST_CASE(test_args),
 		TEST_CASE(test_repeatable_limits),
 		TEST_CASE(test_check),

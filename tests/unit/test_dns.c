@@ -353,7 +353,9 @@ static void test_query_formerr_opt(void)
 	len = add_opt(b, qlen, 1232, 0, false, opt_cookie, sizeof(opt_cookie));
 	CHECK_EQ(qparse(b, len, &q, lname), HF_Q_OK);
 	CHECK_EQ(qparse(b, len - 1, &q, lname), HF_Q_FORMERR);
-	/* option overrunning rdlen: option says 9 bytes, rdlen leaves 8 */
+	/* option overrunning rdlen: option says 9 bytes, rdlen leaves 8 (a
+	 * padding option: a 9-byte cookie is FORMERR for its length alone) */
+	b[len - 11] = HF_EDNS_OPT_PADDING;
 	b[len - 9] = 9;
 	CHECK_EQ(qparse(b, len, &q, lname), HF_Q_FORMERR);
 	CHECK_EQ(q.has_edns, 0);
@@ -370,6 +372,57 @@ static void test_query_formerr_opt(void)
 	CHECK_EQ(qparse(b, len, &q, lname), HF_Q_OK);
 	CHECK_EQ(qparse(b, len + 1, &q, lname), HF_Q_FORMERR);
 	CHECK_EQ(q.question_end, len);
+}
+
+/* RFC 7873 5.2.2: a COOKIE option of 8 bytes (client cookie) or 16..40
+ * (client + server cookie) is fine, any other length is FORMERR, and the
+ * FORMERR reply carries an OPT (the OPT itself parsed). */
+static void test_query_cookie_length(void)
+{
+	static const struct {
+		uint16_t len;
+		enum hf_query_verdict v;
+	} cases[] = {{0, HF_Q_FORMERR}, {3, HF_Q_FORMERR}, {7, HF_Q_FORMERR},
+		     {8, HF_Q_OK},	{9, HF_Q_FORMERR}, {15, HF_Q_FORMERR},
+		     {16, HF_Q_OK},	{40, HF_Q_OK},	   {41, HF_Q_FORMERR}};
+	uint8_t b[512], opts[64], lname[HF_QUERY_LNAME_SIZE];
+	struct hf_query q;
+	size_t qlen = mkq(b, 10, HF_DNS_RD, 1, 0, 0, 1, WWW_MIXED, WWW_LEN, HF_TYPE_A, HF_CLASS_IN);
+	size_t len;
+
+	for (size_t i = 0; i < HF_ARRAY_LEN(cases); i++) {
+		uint16_t n = cases[i].len;
+		/* the cookie alone, then behind a padding option */
+		for (size_t pad = 0; pad <= 4; pad += 4) {
+			memset(opts, 0xa5, sizeof(opts));
+			hf_put16(opts, HF_EDNS_OPT_PADDING);
+			hf_put16(opts + 2, 0);
+			hf_put16(opts + pad, HF_EDNS_OPT_COOKIE);
+			hf_put16(opts + pad + 2, n);
+			len = add_opt(b, qlen, 1400, 0, true, opts, (uint16_t)(pad + 4 + n));
+			CHECK_EQ(qparse(b, len, &q, lname), cases[i].v);
+			CHECK_EQ(q.has_edns, 1);
+			CHECK_EQ(q.udp_size, 1400);
+			CHECK_EQ(q.do_bit, 1);
+			CHECK_EQ(q.question_end, qlen);
+		}
+	}
+	/* other options have no such rule: a 3-byte padding option is fine */
+	static const uint8_t pad3[] = {0, 12, 0, 3, 0, 0, 0};
+	len = add_opt(b, qlen, 1232, 0, false, pad3, sizeof(pad3));
+	CHECK_EQ(qparse(b, len, &q, lname), HF_Q_OK);
+	/* a bad cookie after a good one; and it wins over a class other than IN */
+	static const uint8_t two[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 10, 0, 3, 1, 2, 3};
+	len = add_opt(b, qlen, 1232, 0, false, two, sizeof(two));
+	CHECK_EQ(qparse(b, len, &q, lname), HF_Q_FORMERR);
+	hf_put16(b + qlen - 2, HF_CLASS_CH);
+	CHECK_EQ(qparse(b, len, &q, lname), HF_Q_FORMERR);
+	/* a cookie length running past rdlen is still a malformed OPT (no OPT facts) */
+	static const uint8_t over[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7};
+	hf_put16(b + qlen - 2, HF_CLASS_IN);
+	len = add_opt(b, qlen, 1232, 0, false, over, sizeof(over));
+	CHECK_EQ(qparse(b, len, &q, lname), HF_Q_FORMERR);
+	CHECK_EQ(q.has_edns, 0);
 }
 
 static void test_query_badvers(void)
@@ -1761,6 +1814,7 @@ int main(void)
 		TEST_CASE(test_query_formerr_header),
 		TEST_CASE(test_query_formerr_qname),
 		TEST_CASE(test_query_formerr_opt),
+		TEST_CASE(test_query_cookie_length),
 		TEST_CASE(test_query_badvers),
 		TEST_CASE(test_query_refused),
 		TEST_CASE(test_name_unpack),
