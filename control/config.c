@@ -122,7 +122,7 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->stale_window_ms = D_DAY;
 	cfg->client_timeout_ms = 1800;
 	cfg->stale_ttl = 30;
-	cfg->prefetch_pct = 10;
+	cfg->prefetch_pct = 0;
 	cfg->failure_recheck_ms = 30 * D_SEC;
 	cfg->failure_ttl = 5;
 	cfg->max_ttl = 86400;

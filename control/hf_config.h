@@ -44,7 +44,7 @@ struct hf_config {
 	uint64_t stale_window_ms;   /* serve-stale-window: default 1d, max 7d, 0 = off */
 	uint64_t client_timeout_ms; /* serve-stale-client-timeout: default 1.8s */
 	uint32_t stale_ttl;	    /* serve-stale-ttl: default 30s */
-	uint32_t prefetch_pct;	    /* prefetch-percent: default 10 */
+	uint32_t prefetch_pct;	    /* prefetch-percent: default 0 (off) */
 	uint64_t failure_recheck_ms;  /* serve-stale-failure-recheck: default 30s */
 	uint32_t failure_ttl;	      /* failure-ttl: default 5s, 1s..5m (RFC 9520) */
 	uint32_t max_ttl;	      /* max-ttl: default 1d */

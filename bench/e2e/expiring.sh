@@ -32,7 +32,7 @@ die() { log "error: $*"; exit 1; }
 . "$here/lib.sh"
 prelude expiring
 
-export HF_LAB_TAG=exp HF_LAB_RESOLVER_MAX_TTL=5
+export HF_LAB_TAG=exp HF_LAB_RESOLVER_MAX_TTL=5 HF_LAB_UPSTREAM_ADDR=${HF_EXP_UPSTREAM_ADDR:-127.53.250.53}
 run=$(mktemp -d /tmp/hf-exp.XXXXXX)
 pidf=$run/holdfast.pid
 cleanup() {
