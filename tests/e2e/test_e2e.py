@@ -555,6 +555,7 @@ def expect_no_ede(r):
 
 
 def case_miss_then_hit():
+    hits0, misses0 = rig_prom("holdfast_cache_hits_total", kind="fresh"), rig_prom("holdfast_cache_misses_total")
     r1, _ = q("www.test")
     expect(r1, NOERROR, ra=True, aa=False, tc=False)
     check(r1.values(T_A) == [WWW_A], f"first answer {r1.values(T_A)}, expected [{WWW_A}]")
@@ -571,6 +572,11 @@ def case_miss_then_hit():
     r3, _ = q("www.test")
     t3 = answer_ttl(r3, T_A)
     check(t3 <= t2 - 1, f"TTL {t3} 2 s after {t2}: not aged by at least 1")
+    # one miss, then two fresh hits, in the Prometheus export too
+    hits = rig_prom("holdfast_cache_hits_total", kind="fresh") - hits0
+    misses = rig_prom("holdfast_cache_misses_total") - misses0
+    check((hits, misses) == (2, 1), f"holdfast_cache_hits_total{{kind=fresh}} +{hits}, "
+          f"holdfast_cache_misses_total +{misses}; want +2 and +1")
 
 
 def case_ttl_decreases():
@@ -897,12 +903,40 @@ def case_checksums_and_addresses():
             udp.close()
 
 
+def holdfastctl(holdfast, sock, *args):
+    """holdfastctl (beside the holdfast binary) ARGS on socket sock: its stdout; fails unless status 0."""
+    ctl = os.path.join(os.path.dirname(holdfast), "holdfastctl")
+    r = subprocess.run([ctl, "-s", sock, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=20)
+    check(r.returncode == 0, f"holdfastctl {' '.join(args)}: status {r.returncode}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def prom_sum(holdfast, sock, metric, sparse=False, **labels):
+    """The sum over every sample of metric (cores, ...) whose labels include
+    labels, from `holdfastctl stats --prometheus`. A sparse family (EDE
+    codes) has no sample for a count of 0."""
+    want = [f'{k}="{v}"' for k, v in labels.items()]
+    total, seen = 0, False
+    for ln in holdfastctl(holdfast, sock, "stats", "--prometheus").splitlines():
+        if ln.startswith("#"):
+            continue
+        head, _, value = ln.rpartition(" ")
+        name, _, lbl = head.partition("{")
+        if name == metric and all(w in lbl.rstrip("}").split(",") for w in want):
+            total += int(float(value))
+            seen = True
+    check(seen or sparse, f"no sample of {metric} with {labels} in stats --prometheus")
+    return total
+
+
 def ctl_stats():
-    ctl = os.path.join(os.path.dirname(RIG.holdfast), "holdfastctl")
-    r = subprocess.run([ctl, "-s", os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast.sock"), "--json", "stats"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
-    check(r.returncode == 0, f"holdfastctl stats: {r.stderr.strip()}")
-    return json.loads(r.stdout)["total"]
+    sock = os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast.sock")
+    return json.loads(holdfastctl(RIG.holdfast, sock, "--json", "stats"))["total"]
+
+
+def rig_prom(metric, **labels):
+    return prom_sum(RIG.holdfast, os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast.sock"), metric, **labels)
 
 
 def udp4_frame(dst_mac, src_mac, src, dst, payload, bad_ip_sum=False):
@@ -967,6 +1001,8 @@ def case_bad_sources_dropped():
     controls = [("a good IPv4 query", udp4_frame(hmac, cmac, c4, s4, qry), "answers"),
                 ("a good IPv6 query", ip6_frame(hmac, cmac, c6, s6, 17, udp6, 6), "answers"),
                 ("a good NS", ip6_frame(hmac, cmac, c6, s6, 58, ns + sllao, 2, hop=255), "nd_replies")]
+    reasons = sorted({r for _, _, r in cases})
+    prom0 = {r: rig_prom("holdfast_drops_total", reason=r) for r in reasons}
     raw = RIG.netns.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     try:
         raw.bind((cif, 0))
@@ -984,6 +1020,11 @@ def case_bad_sources_dropped():
             check(a[moved] == b[moved], f"{what}: answered ({moved} rose by {a[moved] - b[moved]})")
     finally:
         raw.close()
+    # the Prometheus export counts the same drops
+    for r in reasons:
+        n = sum(1 for _, _, x in cases if x == r)
+        got = rig_prom("holdfast_drops_total", reason=r) - prom0[r]
+        check(got == n, f"holdfast_drops_total{{reason=\"{r}\"}} rose by {got}, want {n}")
 
 
 def case_waiters_all_answered():

@@ -716,12 +716,17 @@ def case_stale_tld_expired():
 
 
 def case_stale_uncached_servfail():
-    """Under the same fault, names never cached: SERVFAIL with EDE 7, never 22."""
+    """Under the same fault, names never cached: SERVFAIL with EDE 7, never 22;
+    the Prometheus export counts exactly those three EDE 7 answers."""
+    sock = os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast-dnssec.sock")
+    ede7 = e2e.prom_sum(RIG.holdfast, sock, "holdfast_answers_ede_total", sparse=True, code="7")
     for name in ("www.alg8.de", rnd("nx") + ".de", rnd("w") + ".wild.example.de"):
         r, _ = q(name, do=True, timeout=8)
         MATRIX[f"stale, fault-expired de: {name} (uncached)"] = (RCODE_NAMES.get(r.rcode, r.rcode), r.ede_codes())
         expect(r, SERVFAIL, ad=False, what=f"{name} (never cached) under fault-expired de")
         expect_ede(r, EDE_EXPIRED, name)
+    got = e2e.prom_sum(RIG.holdfast, sock, "holdfast_answers_ede_total", sparse=True, code="7") - ede7
+    check(got == 3, f"holdfast_answers_ede_total{{code=\"7\"}} rose by {got}, want 3")
 
 
 # ------------------------------------------------------------------ runner
