@@ -13,8 +13,9 @@ seconds" line per answer, then its summary), holdfast.driver, leak.<if>.txt and
 OUT_DIR/side_by_side_startup_<server>.json (hyperfine). Writes
 OUT_DIR/side_by_side.json, side_by_side.md, and side_by_side.dat +
 side_by_side.gpvars for plot.gp. With several rounds every number is the
-median over the rounds of that number (each field on its own; median_low, so
-it is a value one round measured); the per-round values are kept in the JSON.
+numbers of one round: per server, the round whose peak answered rate is the
+median (median_low) of its rounds' peaks, so no row mixes rounds; the
+per-round values are kept in the JSON.
 Standard library only.
 """
 import glob
@@ -164,23 +165,6 @@ def parse_hyperfine(path):
     }
 
 
-def median_rec(recs):
-    """Field by field median (median_low) of records of the same shape."""
-    if len(recs) == 1:
-        return dict(recs[0])
-    out = {}
-    for k, v in recs[0].items():
-        vals = [r.get(k) for r in recs]
-        if isinstance(v, bool) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vals):
-            if isinstance(v, dict) and all(isinstance(x, dict) for x in vals):
-                out[k] = median_rec(vals)
-            else:
-                out[k] = v
-        else:
-            out[k] = statistics.median_low(vals)
-    return out
-
-
 def fmt_int(v):
     return "-" if v is None else f"{v:,}"
 
@@ -232,33 +216,45 @@ def main():
         if s == "holdfast":
             entry["version"] = facts.get("holdfast_commit", "")
             entry["driver"] = "net_" + driver if driver else None
-        steps = []
+        # every number of a row comes from one round: the round whose peak
+        # answered rate is the median (median_low) of the rounds' peaks
+        kx = {n: {} for n in range(1, rounds + 1)}
         for r in rates:
-            recs = []
             for n in range(1, rounds + 1):
                 p = os.path.join(raw, f"{s}.r{n}.kx.{r}.txt")
                 if os.path.exists(p):
-                    recs.append(parse_kx(p, s, kx_t, ours))
-            if recs:
-                rec = median_rec(recs)
-                rec["offered"] = r if r == "max" else int(r)
-                rec["rounds"] = len(recs)
-                rec["answered_qps_per_round"] = [x["answered_qps"] for x in recs]
-                rec["loss_pct_per_round"] = [x["loss_pct"] for x in recs]
-                steps.append(rec)
+                    kx[n][r] = parse_kx(p, s, kx_t, ours)
+        peaks = {n: max(x["answered_qps"] for x in kx[n].values()) for n in kx if kx[n]}
+        rep = None
+        if peaks:
+            mid = statistics.median_low(peaks.values())
+            rep = min(n for n in peaks if peaks[n] == mid)
+        entry["round"] = rep
+        entry["peak_answered_qps_per_round"] = [peaks[n] for n in sorted(peaks)]
+        steps = []
+        for r in rates:
+            if rep is None or r not in kx[rep]:
+                continue
+            rec = dict(kx[rep][r])
+            per = [kx[n][r] for n in sorted(kx) if r in kx[n]]
+            rec["offered"] = r if r == "max" else int(r)
+            rec["rounds"] = len(per)
+            rec["answered_qps_per_round"] = [x["answered_qps"] for x in per]
+            rec["loss_pct_per_round"] = [x["loss_pct"] for x in per]
+            steps.append(rec)
         entry["kxdpgun"] = steps
         dp = {}
         for tag in ("latency", "unthrottled"):
-            recs = []
+            per = {}
             for n in range(1, rounds + 1):
                 p = os.path.join(raw, f"{s}.r{n}.dnsperf.{tag}.txt")
                 if os.path.exists(p):
-                    recs.append(parse_dnsperf(p, ours, float(facts["dp_t"])))
-            if recs:
-                d = median_rec(recs)
-                d["rounds"] = len(recs)
-                d["answered_qps_per_round"] = [x.get("answered_qps") for x in recs]
-                d["p99_us_per_round"] = [x.get("latency_us", {}).get("p99") for x in recs]
+                    per[n] = parse_dnsperf(p, ours, float(facts["dp_t"]))
+            if rep in per:
+                d = dict(per[rep])
+                d["rounds"] = len(per)
+                d["answered_qps_per_round"] = [per[n].get("answered_qps") for n in sorted(per)]
+                d["p99_us_per_round"] = [per[n].get("latency_us", {}).get("p99") for n in sorted(per)]
                 dp[tag] = d
         entry["dnsperf"] = dp
         hp = os.path.join(out, f"side_by_side_startup_{s}.json")
@@ -296,7 +292,8 @@ def main():
         "benchmark": "holdfast side by side, end to end (bench/e2e/side_by_side.sh)",
         "mode": facts["mode"],
         "rounds": rounds,
-        "statistic": "median over rounds, each number on its own" if rounds > 1 else "one round",
+        "statistic": ("each server's numbers from one round: the one whose peak answered rate is the "
+                      "median (median_low) of its rounds'" if rounds > 1 else "one round"),
         "machine": {
             "date": facts["date"],
             "cpu": facts["cpu"],
@@ -350,8 +347,11 @@ def main():
              f"via {doc['setup']['holdfast_port']}, Unbound {facts['unbound']}, Knot Resolver "
              f"{facts['kresd']}, dnsdist {facts['dnsdist']}; DPDK {facts['dpdk']}. Server on CPU 1, "
              f"generator on CPU 0; warm caches; {facts['queries']} names. "
-             + (f"{rounds} rounds, servers interleaved; every number is the median over the rounds "
-                "(the machine is shared with other work: see the range and the other processes' CPU)."
+             + (f"{rounds} rounds, servers interleaved; each server's numbers all come from one round, "
+                "the one whose peak answered rate is the median of its rounds' (round "
+                + ", ".join(f"{res[s]['label']} {res[s]['round']}" for s in servers) + "); the range column "
+                "shows every round (the machine is shared with other work: see the range and the other "
+                "processes' CPU)."
                 if rounds > 1 else "One round."))
     L.append("")
     L.append(f"Peak rate: kxdpgun {facts['kxdpgun']}, {kx_t:g} s per step (\"max\": as fast as kxdpgun sends).")
@@ -433,7 +433,7 @@ def main():
         f.write(f"xmax = {xmax}\n")
         f.write(f'subtitle = "{m["cpu"]}, {m["cpus"]} CPUs, Linux {m["kernel"]}, {m["date"][:10]}; '
                 f'server on 1 core, kxdpgun on the other, warm caches'
-                + (f'; median of {rounds} rounds' if rounds > 1 else '') + '"\n')
+                + (f'; median round of {rounds}' if rounds > 1 else '') + '"\n')
     return 0
 
 
