@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Port and queue set-up: start-up only, never on the packet path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -85,6 +90,45 @@ static bool pool_fits_umem(struct rte_mempool *mp)
 	       s.hi - s.lo + obj <= (size_t)mp->populated_size * obj;
 }
 
+/*
+ * One holdfast per kernel interface. A PCI port is held by its driver, but
+ * af_packet and af_xdp sit on a kernel interface that a second process
+ * can open too: with af_packet both would answer every query (two answers
+ * per client). An exclusive lock on a file named after the interface index
+ * is held for the life of the process (the kernel drops it when the
+ * process dies, even by SIGKILL). 0, or -1 with err set.
+ */
+static int lock_interface(unsigned if_index, const char *port, char *err, size_t errlen)
+{
+	char path[64], ifname[IF_NAMESIZE] = "?", pid[32];
+	const char *dir = access("/run/lock", W_OK) == 0 ? "/run/lock" : "/tmp";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/holdfast-if%u.lock", dir, if_index);
+	if_indextoname(if_index, ifname);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "port %s: cannot open %s: %s", port, path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(err, errlen,
+			 "port %s: interface %s is already driven by another holdfast (pid %s, "
+			 "lock %s): two would both answer every query",
+			 port, ifname, pid[0] ? pid : "?", path);
+		close(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		(void)0; /* the pid is only for the message above */
+	return 0;	 /* fd stays open: the lock lives as long as the process */
+}
+
 int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned *nports,
 		  struct rte_mempool **pools, char *err, size_t errlen)
 {
@@ -147,6 +191,12 @@ int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned
 			snprintf(err, errlen, "port %u: cannot read device info: %s", p->port_id,
 				 rte_strerror(-rc));
 			return hf_error(HF_EIO);
+		}
+		if (info.if_index != 0) {
+			char name[RTE_ETH_NAME_MAX_LEN] = "?";
+			rte_eth_dev_get_name_by_port(p->port_id, name);
+			if (lock_interface(info.if_index, name, err, errlen) != 0)
+				return hf_error(HF_EEXIST);
 		}
 		if (nq > info.max_rx_queues || nq > info.max_tx_queues) {
 			snprintf(err, errlen,

@@ -1200,6 +1200,25 @@ def case_upstream_back():
 # ------------------------------------------------------------------ runner
 
 # (instance knobs, [cases]); instances run in order, each on a fresh holdfast.
+def case_second_instance_refused():
+    """A second holdfast on the same interface stops at start-up with one
+    line naming the interface and the first one's pid (with af_packet both
+    would otherwise answer every query); the first keeps answering."""
+    prefix = f"hf_e2e_{os.getpid()}_second"
+    RIG.prefixes.append(prefix)
+    cmd = [c if not c.startswith("--file-prefix=") else f"--file-prefix={prefix}" for c in RIG.cmd]
+    # its own control socket: the first one's must not be touched
+    cmd += ["--control-socket", os.path.join(RIG.lab["HF_LAB_DIR"], "second.sock")]
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=60)
+    want = (f"interface {RIG.lab['HF_LAB_HOST_IF']} is already driven by another holdfast "
+            f"(pid {RIG.proc.pid},")
+    check(r.returncode == 1 and want in r.stdout,
+          f"second holdfast: status {r.returncode}, output tail {r.stdout[-400:]!r}; want status 1 and {want!r}")
+    r1, _ = q("www.test")
+    expect(r1, NOERROR)
+
+
 def case_sighup_then_term():
     """SIGHUP is logged and ignored (holdfast keeps answering); SIGTERM then
     stops it with status 0, its shut-down counters logged and its control
@@ -1230,7 +1249,7 @@ PLAN = [
           case_stale_client_timeout, case_stale_upstream_refused, case_servfail_nothing_cached,
           case_stale_nxdomain]),
     ({"serve-stale-client-timeout": "0", "serve-stale-failure-recheck": "1s"},
-     [case_stale_at_once, case_upstream_back, case_sighup_then_term]),
+     [case_stale_at_once, case_upstream_back, case_second_instance_refused, case_sighup_then_term]),
 ]
 
 
