@@ -57,6 +57,88 @@ static bool wait_fd(int fd, short events, uint64_t deadline)
 	}
 }
 
+/*
+ * Send the request line and read the whole reply (the server closes the
+ * connection after it). 0 with *out (NUL-terminated, the caller frees) and
+ * *outlen, or EXIT_UNREACHABLE after one line on stderr.
+ */
+static int exchange(const char *sock, const char *req_line, size_t rl, uint64_t timeout_ms,
+		    char **out, size_t *outlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char *reply = NULL;
+	size_t cap = 0, len = 0;
+	uint64_t deadline;
+	int fd;
+
+	deadline = now_ms() + timeout_ms;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "holdfastctl: cannot connect to %s: %s\n", sock, strerror(errno));
+		goto fail;
+	}
+	for (size_t off = 0; off < rl;) {
+		ssize_t n;
+		if (!wait_fd(fd, POLLOUT, deadline)) {
+			fprintf(stderr, "holdfastctl: %s: timed out sending the request\n", sock);
+			goto fail;
+		}
+		n = send(fd, req_line + off, rl - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break; /* it hung up first ("ERR busy"): what it said is below */
+		if (n <= 0) {
+			fprintf(stderr, "holdfastctl: %s: %s\n", sock, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	for (;;) {
+		ssize_t n;
+		if (len + 4096 + 1 > cap) {
+			char *nb;
+			cap = cap ? cap * 2 : 65536;
+			nb = realloc(reply, cap);
+			if (nb == NULL)
+				goto fail;
+			reply = nb;
+		}
+		if (!wait_fd(fd, POLLIN, deadline)) {
+			fprintf(stderr, "holdfastctl: %s: no reply within %llums\n", sock,
+				(unsigned long long)timeout_ms);
+			goto fail;
+		}
+		n = recv(fd, reply + len, cap - len - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ECONNRESET && len > 0)
+			break; /* closed with our request unread, after its reply */
+		if (n < 0) {
+			fprintf(stderr, "holdfastctl: %s: %s\n", sock, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	fd = -1;
+	if (reply == NULL || len == 0) {
+		fprintf(stderr, "holdfastctl: %s: connection closed without a reply\n", sock);
+		goto fail;
+	}
+	*out = reply;
+	*outlen = len;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(reply);
+	return EXIT_UNREACHABLE;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sock = getenv("HOLDFAST_CONTROL_SOCKET");
@@ -65,10 +147,8 @@ int main(int argc, char **argv)
 	struct hf_mgmt_req req;
 	const char *help;
 	char err[512], *req_line, *reply = NULL, *body;
-	size_t cap = 0, len = 0, rl = 0;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	uint64_t deadline;
-	int i, fd, rc;
+	size_t len = 0, rl = 0;
+	int i, rc;
 
 	if (sock == NULL || sock[0] == '\0')
 		sock = "/run/holdfast/control.sock";
@@ -109,7 +189,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "holdfastctl: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (strlen(sock) >= sizeof(sa.sun_path)) {
+	if (strlen(sock) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		fprintf(stderr, "holdfastctl: socket path too long: %s\n", sock);
 		return EXIT_USAGE;
 	}
@@ -142,79 +222,25 @@ int main(int argc, char **argv)
 					       j + 1 < argc ? "\t" : "\n");
 	}
 
-	deadline = now_ms() + timeout_ms;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "holdfastctl: cannot connect to %s: %s\n", sock, strerror(errno));
-		return EXIT_UNREACHABLE;
-	}
-	for (size_t off = 0; off < rl;) {
-		ssize_t n;
-		if (!wait_fd(fd, POLLOUT, deadline)) {
-			fprintf(stderr, "holdfastctl: %s: timed out sending the request\n", sock);
-			return EXIT_UNREACHABLE;
-		}
-		n = send(fd, req_line + off, rl - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-			break; /* it hung up first ("ERR busy"): what it said is below */
-		if (n <= 0) {
-			fprintf(stderr, "holdfastctl: %s: %s\n", sock, strerror(errno));
-			return EXIT_UNREACHABLE;
-		}
-		off += (size_t)n;
-	}
-	for (;;) {
-		ssize_t n;
-		if (len + 4096 + 1 > cap) {
-			char *nb;
-			cap = cap ? cap * 2 : 65536;
-			nb = realloc(reply, cap);
-			if (nb == NULL)
-				return EXIT_UNREACHABLE;
-			reply = nb;
-		}
-		if (!wait_fd(fd, POLLIN, deadline)) {
-			fprintf(stderr, "holdfastctl: %s: no reply within %llums\n", sock,
-				(unsigned long long)timeout_ms);
-			return EXIT_UNREACHABLE;
-		}
-		n = recv(fd, reply + len, cap - len - 1, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == ECONNRESET && len > 0)
-			break; /* closed with our request unread, after its reply */
-		if (n < 0) {
-			fprintf(stderr, "holdfastctl: %s: %s\n", sock, strerror(errno));
-			return EXIT_UNREACHABLE;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (reply == NULL || len == 0) {
-		fprintf(stderr, "holdfastctl: %s: connection closed without a reply\n", sock);
-		return EXIT_UNREACHABLE;
-	}
+	rc = exchange(sock, req_line, rl, timeout_ms, &reply, &len);
+	free(req_line);
+	if (rc != 0)
+		return rc;
 	reply[len] = '\0';
 	body = strchr(reply, '\n');
-	if (body == NULL) {
-		fprintf(stderr, "holdfastctl: %s: reply is not a holdfast reply\n", sock);
-		return EXIT_UNREACHABLE;
-	}
-	*body++ = '\0';
-	if (strcmp(reply, "OK") == 0) {
+	if (body != NULL)
+		*body++ = '\0';
+	if (body != NULL && strcmp(reply, "OK") == 0) {
 		fputs(body, stdout);
-		return EXIT_OK;
-	}
-	if (strncmp(reply, "ERR ", 4) == 0) {
+		rc = EXIT_OK;
+	} else if (body != NULL && strncmp(reply, "ERR ", 4) == 0) {
 		fprintf(stderr, "holdfastctl: %s\n", reply + 4);
 		fputs(body, stdout); /* with --json: {"ok":false,"error":...} */
-		return EXIT_REFUSED;
+		rc = EXIT_REFUSED;
+	} else {
+		fprintf(stderr, "holdfastctl: %s: reply is not a holdfast reply\n", sock);
+		rc = EXIT_UNREACHABLE;
 	}
-	fprintf(stderr, "holdfastctl: %s: reply is not a holdfast reply\n", sock);
-	return EXIT_UNREACHABLE;
+	free(reply);
+	return rc;
 }
