@@ -812,6 +812,11 @@ struct hf_cache_decision hf_cache_decide_rest(struct hf_cache *c, struct hf_cach
 				return d;
 			}
 			d.action = c->conf.client_timeout_ms == 0 ? HF_ACT_STALE : HF_ACT_WAIT;
+			/* a prefetch that has not come back by the expiry (dropped
+			 * on a full ring, refused by a busy control plane) must
+			 * not hold the waiting clients off a query of their own */
+			if (e->refresh_pending && e->refresh_sent_ms < e->expires_ms)
+				e->refresh_pending = 0;
 			d.send_query = hf_take_query(c, e, now_ms);
 			return d;
 		}

@@ -731,19 +731,23 @@ static void test_prefetch(void)
 	CHECK_EQ(e->refresh_at_ms, e->expires_ms);
 	CHECK_DEC(hf_cache_decide(c, e, T0 + 9001), HF_ACT_FRESH, 0);
 	CHECK_DEC(hf_cache_decide(c, e, T0 + 9999), HF_ACT_FRESH, 0);
+	/* a prefetch still out at the expiry does not hold the clients that
+	 * now wait off a query: they ask again, once */
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10000), HF_ACT_WAIT, 1);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10001), HF_ACT_WAIT, 0);
 	/* the refill: fresh again, the next prefetch 90% into the new TTL */
-	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 20, 40, 2, T0 + 9050), 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 20, 40, 2, T0 + 10050), 0);
 	e = look(c, &k);
 	CHECK_EQ(e->refresh_pending, 0);
-	CHECK_EQ(e->refresh_at_ms, T0 + 9050 + 18000);
-	CHECK_DEC(hf_cache_decide(c, e, T0 + 10000), HF_ACT_FRESH, 0);
-	CHECK_DEC(hf_cache_decide(c, e, T0 + 9050 + 18000), HF_ACT_FRESH, 1);
+	CHECK_EQ(e->refresh_at_ms, T0 + 10050 + 18000);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 11000), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10050 + 18000), HF_ACT_FRESH, 1);
 	/* a failed prefetch keeps the data; at expiry it is stale at once */
-	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 5, 16, 9, T0 + 9050 + 18100), 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_FAILURE, 5, 16, 9, T0 + 10050 + 18100), 0);
 	e = look(c, &k);
 	CHECK_EQ(hf_entry_ans(e)->kind, HF_ANS_POSITIVE);
-	CHECK_DEC(hf_cache_decide(c, e, T0 + 9050 + 19999), HF_ACT_FRESH, 0);
-	CHECK_DEC(hf_cache_decide(c, e, T0 + 9050 + 20000), HF_ACT_STALE, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10050 + 19999), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 10050 + 20000), HF_ACT_STALE, 0);
 	/* a cached failure is never prefetched */
 	CHECK_EQ(fill(c, &kf, HF_ANS_FAILURE, 10, 16, 9, T0), 0);
 	e = look(c, &kf);
