@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker's packet path through a real DPDK port (a net_ring ethdev, as
+ * bench/per_core.c drives it): answers with software checksums and with the
+ * port's checksum offload (mbuf flags, lengths, the pseudo-header sum the
+ * port completes), the RX checksum flags a port sets, a VLAN tag kept in
+ * the answer, and ARP. The frames come from bench/hf_bench_dns.c.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_eth_ring.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "bench/hf_bench_dns.h"
+#include "hf_test.h"
+
+static struct hf_bd_worker bw;
+static struct rte_ring *rx, *tx;
+static struct rte_mempool *pool;
+static uint16_t port;
+
+/* Feed one frame (with RX ol_flags) through the worker; the one frame it
+ * sent in *out (a copy, its length returned), or 0 when it sent nothing. */
+static uint32_t exchange(const uint8_t *frame, uint32_t len, uint64_t rx_flags, uint8_t *out,
+			 uint64_t *tx_flags, struct rte_mbuf *meta)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *a = NULL;
+	uint32_t n = 0;
+
+	CHECK(m != NULL);
+	if (m == NULL)
+		return 0;
+	memcpy(rte_pktmbuf_mtod(m, uint8_t *), frame, len);
+	m->data_len = m->pkt_len = len;
+	m->port = port;
+	m->ol_flags = rx_flags;
+	hf_worker_rx(&bw.w, &m, 1);
+	hf_worker_flush(&bw.w);
+	if (rte_ring_dequeue(tx, (void **)&a) == 0) {
+		n = a->data_len;
+		memcpy(out, rte_pktmbuf_mtod(a, uint8_t *), n);
+		if (tx_flags != NULL)
+			*tx_flags = a->ol_flags;
+		if (meta != NULL) {
+			meta->l2_len = a->l2_len;
+			meta->l3_len = a->l3_len;
+		}
+		rte_pktmbuf_free(a);
+	}
+	CHECK_EQ(rte_ring_count(tx), 0);
+	return n;
+}
+
+static void test_software_checksums(void)
+{
+	uint8_t name[HF_BD_NAME_LEN], f[HF_BD_FRAME_MAX], out[2048];
+	uint64_t fl = 1;
+	uint32_t len, n;
+
+	hf_bd_name(name, 'n', 3);
+	len = (uint32_t)hf_bd_frame(f, name, 0x1234, true);
+	n = exchange(f, len, 0, out, &fl, NULL);
+	CHECK(n > 0);
+	CHECK_EQ(fl, 0);
+	CHECK(hf_bd_check_answer(out, n, hf_bd_addr(3)) == NULL);
+}
+
+/* The port computes the checksums: the worker asks for both, says where
+ * the headers are, zeroes the IPv4 one and seeds the UDP one with the
+ * pseudo header; completed as a NIC would, the answer checks. */
+static void test_tx_offload(void)
+{
+	uint8_t name[HF_BD_NAME_LEN], f[HF_BD_FRAME_MAX], out[2048];
+	struct rte_mbuf meta;
+	uint64_t fl = 0;
+	uint32_t len, n;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(out + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(out + 34);
+
+	bw.port.tx_cksum_offload = true;
+	hf_bd_name(name, 'n', 5);
+	len = (uint32_t)hf_bd_frame(f, name, 0x4321, false);
+	n = exchange(f, len, 0, out, &fl, &meta);
+	bw.port.tx_cksum_offload = false;
+	CHECK(n > 0);
+	if (n == 0)
+		return;
+	CHECK_EQ(fl, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+	CHECK_EQ(meta.l2_len, 14);
+	CHECK_EQ(meta.l3_len, 20);
+	CHECK_EQ(ip->hdr_checksum, 0);
+	CHECK_EQ(udp->dgram_cksum, rte_ipv4_phdr_cksum(ip, fl));
+	/* the port's part */
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	CHECK(hf_bd_check_answer(out, n, hf_bd_addr(5)) == NULL);
+}
+
+/* What the port verified decides; without a verdict holdfast checks the
+ * IPv4 header itself. */
+static void test_rx_checksum_flags(void)
+{
+	uint8_t name[HF_BD_NAME_LEN], f[HF_BD_FRAME_MAX], bad[HF_BD_FRAME_MAX], out[2048];
+	const struct hf_counters *k = &bw.shared->ctr;
+	uint64_t d0 = k->drop_bad_cksum;
+	uint32_t len;
+
+	hf_bd_name(name, 'n', 7);
+	len = (uint32_t)hf_bd_frame(f, name, 7, true);
+	memcpy(bad, f, len);
+	bad[14 + 10] ^= 0x01; /* IPv4 header checksum */
+
+	CHECK_EQ(exchange(f, len, RTE_MBUF_F_RX_IP_CKSUM_BAD, out, NULL, NULL), 0);
+	CHECK_EQ(k->drop_bad_cksum, d0 + 1);
+	CHECK_EQ(exchange(f, len, RTE_MBUF_F_RX_L4_CKSUM_BAD, out, NULL, NULL), 0);
+	CHECK_EQ(k->drop_bad_cksum, d0 + 2);
+	CHECK_EQ(exchange(bad, len, 0, out, NULL, NULL), 0);
+	CHECK_EQ(k->drop_bad_cksum, d0 + 3);
+	/* the port says good: trusted (its verdict, not ours) */
+	CHECK(exchange(bad, len, RTE_MBUF_F_RX_IP_CKSUM_GOOD, out, NULL, NULL) > 0);
+	CHECK(exchange(f, len, RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD, out, NULL,
+		       NULL) > 0);
+	CHECK_EQ(k->drop_bad_cksum, d0 + 3);
+}
+
+/* A VLAN-tagged query gets a tagged answer with the same tag. */
+static void test_vlan(void)
+{
+	uint8_t name[HF_BD_NAME_LEN], f[HF_BD_FRAME_MAX], v[HF_BD_FRAME_MAX + 4], out[2048],
+		plain[2048];
+	static const uint8_t tag[4] = {0x81, 0x00, 0x20, 0x35}; /* PCP 1, VLAN 53 */
+	uint32_t len, n;
+
+	hf_bd_name(name, 'n', 9);
+	len = (uint32_t)hf_bd_frame(f, name, 9, true);
+	memcpy(v, f, 12);
+	memcpy(v + 12, tag, 4);
+	memcpy(v + 16, f + 12, len - 12);
+	n = exchange(v, len + 4, 0, out, NULL, NULL);
+	CHECK(n > 16);
+	if (n <= 16)
+		return;
+	CHECK(memcmp(out + 12, tag, 4) == 0);
+	memcpy(plain, out, 12);
+	memcpy(plain + 12, out + 16, n - 16);
+	CHECK(hf_bd_check_answer(plain, n - 4, hf_bd_addr(9)) == NULL);
+}
+
+/* ARP for the service address: a reply from the port's MAC. */
+static void test_arp(void)
+{
+	uint8_t f[64] = {0}, out[2048];
+	static const uint8_t client[6] = {0x02, 0, 0, 0, 0, 0x02};
+	uint32_t n, sip = rte_cpu_to_be_32(0xc6123502u),
+		    tip = bw.conf.service4[0]; /* 198.18.53.2 */
+
+	memset(f, 0xff, 6);
+	memcpy(f + 6, client, 6);
+	f[12] = 0x08, f[13] = 0x06;		       /* ARP */
+	f[14] = 0, f[15] = 1, f[16] = 0x08, f[17] = 0; /* Ethernet, IPv4 */
+	f[18] = 6, f[19] = 4, f[20] = 0, f[21] = 1;    /* request */
+	memcpy(f + 22, client, 6);
+	memcpy(f + 28, &sip, 4);
+	memcpy(f + 38, &tip, 4);
+	n = exchange(f, 60, 0, out, NULL, NULL);
+	CHECK(n >= 42);
+	if (n < 42)
+		return;
+	CHECK(memcmp(out, client, 6) == 0);
+	CHECK(memcmp(out + 6, &bw.port.mac, 6) == 0);
+	CHECK_EQ(out[21], 2); /* reply */
+	CHECK(memcmp(out + 22, &bw.port.mac, 6) == 0);
+	CHECK(memcmp(out + 28, &tip, 4) == 0);
+	CHECK(memcmp(out + 32, client, 6) == 0);
+	CHECK(memcmp(out + 38, &sip, 4) == 0);
+}
+
+static int setup(void)
+{
+	struct hf_cache_conf cc;
+	struct rte_eth_conf conf;
+	char err[256];
+	int p;
+
+	rx = rte_ring_create("tw_rx", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	tx = rte_ring_create("tw_tx", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	pool = rte_pktmbuf_pool_create("tw_pool", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	if (rx == NULL || tx == NULL || pool == NULL)
+		return -1;
+	p = rte_eth_from_rings("tw_port", &rx, 1, &tx, 1, SOCKET_ID_ANY);
+	if (p < 0)
+		return -1;
+	port = (uint16_t)p;
+	memset(&conf, 0, sizeof(conf));
+	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, pool) != 0 ||
+	    rte_eth_tx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL) != 0 ||
+	    rte_eth_dev_start(port) != 0)
+		return -1;
+	hf_bd_cache_conf(&cc, 1024);
+	if (hf_bd_worker_init(&bw, "tw", port, &cc, err, sizeof(err)) != 0 ||
+	    hf_bd_warm(&bw, 'n', 0, 16, err, sizeof(err)) != 0) {
+		fprintf(stderr, "worker: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=hf_test_worker_%d", (int)getpid());
+	char *eal_argv[] = {
+		argc > 0 ? argv[0] : (char *)"test_worker",
+		(char *)"--no-huge",
+		(char *)"-m",
+		(char *)"256",
+		(char *)"--no-pci",
+		prefix,
+		(char *)"--log-level=warning",
+		NULL,
+	};
+	static const struct hf_test_case cases[] = {
+		TEST_CASE(test_software_checksums),
+		TEST_CASE(test_tx_offload),
+		TEST_CASE(test_rx_checksum_flags),
+		TEST_CASE(test_vlan),
+		TEST_CASE(test_arp),
+	};
+	int rc;
+
+	if (rte_eal_init((int)HF_ARRAY_LEN(eal_argv) - 1, eal_argv) < 0) {
+		fprintf(stderr, "rte_eal_init failed\n");
+		return 1;
+	}
+	if (setup() != 0) {
+		fprintf(stderr, "test_worker: set-up failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
+	hf_bd_worker_fini(&bw);
+	rte_eal_cleanup();
+	return rc;
+}
