@@ -897,12 +897,17 @@ def case_checksums_and_addresses():
             udp.close()
 
 
-def ctl_stats():
+def ctl_json(*args):
+    """holdfastctl --json ARGS... against this instance, parsed."""
     ctl = os.path.join(os.path.dirname(RIG.holdfast), "holdfastctl")
-    r = subprocess.run([ctl, "-s", os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast.sock"), "--json", "stats"],
+    r = subprocess.run([ctl, "-s", os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast.sock"), "--json", *args],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
-    check(r.returncode == 0, f"holdfastctl stats: {r.stderr.strip()}")
-    return json.loads(r.stdout)["total"]
+    check(r.returncode == 0, f"holdfastctl {' '.join(args)}: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def ctl_stats():
+    return ctl_json("stats")["total"]
 
 
 def udp4_frame(dst_mac, src_mac, src, dst, payload, bad_ip_sum=False):
@@ -1023,34 +1028,45 @@ def case_waiters_all_answered():
             s.close()
 
 
-def case_burst_of_misses():
-    """300 different uncached names sent back to back from one socket: all
-    answered, each with its own data."""
+def ask_all(names, qtype=T_A, chunk=300, timeout=8.0):
+    """Ask every name once from one socket (one flow, so one worker core),
+    chunk queries back to back, then their answers; the query ID is the
+    name's index. Returns the Responses in the order of names; fails the
+    case when one is missing."""
     s = RIG.netns.socket(socket.AF_INET)
+    got = {}
     try:
         s.connect((RIG.lab["HF_LAB_SERVICE4"], 53))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        want = {}
-        for n in range(600, 900):
-            qid = n
-            want[qid] = f"203.0.113.{(n - 1) % 254 + 1}"
-            s.send(build_query(f"gen-{n}.test", T_A, qid=qid))
-        got, wrong = set(), []
-        deadline = time.monotonic() + 8
-        while len(got) < len(want) and time.monotonic() < deadline:
-            s.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                data = s.recv(65535)
-            except socket.timeout:
-                break
-            r = Response(data)
-            if r.rcode != NOERROR or r.values(T_A) != [want.get(r.id)]:
-                wrong.append(r.summary())
-            got.add(r.id)
-        check(not wrong, f"{len(wrong)} wrong answers, first: {wrong[:1]}")
-        check(len(got) == len(want), f"{len(got)} of {len(want)} answered within 8 s")
+        for first in range(0, len(names), chunk):
+            ids = range(first, min(first + chunk, len(names)))
+            for i in ids:
+                s.send(build_query(names[i], qtype, qid=i))
+            deadline = time.monotonic() + timeout
+            while any(i not in got for i in ids) and time.monotonic() < deadline:
+                s.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    data = s.recv(65535)
+                except socket.timeout:
+                    break
+                r = Response(data)
+                got[r.id] = r
+            missing = [names[i] for i in ids if i not in got]
+            check(not missing, f"{len(missing)} of {len(ids)} names unanswered within {timeout:g} s, "
+                  f"first {missing[0] if missing else ''}")
     finally:
         s.close()
+    return [got[i] for i in range(len(names))]
+
+
+def case_burst_of_misses():
+    """300 different uncached names sent back to back from one socket: all
+    answered, each with its own data."""
+    ns = range(600, 900)
+    rs = ask_all([f"gen-{n}.test" for n in ns])
+    wrong = [r.summary() for n, r in zip(ns, rs)
+             if r.rcode != NOERROR or r.values(T_A) != [f"203.0.113.{(n - 1) % 254 + 1}"]]
+    check(not wrong, f"{len(wrong)} wrong answers, first: {wrong[:1]}")
 
 
 # --- serve-stale, instance 1 (client timeout 1.8 s, recheck 30 s)
@@ -1156,6 +1172,81 @@ def case_upstream_back():
     check(answer_ttl(last, T_A) <= 2, f"short.test TTL {answer_ttl(last, T_A)}: still stale after 6 s")
 
 
+# --- instance 3 (edns-buffer-size 1400, cache-entries 1024)
+
+CACHE_ENTRIES = 1024  # instance 3's cache-entries per core: the smallest allowed
+# instance 3's edns-buffer-size: wide.test's answer fits, and the frame fits
+# the veth's 1500-byte MTU (holdfast does not fragment)
+WIDE_BUFSIZE = 1400
+
+
+def zone_txt(owner):
+    """The TXT strings of owner in tests/lab/zones/test.zone, as bytes."""
+    with open(os.path.join(RIG.srcdir, "tests", "lab", "zones", "test.zone")) as f:
+        return sorted(m.encode() for line in f if line.split()[:1] == [owner]
+                      for m in re.findall(r'"([^"]*)"', line))
+
+
+def case_tcp_fallback():
+    """wide.test TXT (about 1300 bytes) comes back truncated from knotd, whose
+    UDP payload is at most 1232 however much holdfast offers: control retries
+    it over TCP once (control.tcp_retries +1) and caches all of it. With
+    edns-buffer-size 1400 a client offering 1400 gets the whole RRset, TC=0;
+    one offering 1232 gets TC=1; the second time it is a hit, no retry."""
+    want = zone_txt("wide")
+    check(len(want) == 5, f"test.zone has {len(want)} wide TXT strings, expected 5")
+    t0 = ctl_json("stats")["control"]["tcp_retries"]
+    r, _ = q("wide.test", T_TXT, bufsize=WIDE_BUFSIZE)
+    t1 = ctl_json("stats")["control"]["tcp_retries"]
+    check(t1 - t0 == 1, f"control.tcp_retries rose by {t1 - t0}, expected 1 (the truncated UDP answer)")
+    expect(r, NOERROR, tc=False)
+    check(sorted(s for v in r.values(T_TXT) for s in v) == want and len(r.values(T_TXT)) == 5,
+          f"wide.test TXT at {WIDE_BUFSIZE}: not the zone's 5 strings: {r.summary()}")
+    check(EDNS_BUFSIZE < len(r.wire) <= WIDE_BUFSIZE, f"answer of {len(r.wire)} bytes")
+    r, _ = q("wide.test", T_TXT, bufsize=EDNS_BUFSIZE)
+    expect(r, NOERROR, tc=True)
+    check(len(r.wire) <= EDNS_BUFSIZE, f"{len(r.wire)} bytes to a client offering {EDNS_BUFSIZE}")
+    r, dt = q("wide.test", T_TXT, bufsize=WIDE_BUFSIZE)
+    expect(r, NOERROR, tc=False)
+    check(len(r.values(T_TXT)) == 5 and dt < 0.5, f"wide.test again: {r.summary()} in {dt:.3f} s")
+    t2 = ctl_json("stats")["control"]["tcp_retries"]
+    check(t2 == t1, f"control.tcp_retries rose by {t2 - t1} for a cached answer")
+
+
+def case_eviction():
+    """cache-entries 1024 per core: 1024 + 300 names never asked (NXDOMAIN),
+    once each. Every insert past the bound evicts one entry (cache_evictions
+    + entries grown == names asked), the table stays at its bound; the 100
+    asked last are still cached (hits), the 100 asked first are misses
+    again (CLOCK: never-hit entries go in the order they came)."""
+    def totals(*keys):
+        return {k: ctl_json("stats")["total"][k] for k in keys}
+
+    names = [rnd("ev") + ".test" for _ in range(CACHE_ENTRIES + 300)]
+    s0 = ctl_json("stats", "--per-core")
+    rs = ask_all(names)
+    wrong = [r.summary() for r in rs if r.rcode != NXDOMAIN]
+    check(not wrong, f"{len(wrong)} answers not NXDOMAIN, first: {wrong[:1]}")
+    time.sleep(0.05)  # the gauges are published every millisecond
+    s1 = ctl_json("stats", "--per-core")
+    grown = s1["total"]["cache_entries"] - s0["total"]["cache_entries"]
+    evicted = s1["total"]["cache_evictions"] - s0["total"]["cache_evictions"]
+    check(grown + evicted == len(names), f"{len(names)} new names: cache_entries grew by {grown}, "
+          f"cache_evictions by {evicted} (their sum must be the names)")
+    full = [c["cache_entries"] for c in s1["per_core"]]
+    check(max(full) == CACHE_ENTRIES, f"cache_entries per core {full}: none at its bound {CACHE_ENTRIES}")
+    check(evicted >= len(names) - CACHE_ENTRIES, f"cache_evictions rose by {evicted}")
+    for what, part, hits, misses in (("asked last", names[-100:], 100, 0), ("asked first", names[:100], 0, 100)):
+        b = totals("hits_fresh", "misses")
+        rs = ask_all(part)
+        wrong = [r.summary() for r in rs if r.rcode != NXDOMAIN]
+        check(not wrong, f"{what}: {len(wrong)} answers not NXDOMAIN, first: {wrong[:1]}")
+        a = totals("hits_fresh", "misses")
+        check((a["hits_fresh"] - b["hits_fresh"], a["misses"] - b["misses"]) == (hits, misses),
+              f"the 100 names {what}: {a['hits_fresh'] - b['hits_fresh']} hits, {a['misses'] - b['misses']} "
+              f"misses, expected {hits} and {misses}")
+
+
 # ------------------------------------------------------------------ runner
 
 # (instance knobs, [cases]); instances run in order, each on a fresh holdfast.
@@ -1190,6 +1281,7 @@ PLAN = [
           case_stale_nxdomain]),
     ({"serve-stale-client-timeout": "0", "serve-stale-failure-recheck": "1s"},
      [case_stale_at_once, case_upstream_back, case_sighup_then_term]),
+    ({"edns-buffer-size": str(WIDE_BUFSIZE), "cache-entries": str(CACHE_ENTRIES)}, [case_tcp_fallback, case_eviction]),
 ]
 
 
