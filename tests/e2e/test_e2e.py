@@ -991,6 +991,83 @@ def case_bad_sources_dropped():
         raw.close()
 
 
+SOL_PACKET, PACKET_AUXDATA = 263, 8
+TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID = 0x10, 0x40
+VLAN_ID = 53
+
+
+def vlan_tagged(frame, vid=VLAN_ID):
+    """frame with an 802.1Q tag (priority 0) after its MAC addresses."""
+    return frame[:12] + struct.pack("!HH", 0x8100, vid) + frame[12:]
+
+
+def case_vlan():
+    """VLAN-tagged queries (IPv4, IPv6) and an ARP request, sent as raw
+    frames on the client veth (this kernel may have no 802.1Q devices):
+    each answered with the same tag (the kernel takes it off on receipt:
+    PACKET_AUXDATA of a capture on the client veth shows it), the right
+    data, and counted once."""
+    cif = RIG.lab["HF_LAB_CLIENT_IF"]
+    cmac = bytes.fromhex(RIG.nsexec("cat", f"/sys/class/net/{cif}/address").stdout.strip().replace(":", ""))
+    hmac = bytes.fromhex(host_mac().replace(":", ""))
+    s4, c4, s6, c6 = (RIG.lab["HF_LAB_SERVICE4"], RIG.lab["HF_LAB_CLIENT4"], RIG.lab["HF_LAB_SERVICE6"],
+                      RIG.lab["HF_LAB_CLIENT6"])
+    q4, q6 = build_query("www.test", T_A, qid=5301), build_query("www.test", T_AAAA, qid=5302)
+    udp6 = struct.pack("!HHHH", 40000, 53, 8 + len(q6), 0) + q6
+    arp = (b"\xff" * 6 + cmac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + cmac
+           + socket.inet_aton(c4) + b"\x00" * 6 + socket.inet_aton(s4))
+    sends = [("IPv4 query", vlan_tagged(udp4_frame(hmac, cmac, c4, s4, q4))),
+             ("IPv6 query", vlan_tagged(ip6_frame(hmac, cmac, c6, s6, 17, udp6, 6))),
+             ("ARP request", vlan_tagged(arp))]
+    raw = RIG.netns.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    try:
+        raw.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+        raw.bind((cif, 0))
+        b = ctl_stats()
+        for what, frame in sends:
+            raw.send(frame)
+            got, deadline = None, time.monotonic() + 3
+            while got is None and time.monotonic() < deadline:
+                raw.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    data, anc, _, addr = raw.recvmsg(65535, socket.CMSG_SPACE(32))
+                except socket.timeout:
+                    break
+                if addr[2] == 4 or data[6:12] != hmac:  # our own frame, or not from holdfast
+                    continue
+                et = struct.unpack("!H", data[12:14])[0]
+                if what == "ARP request" and et == 0x0806:
+                    got = (data, anc)
+                elif what == "IPv4 query" and et == 0x0800 and data[23] == 17 and data[42:44] == q4[:2]:
+                    got = (data, anc)
+                elif what == "IPv6 query" and et == 0x86DD and data[20] == 17 and data[62:64] == q6[:2]:
+                    got = (data, anc)
+            check(got is not None, f"VLAN {VLAN_ID} {what}: no answer captured on {cif} within 3 s")
+            data, anc = got
+            aux = [d for lvl, typ, d in anc if lvl == SOL_PACKET and typ == PACKET_AUXDATA]
+            check(aux and len(aux[0]) >= 20, f"{what}: no PACKET_AUXDATA with the frame")
+            status, _, _, _, _, tci, tpid = struct.unpack("=IIIHHHH", aux[0][:20])
+            check(status & TP_STATUS_VLAN_VALID, f"{what}: the answer came untagged (VLAN {VLAN_ID} asked)")
+            check(tci == VLAN_ID, f"{what}: answer tagged TCI {tci:#06x}, expected VLAN {VLAN_ID}, priority 0")
+            check(not status & TP_STATUS_VLAN_TPID_VALID or tpid == 0x8100, f"{what}: TPID {tpid:#06x}")
+            check(data[0:6] == cmac, f"{what}: to {data[0:6].hex(':')}, not the client")
+            if what == "ARP request":
+                check(data[14:22] == struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) and data[22:28] == hmac
+                      and data[28:32] == socket.inet_aton(s4) and data[32:38] == cmac
+                      and data[38:42] == socket.inet_aton(c4), f"ARP reply {data[14:42].hex()}")
+                continue
+            r = Response(data[42:] if what == "IPv4 query" else data[62:])
+            expect(r, NOERROR)
+            want = [WWW_A] if what == "IPv4 query" else [WWW_AAAA]
+            check(r.values(T_A if what == "IPv4 query" else T_AAAA) == want, f"{what}: {r.summary()}")
+        a = ctl_stats()
+        check((a["answers"] - b["answers"], a["arp_replies"] - b["arp_replies"]) == (2, 1),
+              f"answers rose by {a['answers'] - b['answers']}, arp_replies by "
+              f"{a['arp_replies'] - b['arp_replies']}: expected 2 and 1")
+    finally:
+        raw.close()
+
+
 def case_waiters_all_answered():
     """20 clients ask the same uncached name at once: every one gets its
     own answer (its ID, its 0x20 spelling), from one upstream resolution."""
@@ -1275,7 +1352,7 @@ PLAN = [
     ({}, [case_miss_then_hit, case_ttl_decreases, case_cname, case_0x20_case_kept, case_aaaa_over_ipv6,
           case_arp_answered, case_nd_answered, case_nxdomain_cached, case_truncation, case_edns,
           case_formerr, case_no_answer_to_garbage, case_opcode_and_class, case_checksums_and_addresses,
-          case_bad_sources_dropped,
+          case_bad_sources_dropped, case_vlan,
           case_waiters_all_answered, case_burst_of_misses,
           case_stale_client_timeout, case_stale_upstream_refused, case_servfail_nothing_cached,
           case_stale_nxdomain]),
