@@ -130,6 +130,9 @@ struct hf_counters {
 	/* Ethernet: from a group (multicast/broadcast) MAC, or to another
 	 * host's unicast MAC */
 	uint64_t drop_bad_l2;
+	/* cache entries evicted to make room (entries or memory bound): a
+	 * copy of the cache's own count, taken with the gauges */
+	uint64_t cache_evictions;
 	uint64_t ede[32]; /* answers sent with each EDE info code (< 32) */
 };
 

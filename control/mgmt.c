@@ -373,6 +373,7 @@ static void emit_counters(struct hf_emit *e, const struct hf_counters *k, uint64
 	hf_emit_u64(e, "fills", k->fills);
 	hf_emit_u64(e, "waiters", waiters);
 	hf_emit_u64(e, "cache_entries", entries);
+	hf_emit_u64(e, "cache_evictions", k->cache_evictions);
 	hf_emit_u64(e, "ring_to_control", ring_in); /* MISS/REFRESH waiting for control */
 	hf_emit_u64(e, "ring_to_worker", ring_out); /* control messages not yet taken */
 	hf_emit_obj_begin(e, "rcode");
@@ -537,6 +538,8 @@ static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 		{"refreshes_total", offsetof(struct hf_counters, refreshes),
 		 "Stale entries sent for renewal."},
 		{"truncated_total", offsetof(struct hf_counters, truncated), "Answers with TC=1."},
+		{"cache_evictions_total", offsetof(struct hf_counters, cache_evictions),
+		 "Cache entries evicted to make room (cache-entries or cache-memory full)."},
 		{"waiter_timeouts_total", offsetof(struct hf_counters, servfail_timeout),
 		 "Parked clients answered SERVFAIL after waiting too long."},
 	};

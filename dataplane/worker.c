@@ -915,6 +915,7 @@ static void publish_gauges(struct hf_worker *w)
 	hf_cache_get_stats(w->cache, &st);
 	w->shared->waiters = st.waiters;
 	w->shared->cache_entries = st.entries;
+	w->ctr->cache_evictions = st.evictions;
 }
 
 /* Apply the held messages in order; false when a walk is still going. */

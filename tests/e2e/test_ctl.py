@@ -59,8 +59,8 @@ WEEK = 7 * 86400
 NOBODY = ("nobody", "nogroup")
 
 COUNTERS = ["rx_packets", "queries", "answers", "hits_fresh", "hits_stale", "stale_ede3", "stale_ede19",
-            "hits_failure", "misses", "refreshes", "parked", "waiters", "cache_entries", "truncated",
-            "servfail_timeout"]
+            "hits_failure", "misses", "refreshes", "parked", "waiters", "cache_entries", "cache_evictions",
+            "truncated", "servfail_timeout"]
 RCODES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"]
 DROPS = ["not_ip", "not_ours", "malformed_l3", "fragment", "bad_cksum", "dns_header", "ring_full", "tx_full",
          "park_full"]

@@ -935,9 +935,14 @@ def prom_sum(holdfast, sock, metric, sparse=False, **labels):
     return total
 
 
+def ctl_json(*args):
+    """holdfastctl --json ARGS... against this instance, parsed."""
+    return json.loads(holdfastctl(RIG.holdfast, os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast.sock"), "--json",
+                                  *args))
+
+
 def ctl_stats():
-    sock = os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast.sock")
-    return json.loads(holdfastctl(RIG.holdfast, sock, "--json", "stats"))["total"]
+    return ctl_json("stats")["total"]
 
 
 def rig_prom(metric, **labels):
@@ -1032,6 +1037,83 @@ def case_bad_sources_dropped():
         check(got == n, f"holdfast_drops_total{{reason=\"{r}\"}} rose by {got}, want {n}")
 
 
+SOL_PACKET, PACKET_AUXDATA = 263, 8
+TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID = 0x10, 0x40
+VLAN_ID = 53
+
+
+def vlan_tagged(frame, vid=VLAN_ID):
+    """frame with an 802.1Q tag (priority 0) after its MAC addresses."""
+    return frame[:12] + struct.pack("!HH", 0x8100, vid) + frame[12:]
+
+
+def case_vlan():
+    """VLAN-tagged queries (IPv4, IPv6) and an ARP request, sent as raw
+    frames on the client veth (this kernel may have no 802.1Q devices):
+    each answered with the same tag (the kernel takes it off on receipt:
+    PACKET_AUXDATA of a capture on the client veth shows it), the right
+    data, and counted once."""
+    cif = RIG.lab["HF_LAB_CLIENT_IF"]
+    cmac = bytes.fromhex(RIG.nsexec("cat", f"/sys/class/net/{cif}/address").stdout.strip().replace(":", ""))
+    hmac = bytes.fromhex(host_mac().replace(":", ""))
+    s4, c4, s6, c6 = (RIG.lab["HF_LAB_SERVICE4"], RIG.lab["HF_LAB_CLIENT4"], RIG.lab["HF_LAB_SERVICE6"],
+                      RIG.lab["HF_LAB_CLIENT6"])
+    q4, q6 = build_query("www.test", T_A, qid=5301), build_query("www.test", T_AAAA, qid=5302)
+    udp6 = struct.pack("!HHHH", 40000, 53, 8 + len(q6), 0) + q6
+    arp = (b"\xff" * 6 + cmac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + cmac
+           + socket.inet_aton(c4) + b"\x00" * 6 + socket.inet_aton(s4))
+    sends = [("IPv4 query", vlan_tagged(udp4_frame(hmac, cmac, c4, s4, q4))),
+             ("IPv6 query", vlan_tagged(ip6_frame(hmac, cmac, c6, s6, 17, udp6, 6))),
+             ("ARP request", vlan_tagged(arp))]
+    raw = RIG.netns.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    try:
+        raw.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+        raw.bind((cif, 0))
+        b = ctl_stats()
+        for what, frame in sends:
+            raw.send(frame)
+            got, deadline = None, time.monotonic() + 3
+            while got is None and time.monotonic() < deadline:
+                raw.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    data, anc, _, addr = raw.recvmsg(65535, socket.CMSG_SPACE(32))
+                except socket.timeout:
+                    break
+                if addr[2] == 4 or data[6:12] != hmac:  # our own frame, or not from holdfast
+                    continue
+                et = struct.unpack("!H", data[12:14])[0]
+                if what == "ARP request" and et == 0x0806:
+                    got = (data, anc)
+                elif what == "IPv4 query" and et == 0x0800 and data[23] == 17 and data[42:44] == q4[:2]:
+                    got = (data, anc)
+                elif what == "IPv6 query" and et == 0x86DD and data[20] == 17 and data[62:64] == q6[:2]:
+                    got = (data, anc)
+            check(got is not None, f"VLAN {VLAN_ID} {what}: no answer captured on {cif} within 3 s")
+            data, anc = got
+            aux = [d for lvl, typ, d in anc if lvl == SOL_PACKET and typ == PACKET_AUXDATA]
+            check(aux and len(aux[0]) >= 20, f"{what}: no PACKET_AUXDATA with the frame")
+            status, _, _, _, _, tci, tpid = struct.unpack("=IIIHHHH", aux[0][:20])
+            check(status & TP_STATUS_VLAN_VALID, f"{what}: the answer came untagged (VLAN {VLAN_ID} asked)")
+            check(tci == VLAN_ID, f"{what}: answer tagged TCI {tci:#06x}, expected VLAN {VLAN_ID}, priority 0")
+            check(not status & TP_STATUS_VLAN_TPID_VALID or tpid == 0x8100, f"{what}: TPID {tpid:#06x}")
+            check(data[0:6] == cmac, f"{what}: to {data[0:6].hex(':')}, not the client")
+            if what == "ARP request":
+                check(data[14:22] == struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) and data[22:28] == hmac
+                      and data[28:32] == socket.inet_aton(s4) and data[32:38] == cmac
+                      and data[38:42] == socket.inet_aton(c4), f"ARP reply {data[14:42].hex()}")
+                continue
+            r = Response(data[42:] if what == "IPv4 query" else data[62:])
+            expect(r, NOERROR)
+            want = [WWW_A] if what == "IPv4 query" else [WWW_AAAA]
+            check(r.values(T_A if what == "IPv4 query" else T_AAAA) == want, f"{what}: {r.summary()}")
+        a = ctl_stats()
+        check((a["answers"] - b["answers"], a["arp_replies"] - b["arp_replies"]) == (2, 1),
+              f"answers rose by {a['answers'] - b['answers']}, arp_replies by "
+              f"{a['arp_replies'] - b['arp_replies']}: expected 2 and 1")
+    finally:
+        raw.close()
+
+
 def case_waiters_all_answered():
     """20 clients ask the same uncached name at once: every one gets its
     own answer (its ID, its 0x20 spelling), from one upstream resolution."""
@@ -1069,34 +1151,45 @@ def case_waiters_all_answered():
             s.close()
 
 
-def case_burst_of_misses():
-    """300 different uncached names sent back to back from one socket: all
-    answered, each with its own data."""
+def ask_all(names, qtype=T_A, chunk=300, timeout=8.0):
+    """Ask every name once from one socket (one flow, so one worker core),
+    chunk queries back to back, then their answers; the query ID is the
+    name's index. Returns the Responses in the order of names; fails the
+    case when one is missing."""
     s = RIG.netns.socket(socket.AF_INET)
+    got = {}
     try:
         s.connect((RIG.lab["HF_LAB_SERVICE4"], 53))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        want = {}
-        for n in range(600, 900):
-            qid = n
-            want[qid] = f"203.0.113.{(n - 1) % 254 + 1}"
-            s.send(build_query(f"gen-{n}.test", T_A, qid=qid))
-        got, wrong = set(), []
-        deadline = time.monotonic() + 8
-        while len(got) < len(want) and time.monotonic() < deadline:
-            s.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                data = s.recv(65535)
-            except socket.timeout:
-                break
-            r = Response(data)
-            if r.rcode != NOERROR or r.values(T_A) != [want.get(r.id)]:
-                wrong.append(r.summary())
-            got.add(r.id)
-        check(not wrong, f"{len(wrong)} wrong answers, first: {wrong[:1]}")
-        check(len(got) == len(want), f"{len(got)} of {len(want)} answered within 8 s")
+        for first in range(0, len(names), chunk):
+            ids = range(first, min(first + chunk, len(names)))
+            for i in ids:
+                s.send(build_query(names[i], qtype, qid=i))
+            deadline = time.monotonic() + timeout
+            while any(i not in got for i in ids) and time.monotonic() < deadline:
+                s.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    data = s.recv(65535)
+                except socket.timeout:
+                    break
+                r = Response(data)
+                got[r.id] = r
+            missing = [names[i] for i in ids if i not in got]
+            check(not missing, f"{len(missing)} of {len(ids)} names unanswered within {timeout:g} s, "
+                  f"first {missing[0] if missing else ''}")
     finally:
         s.close()
+    return [got[i] for i in range(len(names))]
+
+
+def case_burst_of_misses():
+    """300 different uncached names sent back to back from one socket: all
+    answered, each with its own data."""
+    ns = range(600, 900)
+    rs = ask_all([f"gen-{n}.test" for n in ns])
+    wrong = [r.summary() for n, r in zip(ns, rs)
+             if r.rcode != NOERROR or r.values(T_A) != [f"203.0.113.{(n - 1) % 254 + 1}"]]
+    check(not wrong, f"{len(wrong)} wrong answers, first: {wrong[:1]}")
 
 
 # --- serve-stale, instance 1 (client timeout 1.8 s, recheck 30 s)
@@ -1202,6 +1295,81 @@ def case_upstream_back():
     check(answer_ttl(last, T_A) <= 2, f"short.test TTL {answer_ttl(last, T_A)}: still stale after 6 s")
 
 
+# --- instance 3 (edns-buffer-size 1400, cache-entries 1024)
+
+CACHE_ENTRIES = 1024  # instance 3's cache-entries per core: the smallest allowed
+# instance 3's edns-buffer-size: wide.test's answer fits, and the frame fits
+# the veth's 1500-byte MTU (holdfast does not fragment)
+WIDE_BUFSIZE = 1400
+
+
+def zone_txt(owner):
+    """The TXT strings of owner in tests/lab/zones/test.zone, as bytes."""
+    with open(os.path.join(RIG.srcdir, "tests", "lab", "zones", "test.zone")) as f:
+        return sorted(m.encode() for line in f if line.split()[:1] == [owner]
+                      for m in re.findall(r'"([^"]*)"', line))
+
+
+def case_tcp_fallback():
+    """wide.test TXT (about 1300 bytes) comes back truncated from knotd, whose
+    UDP payload is at most 1232 however much holdfast offers: control retries
+    it over TCP once (control.tcp_retries +1) and caches all of it. With
+    edns-buffer-size 1400 a client offering 1400 gets the whole RRset, TC=0;
+    one offering 1232 gets TC=1; the second time it is a hit, no retry."""
+    want = zone_txt("wide")
+    check(len(want) == 5, f"test.zone has {len(want)} wide TXT strings, expected 5")
+    t0 = ctl_json("stats")["control"]["tcp_retries"]
+    r, _ = q("wide.test", T_TXT, bufsize=WIDE_BUFSIZE)
+    t1 = ctl_json("stats")["control"]["tcp_retries"]
+    check(t1 - t0 == 1, f"control.tcp_retries rose by {t1 - t0}, expected 1 (the truncated UDP answer)")
+    expect(r, NOERROR, tc=False)
+    check(sorted(s for v in r.values(T_TXT) for s in v) == want and len(r.values(T_TXT)) == 5,
+          f"wide.test TXT at {WIDE_BUFSIZE}: not the zone's 5 strings: {r.summary()}")
+    check(EDNS_BUFSIZE < len(r.wire) <= WIDE_BUFSIZE, f"answer of {len(r.wire)} bytes")
+    r, _ = q("wide.test", T_TXT, bufsize=EDNS_BUFSIZE)
+    expect(r, NOERROR, tc=True)
+    check(len(r.wire) <= EDNS_BUFSIZE, f"{len(r.wire)} bytes to a client offering {EDNS_BUFSIZE}")
+    r, dt = q("wide.test", T_TXT, bufsize=WIDE_BUFSIZE)
+    expect(r, NOERROR, tc=False)
+    check(len(r.values(T_TXT)) == 5 and dt < 0.5, f"wide.test again: {r.summary()} in {dt:.3f} s")
+    t2 = ctl_json("stats")["control"]["tcp_retries"]
+    check(t2 == t1, f"control.tcp_retries rose by {t2 - t1} for a cached answer")
+
+
+def case_eviction():
+    """cache-entries 1024 per core: 1024 + 300 names never asked (NXDOMAIN),
+    once each. Every insert past the bound evicts one entry (cache_evictions
+    + entries grown == names asked), the table stays at its bound; the 100
+    asked last are still cached (hits), the 100 asked first are misses
+    again (CLOCK: never-hit entries go in the order they came)."""
+    def totals(*keys):
+        return {k: ctl_json("stats")["total"][k] for k in keys}
+
+    names = [rnd("ev") + ".test" for _ in range(CACHE_ENTRIES + 300)]
+    s0 = ctl_json("stats", "--per-core")
+    rs = ask_all(names)
+    wrong = [r.summary() for r in rs if r.rcode != NXDOMAIN]
+    check(not wrong, f"{len(wrong)} answers not NXDOMAIN, first: {wrong[:1]}")
+    time.sleep(0.05)  # the gauges are published every millisecond
+    s1 = ctl_json("stats", "--per-core")
+    grown = s1["total"]["cache_entries"] - s0["total"]["cache_entries"]
+    evicted = s1["total"]["cache_evictions"] - s0["total"]["cache_evictions"]
+    check(grown + evicted == len(names), f"{len(names)} new names: cache_entries grew by {grown}, "
+          f"cache_evictions by {evicted} (their sum must be the names)")
+    full = [c["cache_entries"] for c in s1["per_core"]]
+    check(max(full) == CACHE_ENTRIES, f"cache_entries per core {full}: none at its bound {CACHE_ENTRIES}")
+    check(evicted >= len(names) - CACHE_ENTRIES, f"cache_evictions rose by {evicted}")
+    for what, part, hits, misses in (("asked last", names[-100:], 100, 0), ("asked first", names[:100], 0, 100)):
+        b = totals("hits_fresh", "misses")
+        rs = ask_all(part)
+        wrong = [r.summary() for r in rs if r.rcode != NXDOMAIN]
+        check(not wrong, f"{what}: {len(wrong)} answers not NXDOMAIN, first: {wrong[:1]}")
+        a = totals("hits_fresh", "misses")
+        check((a["hits_fresh"] - b["hits_fresh"], a["misses"] - b["misses"]) == (hits, misses),
+              f"the 100 names {what}: {a['hits_fresh'] - b['hits_fresh']} hits, {a['misses'] - b['misses']} "
+              f"misses, expected {hits} and {misses}")
+
+
 # ------------------------------------------------------------------ runner
 
 # (instance knobs, [cases]); instances run in order, each on a fresh holdfast.
@@ -1249,12 +1417,13 @@ PLAN = [
     ({}, [case_miss_then_hit, case_ttl_decreases, case_cname, case_0x20_case_kept, case_aaaa_over_ipv6,
           case_arp_answered, case_nd_answered, case_nxdomain_cached, case_truncation, case_edns,
           case_formerr, case_no_answer_to_garbage, case_opcode_and_class, case_checksums_and_addresses,
-          case_bad_sources_dropped,
+          case_bad_sources_dropped, case_vlan,
           case_waiters_all_answered, case_burst_of_misses,
           case_stale_client_timeout, case_stale_upstream_refused, case_servfail_nothing_cached,
           case_stale_nxdomain]),
     ({"serve-stale-client-timeout": "0", "serve-stale-failure-recheck": "1s"},
      [case_stale_at_once, case_upstream_back, case_second_instance_refused, case_sighup_then_term]),
+    ({"edns-buffer-size": str(WIDE_BUFSIZE), "cache-entries": str(CACHE_ENTRIES)}, [case_tcp_fallback, case_eviction]),
 ]
 
 

@@ -55,7 +55,7 @@ e2e.RR_TYPE_NAMES.update({43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 50: "
 DNSSEC_TYPES = (T_RRSIG, T_NSEC, T_NSEC3)
 
 # EDE info codes (RFC 8914, RFC 9276)
-EDE_STALE, EDE_BOGUS, EDE_EXPIRED, EDE_DNSKEY_MISSING = 3, 6, 7, 9
+EDE_STALE, EDE_BOGUS, EDE_EXPIRED, EDE_NOT_YET_VALID, EDE_DNSKEY_MISSING = 3, 6, 7, 8, 9
 EDE_RRSIGS_MISSING, EDE_NSEC_MISSING, EDE_NO_REACHABLE, EDE_NSEC3_ITERATIONS = 10, 12, 22, 27
 EDE_NAMES = {0: "Other", 1: "Unsupported DNSKEY Algorithm", 2: "Unsupported DS Digest Type", 3: "Stale Answer",
              6: "DNSSEC Bogus", 7: "Signature Expired", 8: "Signature Not Yet Valid", 9: "DNSKEY Missing",
@@ -156,6 +156,12 @@ class DnssecRig(e2e.Rig):
     def repair(self):
         self.lab_cmd("repair", "all")
         self.faulted = False
+
+    def resolver(self, action):
+        """lab.sh resolver-stop / resolver-start (`repair all` starts it too)."""
+        if action == "stop":
+            self.faulted = True  # started again before the next instance, should a case fail halfway
+        self.lab_cmd("resolver-" + action)
 
     def config_text(self, knobs):
         d = self.lab["HF_LAB_DIR"]
@@ -606,6 +612,7 @@ def case_nsec3_iterations_insecure():
 STATE = {}
 FAULTS = {  # fault switch -> (zone, name to ask (fresh per run), qtype, EDE the issue demands)
     "expired": ("de", "www.alg8.de", T_A, EDE_EXPIRED),
+    "future": ("de", "www.alg8.de", T_A, EDE_NOT_YET_VALID),
     "corrupt": ("de", "www.alg8.de", T_A, EDE_BOGUS),
     "dnskey": ("de", "www.alg8.de", T_A, EDE_DNSKEY_MISSING),
     "nosig": ("example.de", "www.example.de", T_A, EDE_RRSIGS_MISSING),
@@ -729,6 +736,35 @@ def case_stale_uncached_servfail():
     check(got == 3, f"holdfast_answers_ede_total{{code=\"7\"}} rose by {got}, want 3")
 
 
+# --- instance "resolver down": holdfast's only forwarder is gone
+
+def case_resolver_down_servfail():
+    """The lab's Unbound (the forwarder) stopped while validation is on:
+    names never asked (nor their chain of trust) are SERVFAIL with exactly
+    EDE 22 and the forwarder's reason as its text, never a DNSSEC code; the
+    cached failure is answered at once with the same EDE and text; with the
+    resolver back (failure-ttl 1 s) the name validates again."""
+    RIG.resolver("stop")
+    want = [(EDE_NO_REACHABLE, f"{RIG.lab['HF_LAB_RESOLVER']}: connection refused")]
+    for name in ("www.alg13.de", rnd("nx") + ".example.de"):
+        r, dt = q(name, do=True, timeout=8)
+        MATRIX[f"resolver stopped: {name}"] = (RCODE_NAMES.get(r.rcode, r.rcode), r.ede_codes())
+        expect(r, SERVFAIL, ad=False, what=f"{name} with the resolver stopped")
+        check(r.ede == want, f"{name}: EDE {ede_str(r)}, expected exactly {want}")
+        check(not r.answer, f"SERVFAIL with an answer section: {r.summary()}")
+        check(dt < 3, f"{name}: SERVFAIL after {dt:.2f} s (the forwarder refuses at once)")
+        r2, dt2 = q(name, do=True)
+        expect(r2, SERVFAIL, ad=False, what=f"{name} again (cached failure)")
+        check(r2.ede == want, f"{name} again: EDE {ede_str(r2)}, expected exactly {want}")
+        check(dt2 < 0.5, f"{name} again: took {dt2:.2f} s: failure not cached")
+    RIG.resolver("start")
+    time.sleep(1.2)  # failure-ttl 1 s
+    r, _ = q("www.alg13.de", do=True, timeout=8)
+    expect(r, NOERROR, ad=True, what="www.alg13.de with the resolver back")
+    expect_a(r, SECURE_WWW["www.alg13.de"][0], "www.alg13.de")
+    expect_no_ede(r, "www.alg13.de")
+
+
 # ------------------------------------------------------------------ runner
 
 # (instance name, holdfast config knobs, [cases]); each instance a fresh holdfast.
@@ -740,6 +776,7 @@ PLAN = [
         case_wildcard, case_nsec3_iterations_insecure]),
     ("fault-expired de", {}, [fault_case("expired"), case_cd_gets_data, case_outside_zone_untouched,
                               case_repaired]),
+    ("fault-future de", {}, [fault_case("future"), case_cd_gets_data, case_repaired]),
     ("fault-corrupt de", {}, [fault_case("corrupt"), case_cd_gets_data, case_repaired]),
     ("fault-dnskey de", {}, [fault_case("dnskey"), case_cd_gets_data, case_repaired]),
     ("fault-nosig example.de", {}, [fault_case("nosig"), case_cd_gets_data, case_outside_zone_untouched_example,
@@ -747,6 +784,7 @@ PLAN = [
     ("fault-nodenial example.de", {}, [fault_case("nodenial"), case_repaired]),
     ("stale", {"max-ttl": STALE_MAX_TTL}, [case_stale_prime, case_stale_tld_expired, case_stale_uncached_servfail,
                                            case_repaired]),
+    ("resolver down", {}, [case_resolver_down_servfail]),
 ]
 
 

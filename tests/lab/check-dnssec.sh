@@ -192,6 +192,12 @@ if [ -n "$faults" ]; then
 	switch repair de
 	expect "repaired de" secure www.alg13.de A
 
+	switch fault-future de
+	expect "future de" fail www.alg13.de A 'RRSIG validity period has not begun'
+	expect "future de" secure . SOA
+	switch repair de
+	expect "repaired de" secure www.alg13.de A
+
 	switch fault-corrupt de
 	expect "corrupt de" fail www.example.de A 'no valid signature found|failed to verify'
 	expect "corrupt de" fail www.unsigned.de A 'no valid signature found'

@@ -17,12 +17,15 @@
 #
 # Signed world (each re-signs/reloads the zone and flushes the resolver):
 #   lab.sh fault-expired ZONE   signatures expired yesterday
+#   lab.sh fault-future ZONE    signatures not valid before tomorrow
 #   lab.sh fault-corrupt ZONE   every RRSIG but the DNSKEY's has a changed signature
 #   lab.sh fault-dnskey ZONE    re-keyed: no DS in the parent matches the DNSKEYs
 #   lab.sh fault-nosig ZONE     RRSIGs stripped (but the DNSKEY's)
 #   lab.sh fault-nodenial ZONE  NSEC/NSEC3 records (and their RRSIGs) removed
 #   lab.sh fault-down ZONE      stop the knotd serving ZONE (and its level)
 #   lab.sh repair ZONE|all      back to the healthy zone / world
+#   lab.sh resolver-stop        stop the lab's Unbound (HF_LAB_RESOLVER): ICMP port unreachable
+#   lab.sh resolver-start       start it again (`repair all` does too)
 #
 # Environment: HF_LAB_TAG (default "lab", [a-z0-9], at most 6 characters)
 # names everything so two labs can coexist; HF_LAB_DIR (default
@@ -305,11 +308,18 @@ upstream-pause) need_root; upstream_pause ;;
 upstream-resume) need_root; upstream_resume ;;
 env) lab_env ;;
 status) lab_status ;;
-fault-expired | fault-corrupt | fault-dnskey | fault-nosig | fault-nodenial | fault-down)
+fault-expired | fault-future | fault-corrupt | fault-dnskey | fault-nosig | fault-nodenial | fault-down)
 	need_root
 	world_fault "${1#fault-}" "${2:-}"
 	;;
 repair) need_root; world_repair "${2:-}" ;;
+resolver-stop)
+	need_root
+	world_need
+	unbound_stop
+	log "resolver stopped: nothing listens on $RESOLVER_ADDR@53"
+	;;
+resolver-start) need_root; world_need; unbound_start ;;
 *)
 	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
 	exit 2

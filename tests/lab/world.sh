@@ -287,6 +287,7 @@ render_zone() { # zone out
 # Writes $WORLD_DIR/zones/<zone>.zone, signed as MODE asks:
 #   ok        healthy: valid signatures (an hour ago .. 30 days ahead)
 #   expired   every signature expired yesterday (inception 10 days ago)
+#   future    no signature valid yet: inception tomorrow (expiration in 10 days)
 #   corrupt   every RRSIG except those over the DNSKEY RRset has the first
 #             byte of its signature changed (DNSKEY still validates, so the
 #             data is bogus, not the keys)
@@ -312,9 +313,10 @@ sign_zone() { # zone mode
 	fi
 	now=$(date +%s)
 	inc=$((now - WORLD_SIG_BEFORE)) exp=$((now + WORLD_SIG_AFTER))
-	if [ "$mode" = expired ]; then
-		inc=$((now - 10 * 86400)) exp=$((now - 86400))
-	fi
+	case $mode in
+	expired) inc=$((now - 10 * 86400)) exp=$((now - 86400)) ;;
+	future) inc=$((now + 86400)) exp=$((now + 10 * 86400)) ;;
+	esac
 	case $Z_DENIAL in
 	nsec3) args=(-n -a 1 -t 0) ;;
 	nsec3-optout) args=(-n -a 1 -t 0 -p) ;;
@@ -329,7 +331,7 @@ sign_zone() { # zone mode
 		"$tmp.in" "$keys/ksk" "$keys/zsk" 2>>"$WORLD_DIR/src/signzone.log" ||
 		die "ldns-signzone $z failed: $(tail -n 3 "$WORLD_DIR/src/signzone.log")"
 	case $mode in
-	ok | expired | dnskey) cat "$tmp.signed" ;;
+	ok | expired | future | dnskey) cat "$tmp.signed" ;;
 	corrupt)
 		awk '$4 == "RRSIG" && $5 != "DNSKEY" {
 			c = substr($NF, 1, 1); $NF = (c == "A" ? "B" : "A") substr($NF, 2)
