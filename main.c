@@ -94,6 +94,30 @@ static void *signal_thread(void *arg)
 	}
 }
 
+/*
+ * An answer must fit the link: the largest UDP answer (edns-buffer-size)
+ * becomes at most the smallest port MTU less an IPv6 and a UDP header, so
+ * a larger one goes out with TC=1 (and the client retries over TCP)
+ * instead of being dropped by the link with nothing counted.
+ */
+static void cap_answers_at_mtu(struct hf_dp_conf *dp, const struct hf_port *ports, unsigned nports)
+{
+	for (unsigned p = 0; p < nports; p++) {
+		uint16_t mtu = 0;
+		unsigned room;
+		if (rte_eth_dev_get_mtu(ports[p].port_id, &mtu) != 0 || mtu <= 48 + 512)
+			continue;
+		room = mtu - 48u; /* IPv6 40 + UDP 8 */
+		if (dp->edns_buffer_size > room) {
+			fprintf(stderr,
+				"holdfast: edns-buffer-size %u does not fit port %u's MTU %u: UDP "
+				"answers are at most %u bytes (larger ones TC=1)\n",
+				dp->edns_buffer_size, ports[p].port_id, mtu, room);
+			dp->edns_buffer_size = (uint16_t)room;
+		}
+	}
+}
+
 static void *control_thread(void *arg)
 {
 	hf_control_run(arg, &stop);
@@ -206,6 +230,7 @@ int main(int argc, char **argv)
 	dp.nb_queues = nworkers;
 	if (hf_ports_init(&dp, ports, &nports, pools, err, sizeof(err)) != 0)
 		fail(err);
+	cap_answers_at_mtu(&dp, ports, nports);
 	dp.tsc_per_ms = hf_tsc_cal_end(&cal, 20);
 	if (llabs((long long)dp.tsc_per_ms - (long long)(rte_get_tsc_hz() / 1000)) * 10000 >
 	    (long long)dp.tsc_per_ms)

@@ -1413,6 +1413,22 @@ def case_sighup_then_term():
           f"no shut-down counters in the log: {log[-300:]!r}")
 
 
+def case_answer_fits_the_link():
+    """edns-buffer-size 4096 on a 1500-byte link: holdfast says at start-up
+    that UDP answers are at most 1452 bytes and keeps to it, so the
+    2000-byte big.test answer to a client offering 4096 comes back TC=1
+    (it retries over TCP) instead of being dropped by the link."""
+    log = RIG.log_tail(200)
+    want = "edns-buffer-size 4096 does not fit port 0's MTU 1500: UDP answers are at most 1452 bytes"
+    check(want in log, f"no start-up line {want!r}")
+    r, _ = q("big.test", T_TXT, bufsize=4096)
+    expect(r, NOERROR, tc=True)
+    check(len(r.wire) <= 1452, f"{len(r.wire)} bytes: more than the link carries")
+    check(r.opt is not None and r.opt["udp"] == 1452, f"OPT advertises {r.opt and r.opt.get('udp')}, not 1452")
+    r, _ = q("wide.test", T_TXT, bufsize=4096)
+    expect(r, NOERROR, tc=False)
+
+
 PLAN = [
     ({}, [case_miss_then_hit, case_ttl_decreases, case_cname, case_0x20_case_kept, case_aaaa_over_ipv6,
           case_arp_answered, case_nd_answered, case_nxdomain_cached, case_truncation, case_edns,
@@ -1424,6 +1440,7 @@ PLAN = [
     ({"serve-stale-client-timeout": "0", "serve-stale-failure-recheck": "1s"},
      [case_stale_at_once, case_upstream_back, case_second_instance_refused, case_sighup_then_term]),
     ({"edns-buffer-size": str(WIDE_BUFSIZE), "cache-entries": str(CACHE_ENTRIES)}, [case_tcp_fallback, case_eviction]),
+    ({"edns-buffer-size": "4096"}, [case_answer_fits_the_link]),
 ]
 
 
