@@ -123,10 +123,11 @@ static int lock_interface(unsigned if_index, const char *port, char *err, size_t
 		close(fd);
 		return -1;
 	}
+	/* the pid only serves the message above: a failed write is no error */
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-		(void)0; /* the pid is only for the message above */
-	return 0;	 /* fd stays open: the lock lives as long as the process */
+	(void)!ftruncate(fd, 0);
+	(void)!pwrite(fd, pid, (size_t)n, 0);
+	return 0; /* fd stays open: the lock lives as long as the process */
 }
 
 int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned *nports,
