@@ -11,11 +11,12 @@
  * forwarder, so the kernel picks a random source port and drops datagrams
  * from any other address or port, and an answer for an earlier attempt can
  * never be taken for the current one. DNS IDs come from the kernel CSPRNG
- * (getrandom(), 512 bytes buffered: one system call per 256 IDs), so an ID
- * says nothing about the next one. An answer is accepted only if it parses,
- * has QR=1, opcode QUERY, our ID and our question (name compared without
- * case, type, class); anything else is counted and ignored while the
- * attempt keeps waiting. TC=1 moves the attempt to TCP on the same
+ * (getrandom(), 4 KiB buffered: one system call per 400 queries or so), so an ID
+ * says nothing about the next one. The query name's letters get a random
+ * case per attempt from the same source (DNS 0x20). An answer is accepted
+ * only if it parses, has QR=1, opcode QUERY, our ID and our question (the
+ * name byte for byte in the case sent, type, class); anything else is
+ * counted and ignored while the attempt keeps waiting. TC=1 moves the attempt to TCP on the same
  * forwarder with a fresh deadline. Timeouts, socket errors (refused,
  * unreachable) and SERVFAIL/REFUSED/FORMERR (any rcode other than NOERROR
  * and NXDOMAIN) move on to the next attempt, rotating across forwarders
@@ -77,18 +78,49 @@ static int fill_random(void *buf, size_t len)
 	return 0;
 }
 
-static uint16_t rand16(struct hf_control *c)
+/* n (<= 8) random bytes from the buffer, refilled from getrandom(). */
+static void rand_bytes(struct hf_control *c, void *out, size_t n)
 {
 	struct hf_rand *r = &c->rnd;
-	uint16_t v;
-	if (r->pos + 2 > sizeof(r->buf)) {
-		if (fill_random(r->buf, sizeof(r->buf)) != 0)
-			return (uint16_t)(xoshiro(r->s) >> 48);
+	if (r->pos + n > sizeof(r->buf)) {
+		if (fill_random(r->buf, sizeof(r->buf)) != 0) {
+			uint64_t v = xoshiro(r->s);
+			memcpy(out, &v, n);
+			return;
+		}
 		r->pos = 0;
 	}
-	memcpy(&v, r->buf + r->pos, 2);
-	r->pos += 2;
+	memcpy(out, r->buf + r->pos, n);
+	r->pos += n;
+}
+
+static uint16_t rand16(struct hf_control *c)
+{
+	uint16_t v;
+	rand_bytes(c, &v, 2);
 	return v;
+}
+
+/* DNS 0x20: give every letter of the (uncompressed) name a random case. */
+static void mix_case(struct hf_control *c, uint8_t *name, size_t len)
+{
+	uint64_t bits = 0;
+	unsigned left = 0;
+	for (size_t i = 0; i < len && name[i] != 0; i += 1u + name[i])
+		for (size_t k = i + 1; k <= i + name[i] && k < len; k++) {
+			uint8_t ch = hf_dns_lower[name[k]];
+			if (ch < 'a' || ch > 'z') {
+				name[k] = ch;
+				continue;
+			}
+			if (left == 0) {
+				rand_bytes(c, &bits, sizeof(bits));
+				left = 64;
+			}
+			name[k] = (bits & 1) ? (uint8_t)(ch - 0x20) : ch;
+			bits >>= 1;
+			left--;
+		}
 }
 
 /* ---- the in-flight table ---- */
@@ -375,7 +407,7 @@ static int start_udp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
 	if (c->val != NULL || (q->key.flags & HF_KEY_CD))
 		flags |= HF_DNS_CD;
 	memcpy(&lk, &q->key, sizeof(lk));
-	hf_dns_name_lower(lk.name, lk.name_len);
+	mix_case(c, lk.name, lk.name_len); /* the answer must echo it exactly */
 	q->id = rand16(c);
 	len = hf_dns_query_build(q->qbuf + 2, HF_FWD_QUERY_MAX, q->id, flags, lk.name, lk.name_len,
 				 lk.qtype, lk.qclass, true, c->cfg.edns_buffer_size,
@@ -450,17 +482,21 @@ static void start_tcp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now
 	heap_set(c, q, now + c->cfg.upstream_timeout_ms);
 }
 
-/* Does the (unparsed) message carry our ID, QR=1 and our question? */
+/* The question name as sent, in its random case (after the TCP length
+ * prefix and the header of q->qbuf). */
+static const uint8_t *sent_qname(const struct hf_fwd_query *q)
+{
+	return q->qbuf + 2 + HF_DNS_HDR_LEN;
+}
+
+/* Does the (unparsed) message carry our ID, QR=1 and our question, the
+ * name spelt byte for byte as we sent it? */
 static bool raw_matches(const struct hf_fwd_query *q, const uint8_t *w, size_t len)
 {
 	size_t n = q->key.name_len;
-	if (len < HF_DNS_HDR_LEN + n + 4 || hf_get16(w) != q->id || !(w[2] & 0x80) ||
-	    hf_get16(w + 4) != 1)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (hf_dns_lower[w[HF_DNS_HDR_LEN + i]] != hf_dns_lower[q->key.name[i]])
-			return false;
-	return hf_get16(w + HF_DNS_HDR_LEN + n) == q->key.qtype &&
+	return len >= HF_DNS_HDR_LEN + n + 4 && hf_get16(w) == q->id && (w[2] & 0x80) &&
+	       hf_get16(w + 4) == 1 && memcmp(w + HF_DNS_HDR_LEN, sent_qname(q), n) == 0 &&
+	       hf_get16(w + HF_DNS_HDR_LEN + n) == q->key.qtype &&
 	       hf_get16(w + HF_DNS_HDR_LEN + n + 2) == q->key.qclass;
 }
 
@@ -486,6 +522,7 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 	struct hf_dns_answer *a = (struct hf_dns_answer *)c->ansbuf;
 	char text[HF_FWD_ERR_MAX], rbuf[16];
 	int rc = hf_dns_msg_parse(wire, len, m);
+	bool ours;
 
 	if (rc == HF_ENOTSUP && raw_matches(q, wire, len)) {
 		c->st.responses++;
@@ -494,15 +531,22 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 		fail_now(c, q, HF_EDE_OTHER, text);
 		return true;
 	}
-	if (rc != 0 || !(m->flags & HF_DNS_QR) || (m->flags & HF_DNS_OPCODE_MASK) != 0 ||
-	    m->id != q->id || m->qdcount != 1 ||
-	    !hf_dns_name_equal(m->qname, m->qname_len, q->key.name, q->key.name_len) ||
-	    m->qtype != q->key.qtype || m->qclass != q->key.qclass) {
+	ours = rc == 0 && (m->flags & HF_DNS_QR) && (m->flags & HF_DNS_OPCODE_MASK) == 0 &&
+	       m->id == q->id && m->qdcount == 1 &&
+	       hf_dns_name_equal(m->qname, m->qname_len, q->key.name, q->key.name_len) &&
+	       m->qtype == q->key.qtype && m->qclass == q->key.qclass;
+	if (!ours || memcmp(m->qname, sent_qname(q), m->qname_len) != 0) {
 		c->st.mismatched++;
+		/* all ours but the 0x20 spelling: a forgery that guessed the
+		 * ID (or a forwarder that does not keep the case) */
+		if (ours)
+			c->st.case_mismatched++;
 		if (!tcp)
 			return false;
 		set_problem(c, q, now, HF_EDE_NONE, "%s answer (TCP)",
-			    rc != 0 ? "malformed" : "mismatched");
+			    rc != 0 ? "malformed"
+			    : ours  ? "0x20 case mismatched"
+				    : "mismatched");
 		next_attempt(c, q, now);
 		return true;
 	}

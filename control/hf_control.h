@@ -66,6 +66,7 @@ struct hf_control_stats {
 	uint64_t timeouts;	   /* attempts that timed out */
 	uint64_t tcp_retries;	   /* TC=1 answers retried over TCP */
 	uint64_t mismatched;	   /* responses dropped: unparsable, wrong ID or question */
+	uint64_t case_mismatched;  /* ... of those: our ID and question, not our 0x20 case */
 	uint64_t upstream_errors;  /* attempts lost to socket errors (refused, unreachable) */
 	uint64_t rcode_errors;	   /* attempts answered SERVFAIL/REFUSED/FORMERR/... */
 	uint64_t failures;	   /* resolutions that ended in a FAILURE answer */

@@ -134,9 +134,11 @@ struct hf_fwd_query {
 	uint8_t internal; /* control's own (NTA recheck): result to hf_nta_recheck_done */
 };
 
-/* Random numbers for DNS IDs: the kernel CSPRNG (getrandom), buffered. */
+/* Random numbers for DNS IDs and 0x20 case: the kernel CSPRNG
+ * (getrandom), buffered (a query takes 2 bytes of ID and 8 of case bits
+ * per 64 letters: one system call per 400 queries or so). */
 struct hf_rand {
-	uint8_t buf[512];
+	uint8_t buf[4096];
 	size_t pos;
 	uint64_t s[4]; /* xoshiro256** fallback if getrandom ever fails */
 };

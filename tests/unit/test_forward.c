@@ -39,6 +39,7 @@ enum fake_mode {
 	F_TC,		  /* TC=1 over UDP; the full answer over TCP */
 	F_SERVFAIL_EDE6,  /* SERVFAIL with EDE 6 */
 	F_CLOSED,	  /* nothing listens: ECONNREFUSED */
+	F_WRONG_CASE,	  /* first the question in another 0x20 case, then the right one */
 };
 
 struct fake {
@@ -198,6 +199,12 @@ static void fake_serve_udp(struct fake *f)
 			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
 			r[13] ^= 0x01;
 			sendto(f->udp, "garbage", 7, 0, (struct sockaddr *)&from, fl);
+			break;
+		case F_WRONG_CASE:
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			r[13] ^= 0x20; /* 'w' <-> 'W' */
+			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
+			r[13] ^= 0x20;
 			break;
 		case F_TC:
 			rl = make_response(r, q, (size_t)n, id, HF_DNS_TC, 0, false, -1);
@@ -425,6 +432,15 @@ static bool ede_text_has(const struct hf_dns_answer *a, const char *s)
 	return true;
 }
 
+/* Equal but for the case of letters (the query's 0x20 spelling). */
+static bool name_eq_nocase(const uint8_t *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hf_dns_lower[a[i]] != hf_dns_lower[(uint8_t)b[i]])
+			return false;
+	return true;
+}
+
 /* ---- tests ---- */
 
 static void test_answer_and_fanout(void)
@@ -460,7 +476,7 @@ static void test_answer_and_fanout(void)
 	CHECK_EQ(hf_get16(q + 2), HF_DNS_RD | HF_DNS_CD);
 	CHECK_EQ(hf_get16(q + 4), 1);
 	CHECK_EQ(hf_get16(q + 10), 1);
-	CHECK_MEM(q + 12, "\3www\7example\0", 13);
+	CHECK(name_eq_nocase(q + 12, "\3www\7example\0", 13));
 	CHECK_EQ(e->fakes[0].last_len, 12 + 13 + 4 + 11);
 	CHECK_EQ(hf_get16(q + 12 + 17 + 3), 1232);
 	CHECK_EQ(hf_get16(q + 12 + 17 + 7), HF_EDNS_DO);
@@ -535,6 +551,51 @@ static void test_wrong_question_ignored(void)
 		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
 	CHECK_EQ(stats(e).mismatched, 3); /* wrong type, wrong name, garbage */
 	CHECK_EQ(stats(e).responses, 1);
+	env_free(e);
+}
+
+/* DNS 0x20: the query name has a random case; a response that spells
+ * the question otherwise (right ID, type and class) is a forgery: counted,
+ * ignored, and the attempt waits for the right one. */
+static void test_wrong_case_ignored(void)
+{
+	enum fake_mode modes[] = {F_WRONG_CASE};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	uint8_t first[13];
+	bool differ = false;
+	char label[8];
+
+	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+		CHECK_EQ(a->ancount, 1);
+	}
+	CHECK_EQ(stats(e).mismatched, 1);
+	CHECK_EQ(stats(e).case_mismatched, 1);
+	CHECK_EQ(stats(e).responses, 1);
+	CHECK_EQ(stats(e).timeouts, 0);
+	CHECK_EQ(stats(e).failures, 0);
+	CHECK(name_eq_nocase(e->fakes[0].last_query + 12, "\3www\7example\0", 13));
+	memcpy(first, e->fakes[0].last_query + 12, sizeof(first));
+	/* the case is random per query: eight more questions, not all spelt
+	 * like the first (a 2^-80 chance to fail) */
+	for (unsigned i = 0; i < 8; i++) {
+		snprintf(label, sizeof(label), "c%u", i);
+		make_key(&mq, 0, HF_MSG_MISS, 0, label);
+		send_miss(e, &mq);
+		pump(e, 2 + i, 2000);
+		if (memcmp(e->fakes[0].last_query + 12 + 3, first, sizeof(first)) != 0)
+			differ = true;
+	}
+	CHECK_EQ(e->nseen[0], 9);
+	CHECK(differ);
+	CHECK_EQ(stats(e).case_mismatched, 9);
+	CHECK_EQ(stats(e).failures, 0);
 	env_free(e);
 }
 
@@ -820,6 +881,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_answer_and_fanout),
 		TEST_CASE(test_wrong_id_ignored),
 		TEST_CASE(test_wrong_question_ignored),
+		TEST_CASE(test_wrong_case_ignored),
 		TEST_CASE(test_timeout_then_next_forwarder),
 		TEST_CASE(test_tc_then_tcp),
 		TEST_CASE(test_all_fail),
