@@ -20,7 +20,12 @@
  * forwarder with a fresh deadline. Timeouts, socket errors (refused,
  * unreachable) and SERVFAIL/REFUSED/FORMERR (any rcode other than NOERROR
  * and NXDOMAIN) move on to the next attempt, rotating across forwarders
- * from a start index that rotates per resolution.
+ * from a start index that rotates per resolution. An ICMP error on the UDP
+ * socket (ECONNREFUSED, EHOSTUNREACH, ...) does not end the attempt: an
+ * off-path sender can forge it as easily as a stopped forwarder causes it,
+ * so it is counted and the attempt keeps waiting for an answer until its
+ * deadline, which then counts as a socket error with the ICMP's reason
+ * ("connection refused") rather than a timeout.
  *
  * Control-thread only; see hf_control_impl.h.
  */
@@ -401,6 +406,7 @@ static int start_udp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
 	q->fwd = (uint8_t)((q->start + q->attempt) % c->cfg.nforwarders);
 	q->attempt++;
 	q->state = HF_FWD_UDP;
+	q->icmp_err = 0;
 	fa = &c->cfg.forwarder[q->fwd];
 	/* Validating ourselves: the forwarder must not (CD) and must send the
 	 * DNSSEC records (DO), whatever the client asked. */
@@ -827,10 +833,12 @@ static bool udp_readable(struct hf_control *c, struct hf_fwd_query *q, uint64_t 
 				return true;
 			if (errno == EINTR)
 				continue;
-			set_problem(c, q, now, HF_EDE_NONE, "%s", errno_text(errno));
-			c->st.upstream_errors++;
-			next_attempt(c, q, now);
-			return false;
+			/* An ICMP error (refused, unreachable) the kernel
+			 * matched to the socket: anyone can forge one, so it
+			 * is noted and the attempt waits for its deadline. */
+			c->st.icmp_errors++;
+			q->icmp_err = errno;
+			continue;
 		}
 		if (handle_response(c, q, c->rxbuf, (size_t)r, false, now))
 			return false;
@@ -1029,9 +1037,15 @@ unsigned hf_fwd_poll(struct hf_control *c, int timeout_ms)
 			done++;
 			continue;
 		}
-		c->st.timeouts++;
-		set_problem(c, q, now, HF_EDE_NONE, "timed out%s",
-			    q->state == HF_FWD_UDP ? "" : " (TCP)");
+		if (q->state == HF_FWD_UDP && q->icmp_err != 0) {
+			/* no answer, only ICMP errors: what they said */
+			c->st.upstream_errors++;
+			set_problem(c, q, now, HF_EDE_NONE, "%s", errno_text(q->icmp_err));
+		} else {
+			c->st.timeouts++;
+			set_problem(c, q, now, HF_EDE_NONE, "timed out%s",
+				    q->state == HF_FWD_UDP ? "" : " (TCP)");
+		}
 		next_attempt(c, q, now);
 		done++;
 	}

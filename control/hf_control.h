@@ -68,6 +68,7 @@ struct hf_control_stats {
 	uint64_t mismatched;	   /* responses dropped: unparsable, wrong ID or question */
 	uint64_t case_mismatched;  /* ... of those: our ID and question, not our 0x20 case */
 	uint64_t upstream_errors;  /* attempts lost to socket errors (refused, unreachable) */
+	uint64_t icmp_errors;	   /* ICMP errors on upstream UDP sockets (waited past) */
 	uint64_t rcode_errors;	   /* attempts answered SERVFAIL/REFUSED/FORMERR/... */
 	uint64_t failures;	   /* resolutions that ended in a FAILURE answer */
 	uint64_t overloaded;	   /* requests answered "resolver overloaded" */

@@ -113,6 +113,7 @@ struct hf_fwd_query {
 	uint16_t id;	      /* DNS ID of the current attempt */
 	uint16_t qlen;	      /* query length (without the TCP prefix) */
 	uint16_t last_ede;    /* EDE from the last failing forwarder's answer */
+	int icmp_err;	      /* UDP: errno of the attempt's last ICMP error, 0: none */
 	uint16_t io_off;      /* TCP: bytes of qbuf sent */
 	uint32_t rlen, rhave; /* TCP: answer length, bytes read (incl. 2-byte prefix) */
 	uint8_t lenbuf[2];

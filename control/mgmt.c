@@ -423,6 +423,7 @@ static void emit_control(struct hf_emit *e, const struct hf_control *c,
 	hf_emit_u64(e, "mismatched", s->mismatched);
 	hf_emit_u64(e, "case_mismatched", s->case_mismatched);
 	hf_emit_u64(e, "upstream_errors", s->upstream_errors);
+	hf_emit_u64(e, "icmp_errors", s->icmp_errors);
 	hf_emit_u64(e, "rcode_errors", s->rcode_errors);
 	hf_emit_u64(e, "failures", s->failures);
 	hf_emit_u64(e, "overloaded", s->overloaded);

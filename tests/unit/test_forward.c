@@ -50,6 +50,7 @@ struct fake {
 	uint8_t last_query[512];
 	size_t last_len;
 	uint16_t ids[64];
+	struct sockaddr_in from; /* where the last UDP query came from */
 	uint8_t tcpbuf[600];
 	size_t tcphave;
 };
@@ -173,6 +174,7 @@ static void fake_serve_udp(struct fake *f)
 			return;
 		memcpy(f->last_query, q, (size_t)n);
 		f->last_len = (size_t)n;
+		memcpy(&f->from, &from, sizeof(f->from));
 		id = hf_get16(q);
 		if (f->udp_queries < HF_ARRAY_LEN(f->ids))
 			f->ids[f->udp_queries] = id;
@@ -245,6 +247,48 @@ static void fake_serve_tcp(struct fake *f)
 		close(f->conn);
 		f->conn = -1;
 	}
+}
+
+static uint16_t ip_cksum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += hf_get16(p + i);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* What an off-path attacker sends: an ICMP port unreachable "about" a
+ * datagram from 127.0.0.1:sport to 127.0.0.1:dport (a raw socket: root). */
+static bool forge_port_unreachable(uint16_t sport, uint16_t dport)
+{
+	uint8_t p[8 + 20 + 8] = {3, 3}; /* destination unreachable, port */
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	bool ok;
+
+	if (s < 0) {
+		fprintf(stderr, "raw ICMP socket: %s (the case needs root)\n", strerror(errno));
+		return false;
+	}
+	p[8] = 0x45; /* the quoted IPv4 header: 20 bytes, UDP */
+	hf_put16(p + 8 + 2, 20 + 8 + 40);
+	p[8 + 8] = 64;
+	p[8 + 9] = IPPROTO_UDP;
+	hf_put32(p + 8 + 12, INADDR_LOOPBACK);
+	hf_put32(p + 8 + 16, INADDR_LOOPBACK);
+	hf_put16(p + 8 + 10, ip_cksum(p + 8, 20));
+	hf_put16(p + 28, sport); /* the quoted UDP header */
+	hf_put16(p + 30, dport);
+	hf_put16(p + 32, 8 + 40);
+	hf_put16(p + 2, ip_cksum(p, sizeof(p)));
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = sendto(s, p, sizeof(p), 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)sizeof(p);
+	close(s);
+	return ok;
 }
 
 /* ---- environment ---- */
@@ -629,6 +673,48 @@ static void test_timeout_then_next_forwarder(void)
 	env_free(e);
 }
 
+/* Forged ICMP port unreachable while the attempt waits: counted, the
+ * attempt goes on and takes the real answer that comes later. */
+static void test_icmp_does_not_end_attempt(void)
+{
+	enum fake_mode modes[] = {F_SILENT};
+	struct env *e = env_new(modes, 1, 1000, 1, RING_SZ);
+	struct fake *f = &e->fakes[0];
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	uint8_t r[600];
+	size_t rl;
+
+	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	for (uint64_t end = now_ms() + 2000; now_ms() < end && f->udp_queries == 0;)
+		pump(e, 0, 1);
+	CHECK_EQ(f->udp_queries, 1);
+	for (unsigned i = 1; i <= 3; i++) {
+		CHECK(forge_port_unreachable(ntohs(f->from.sin_port), f->port));
+		for (uint64_t end = now_ms() + 1000; now_ms() < end && stats(e).icmp_errors < i;)
+			pump(e, 0, 1);
+		CHECK_EQ(stats(e).icmp_errors, i);
+	}
+	pump(e, 0, 20);
+	CHECK_EQ(e->nseen[0], 0); /* still waiting */
+	CHECK_EQ(stats(e).in_flight, 1);
+	rl = make_response(r, f->last_query, f->last_len, hf_get16(f->last_query), 0, 0, true, -1);
+	sendto(f->udp, r, rl, 0, (struct sockaddr *)&f->from, sizeof(f->from));
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+		CHECK_EQ(a->ancount, 1);
+	}
+	CHECK_EQ(stats(e).icmp_errors, 3);
+	CHECK_EQ(stats(e).upstream_errors, 0);
+	CHECK_EQ(stats(e).timeouts, 0);
+	CHECK_EQ(stats(e).failures, 0);
+	CHECK_EQ(stats(e).upstream_queries, 1);
+	env_free(e);
+}
+
 static void test_tc_then_tcp(void)
 {
 	enum fake_mode modes[] = {F_TC};
@@ -658,9 +744,12 @@ static void test_all_fail(void)
 	struct hf_msg_query mq;
 	const struct hf_dns_answer *a;
 	char want[64];
+	uint64_t t0 = now_ms();
 	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
 	send_miss(e, &mq);
 	pump(e, 1, 2000);
+	/* a refused attempt, too, lasts its timeout: the ICMP may be forged */
+	CHECK(now_ms() - t0 >= 150);
 	a = fill_at(e, 0, &mq);
 	if (a) {
 		/* closed (refused), silent (timeout), closed (refused) */
@@ -675,6 +764,7 @@ static void test_all_fail(void)
 	CHECK_EQ(stats(e).failures, 1);
 	CHECK_EQ(stats(e).timeouts, 1);
 	CHECK_EQ(stats(e).upstream_errors, 2);
+	CHECK_EQ(stats(e).icmp_errors, 2);
 	CHECK_EQ(e->fakes[1].udp_queries, 1);
 	env_free(e);
 
@@ -883,6 +973,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_wrong_question_ignored),
 		TEST_CASE(test_wrong_case_ignored),
 		TEST_CASE(test_timeout_then_next_forwarder),
+		TEST_CASE(test_icmp_does_not_end_attempt),
 		TEST_CASE(test_tc_then_tcp),
 		TEST_CASE(test_all_fail),
 		TEST_CASE(test_servfail_passes_ede),
