@@ -40,6 +40,7 @@ enum fake_mode {
 	F_SERVFAIL_EDE6,  /* SERVFAIL with EDE 6 */
 	F_CLOSED,	  /* nothing listens: ECONNREFUSED */
 	F_WRONG_CASE,	  /* first the question in another 0x20 case, then the right one */
+	F_UNRELATED,	  /* the answer plus an A record of another name */
 };
 
 struct fake {
@@ -208,6 +209,17 @@ static void fake_serve_udp(struct fake *f)
 			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
 			r[13] ^= 0x20;
 			break;
+		case F_UNRELATED: {
+			/* evil.com A 6.6.6.6, TTL 5 */
+			static const uint8_t evil[] = {4,   'e', 'v', 'i', 'l', 3, 'c', 'o',
+						       'm', 0,	 0,   1,   0,	1, 0,	0,
+						       0,   5,	 0,   4,   6,	6, 6,	6};
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			memcpy(r + rl, evil, sizeof(evil));
+			rl += sizeof(evil);
+			hf_put16(r + 6, 2);
+			break;
+		}
 		case F_TC:
 			rl = make_response(r, q, (size_t)n, id, HF_DNS_TC, 0, false, -1);
 			break;
@@ -643,6 +655,33 @@ static void test_wrong_case_ignored(void)
 	env_free(e);
 }
 
+/* An answer-section record of a name outside the answer chain is not
+ * stored: the FILL has the one A record of the question. */
+static void test_unrelated_scrubbed(void)
+{
+	enum fake_mode modes[] = {F_UNRELATED};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	static const uint8_t want[] = {0xc0, 0x0c, 0, 1, 0,   1, 0, 0,
+				       0x01, 0x2c, 0, 4, 192, 0, 2, 1};
+
+	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+		CHECK_EQ(a->ancount, 1);
+		CHECK_EQ(a->nscount + a->arcount, 0);
+		CHECK_EQ(a->ttl, 300); /* not the unrelated record's 5 */
+		CHECK_EQ(a->body_len, sizeof(want));
+		CHECK_MEM(hf_dns_answer_body(a), want, sizeof(want));
+	}
+	CHECK_EQ(stats(e).responses, 1);
+	env_free(e);
+}
+
 static void test_timeout_then_next_forwarder(void)
 {
 	enum fake_mode modes[] = {F_SILENT, F_ANSWER};
@@ -972,6 +1011,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_wrong_id_ignored),
 		TEST_CASE(test_wrong_question_ignored),
 		TEST_CASE(test_wrong_case_ignored),
+		TEST_CASE(test_unrelated_scrubbed),
 		TEST_CASE(test_timeout_then_next_forwarder),
 		TEST_CASE(test_icmp_does_not_end_attempt),
 		TEST_CASE(test_tc_then_tcp),
