@@ -27,6 +27,13 @@
  * deadline, which then counts as a socket error with the ICMP's reason
  * ("connection refused") rather than a timeout.
  *
+ * DNS cookies (RFC 7873, client side): every query carries a COOKIE
+ * option with an 8-byte client cookie per forwarder (random, redrawn
+ * hourly) and the server cookie that forwarder last sent with it. A
+ * response whose COOKIE is malformed or carries another client cookie is
+ * counted and ignored like any mismatched one; a response without a COOKIE
+ * (a forwarder that does not do cookies) is taken as before.
+ *
  * Control-thread only; see hf_control_impl.h.
  */
 #include <arpa/inet.h>
@@ -394,6 +401,66 @@ static socklen_t fwd_addrlen(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
+/* Append our COOKIE option (client cookie, and the server cookie when one
+ * is known) to the query of len bytes in q->qbuf, whose OPT is the last
+ * RR and has no options yet. Returns the new length. */
+static int add_cookie(struct hf_control *c, struct hf_fwd_query *q, int len, uint64_t now)
+{
+	struct hf_fwd_cookie *k = &c->cookie[q->fwd];
+	uint8_t *p = q->qbuf + 2 + len;
+	size_t n;
+
+	if (k->born_ms == 0 || now - k->born_ms >= HF_FWD_COOKIE_LIFE_MS) {
+		rand_bytes(c, k->client, sizeof(k->client));
+		k->server_len = 0;
+		k->born_ms = now ? now : 1;
+	}
+	n = 4 + sizeof(k->client) + k->server_len;
+	if ((size_t)len + n > HF_FWD_QUERY_MAX)
+		return len;
+	hf_put16(p, HF_EDNS_OPT_COOKIE);
+	hf_put16(p + 2, (uint16_t)(n - 4));
+	memcpy(p + 4, k->client, sizeof(k->client));
+	memcpy(p + 4 + sizeof(k->client), k->server, k->server_len);
+	hf_put16(p - 2, (uint16_t)(n)); /* the OPT's RDLENGTH */
+	memcpy(q->cookie, k->client, sizeof(q->cookie));
+	return len + (int)n;
+}
+
+/* The response's COOKIE option (RFC 7873 5.3): true when there is none
+ * (the forwarder does not do cookies) or it carries our client cookie,
+ * whose server cookie is then remembered; false when it is malformed or
+ * carries a client cookie that is not ours. */
+static bool cookie_ok(struct hf_control *c, const struct hf_fwd_query *q,
+		      const struct hf_dns_msg *m)
+{
+	struct hf_fwd_cookie *k = &c->cookie[q->fwd];
+	size_t p, end;
+
+	if (!m->has_opt)
+		return true;
+	p = m->rr[m->opt_rr].rdata_off;
+	end = p + m->rr[m->opt_rr].rdlen;
+	while (p + 4 <= end) {
+		uint16_t code = hf_get16(m->wire + p), olen = hf_get16(m->wire + p + 2);
+		const uint8_t *v = m->wire + p + 4;
+		if (p + 4 + olen > end)
+			return false;
+		if (code != HF_EDNS_OPT_COOKIE) {
+			p += 4u + olen;
+			continue;
+		}
+		if (olen < 16 || olen > 40 || memcmp(v, q->cookie, sizeof(q->cookie)) != 0)
+			return false;
+		if (memcmp(k->client, q->cookie, sizeof(k->client)) == 0) { /* not redrawn since */
+			memcpy(k->server, v + 8, olen - 8u);
+			k->server_len = (uint8_t)(olen - 8);
+		}
+		return true;
+	}
+	return true;
+}
+
 /* Start attempt number q->attempt over UDP. 0, or an error with the
  * problem recorded. */
 static int start_udp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
@@ -422,6 +489,7 @@ static int start_udp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
 		set_problem(c, q, now, HF_EDE_NONE, "cannot build the query");
 		return hf_error(HF_EINVAL);
 	}
+	len = add_cookie(c, q, len, now);
 	q->qlen = (uint16_t)len;
 	fd = socket(fa->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -528,7 +596,7 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 	struct hf_dns_answer *a = (struct hf_dns_answer *)c->ansbuf;
 	char text[HF_FWD_ERR_MAX], rbuf[16];
 	int rc = hf_dns_msg_parse(wire, len, m);
-	bool ours;
+	bool ours, spelt;
 
 	if (rc == HF_ENOTSUP && raw_matches(q, wire, len)) {
 		c->st.responses++;
@@ -541,18 +609,23 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 	       m->id == q->id && m->qdcount == 1 &&
 	       hf_dns_name_equal(m->qname, m->qname_len, q->key.name, q->key.name_len) &&
 	       m->qtype == q->key.qtype && m->qclass == q->key.qclass;
-	if (!ours || memcmp(m->qname, sent_qname(q), m->qname_len) != 0) {
+	spelt = ours && memcmp(m->qname, sent_qname(q), m->qname_len) == 0;
+	if (!spelt || !cookie_ok(c, q, m)) {
 		c->st.mismatched++;
-		/* all ours but the 0x20 spelling: a forgery that guessed the
-		 * ID (or a forwarder that does not keep the case) */
-		if (ours)
+		/* all ours but the 0x20 spelling or the cookie: a forgery
+		 * that guessed the ID (or a forwarder that does not keep the
+		 * case) */
+		if (ours && !spelt)
 			c->st.case_mismatched++;
+		else if (spelt)
+			c->st.cookie_mismatched++;
 		if (!tcp)
 			return false;
 		set_problem(c, q, now, HF_EDE_NONE, "%s answer (TCP)",
-			    rc != 0 ? "malformed"
-			    : ours  ? "0x20 case mismatched"
-				    : "mismatched");
+			    rc != 0  ? "malformed"
+			    : !ours  ? "mismatched"
+			    : !spelt ? "0x20 case mismatched"
+				     : "cookie mismatched");
 		next_attempt(c, q, now);
 		return true;
 	}

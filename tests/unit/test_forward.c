@@ -41,6 +41,8 @@ enum fake_mode {
 	F_CLOSED,	  /* nothing listens: ECONNREFUSED */
 	F_WRONG_CASE,	  /* first the question in another 0x20 case, then the right one */
 	F_UNRELATED,	  /* the answer plus an A record of another name */
+	F_COOKIE,	  /* echoes the client cookie with the server cookie "SRVCOOKI" */
+	F_COOKIE_BAD,	  /* first another client cookie, then as F_COOKIE */
 };
 
 struct fake {
@@ -162,6 +164,33 @@ static size_t make_response(uint8_t *out, const uint8_t *q, size_t qlen, uint16_
 	return p;
 }
 
+/* Where the query's COOKIE option data starts (the OPT right after the
+ * question, the COOKIE its first option), or 0. */
+static size_t query_cookie(const uint8_t *q, size_t len)
+{
+	size_t qe = question_end(q, len);
+	if (qe == 0 || qe + 15 > len || hf_get16(q + qe + 1) != HF_TYPE_OPT ||
+	    hf_get16(q + qe + 11) != HF_EDNS_OPT_COOKIE)
+		return 0;
+	return qe + 15;
+}
+
+/* Append an OPT with a COOKIE: the query's client cookie (first byte
+ * xor `flip`) and the server cookie "SRVCOOKI". */
+static size_t add_cookie_opt(uint8_t *r, size_t rl, const uint8_t *q, size_t qlen, uint8_t flip)
+{
+	static const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 20, 0, 10, 0, 16};
+	size_t ck = query_cookie(q, qlen);
+	if (ck == 0)
+		return rl;
+	memcpy(r + rl, opt, sizeof(opt));
+	memcpy(r + rl + sizeof(opt), q + ck, 8);
+	r[rl + sizeof(opt)] ^= flip;
+	memcpy(r + rl + sizeof(opt) + 8, "SRVCOOKI", 8);
+	hf_put16(r + 10, 1);
+	return rl + sizeof(opt) + 16;
+}
+
 static void fake_serve_udp(struct fake *f)
 {
 	uint8_t q[512], r[600];
@@ -220,6 +249,15 @@ static void fake_serve_udp(struct fake *f)
 			hf_put16(r + 6, 2);
 			break;
 		}
+		case F_COOKIE_BAD:
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			rl = add_cookie_opt(r, rl, q, (size_t)n, 0x01);
+			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
+			/* fall through */
+		case F_COOKIE:
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			rl = add_cookie_opt(r, rl, q, (size_t)n, 0);
+			break;
 		case F_TC:
 			rl = make_response(r, q, (size_t)n, id, HF_DNS_TC, 0, false, -1);
 			break;
@@ -533,9 +571,13 @@ static void test_answer_and_fanout(void)
 	CHECK_EQ(hf_get16(q + 4), 1);
 	CHECK_EQ(hf_get16(q + 10), 1);
 	CHECK(name_eq_nocase(q + 12, "\3www\7example\0", 13));
-	CHECK_EQ(e->fakes[0].last_len, 12 + 13 + 4 + 11);
+	CHECK_EQ(e->fakes[0].last_len, 12 + 13 + 4 + 11 + 12);
 	CHECK_EQ(hf_get16(q + 12 + 17 + 3), 1232);
 	CHECK_EQ(hf_get16(q + 12 + 17 + 7), HF_EDNS_DO);
+	/* a COOKIE with a client cookie only: this forwarder sent none */
+	CHECK_EQ(hf_get16(q + 12 + 17 + 9), 12);
+	CHECK_EQ(hf_get16(q + 12 + 17 + 11), HF_EDNS_OPT_COOKIE);
+	CHECK_EQ(hf_get16(q + 12 + 17 + 13), 8);
 
 	st = stats(e);
 	CHECK_EQ(st.requests, 2);
@@ -679,6 +721,53 @@ static void test_unrelated_scrubbed(void)
 		CHECK_MEM(hf_dns_answer_body(a), want, sizeof(want));
 	}
 	CHECK_EQ(stats(e).responses, 1);
+	env_free(e);
+}
+
+/* DNS cookies: the client cookie stays the same for a forwarder; the
+ * server cookie it sends is sent back; a response with another client
+ * cookie is counted and ignored. */
+static void test_cookies(void)
+{
+	enum fake_mode modes[] = {F_COOKIE_BAD};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct fake *f = &e->fakes[0];
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	uint8_t client[8];
+	size_t ck;
+
+	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
+	send_miss(e, &mq);
+	pump(e, 1, 2000);
+	a = fill_at(e, 0, &mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+		CHECK_EQ(a->ancount, 1);
+		CHECK_EQ(a->arcount, 0); /* the OPT is never stored */
+	}
+	CHECK_EQ(stats(e).mismatched, 1);
+	CHECK_EQ(stats(e).cookie_mismatched, 1);
+	CHECK_EQ(stats(e).case_mismatched, 0);
+	CHECK_EQ(stats(e).responses, 1);
+	ck = query_cookie(f->last_query, f->last_len);
+	CHECK(ck != 0);
+	CHECK_EQ(hf_get16(f->last_query + ck - 2), 8); /* no server cookie known yet */
+	memcpy(client, f->last_query + ck, 8);
+
+	/* the next query: the same client cookie, and the server's back */
+	make_key(&mq, 0, HF_MSG_MISS, 0, "b");
+	send_miss(e, &mq);
+	pump(e, 2, 2000);
+	CHECK_EQ(e->nseen[0], 2);
+	ck = query_cookie(f->last_query, f->last_len);
+	CHECK(ck != 0);
+	CHECK_EQ(hf_get16(f->last_query + ck - 2), 16);
+	CHECK_MEM(f->last_query + ck, client, 8);
+	CHECK_MEM(f->last_query + ck + 8, "SRVCOOKI", 8);
+	CHECK_EQ(f->last_len, question_end(f->last_query, f->last_len) + 11 + 4 + 16);
+	CHECK_EQ(stats(e).cookie_mismatched, 2);
+	CHECK_EQ(stats(e).failures, 0);
 	env_free(e);
 }
 
@@ -1012,6 +1101,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_wrong_question_ignored),
 		TEST_CASE(test_wrong_case_ignored),
 		TEST_CASE(test_unrelated_scrubbed),
+		TEST_CASE(test_cookies),
 		TEST_CASE(test_timeout_then_next_forwarder),
 		TEST_CASE(test_icmp_does_not_end_attempt),
 		TEST_CASE(test_tc_then_tcp),
