@@ -526,6 +526,27 @@ static bool ede_text_has(const struct hf_dns_answer *a, const char *s)
 	return true;
 }
 
+/* Ask for www.example (A), with `label` in front if given, from worker 0. */
+static void ask(struct env *e, struct hf_msg_query *mq, const char *label)
+{
+	make_key(mq, 0, HF_MSG_MISS, 0, label);
+	send_miss(e, mq);
+}
+
+/* Pump until FILL number i arrives: mq's, positive, `ancount` records. */
+static const struct hf_dns_answer *positive_fill(struct env *e, unsigned i,
+						 const struct hf_msg_query *mq, unsigned ancount)
+{
+	const struct hf_dns_answer *a;
+	pump(e, i + 1, 2000);
+	a = fill_at(e, i, mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+		CHECK_EQ(a->ancount, ancount);
+	}
+	return a;
+}
+
 /* Equal but for the case of letters (the query's 0x20 spelling). */
 static bool name_eq_nocase(const uint8_t *a, const char *b, size_t n)
 {
@@ -660,19 +681,12 @@ static void test_wrong_case_ignored(void)
 	enum fake_mode modes[] = {F_WRONG_CASE};
 	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
 	struct hf_msg_query mq;
-	const struct hf_dns_answer *a;
 	uint8_t first[13];
 	bool differ = false;
 	char label[8];
 
-	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
-	send_miss(e, &mq);
-	pump(e, 1, 2000);
-	a = fill_at(e, 0, &mq);
-	if (a) {
-		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
-		CHECK_EQ(a->ancount, 1);
-	}
+	ask(e, &mq, NULL);
+	positive_fill(e, 0, &mq, 1);
 	CHECK_EQ(stats(e).mismatched, 1);
 	CHECK_EQ(stats(e).case_mismatched, 1);
 	CHECK_EQ(stats(e).responses, 1);
@@ -684,9 +698,8 @@ static void test_wrong_case_ignored(void)
 	 * like the first (a 2^-80 chance to fail) */
 	for (unsigned i = 0; i < 8; i++) {
 		snprintf(label, sizeof(label), "c%u", i);
-		make_key(&mq, 0, HF_MSG_MISS, 0, label);
-		send_miss(e, &mq);
-		pump(e, 2 + i, 2000);
+		ask(e, &mq, label);
+		positive_fill(e, 1 + i, &mq, 1);
 		if (memcmp(e->fakes[0].last_query + 12 + 3, first, sizeof(first)) != 0)
 			differ = true;
 	}
@@ -708,13 +721,9 @@ static void test_unrelated_scrubbed(void)
 	static const uint8_t want[] = {0xc0, 0x0c, 0, 1, 0,   1, 0, 0,
 				       0x01, 0x2c, 0, 4, 192, 0, 2, 1};
 
-	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
-	send_miss(e, &mq);
-	pump(e, 1, 2000);
-	a = fill_at(e, 0, &mq);
+	ask(e, &mq, NULL);
+	a = positive_fill(e, 0, &mq, 1);
 	if (a) {
-		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
-		CHECK_EQ(a->ancount, 1);
 		CHECK_EQ(a->nscount + a->arcount, 0);
 		CHECK_EQ(a->ttl, 300); /* not the unrelated record's 5 */
 		CHECK_EQ(a->body_len, sizeof(want));
@@ -737,15 +746,10 @@ static void test_cookies(void)
 	uint8_t client[8];
 	size_t ck;
 
-	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
-	send_miss(e, &mq);
-	pump(e, 1, 2000);
-	a = fill_at(e, 0, &mq);
-	if (a) {
-		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
-		CHECK_EQ(a->ancount, 1);
+	ask(e, &mq, NULL);
+	a = positive_fill(e, 0, &mq, 1);
+	if (a)
 		CHECK_EQ(a->arcount, 0); /* the OPT is never stored */
-	}
 	CHECK_EQ(stats(e).mismatched, 1);
 	CHECK_EQ(stats(e).cookie_mismatched, 1);
 	CHECK_EQ(stats(e).case_mismatched, 0);
@@ -756,10 +760,8 @@ static void test_cookies(void)
 	memcpy(client, f->last_query + ck, 8);
 
 	/* the next query: the same client cookie, and the server's back */
-	make_key(&mq, 0, HF_MSG_MISS, 0, "b");
-	send_miss(e, &mq);
-	pump(e, 2, 2000);
-	CHECK_EQ(e->nseen[0], 2);
+	ask(e, &mq, "b");
+	positive_fill(e, 1, &mq, 1);
 	ck = query_cookie(f->last_query, f->last_len);
 	CHECK(ck != 0);
 	CHECK_EQ(hf_get16(f->last_query + ck - 2), 16);
@@ -809,12 +811,10 @@ static void test_icmp_does_not_end_attempt(void)
 	struct env *e = env_new(modes, 1, 1000, 1, RING_SZ);
 	struct fake *f = &e->fakes[0];
 	struct hf_msg_query mq;
-	const struct hf_dns_answer *a;
 	uint8_t r[600];
 	size_t rl;
 
-	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
-	send_miss(e, &mq);
+	ask(e, &mq, NULL);
 	for (uint64_t end = now_ms() + 2000; now_ms() < end && f->udp_queries == 0;)
 		pump(e, 0, 1);
 	CHECK_EQ(f->udp_queries, 1);
@@ -829,12 +829,7 @@ static void test_icmp_does_not_end_attempt(void)
 	CHECK_EQ(stats(e).in_flight, 1);
 	rl = make_response(r, f->last_query, f->last_len, hf_get16(f->last_query), 0, 0, true, -1);
 	sendto(f->udp, r, rl, 0, (struct sockaddr *)&f->from, sizeof(f->from));
-	pump(e, 1, 2000);
-	a = fill_at(e, 0, &mq);
-	if (a) {
-		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
-		CHECK_EQ(a->ancount, 1);
-	}
+	positive_fill(e, 0, &mq, 1);
 	CHECK_EQ(stats(e).icmp_errors, 3);
 	CHECK_EQ(stats(e).upstream_errors, 0);
 	CHECK_EQ(stats(e).timeouts, 0);
