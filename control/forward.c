@@ -11,13 +11,14 @@
  * forwarder, so the kernel picks a random source port and drops datagrams
  * from any other address or port, and an answer for an earlier attempt can
  * never be taken for the current one. DNS IDs come from the kernel CSPRNG
- * (getrandom(), 4 KiB buffered: one system call per 400 queries or so), so an ID
- * says nothing about the next one. The query name's letters get a random
- * case per attempt from the same source (DNS 0x20). An answer is accepted
- * only if it parses, has QR=1, opcode QUERY, our ID and our question (the
- * name byte for byte in the case sent, type, class); anything else is
- * counted and ignored while the attempt keeps waiting. TC=1 moves the attempt to TCP on the same
- * forwarder with a fresh deadline. Timeouts, socket errors (refused,
+ * (getrandom(), 4 KiB buffered: one system call per 400 queries or so),
+ * so an ID says nothing about the next one. The query name's letters get
+ * a random case per attempt from the same source (DNS 0x20). An answer is
+ * accepted only if it parses, has QR=1, opcode QUERY, our ID and our
+ * question (the name byte for byte in the case sent, type, class);
+ * anything else is counted and ignored while the attempt keeps waiting.
+ * TC=1 moves the attempt to TCP on the same forwarder with a fresh
+ * deadline. Timeouts, socket errors (refused,
  * unreachable) and SERVFAIL/REFUSED/FORMERR (any rcode other than NOERROR
  * and NXDOMAIN) move on to the next attempt, rotating across forwarders
  * from a start index that rotates per resolution. An ICMP error on the UDP
