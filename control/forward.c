@@ -11,15 +11,29 @@
  * forwarder, so the kernel picks a random source port and drops datagrams
  * from any other address or port, and an answer for an earlier attempt can
  * never be taken for the current one. DNS IDs come from the kernel CSPRNG
- * (getrandom(), 512 bytes buffered: one system call per 256 IDs), so an ID
- * says nothing about the next one. An answer is accepted only if it parses,
- * has QR=1, opcode QUERY, our ID and our question (name compared without
- * case, type, class); anything else is counted and ignored while the
- * attempt keeps waiting. TC=1 moves the attempt to TCP on the same
- * forwarder with a fresh deadline. Timeouts, socket errors (refused,
+ * (getrandom(), 4 KiB buffered: one system call per 400 queries or so),
+ * so an ID says nothing about the next one. The query name's letters get
+ * a random case per attempt from the same source (DNS 0x20). An answer is
+ * accepted only if it parses, has QR=1, opcode QUERY, our ID and our
+ * question (the name byte for byte in the case sent, type, class);
+ * anything else is counted and ignored while the attempt keeps waiting.
+ * TC=1 moves the attempt to TCP on the same forwarder with a fresh
+ * deadline. Timeouts, socket errors (refused,
  * unreachable) and SERVFAIL/REFUSED/FORMERR (any rcode other than NOERROR
  * and NXDOMAIN) move on to the next attempt, rotating across forwarders
- * from a start index that rotates per resolution.
+ * from a start index that rotates per resolution. An ICMP error on the UDP
+ * socket (ECONNREFUSED, EHOSTUNREACH, ...) does not end the attempt: an
+ * off-path sender can forge it as easily as a stopped forwarder causes it,
+ * so it is counted and the attempt keeps waiting for an answer until its
+ * deadline, which then counts as a socket error with the ICMP's reason
+ * ("connection refused") rather than a timeout.
+ *
+ * DNS cookies (RFC 7873, client side): every query carries a COOKIE
+ * option with an 8-byte client cookie per forwarder (random, redrawn
+ * hourly) and the server cookie that forwarder last sent with it. A
+ * response whose COOKIE is malformed or carries another client cookie is
+ * counted and ignored like any mismatched one; a response without a COOKIE
+ * (a forwarder that does not do cookies) is taken as before.
  *
  * Control-thread only; see hf_control_impl.h.
  */
@@ -77,18 +91,49 @@ static int fill_random(void *buf, size_t len)
 	return 0;
 }
 
-static uint16_t rand16(struct hf_control *c)
+/* n (<= 8) random bytes from the buffer, refilled from getrandom(). */
+static void rand_bytes(struct hf_control *c, void *out, size_t n)
 {
 	struct hf_rand *r = &c->rnd;
-	uint16_t v;
-	if (r->pos + 2 > sizeof(r->buf)) {
-		if (fill_random(r->buf, sizeof(r->buf)) != 0)
-			return (uint16_t)(xoshiro(r->s) >> 48);
+	if (r->pos + n > sizeof(r->buf)) {
+		if (fill_random(r->buf, sizeof(r->buf)) != 0) {
+			uint64_t v = xoshiro(r->s);
+			memcpy(out, &v, n);
+			return;
+		}
 		r->pos = 0;
 	}
-	memcpy(&v, r->buf + r->pos, 2);
-	r->pos += 2;
+	memcpy(out, r->buf + r->pos, n);
+	r->pos += n;
+}
+
+static uint16_t rand16(struct hf_control *c)
+{
+	uint16_t v;
+	rand_bytes(c, &v, 2);
 	return v;
+}
+
+/* DNS 0x20: give every letter of the (uncompressed) name a random case. */
+static void mix_case(struct hf_control *c, uint8_t *name, size_t len)
+{
+	uint64_t bits = 0;
+	unsigned left = 0;
+	for (size_t i = 0; i < len && name[i] != 0; i += 1u + name[i])
+		for (size_t k = i + 1; k <= i + name[i] && k < len; k++) {
+			uint8_t ch = hf_dns_lower[name[k]];
+			if (ch < 'a' || ch > 'z') {
+				name[k] = ch;
+				continue;
+			}
+			if (left == 0) {
+				rand_bytes(c, &bits, sizeof(bits));
+				left = 64;
+			}
+			name[k] = (bits & 1) ? (uint8_t)(ch - 0x20) : ch;
+			bits >>= 1;
+			left--;
+		}
 }
 
 /* ---- the in-flight table ---- */
@@ -357,6 +402,66 @@ static socklen_t fwd_addrlen(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
+/* Append our COOKIE option (client cookie, and the server cookie when one
+ * is known) to the query of len bytes in q->qbuf, whose OPT is the last
+ * RR and has no options yet. Returns the new length. */
+static int add_cookie(struct hf_control *c, struct hf_fwd_query *q, int len, uint64_t now)
+{
+	struct hf_fwd_cookie *k = &c->cookie[q->fwd];
+	uint8_t *p = q->qbuf + 2 + len;
+	size_t n;
+
+	if (k->born_ms == 0 || now - k->born_ms >= HF_FWD_COOKIE_LIFE_MS) {
+		rand_bytes(c, k->client, sizeof(k->client));
+		k->server_len = 0;
+		k->born_ms = now ? now : 1;
+	}
+	n = 4 + sizeof(k->client) + k->server_len;
+	if ((size_t)len + n > HF_FWD_QUERY_MAX)
+		return len;
+	hf_put16(p, HF_EDNS_OPT_COOKIE);
+	hf_put16(p + 2, (uint16_t)(n - 4));
+	memcpy(p + 4, k->client, sizeof(k->client));
+	memcpy(p + 4 + sizeof(k->client), k->server, k->server_len);
+	hf_put16(p - 2, (uint16_t)(n)); /* the OPT's RDLENGTH */
+	memcpy(q->cookie, k->client, sizeof(q->cookie));
+	return len + (int)n;
+}
+
+/* The response's COOKIE option (RFC 7873 5.3): true when there is none
+ * (the forwarder does not do cookies) or it carries our client cookie,
+ * whose server cookie is then remembered; false when it is malformed or
+ * carries a client cookie that is not ours. */
+static bool cookie_ok(struct hf_control *c, const struct hf_fwd_query *q,
+		      const struct hf_dns_msg *m)
+{
+	struct hf_fwd_cookie *k = &c->cookie[q->fwd];
+	size_t p, end;
+
+	if (!m->has_opt)
+		return true;
+	p = m->rr[m->opt_rr].rdata_off;
+	end = p + m->rr[m->opt_rr].rdlen;
+	while (p + 4 <= end) {
+		uint16_t code = hf_get16(m->wire + p), olen = hf_get16(m->wire + p + 2);
+		const uint8_t *v = m->wire + p + 4;
+		if (p + 4 + olen > end)
+			return false;
+		if (code != HF_EDNS_OPT_COOKIE) {
+			p += 4u + olen;
+			continue;
+		}
+		if (olen < 16 || olen > 40 || memcmp(v, q->cookie, sizeof(q->cookie)) != 0)
+			return false;
+		if (memcmp(k->client, q->cookie, sizeof(k->client)) == 0) { /* not redrawn since */
+			memcpy(k->server, v + 8, olen - 8u);
+			k->server_len = (uint8_t)(olen - 8);
+		}
+		return true;
+	}
+	return true;
+}
+
 /* Start attempt number q->attempt over UDP. 0, or an error with the
  * problem recorded. */
 static int start_udp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
@@ -369,13 +474,14 @@ static int start_udp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
 	q->fwd = (uint8_t)((q->start + q->attempt) % c->cfg.nforwarders);
 	q->attempt++;
 	q->state = HF_FWD_UDP;
+	q->icmp_err = 0;
 	fa = &c->cfg.forwarder[q->fwd];
 	/* Validating ourselves: the forwarder must not (CD) and must send the
 	 * DNSSEC records (DO), whatever the client asked. */
 	if (c->val != NULL || (q->key.flags & HF_KEY_CD))
 		flags |= HF_DNS_CD;
 	memcpy(&lk, &q->key, sizeof(lk));
-	hf_dns_name_lower(lk.name, lk.name_len);
+	mix_case(c, lk.name, lk.name_len); /* the answer must echo it exactly */
 	q->id = rand16(c);
 	len = hf_dns_query_build(q->qbuf + 2, HF_FWD_QUERY_MAX, q->id, flags, lk.name, lk.name_len,
 				 lk.qtype, lk.qclass, true, c->cfg.edns_buffer_size,
@@ -384,6 +490,7 @@ static int start_udp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now)
 		set_problem(c, q, now, HF_EDE_NONE, "cannot build the query");
 		return hf_error(HF_EINVAL);
 	}
+	len = add_cookie(c, q, len, now);
 	q->qlen = (uint16_t)len;
 	fd = socket(fa->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -450,17 +557,21 @@ static void start_tcp(struct hf_control *c, struct hf_fwd_query *q, uint64_t now
 	heap_set(c, q, now + c->cfg.upstream_timeout_ms);
 }
 
-/* Does the (unparsed) message carry our ID, QR=1 and our question? */
+/* The question name as sent, in its random case (after the TCP length
+ * prefix and the header of q->qbuf). */
+static const uint8_t *sent_qname(const struct hf_fwd_query *q)
+{
+	return q->qbuf + 2 + HF_DNS_HDR_LEN;
+}
+
+/* Does the (unparsed) message carry our ID, QR=1 and our question, the
+ * name spelt byte for byte as we sent it? */
 static bool raw_matches(const struct hf_fwd_query *q, const uint8_t *w, size_t len)
 {
 	size_t n = q->key.name_len;
-	if (len < HF_DNS_HDR_LEN + n + 4 || hf_get16(w) != q->id || !(w[2] & 0x80) ||
-	    hf_get16(w + 4) != 1)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (hf_dns_lower[w[HF_DNS_HDR_LEN + i]] != hf_dns_lower[q->key.name[i]])
-			return false;
-	return hf_get16(w + HF_DNS_HDR_LEN + n) == q->key.qtype &&
+	return len >= HF_DNS_HDR_LEN + n + 4 && hf_get16(w) == q->id && (w[2] & 0x80) &&
+	       hf_get16(w + 4) == 1 && memcmp(w + HF_DNS_HDR_LEN, sent_qname(q), n) == 0 &&
+	       hf_get16(w + HF_DNS_HDR_LEN + n) == q->key.qtype &&
 	       hf_get16(w + HF_DNS_HDR_LEN + n + 2) == q->key.qclass;
 }
 
@@ -486,6 +597,7 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 	struct hf_dns_answer *a = (struct hf_dns_answer *)c->ansbuf;
 	char text[HF_FWD_ERR_MAX], rbuf[16];
 	int rc = hf_dns_msg_parse(wire, len, m);
+	bool ours, spelt;
 
 	if (rc == HF_ENOTSUP && raw_matches(q, wire, len)) {
 		c->st.responses++;
@@ -494,15 +606,27 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 		fail_now(c, q, HF_EDE_OTHER, text);
 		return true;
 	}
-	if (rc != 0 || !(m->flags & HF_DNS_QR) || (m->flags & HF_DNS_OPCODE_MASK) != 0 ||
-	    m->id != q->id || m->qdcount != 1 ||
-	    !hf_dns_name_equal(m->qname, m->qname_len, q->key.name, q->key.name_len) ||
-	    m->qtype != q->key.qtype || m->qclass != q->key.qclass) {
+	ours = rc == 0 && (m->flags & HF_DNS_QR) && (m->flags & HF_DNS_OPCODE_MASK) == 0 &&
+	       m->id == q->id && m->qdcount == 1 &&
+	       hf_dns_name_equal(m->qname, m->qname_len, q->key.name, q->key.name_len) &&
+	       m->qtype == q->key.qtype && m->qclass == q->key.qclass;
+	spelt = ours && memcmp(m->qname, sent_qname(q), m->qname_len) == 0;
+	if (!spelt || !cookie_ok(c, q, m)) {
 		c->st.mismatched++;
+		/* all ours but the 0x20 spelling or the cookie: a forgery
+		 * that guessed the ID (or a forwarder that does not keep the
+		 * case) */
+		if (ours && !spelt)
+			c->st.case_mismatched++;
+		else if (spelt)
+			c->st.cookie_mismatched++;
 		if (!tcp)
 			return false;
 		set_problem(c, q, now, HF_EDE_NONE, "%s answer (TCP)",
-			    rc != 0 ? "malformed" : "mismatched");
+			    rc != 0  ? "malformed"
+			    : !ours  ? "mismatched"
+			    : !spelt ? "0x20 case mismatched"
+				     : "cookie mismatched");
 		next_attempt(c, q, now);
 		return true;
 	}
@@ -783,10 +907,12 @@ static bool udp_readable(struct hf_control *c, struct hf_fwd_query *q, uint64_t 
 				return true;
 			if (errno == EINTR)
 				continue;
-			set_problem(c, q, now, HF_EDE_NONE, "%s", errno_text(errno));
-			c->st.upstream_errors++;
-			next_attempt(c, q, now);
-			return false;
+			/* An ICMP error (refused, unreachable) the kernel
+			 * matched to the socket: anyone can forge one, so it
+			 * is noted and the attempt waits for its deadline. */
+			c->st.icmp_errors++;
+			q->icmp_err = errno;
+			continue;
 		}
 		if (handle_response(c, q, c->rxbuf, (size_t)r, false, now))
 			return false;
@@ -985,9 +1111,15 @@ unsigned hf_fwd_poll(struct hf_control *c, int timeout_ms)
 			done++;
 			continue;
 		}
-		c->st.timeouts++;
-		set_problem(c, q, now, HF_EDE_NONE, "timed out%s",
-			    q->state == HF_FWD_UDP ? "" : " (TCP)");
+		if (q->state == HF_FWD_UDP && q->icmp_err != 0) {
+			/* no answer, only ICMP errors: what they said */
+			c->st.upstream_errors++;
+			set_problem(c, q, now, HF_EDE_NONE, "%s", errno_text(q->icmp_err));
+		} else {
+			c->st.timeouts++;
+			set_problem(c, q, now, HF_EDE_NONE, "timed out%s",
+				    q->state == HF_FWD_UDP ? "" : " (TCP)");
+		}
 		next_attempt(c, q, now);
 		done++;
 	}

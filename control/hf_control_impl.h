@@ -18,12 +18,13 @@
 #include "hf_control.h"
 #include "validator/hf_validator.h"
 
-#define HF_CTL_INTAKE_BURST 64	  /* hf_msg_query elements per ring per pass */
-#define HF_FWD_MAX_INFLIGHT 65536 /* resolutions in flight at once */
-#define HF_FWD_TABLE_SLOTS  (2 * HF_FWD_MAX_INFLIGHT)
-#define HF_FWD_QUERY_MAX    320 /* header + name + question + OPT */
-#define HF_FWD_ERR_MAX	    128 /* EDE extra text: "ADDR@PORT: problem" */
-#define HF_FWD_EVENTS	    256
+#define HF_CTL_INTAKE_BURST   64    /* hf_msg_query elements per ring per pass */
+#define HF_FWD_MAX_INFLIGHT   65536 /* resolutions in flight at once */
+#define HF_FWD_TABLE_SLOTS    (2 * HF_FWD_MAX_INFLIGHT)
+#define HF_FWD_QUERY_MAX      336 /* header + name + question + OPT with a COOKIE of 40 */
+#define HF_FWD_COOKIE_LIFE_MS (3600u * 1000u) /* a client cookie's lifetime */
+#define HF_FWD_ERR_MAX	      128	      /* EDE extra text: "ADDR@PORT: problem" */
+#define HF_FWD_EVENTS	      256
 /* Room for any stored answer: header, TTL offsets and a 64 KiB body. */
 #define HF_FWD_ANS_MAX (sizeof(struct hf_dns_answer) + 2u * HF_DNS_MSG_MAX_RR + 65536u + 256u)
 
@@ -113,6 +114,8 @@ struct hf_fwd_query {
 	uint16_t id;	      /* DNS ID of the current attempt */
 	uint16_t qlen;	      /* query length (without the TCP prefix) */
 	uint16_t last_ede;    /* EDE from the last failing forwarder's answer */
+	int icmp_err;	      /* UDP: errno of the attempt's last ICMP error, 0: none */
+	uint8_t cookie[8];    /* the client cookie the attempt sent */
 	uint16_t io_off;      /* TCP: bytes of qbuf sent */
 	uint32_t rlen, rhave; /* TCP: answer length, bytes read (incl. 2-byte prefix) */
 	uint8_t lenbuf[2];
@@ -134,9 +137,20 @@ struct hf_fwd_query {
 	uint8_t internal; /* control's own (NTA recheck): result to hf_nta_recheck_done */
 };
 
-/* Random numbers for DNS IDs: the kernel CSPRNG (getrandom), buffered. */
+/* DNS cookies (RFC 7873), client side, per forwarder. A server cookie
+ * belongs to the client cookie it came with: both go when it rotates. */
+struct hf_fwd_cookie {
+	uint8_t client[8];
+	uint8_t server[32];
+	uint8_t server_len; /* 0: none learnt */
+	uint64_t born_ms;   /* when client was drawn; 0: not yet */
+};
+
+/* Random numbers for DNS IDs and 0x20 case: the kernel CSPRNG
+ * (getrandom), buffered (a query takes 2 bytes of ID and 8 of case bits
+ * per 64 letters: one system call per 400 queries or so). */
 struct hf_rand {
-	uint8_t buf[512];
+	uint8_t buf[4096];
 	size_t pos;
 	uint64_t s[4]; /* xoshiro256** fallback if getrandom ever fails */
 };
@@ -167,6 +181,7 @@ struct hf_control {
 	char fwd_name[HF_MAX_FORWARDERS][INET6_ADDRSTRLEN + 8];
 	uint64_t fwd_log_ms[HF_MAX_FORWARDERS];
 	uint64_t fwd_log_quiet[HF_MAX_FORWARDERS];
+	struct hf_fwd_cookie cookie[HF_MAX_FORWARDERS];
 	struct hf_rand rnd;
 	struct hf_control_stats st;
 

@@ -422,7 +422,10 @@ static void emit_control(struct hf_emit *e, const struct hf_control *c,
 	hf_emit_u64(e, "timeouts", s->timeouts);
 	hf_emit_u64(e, "tcp_retries", s->tcp_retries);
 	hf_emit_u64(e, "mismatched", s->mismatched);
+	hf_emit_u64(e, "case_mismatched", s->case_mismatched);
+	hf_emit_u64(e, "cookie_mismatched", s->cookie_mismatched);
 	hf_emit_u64(e, "upstream_errors", s->upstream_errors);
+	hf_emit_u64(e, "icmp_errors", s->icmp_errors);
 	hf_emit_u64(e, "rcode_errors", s->rcode_errors);
 	hf_emit_u64(e, "failures", s->failures);
 	hf_emit_u64(e, "overloaded", s->overloaded);

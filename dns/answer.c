@@ -173,6 +173,128 @@ static uint32_t cap(const struct hf_dns_answer_limits *lim, uint32_t ttl)
 	return lim->cap_ttl ? HF_MIN(ttl, lim->ttl_cap) : ttl;
 }
 
+/* ---- scrubbing the answer section ----
+ *
+ * The answer section may only hold the answer chain: records owned by the
+ * question name or by a name the chain reaches through CNAMEs (or DNAMEs:
+ * the DNAME itself, owned by an ancestor, and the name it synthesises).
+ * Anything else there (an off-path forgery's or a careless server's extra
+ * record) is left out of the stored answer. Authority and additional are
+ * kept as they are: the negative answer's SOA and the DNSSEC proofs live
+ * there, and clients do not take them as answers.
+ */
+
+#define CHAIN_MAX 16 /* names in a chain (qname included) */
+
+struct chain {
+	unsigned n;
+	uint8_t len[CHAIN_MAX];
+	uint8_t name[CHAIN_MAX][HF_DNS_NAME_MAX]; /* lower case */
+};
+
+/* The owner of rr, lower-cased; false if it does not unpack. */
+static bool rr_owner(const struct hf_dns_msg *m, const struct hf_dns_rr *rr, uint8_t *out,
+		     size_t *len)
+{
+	size_t pos = rr->owner_off;
+	if (hf_dns_name_unpack(m->wire, m->len, &pos, out, len) < 0)
+		return false;
+	hf_dns_name_lower(out, *len);
+	return true;
+}
+
+static int chain_find(const struct chain *ch, const uint8_t *n, size_t len)
+{
+	for (unsigned i = 0; i < ch->n; i++)
+		if (ch->len[i] == len && memcmp(ch->name[i], n, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Is n a proper ancestor of a name in the chain? */
+static bool chain_below(const struct chain *ch, const uint8_t *n, size_t len)
+{
+	for (unsigned i = 0; i < ch->n; i++)
+		if (ch->len[i] > len && hf_dns_name_is_sub(ch->name[i], ch->len[i], n, len))
+			return true;
+	return false;
+}
+
+/* Where the chain goes from cur: the target of a CNAME owned by cur, else
+ * cur rewritten by a DNAME owned by an ancestor. False: the chain ends. */
+static bool chain_next(const struct hf_dns_msg *m, const uint8_t *cur, size_t clen, uint8_t *out,
+		       size_t *olen)
+{
+	uint8_t owner[HF_DNS_NAME_MAX], t[HF_DNS_NAME_MAX];
+	size_t len, tlen;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (uint16_t i = 0; i < m->nrr; i++) {
+			const struct hf_dns_rr *rr = &m->rr[i];
+			size_t pos = rr->rdata_off;
+			if (rr->section != HF_SEC_ANSWER ||
+			    rr->type != (pass == 0 ? HF_TYPE_CNAME : HF_TYPE_DNAME) ||
+			    !rr_owner(m, rr, owner, &len))
+				continue;
+			if (pass == 0 ? !hf_dns_name_equal(owner, len, cur, clen)
+				      : len >= clen || !hf_dns_name_is_sub(cur, clen, owner, len))
+				continue;
+			if (hf_dns_name_unpack(m->wire, (size_t)rr->rdata_off + rr->rdlen, &pos, t,
+					       &tlen) < 0)
+				return false;
+			if (pass == 0) {
+				memcpy(out, t, tlen);
+				*olen = tlen;
+			} else {
+				if (clen - len + tlen > HF_DNS_NAME_MAX)
+					return false;
+				memcpy(out, cur, clen - len);
+				memcpy(out + clen - len, t, tlen);
+				*olen = clen - len + tlen;
+			}
+			hf_dns_name_lower(out, *olen);
+			return true;
+		}
+	return false;
+}
+
+/* Mark (drop[i] = 1) the answer records that are not part of the chain. */
+static void scrub_answer(const struct hf_dns_msg *m, uint8_t *drop)
+{
+	struct chain ch;
+	uint8_t owner[HF_DNS_NAME_MAX];
+	size_t len;
+
+	memcpy(ch.name[0], m->qname, m->qname_len);
+	ch.len[0] = m->qname_len;
+	hf_dns_name_lower(ch.name[0], ch.len[0]);
+	ch.n = 1;
+	/* a CNAME question's answer is the CNAME itself: no chase */
+	while (m->qtype != HF_TYPE_CNAME && ch.n < CHAIN_MAX &&
+	       chain_next(m, ch.name[ch.n - 1], ch.len[ch.n - 1], ch.name[ch.n], &len) &&
+	       chain_find(&ch, ch.name[ch.n], len) < 0)
+		ch.len[ch.n++] = (uint8_t)len;
+
+	for (uint16_t i = 0; i < m->nrr; i++) {
+		const struct hf_dns_rr *rr = &m->rr[i];
+		uint16_t covered;
+		if (rr->section != HF_SEC_ANSWER)
+			continue;
+		if (!rr_owner(m, rr, owner, &len)) {
+			drop[i] = 1;
+			continue;
+		}
+		if (chain_find(&ch, owner, len) >= 0)
+			continue;
+		covered = rr->type == HF_TYPE_RRSIG && rr->rdlen >= 2
+				  ? hf_get16(m->wire + rr->rdata_off)
+				  : rr->type;
+		if (covered == HF_TYPE_DNAME && chain_below(&ch, owner, len))
+			continue;
+		drop[i] = 1;
+	}
+}
+
 /* Is rr a DNSSEC record a client without DO did not ask for? */
 static bool stripped(const struct hf_dns_msg *m, const struct hf_dns_rr *rr,
 		     const struct hf_dns_answer_limits *lim)
@@ -195,13 +317,19 @@ int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_l
 	uint32_t min_an = UINT32_MAX;
 	int soa_idx = -1; /* index in ttl_off[] of the negative SOA */
 	uint32_t soa_neg = 0;
+	uint8_t drop[HF_DNS_MSG_MAX_RR]; /* left out: OPT, scrubbed, stripped */
 
 	if (HF_UNLIKELY(m->qname_len == 0 || m->nrr > HF_DNS_MSG_MAX_RR))
 		return hf_error(HF_EMALFORMED);
 	memset(&a, 0, sizeof(a));
-	for (uint16_t i = 0; i < m->nrr; i++)
-		if (!(m->has_opt && i == m->opt_rr) && !stripped(m, &m->rr[i], lim))
+	memset(drop, 0, m->nrr);
+	scrub_answer(m, drop);
+	for (uint16_t i = 0; i < m->nrr; i++) {
+		if ((m->has_opt && i == m->opt_rr) || stripped(m, &m->rr[i], lim))
+			drop[i] = 1;
+		if (!drop[i])
 			a.nttl++;
+	}
 	hdr = sizeof(a) + 2u * a.nttl;
 	if (HF_UNLIKELY(size < hdr))
 		return hf_error(HF_ESPACE);
@@ -222,7 +350,7 @@ int hf_dns_answer_build(const struct hf_dns_msg *m, const struct hf_dns_answer_l
 		uint32_t ttl = ttl_fix(rr->ttl);
 		int rc;
 
-		if ((m->has_opt && i == m->opt_rr) || stripped(m, rr, lim))
+		if (drop[i])
 			continue;
 		if (HF_UNLIKELY(rr->section > HF_SEC_ADDITIONAL || nttl >= a.nttl))
 			return hf_error(HF_EMALFORMED);

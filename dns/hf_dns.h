@@ -349,8 +349,11 @@ struct hf_dns_answer_limits {
  * from rcode and sections; positive TTL = min TTL of the answer section
  * clamped to the limits; negative TTL (RFC 2308) = min(SOA TTL, SOA
  * MINIMUM) from the authority section, capped, and the SOA's TTL field is
- * rewritten to it (no SOA: negative TTL 0). Every RR except OPT is kept;
- * names are re-encoded with compression. security = INSECURE, ede = NONE;
+ * rewritten to it (no SOA: negative TTL 0). Every RR except OPT is kept,
+ * but for answer-section records outside the answer chain (owner neither
+ * the question name nor a name CNAMEs/DNAMEs lead it to; a DNAME and its
+ * RRSIG are kept when owned by an ancestor of a chain name), which are
+ * scrubbed; names are re-encoded with compression. security = INSECURE, ede = NONE;
  * the caller sets those. lim->cap_ttl: the lifetime and every record's
  * TTL are capped at lim->ttl_cap last (it wins over min_ttl);
  * lim->strip_dnssec: DNSSEC records the client did not ask for are left

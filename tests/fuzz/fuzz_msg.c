@@ -79,7 +79,9 @@ static void check_answer(int size)
 
 	REQUIRE((size_t)size == hf_dns_answer_size(a));
 	REQUIRE(a->qname_len == m.qname_len);
-	REQUIRE(a->nttl == m.nrr - (m.has_opt ? 1 : 0));
+	/* answer records outside the chain are scrubbed; the rest stays */
+	REQUIRE(a->ancount <= m.ancount);
+	REQUIRE(a->nscount + a->arcount == m.nscount + m.arcount - (m.has_opt ? 1 : 0));
 	REQUIRE(a->ancount + a->nscount + a->arcount == a->nttl);
 	REQUIRE(a->kind <= HF_ANS_FAILURE && a->rcode <= 15 && a->ede == HF_EDE_NONE);
 	REQUIRE(base + a->body_len <= HF_DNS_MSG_MAX);

@@ -1583,26 +1583,113 @@ static void test_answer_recompress(void)
 	CHECK_EQ(ans()->body_len, sizeof(want));
 	CHECK_MEM(body, want, sizeof(want));
 
-	/* names compress against earlier owners and RDATA of the RFC 1035 types */
-	qlen = mkq(b, 1, HF_DNS_QR, 1, 2, 1, 0, WWW_LOWER, WWW_LEN, HF_TYPE_MX, HF_CLASS_IN);
+	/* names compress against earlier owners and RDATA of the RFC 1035
+	 * types (the MX target's address in additional: in the answer section
+	 * it would be scrubbed, see test_answer_scrub) */
+	qlen = mkq(b, 1, HF_DNS_QR, 1, 1, 1, 1, WWW_LOWER, WWW_LEN, HF_TYPE_MX, HF_CLASS_IN);
 	len = add_rr(b, qlen, QPTR, 2, HF_TYPE_MX, 60, "\000\012\004mail\003org\000", 12);
-	len = add_rr(b, len, "\004mail\003org\000", 10, HF_TYPE_A, 60, "\001\002\003\004", 4);
 	len = add_rr(b, len, "\003org\000", 5, HF_TYPE_NS, 60, "\001a\003org\000", 7);
+	len = add_rr(b, len, "\004mail\003org\000", 10, HF_TYPE_A, 60, "\001\002\003\004", 4);
 	build_and_check(b, len, &lim_wide, NULL, -1, 0);
 	body = hf_dns_answer_body(ans());
 	/* question 12..29, body at 33: MX RR 33..54 (mail.org at 47, org at 52) */
 	static const uint8_t want2[] = {
 		0xc0, 0x0c, 0x00, 0x0f, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x0c, /* MX */
 		0x00, 0x0a, 4,	  'm',	'a',  'i',  'l',  3,	'o',  'r',  'g',  0,
-		0xc0, 47,   0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x04, /* A */
-		1,    2,    3,	  4,	0xc0, 52,   0x00, 0x02, 0x00, 0x01, 0x00, 0x00,
-		0x00, 0x3c, 0x00, 0x04, /* NS */
-		1,    'a',  0xc0, 52,
+		0xc0, 52,   0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x04, /* NS */
+		1,    'a',  0xc0, 52,	0xc0, 47,   0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+		0x00, 0x3c, 0x00, 0x04, /* A */
+		1,    2,    3,	  4,
 	};
 	CHECK_EQ(ans()->body_len, sizeof(want2));
 	CHECK_MEM(body, want2, sizeof(want2));
-	CHECK_EQ(ans()->ancount, 2);
+	CHECK_EQ(ans()->ancount, 1);
 	CHECK_EQ(ans()->nscount, 1);
+	CHECK_EQ(ans()->arcount, 1);
+}
+
+/* The answer section keeps the answer chain only: records owned by the
+ * question name (any case) or a name CNAMEs and DNAMEs lead to, the DNAME
+ * owned by an ancestor and its RRSIG; the rest is left out. Authority and
+ * additional are kept whole. */
+static void test_answer_scrub(void)
+{
+	uint8_t b[600];
+	size_t qlen, len;
+	const uint8_t *body;
+	static const uint8_t sig_dname[] = {0, 39, 8, 2, 0, 0, 0, 60,  0,   0,	 0, 0,
+					    0, 0,  0, 0, 0, 1, 3, 'c', 'o', 'm', 0, 0xaa};
+
+	/* www.example.com A: CNAME -> x.example.com; under com a DNAME
+	 * example.com -> example.net (and its RRSIG) makes x.example.com
+	 * x.example.net, whose A is the answer. Unrelated: an A for
+	 * evil.com, a CNAME of another name, an RRSIG (A) of evil.com. */
+	qlen = mkq(b, 1, HF_DNS_QR, 1, 8, 1, 1, WWW_MIXED, WWW_LEN, HF_TYPE_A, HF_CLASS_IN);
+	len = add_rr(b, qlen, "\003WWW\007example\003COM\000", WWW_LEN, HF_TYPE_CNAME, 60,
+		     "\001x\300\020", 4); /* 0 */
+	len = add_rr(b, len, "\004evil\003com\000", 10, HF_TYPE_A, 60, "\006\006\006\006",
+		     4); /* 1 */
+	len = add_rr(b, len, "\300\020", 2, HF_TYPE_DNAME, 60, "\007example\003net\000",
+		     13); /* 2 */
+	len = add_rr(b, len, "\300\020", 2, HF_TYPE_RRSIG, 60, sig_dname,
+		     sizeof(sig_dname)); /* 3 */
+	len = add_rr(b, len, "\001y\300\020", 4, HF_TYPE_CNAME, 60, "\004evil\003com\000",
+		     10); /* 4 */
+	len = add_rr(b, len, "\001X\007EXAMPLE\003net\000", 15, HF_TYPE_A, 60, "\001\002\003\004",
+		     4); /* 5 */
+	len = add_rr(b, len, "\004evil\003com\000", 10, HF_TYPE_RRSIG, 60, sig_dname + 0,
+		     sizeof(sig_dname)); /* 6: covers DNAME, owner not above the chain */
+	len = add_rr(b, len, "\003com\000", 5, HF_TYPE_A, 60, "\007\007\007\007", 4); /* 7 */
+	len = add_rr(b, len, "\003com\000", 5, HF_TYPE_NS, 60, "\001a\003com\000", 7);
+	len = add_rr(b, len, "\004evil\003com\000", 10, HF_TYPE_A, 60, "\006\006\006\006", 4);
+	CHECK_EQ(hf_dns_msg_parse(b, len, &msg_a), 0);
+	CHECK(hf_dns_answer_build(&msg_a, &lim_wide, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(ans()->kind, HF_ANS_POSITIVE);
+	CHECK_EQ(ans()->ancount, 4); /* 0 CNAME, 2 DNAME, 3 its RRSIG, 5 A */
+	CHECK_EQ(ans()->nscount, 1);
+	CHECK_EQ(ans()->arcount, 1); /* additional is not scrubbed */
+	CHECK_EQ(ans()->nttl, 6);
+	body = hf_dns_answer_body(ans());
+	/* the first record: the CNAME, owner compressed to the question */
+	CHECK_EQ(hf_get16(body), 0xc00c);
+	CHECK_EQ(hf_get16(body + 2), HF_TYPE_CNAME);
+	{
+		/* every answer record kept is one of the chain's */
+		size_t rlen = reassemble(ans(), msg_a.qname, msg_a.qtype, rebuf);
+		CHECK_EQ(hf_dns_msg_parse(rebuf, rlen, &msg_b), 0);
+		CHECK_EQ(msg_b.rr[0].type, HF_TYPE_CNAME);
+		CHECK_EQ(msg_b.rr[1].type, HF_TYPE_DNAME);
+		CHECK_EQ(msg_b.rr[2].type, HF_TYPE_RRSIG);
+		CHECK_EQ(msg_b.rr[3].type, HF_TYPE_A);
+		CHECK_EQ(hf_get32(rebuf + msg_b.rr[3].rdata_off), 0x01020304);
+		CHECK_EQ(msg_b.rr[4].type, HF_TYPE_NS);
+		CHECK_EQ(msg_b.rr[5].type, HF_TYPE_A);
+		CHECK_EQ(hf_get32(rebuf + msg_b.rr[5].rdata_off), 0x06060606);
+	}
+
+	/* a CNAME question: the CNAME only, its target's records are not
+	 * part of the answer */
+	qlen = mkq(b, 1, HF_DNS_QR, 1, 2, 0, 0, WWW_LOWER, WWW_LEN, HF_TYPE_CNAME, HF_CLASS_IN);
+	len = add_rr(b, qlen, QPTR, 2, HF_TYPE_CNAME, 60, "\001x\300\020", 4);
+	len = add_rr(b, len, "\001x\300\020", 4, HF_TYPE_A, 60, "\001\002\003\004", 4);
+	CHECK_EQ(hf_dns_msg_parse(b, len, &msg_a), 0);
+	CHECK(hf_dns_answer_build(&msg_a, &lim_wide, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(ans()->ancount, 1);
+
+	/* a CNAME loop ends the chain; only unrelated records: NODATA */
+	qlen = mkq(b, 1, HF_DNS_QR, 1, 3, 0, 0, WWW_LOWER, WWW_LEN, HF_TYPE_A, HF_CLASS_IN);
+	len = add_rr(b, qlen, QPTR, 2, HF_TYPE_CNAME, 60, "\001x\300\020", 4);
+	len = add_rr(b, len, "\001x\300\020", 4, HF_TYPE_CNAME, 60, QPTR, 2);
+	len = add_rr(b, len, "\004evil\003com\000", 10, HF_TYPE_A, 60, "\006\006\006\006", 4);
+	CHECK_EQ(hf_dns_msg_parse(b, len, &msg_a), 0);
+	CHECK(hf_dns_answer_build(&msg_a, &lim_wide, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(ans()->ancount, 2);
+	qlen = mkq(b, 1, HF_DNS_QR, 1, 1, 0, 0, WWW_LOWER, WWW_LEN, HF_TYPE_A, HF_CLASS_IN);
+	len = add_rr(b, qlen, "\004evil\003com\000", 10, HF_TYPE_A, 60, "\006\006\006\006", 4);
+	CHECK_EQ(hf_dns_msg_parse(b, len, &msg_a), 0);
+	CHECK(hf_dns_answer_build(&msg_a, &lim_wide, abuf, sizeof(abuf)) > 0);
+	CHECK_EQ(ans()->ancount, 0);
+	CHECK_EQ(ans()->kind, HF_ANS_NODATA);
 }
 
 static void test_answer_nxdomain(void)
@@ -1833,6 +1920,7 @@ int main(void)
 		TEST_CASE(test_answer_positive),
 		TEST_CASE(test_answer_real_mix),
 		TEST_CASE(test_answer_recompress),
+		TEST_CASE(test_answer_scrub),
 		TEST_CASE(test_answer_nxdomain),
 		TEST_CASE(test_answer_nodata),
 		TEST_CASE(test_answer_failure),

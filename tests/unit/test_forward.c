@@ -39,6 +39,10 @@ enum fake_mode {
 	F_TC,		  /* TC=1 over UDP; the full answer over TCP */
 	F_SERVFAIL_EDE6,  /* SERVFAIL with EDE 6 */
 	F_CLOSED,	  /* nothing listens: ECONNREFUSED */
+	F_WRONG_CASE,	  /* first the question in another 0x20 case, then the right one */
+	F_UNRELATED,	  /* the answer plus an A record of another name */
+	F_COOKIE,	  /* echoes the client cookie with the server cookie "SRVCOOKI" */
+	F_COOKIE_BAD,	  /* first another client cookie, then as F_COOKIE */
 };
 
 struct fake {
@@ -49,6 +53,7 @@ struct fake {
 	uint8_t last_query[512];
 	size_t last_len;
 	uint16_t ids[64];
+	struct sockaddr_in from; /* where the last UDP query came from */
 	uint8_t tcpbuf[600];
 	size_t tcphave;
 };
@@ -159,6 +164,33 @@ static size_t make_response(uint8_t *out, const uint8_t *q, size_t qlen, uint16_
 	return p;
 }
 
+/* Where the query's COOKIE option data starts (the OPT right after the
+ * question, the COOKIE its first option), or 0. */
+static size_t query_cookie(const uint8_t *q, size_t len)
+{
+	size_t qe = question_end(q, len);
+	if (qe == 0 || qe + 15 > len || hf_get16(q + qe + 1) != HF_TYPE_OPT ||
+	    hf_get16(q + qe + 11) != HF_EDNS_OPT_COOKIE)
+		return 0;
+	return qe + 15;
+}
+
+/* Append an OPT with a COOKIE: the query's client cookie (first byte
+ * xor `flip`) and the server cookie "SRVCOOKI". */
+static size_t add_cookie_opt(uint8_t *r, size_t rl, const uint8_t *q, size_t qlen, uint8_t flip)
+{
+	static const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 20, 0, 10, 0, 16};
+	size_t ck = query_cookie(q, qlen);
+	if (ck == 0)
+		return rl;
+	memcpy(r + rl, opt, sizeof(opt));
+	memcpy(r + rl + sizeof(opt), q + ck, 8);
+	r[rl + sizeof(opt)] ^= flip;
+	memcpy(r + rl + sizeof(opt) + 8, "SRVCOOKI", 8);
+	hf_put16(r + 10, 1);
+	return rl + sizeof(opt) + 16;
+}
+
 static void fake_serve_udp(struct fake *f)
 {
 	uint8_t q[512], r[600];
@@ -172,6 +204,7 @@ static void fake_serve_udp(struct fake *f)
 			return;
 		memcpy(f->last_query, q, (size_t)n);
 		f->last_len = (size_t)n;
+		memcpy(&f->from, &from, sizeof(f->from));
 		id = hf_get16(q);
 		if (f->udp_queries < HF_ARRAY_LEN(f->ids))
 			f->ids[f->udp_queries] = id;
@@ -198,6 +231,32 @@ static void fake_serve_udp(struct fake *f)
 			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
 			r[13] ^= 0x01;
 			sendto(f->udp, "garbage", 7, 0, (struct sockaddr *)&from, fl);
+			break;
+		case F_WRONG_CASE:
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			r[13] ^= 0x20; /* 'w' <-> 'W' */
+			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
+			r[13] ^= 0x20;
+			break;
+		case F_UNRELATED: {
+			/* evil.com A 6.6.6.6, TTL 5 */
+			static const uint8_t evil[] = {4,   'e', 'v', 'i', 'l', 3, 'c', 'o',
+						       'm', 0,	 0,   1,   0,	1, 0,	0,
+						       0,   5,	 0,   4,   6,	6, 6,	6};
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			memcpy(r + rl, evil, sizeof(evil));
+			rl += sizeof(evil);
+			hf_put16(r + 6, 2);
+			break;
+		}
+		case F_COOKIE_BAD:
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			rl = add_cookie_opt(r, rl, q, (size_t)n, 0x01);
+			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
+			/* fall through */
+		case F_COOKIE:
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			rl = add_cookie_opt(r, rl, q, (size_t)n, 0);
 			break;
 		case F_TC:
 			rl = make_response(r, q, (size_t)n, id, HF_DNS_TC, 0, false, -1);
@@ -238,6 +297,48 @@ static void fake_serve_tcp(struct fake *f)
 		close(f->conn);
 		f->conn = -1;
 	}
+}
+
+static uint16_t ip_cksum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += hf_get16(p + i);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* What an off-path attacker sends: an ICMP port unreachable "about" a
+ * datagram from 127.0.0.1:sport to 127.0.0.1:dport (a raw socket: root). */
+static bool forge_port_unreachable(uint16_t sport, uint16_t dport)
+{
+	uint8_t p[8 + 20 + 8] = {3, 3}; /* destination unreachable, port */
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	bool ok;
+
+	if (s < 0) {
+		fprintf(stderr, "raw ICMP socket: %s (the case needs root)\n", strerror(errno));
+		return false;
+	}
+	p[8] = 0x45; /* the quoted IPv4 header: 20 bytes, UDP */
+	hf_put16(p + 8 + 2, 20 + 8 + 40);
+	p[8 + 8] = 64;
+	p[8 + 9] = IPPROTO_UDP;
+	hf_put32(p + 8 + 12, INADDR_LOOPBACK);
+	hf_put32(p + 8 + 16, INADDR_LOOPBACK);
+	hf_put16(p + 8 + 10, ip_cksum(p + 8, 20));
+	hf_put16(p + 28, sport); /* the quoted UDP header */
+	hf_put16(p + 30, dport);
+	hf_put16(p + 32, 8 + 40);
+	hf_put16(p + 2, ip_cksum(p, sizeof(p)));
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = sendto(s, p, sizeof(p), 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)sizeof(p);
+	close(s);
+	return ok;
 }
 
 /* ---- environment ---- */
@@ -425,6 +526,36 @@ static bool ede_text_has(const struct hf_dns_answer *a, const char *s)
 	return true;
 }
 
+/* Ask for www.example (A), with `label` in front if given, from worker 0. */
+static void ask(struct env *e, struct hf_msg_query *mq, const char *label)
+{
+	make_key(mq, 0, HF_MSG_MISS, 0, label);
+	send_miss(e, mq);
+}
+
+/* Pump until FILL number i arrives: mq's, positive, `ancount` records. */
+static const struct hf_dns_answer *positive_fill(struct env *e, unsigned i,
+						 const struct hf_msg_query *mq, unsigned ancount)
+{
+	const struct hf_dns_answer *a;
+	pump(e, i + 1, 2000);
+	a = fill_at(e, i, mq);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_POSITIVE);
+		CHECK_EQ(a->ancount, ancount);
+	}
+	return a;
+}
+
+/* Equal but for the case of letters (the query's 0x20 spelling). */
+static bool name_eq_nocase(const uint8_t *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hf_dns_lower[a[i]] != hf_dns_lower[(uint8_t)b[i]])
+			return false;
+	return true;
+}
+
 /* ---- tests ---- */
 
 static void test_answer_and_fanout(void)
@@ -460,10 +591,14 @@ static void test_answer_and_fanout(void)
 	CHECK_EQ(hf_get16(q + 2), HF_DNS_RD | HF_DNS_CD);
 	CHECK_EQ(hf_get16(q + 4), 1);
 	CHECK_EQ(hf_get16(q + 10), 1);
-	CHECK_MEM(q + 12, "\3www\7example\0", 13);
-	CHECK_EQ(e->fakes[0].last_len, 12 + 13 + 4 + 11);
+	CHECK(name_eq_nocase(q + 12, "\3www\7example\0", 13));
+	CHECK_EQ(e->fakes[0].last_len, 12 + 13 + 4 + 11 + 12);
 	CHECK_EQ(hf_get16(q + 12 + 17 + 3), 1232);
 	CHECK_EQ(hf_get16(q + 12 + 17 + 7), HF_EDNS_DO);
+	/* a COOKIE with a client cookie only: this forwarder sent none */
+	CHECK_EQ(hf_get16(q + 12 + 17 + 9), 12);
+	CHECK_EQ(hf_get16(q + 12 + 17 + 11), HF_EDNS_OPT_COOKIE);
+	CHECK_EQ(hf_get16(q + 12 + 17 + 13), 8);
 
 	st = stats(e);
 	CHECK_EQ(st.requests, 2);
@@ -538,6 +673,106 @@ static void test_wrong_question_ignored(void)
 	env_free(e);
 }
 
+/* DNS 0x20: the query name has a random case; a response that spells
+ * the question otherwise (right ID, type and class) is a forgery: counted,
+ * ignored, and the attempt waits for the right one. */
+static void test_wrong_case_ignored(void)
+{
+	enum fake_mode modes[] = {F_WRONG_CASE};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct hf_msg_query mq;
+	uint8_t first[13];
+	bool differ = false;
+	char label[8];
+
+	ask(e, &mq, NULL);
+	positive_fill(e, 0, &mq, 1);
+	CHECK_EQ(stats(e).mismatched, 1);
+	CHECK_EQ(stats(e).case_mismatched, 1);
+	CHECK_EQ(stats(e).responses, 1);
+	CHECK_EQ(stats(e).timeouts, 0);
+	CHECK_EQ(stats(e).failures, 0);
+	CHECK(name_eq_nocase(e->fakes[0].last_query + 12, "\3www\7example\0", 13));
+	memcpy(first, e->fakes[0].last_query + 12, sizeof(first));
+	/* the case is random per query: eight more questions, not all spelt
+	 * like the first (a 2^-80 chance to fail) */
+	for (unsigned i = 0; i < 8; i++) {
+		snprintf(label, sizeof(label), "c%u", i);
+		ask(e, &mq, label);
+		positive_fill(e, 1 + i, &mq, 1);
+		if (memcmp(e->fakes[0].last_query + 12 + 3, first, sizeof(first)) != 0)
+			differ = true;
+	}
+	CHECK_EQ(e->nseen[0], 9);
+	CHECK(differ);
+	CHECK_EQ(stats(e).case_mismatched, 9);
+	CHECK_EQ(stats(e).failures, 0);
+	env_free(e);
+}
+
+/* An answer-section record of a name outside the answer chain is not
+ * stored: the FILL has the one A record of the question. */
+static void test_unrelated_scrubbed(void)
+{
+	enum fake_mode modes[] = {F_UNRELATED};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	static const uint8_t want[] = {0xc0, 0x0c, 0, 1, 0,   1, 0, 0,
+				       0x01, 0x2c, 0, 4, 192, 0, 2, 1};
+
+	ask(e, &mq, NULL);
+	a = positive_fill(e, 0, &mq, 1);
+	if (a) {
+		CHECK_EQ(a->nscount + a->arcount, 0);
+		CHECK_EQ(a->ttl, 300); /* not the unrelated record's 5 */
+		CHECK_EQ(a->body_len, sizeof(want));
+		CHECK_MEM(hf_dns_answer_body(a), want, sizeof(want));
+	}
+	CHECK_EQ(stats(e).responses, 1);
+	env_free(e);
+}
+
+/* DNS cookies: the client cookie stays the same for a forwarder; the
+ * server cookie it sends is sent back; a response with another client
+ * cookie is counted and ignored. */
+static void test_cookies(void)
+{
+	enum fake_mode modes[] = {F_COOKIE_BAD};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct fake *f = &e->fakes[0];
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	uint8_t client[8];
+	size_t ck;
+
+	ask(e, &mq, NULL);
+	a = positive_fill(e, 0, &mq, 1);
+	if (a)
+		CHECK_EQ(a->arcount, 0); /* the OPT is never stored */
+	CHECK_EQ(stats(e).mismatched, 1);
+	CHECK_EQ(stats(e).cookie_mismatched, 1);
+	CHECK_EQ(stats(e).case_mismatched, 0);
+	CHECK_EQ(stats(e).responses, 1);
+	ck = query_cookie(f->last_query, f->last_len);
+	CHECK(ck != 0);
+	CHECK_EQ(hf_get16(f->last_query + ck - 2), 8); /* no server cookie known yet */
+	memcpy(client, f->last_query + ck, 8);
+
+	/* the next query: the same client cookie, and the server's back */
+	ask(e, &mq, "b");
+	positive_fill(e, 1, &mq, 1);
+	ck = query_cookie(f->last_query, f->last_len);
+	CHECK(ck != 0);
+	CHECK_EQ(hf_get16(f->last_query + ck - 2), 16);
+	CHECK_MEM(f->last_query + ck, client, 8);
+	CHECK_MEM(f->last_query + ck + 8, "SRVCOOKI", 8);
+	CHECK_EQ(f->last_len, question_end(f->last_query, f->last_len) + 11 + 4 + 16);
+	CHECK_EQ(stats(e).cookie_mismatched, 2);
+	CHECK_EQ(stats(e).failures, 0);
+	env_free(e);
+}
+
 static void test_timeout_then_next_forwarder(void)
 {
 	enum fake_mode modes[] = {F_SILENT, F_ANSWER};
@@ -565,6 +800,41 @@ static void test_timeout_then_next_forwarder(void)
 	CHECK_EQ(e->fakes[0].udp_queries, 1);
 	CHECK_EQ(e->fakes[1].udp_queries, 2);
 	CHECK_EQ(stats(e).timeouts, 1);
+	env_free(e);
+}
+
+/* Forged ICMP port unreachable while the attempt waits: counted, the
+ * attempt goes on and takes the real answer that comes later. */
+static void test_icmp_does_not_end_attempt(void)
+{
+	enum fake_mode modes[] = {F_SILENT};
+	struct env *e = env_new(modes, 1, 1000, 1, RING_SZ);
+	struct fake *f = &e->fakes[0];
+	struct hf_msg_query mq;
+	uint8_t r[600];
+	size_t rl;
+
+	ask(e, &mq, NULL);
+	for (uint64_t end = now_ms() + 2000; now_ms() < end && f->udp_queries == 0;)
+		pump(e, 0, 1);
+	CHECK_EQ(f->udp_queries, 1);
+	for (unsigned i = 1; i <= 3; i++) {
+		CHECK(forge_port_unreachable(ntohs(f->from.sin_port), f->port));
+		for (uint64_t end = now_ms() + 1000; now_ms() < end && stats(e).icmp_errors < i;)
+			pump(e, 0, 1);
+		CHECK_EQ(stats(e).icmp_errors, i);
+	}
+	pump(e, 0, 20);
+	CHECK_EQ(e->nseen[0], 0); /* still waiting */
+	CHECK_EQ(stats(e).in_flight, 1);
+	rl = make_response(r, f->last_query, f->last_len, hf_get16(f->last_query), 0, 0, true, -1);
+	sendto(f->udp, r, rl, 0, (struct sockaddr *)&f->from, sizeof(f->from));
+	positive_fill(e, 0, &mq, 1);
+	CHECK_EQ(stats(e).icmp_errors, 3);
+	CHECK_EQ(stats(e).upstream_errors, 0);
+	CHECK_EQ(stats(e).timeouts, 0);
+	CHECK_EQ(stats(e).failures, 0);
+	CHECK_EQ(stats(e).upstream_queries, 1);
 	env_free(e);
 }
 
@@ -597,9 +867,12 @@ static void test_all_fail(void)
 	struct hf_msg_query mq;
 	const struct hf_dns_answer *a;
 	char want[64];
+	uint64_t t0 = now_ms();
 	make_key(&mq, 0, HF_MSG_MISS, 0, NULL);
 	send_miss(e, &mq);
 	pump(e, 1, 2000);
+	/* a refused attempt, too, lasts its timeout: the ICMP may be forged */
+	CHECK(now_ms() - t0 >= 150);
 	a = fill_at(e, 0, &mq);
 	if (a) {
 		/* closed (refused), silent (timeout), closed (refused) */
@@ -614,6 +887,7 @@ static void test_all_fail(void)
 	CHECK_EQ(stats(e).failures, 1);
 	CHECK_EQ(stats(e).timeouts, 1);
 	CHECK_EQ(stats(e).upstream_errors, 2);
+	CHECK_EQ(stats(e).icmp_errors, 2);
 	CHECK_EQ(e->fakes[1].udp_queries, 1);
 	env_free(e);
 
@@ -820,7 +1094,11 @@ int main(int argc, char **argv)
 		TEST_CASE(test_answer_and_fanout),
 		TEST_CASE(test_wrong_id_ignored),
 		TEST_CASE(test_wrong_question_ignored),
+		TEST_CASE(test_wrong_case_ignored),
+		TEST_CASE(test_unrelated_scrubbed),
+		TEST_CASE(test_cookies),
 		TEST_CASE(test_timeout_then_next_forwarder),
+		TEST_CASE(test_icmp_does_not_end_attempt),
 		TEST_CASE(test_tc_then_tcp),
 		TEST_CASE(test_all_fail),
 		TEST_CASE(test_servfail_passes_ede),

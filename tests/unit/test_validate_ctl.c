@@ -343,6 +343,7 @@ static void fake_serve(struct fake *f)
 			continue;
 		s = &f->q[f->nq < MAX_Q ? f->nq : MAX_Q - 1];
 		f->nq++;
+		hf_dns_name_lower(qm.qname, qm.qname_len); /* the query's is 0x20-mixed */
 		hf_dns_name_to_str(qm.qname, qm.qname_len, s->name, sizeof(s->name));
 		s->qtype = qm.qtype;
 		s->flags = qm.flags;
@@ -355,6 +356,8 @@ static void fake_serve(struct fake *f)
 			continue; /* silence: gone.test. DS */
 		memcpy(r, canned[i].b.buf, canned[i].b.len);
 		hf_put16(r, qm.id);
+		/* the question as asked, in its case (a canned one is lower case) */
+		memcpy(r + HF_DNS_HDR_LEN, q + HF_DNS_HDR_LEN, qm.qname_len);
 		sendto(f->udp, r, canned[i].b.len, 0, (struct sockaddr *)&from, fl);
 	}
 }
