@@ -1038,7 +1038,7 @@ void hf_fwd_request(struct hf_control *c, const struct hf_msg_query *mq, uint64_
 		c->st.overloaded++;
 		c->st.failures++;
 		send_failure(c, &mq->key, mq->hash, HF_EDE_OTHER, "resolver overloaded",
-			     HF_SECURITY_INSECURE, c->cfg.failure_ttl);
+			     c->cfg.failure_ttl, HF_SECURITY_INSECURE);
 		return;
 	}
 	memcpy(&q->key, &mq->key, sizeof(q->key));

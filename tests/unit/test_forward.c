@@ -1084,6 +1084,9 @@ static void test_overloaded(void)
 		CHECK_EQ(a->rcode, HF_RCODE_SERVFAIL);
 		CHECK_EQ(a->ede, HF_EDE_OTHER);
 		CHECK(ede_text_has(a, "resolver overloaded"));
+		/* cached for failure-ttl (7 here), insecure */
+		CHECK_EQ(a->ttl, 7);
+		CHECK_EQ(a->security, HF_SECURITY_INSECURE);
 	}
 	env_free(e);
 }
