@@ -781,7 +781,6 @@ static inline void hf_entry_drop_data(struct hf_cache_entry *e)
 {
 	e->state = HF_ENTRY_PENDING;
 	e->inserted_ms = 0;
-	e->refresh_at_ms = 0;
 	e->expires_ms = 0;
 	e->stale_until_ms = 0;
 	e->refresh_failed_ms = 0;
@@ -798,11 +797,10 @@ struct hf_cache_decision hf_cache_decide_rest(struct hf_cache *c, struct hf_cach
 		bool failure = hf_entry_ans(e)->kind == HF_ANS_FAILURE;
 		if (now_ms < e->expires_ms) { /* right on its own too */
 			d.action = failure ? HF_ACT_FAILURE : HF_ACT_FRESH;
-			if (now_ms >= e->refresh_at_ms && !failure) {
-				/* prefetch, once: later hits stay on the inline path */
+			/* past the prefetch point, or a prefetch is out: ask
+			 * (once: hf_take_query holds off while it is out) */
+			if (!failure)
 				d.send_query = hf_take_query(c, e, now_ms);
-				e->refresh_at_ms = e->expires_ms;
-			}
 			return d;
 		}
 		if (!failure && now_ms < e->stale_until_ms) {
@@ -898,13 +896,13 @@ static void hf_entry_store(struct hf_cache *c, struct hf_cache_entry *e,
 	e->state = HF_ENTRY_READY;
 	e->inserted_ms = now_ms;
 	e->expires_ms = now_ms + (uint64_t)a->ttl * 1000u;
-	e->refresh_at_ms = e->expires_ms;
-	if (a->kind != HF_ANS_FAILURE && c->conf.prefetch_pct != 0)
-		e->refresh_at_ms -= (uint64_t)a->ttl * 10u * c->conf.prefetch_pct;
 	e->stale_until_ms =
 		e->expires_ms + (a->kind == HF_ANS_FAILURE ? 0 : c->conf.stale_window_ms);
 	e->refresh_failed_ms = 0;
 	e->refresh_pending = 0;
+	e->refresh_at_ms = e->expires_ms;
+	if (a->kind != HF_ANS_FAILURE && c->conf.prefetch_pct != 0)
+		e->refresh_at_ms -= (uint64_t)a->ttl * 10u * c->conf.prefetch_pct;
 }
 
 /* Move e's header, key, waiters and table word to the fresh slot ne; free e. */
@@ -957,7 +955,10 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 		return 0;
 	}
 
+	/* nothing out any more: hits stay inline until the expiry (a refill
+	 * below sets the next prefetch point) */
 	e->refresh_pending = 0;
+	e->refresh_at_ms = e->expires_ms;
 	if (failure && e->state == HF_ENTRY_READY && hf_entry_ans(e)->kind != HF_ANS_FAILURE &&
 	    now_ms < e->stale_until_ms) {
 		/* never replace data still within its stale window */
