@@ -43,15 +43,7 @@
 #include <rte_udp.h>
 
 #include "bench/hf_bench_dns.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define REQUIRE(c)                        \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "hf_fuzz.h"
 
 #define NOW_MS	  1000000000ull
 #define NPOOL	  255
