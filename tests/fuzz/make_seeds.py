@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Write the seed frames of tests/fuzz/fuzz_frame.c to seeds-frame/ (or argv[1]).
+"""Write the seeds of fuzz_frame (seeds-frame/) and fuzz_upstream
+(seeds-upstream/) next to this script, or under the directory argv[1].
 
-Addresses are the fuzz worker's: port MAC 02:00:00:00:00:01, service
-198.18.53.1 and 2001:db8::53; the client is 02:00:00:00:00:02,
+fuzz_frame: Ethernet frames to the fuzz worker: port MAC 02:00:00:00:00:01,
+service 198.18.53.1 and 2001:db8::53; the client is 02:00:00:00:00:02,
 198.18.53.2 and 2001:db8::2. Checksums are right, so every frame reaches
 the code after them.
+
+fuzz_upstream: a forwarder's answers to www.example.com. A IN, ID 0x1234.
 """
 import os
 import struct
@@ -87,7 +90,7 @@ def arp():
     return eth(0x0806, dst=b"\xff" * 6) + a
 
 
-SEEDS = {
+FRAME = {
     "v4_hit_edns": udp4(query("n0000000.bench.example")),
     "v4_hit_noedns": udp4(query("n0000001.bench.example", edns=False)),
     "v4_stale_park": udp4(query("n0000004.bench.example")),
@@ -104,8 +107,58 @@ SEEDS = {
     "nd_ns_dad": ns(src=bytes(16), dad=True),
 }
 
-out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "seeds-frame")
-os.makedirs(out, exist_ok=True)
-for k, v in SEEDS.items():
-    with open(os.path.join(out, k + ".bin"), "wb") as f:
-        f.write(v)
+
+def rr(owner, rtype, ttl, rdata, rclass=1):
+    return owner + struct.pack("!HHIH", rtype, rclass, ttl, len(rdata)) + rdata
+
+
+def answer(counts, body, rcode=0, flags=0x8180, qid=0x1234, qname="www.example.com", qtype=1):
+    h = struct.pack("!HHHHHH", qid, (flags & ~0xF) | rcode, 1, *counts)
+    return h + name(qname) + struct.pack("!HH", qtype, 1) + body
+
+
+Q = b"\xc0\x0c"  # the question name
+SOA = name("example.com") + name("hostmaster.example.com") + struct.pack("!IIIII", 7, 3600, 600, 86400, 300)
+SOA_C = b"\xc0\x10" + b"\x0ahostmaster\xc0\x10" + struct.pack("!IIIII", 7, 3600, 600, 86400, 300)
+RRSIG_A = struct.pack("!HBBIIIH", 1, 13, 3, 300, 1800000000, 1700000000, 3613) + name("example.com") + bytes(64)
+NSEC = name("xyz.example.com") + bytes([0, 6, 0x40, 0, 0, 0, 0, 3])
+EDE = struct.pack("!HHH", 15, 2 + 13, 22) + b"no reachable!"
+OPT = b"\0" + struct.pack("!HHBBHH", 41, 1232, 0, 0, 0x8000, 0)
+OPT_EDE = b"\0" + struct.pack("!HHBBHH", 41, 1232, 0, 0, 0, len(EDE)) + EDE
+
+UPSTREAM = {
+    "a_two": answer((2, 0, 0), rr(Q, 1, 300, bytes([192, 0, 2, 1])) + rr(Q, 1, 60, bytes([192, 0, 2, 2]))),
+    "a_0x20": answer((1, 0, 0), rr(Q, 1, 300, bytes([192, 0, 2, 1])), qname="wWw.ExAmPle.cOM"),
+    "cname_rrsig": answer(
+        (3, 0, 1),
+        rr(Q, 5, 3600, b"\x04host\xc0\x10")
+        + rr(b"\x04host\xc0\x10", 1, 120, bytes([192, 0, 2, 7]))
+        + rr(b"\x04host\xc0\x10", 46, 120, RRSIG_A)
+        + OPT,
+    ),
+    "nxdomain_soa_nsec": answer(
+        (0, 3, 0),
+        rr(b"\xc0\x10", 6, 900, SOA_C) + rr(b"\xc0\x10", 47, 300, NSEC) + rr(b"\xc0\x10", 46, 300, RRSIG_A),
+        rcode=3,
+    ),
+    "nodata_soa": answer((0, 1, 0), rr(b"\xc0\x10", 6, 7200, SOA)),
+    "nodata_no_soa": answer((0, 0, 1), OPT),
+    "servfail_ede": answer((0, 0, 1), OPT_EDE, rcode=2),
+    "refused": answer((0, 0, 0), b"", rcode=5),
+    "truncated": answer((0, 0, 0), b"", flags=0x8380),
+    "mx_glue": answer(
+        (1, 1, 1),
+        rr(Q, 15, 300, b"\x00\x0a\x04mail\xc0\x10")
+        + rr(b"\xc0\x10", 2, 300, b"\x02ns\xc0\x10")
+        + rr(b"\x04mail\xc0\x10", 1, 300, bytes([192, 0, 2, 25]))
+    ),
+    "wrong_id": answer((1, 0, 0), rr(Q, 1, 300, bytes([192, 0, 2, 1])), qid=0x4321),
+}
+
+top = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+for sub, seeds in (("seeds-frame", FRAME), ("seeds-upstream", UPSTREAM)):
+    out = os.path.join(top, sub)
+    os.makedirs(out, exist_ok=True)
+    for k, v in seeds.items():
+        with open(os.path.join(out, k + ".bin"), "wb") as f:
+            f.write(v)
