@@ -25,7 +25,8 @@ enum hf_up_verdict {
 /*
  * Parse the message (wire, len) into m and judge it against the question
  * in key and the query's ID: it must have QR=1, opcode QUERY, that ID, one
- * question, and the key's name (compared without case), type and class.
+ * question, and in it, uncompressed at offset 12, the key's name (compared
+ * without case), type and class.
  * tcp: it came over TCP (TC=1 is then not a reason to retry). m holds the
  * parsed message for MISMATCH, TRUNCATED, RCODE and ANSWER.
  */

@@ -26,8 +26,10 @@ enum hf_up_verdict hf_upstream_check(const struct hf_cache_key *key, uint16_t id
 		return HF_UP_TOO_MANY;
 	if (rc != 0)
 		return HF_UP_MALFORMED;
+	/* the question as we sent it: a name compressed there can only point
+	 * into the header, and raw_matches (too many records) reads it in place */
 	if (!(m->flags & HF_DNS_QR) || (m->flags & HF_DNS_OPCODE_MASK) != 0 || m->id != id ||
-	    m->qdcount != 1 ||
+	    m->qdcount != 1 || m->question_end != HF_DNS_HDR_LEN + key->name_len + 4u ||
 	    !hf_dns_name_equal(m->qname, m->qname_len, key->name, key->name_len) ||
 	    m->qtype != key->qtype || m->qclass != key->qclass)
 		return HF_UP_MISMATCH;
