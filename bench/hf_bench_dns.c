@@ -246,6 +246,7 @@ struct hf_msg_ctl *hf_bd_fill_msg(struct hf_bd_worker *bw, const struct hf_cache
 	/* what hf_control_fill does: the whole key, then the answer */
 	m->seq = ++bw->seq;
 	m->type = HF_MSG_FILL;
+	m->made_ms = 0; /* now (a caller may set it; a reused message keeps nothing) */
 	m->hash = hash;
 	memcpy(&m->key, key, sizeof(m->key));
 	memcpy(&m->ans, a, hf_dns_answer_size(a));

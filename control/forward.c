@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "hf_control_impl.h"
+#include "hf_upstream.h"
 
 #define HF_FWD_LOG_INTERVAL_MS 10000 /* at most one log line per forwarder per 10 s */
 #define HF_FWD_UDP_READS       16    /* datagrams read per readiness event */
@@ -564,17 +565,6 @@ static const uint8_t *sent_qname(const struct hf_fwd_query *q)
 	return q->qbuf + 2 + HF_DNS_HDR_LEN;
 }
 
-/* Does the (unparsed) message carry our ID, QR=1 and our question, the
- * name spelt byte for byte as we sent it? */
-static bool raw_matches(const struct hf_fwd_query *q, const uint8_t *w, size_t len)
-{
-	size_t n = q->key.name_len;
-	return len >= HF_DNS_HDR_LEN + n + 4 && hf_get16(w) == q->id && (w[2] & 0x80) &&
-	       hf_get16(w + 4) == 1 && memcmp(w + HF_DNS_HDR_LEN, sent_qname(q), n) == 0 &&
-	       hf_get16(w + HF_DNS_HDR_LEN + n) == q->key.qtype &&
-	       hf_get16(w + HF_DNS_HDR_LEN + n + 2) == q->key.qclass;
-}
-
 static void sub_answered(struct hf_control *c, struct hf_fwd_query *sub, const struct hf_dns_msg *m,
 			 uint64_t now);
 static void start_validation(struct hf_control *c, struct hf_fwd_query *q, const uint8_t *wire,
@@ -596,42 +586,37 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 	};
 	struct hf_dns_answer *a = (struct hf_dns_answer *)c->ansbuf;
 	char text[HF_FWD_ERR_MAX], rbuf[16];
-	int rc = hf_dns_msg_parse(wire, len, m);
-	bool ours, spelt;
+	enum hf_up_verdict v = hf_upstream_check(&q->key, sent_qname(q), q->id, wire, len, tcp, m);
+	bool parsed_ours = v == HF_UP_TRUNCATED || v == HF_UP_RCODE || v == HF_UP_ANSWER;
+	bool cookie_bad = parsed_ours && !cookie_ok(c, q, m);
+	int rc;
 
-	if (rc == HF_ENOTSUP && raw_matches(q, wire, len)) {
-		c->st.responses++;
+	if (v == HF_UP_MALFORMED || v == HF_UP_MISMATCH || v == HF_UP_CASE || cookie_bad) {
+		/* all ours but the 0x20 spelling or the cookie: a forgery that
+		 * guessed the ID (or a forwarder that does not keep the case) */
+		c->st.mismatched++;
+		if (v == HF_UP_CASE)
+			c->st.case_mismatched++;
+		else if (cookie_bad)
+			c->st.cookie_mismatched++;
+		if (!tcp)
+			return false;
+		set_problem(c, q, now, HF_EDE_NONE, "%s answer (TCP)",
+			    v == HF_UP_MALFORMED  ? "malformed"
+			    : v == HF_UP_MISMATCH ? "mismatched"
+			    : v == HF_UP_CASE	  ? "0x20 case mismatched"
+						  : "cookie mismatched");
+		next_attempt(c, q, now);
+		return true;
+	}
+	c->st.responses++;
+	if (v == HF_UP_TOO_MANY) {
 		snprintf(text, sizeof(text), "%s: answer has too many records",
 			 c->fwd_name[q->fwd]);
 		fail_now(c, q, HF_EDE_OTHER, text);
 		return true;
 	}
-	ours = rc == 0 && (m->flags & HF_DNS_QR) && (m->flags & HF_DNS_OPCODE_MASK) == 0 &&
-	       m->id == q->id && m->qdcount == 1 &&
-	       hf_dns_name_equal(m->qname, m->qname_len, q->key.name, q->key.name_len) &&
-	       m->qtype == q->key.qtype && m->qclass == q->key.qclass;
-	spelt = ours && memcmp(m->qname, sent_qname(q), m->qname_len) == 0;
-	if (!spelt || !cookie_ok(c, q, m)) {
-		c->st.mismatched++;
-		/* all ours but the 0x20 spelling or the cookie: a forgery
-		 * that guessed the ID (or a forwarder that does not keep the
-		 * case) */
-		if (ours && !spelt)
-			c->st.case_mismatched++;
-		else if (spelt)
-			c->st.cookie_mismatched++;
-		if (!tcp)
-			return false;
-		set_problem(c, q, now, HF_EDE_NONE, "%s answer (TCP)",
-			    rc != 0  ? "malformed"
-			    : !ours  ? "mismatched"
-			    : !spelt ? "0x20 case mismatched"
-				     : "cookie mismatched");
-		next_attempt(c, q, now);
-		return true;
-	}
-	c->st.responses++;
-	if (!tcp && (m->flags & HF_DNS_TC)) {
+	if (v == HF_UP_TRUNCATED) {
 		start_tcp(c, q, now);
 		return true;
 	}
@@ -640,7 +625,7 @@ static bool handle_response(struct hf_control *c, struct hf_fwd_query *q, const 
 		sub_answered(c, q, m, now);
 		return true;
 	}
-	if (m->rcode != HF_RCODE_NOERROR && m->rcode != HF_RCODE_NXDOMAIN) {
+	if (v == HF_UP_RCODE) {
 		c->st.rcode_errors++;
 		set_problem(c, q, now, m->ede, "answered %s",
 			    rcode_text(m->rcode, rbuf, sizeof(rbuf)));

@@ -16,6 +16,7 @@
 #include <rte_ethdev.h>
 
 #include "hf_control.h"
+#include "hf_mgmt.h"
 #include "validator/hf_validator.h"
 
 #define HF_CTL_INTAKE_BURST   64    /* hf_msg_query elements per ring per pass */
@@ -34,7 +35,6 @@
 
 #define HF_MAX_WORKERS_CTL 64	 /* = the dataplane's HF_MAX_WORKERS */
 #define HF_MGMT_CONNS	   16	 /* management connections at once */
-#define HF_MGMT_REQ_MAX	   4096	 /* bytes of one request line */
 #define HF_MGMT_IO_MS	   5000	 /* a connection must send its request / take its reply in this */
 #define HF_MGMT_APPLY_MS   10000 /* a change not applied on every core by then is an error */
 

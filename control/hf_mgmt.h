@@ -25,6 +25,7 @@
 
 #define HF_MGMT_MAGIC	 "HF1"
 #define HF_MGMT_MAX_ARGS 16
+#define HF_MGMT_REQ_MAX	 4096 /* bytes of one request line, its newline included */
 
 enum hf_mgmt_cmd {
 	HF_CMD_STATUS = 0,
@@ -66,6 +67,27 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		  size_t errlen);
 /* Help for everything. */
 extern const char hf_mgmt_usage[];
+
+/*
+ * The request line (the server's side): line holds len bytes without the
+ * newline and a NUL behind them; it is split in place. Checks for no
+ * control characters but tabs, "HF1 json|text ", at most HF_MGMT_MAX_ARGS
+ * tab-separated arguments; sets *json, argv[0..*argc-1] (pointers into
+ * line) and argv[*argc] = NULL. Returns 0, or -1 with a one-line message
+ * in err.
+ */
+int hf_mgmt_split_request(char *line, size_t len, bool *json, int *argc, char **argv, char *err,
+			  size_t errlen);
+/*
+ * The request line for json and argv[0..argc-1] (holdfastctl's side),
+ * newline included, NUL-terminated in out (size bytes). Returns its length,
+ * or -1 with a one-line message in err: an argument with a control
+ * character, more than HF_MGMT_MAX_ARGS arguments, or a line longer than
+ * HF_MGMT_REQ_MAX bytes (or size - 1). hf_mgmt_split_request takes it back
+ * to the same arguments.
+ */
+int hf_mgmt_format_request(bool json, int argc, char *const *argv, char *out, size_t size,
+			   char *err, size_t errlen);
 
 /* ---- output: one emitter, JSON or "key: value" text ---- */
 

@@ -146,9 +146,9 @@ int main(int argc, char **argv)
 	uint64_t timeout_ms = 15000;
 	struct hf_mgmt_req req;
 	const char *help;
-	char err[512], *req_line, *reply = NULL, *body;
+	char err[512], req_line[HF_MGMT_REQ_MAX + 1], *reply = NULL, *body;
 	size_t len = 0, rl = 0;
-	int i, rc;
+	int i, rc, ln;
 
 	if (sock == NULL || sock[0] == '\0')
 		sock = "/run/holdfast/control.sock";
@@ -195,35 +195,15 @@ int main(int argc, char **argv)
 	}
 
 	/* the request line: HF1 <json|text> args joined by tabs */
-	{
-		size_t need = 16;
-		for (int j = i; j < argc; j++) {
-			for (const char *p = argv[j]; *p; p++)
-				if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-					fprintf(stderr,
-						"holdfastctl: argument \"%s\" has a control "
-						"character\n",
-						argv[j]);
-					return EXIT_USAGE;
-				}
-			need += strlen(argv[j]) + 1;
-		}
-		if (need > 4096) {
-			fprintf(stderr, "holdfastctl: command line too long\n");
-			return EXIT_USAGE;
-		}
-		req_line = malloc(need + 1);
-		if (req_line == NULL)
-			return EXIT_UNREACHABLE;
-		rl = (size_t)snprintf(req_line, need, "%s %s ", HF_MGMT_MAGIC,
-				      json ? "json" : "text");
-		for (int j = i; j < argc; j++)
-			rl += (size_t)snprintf(req_line + rl, need + 1 - rl, "%s%s", argv[j],
-					       j + 1 < argc ? "\t" : "\n");
+	ln = hf_mgmt_format_request(json, argc - i, argv + i, req_line, sizeof(req_line), err,
+				    sizeof(err));
+	if (ln < 0) {
+		fprintf(stderr, "holdfastctl: %s\n", err);
+		return EXIT_USAGE;
 	}
+	rl = (size_t)ln;
 
 	rc = exchange(sock, req_line, rl, timeout_ms, &reply, &len);
-	free(req_line);
 	if (rc != 0)
 		return rc;
 	reply[len] = '\0';

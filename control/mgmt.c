@@ -1100,45 +1100,14 @@ static void handle_request(struct hf_control *c, struct hf_mgmt_conn *k)
 {
 	char *argv[HF_MGMT_MAX_ARGS + 1];
 	int argc = 0;
-	char *p = k->in, err[512];
+	char err[512];
 	const char *help;
 
 	c->mgmt.requests++;
-	for (size_t i = 0; i < k->inlen; i++) {
-		unsigned char ch = (unsigned char)k->in[i];
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-			conn_error(c, k, "request has a control character at byte %zu", i);
-			return;
-		}
-	}
-	if (strncmp(p, HF_MGMT_MAGIC " ", 4) != 0) {
-		conn_error(c, k,
-			   "not a holdfast management request (expected \"" HF_MGMT_MAGIC
-			   " json|text ARGS\")");
+	if (hf_mgmt_split_request(k->in, k->inlen, &k->json, &argc, argv, err, sizeof(err)) != 0) {
+		conn_error(c, k, "%s", err);
 		return;
 	}
-	p += 4;
-	if (strncmp(p, "json ", 5) == 0) {
-		k->json = true;
-		p += 5;
-	} else if (strncmp(p, "text ", 5) == 0) {
-		p += 5;
-	} else {
-		conn_error(c, k, "output format must be json or text");
-		return;
-	}
-	while (p != NULL && argc < HF_MGMT_MAX_ARGS) {
-		char *t = strchr(p, '\t');
-		if (t != NULL)
-			*t++ = '\0';
-		argv[argc++] = p;
-		p = t;
-	}
-	if (p != NULL) {
-		conn_error(c, k, "too many arguments (at most %d)", HF_MGMT_MAX_ARGS);
-		return;
-	}
-	argv[argc] = NULL;
 	switch (hf_mgmt_parse(argc, argv, &k->req, &help, err, sizeof(err))) {
 	case 0:
 		break;

@@ -586,3 +586,89 @@ void hf_emit_null(struct hf_emit *e, const char *key)
 	hf_emit_raw(e, e->json ? "null" : " -", e->json ? 4 : 2);
 	scalar_end(e);
 }
+
+int hf_mgmt_split_request(char *line, size_t len, bool *json, int *argc, char **argv, char *err,
+			  size_t errlen)
+{
+	char *p = line;
+	int n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)line[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			snprintf(err, errlen, "request has a control character at byte %zu", i);
+			return -1;
+		}
+	}
+	if (strncmp(p, HF_MGMT_MAGIC " ", 4) != 0) {
+		snprintf(err, errlen,
+			 "not a holdfast management request (expected \"" HF_MGMT_MAGIC
+			 " json|text ARGS\")");
+		return -1;
+	}
+	p += 4;
+	if (strncmp(p, "json ", 5) == 0) {
+		*json = true;
+	} else if (strncmp(p, "text ", 5) == 0) {
+		*json = false;
+	} else {
+		snprintf(err, errlen, "output format must be json or text");
+		return -1;
+	}
+	p += 5;
+	while (p != NULL && n < HF_MGMT_MAX_ARGS) {
+		char *t = strchr(p, '\t');
+		if (t != NULL)
+			*t++ = '\0';
+		argv[n++] = p;
+		p = t;
+	}
+	if (p != NULL) {
+		snprintf(err, errlen, "too many arguments (at most %d)", HF_MGMT_MAX_ARGS);
+		return -1;
+	}
+	argv[n] = NULL;
+	*argc = n;
+	return 0;
+}
+
+int hf_mgmt_format_request(bool json, int argc, char *const *argv, char *out, size_t size,
+			   char *err, size_t errlen)
+{
+	size_t len = 0, max = size ? HF_MIN(size - 1, (size_t)HF_MGMT_REQ_MAX) : 0;
+	int n;
+
+	if (argc > HF_MGMT_MAX_ARGS) {
+		snprintf(err, errlen, "too many arguments (at most %d)", HF_MGMT_MAX_ARGS);
+		return -1;
+	}
+	n = snprintf(out, size, "%s %s ", HF_MGMT_MAGIC, json ? "json" : "text");
+	if (n < 0 || (size_t)n > max)
+		goto too_long;
+	len = (size_t)n;
+	for (int i = 0; i < argc; i++) {
+		size_t al = strlen(argv[i]);
+		for (size_t j = 0; j < al; j++)
+			if ((unsigned char)argv[i][j] < 0x20 || argv[i][j] == 0x7f) {
+				snprintf(err, errlen,
+					 "argument %d has a control character at byte %zu", i + 1,
+					 j);
+				return -1;
+			}
+		if (len + al + 1 > max)
+			goto too_long;
+		memcpy(out + len, argv[i], al);
+		len += al;
+		out[len++] = i + 1 < argc ? '\t' : '\n';
+	}
+	if (argc == 0) {
+		if (len + 1 > max)
+			goto too_long;
+		out[len++] = '\n';
+	}
+	out[len] = '\0';
+	return (int)len;
+too_long:
+	snprintf(err, errlen, "command line too long (at most %d bytes)", HF_MGMT_REQ_MAX);
+	return -1;
+}

@@ -1,53 +1,64 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer target: the management command parser (control/mgmt_cmd.c) over
- * arbitrary argument vectors (the input split at tabs, as the server splits
- * a request line), and the JSON/text emitter over what it parsed. Checks
- * that parsing never crashes or overreads, that an error always comes with
- * a one-line message, and that a parsed NTA/cache name is a valid
- * lower-cased wire name.
+ * libFuzzer target: the management protocol (control/mgmt_cmd.c) over
+ * arbitrary request lines, as the server takes them (up to the first
+ * newline, at most HF_MGMT_REQ_MAX bytes with it): hf_mgmt_split_request,
+ * hf_mgmt_parse on the arguments, and the JSON/text emitter over what it
+ * parsed. Checks that nothing crashes or overreads; that every error comes
+ * with a one-line message without control characters; that a line the
+ * server splits is exactly what holdfastctl's hf_mgmt_format_request makes
+ * of the same arguments (so the two ends agree on every request); and that
+ * a parsed NTA/cache name is a valid lower-cased wire name.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "control/hf_mgmt.h"
 #include "dns/hf_dns.h"
+#include "hf_fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                        \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+/* a one-line message: not empty, no control characters */
+static void check_err(const char *err)
+{
+	REQUIRE(err[0] != '\0');
+	for (const char *p = err; *p; p++)
+		REQUIRE((unsigned char)*p >= 0x20 && *p != 0x7f);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf, *argv[HF_MGMT_MAX_ARGS + 1], err[512];
-	int argc = 0;
+	static char line[HF_MGMT_REQ_MAX + 1];
+	const uint8_t *nl = memchr(data, '\n', size);
+	int argc = 0, n;
 	struct hf_mgmt_req r;
 	const char *help = NULL;
+	bool as_json = false;
 	int rc;
 
-	if (size > 4096)
+	if (nl != NULL)
+		size = (size_t)(nl - data);
+	if (size + 1 > HF_MGMT_REQ_MAX)
 		return 0;
 	buf = malloc(size + 1);
 	memcpy(buf, data, size);
 	buf[size] = '\0';
-	for (char *p = buf; p != NULL && argc < HF_MGMT_MAX_ARGS;) {
-		char *t = strchr(p, '\t');
-		if (t != NULL)
-			*t++ = '\0';
-		argv[argc++] = p;
-		p = t;
+	err[0] = '\0';
+	if (hf_mgmt_split_request(buf, size, &as_json, &argc, argv, err, sizeof(err)) != 0) {
+		check_err(err);
+		free(buf);
+		return 0;
 	}
-	argv[argc] = NULL;
+	REQUIRE(argc >= 1 && argc <= HF_MGMT_MAX_ARGS && argv[argc] == NULL);
+	n = hf_mgmt_format_request(as_json, argc, argv, line, sizeof(line), err, sizeof(err));
+	REQUIRE(n == (int)size + 1 && line[size] == '\n' && line[n] == '\0');
+	REQUIRE(memcmp(line, data, size) == 0);
 	err[0] = '\0';
 	rc = hf_mgmt_parse(argc, argv, &r, &help, err, sizeof(err));
 	if (rc == HF_MGMT_HELP) {
 		REQUIRE(help != NULL && help[0] != '\0');
 	} else if (rc != 0) {
-		REQUIRE(err[0] != '\0' && strchr(err, '\n') == NULL);
+		check_err(err);
 	} else {
 		struct hf_emit e;
 		char nm[HF_DNS_NAME_MAX * 4 + 8];

@@ -8,14 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dns/hf_query.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                        \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "hf_fuzz.h"
 
 static struct hf_dns_msg msg;
 

@@ -20,15 +20,7 @@
 #include <openssl/evp.h>
 
 #include "validator/hf_validator.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define REQUIRE(c)                        \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "hf_fuzz.h"
 
 #define NOW 1700000000u
 

@@ -211,9 +211,76 @@ static void test_corrupt_state(void)
 	unlink(bad);
 }
 
+/* The request line both ends agree on: holdfastctl formats, the server splits. */
+static void test_request_line(void)
+{
+	static char line[HF_MGMT_REQ_MAX + 1], big[HF_MGMT_REQ_MAX];
+	char *args[HF_MGMT_MAX_ARGS + 2], *out[HF_MGMT_MAX_ARGS + 1], err[256], in[64];
+	char a1[] = "nta", a2[] = "add", a3[] = "de", bad[] = "de\tx";
+	bool json = false;
+	int argc = 0;
+
+	args[0] = a1;
+	args[1] = a2;
+	args[2] = a3;
+	CHECK_EQ(hf_mgmt_format_request(true, 3, args, line, sizeof(line), err, sizeof(err)), 20);
+	CHECK(strcmp(line, "HF1 json nta\tadd\tde\n") == 0);
+	CHECK_EQ(hf_mgmt_format_request(false, 1, args, line, sizeof(line), err, sizeof(err)), 13);
+	CHECK(strcmp(line, "HF1 text nta\n") == 0);
+	snprintf(in, sizeof(in), "%s", "HF1 json nta\tadd\tde");
+	CHECK_EQ(hf_mgmt_split_request(in, strlen(in), &json, &argc, out, err, sizeof(err)), 0);
+	CHECK(json);
+	CHECK_EQ(argc, 3);
+	CHECK(strcmp(out[0], "nta") == 0 && strcmp(out[1], "add") == 0 &&
+	      strcmp(out[2], "de") == 0 && out[3] == NULL);
+
+	/* a tab inside an argument would split it: refused */
+	args[2] = bad;
+	CHECK_EQ(hf_mgmt_format_request(false, 3, args, line, sizeof(line), err, sizeof(err)), -1);
+	CHECK(strcmp(err, "argument 3 has a control character at byte 2") == 0);
+	for (int i = 0; i <= HF_MGMT_MAX_ARGS; i++)
+		args[i] = a1;
+	CHECK_EQ(hf_mgmt_format_request(false, HF_MGMT_MAX_ARGS + 1, args, line, sizeof(line), err,
+					sizeof(err)),
+		 -1);
+	CHECK(strcmp(err, "too many arguments (at most 16)") == 0);
+	CHECK_EQ(hf_mgmt_format_request(false, HF_MGMT_MAX_ARGS, args, line, sizeof(line), err,
+					sizeof(err)),
+		 9 + 4 * HF_MGMT_MAX_ARGS);
+
+	/* the longest line the server reads: HF_MGMT_REQ_MAX bytes with its newline */
+	memset(big, 'a', sizeof(big) - 1);
+	big[HF_MGMT_REQ_MAX - 1 - 9 - 1] = '\0';
+	args[0] = big;
+	CHECK_EQ(hf_mgmt_format_request(false, 1, args, line, sizeof(line), err, sizeof(err)),
+		 HF_MGMT_REQ_MAX - 1);
+	big[HF_MGMT_REQ_MAX - 1 - 9 - 1] = 'a';
+	big[HF_MGMT_REQ_MAX - 1 - 9] = '\0';
+	CHECK_EQ(hf_mgmt_format_request(false, 1, args, line, sizeof(line), err, sizeof(err)),
+		 HF_MGMT_REQ_MAX);
+	big[HF_MGMT_REQ_MAX - 1 - 9] = 'a';
+	big[HF_MGMT_REQ_MAX - 9] = '\0';
+	CHECK_EQ(hf_mgmt_format_request(false, 1, args, line, sizeof(line), err, sizeof(err)), -1);
+	CHECK(strcmp(err, "command line too long (at most 4096 bytes)") == 0);
+
+	snprintf(in, sizeof(in), "%s", "HF1 xml status");
+	CHECK_EQ(hf_mgmt_split_request(in, strlen(in), &json, &argc, out, err, sizeof(err)), -1);
+	CHECK(strcmp(err, "output format must be json or text") == 0);
+	snprintf(in, sizeof(in), "%s",
+		 "HF1 text a\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta");
+	CHECK_EQ(hf_mgmt_split_request(in, strlen(in), &json, &argc, out, err, sizeof(err)), -1);
+	CHECK(strcmp(err, "too many arguments (at most 16)") == 0);
+	snprintf(in, sizeof(in), "%s",
+		 "HF1 text st\x7f"
+		 "atus");
+	CHECK_EQ(hf_mgmt_split_request(in, strlen(in), &json, &argc, out, err, sizeof(err)), -1);
+	CHECK(strcmp(err, "request has a control character at byte 11") == 0);
+}
+
 int main(void)
 {
 	static const struct hf_test_case cases[] = {
+		TEST_CASE(test_request_line),
 		TEST_CASE(test_socket_and_protocol),
 		TEST_CASE(test_nta_lifetime_and_state),
 		TEST_CASE(test_corrupt_state),
