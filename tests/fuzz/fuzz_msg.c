@@ -89,7 +89,10 @@ static void check_answer(int size)
 	REQUIRE(hf_dns_msg_parse(rebuf, len, &re) == 0);
 	REQUIRE(re.nrr == a->nttl && !re.has_opt);
 
-	for (unsigned i = 0, j = 0; i < m.nrr; i++) {
+	/* the stored records, in order, are the original ones less answer
+	 * records the scrubber dropped (outside the question's chain) */
+	unsigned j = 0;
+	for (unsigned i = 0; i < m.nrr; i++) {
 		const struct hf_dns_rr *x = &m.rr[i], *y;
 		uint8_t n1[HF_DNS_NAME_MAX], n2[HF_DNS_NAME_MAX];
 		size_t p1 = x->owner_off, p2, l1, l2;
@@ -97,14 +100,23 @@ static void check_answer(int size)
 
 		if (m.has_opt && i == m.opt_rr)
 			continue;
-		y = &re.rr[j];
-		p2 = y->owner_off;
 		REQUIRE(hf_dns_name_unpack(m.wire, m.len, &p1, n1, &l1) == 0);
-		REQUIRE(hf_dns_name_unpack(re.wire, re.len, &p2, n2, &l2) == 0);
-		REQUIRE(hf_dns_name_equal(n1, l1, n2, l2));
 		check_name_text(n1, l1);
 		REQUIRE(hf_dns_name_is_sub(n1, l1, n1 + l1 - 1, 1));
-		REQUIRE(x->section == y->section && x->type == y->type && x->rclass == y->rclass);
+		if (j == re.nrr) { /* the stored ones are all matched: the rest was dropped */
+			REQUIRE(x->section == HF_SEC_ANSWER);
+			continue;
+		}
+		y = &re.rr[j];
+		p2 = y->owner_off;
+		REQUIRE(hf_dns_name_unpack(re.wire, re.len, &p2, n2, &l2) == 0);
+		if (!hf_dns_name_equal(n1, l1, n2, l2) || x->section != y->section ||
+		    x->type != y->type || x->rclass != y->rclass ||
+		    rdata_canon(&m, x, c1) != rdata_canon(&re, y, c2) ||
+		    memcmp(c1, c2, rdata_canon(&re, y, c2)) != 0) {
+			REQUIRE(x->section == HF_SEC_ANSWER); /* scrubbed */
+			continue;
+		}
 		REQUIRE(offs[j] + base == y->ttl_off);
 		want = HF_MAX(HF_MIN(ttl_fix(x->ttl), lim.max_ttl), lim.min_ttl);
 		if (neg < 0 && x->section == HF_SEC_AUTHORITY && x->type == HF_TYPE_SOA &&
@@ -113,11 +125,9 @@ static void check_answer(int size)
 			want = a->ttl;
 		}
 		REQUIRE(y->ttl == want);
-		l1 = rdata_canon(&m, x, c1);
-		l2 = rdata_canon(&re, y, c2);
-		REQUIRE(l1 == l2 && memcmp(c1, c2, l1) == 0);
 		j++;
 	}
+	REQUIRE(j == re.nrr);
 	if (a->kind == HF_ANS_NXDOMAIN || a->kind == HF_ANS_NODATA)
 		REQUIRE(neg >= 0 || a->ttl == 0);
 }
