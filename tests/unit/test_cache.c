@@ -15,6 +15,7 @@
 #include "cache/hf_cache.h"
 #include "dns/hf_query.h"
 #include "hf_test.h"
+#include "hf_test_eal.h"
 
 #define T0 1000000000ull /* fake clock start (0 would mean "no failure" in refresh_failed_ms) */
 
@@ -1533,22 +1534,8 @@ static void test_stats_and_create(void)
 
 int main(int argc, char **argv)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--file-prefix=hf_test_cache_%d", (int)getpid());
-	char *eal_argv[] = {
-		argc > 0 ? argv[0] : (char *)"test_cache",
-		(char *)"--no-huge",
-		(char *)"-m",
-		(char *)"256",
-		(char *)"--no-pci",
-		prefix,
-		(char *)"--log-level=warning",
-		NULL,
-	};
-	if (rte_eal_init((int)HF_ARRAY_LEN(eal_argv) - 1, eal_argv) < 0) {
-		fprintf(stderr, "rte_eal_init failed\n");
+	if (hf_test_eal_init(argc > 0 ? argv[0] : "test_cache", "cache") != 0)
 		return 1;
-	}
 	static const struct hf_test_case cases[] = {
 		TEST_CASE(test_key_hash_cmp),	    TEST_CASE(test_key_hash_parts),
 		TEST_CASE(test_table_collisions),   TEST_CASE(test_miss_then_fill),

@@ -17,6 +17,7 @@
 
 #include "bench/hf_bench_dns.h"
 #include "hf_test.h"
+#include "hf_test_eal.h"
 
 static struct hf_bd_worker bw;
 static struct rte_ring *rx, *tx;
@@ -214,18 +215,6 @@ static int setup(void)
 
 int main(int argc, char **argv)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--file-prefix=hf_test_worker_%d", (int)getpid());
-	char *eal_argv[] = {
-		argc > 0 ? argv[0] : (char *)"test_worker",
-		(char *)"--no-huge",
-		(char *)"-m",
-		(char *)"256",
-		(char *)"--no-pci",
-		prefix,
-		(char *)"--log-level=warning",
-		NULL,
-	};
 	static const struct hf_test_case cases[] = {
 		TEST_CASE(test_software_checksums),
 		TEST_CASE(test_tx_offload),
@@ -235,10 +224,8 @@ int main(int argc, char **argv)
 	};
 	int rc;
 
-	if (rte_eal_init((int)HF_ARRAY_LEN(eal_argv) - 1, eal_argv) < 0) {
-		fprintf(stderr, "rte_eal_init failed\n");
+	if (hf_test_eal_init(argc > 0 ? argv[0] : "test_worker", "worker") != 0)
 		return 1;
-	}
 	if (setup() != 0) {
 		fprintf(stderr, "test_worker: set-up failed: %s\n", rte_strerror(rte_errno));
 		return 1;
