@@ -741,8 +741,9 @@ def case_stale_uncached_servfail():
 def case_resolver_down_servfail():
     """The lab's Unbound (the forwarder) stopped while validation is on:
     names never asked (nor their chain of trust) are SERVFAIL with exactly
-    EDE 22 and the forwarder's reason as its text, never a DNSSEC code; the
-    cached failure is answered at once with the same EDE and text; with the
+    EDE 22 and the forwarder's reason as its text, never a DNSSEC code,
+    once the attempts have timed out; the cached failure is answered at
+    once with the same EDE and text; with the
     resolver back (failure-ttl 1 s) the name validates again."""
     RIG.resolver("stop")
     want = [(EDE_NO_REACHABLE, f"{RIG.lab['HF_LAB_RESOLVER']}: connection refused")]
@@ -752,7 +753,9 @@ def case_resolver_down_servfail():
         expect(r, SERVFAIL, ad=False, what=f"{name} with the resolver stopped")
         check(r.ede == want, f"{name}: EDE {ede_str(r)}, expected exactly {want}")
         check(not r.answer, f"SERVFAIL with an answer section: {r.summary()}")
-        check(dt < 3, f"{name}: SERVFAIL after {dt:.2f} s (the forwarder refuses at once)")
+        # an ICMP error does not cut an attempt short (a forged one must
+        # not end a resolution): 3 attempts x the 1 s upstream timeout
+        check(2.8 <= dt <= 6, f"{name}: SERVFAIL after {dt:.2f} s, expected after the 3 attempts of 1 s")
         r2, dt2 = q(name, do=True)
         expect(r2, SERVFAIL, ad=False, what=f"{name} again (cached failure)")
         check(r2.ede == want, f"{name} again: EDE {ede_str(r2)}, expected exactly {want}")
