@@ -429,36 +429,24 @@ static int add_cookie(struct hf_control *c, struct hf_fwd_query *q, int len, uin
 	return len + (int)n;
 }
 
-/* The response's COOKIE option (RFC 7873 5.3): true when there is none
- * (the forwarder does not do cookies) or it carries our client cookie,
- * whose server cookie is then remembered; false when it is malformed or
- * carries a client cookie that is not ours. */
+/* The response's COOKIE option (RFC 7873 5.3, found by hf_dns_msg_parse):
+ * true when there is none (the forwarder does not do cookies) or it
+ * carries our client cookie, whose server cookie is then remembered; false
+ * when it is malformed or carries a client cookie that is not ours. */
 static bool cookie_ok(struct hf_control *c, const struct hf_fwd_query *q,
 		      const struct hf_dns_msg *m)
 {
 	struct hf_fwd_cookie *k = &c->cookie[q->fwd];
-	size_t p, end;
+	const uint8_t *v = m->wire + m->cookie_off;
+	uint16_t olen = m->cookie_len;
 
-	if (!m->has_opt)
+	if (m->cookie_off == 0)
 		return true;
-	p = m->rr[m->opt_rr].rdata_off;
-	end = p + m->rr[m->opt_rr].rdlen;
-	while (p + 4 <= end) {
-		uint16_t code = hf_get16(m->wire + p), olen = hf_get16(m->wire + p + 2);
-		const uint8_t *v = m->wire + p + 4;
-		if (p + 4 + olen > end)
-			return false;
-		if (code != HF_EDNS_OPT_COOKIE) {
-			p += 4u + olen;
-			continue;
-		}
-		if (olen < 16 || olen > 40 || memcmp(v, q->cookie, sizeof(q->cookie)) != 0)
-			return false;
-		if (memcmp(k->client, q->cookie, sizeof(k->client)) == 0) { /* not redrawn since */
-			memcpy(k->server, v + 8, olen - 8u);
-			k->server_len = (uint8_t)(olen - 8);
-		}
-		return true;
+	if (olen < 16 || olen > 40 || memcmp(v, q->cookie, sizeof(q->cookie)) != 0)
+		return false;
+	if (memcmp(k->client, q->cookie, sizeof(k->client)) == 0) { /* not redrawn since */
+		memcpy(k->server, v + 8, olen - 8u);
+		k->server_len = (uint8_t)(olen - 8);
 	}
 	return true;
 }

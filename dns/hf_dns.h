@@ -236,7 +236,10 @@ struct hf_dns_msg {
 	uint8_t opt_version;
 	uint16_t opt_rr; /* index in rr[] of the OPT RR when has_opt */
 	uint16_t ede;	 /* first EDE info code seen, or HF_EDE_NONE */
-	uint16_t nrr;	 /* all RRs of the three sections, in order */
+	/* the first COOKIE option's value (RFC 7873): offset in wire and
+	 * length; cookie_off 0 when there is none */
+	uint16_t cookie_off, cookie_len;
+	uint16_t nrr; /* all RRs of the three sections, in order */
 	struct hf_dns_rr rr[HF_DNS_MSG_MAX_RR];
 };
 

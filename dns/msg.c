@@ -85,6 +85,10 @@ static int opt_parse(struct hf_dns_msg *m, const struct hf_dns_rr *rr)
 		/* an EDE shorter than its info code is ignored, not fatal */
 		if (code == HF_EDNS_OPT_EDE && olen >= 2 && m->ede == HF_EDE_NONE)
 			m->ede = hf_get16(w + off);
+		if (code == HF_EDNS_OPT_COOKIE && m->cookie_off == 0) {
+			m->cookie_off = (uint16_t)off;
+			m->cookie_len = olen;
+		}
 		off += olen;
 	}
 	m->has_opt = true;
@@ -120,6 +124,8 @@ int hf_dns_msg_parse(const uint8_t *wire, size_t len, struct hf_dns_msg *m)
 	m->opt_version = 0;
 	m->opt_rr = 0;
 	m->ede = HF_EDE_NONE;
+	m->cookie_off = 0;
+	m->cookie_len = 0;
 	m->nrr = 0;
 
 	if (HF_UNLIKELY(m->qdcount > 1))
