@@ -77,6 +77,11 @@ static inline bool service6_has(const struct hf_dp_conf *c, const uint8_t *a)
 	return false;
 }
 
+static inline struct rte_ether_addr *port_mac(struct hf_worker *w, struct rte_mbuf *m)
+{
+	return (struct rte_ether_addr *)&w->ports[w->port_index[m->port]].mac;
+}
+
 /*
  * Classify a frame and locate its headers. Every offset is checked
  * against data_len before it is read. ~20 cycles.
@@ -100,8 +105,7 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		const struct rte_ether_hdr *eh = (const struct rte_ether_hdr *)p;
 		if (HF_UNLIKELY((eh->src_addr.addr_bytes[0] & 1) ||
 				(!(eh->dst_addr.addr_bytes[0] & 1) &&
-				 !rte_is_same_ether_addr(&eh->dst_addr,
-							 &w->ports[w->port_index[m->port]].mac)))) {
+				 !rte_is_same_ether_addr(&eh->dst_addr, port_mac(w, m))))) {
 			ctr->drop_bad_l2++;
 			return PKT_DROP;
 		}
@@ -222,11 +226,6 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		pi->dns_len = (uint16_t)(ulen - 8);
 	}
 	return PKT_DNS;
-}
-
-static inline struct rte_ether_addr *port_mac(struct hf_worker *w, struct rte_mbuf *m)
-{
-	return (struct rte_ether_addr *)&w->ports[w->port_index[m->port]].mac;
 }
 
 static inline void tx_enqueue(struct hf_worker *w, struct rte_mbuf *m)
