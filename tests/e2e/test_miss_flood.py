@@ -32,7 +32,6 @@ import random
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 import traceback
@@ -51,11 +50,7 @@ EDE_OTHER = 0
 
 
 def ctl(rig, *args):
-    ctl_bin = os.path.join(os.path.dirname(rig.holdfast), "holdfastctl")
-    r = subprocess.run([ctl_bin, "-s", os.path.join(rig.lab["HF_LAB_DIR"], "holdfast.sock"), *args],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
-    check(r.returncode == 0, f"holdfastctl {' '.join(args)}: status {r.returncode}: {r.stderr.strip()}")
-    return r.stdout
+    return e2e.holdfastctl(rig.holdfast, os.path.join(rig.lab["HF_LAB_DIR"], "holdfast.sock"), *args)
 
 
 def ctl_stats(rig):
