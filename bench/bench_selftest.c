@@ -4,7 +4,7 @@
  * hf_bench harness; tests/unit/test_bench_json.py runs it and checks the
  * output. The names here are part of that test: keep them in step.
  */
-#include "hf_bench.h"
+#include "bench/hf_bench.h"
 
 #include <stdlib.h>
 

@@ -9,7 +9,7 @@
  * reporters (console, JSON, CSV).
  */
 #define _GNU_SOURCE
-#include "hf_bench.h"
+#include "bench/hf_bench.h"
 
 #include <ctype.h>
 #include <errno.h>

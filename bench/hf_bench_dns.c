@@ -12,7 +12,7 @@
 #include <rte_ring_elem.h>
 #include <rte_udp.h>
 
-#include "hf_bench_dns.h"
+#include "bench/hf_bench_dns.h"
 
 static const uint8_t hf_bd_suffix[] = "\x05"
 				      "bench"

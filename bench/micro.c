@@ -34,8 +34,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "hf_bench.h"
-#include "hf_bench_dns.h"
+#include "bench/hf_bench.h"
+#include "bench/hf_bench_dns.h"
 #include "dns/hf_query.h"
 
 /* ---- query parse ------------------------------------------------------- */

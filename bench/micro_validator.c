@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/bn.h>
 
-#include "hf_bench.h"
+#include "bench/hf_bench.h"
 #include "validator/hf_validator.h"
 
 #define NOW 1700000000u

@@ -49,9 +49,9 @@
 #include <rte_ring_elem.h>
 #include <rte_udp.h>
 
-#include "../dataplane/hf_cksum.h"
-#include "hf_bench.h"
-#include "hf_bench_dns.h"
+#include "dataplane/hf_cksum.h"
+#include "bench/hf_bench.h"
+#include "bench/hf_bench_dns.h"
 
 #define HF_PC_BURST  32
 #define HF_PC_COPY   96 /* template bytes copied per frame (frames are <= 93) */

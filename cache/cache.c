@@ -46,7 +46,7 @@
 #include <rte_memory.h>
 #include <rte_prefetch.h>
 
-#include "hf_cache.h"
+#include "cache/hf_cache.h"
 
 /* ---- size classes ---- */
 

@@ -5,7 +5,7 @@
  * Concurrency contract: a struct hf_cache is owned by exactly one thread
  * (its worker lcore; a unit test's main thread). Nothing in it is shared:
  * no locks, no atomics. Other threads change it only by sending messages
- * (cache/hf_msg.h) that the owner applies. Entries are reclaimed by the
+ * (common/hf_msg.h) that the owner applies. Entries are reclaimed by the
  * owner when evicted, replaced or flushed; no pointer to an entry is
  * valid after the next call that may insert, fill, flush or evict.
  *
@@ -20,8 +20,8 @@
 #ifndef HF_CACHE_H
 #define HF_CACHE_H
 
-#include "../dns/hf_crc32c.h"
-#include "../dns/hf_dns.h"
+#include "dns/hf_crc32c.h"
+#include "dns/hf_dns.h"
 
 #ifdef __SSE4_1__
 #include <smmintrin.h>

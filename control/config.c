@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hf_config.h"
-#include "../dns/hf_dns.h"
+#include "control/hf_config.h"
+#include "dns/hf_dns.h"
 
 enum key_kind {
 	K_SERVICE,   /* IPv4/IPv6 literal, repeatable */

@@ -4,7 +4,7 @@
  * messages, the fan-out of control messages to every worker and their
  * reclamation.
  *
- * Ring contract (cache/hf_msg.h): a control message is one malloc()ed
+ * Ring contract (common/hf_msg.h): a control message is one malloc()ed
  * struct hf_msg_ctl whose pointer goes, with the next sequence number, on
  * every worker's SPSC to_worker ring. A worker that applied it release-
  * stores its seq into shared->applied_seq. Control keeps every message it
@@ -24,8 +24,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "hf_control_impl.h"
-#include "hf_file.h"
+#include "control/hf_control_impl.h"
+#include "control/hf_file.h"
 
 /* ---- pointer FIFO ---- */
 
@@ -337,7 +337,7 @@ int hf_control_add_port(struct hf_control *c, const char *desc, uint16_t port_id
 
 void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools, unsigned n)
 {
-	c->npools = HF_MIN(n, (unsigned)HF_MAX_WORKERS_CTL);
+	c->npools = HF_MIN(n, (unsigned)HF_MAX_WORKERS);
 	memcpy(c->pools, pools, c->npools * sizeof(pools[0]));
 }
 

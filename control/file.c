@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hf_file.h"
+#include "control/hf_file.h"
 
 static uint64_t os_random(void)
 {

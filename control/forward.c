@@ -50,8 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hf_control_impl.h"
-#include "hf_upstream.h"
+#include "control/hf_control_impl.h"
+#include "control/hf_upstream.h"
 
 #define HF_FWD_LOG_INTERVAL_MS 10000 /* at most one log line per forwarder per 10 s */
 #define HF_FWD_UDP_READS       16    /* datagrams read per readiness event */

@@ -12,10 +12,9 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include "../dns/hf_common.h"
+#include "common/hf_common.h"
+#include "common/hf_limits.h"
 
-#define HF_MAX_SERVICE_ADDRS 16
-#define HF_MAX_FORWARDERS    8
 /* NTAs in force at once: the config file's, the state file's and those
  * added with holdfastctl together (so also the most nta lines). */
 #define HF_NTA_MAX	    64

@@ -4,7 +4,7 @@
  * every worker's ring, resolves each distinct question once through the
  * configured forwarders (kernel UDP sockets, random IDs and source ports,
  * TCP on truncation, timeouts with retry across forwarders), and sends the
- * result as a FILL to every worker. See cache/hf_msg.h for the ring
+ * result as a FILL to every worker. See common/hf_msg.h for the ring
  * contract.
  */
 #ifndef HF_CONTROL_H
@@ -12,8 +12,8 @@
 
 #include <stdio.h>
 
-#include "hf_config.h"
-#include "../cache/hf_msg.h"
+#include "control/hf_config.h"
+#include "common/hf_msg.h"
 
 struct rte_ring;
 struct hf_control;

@@ -15,8 +15,8 @@
 
 #include <rte_ethdev.h>
 
-#include "hf_control.h"
-#include "hf_mgmt.h"
+#include "control/hf_control.h"
+#include "control/hf_mgmt.h"
 #include "validator/hf_validator.h"
 
 #define HF_CTL_INTAKE_BURST   64    /* hf_msg_query elements per ring per pass */
@@ -33,10 +33,9 @@
  * with a client's question, never sent to the workers. */
 #define HF_KEY_INTERNAL 0x80
 
-#define HF_MAX_WORKERS_CTL 64	 /* = the dataplane's HF_MAX_WORKERS */
-#define HF_MGMT_CONNS	   16	 /* management connections at once */
-#define HF_MGMT_IO_MS	   5000	 /* a connection must send its request / take its reply in this */
-#define HF_MGMT_APPLY_MS   10000 /* a change not applied on every core by then is an error */
+#define HF_MGMT_CONNS	 16    /* management connections at once */
+#define HF_MGMT_IO_MS	 5000  /* a connection must send its request / take its reply in this */
+#define HF_MGMT_APPLY_MS 10000 /* a change not applied on every core by then is an error */
 
 enum hf_nta_source { HF_NTA_SRC_CLI = 0, HF_NTA_SRC_CONFIG = 1, HF_NTA_SRC_STATE = 2 };
 
@@ -198,7 +197,7 @@ struct hf_control {
 	struct hf_mgmt mgmt;
 	struct hf_ctl_port *ports; /* [nports] */
 	unsigned nports;
-	struct rte_mempool *pools[HF_MAX_WORKERS_CTL]; /* the workers' mbuf pools */
+	struct rte_mempool *pools[HF_MAX_WORKERS]; /* the workers' mbuf pools */
 	unsigned npools;
 
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];

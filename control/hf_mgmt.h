@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hf_config.h"
+#include "control/hf_config.h"
 
 #define HF_MGMT_MAGIC	 "HF1"
 #define HF_MGMT_MAX_ARGS 16

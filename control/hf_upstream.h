@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../cache/hf_cache.h"
+#include "cache/hf_cache.h"
 
 enum hf_up_verdict {
 	HF_UP_MALFORMED = 0, /* does not parse */

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hf_mgmt.h"
+#include "control/hf_mgmt.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 

@@ -39,9 +39,9 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include "hf_control_impl.h"
-#include "hf_file.h"
-#include "hf_mgmt.h"
+#include "control/hf_control_impl.h"
+#include "control/hf_file.h"
+#include "control/hf_mgmt.h"
 
 #ifndef HF_VERSION
 #define HF_VERSION "unknown"
@@ -523,9 +523,9 @@ static void prom_port_families(const struct hf_control *c, struct hf_emit *e)
 
 static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 {
-	struct hf_counters k[HF_MAX_WORKERS_CTL];
+	struct hf_counters k[HF_MAX_WORKERS];
 	struct hf_control_stats s;
-	unsigned nw = HF_MIN(c->nw, (unsigned)HF_MAX_WORKERS_CTL);
+	unsigned nw = HF_MIN(c->nw, (unsigned)HF_MAX_WORKERS);
 	static const struct {
 		const char *name;
 		size_t off;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "hf_mgmt.h"
-#include "../dns/hf_dns.h"
+#include "control/hf_mgmt.h"
+#include "dns/hf_dns.h"
 
 const char *const hf_mgmt_config_keys[] = {
 	"serve-stale-window",

@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hf_control_impl.h"
-#include "hf_file.h"
+#include "control/hf_control_impl.h"
+#include "control/hf_file.h"
 
 #define NTA_TICK_MS 100 /* expiry/recheck resolution */
 

@@ -2,7 +2,7 @@
 /* Judging a forwarder's message against its question (hf_upstream.h). */
 #include <string.h>
 
-#include "hf_upstream.h"
+#include "control/hf_upstream.h"
 
 /* Does the (unparsed) message carry our ID, QR=1 and our question, the
  * name spelt as sent? */

@@ -7,7 +7,7 @@
 
 #include <rte_cycles.h>
 
-#include "hf_dataplane.h"
+#include "dataplane/hf_dataplane.h"
 
 /* One (ns, tsc) pair: the TSC read between two clock reads, from the try
  * whose clock reads were closest (a try the scheduler split is dropped). */

@@ -5,7 +5,7 @@
  * Concurrency contract: a struct hf_worker belongs to one worker lcore. It
  * alone polls its RX queue and owns its TX queue on every port, its cache,
  * its waiter table and its counters (in *shared, which control reads).
- * Control reaches it only through the two rings (cache/hf_msg.h). The
+ * Control reaches it only through the two rings (common/hf_msg.h). The
  * read-only struct hf_dp_conf and the port table are written once before
  * the workers start and never again.
  */
@@ -17,17 +17,15 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
-#include "../cache/hf_msg.h"
+#include "common/hf_limits.h"
+#include "common/hf_msg.h"
 
-#define HF_MAX_PORTS   8
-#define HF_MAX_WORKERS 64
-#define HF_MAX_SERVICE 16
-#define HF_BURST_MAX   64
+#define HF_BURST_MAX 64
 
 struct hf_dp_conf {
-	uint32_t service4[HF_MAX_SERVICE]; /* network byte order */
+	uint32_t service4[HF_MAX_SERVICE_ADDRS]; /* network byte order */
 	unsigned nservice4;
-	uint8_t service6[HF_MAX_SERVICE][16];
+	uint8_t service6[HF_MAX_SERVICE_ADDRS][16];
 	unsigned nservice6;
 	uint16_t edns_buffer_size; /* largest UDP answer we send, and what our OPT says */
 	uint16_t burst;

@@ -13,7 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_pool_ops.h>
 
-#include "hf_dataplane.h"
+#include "dataplane/hf_dataplane.h"
 
 #define NB_RXD 1024
 #define NB_TXD 1024

@@ -26,9 +26,9 @@
 #include <rte_ring_elem.h>
 #include <rte_udp.h>
 
-#include "hf_cksum.h"
-#include "hf_dataplane.h"
-#include "../dns/hf_query.h"
+#include "dataplane/hf_cksum.h"
+#include "dataplane/hf_dataplane.h"
+#include "dns/hf_query.h"
 
 #define DNS_PORT_BE RTE_BE16(53)
 

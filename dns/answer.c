@@ -12,7 +12,7 @@
  * (RFC 3597 section 4); other RDATA is copied as it is.
  */
 #include <string.h>
-#include "hf_dns.h"
+#include "dns/hf_dns.h"
 
 #define CTAB_MAX     1024   /* compression targets remembered */
 #define PTR_MAX	     0x3fff /* largest offset a pointer can carry */

@@ -17,7 +17,7 @@
 
 #include <string.h>
 
-#include "hf_common.h"
+#include "common/hf_common.h"
 
 #define HF_DNS_HDR_LEN	 12
 #define HF_DNS_NAME_MAX	 255 /* wire length, including the root label */

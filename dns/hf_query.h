@@ -8,8 +8,8 @@
 #ifndef HF_QUERY_H
 #define HF_QUERY_H
 
-#include "hf_crc32c.h"
-#include "hf_dns.h"
+#include "dns/hf_crc32c.h"
+#include "dns/hf_dns.h"
 
 enum hf_query_verdict {
 	HF_Q_OK = 0,	  /* a query we answer or resolve */
@@ -69,6 +69,6 @@ struct hf_query {
 static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t len,
 						   struct hf_query *q, uint8_t *lname);
 
-#include "hf_query_impl.h"
+#include "dns/hf_query_impl.h"
 
 #endif

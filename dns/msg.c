@@ -4,7 +4,7 @@
  * Not the hot path; bounded by the length given, never allocates.
  */
 #include <string.h>
-#include "hf_dns.h"
+#include "dns/hf_dns.h"
 
 const uint8_t *hf_dns_rdata_layout(uint16_t type)
 {

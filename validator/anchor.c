@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "val_internal.h"
+#include "validator/val_internal.h"
 
 #define TOK_MAX	 80
 #define REC_ROOM 8192

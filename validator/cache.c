@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "val_internal.h"
+#include "validator/val_internal.h"
 
 static uint32_t name_hash(const uint8_t *name, size_t len, uint8_t kind)
 {

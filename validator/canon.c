@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "val_internal.h"
+#include "validator/val_internal.h"
 
 unsigned val_name_labels(const uint8_t *n, size_t len)
 {

@@ -14,7 +14,7 @@
 #include <openssl/param_build.h>
 #include <openssl/bn.h>
 
-#include "val_internal.h"
+#include "validator/val_internal.h"
 
 bool hf_val_alg_supported(uint8_t alg)
 {

@@ -5,7 +5,7 @@
 
 #include <openssl/evp.h>
 
-#include "hf_validator.h"
+#include "validator/hf_validator.h"
 
 #define VAL_MAX_KEYS	16 /* parsed keys kept per DNSKEY set */
 #define VAL_MAX_DS	8  /* DS records kept per DS set */

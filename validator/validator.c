@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "val_internal.h"
+#include "validator/val_internal.h"
 
 #define VAL_INDET_TTL 5 /* s an upstream failure while fetching keys is remembered */
 #define VAL_MAX_DENY  32

@@ -43,7 +43,7 @@
 #include <rte_udp.h>
 
 #include "bench/hf_bench_dns.h"
-#include "hf_fuzz.h"
+#include "tests/fuzz/hf_fuzz.h"
 
 #define NOW_MS	  1000000000ull
 #define NPOOL	  255

@@ -15,7 +15,7 @@
 
 #include "control/hf_mgmt.h"
 #include "dns/hf_dns.h"
-#include "hf_fuzz.h"
+#include "tests/fuzz/hf_fuzz.h"
 
 /* a one-line message: not empty, no control characters */
 static void check_err(const char *err)

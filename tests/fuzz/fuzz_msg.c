@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dns/hf_dns.h"
-#include "hf_fuzz.h"
+#include "tests/fuzz/hf_fuzz.h"
 
 static struct hf_dns_msg m, re;
 static uint8_t abuf[65536] __attribute__((aligned(8)));

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dns/hf_query.h"
-#include "hf_fuzz.h"
+#include "tests/fuzz/hf_fuzz.h"
 
 static struct hf_dns_msg msg;
 

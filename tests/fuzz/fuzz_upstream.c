@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "control/hf_upstream.h"
-#include "hf_fuzz.h"
+#include "tests/fuzz/hf_fuzz.h"
 
 #define QID 0x1234
 

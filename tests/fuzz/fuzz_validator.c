@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 
 #include "validator/hf_validator.h"
-#include "hf_fuzz.h"
+#include "tests/fuzz/hf_fuzz.h"
 
 #define NOW 1700000000u
 

@@ -14,8 +14,8 @@
 
 #include "cache/hf_cache.h"
 #include "dns/hf_query.h"
-#include "hf_test.h"
-#include "hf_test_eal.h"
+#include "tests/unit/hf_test.h"
+#include "tests/unit/hf_test_eal.h"
 
 #define T0 1000000000ull /* fake clock start (0 would mean "no failure" in refresh_failed_ms) */
 

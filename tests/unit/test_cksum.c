@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "hf_test.h"
+#include "tests/unit/hf_test.h"
 #include "dataplane/hf_cksum.h"
-#include "dns/hf_common.h"
+#include "common/hf_common.h"
 
 /* RFC 1071 over len bytes, in network order (the odd byte is padded). */
 static uint16_t ref_sum(const uint8_t *p, size_t len, uint32_t s)

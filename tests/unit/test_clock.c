@@ -4,7 +4,7 @@
 
 #include <rte_cycles.h>
 
-#include "hf_test.h"
+#include "tests/unit/hf_test.h"
 #include "dataplane/hf_dataplane.h"
 
 static uint64_t raw_ns(void)

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "dns/hf_dns.h"
-#include "hf_test.h"
+#include "tests/unit/hf_test.h"
 #include "control/hf_config.h"
 
 static char tmpdir[64];

@@ -7,7 +7,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
-#include "hf_test.h"
+#include "tests/unit/hf_test.h"
 #include "dns/hf_dns.h"
 #include "dns/hf_query.h"
 

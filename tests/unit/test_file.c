@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "control/hf_file.h"
-#include "hf_test.h"
+#include "tests/unit/hf_test.h"
 
 static char dir[64], path[128], victim[128];
 static const char victim_bytes[] = "root:secret:do not touch\n";

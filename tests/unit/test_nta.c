@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "control/hf_control_impl.h"
-#include "hf_test.h"
+#include "tests/unit/hf_test.h"
 
 static char sock_path[108], state_path[128];
 

@@ -30,7 +30,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "hf_test.h"
+#include "tests/unit/hf_test.h"
 #include "control/hf_config.h"
 #include "control/hf_control.h"
 #include "validator/hf_validator.h"

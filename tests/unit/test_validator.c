@@ -25,7 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/bn.h>
 
-#include "hf_test.h"
+#include "tests/unit/hf_test.h"
 #include "validator/hf_validator.h"
 
 #define NOW	((uint64_t)1700000000)

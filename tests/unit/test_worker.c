@@ -16,8 +16,8 @@
 #include <rte_mbuf.h>
 
 #include "bench/hf_bench_dns.h"
-#include "hf_test.h"
-#include "hf_test_eal.h"
+#include "tests/unit/hf_test.h"
+#include "tests/unit/hf_test_eal.h"
 
 static struct hf_bd_worker bw;
 static struct rte_ring *rx, *tx;

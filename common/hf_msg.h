@@ -25,7 +25,7 @@
 #ifndef HF_MSG_H
 #define HF_MSG_H
 
-#include "hf_cache.h"
+#include "cache/hf_cache.h"
 
 enum hf_msg_type {
 	HF_MSG_MISS = 1,    /* worker -> control: resolve this key */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* holdfast dns/: error strings. */
-#include "hf_common.h"
+/* holdfast common/: error strings. */
+#include "common/hf_common.h"
 
 const char *hf_strerror(int err)
 {

@@ -7,11 +7,11 @@
 #include <stddef.h>
 #include <stdbool.h>
 
-#define HF_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define HF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HF_LIKELY(x)	__builtin_expect(!!(x), 1)
+#define HF_UNLIKELY(x)	__builtin_expect(!!(x), 0)
 #define HF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define HF_MIN(a, b)    ((a) < (b) ? (a) : (b))
-#define HF_MAX(a, b)    ((a) > (b) ? (a) : (b))
+#define HF_MIN(a, b)	((a) < (b) ? (a) : (b))
+#define HF_MAX(a, b)	((a) > (b) ? (a) : (b))
 
 /* Error codes: functions return 0 or one of these (negative). */
 enum {

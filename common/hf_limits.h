@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast: the limits more than one module sizes its tables by. Each is
+ * defined here once; a module that needs a related bound of its own ties
+ * it to these with a static assert.
+ */
+#ifndef HF_LIMITS_H
+#define HF_LIMITS_H
+
+#define HF_MAX_WORKERS	     64 /* worker lcores (one RX/TX queue pair each per port) */
+#define HF_MAX_PORTS	     8	/* DPDK ports */
+#define HF_MAX_SERVICE_ADDRS 16 /* service addresses per family */
+#define HF_MAX_FORWARDERS    8	/* upstream forwarders */
+
+#endif
