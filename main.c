@@ -37,32 +37,17 @@ static unsigned nworkers;
 
 static void print_counters(FILE *f)
 {
+	char line[4096];
 	for (unsigned i = 0; i < nworkers; i++) {
 		const struct hf_counters *c = &shared[i]->ctr;
-		fprintf(f,
-			"holdfast: worker %u: rx %llu queries %llu answers %llu fresh %llu stale "
-			"%llu failure %llu miss %llu refresh %llu parked %llu waiting %llu "
-			"noerror %llu servfail %llu nxdomain %llu formerr %llu notimp %llu refused "
-			"%llu badvers %llu tc %llu arp %llu nd %llu drops: not-ip %llu not-ours "
-			"%llu bad-l3 %llu frag %llu cksum %llu dns-header %llu ring %llu tx %llu "
-			"park-full %llu timeout %llu bad-source %llu bad-l2 %llu\n",
-			i, (unsigned long long)c->rx_packets, (unsigned long long)c->queries,
-			(unsigned long long)c->answers, (unsigned long long)c->hits_fresh,
-			(unsigned long long)c->hits_stale, (unsigned long long)c->hits_failure,
-			(unsigned long long)c->misses, (unsigned long long)c->refreshes,
-			(unsigned long long)c->parked, (unsigned long long)shared[i]->waiters,
-			(unsigned long long)c->rcode[0], (unsigned long long)c->rcode[2],
-			(unsigned long long)c->rcode[3], (unsigned long long)c->formerr,
-			(unsigned long long)c->notimp, (unsigned long long)c->refused,
-			(unsigned long long)c->badvers, (unsigned long long)c->truncated,
-			(unsigned long long)c->arp_replies, (unsigned long long)c->nd_replies,
-			(unsigned long long)c->drop_not_ip, (unsigned long long)c->drop_not_ours,
-			(unsigned long long)c->drop_malformed_l3,
-			(unsigned long long)c->drop_fragment, (unsigned long long)c->drop_bad_cksum,
-			(unsigned long long)c->drop_dns_header,
-			(unsigned long long)c->drop_ring_full, (unsigned long long)c->drop_tx_full,
-			(unsigned long long)c->park_full, (unsigned long long)c->servfail_timeout,
-			(unsigned long long)c->drop_bad_source, (unsigned long long)c->drop_bad_l2);
+		size_t n = 0;
+		hf_counters_line(line, sizeof(line), c, hf_worker_counters, hf_worker_ncounters);
+		n = strlen(line);
+		for (unsigned r = 0; r < HF_ARRAY_LEN(c->rcode) && n < sizeof(line); r++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " rcode.%s %llu",
+					      hf_rcode_name(r), (unsigned long long)c->rcode[r]);
+		fprintf(f, "holdfast: worker %u: waiters %llu %s\n", i,
+			(unsigned long long)shared[i]->waiters, line);
 	}
 	fflush(f);
 }

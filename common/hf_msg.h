@@ -26,6 +26,7 @@
 #define HF_MSG_H
 
 #include "cache/hf_cache.h"
+#include "common/hf_counters.h"
 
 enum hf_msg_type {
 	HF_MSG_MISS = 1,    /* worker -> control: resolve this key */
@@ -92,48 +93,6 @@ struct hf_msg_ctl {
 	struct hf_cache_conf conf; /* CONFIG */
 	/* FILL: the stored answer follows (hf_dns_answer_size() bytes) */
 	struct hf_dns_answer ans;
-};
-
-/* Per-worker counters: only the worker writes them. */
-struct hf_counters {
-	uint64_t rx_packets;
-	uint64_t queries; /* DNS queries parsed OK */
-	uint64_t hits_fresh;
-	uint64_t hits_stale;
-	uint64_t hits_failure; /* answered from a cached failure */
-	uint64_t misses;       /* MISS sent */
-	uint64_t refreshes;    /* REFRESH sent */
-	uint64_t answers;      /* DNS answers sent */
-	uint64_t rcode[6];     /* answers by rcode 0..5 */
-	uint64_t truncated;    /* TC=1 answers */
-	uint64_t formerr;
-	uint64_t notimp;
-	uint64_t refused;
-	uint64_t badvers;
-	uint64_t servfail_timeout; /* parked client answered SERVFAIL on timeout */
-	uint64_t parked;	   /* clients parked (total) */
-	uint64_t park_full;	   /* park refused: waiter limits */
-	uint64_t arp_replies;
-	uint64_t nd_replies;
-	uint64_t fills;		    /* FILL messages applied */
-	uint64_t drop_not_ip;	    /* not IPv4/IPv6/ARP */
-	uint64_t drop_not_ours;	    /* not to a service address / port 53 / UDP */
-	uint64_t drop_malformed_l3; /* bad IP/UDP header or lengths */
-	uint64_t drop_fragment;
-	uint64_t drop_bad_cksum;  /* port reported a bad checksum */
-	uint64_t drop_dns_header; /* DNS header untrustworthy (short or QR=1) */
-	uint64_t drop_ring_full;  /* MISS/REFRESH could not be sent */
-	uint64_t drop_tx_full;
-	/* a source an answer must never go to: unspecified, loopback,
-	 * multicast, broadcast or reserved, or the address itself */
-	uint64_t drop_bad_source;
-	/* Ethernet: from a group (multicast/broadcast) MAC, or to another
-	 * host's unicast MAC */
-	uint64_t drop_bad_l2;
-	/* cache entries evicted to make room (entries or memory bound): a
-	 * copy of the cache's own count, taken with the gauges */
-	uint64_t cache_evictions;
-	uint64_t ede[32]; /* answers sent with each EDE info code (< 32) */
 };
 
 struct hf_worker_shared {

@@ -229,37 +229,18 @@ void hf_control_request_stats(struct hf_control *c)
 void hf_control_print_stats(const struct hf_control *c, FILE *f)
 {
 	struct hf_control_stats st;
-	char ede[32 * 24];
-	size_t n = 0;
+	char line[4096];
+	size_t n;
 
 	hf_control_get_stats(c, &st);
-	ede[0] = '\0';
+	hf_counters_line(line, sizeof(line), &st, hf_control_counters, hf_control_ncounters);
+	n = strlen(line);
 	for (unsigned i = 0; i < HF_ARRAY_LEN(st.val_ede); i++)
-		if (st.val_ede[i] && n < sizeof(ede))
-			n += (size_t)snprintf(ede + n, sizeof(ede) - n, " ede%u %llu", i,
-					      (unsigned long long)st.val_ede[i]);
-	fprintf(f,
-		"holdfast: control: requests %llu coalesced %llu resolutions %llu in-flight %llu "
-		"upstream %llu responses %llu timeouts %llu tcp %llu mismatched %llu "
-		"case-mismatched %llu cookie-mismatched %llu errors %llu icmp-errors %llu "
-		"rcode-errors %llu failures %llu "
-		"overloaded %llu "
-		"fills %llu backlogged %llu "
-		"dnssec %s: secure %llu insecure %llu bogus %llu indeterminate %llu "
-		"sub-queries %llu fetch-failures %llu%s\n",
-		(unsigned long long)st.requests, (unsigned long long)st.coalesced,
-		(unsigned long long)st.resolutions, (unsigned long long)st.in_flight,
-		(unsigned long long)st.upstream_queries, (unsigned long long)st.responses,
-		(unsigned long long)st.timeouts, (unsigned long long)st.tcp_retries,
-		(unsigned long long)st.mismatched, (unsigned long long)st.case_mismatched,
-		(unsigned long long)st.cookie_mismatched, (unsigned long long)st.upstream_errors,
-		(unsigned long long)st.icmp_errors, (unsigned long long)st.rcode_errors,
-		(unsigned long long)st.failures, (unsigned long long)st.overloaded,
-		(unsigned long long)st.fills, (unsigned long long)st.backlogged,
-		c->val ? "on" : "off", (unsigned long long)st.val_secure,
-		(unsigned long long)st.val_insecure, (unsigned long long)st.val_bogus,
-		(unsigned long long)st.val_indeterminate, (unsigned long long)st.val_subqueries,
-		(unsigned long long)st.val_fetch_failures, ede);
+		if (st.val_ede[i] && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " validation.ede.%u %llu",
+					      i, (unsigned long long)st.val_ede[i]);
+	fprintf(f, "holdfast: control: in_flight %llu dnssec %s %s\n",
+		(unsigned long long)st.in_flight, c->val ? "on" : "off", line);
 	fflush(f);
 }
 

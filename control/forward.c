@@ -373,21 +373,10 @@ static const char *errno_text(int e)
 
 static const char *rcode_text(unsigned rcode, char *buf, size_t size)
 {
-	switch (rcode) {
-	case HF_RCODE_FORMERR:
-		return "FORMERR";
-	case HF_RCODE_SERVFAIL:
-		return "SERVFAIL";
-	case HF_RCODE_NOTIMP:
-		return "NOTIMP";
-	case HF_RCODE_REFUSED:
-		return "REFUSED";
-	case HF_RCODE_BADVERS:
-		return "BADVERS";
-	default:
-		snprintf(buf, size, "RCODE%u", rcode);
-		return buf;
-	}
+	if (hf_rcode_name(rcode) != NULL)
+		return hf_rcode_name(rcode);
+	snprintf(buf, size, "RCODE%u", rcode);
+	return buf;
 }
 
 /* ---- attempts ---- */

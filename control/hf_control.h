@@ -56,34 +56,6 @@ bool hf_control_applied(const struct hf_control *c, uint64_t seq);
 /* The seq the last broadcast got (0 before the first). */
 uint64_t hf_control_last_seq(const struct hf_control *c);
 
-struct hf_control_stats {
-	uint64_t requests;	    /* MISS/REFRESH messages taken from the rings */
-	uint64_t bad_requests;	    /* ... with a malformed key (ignored) */
-	uint64_t coalesced;	    /* ... for a question already in flight */
-	uint64_t resolutions;	    /* resolutions started */
-	uint64_t upstream_queries;  /* queries sent upstream (UDP and TCP) */
-	uint64_t responses;	    /* upstream responses accepted */
-	uint64_t timeouts;	    /* attempts that timed out */
-	uint64_t tcp_retries;	    /* TC=1 answers retried over TCP */
-	uint64_t mismatched;	    /* responses dropped: unparsable, wrong ID or question */
-	uint64_t case_mismatched;   /* ... of those: our ID and question, not our 0x20 case */
-	uint64_t cookie_mismatched; /* ... of those: a COOKIE not ours, or malformed */
-	uint64_t upstream_errors;   /* attempts lost to socket errors (refused, unreachable) */
-	uint64_t icmp_errors;	    /* ICMP errors on upstream UDP sockets (waited past) */
-	uint64_t rcode_errors;	    /* attempts answered SERVFAIL/REFUSED/FORMERR/... */
-	uint64_t failures;	    /* resolutions that ended in a FAILURE answer */
-	uint64_t overloaded;	    /* requests answered "resolver overloaded" */
-	uint64_t fills;		    /* FILL messages sent */
-	uint64_t broadcasts;	    /* control messages sent (FILL, FLUSH, CONFIG) */
-	uint64_t backlogged;	    /* enqueues deferred by a full worker ring */
-	uint64_t in_flight;	    /* resolutions in flight now */
-	uint64_t msgs_pending;	    /* messages sent but not yet applied everywhere */
-	/* DNSSEC (dnssec: yes) */
-	uint64_t val_secure, val_insecure, val_bogus, val_indeterminate; /* by verdict */
-	uint64_t val_ede[32];	     /* validations by the EDE code they ended with (< 32) */
-	uint64_t val_subqueries;     /* DS/DNSKEY sub-queries started */
-	uint64_t val_fetch_failures; /* sub-queries that got no answer at all */
-};
 void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *st);
 
 /* How long a parked miss waits before its SERVFAIL (from the upstream knobs). */

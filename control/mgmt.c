@@ -233,14 +233,6 @@ static void conn_wait(struct hf_control *c, struct hf_mgmt_conn *k, uint64_t seq
 
 /* ---- rendering helpers ---- */
 
-static const char *rcode_name(unsigned r)
-{
-	static const char *const n[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-					"NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-					"NXRRSET", "NOTAUTH", "NOTZONE"};
-	return r < HF_ARRAY_LEN(n) ? n[r] : "RCODE?";
-}
-
 static const char *security_name(unsigned s)
 {
 	switch (s) {
@@ -253,12 +245,6 @@ static const char *security_name(unsigned s)
 	default:
 		return "insecure";
 	}
-}
-
-static void name_str(const uint8_t *name, size_t len, char *buf, size_t size)
-{
-	if (hf_dns_name_to_str(name, len, buf, size) < 0)
-		snprintf(buf, size, "?");
 }
 
 static void counters_sub(struct hf_counters *out, const struct hf_counters *now,
@@ -353,102 +339,61 @@ static void emit_pools(const struct hf_control *c, struct hf_emit *e)
 	hf_emit_arr_end(e);
 }
 
+/* The counters of one group, name: value (common/hf_counters.h). */
+static void emit_group(struct hf_emit *e, const void *s, const struct hf_counter_desc *ds, size_t n,
+		       unsigned group)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ds[i].group == group)
+			hf_emit_u64(e, ds[i].name, hf_counter_get(s, &ds[i]));
+}
+
+/* An array counter by EDE info code: only the codes that happened. */
+static void emit_ede(struct hf_emit *e, const uint64_t *ede, size_t n)
+{
+	char code[8];
+	hf_emit_obj_begin(e, "ede");
+	for (unsigned i = 0; i < n; i++)
+		if (ede[i]) {
+			snprintf(code, sizeof(code), "%u", i);
+			hf_emit_u64(e, code, ede[i]);
+		}
+	hf_emit_obj_end(e);
+}
+
 static void emit_counters(struct hf_emit *e, const struct hf_counters *k, uint64_t waiters,
 			  uint64_t entries, uint64_t ring_in, uint64_t ring_out)
 {
-	char code[8];
-	hf_emit_u64(e, "rx_packets", k->rx_packets);
-	hf_emit_u64(e, "queries", k->queries);
-	hf_emit_u64(e, "answers", k->answers);
-	hf_emit_u64(e, "hits_fresh", k->hits_fresh);
-	hf_emit_u64(e, "hits_stale", k->hits_stale);
+	emit_group(e, k, hf_worker_counters, hf_worker_ncounters, HF_CG_NONE);
 	hf_emit_u64(e, "stale_ede3", k->ede[HF_EDE_STALE_ANSWER]);
 	hf_emit_u64(e, "stale_ede19", k->ede[HF_EDE_STALE_NXDOMAIN]);
-	hf_emit_u64(e, "hits_failure", k->hits_failure);
-	hf_emit_u64(e, "misses", k->misses);
-	hf_emit_u64(e, "refreshes", k->refreshes);
-	hf_emit_u64(e, "parked", k->parked);
-	hf_emit_u64(e, "servfail_timeout", k->servfail_timeout);
-	hf_emit_u64(e, "truncated", k->truncated);
-	hf_emit_u64(e, "fills", k->fills);
 	hf_emit_u64(e, "waiters", waiters);
 	hf_emit_u64(e, "cache_entries", entries);
-	hf_emit_u64(e, "cache_evictions", k->cache_evictions);
 	hf_emit_u64(e, "ring_to_control", ring_in); /* MISS/REFRESH waiting for control */
 	hf_emit_u64(e, "ring_to_worker", ring_out); /* control messages not yet taken */
 	hf_emit_obj_begin(e, "rcode");
 	for (unsigned r = 0; r < HF_ARRAY_LEN(k->rcode); r++)
-		hf_emit_u64(e, rcode_name(r), k->rcode[r]);
-	hf_emit_u64(e, "BADVERS", k->badvers);
+		hf_emit_u64(e, hf_rcode_name(r), k->rcode[r]);
 	hf_emit_obj_end(e);
-	hf_emit_obj_begin(e, "ede");
-	for (unsigned i = 0; i < HF_ARRAY_LEN(k->ede); i++)
-		if (k->ede[i]) {
-			snprintf(code, sizeof(code), "%u", i);
-			hf_emit_u64(e, code, k->ede[i]);
-		}
+	emit_ede(e, k->ede, HF_ARRAY_LEN(k->ede));
+	hf_emit_obj_begin(e, hf_counter_groups[HF_CG_DROPS].json);
+	emit_group(e, k, hf_worker_counters, hf_worker_ncounters, HF_CG_DROPS);
 	hf_emit_obj_end(e);
-	hf_emit_obj_begin(e, "drops");
-	hf_emit_u64(e, "not_ip", k->drop_not_ip);
-	hf_emit_u64(e, "not_ours", k->drop_not_ours);
-	hf_emit_u64(e, "malformed_l3", k->drop_malformed_l3);
-	hf_emit_u64(e, "fragment", k->drop_fragment);
-	hf_emit_u64(e, "bad_cksum", k->drop_bad_cksum);
-	hf_emit_u64(e, "dns_header", k->drop_dns_header);
-	hf_emit_u64(e, "ring_full", k->drop_ring_full);
-	hf_emit_u64(e, "tx_full", k->drop_tx_full);
-	hf_emit_u64(e, "park_full", k->park_full);
-	hf_emit_u64(e, "bad_source", k->drop_bad_source);
-	hf_emit_u64(e, "bad_l2", k->drop_bad_l2);
-	hf_emit_obj_end(e);
-	hf_emit_u64(e, "formerr_answers", k->formerr);
-	hf_emit_u64(e, "notimp_answers", k->notimp);
-	hf_emit_u64(e, "refused_answers", k->refused);
-	hf_emit_u64(e, "arp_replies", k->arp_replies);
-	hf_emit_u64(e, "nd_replies", k->nd_replies);
 }
 
 static void emit_control(struct hf_emit *e, const struct hf_control *c,
 			 const struct hf_control_stats *s)
 {
-	char code[8];
 	hf_emit_obj_begin(e, "control");
-	hf_emit_u64(e, "requests", s->requests);
-	hf_emit_u64(e, "coalesced", s->coalesced);
-	hf_emit_u64(e, "resolutions", s->resolutions);
+	emit_group(e, s, hf_control_counters, hf_control_ncounters, HF_CG_CONTROL);
 	hf_emit_u64(e, "in_flight", c->inflight);
-	hf_emit_u64(e, "upstream_queries", s->upstream_queries);
-	hf_emit_u64(e, "responses", s->responses);
-	hf_emit_u64(e, "timeouts", s->timeouts);
-	hf_emit_u64(e, "tcp_retries", s->tcp_retries);
-	hf_emit_u64(e, "mismatched", s->mismatched);
-	hf_emit_u64(e, "case_mismatched", s->case_mismatched);
-	hf_emit_u64(e, "cookie_mismatched", s->cookie_mismatched);
-	hf_emit_u64(e, "upstream_errors", s->upstream_errors);
-	hf_emit_u64(e, "icmp_errors", s->icmp_errors);
-	hf_emit_u64(e, "rcode_errors", s->rcode_errors);
-	hf_emit_u64(e, "failures", s->failures);
-	hf_emit_u64(e, "overloaded", s->overloaded);
-	hf_emit_u64(e, "fills", s->fills);
-	hf_emit_u64(e, "broadcasts", s->broadcasts);
-	hf_emit_u64(e, "backlogged", s->backlogged);
 	hf_emit_u64(e, "msgs_pending", c->sent.n);
 	hf_emit_u64(e, "nta_count", c->nntas);
 	hf_emit_obj_begin(e, "validation");
 	hf_emit_bool(e, "enabled", c->val != NULL);
-	hf_emit_u64(e, "secure", s->val_secure);
-	hf_emit_u64(e, "insecure", s->val_insecure);
-	hf_emit_u64(e, "bogus", s->val_bogus);
-	hf_emit_u64(e, "indeterminate", s->val_indeterminate);
-	hf_emit_u64(e, "subqueries", s->val_subqueries);
-	hf_emit_u64(e, "fetch_failures", s->val_fetch_failures);
-	hf_emit_obj_begin(e, "ede");
-	for (unsigned i = 0; i < HF_ARRAY_LEN(s->val_ede); i++)
-		if (s->val_ede[i]) {
-			snprintf(code, sizeof(code), "%u", i);
-			hf_emit_u64(e, code, s->val_ede[i]);
-		}
-	hf_emit_obj_end(e);
+	emit_group(e, s, hf_control_counters, hf_control_ncounters, HF_CG_VERDICT);
+	emit_group(e, s, hf_control_counters, hf_control_ncounters, HF_CG_VALIDATION);
+	emit_ede(e, s->val_ede, HF_ARRAY_LEN(s->val_ede));
 	hf_emit_obj_end(e);
 	hf_emit_obj_end(e);
 }
@@ -521,31 +466,48 @@ static void prom_port_families(const struct hf_control *c, struct hf_emit *e)
 			     rte_mempool_avail_count(c->pools[i]));
 }
 
+/*
+ * Every counter of a table as Prometheus families (common/hf_counters.h):
+ * holdfast_<prefix><name>_total, or one labelled family per group that has
+ * a label (its counters are listed together). n structs of stride bytes
+ * from s: one sample per core when core is set, else one.
+ */
+static void prom_counters(struct hf_emit *e, const void *s, size_t stride, unsigned n, bool core,
+			  const struct hf_counter_desc *ds, size_t nd)
+{
+	for (size_t i = 0; i < nd; i++) {
+		const struct hf_counter_group_desc *g = &hf_counter_groups[ds[i].group];
+		char fam[96], lab[80];
+		if (g->label != NULL) {
+			snprintf(fam, sizeof(fam), "%s", g->prom);
+			if (i == 0 || ds[i - 1].group != ds[i].group)
+				prom_family(e, fam, "counter", g->help);
+			snprintf(lab, sizeof(lab), "%s=\"%s\"", g->label, ds[i].name);
+		} else {
+			snprintf(fam, sizeof(fam), "%s%s_total", g->prom, ds[i].name);
+			prom_family(e, fam, "counter", ds[i].help);
+			lab[0] = '\0';
+		}
+		for (unsigned w = 0; w < n; w++) {
+			uint64_t v = hf_counter_get((const char *)s + w * stride, &ds[i]);
+			char core_lab[24] = "";
+			if (core)
+				snprintf(core_lab, sizeof(core_lab), "core=\"%u\"", w);
+			if (core_lab[0] || lab[0])
+				hf_emit_rawf(e, "holdfast_%s{%s%s%s} %llu\n", fam, core_lab,
+					     core_lab[0] && lab[0] ? "," : "", lab,
+					     (unsigned long long)v);
+			else
+				hf_emit_rawf(e, "holdfast_%s %llu\n", fam, (unsigned long long)v);
+		}
+	}
+}
+
 static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 {
-	struct hf_counters k[HF_MAX_WORKERS];
+	static struct hf_counters k[HF_MAX_WORKERS]; /* 64 cores: not on the stack */
 	struct hf_control_stats s;
 	unsigned nw = HF_MIN(c->nw, (unsigned)HF_MAX_WORKERS);
-	static const struct {
-		const char *name;
-		size_t off;
-		const char *help;
-	} simple[] = {
-		{"rx_packets_total", offsetof(struct hf_counters, rx_packets),
-		 "Packets received by the worker core."},
-		{"queries_total", offsetof(struct hf_counters, queries),
-		 "DNS queries parsed by the worker core."},
-		{"answers_total", offsetof(struct hf_counters, answers), "DNS answers sent."},
-		{"cache_misses_total", offsetof(struct hf_counters, misses),
-		 "Questions sent to the control plane."},
-		{"refreshes_total", offsetof(struct hf_counters, refreshes),
-		 "Stale entries sent for renewal."},
-		{"truncated_total", offsetof(struct hf_counters, truncated), "Answers with TC=1."},
-		{"cache_evictions_total", offsetof(struct hf_counters, cache_evictions),
-		 "Cache entries evicted to make room (cache-entries or cache-memory full)."},
-		{"waiter_timeouts_total", offsetof(struct hf_counters, servfail_timeout),
-		 "Parked clients answered SERVFAIL after waiting too long."},
-	};
 
 	for (unsigned w = 0; w < nw; w++)
 		read_counters(c, w, &k[w]);
@@ -553,30 +515,14 @@ static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 	prom_family(e, "uptime_seconds", "gauge", "Seconds since holdfast started.");
 	hf_emit_rawf(e, "holdfast_uptime_seconds %llu\n",
 		     (unsigned long long)((hf_control_now_ms() - c->mgmt.started_ms) / 1000));
-	for (size_t i = 0; i < HF_ARRAY_LEN(simple); i++) {
-		prom_family(e, simple[i].name, "counter", simple[i].help);
-		for (unsigned w = 0; w < nw; w++)
-			hf_emit_rawf(e, "holdfast_%s{core=\"%u\"} %llu\n", simple[i].name, w,
-				     (unsigned long long)*(const uint64_t *)((const char *)&k[w] +
-									     simple[i].off));
-	}
+	prom_counters(e, k, sizeof(k[0]), nw, true, hf_worker_counters, hf_worker_ncounters);
 	prom_family(e, "answers_by_rcode_total", "counter", "DNS answers sent, by rcode.");
 	for (unsigned w = 0; w < nw; w++)
 		for (unsigned r = 0; r < HF_ARRAY_LEN(k[w].rcode); r++)
 			hf_emit_rawf(
 				e,
 				"holdfast_answers_by_rcode_total{core=\"%u\",rcode=\"%s\"} %llu\n",
-				w, rcode_name(r), (unsigned long long)k[w].rcode[r]);
-	prom_family(e, "cache_hits_total", "counter",
-		    "Answers from the cache: fresh data, stale data, cached failures.");
-	for (unsigned w = 0; w < nw; w++)
-		hf_emit_rawf(e,
-			     "holdfast_cache_hits_total{core=\"%u\",kind=\"fresh\"} %llu\n"
-			     "holdfast_cache_hits_total{core=\"%u\",kind=\"stale\"} %llu\n"
-			     "holdfast_cache_hits_total{core=\"%u\",kind=\"failure\"} %llu\n",
-			     w, (unsigned long long)k[w].hits_fresh, w,
-			     (unsigned long long)k[w].hits_stale, w,
-			     (unsigned long long)k[w].hits_failure);
+				w, hf_rcode_name(r), (unsigned long long)k[w].rcode[r]);
 	prom_family(e, "answers_ede_total", "counter",
 		    "Answers carrying an Extended DNS Error, by info code (RFC 8914).");
 	for (unsigned w = 0; w < nw; w++)
@@ -586,26 +532,6 @@ static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 					     "holdfast_answers_ede_total{core=\"%u\",code=\"%u\"} "
 					     "%llu\n",
 					     w, i, (unsigned long long)k[w].ede[i]);
-	prom_family(e, "drops_total", "counter", "Packets dropped, by reason.");
-	for (unsigned w = 0; w < nw; w++) {
-		const struct {
-			const char *r;
-			uint64_t v;
-		} d[] = {{"not_ip", k[w].drop_not_ip},
-			 {"not_ours", k[w].drop_not_ours},
-			 {"malformed_l3", k[w].drop_malformed_l3},
-			 {"fragment", k[w].drop_fragment},
-			 {"bad_cksum", k[w].drop_bad_cksum},
-			 {"dns_header", k[w].drop_dns_header},
-			 {"ring_full", k[w].drop_ring_full},
-			 {"tx_full", k[w].drop_tx_full},
-			 {"park_full", k[w].park_full},
-			 {"bad_source", k[w].drop_bad_source},
-			 {"bad_l2", k[w].drop_bad_l2}};
-		for (size_t i = 0; i < HF_ARRAY_LEN(d); i++)
-			hf_emit_rawf(e, "holdfast_drops_total{core=\"%u\",reason=\"%s\"} %llu\n", w,
-				     d[i].r, (unsigned long long)d[i].v);
-	}
 	prom_family(e, "waiters", "gauge", "Clients parked waiting for the control plane.");
 	for (unsigned w = 0; w < nw; w++)
 		hf_emit_rawf(e, "holdfast_waiters{core=\"%u\"} %llu\n", w,
@@ -623,23 +549,7 @@ static void render_prometheus(const struct hf_control *c, struct hf_emit *e)
 	for (unsigned w = 0; w < nw; w++)
 		hf_emit_rawf(e, "holdfast_cache_entries{core=\"%u\"} %llu\n", w,
 			     (unsigned long long)c->shared[w]->cache_entries);
-	prom_family(e, "upstream_queries_total", "counter", "Queries sent to forwarders.");
-	hf_emit_rawf(e, "holdfast_upstream_queries_total %llu\n",
-		     (unsigned long long)s.upstream_queries);
-	prom_family(e, "upstream_timeouts_total", "counter", "Upstream attempts that timed out.");
-	hf_emit_rawf(e, "holdfast_upstream_timeouts_total %llu\n", (unsigned long long)s.timeouts);
-	prom_family(e, "resolution_failures_total", "counter",
-		    "Resolutions that ended in a failure answer.");
-	hf_emit_rawf(e, "holdfast_resolution_failures_total %llu\n",
-		     (unsigned long long)s.failures);
-	prom_family(e, "validations_total", "counter", "DNSSEC validations, by verdict.");
-	hf_emit_rawf(e,
-		     "holdfast_validations_total{verdict=\"secure\"} %llu\n"
-		     "holdfast_validations_total{verdict=\"insecure\"} %llu\n"
-		     "holdfast_validations_total{verdict=\"bogus\"} %llu\n"
-		     "holdfast_validations_total{verdict=\"indeterminate\"} %llu\n",
-		     (unsigned long long)s.val_secure, (unsigned long long)s.val_insecure,
-		     (unsigned long long)s.val_bogus, (unsigned long long)s.val_indeterminate);
+	prom_counters(e, &s, 0, 1, false, hf_control_counters, hf_control_ncounters);
 	prom_family(e, "ntas", "gauge", "Negative Trust Anchors in force.");
 	hf_emit_rawf(e, "holdfast_ntas %u\n", c->nntas);
 	prom_family(e, "nta_state_persist_failed", "gauge",
@@ -780,7 +690,7 @@ static void emit_nta(struct hf_emit *e, const struct hf_nta *n, uint64_t now)
 {
 	static const char *const src[] = {"cli", "config", "state"};
 	char nm[HF_DNS_NAME_MAX * 4 + 8];
-	name_str(n->name, n->name_len, nm, sizeof(nm));
+	hf_dns_name_str(n->name, n->name_len, nm, sizeof(nm));
 	hf_emit_obj_begin(e, NULL);
 	hf_emit_str(e, "name", nm);
 	hf_emit_str(e, "reason", n->reason);
@@ -834,7 +744,7 @@ static void cmd_nta_change(struct hf_control *c, struct hf_mgmt_conn *k)
 				   &seq);
 		if (rc == HF_ENOENT) {
 			char nm[HF_DNS_NAME_MAX * 4 + 8];
-			name_str(k->req.name, k->req.name_len, nm, sizeof(nm));
+			hf_dns_name_str(k->req.name, k->req.name_len, nm, sizeof(nm));
 			snprintf(err, sizeof(err), "no NTA for %s", nm);
 		} else if (rc != 0) {
 			snprintf(err, sizeof(err), "out of memory");
@@ -999,7 +909,7 @@ static void finish_wait(struct hf_control *c, struct hf_mgmt_conn *k)
 
 	for (unsigned w = 0; k->res != NULL && w < c->nw; w++)
 		count += k->res[w].count;
-	name_str(k->req.name, k->req.name_len, nm, sizeof(nm));
+	hf_dns_name_str(k->req.name, k->req.name_len, nm, sizeof(nm));
 	hf_emit_init(&e, k->json);
 	hf_emit_obj_begin(&e, NULL);
 	if (k->json)
@@ -1054,7 +964,10 @@ static void finish_wait(struct hf_control *c, struct hf_mgmt_conn *k)
 				if (x->state != HF_LOOKUP_PENDING) {
 					hf_emit_str(&e, "security", security_name(x->security));
 					hf_emit_bool(&e, "nta", x->ans_flags & HF_ANS_F_NTA);
-					hf_emit_str(&e, "rcode", rcode_name(x->rcode & 0xf));
+					hf_emit_str(&e, "rcode",
+						    hf_rcode_name(x->rcode & 0xf)
+							    ? hf_rcode_name(x->rcode & 0xf)
+							    : "RCODE?");
 					if (x->ede != HF_EDE_NONE)
 						hf_emit_u64(&e, "ede", x->ede);
 					else

@@ -60,12 +60,6 @@ static bool val_hook(void *arg, const uint8_t *name, size_t len, uint64_t now_s)
 	return hf_nta_covers(arg, name, len);
 }
 
-static void name_str(const uint8_t *name, size_t len, char *buf, size_t size)
-{
-	if (hf_dns_name_to_str(name, len, buf, size) < 0)
-		snprintf(buf, size, "?");
-}
-
 /* HF_MSG_NTA for name with mode to every worker. */
 static int broadcast(struct hf_control *c, const uint8_t *name, size_t len, enum hf_flush_mode mode,
 		     struct hf_msg_result *res, uint64_t *seq)
@@ -110,7 +104,7 @@ int hf_nta_save(struct hf_control *c)
 		const struct hf_nta *n = &c->ntas[i];
 		if (n->source == HF_NTA_SRC_CONFIG) /* the config file brings them back */
 			continue;
-		name_str(n->name, n->name_len, nm, sizeof(nm));
+		hf_dns_name_str(n->name, n->name_len, nm, sizeof(nm));
 		len += (size_t)snprintf(buf + len, cap - len, "%s\t%llu\t%llu\t%u\t%s\n", nm,
 					(unsigned long long)n->added_s,
 					(unsigned long long)n->expires_s, n->recheck_s, n->reason);
@@ -189,7 +183,7 @@ int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t l
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
-	name_str(name, len, nm, sizeof(nm));
+	hf_dns_name_str(name, len, nm, sizeof(nm));
 	fprintf(stderr, "holdfast: nta: %s added for %us%s%s\n", nm, lifetime_s,
 		reason && reason[0] ? ": " : "", reason ? reason : "");
 	hf_nta_save(c);
@@ -214,7 +208,7 @@ int hf_nta_remove(struct hf_control *c, const uint8_t *name, size_t len, const c
 	if (c->val != NULL)
 		hf_val_flush_name(c->val, name, len);
 	rc = broadcast(c, name, len, HF_FLUSH_NTA_REMOVE, res, seq);
-	name_str(name, len, nm, sizeof(nm));
+	hf_dns_name_str(name, len, nm, sizeof(nm));
 	if (why != NULL) /* NULL: the caller says it */
 		fprintf(stderr, "holdfast: nta: %s removed (%s)\n", nm, why);
 	hf_nta_save(c);
@@ -261,7 +255,7 @@ void hf_nta_recheck_done(struct hf_control *c, const uint8_t *name, size_t len, 
 	if (i < 0)
 		return; /* removed meanwhile */
 	c->ntas[i].recheck_busy = false;
-	name_str(name, len, nm, sizeof(nm));
+	hf_dns_name_str(name, len, nm, sizeof(nm));
 	if (verdict == HF_SECURITY_SECURE) {
 		hf_nta_remove(c, name, len, NULL, NULL, NULL);
 		fprintf(stderr, "holdfast: nta: %s validates again, removed\n", nm);
@@ -410,7 +404,7 @@ static void load_state(struct hf_control *c)
 			restored++;
 		} else {
 			char nm[HF_DNS_NAME_MAX * 4 + 8];
-			name_str(tmp[i].name, tmp[i].len, nm, sizeof(nm));
+			hf_dns_name_str(tmp[i].name, tmp[i].len, nm, sizeof(nm));
 			fprintf(stderr,
 				"holdfast: nta: %s from %s not restored: at most %d NTAs in force "
 				"at once\n",

@@ -160,6 +160,9 @@ bool hf_dns_name_is_sub(const uint8_t *name, size_t len, const uint8_t *parent, 
 /* Presentation form ("www.example.", "." for the root), escaping as RFC 1035
  * does. Returns the string length or HF_ESPACE. */
 int hf_dns_name_to_str(const uint8_t *name, size_t len, char *buf, size_t size);
+/* The same for log lines and replies: buf, holding "?" if name does not fit
+ * or is not a name. size >= 2. */
+const char *hf_dns_name_str(const uint8_t *name, size_t len, char *buf, size_t size);
 /* Parse presentation form ("www.example" or "www.example.") to wire form.
  * Returns 0, HF_EINVAL (bad syntax/too long). */
 int hf_dns_name_from_str(const char *str, uint8_t *out, size_t *out_len);

@@ -139,6 +139,13 @@ static bool name_special(uint8_t c)
 	       c == '$';
 }
 
+const char *hf_dns_name_str(const uint8_t *name, size_t len, char *buf, size_t size)
+{
+	if (hf_dns_name_to_str(name, len, buf, size) < 0)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
 int hf_dns_name_to_str(const uint8_t *name, size_t len, char *buf, size_t size)
 {
 	size_t i = 0, o = 0;

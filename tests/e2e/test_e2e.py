@@ -560,7 +560,7 @@ def expect_no_ede(r):
 
 
 def case_miss_then_hit():
-    hits0, misses0 = rig_prom("holdfast_cache_hits_total", kind="fresh"), rig_prom("holdfast_cache_misses_total")
+    hits0, misses0 = rig_prom("holdfast_hits_fresh_total"), rig_prom("holdfast_misses_total")
     r1, _ = q("www.test")
     expect(r1, NOERROR, ra=True, aa=False, tc=False)
     check(r1.values(T_A) == [WWW_A], f"first answer {r1.values(T_A)}, expected [{WWW_A}]")
@@ -578,10 +578,10 @@ def case_miss_then_hit():
     t3 = answer_ttl(r3, T_A)
     check(t3 <= t2 - 1, f"TTL {t3} 2 s after {t2}: not aged by at least 1")
     # one miss, then two fresh hits, in the Prometheus export too
-    hits = rig_prom("holdfast_cache_hits_total", kind="fresh") - hits0
-    misses = rig_prom("holdfast_cache_misses_total") - misses0
-    check((hits, misses) == (2, 1), f"holdfast_cache_hits_total{{kind=fresh}} +{hits}, "
-          f"holdfast_cache_misses_total +{misses}; want +2 and +1")
+    hits = rig_prom("holdfast_hits_fresh_total") - hits0
+    misses = rig_prom("holdfast_misses_total") - misses0
+    check((hits, misses) == (2, 1), f"holdfast_hits_fresh_total +{hits}, "
+          f"holdfast_misses_total +{misses}; want +2 and +1")
 
 
 def case_ttl_decreases():
