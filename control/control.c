@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * holdfast control/: the control thread's loop, the intake of MISS/REFRESH
- * messages, the fan-out of control messages to every worker and their
- * reclamation.
+ * holdfast control/: the control thread. It owns the loop
+ * (control/hf_loop.h) and the parts that hang off it, and wires them
+ * together; none of them knows this file:
  *
- * Ring contract (common/hf_msg.h): a control message is one malloc()ed
- * struct hf_msg_ctl whose pointer goes, with the next sequence number, on
- * every worker's SPSC to_worker ring. A worker that applied it release-
- * stores its seq into shared->applied_seq. Control keeps every message it
- * sent in `sent` (seq order) and frees the oldest ones once every worker's
- * applied_seq (acquire load) has reached them. A full ring never blocks and
- * never drops: the message waits in that worker's backlog, which is
- * retried on every pass before anything newer is enqueued, so each worker
- * still sees messages in seq order.
+ *   control.c  --> fanout (messages to the workers)
+ *              --> fwd    (resolution; reports answers through callbacks)
+ *              --> nta    (the NTA list)  --> fwd (rechecks), fanout
+ *              --> mgmt   (the socket)    --> nta, fanout
+ *
+ * One pass: retry the backlogs, take MISS/REFRESH from every worker's ring
+ * and hand each to the forwarder, run the loop (sockets ready, deadlines
+ * due; it sleeps up to 1 ms when the previous pass did nothing), NTA
+ * expiries and rechecks, management ticks, and free what every worker
+ * applied.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,50 +21,37 @@
 #include <string.h>
 #include <time.h>
 
-#include <rte_cycles.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "control/hf_control_impl.h"
+#include "control/hf_control.h"
+#include "control/hf_fanout.h"
 #include "control/hf_file.h"
+#include "control/hf_fwd.h"
+#include "control/hf_loop.h"
+#include "control/hf_mgmt_server.h"
+#include "control/hf_nta.h"
+#include "validator/hf_validator.h"
 
-/* ---- pointer FIFO ---- */
+#define HF_CTL_INTAKE_BURST 64 /* hf_msg_query elements per ring per pass */
+/* timers armed at once: every resolution and sub-query in flight */
+#define HF_CTL_TIMERS (2u * 65536u + 64u)
 
-int hf_ptrq_push(struct hf_ptrq *q, void *p)
-{
-	if (q->n == q->cap) {
-		size_t ncap = q->cap ? q->cap * 2 : 64;
-		void **nv = malloc(ncap * sizeof(void *));
-		if (nv == NULL)
-			return hf_error(HF_ENOMEM);
-		for (size_t i = 0; i < q->n; i++)
-			nv[i] = q->v[(q->head + i) % q->cap];
-		free(q->v);
-		q->v = nv;
-		q->cap = ncap;
-		q->head = 0;
-	}
-	q->v[(q->head + q->n) % q->cap] = p;
-	q->n++;
-	return 0;
-}
-
-void *hf_ptrq_pop(struct hf_ptrq *q)
-{
-	void *p;
-	if (q->n == 0)
-		return NULL;
-	p = q->v[q->head];
-	q->head = (q->head + 1) % q->cap;
-	q->n--;
-	return p;
-}
-
-void hf_ptrq_free(struct hf_ptrq *q)
-{
-	free(q->v);
-	memset(q, 0, sizeof(*q));
-}
+struct hf_control {
+	struct hf_config cfg; /* control's copy; config set changes it */
+	struct hf_control_stats st;
+	struct hf_loop loop;
+	struct hf_fanout out;
+	struct hf_val *val; /* NULL with dnssec: no */
+	struct hf_fwd *fwd;
+	struct hf_nta_list ntas;
+	struct hf_mgmt mgmt;
+	unsigned nw;
+	struct rte_ring **to_control; /* [nw] */
+	bool stats_print;	      /* set (atomically) by hf_control_request_stats */
+	bool busy;		      /* the last pass did work */
+	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];
+};
 
 uint64_t hf_control_now_ms(void)
 {
@@ -72,100 +60,26 @@ uint64_t hf_control_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* ---- fan-out ---- */
+uint64_t hf_control_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 int hf_control_broadcast(struct hf_control *c, struct hf_msg_ctl *m)
 {
-	if (hf_ptrq_push(&c->sent, m) != 0) {
-		free(m);
-		return hf_error(HF_ENOMEM);
-	}
-	m->seq = ++c->next_seq;
-	c->st.broadcasts++;
-	for (unsigned w = 0; w < c->nw; w++) {
-		/* Something older is still waiting: queue behind it to keep order. */
-		if (c->backlog[w].n == 0 && rte_ring_enqueue(c->to_worker[w], m) == 0)
-			continue;
-		c->st.backlogged++;
-		if (hf_ptrq_push(&c->backlog[w], m) != 0) {
-			/* Out of memory: the worker never sees m. Its applied_seq
-			 * still moves past m with later messages, so m is freed. */
-			fprintf(stderr,
-				"holdfast: control: out of memory, worker %u misses "
-				"message %llu\n",
-				w, (unsigned long long)m->seq);
-		}
-	}
-	return 0;
-}
-
-/* Retry every backlog; true if something moved. */
-static bool flush_backlogs(struct hf_control *c)
-{
-	bool moved = false;
-	for (unsigned w = 0; w < c->nw; w++) {
-		struct hf_ptrq *b = &c->backlog[w];
-		while (b->n != 0 && rte_ring_enqueue(c->to_worker[w], hf_ptrq_peek(b)) == 0) {
-			hf_ptrq_pop(b);
-			moved = true;
-		}
-	}
-	return moved;
-}
-
-static uint64_t min_applied(const struct hf_control *c)
-{
-	uint64_t min = UINT64_MAX;
-	for (unsigned w = 0; w < c->nw; w++) {
-		uint64_t a = __atomic_load_n(&c->shared[w]->applied_seq, __ATOMIC_ACQUIRE);
-		if (a < min)
-			min = a;
-	}
-	return min; /* UINT64_MAX without workers: everything is applied */
+	return hf_fanout_send(&c->out, m);
 }
 
 bool hf_control_applied(const struct hf_control *c, uint64_t seq)
 {
-	return min_applied(c) >= seq;
+	return hf_fanout_applied(&c->out, seq);
 }
 
 uint64_t hf_control_last_seq(const struct hf_control *c)
 {
-	return c->next_seq;
-}
-
-/* Free every message all workers have applied. */
-static bool collect(struct hf_control *c)
-{
-	uint64_t done;
-	bool freed = false;
-	struct hf_msg_ctl *m = hf_ptrq_peek(&c->sent);
-	if (m == NULL)
-		return false;
-	done = min_applied(c);
-	while (m != NULL && m->seq <= done) {
-		free(hf_ptrq_pop(&c->sent));
-		freed = true;
-		m = hf_ptrq_peek(&c->sent);
-	}
-	return freed;
-}
-
-int hf_control_fill(struct hf_control *c, const struct hf_cache_key *key, uint32_t hash,
-		    const struct hf_dns_answer *a)
-{
-	size_t asize = hf_dns_answer_size(a);
-	size_t size = sizeof(struct hf_msg_ctl) - sizeof(struct hf_dns_answer) + asize;
-	struct hf_msg_ctl *m = calloc(1, HF_MAX(size, sizeof(struct hf_msg_ctl)));
-	if (m == NULL)
-		return hf_error(HF_ENOMEM);
-	m->type = HF_MSG_FILL;
-	m->made_ms = c->tsc_per_ms ? rte_rdtsc() / c->tsc_per_ms : 0;
-	m->hash = hash;
-	memcpy(&m->key, key, sizeof(m->key));
-	memcpy(&m->ans, a, asize);
-	c->st.fills++;
-	return hf_control_broadcast(c, m);
+	return hf_fanout_last_seq(&c->out);
 }
 
 /* ---- the loop ---- */
@@ -184,7 +98,7 @@ static bool intake(struct hf_control *c, uint64_t now)
 				c->st.bad_requests++;
 				continue;
 			}
-			hf_fwd_request(c, q, now);
+			hf_fwd_request(c->fwd, q, now);
 		}
 		if (n)
 			work = true;
@@ -197,21 +111,21 @@ bool hf_control_poll(struct hf_control *c)
 	bool work = false;
 	uint64_t now = hf_control_now_ms();
 
-	if (flush_backlogs(c))
+	if (hf_fanout_pass(&c->out))
 		work = true;
 	if (intake(c, now))
 		work = true;
-	if (hf_fwd_poll(c, c->busy || work ? 0 : 1) != 0)
+	/* also the loop's idle sleep */
+	if (hf_loop_run(&c->loop, c->busy || work ? 0 : 1) != 0)
 		work = true;
-	if (flush_backlogs(c))
-		work = true;
-	if (hf_nta_tick(c, now))
+	now = hf_control_now_ms();
+	if (hf_nta_tick(&c->ntas, now))
 		work = true;
 	/* a command waiting on the cores keeps the loop spinning: its reply
 	 * (and the time it reports) is not held up by an idle sleep */
-	if (hf_mgmt_tick(c, now))
+	if (hf_mgmt_tick(&c->mgmt, now))
 		work = true;
-	if (collect(c))
+	if (hf_fanout_pass(&c->out))
 		work = true;
 	if (__atomic_load_n(&c->stats_print, __ATOMIC_ACQUIRE)) {
 		__atomic_store_n(&c->stats_print, false, __ATOMIC_RELAXED);
@@ -303,23 +217,12 @@ uint32_t hf_control_miss_timeout_ms(const struct hf_config *cfg)
 
 int hf_control_add_port(struct hf_control *c, const char *desc, uint16_t port_id)
 {
-	struct hf_ctl_port *np = realloc(c->ports, (c->nports + 1) * sizeof(*np));
-	if (np == NULL)
-		return hf_error(HF_ENOMEM);
-	c->ports = np;
-	memset(&np[c->nports], 0, sizeof(np[c->nports]));
-	np[c->nports].desc = strdup(desc);
-	if (np[c->nports].desc == NULL)
-		return hf_error(HF_ENOMEM);
-	np[c->nports].id = port_id;
-	c->nports++;
-	return 0;
+	return hf_mgmt_add_port(&c->mgmt, desc, port_id);
 }
 
 void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools, unsigned n)
 {
-	c->npools = HF_MIN(n, (unsigned)HF_MAX_WORKERS);
-	memcpy(c->pools, pools, c->npools * sizeof(pools[0]));
+	hf_mgmt_set_pools(&c->mgmt, pools, n);
 }
 
 void hf_control_run(struct hf_control *c, volatile bool *stop)
@@ -330,14 +233,45 @@ void hf_control_run(struct hf_control *c, volatile bool *stop)
 
 void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *st)
 {
-	*st = c->st;
-	st->in_flight = c->inflight;
-	st->msgs_pending = c->sent.n;
+	hf_mgmt_get_stats(&c->mgmt, st);
+}
+
+const struct hf_nta_list *hf_control_ntas(const struct hf_control *c)
+{
+	return &c->ntas;
+}
+
+/* ---- wiring: the forwarder's callbacks ---- */
+
+static int fwd_answer(void *arg, const struct hf_cache_key *key, uint32_t hash,
+		      const struct hf_dns_answer *a)
+{
+	struct hf_control *c = arg;
+	return hf_fanout_fill(&c->out, key, hash, a);
+}
+
+static void fwd_internal_done(void *arg, const uint8_t *name, size_t len, uint8_t verdict,
+			      uint16_t ede, const char *text)
+{
+	struct hf_control *c = arg;
+	hf_nta_recheck_done(&c->ntas, name, len, verdict, ede, text);
+}
+
+static bool fwd_nta_covers(void *arg, const uint8_t *name, size_t len)
+{
+	struct hf_control *c = arg;
+	return hf_nta_covers(&c->ntas, name, len);
 }
 
 struct hf_control *hf_control_create(const struct hf_config *cfg,
 				     const struct hf_control_workers *w, char *err, size_t errlen)
 {
+	struct hf_fwd_ops ops = {
+		.answer = fwd_answer,
+		.internal_done = fwd_internal_done,
+		.nta_covers = fwd_nta_covers,
+	};
+	struct hf_mgmt_env env;
 	struct hf_control *c;
 
 	if (cfg->nforwarders == 0) {
@@ -354,25 +288,17 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		return NULL;
 	}
 	c->cfg = *cfg;
-	c->tsc_per_ms = w->tsc_per_ms;
 	c->nw = w->n;
-	c->epfd = -1;
-	c->mgmt.lfd = c->mgmt.epfd = -1;
-	c->mgmt.started_ms = hf_control_now_ms();
-	c->mgmt.started_unix = (uint64_t)time(NULL);
+	c->loop.epfd = -1;
+	c->mgmt.lfd = -1;
 	c->to_control = calloc(w->n + 1, sizeof(*c->to_control));
-	c->to_worker = calloc(w->n + 1, sizeof(*c->to_worker));
-	c->shared = calloc(w->n + 1, sizeof(*c->shared));
-	c->backlog = calloc(w->n + 1, sizeof(*c->backlog));
-	if (!c->to_control || !c->to_worker || !c->shared || !c->backlog) {
+	if (c->to_control == NULL ||
+	    hf_fanout_init(&c->out, w->n, w->to_worker, w->shared, w->tsc_per_ms, &c->st) != 0) {
 		snprintf(err, errlen, "control: out of memory");
 		goto fail;
 	}
-	for (unsigned i = 0; i < w->n; i++) {
+	for (unsigned i = 0; i < w->n; i++)
 		c->to_control[i] = w->to_control[i];
-		c->to_worker[i] = w->to_worker[i];
-		c->shared[i] = w->shared[i];
-	}
 	/* holdfast replaces these files, often as root: a directory others
 	 * could plant names in is refused rather than trusted */
 	if ((cfg->nta_state_file[0] != '\0' &&
@@ -380,18 +306,32 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	    (cfg->stats_textfile[0] != '\0' &&
 	     hf_file_dir_check("stats-textfile", cfg->stats_textfile, err, errlen) != 0))
 		goto fail;
+	if (hf_loop_init(&c->loop, HF_CTL_TIMERS, err, errlen) != 0)
+		goto fail;
 	if (val_init(c, err, errlen) != 0)
 		goto fail;
-	if (hf_fwd_init(c, err, errlen) != 0)
+	ops.arg = c;
+	c->fwd = hf_fwd_create(&c->cfg, c->val, &c->loop, &c->st, &ops, err, errlen);
+	if (c->fwd == NULL)
 		goto fail;
-	if (hf_nta_init(c, err, errlen) != 0)
+	if (hf_nta_init(&c->ntas, &c->cfg, c->val, &c->out, c->fwd, err, errlen) != 0)
 		goto fail;
-	if (cfg->control_socket[0] != '\0' && hf_mgmt_init(c, err, errlen) != 0)
+	env = (struct hf_mgmt_env){
+		.loop = &c->loop,
+		.cfg = &c->cfg,
+		.out = &c->out,
+		.ntas = &c->ntas,
+		.fwd = c->fwd,
+		.val = c->val,
+		.st = &c->st,
+		.to_control = c->to_control,
+	};
+	if (hf_mgmt_init(&c->mgmt, &env, err, errlen) != 0)
 		goto fail;
 	fprintf(stderr,
 		"holdfast: control: %u forwarder(s), %u worker(s), up to %u resolutions in "
 		"flight, DNSSEC %s\n",
-		cfg->nforwarders, c->nw, c->max_inflight,
+		cfg->nforwarders, c->nw, hf_fwd_max_inflight(c->fwd),
 		c->val == NULL		       ? "off"
 		: cfg->trust_anchor[0] != '\0' ? "on (anchors from trust-anchor)"
 					       : "on (built-in root anchors)");
@@ -406,22 +346,12 @@ void hf_control_destroy(struct hf_control *c)
 {
 	if (c == NULL)
 		return;
-	hf_mgmt_fini(c);
-	hf_nta_fini(c);
-	hf_fwd_fini(c);
-	for (unsigned i = 0; i < c->nports; i++)
-		free(c->ports[i].desc);
-	free(c->ports);
+	hf_mgmt_fini(&c->mgmt);
+	hf_nta_fini(&c->ntas);
+	hf_fwd_destroy(c->fwd);
 	hf_val_destroy(c->val);
-	while (c->sent.n)
-		free(hf_ptrq_pop(&c->sent));
-	hf_ptrq_free(&c->sent);
-	if (c->backlog)
-		for (unsigned w = 0; w < c->nw; w++)
-			hf_ptrq_free(&c->backlog[w]);
-	free(c->backlog);
+	hf_loop_fini(&c->loop);
+	hf_fanout_fini(&c->out);
 	free(c->to_control);
-	free(c->to_worker);
-	free(c->shared);
 	free(c);
 }

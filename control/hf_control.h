@@ -57,6 +57,13 @@ bool hf_control_applied(const struct hf_control *c, uint64_t seq);
 uint64_t hf_control_last_seq(const struct hf_control *c);
 
 void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *st);
+struct hf_nta_list;
+/* The NTA list (control/hf_nta.h), for tests. */
+const struct hf_nta_list *hf_control_ntas(const struct hf_control *c);
+
+/* The control thread's clocks (monotonic). */
+uint64_t hf_control_now_ms(void);
+uint64_t hf_control_now_us(void);
 
 /* How long a parked miss waits before its SERVFAIL (from the upstream knobs). */
 uint32_t hf_control_miss_timeout_ms(const struct hf_config *cfg);

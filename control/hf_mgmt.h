@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * holdfast control/: the management protocol, shared by the server
- * (mgmt.c, on the control thread) and holdfastctl. Pure C: no DPDK.
+ * (control/mgmt_server.c, on the control thread) and holdfastctl. Pure C: no DPDK.
  *
  * A connection carries one request and one reply. The request is one line,
  * at most HF_MGMT_REQ_MAX bytes with its newline:

@@ -2,8 +2,8 @@
 /*
  * holdfast control/: Negative Trust Anchors (RFC 7646).
  *
- * Control owns the authoritative list (c->ntas). The validator asks it
- * through a hook whether a name is covered; data there is not validated and
+ * Control owns the authoritative list (struct hf_nta_list). The validator
+ * asks it, through the forwarder's hook, whether a name is covered; data there is not validated and
  * is INSECURE (never AD). The workers hold no copy of the list: the cache
  * entries themselves carry the outcome. Adding an NTA sends HF_MSG_NTA to
  * every worker, which drops the subtree's failures and bogus data and
@@ -29,40 +29,36 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control/hf_control_impl.h"
+#include "control/hf_control.h"
+#include "control/hf_fanout.h"
+#include "control/hf_fwd.h"
+#include "control/hf_nta.h"
+#include "validator/hf_validator.h"
 #include "control/hf_file.h"
 
 #define NTA_TICK_MS 100 /* expiry/recheck resolution */
 
-static int find(const struct hf_control *c, const uint8_t *name, size_t len)
+static int find(const struct hf_nta_list *l, const uint8_t *name, size_t len)
 {
-	for (unsigned i = 0; i < c->nntas; i++)
-		if (hf_dns_name_equal(c->ntas[i].name, c->ntas[i].name_len, name, len))
+	for (unsigned i = 0; i < l->nntas; i++)
+		if (hf_dns_name_equal(l->ntas[i].name, l->ntas[i].name_len, name, len))
 			return (int)i;
 	return -1;
 }
 
-bool hf_nta_covers(const struct hf_control *c, const uint8_t *name, size_t len)
+bool hf_nta_covers(const struct hf_nta_list *l, const uint8_t *name, size_t len)
 {
 	uint64_t now = (uint64_t)time(NULL);
-	if (c->nta_bypass)
-		return false;
-	for (unsigned i = 0; i < c->nntas; i++)
-		if (c->ntas[i].expires_s > now &&
-		    hf_dns_name_is_sub(name, len, c->ntas[i].name, c->ntas[i].name_len))
+	for (unsigned i = 0; i < l->nntas; i++)
+		if (l->ntas[i].expires_s > now &&
+		    hf_dns_name_is_sub(name, len, l->ntas[i].name, l->ntas[i].name_len))
 			return true;
 	return false;
 }
 
-static bool val_hook(void *arg, const uint8_t *name, size_t len, uint64_t now_s)
-{
-	(void)now_s;
-	return hf_nta_covers(arg, name, len);
-}
-
 /* HF_MSG_NTA for name with mode to every worker. */
-static int broadcast(struct hf_control *c, const uint8_t *name, size_t len, enum hf_flush_mode mode,
-		     struct hf_msg_result *res, uint64_t *seq)
+static int broadcast(struct hf_nta_list *l, const uint8_t *name, size_t len,
+		     enum hf_flush_mode mode, struct hf_msg_result *res, uint64_t *seq)
 {
 	struct hf_msg_ctl *m = calloc(1, sizeof(*m));
 	int rc;
@@ -74,18 +70,18 @@ static int broadcast(struct hf_control *c, const uint8_t *name, size_t len, enum
 	m->res = res;
 	memcpy(m->key.name, name, len);
 	m->key.name_len = (uint8_t)len;
-	rc = hf_control_broadcast(c, m);
+	rc = hf_fanout_send(l->out, m);
 	if (rc == 0 && seq != NULL)
-		*seq = hf_control_last_seq(c);
+		*seq = hf_fanout_last_seq(l->out);
 	return rc;
 }
 
-int hf_nta_save(struct hf_control *c)
+int hf_nta_save(struct hf_nta_list *l)
 {
-	const char *path = c->cfg.nta_state_file;
+	const char *path = l->cfg->nta_state_file;
 	char nm[HF_DNS_NAME_MAX * 4 + 8];
 	size_t line_max = sizeof(nm) + 3 * 21 + HF_NTA_REASON_MAX + 8;
-	size_t cap = 16 + (size_t)c->nntas * line_max, len;
+	size_t cap = 16 + (size_t)l->nntas * line_max, len;
 	char *buf;
 	int rc;
 
@@ -93,15 +89,15 @@ int hf_nta_save(struct hf_control *c)
 		return 0;
 	buf = malloc(cap);
 	if (buf == NULL) {
-		snprintf(c->nta_persist_err, sizeof(c->nta_persist_err), "cannot write %s: %s",
-			 path, strerror(ENOMEM));
-		c->nta_persist_failed = true;
-		fprintf(stderr, "holdfast: nta: %s\n", c->nta_persist_err);
+		snprintf(l->persist_err, sizeof(l->persist_err), "cannot write %s: %s", path,
+			 strerror(ENOMEM));
+		l->persist_failed = true;
+		fprintf(stderr, "holdfast: nta: %s\n", l->persist_err);
 		return hf_error(HF_EIO);
 	}
 	len = (size_t)snprintf(buf, cap, "holdfast-nta 1\n");
-	for (unsigned i = 0; i < c->nntas; i++) {
-		const struct hf_nta *n = &c->ntas[i];
+	for (unsigned i = 0; i < l->nntas; i++) {
+		const struct hf_nta *n = &l->ntas[i];
 		if (n->source == HF_NTA_SRC_CONFIG) /* the config file brings them back */
 			continue;
 		hf_dns_name_str(n->name, n->name_len, nm, sizeof(nm));
@@ -109,32 +105,32 @@ int hf_nta_save(struct hf_control *c)
 					(unsigned long long)n->added_s,
 					(unsigned long long)n->expires_s, n->recheck_s, n->reason);
 	}
-	rc = hf_file_replace(path, buf, len, c->nta_persist_err, sizeof(c->nta_persist_err));
+	rc = hf_file_replace(path, buf, len, l->persist_err, sizeof(l->persist_err));
 	free(buf);
 	if (rc != 0) {
-		c->nta_persist_failed = true;
-		fprintf(stderr, "holdfast: nta: %s\n", c->nta_persist_err);
+		l->persist_failed = true;
+		fprintf(stderr, "holdfast: nta: %s\n", l->persist_err);
 		return hf_error(HF_EIO);
 	}
-	if (c->nta_persist_failed)
+	if (l->persist_failed)
 		fprintf(stderr, "holdfast: nta: %s written again\n", path);
-	c->nta_persist_failed = false;
-	c->nta_persist_err[0] = '\0';
+	l->persist_failed = false;
+	l->persist_err[0] = '\0';
 	return 0;
 }
 
-static int insert(struct hf_control *c, const uint8_t *name, size_t len, uint64_t added_s,
+static int insert(struct hf_nta_list *l, const uint8_t *name, size_t len, uint64_t added_s,
 		  uint64_t expires_s, uint32_t recheck_s, const char *reason,
 		  enum hf_nta_source src)
 {
-	int i = find(c, name, len);
+	int i = find(l, name, len);
 	struct hf_nta *n;
 	if (i < 0) {
-		if (c->nntas >= HF_NTA_MAX)
+		if (l->nntas >= HF_NTA_MAX)
 			return hf_error(HF_EFULL);
-		i = (int)c->nntas++;
+		i = (int)l->nntas++;
 	}
-	n = &c->ntas[i];
+	n = &l->ntas[i];
 	memset(n, 0, sizeof(*n));
 	memcpy(n->name, name, len);
 	hf_dns_name_lower(n->name, len);
@@ -145,11 +141,11 @@ static int insert(struct hf_control *c, const uint8_t *name, size_t len, uint64_
 	n->recheck_s = recheck_s;
 	n->next_recheck_ms = hf_control_now_ms() + (uint64_t)recheck_s * 1000u;
 	snprintf(n->reason, sizeof(n->reason), "%s", reason ? reason : "");
-	c->nta_next_ms = 0; /* look at it on the next pass */
+	l->next_ms = 0; /* look at it on the next pass */
 	return 0;
 }
 
-int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t lifetime_s,
+int hf_nta_add(struct hf_nta_list *l, const uint8_t *name, size_t len, uint32_t lifetime_s,
 	       uint32_t recheck_s, const char *reason, enum hf_nta_source src,
 	       struct hf_msg_result *res, uint64_t *seq, char *err, size_t errlen)
 {
@@ -161,7 +157,7 @@ int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t l
 		snprintf(err, errlen, "lifetime must be between 1s and 1w (RFC 7646)");
 		return hf_error(HF_EINVAL);
 	}
-	if (recheck_s != 0 && c->val == NULL) {
+	if (recheck_s != 0 && l->val == NULL) {
 		snprintf(err, errlen, "--recheck needs dnssec: yes");
 		return hf_error(HF_EINVAL);
 	}
@@ -171,14 +167,14 @@ int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t l
 			 "instead");
 		return hf_error(HF_EINVAL);
 	}
-	rc = insert(c, name, len, now, now + lifetime_s, recheck_s, reason, src);
+	rc = insert(l, name, len, now, now + lifetime_s, recheck_s, reason, src);
 	if (rc != 0) {
 		snprintf(err, errlen, "too many NTAs: at most %d in force at once", HF_NTA_MAX);
 		return rc;
 	}
-	if (c->val != NULL)
-		hf_val_flush_name(c->val, name, len);
-	rc = broadcast(c, name, len, HF_FLUSH_NTA_ADD, res, seq);
+	if (l->val != NULL)
+		hf_val_flush_name(l->val, name, len);
+	rc = broadcast(l, name, len, HF_FLUSH_NTA_ADD, res, seq);
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory");
 		return rc;
@@ -186,57 +182,58 @@ int hf_nta_add(struct hf_control *c, const uint8_t *name, size_t len, uint32_t l
 	hf_dns_name_str(name, len, nm, sizeof(nm));
 	fprintf(stderr, "holdfast: nta: %s added for %us%s%s\n", nm, lifetime_s,
 		reason && reason[0] ? ": " : "", reason ? reason : "");
-	hf_nta_save(c);
+	hf_nta_save(l);
 	return 0;
 }
 
-static void drop(struct hf_control *c, unsigned i)
+static void drop(struct hf_nta_list *l, unsigned i)
 {
-	c->ntas[i] = c->ntas[--c->nntas];
+	l->ntas[i] = l->ntas[--l->nntas];
 }
 
-int hf_nta_remove(struct hf_control *c, const uint8_t *name, size_t len, const char *why,
+int hf_nta_remove(struct hf_nta_list *l, const uint8_t *name, size_t len, const char *why,
 		  struct hf_msg_result *res, uint64_t *seq)
 {
 	char nm[HF_DNS_NAME_MAX * 4 + 8];
-	int i = find(c, name, len);
+	int i = find(l, name, len);
 	int rc;
 
 	if (i < 0)
 		return hf_error(HF_ENOENT);
-	drop(c, (unsigned)i);
-	if (c->val != NULL)
-		hf_val_flush_name(c->val, name, len);
-	rc = broadcast(c, name, len, HF_FLUSH_NTA_REMOVE, res, seq);
+	drop(l, (unsigned)i);
+	if (l->val != NULL)
+		hf_val_flush_name(l->val, name, len);
+	rc = broadcast(l, name, len, HF_FLUSH_NTA_REMOVE, res, seq);
 	hf_dns_name_str(name, len, nm, sizeof(nm));
 	if (why != NULL) /* NULL: the caller says it */
 		fprintf(stderr, "holdfast: nta: %s removed (%s)\n", nm, why);
-	hf_nta_save(c);
+	hf_nta_save(l);
 	return rc;
 }
 
-bool hf_nta_tick(struct hf_control *c, uint64_t now_ms)
+bool hf_nta_tick(struct hf_nta_list *l, uint64_t now_ms)
 {
 	uint64_t now = (uint64_t)time(NULL);
 	bool did = false;
 
-	if (c->nntas == 0 || now_ms < c->nta_next_ms)
+	if (l->nntas == 0 || now_ms < l->next_ms)
 		return false;
-	c->nta_next_ms = now_ms + NTA_TICK_MS;
-	for (unsigned i = 0; i < c->nntas;) {
-		struct hf_nta *n = &c->ntas[i];
+	l->next_ms = now_ms + NTA_TICK_MS;
+	for (unsigned i = 0; i < l->nntas;) {
+		struct hf_nta *n = &l->ntas[i];
 		if (n->expires_s <= now) {
 			uint8_t name[HF_DNS_NAME_MAX];
 			size_t len = n->name_len;
 			memcpy(name, n->name, len);
-			hf_nta_remove(c, name, len, "lifetime over", NULL, NULL);
+			hf_nta_remove(l, name, len, "lifetime over", NULL, NULL);
 			did = true;
 			continue; /* i now holds what was the last one */
 		}
 		if (n->recheck_s != 0 && !n->recheck_busy && now_ms >= n->next_recheck_ms) {
 			/* a recheck must not be answered from a verdict cached under the NTA */
-			hf_val_flush_name(c->val, n->name, n->name_len);
-			if (hf_fwd_internal(c, n->name, n->name_len, HF_TYPE_DNSKEY, now_ms) == 0)
+			hf_val_flush_name(l->val, n->name, n->name_len);
+			if (hf_fwd_internal(l->fwd, n->name, n->name_len, HF_TYPE_DNSKEY, now_ms) ==
+			    0)
 				n->recheck_busy = true;
 			n->next_recheck_ms = now_ms + (uint64_t)n->recheck_s * 1000u;
 			did = true;
@@ -246,27 +243,27 @@ bool hf_nta_tick(struct hf_control *c, uint64_t now_ms)
 	return did;
 }
 
-void hf_nta_recheck_done(struct hf_control *c, const uint8_t *name, size_t len, uint8_t verdict,
+void hf_nta_recheck_done(struct hf_nta_list *l, const uint8_t *name, size_t len, uint8_t verdict,
 			 uint16_t ede, const char *text)
 {
 	char nm[HF_DNS_NAME_MAX * 4 + 8];
-	int i = find(c, name, len);
+	int i = find(l, name, len);
 
 	if (i < 0)
 		return; /* removed meanwhile */
-	c->ntas[i].recheck_busy = false;
+	l->ntas[i].recheck_busy = false;
 	hf_dns_name_str(name, len, nm, sizeof(nm));
 	if (verdict == HF_SECURITY_SECURE) {
-		hf_nta_remove(c, name, len, NULL, NULL, NULL);
+		hf_nta_remove(l, name, len, NULL, NULL, NULL);
 		fprintf(stderr, "holdfast: nta: %s validates again, removed\n", nm);
 		return;
 	}
 	/* flush what the recheck cached as bogus: the NTA still holds */
-	hf_val_flush_name(c->val, name, len);
-	if (c->ntas[i].recheck_logged_ms != 0 &&
-	    hf_control_now_ms() - c->ntas[i].recheck_logged_ms < 60000)
+	hf_val_flush_name(l->val, name, len);
+	if (l->ntas[i].recheck_logged_ms != 0 &&
+	    hf_control_now_ms() - l->ntas[i].recheck_logged_ms < 60000)
 		return;
-	c->ntas[i].recheck_logged_ms = hf_control_now_ms();
+	l->ntas[i].recheck_logged_ms = hf_control_now_ms();
 	if (ede != HF_EDE_NONE)
 		fprintf(stderr, "holdfast: nta: %s still fails validation (EDE %u%s%s), kept\n", nm,
 			ede, text && text[0] ? ": " : "", text ? text : "");
@@ -326,9 +323,9 @@ static void set_aside(const char *path, const char *why, unsigned lineno)
 }
 
 /* Restore the state file's NTAs (expired ones are dropped). */
-static void load_state(struct hf_control *c)
+static void load_state(struct hf_nta_list *l)
 {
-	const char *path = c->cfg.nta_state_file;
+	const char *path = l->cfg->nta_state_file;
 	uint64_t now = (uint64_t)time(NULL);
 	char line[1024];
 	unsigned lineno = 0, restored = 0;
@@ -358,16 +355,16 @@ static void load_state(struct hf_control *c)
 	}
 	/* all or nothing: a file that does not parse is not half-applied */
 	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t l = strlen(line);
+		size_t ll = strlen(line);
 		char *reason;
 		lineno++;
-		if (l == 0 || line[l - 1] != '\n') {
+		if (ll == 0 || line[ll - 1] != '\n') {
 			fclose(f);
 			set_aside(path, "line too long or not terminated", lineno);
 			free(tmp);
 			return;
 		}
-		line[--l] = '\0';
+		line[--ll] = '\0';
 		if (lineno == 1) {
 			if (strcmp(line, "holdfast-nta 1") != 0) {
 				fclose(f);
@@ -397,9 +394,9 @@ static void load_state(struct hf_control *c)
 	for (unsigned i = 0; i < n; i++) {
 		if (tmp[i].expires <= now)
 			continue;
-		if (tmp[i].recheck != 0 && c->val == NULL)
+		if (tmp[i].recheck != 0 && l->val == NULL)
 			tmp[i].recheck = 0;
-		if (insert(c, tmp[i].name, tmp[i].len, tmp[i].added, tmp[i].expires, tmp[i].recheck,
+		if (insert(l, tmp[i].name, tmp[i].len, tmp[i].added, tmp[i].expires, tmp[i].recheck,
 			   tmp[i].reason, HF_NTA_SRC_STATE) == 0) {
 			restored++;
 		} else {
@@ -415,40 +412,44 @@ static void load_state(struct hf_control *c)
 	fprintf(stderr, "holdfast: nta: %u NTA(s) restored from %s\n", restored, path);
 }
 
-int hf_nta_init(struct hf_control *c, char *err, size_t errlen)
+int hf_nta_init(struct hf_nta_list *l, const struct hf_config *cfg, struct hf_val *val,
+		struct hf_fanout *out, struct hf_fwd *fwd, char *err, size_t errlen)
 {
 	uint64_t now = (uint64_t)time(NULL);
 
-	c->ntas = calloc(HF_NTA_MAX, sizeof(*c->ntas));
-	if (c->ntas == NULL) {
+	memset(l, 0, sizeof(*l));
+	l->cfg = cfg;
+	l->val = val;
+	l->out = out;
+	l->fwd = fwd;
+	l->ntas = calloc(HF_NTA_MAX, sizeof(*l->ntas));
+	if (l->ntas == NULL) {
 		snprintf(err, errlen, "control: out of memory");
 		return hf_error(HF_ENOMEM);
 	}
-	if (c->val != NULL)
-		hf_val_set_nta(c->val, val_hook, c);
 	/* before any worker runs: nothing cached yet, nothing to broadcast */
-	for (unsigned i = 0; i < c->cfg.nntas; i++) {
+	for (unsigned i = 0; i < l->cfg->nntas; i++) {
 		uint8_t name[HF_DNS_NAME_MAX];
 		size_t len;
 		uint32_t life;
 		char reason[HF_NTA_REASON_MAX + 1], why[200];
-		if (hf_config_parse_nta(c->cfg.nta[i], name, &len, &life, reason, sizeof(reason),
+		if (hf_config_parse_nta(l->cfg->nta[i], name, &len, &life, reason, sizeof(reason),
 					why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "nta: \"%s\": %s", c->cfg.nta[i], why);
+			snprintf(err, errlen, "nta: \"%s\": %s", l->cfg->nta[i], why);
 			return hf_error(HF_EINVAL);
 		}
-		if (insert(c, name, len, now, now + life, 0, reason, HF_NTA_SRC_CONFIG) != 0) {
+		if (insert(l, name, len, now, now + life, 0, reason, HF_NTA_SRC_CONFIG) != 0) {
 			snprintf(err, errlen, "nta: too many NTAs");
 			return hf_error(HF_EFULL);
 		}
 	}
-	load_state(c);
+	load_state(l);
 	return 0;
 }
 
-void hf_nta_fini(struct hf_control *c)
+void hf_nta_fini(struct hf_nta_list *l)
 {
-	free(c->ntas);
-	c->ntas = NULL;
-	c->nntas = 0;
+	free(l->ntas);
+	l->ntas = NULL;
+	l->nntas = 0;
 }

@@ -1418,7 +1418,10 @@ def case_sighup_then_term():
     check(rc == 0, f"exit status {rc} after SIGTERM")
     check(not os.path.exists(sock), f"control socket {sock} left behind")
     log = RIG.log_tail(20)
-    check("holdfast: worker 0: rx " in log and "holdfast: control: requests " in log,
+    # one name per counter (docs/operations.md): the same names as stats
+    w0 = re.search(r"holdfast: worker 0: waiters 0 rx_packets (\d+) queries (\d+) ", log)
+    check(w0 is not None and int(w0.group(2)) >= 1 and "holdfast: control: in_flight 0 " in log and
+          " drops.not_ours " in log and " rcode.NOERROR " in log,
           f"no shut-down counters in the log: {log[-300:]!r}")
 
 

@@ -24,6 +24,7 @@
 #include <rte_ring_elem.h>
 
 #include "tests/unit/hf_test.h"
+#include "tests/unit/hf_test_eal.h"
 #include "control/hf_config.h"
 #include "control/hf_control.h"
 
@@ -1110,18 +1111,10 @@ int main(int argc, char **argv)
 		TEST_CASE(test_broadcast),
 		TEST_CASE(test_overloaded), /* last: lowers RLIMIT_NOFILE */
 	};
-	char prefix[64];
-	char *eal[] = {argv[0], "--no-huge", "-m",
-		       "256",	"--no-pci",  "-l",
-		       "0",	prefix,	     "--log-level=lib.eal:error",
-		       NULL};
 	int rc;
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=hf_test_fwd_%d", (int)getpid());
-	if (rte_eal_init((int)HF_ARRAY_LEN(eal) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed\n");
+	if (hf_test_eal_init(argv[0], "fwd") != 0)
 		return 1;
-	}
 	rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();
 	return rc;

@@ -16,7 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control/hf_control_impl.h"
+#include "control/hf_control.h"
+#include "control/hf_mgmt.h"
+#include "control/hf_nta.h"
+#include "dns/hf_dns.h"
+#include "tests/unit/hf_test_eal.h"
 #include "tests/unit/hf_test.h"
 
 static char sock_path[108], state_path[128];
@@ -32,7 +36,7 @@ static bool covers(const struct hf_control *c, const char *name)
 {
 	uint8_t w[HF_DNS_NAME_MAX];
 	size_t n = wire(name, w);
-	return hf_nta_covers(c, w, n);
+	return hf_nta_covers(hf_control_ntas(c), w, n);
 }
 
 static struct hf_control *start(void)
@@ -162,9 +166,9 @@ static void test_nta_lifetime_and_state(void)
 	/* expiry: within a tick of the lifetime */
 	{
 		uint64_t until = hf_control_now_ms() + 3500;
-		while (c->nntas == 3 && hf_control_now_ms() < until)
+		while (hf_control_ntas(c)->nntas == 3 && hf_control_now_ms() < until)
 			hf_control_poll(c);
-		CHECK_EQ(c->nntas, 2);
+		CHECK_EQ(hf_control_ntas(c)->nntas, 2);
 	}
 	CHECK(!covers(c, "www.example.de"));
 	r = cmd(c, "HF1 json nta\tlist\n");
@@ -277,7 +281,7 @@ static void test_request_line(void)
 	CHECK(strcmp(err, "request has a control character at byte 11") == 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct hf_test_case cases[] = {
 		TEST_CASE(test_request_line),
@@ -286,6 +290,9 @@ int main(void)
 		TEST_CASE(test_corrupt_state),
 	};
 	int rc;
+	(void)argc;
+	if (hf_test_eal_init(argv[0], "nta") != 0)
+		return 2;
 	snprintf(sock_path, sizeof(sock_path), "/tmp/hf_nta_%d/ctl.sock", (int)getpid());
 	snprintf(state_path, sizeof(state_path), "/tmp/hf_nta_%d.state", (int)getpid());
 	rc = hf_test_run(cases, HF_ARRAY_LEN(cases));

@@ -31,6 +31,7 @@
 #include <rte_ring_elem.h>
 
 #include "tests/unit/hf_test.h"
+#include "tests/unit/hf_test_eal.h"
 #include "control/hf_config.h"
 #include "control/hf_control.h"
 #include "validator/hf_validator.h"
@@ -702,11 +703,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_secure),	     TEST_CASE(test_bogus),	 TEST_CASE(test_insecure),
 		TEST_CASE(test_fetch_fails), TEST_CASE(test_dnssec_off), TEST_CASE(test_bad_anchor),
 	};
-	char prefix[64], anchor[400], hx[100];
-	char *eal[] = {argv[0], "--no-huge", "-m",
-		       "256",	"--no-pci",  "-l",
-		       "0",	prefix,	     "--log-level=lib.eal:error",
-		       NULL};
+	char anchor[400], hx[100];
 	uint8_t rd[64];
 	size_t len;
 	FILE *f;
@@ -727,11 +724,8 @@ int main(int argc, char **argv)
 	fputs(anchor, f);
 	fclose(f);
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=hf_test_vc_%d", (int)getpid());
-	if (rte_eal_init((int)HF_ARRAY_LEN(eal) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed\n");
+	if (hf_test_eal_init(argv[0], "vc") != 0)
 		return 1;
-	}
 	rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();
 	unlink(anchor_path);
