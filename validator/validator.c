@@ -24,60 +24,17 @@
 
 #include "validator/val_internal.h"
 
-#define VAL_INDET_TTL 5 /* s an upstream failure while fetching keys is remembered */
-#define VAL_MAX_DENY  32
+#define VAL_INDET_TTL 5	 /* s an upstream failure while fetching keys is remembered */
 #define VAL_MAX_HOPS  12 /* CNAME/DNAME chain */
 
-static const char default_anchors[] =
+const char val_default_anchors[] =
 	"; IANA root trust anchors: KSK-2017 and KSK-2024 (root-anchors.xml)\n"
 	". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n"
 	". IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16\n";
 
-enum { R_SECURE = 0, R_INSECURE, R_BOGUS, R_NEED, R_INDET, R_NODNAME };
-
-struct nsec_view {
-	const uint8_t *owner;
-	size_t owner_len;
-	uint8_t next[HF_DNS_NAME_MAX];
-	size_t next_len;
-	const uint8_t *bm;
-	size_t bm_len;
-	uint32_t ttl;
-};
-
-struct nsec3_view {
-	uint8_t hash[20], next[20];
-	uint8_t flags;
-	uint16_t iter;
-	const uint8_t *salt;
-	uint8_t salt_len;
-	const uint8_t *bm;
-	size_t bm_len;
-};
-
-/* One hf_val_validate() or hf_val_add_keys() call. */
-struct vc {
-	struct hf_val *v;
-	const struct hf_dns_msg *m;
-	uint64_t now;
-	uint32_t now32;
-	struct val_sets *s;
-	struct hf_val_result *res;
-	struct hf_val_need *need;
-	uint32_t ttl_cap;
-	unsigned verifies;
-	unsigned nnsec, nnsec3;
-	bool nsec_unsigned; /* an NSEC/NSEC3 without RRSIG was seen */
-	struct nsec_view nsec[VAL_MAX_DENY];
-	struct nsec3_view nsec3[VAL_MAX_DENY];
-};
-
 /* ---- results ---- */
 
-static int verdict(struct vc *c, int r, uint16_t ede, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int verdict(struct vc *c, int r, uint16_t ede, const char *fmt, ...)
+int val_verdict(struct vc *c, int r, uint16_t ede, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -121,20 +78,15 @@ static void time_str(uint32_t serial, uint64_t now, char *buf, size_t size)
 		snprintf(buf, size, "%u", serial);
 }
 
-static const char *type_str(uint16_t type, char *buf, size_t size)
-{
-	return hf_dns_type_to_str(type, buf, size);
-}
-
 /* ---- anchors and NTAs ---- */
 
-static bool nta(struct vc *c, const uint8_t *name, size_t len)
+bool val_nta(struct vc *c, const uint8_t *name, size_t len)
 {
 	return c->v->conf.nta && c->v->conf.nta(c->v->conf.nta_arg, name, len, c->now);
 }
 
 /* Deepest anchor zone at or above name: its label count, or -1. */
-static int anchor_zone(const struct hf_val *v, const uint8_t *name, size_t len)
+int val_anchor_zone(const struct hf_val *v, const uint8_t *name, size_t len)
 {
 	int best = -1;
 
@@ -149,7 +101,7 @@ static int anchor_zone(const struct hf_val *v, const uint8_t *name, size_t len)
 	return best;
 }
 
-static bool is_anchor(const struct hf_val *v, const uint8_t *name, size_t len)
+bool val_is_anchor(const struct hf_val *v, const uint8_t *name, size_t len)
 {
 	for (unsigned i = 0; i < v->nanchors; i++)
 		if (hf_dns_name_equal(v->anchors[i].name, v->anchors[i].name_len, name, len))
@@ -159,18 +111,18 @@ static bool is_anchor(const struct hf_val *v, const uint8_t *name, size_t len)
 
 /* ---- the chain: keys of the deepest secure zone at or above name ---- */
 
-static int zone_keys(struct vc *c, const uint8_t *name, size_t len, struct val_entry **out)
+int val_zone_keys(struct vc *c, const uint8_t *name, size_t len, struct val_entry **out)
 {
 	struct val_cache *cache = &c->v->cache;
 	struct val_entry *zone, *e;
 	unsigned total = val_name_labels(name, len);
 	int al;
 
-	if (nta(c, name, len))
-		return verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
-	al = anchor_zone(c->v, name, len);
+	if (val_nta(c, name, len))
+		return val_verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
+	al = val_anchor_zone(c->v, name, len);
 	if (al < 0)
-		return verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
+		return val_verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
 	{
 		size_t off = val_name_suffix(name, len, (unsigned)al);
 		zone = val_cache_get(cache, name + off, len - off, VAL_KIND_KEY, c->now);
@@ -230,9 +182,8 @@ static void fail(struct sig_fail *f, int rank, uint16_t ede, const char *fmt, ..
  * (7/8) beats a bad signature (6), beats no matching key (9), beats an
  * unsupported algorithm (1); no usable RRSIG at all is 10.
  */
-static int verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zone,
-		      size_t zone_len, const struct val_key *keys, unsigned nkeys,
-		      unsigned *sig_labels)
+int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zone, size_t zone_len,
+		   const struct val_key *keys, unsigned nkeys, unsigned *sig_labels)
 {
 	struct hf_val *v = c->v;
 	const struct hf_dns_msg *m = c->m;
@@ -241,7 +192,7 @@ static int verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *
 	unsigned tries = 0;
 
 	val_name_str(set->owner, set->owner_len, on, sizeof(on));
-	type_str(set->type, tb, sizeof(tb));
+	val_type_str(set->type, tb, sizeof(tb));
 	for (int16_t j = set->sig_head; j >= 0; j = c->s->next[j]) {
 		const struct hf_dns_rr *rr = &m->rr[j];
 		const uint8_t *rd = m->wire + rr->rdata_off;
@@ -349,15 +300,15 @@ static int verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *
 	if (f.rank == 0) {
 		char zn[64];
 		val_name_str(zone, zone_len, zn, sizeof(zn));
-		return verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s %s: no RRSIG by %s", on, tb,
-			       zn);
+		return val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s %s: no RRSIG by %s", on,
+				   tb, zn);
 	}
-	return verdict(c, R_BOGUS, f.ede, "%s", f.text);
+	return val_verdict(c, R_BOGUS, f.ede, "%s", f.text);
 }
 
 /* The signer named by the first usable RRSIG of set, if it is at or above
  * the owner. */
-static bool set_signer(struct vc *c, const struct val_rrset *set, uint8_t *signer, size_t *len)
+bool val_set_signer(struct vc *c, const struct val_rrset *set, uint8_t *signer, size_t *len)
 {
 	for (int16_t j = set->sig_head; j >= 0; j = c->s->next[j]) {
 		const struct hf_dns_rr *rr = &c->m->rr[j];
@@ -422,7 +373,7 @@ static int b32hex_decode(const uint8_t *in, size_t len, uint8_t *out, size_t roo
  * verified with the zone's keys. A bad one makes the answer bogus; one
  * without RRSIGs is noted (nsec_unsigned) and left out.
  */
-static int deny_collect(struct vc *c, const struct val_entry *z)
+int val_deny_collect(struct vc *c, const struct val_entry *z)
 {
 	const struct hf_dns_msg *m = c->m;
 
@@ -443,7 +394,7 @@ static int deny_collect(struct vc *c, const struct val_entry *z)
 			c->nsec_unsigned = true;
 			continue;
 		}
-		r = verify_set(c, set, z->name, z->name_len, z->u.keys, z->n, NULL);
+		r = val_verify_set(c, set, z->name, z->name_len, z->u.keys, z->n, NULL);
 		if (r != R_SECURE)
 			return r;
 		rr = &m->rr[set->rr_head];
@@ -489,23 +440,6 @@ static int deny_collect(struct vc *c, const struct val_entry *z)
 	}
 	return R_SECURE;
 }
-
-enum {
-	PR_NONE = 0,	/* nothing proven */
-	PR_MATCH,	/* a record matches sname: see the bits */
-	PR_ENT,		/* sname is an empty non-terminal */
-	PR_NX,		/* sname and the wildcard that could expand do not exist */
-	PR_NX_NOWILD,	/* sname does not exist; the wildcard is not denied */
-	PR_WILD_NODATA, /* sname does not exist; *.ce exists without the type */
-	PR_WILD_EXISTS, /* sname does not exist but *.ce has the type */
-	PR_OPTOUT,	/* next closer name covered by an opt-out NSEC3 */
-	PR_ITER,	/* NSEC3 iterations above the limit */
-};
-
-struct proof {
-	int kind;
-	bool has_type, has_cname, has_ns, has_soa, has_ds, has_dname;
-};
 
 static void bits(struct proof *p, const uint8_t *bm, size_t len, uint16_t qtype)
 {
@@ -708,8 +642,8 @@ static void nsec3_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 		p->kind = PR_NX;
 }
 
-static void prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
-		  const struct val_entry *z, struct proof *p)
+void val_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
+	       const struct val_entry *z, struct proof *p)
 {
 	unsigned zl = val_name_labels(z->name, z->name_len);
 
@@ -723,11 +657,11 @@ static void prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtyp
 
 /* A wildcard expansion: the owner itself must not exist (RFC 4035
  * 5.3.4, RFC 5155 8.8). sig_labels names the closest encloser. */
-static int wildcard_proof(struct vc *c, const struct val_rrset *set, unsigned sig_labels,
-			  const struct val_entry *z)
+int val_wildcard_proof(struct vc *c, const struct val_rrset *set, unsigned sig_labels,
+		       const struct val_entry *z)
 {
 	char on[64];
-	int r = deny_collect(c, z);
+	int r = val_deny_collect(c, z);
 
 	if (r != R_SECURE)
 		return r;
@@ -745,18 +679,18 @@ static int wildcard_proof(struct vc *c, const struct val_rrset *set, unsigned si
 		size_t off = val_name_suffix(set->owner, set->owner_len, sig_labels + 1);
 		const struct nsec3_view *cov;
 		if (c->nsec3[0].iter > c->v->conf.nsec3_max_iterations)
-			return verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_NSEC3_ITER,
-				       "%s: NSEC3 iterations %u > %u", on, c->nsec3[0].iter,
-				       c->v->conf.nsec3_max_iterations);
+			return val_verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_NSEC3_ITER,
+					   "%s: NSEC3 iterations %u > %u", on, c->nsec3[0].iter,
+					   c->v->conf.nsec3_max_iterations);
 		if (n3_hash(c, set->owner + off, set->owner_len - off, h) == 0 &&
 		    (cov = n3_cover(c, h)) != NULL) {
 			if (cov->flags & 1)
-				return verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
+				return val_verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
 			return R_SECURE;
 		}
 	}
-	return verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING,
-		       "%s: wildcard answer without proof the name does not exist", on);
+	return val_verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING,
+			   "%s: wildcard answer without proof the name does not exist", on);
 }
 
 /* ---- the answer ---- */
@@ -774,13 +708,13 @@ static int check_unsigned(struct vc *c, const uint8_t *name, size_t len, uint16_
 		len -= 1u + name[0];
 		name += 1u + name[0];
 	}
-	r = zone_keys(c, name, len, &z);
+	r = val_zone_keys(c, name, len, &z);
 
 	if (r != R_SECURE)
 		return r;
 	val_name_str(z->name, z->name_len, zn, sizeof(zn));
-	return verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s: no RRSIG in signed zone %s", what,
-		       zn);
+	return val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s: no RRSIG in signed zone %s",
+			   what, zn);
 }
 
 static int check_rrset(struct vc *c, const struct val_rrset *set)
@@ -793,31 +727,31 @@ static int check_rrset(struct vc *c, const struct val_rrset *set)
 	int r;
 
 	val_name_str(set->owner, set->owner_len, on, sizeof(on));
-	type_str(set->type, tb, sizeof(tb));
-	if (set->nsig == 0 || !set_signer(c, set, signer, &slen)) {
+	val_type_str(set->type, tb, sizeof(tb));
+	if (set->nsig == 0 || !val_set_signer(c, set, signer, &slen)) {
 		snprintf(what, sizeof(what), "%s %s", on, tb);
 		return check_unsigned(c, set->owner, set->owner_len, set->type, what);
 	}
-	r = zone_keys(c, signer, slen, &z);
+	r = val_zone_keys(c, signer, slen, &z);
 	if (r != R_SECURE)
 		return r;
 	if (!hf_dns_name_equal(z->name, z->name_len, signer, slen)) {
 		char sn[64];
 		val_name_str(signer, slen, sn, sizeof(sn));
-		return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s %s: signer %s is not a zone",
-			       on, tb, sn);
+		return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
+				   "%s %s: signer %s is not a zone", on, tb, sn);
 	}
-	r = verify_set(c, set, z->name, z->name_len, z->u.keys, z->n, &sig_labels);
+	r = val_verify_set(c, set, z->name, z->name_len, z->u.keys, z->n, &sig_labels);
 	if (r != R_SECURE)
 		return r;
 	if (sig_labels < set->labels)
-		return wildcard_proof(c, set, sig_labels, z);
+		return val_wildcard_proof(c, set, sig_labels, z);
 	return R_SECURE;
 }
 
 /* Deepest signer zone of the authority SOA/NSEC/NSEC3 at or above sname. */
-static bool deny_signer(struct vc *c, const uint8_t *sname, size_t slen, bool proper, uint8_t *zone,
-			size_t *zlen)
+bool val_deny_signer(struct vc *c, const uint8_t *sname, size_t slen, bool proper, uint8_t *zone,
+		     size_t *zlen)
 {
 	uint8_t s[HF_DNS_NAME_MAX];
 	size_t l;
@@ -829,7 +763,7 @@ static bool deny_signer(struct vc *c, const uint8_t *sname, size_t slen, bool pr
 		    (set->type != HF_TYPE_SOA && set->type != HF_TYPE_NSEC &&
 		     set->type != HF_TYPE_NSEC3))
 			continue;
-		if (!set_signer(c, set, s, &l) || !hf_dns_name_is_sub(sname, slen, s, l))
+		if (!val_set_signer(c, set, s, &l) || !hf_dns_name_is_sub(sname, slen, s, l))
 			continue;
 		if (proper && l == slen)
 			continue; /* a DS denial comes from the parent, never the child */
@@ -865,62 +799,64 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 	int r;
 
 	val_name_str(sname, slen, on, sizeof(on));
-	type_str(qtype, tb, sizeof(tb));
+	val_type_str(qtype, tb, sizeof(tb));
 	snprintf(what, sizeof(what), "%s %s %s", on, tb, nx ? "NXDOMAIN" : "NODATA");
-	if (!deny_signer(c, sname, slen, qtype == HF_TYPE_DS, zone, &zlen)) {
+	if (!val_deny_signer(c, sname, slen, qtype == HF_TYPE_DS, zone, &zlen)) {
 		/* nothing signed: fine in an insecure zone, else RRSIGs missing */
 		if (soa && (qtype != HF_TYPE_DS || soa->owner_len < slen))
 			return check_unsigned(c, soa->owner, soa->owner_len, 0, what);
 		return check_unsigned(c, sname, slen, qtype, what);
 	}
-	r = zone_keys(c, zone, zlen, &z);
+	r = val_zone_keys(c, zone, zlen, &z);
 	if (r != R_SECURE)
 		return r;
 	if (!hf_dns_name_equal(z->name, z->name_len, zone, zlen))
-		return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s: signer is not a zone", what);
+		return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s: signer is not a zone",
+				   what);
 	if (soa) {
 		if (soa->nsig == 0)
-			return verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s: SOA without RRSIG",
-				       what);
-		r = verify_set(c, soa, z->name, z->name_len, z->u.keys, z->n, NULL);
+			return val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
+					   "%s: SOA without RRSIG", what);
+		r = val_verify_set(c, soa, z->name, z->name_len, z->u.keys, z->n, NULL);
 		if (r != R_SECURE)
 			return r;
 	}
-	r = deny_collect(c, z);
+	r = val_deny_collect(c, z);
 	if (r != R_SECURE)
 		return r;
 	if (c->nnsec == 0 && c->nnsec3 == 0) {
 		if (c->nsec_unsigned)
-			return verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s: NSEC without RRSIG",
-				       what);
-		return verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s: no NSEC/NSEC3 proof", what);
+			return val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
+					   "%s: NSEC without RRSIG", what);
+		return val_verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s: no NSEC/NSEC3 proof",
+				   what);
 	}
-	prove(c, sname, slen, qtype, z, &p);
+	val_prove(c, sname, slen, qtype, z, &p);
 	switch (p.kind) {
 	case PR_ITER:
-		return verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_NSEC3_ITER,
-			       "%s: NSEC3 iterations %u > %u", what, c->nsec3[0].iter,
-			       c->v->conf.nsec3_max_iterations);
+		return val_verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_NSEC3_ITER,
+				   "%s: NSEC3 iterations %u > %u", what, c->nsec3[0].iter,
+				   c->v->conf.nsec3_max_iterations);
 	case PR_OPTOUT:
 		/* RFC 5155 9.2: opt-out leaves room for an unsigned delegation */
-		return verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
+		return val_verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
 	case PR_NX:
 		if (nx)
 			return R_SECURE;
 		break;
 	case PR_MATCH:
 		if (nx)
-			return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-				       "%s: NSEC says the name exists", what);
+			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
+					   "%s: NSEC says the name exists", what);
 		if (p.has_type || p.has_cname)
-			return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-				       "%s: NSEC says the type exists", what);
+			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
+					   "%s: NSEC says the type exists", what);
 		if (qtype != HF_TYPE_DS && p.has_ns && !p.has_soa)
-			return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-				       "%s: NSEC from the parent side of a delegation", what);
+			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
+					   "%s: NSEC from the parent side of a delegation", what);
 		if (qtype == HF_TYPE_DS && p.has_soa && val_name_labels(sname, slen) > 0)
-			return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-				       "%s: DS denial from the child zone", what);
+			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
+					   "%s: DS denial from the child zone", what);
 		return R_SECURE;
 	case PR_ENT:
 	case PR_WILD_NODATA:
@@ -928,12 +864,12 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 			return R_SECURE;
 		break;
 	case PR_WILD_EXISTS:
-		return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-			       "%s: a wildcard should have answered", what);
+		return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
+				   "%s: a wildcard should have answered", what);
 	default:
 		break;
 	}
-	return verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s: NSEC/NSEC3 do not prove it", what);
+	return val_verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s: NSEC/NSEC3 do not prove it", what);
 }
 
 /* target of the first RR (CNAME) of set */
@@ -988,7 +924,7 @@ static int validate_answer(struct vc *c)
 	memcpy(sname, m->qname, slen);
 	hf_dns_name_lower(sname, slen);
 	if (m->rcode != HF_RCODE_NOERROR && m->rcode != HF_RCODE_NXDOMAIN)
-		return verdict(c, R_INDET, HF_EDE_NONE, NULL);
+		return val_verdict(c, R_INDET, HF_EDE_NONE, NULL);
 	for (unsigned hop = 0; hop < VAL_MAX_HOPS; hop++) {
 		const struct val_rrset *set, *cn;
 		uint8_t target[HF_DNS_NAME_MAX];
@@ -996,8 +932,8 @@ static int validate_answer(struct vc *c)
 		bool any = false;
 		int r;
 
-		if (hop > 0 && nta(c, sname, slen))
-			return verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
+		if (hop > 0 && val_nta(c, sname, slen))
+			return val_verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
 		if (qtype == HF_TYPE_ANY) {
 			for (uint16_t i = 0; i < c->s->n; i++) {
 				set = &c->s->set[i];
@@ -1021,7 +957,7 @@ static int validate_answer(struct vc *c)
 		if (!cn)
 			return check_denial(c, sname, slen, qtype, nx);
 		if (!rr_target(c, cn, target, &tlen))
-			return verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "malformed CNAME");
+			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "malformed CNAME");
 		r = R_NODNAME;
 		if (cn->nsig == 0)
 			r = check_dname(c, sname, slen, target, tlen);
@@ -1032,11 +968,11 @@ static int validate_answer(struct vc *c)
 		memcpy(sname, target, tlen);
 		slen = tlen;
 	}
-	return verdict(c, R_INDET, HF_EDE_OTHER, "CNAME chain longer than %u", VAL_MAX_HOPS);
+	return val_verdict(c, R_INDET, HF_EDE_OTHER, "CNAME chain longer than %u", VAL_MAX_HOPS);
 }
 
-static void vc_init(struct vc *c, struct hf_val *v, const struct hf_dns_msg *m, uint64_t now,
-		    struct hf_val_result *res, struct hf_val_need *nd)
+void val_call_init(struct vc *c, struct hf_val *v, const struct hf_dns_msg *m, uint64_t now,
+		   struct hf_val_result *res, struct hf_val_need *nd)
 {
 	c->v = v;
 	c->m = m;
@@ -1065,14 +1001,14 @@ int hf_val_validate(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
 	if (!v || !resp || !res || resp->qdcount != 1 || resp->qname_len == 0)
 		return hf_error(HF_EINVAL);
 	c = v->call;
-	vc_init(c, v, resp, now_s, res, need_out ? need_out : &dummy);
+	val_call_init(c, v, resp, now_s, res, need_out ? need_out : &dummy);
 	memcpy(q, resp->qname, resp->qname_len);
 	hf_dns_name_lower(q, resp->qname_len);
-	if (resp->qclass != HF_CLASS_IN || nta(c, q, resp->qname_len) ||
-	    anchor_zone(v, q, resp->qname_len) < 0)
+	if (resp->qclass != HF_CLASS_IN || val_nta(c, q, resp->qname_len) ||
+	    val_anchor_zone(v, q, resp->qname_len) < 0)
 		r = R_INSECURE; /* nothing to validate against */
 	else if (val_sets_build(resp, c->s) < 0)
-		r = verdict(c, R_INDET, HF_EDE_OTHER, "too many RRsets");
+		r = val_verdict(c, R_INDET, HF_EDE_OTHER, "too many RRsets");
 	else
 		r = validate_answer(c);
 	switch (r) {
@@ -1189,11 +1125,11 @@ static int trust_unusable(struct vc *c, const struct trust *t, const uint8_t *na
 		if (hf_val_alg_supported(t->key[i]->rdata[3]))
 			alg_ok = true;
 	if (!alg_ok)
-		return verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_DNSKEY_ALG,
-			       "%s DS: algorithm %u unsupported", nn,
-			       t->nds ? t->ds[0].alg : t->key[0]->rdata[3]);
-	return verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_DS_DIGEST,
-		       "%s DS: digest type %u unsupported", nn, t->ds[0].dtype);
+		return val_verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_DNSKEY_ALG,
+				   "%s DS: algorithm %u unsupported", nn,
+				   t->nds ? t->ds[0].alg : t->key[0]->rdata[3]);
+	return val_verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_DS_DIGEST,
+			   "%s DS: digest type %u unsupported", nn, t->ds[0].dtype);
 }
 
 static bool trust_usable(const struct trust *t)
@@ -1242,7 +1178,7 @@ static int add_dnskey(struct vc *c, const uint8_t *name, size_t len)
 	if (!t)
 		return hf_error(HF_ENOMEM);
 	val_name_str(name, len, nn, sizeof(nn));
-	if (is_anchor(v, name, len)) {
+	if (val_is_anchor(v, name, len)) {
 		for (unsigned i = 0; i < v->nanchors; i++) {
 			const struct val_anchor *a = &v->anchors[i];
 			if (!hf_dns_name_equal(a->name, a->name_len, name, len))
@@ -1269,13 +1205,14 @@ static int add_dnskey(struct vc *c, const uint8_t *name, size_t len)
 	}
 	if (val_sets_build(m, c->s) < 0 ||
 	    (m->rcode != HF_RCODE_NOERROR && m->rcode != HF_RCODE_NXDOMAIN)) {
-		r = verdict(c, R_INDET, HF_EDE_DNSKEY_MISSING, "%s DNSKEY: upstream rcode %u", nn,
-			    m->rcode);
+		r = val_verdict(c, R_INDET, HF_EDE_DNSKEY_MISSING, "%s DNSKEY: upstream rcode %u",
+				nn, m->rcode);
 		goto done;
 	}
 	set = val_sets_find(c->s, HF_SEC_ANSWER, name, len, HF_TYPE_DNSKEY);
 	if (!set) {
-		r = verdict(c, R_BOGUS, HF_EDE_DNSKEY_MISSING, "%s DNSKEY: none in the answer", nn);
+		r = val_verdict(c, R_BOGUS, HF_EDE_DNSKEY_MISSING, "%s DNSKEY: none in the answer",
+				nn);
 		goto done;
 	}
 	/* the keys the DS set (or anchor) vouches for */
@@ -1301,14 +1238,14 @@ static int add_dnskey(struct vc *c, const uint8_t *name, size_t len)
 		nksk++;
 	}
 	if (nksk == 0) {
-		r = verdict(c, R_BOGUS, HF_EDE_DNSKEY_MISSING,
-			    "%s DNSKEY: no key matches DS %u alg %u", nn,
-			    t->nds ? t->ds[0].tag
-				   : hf_val_key_tag(t->key[0]->rdata, t->key[0]->rdlen),
-			    t->nds ? t->ds[0].alg : t->key[0]->rdata[3]);
+		r = val_verdict(c, R_BOGUS, HF_EDE_DNSKEY_MISSING,
+				"%s DNSKEY: no key matches DS %u alg %u", nn,
+				t->nds ? t->ds[0].tag
+				       : hf_val_key_tag(t->key[0]->rdata, t->key[0]->rdlen),
+				t->nds ? t->ds[0].alg : t->key[0]->rdata[3]);
 		goto done;
 	}
-	r = verify_set(c, set, name, len, ksk, nksk, NULL);
+	r = val_verify_set(c, set, name, len, ksk, nksk, NULL);
 	if (r != R_SECURE)
 		goto done;
 	/* every usable zone key, the trusted ones first */
@@ -1388,8 +1325,8 @@ static int add_ds(struct vc *c, const uint8_t *name, size_t len)
 	val_name_str(name, len, nn, sizeof(nn));
 	if (val_sets_build(m, c->s) < 0 ||
 	    (m->rcode != HF_RCODE_NOERROR && m->rcode != HF_RCODE_NXDOMAIN)) {
-		r = verdict(c, R_INDET, HF_EDE_DNSSEC_INDETERMINATE, "%s DS: upstream rcode %u", nn,
-			    m->rcode);
+		r = val_verdict(c, R_INDET, HF_EDE_DNSSEC_INDETERMINATE, "%s DS: upstream rcode %u",
+				nn, m->rcode);
 		store_r(c, name, len, VAL_KIND_DS, r, 0);
 		return 0;
 	}
@@ -1399,10 +1336,10 @@ static int add_ds(struct vc *c, const uint8_t *name, size_t len)
 		struct val_entry *e;
 		uint64_t exp;
 		if (set->nsig == 0) {
-			r = verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s DS: no RRSIG", nn);
+			r = val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s DS: no RRSIG", nn);
 			goto store;
 		}
-		r = verify_set(c, set, z->name, z->name_len, z->u.keys, z->n, NULL);
+		r = val_verify_set(c, set, z->name, z->name_len, z->u.keys, z->n, NULL);
 		if (r != R_SECURE)
 			goto store;
 		memset(&t, 0, sizeof(t));
@@ -1424,32 +1361,33 @@ static int add_ds(struct vc *c, const uint8_t *name, size_t len)
 		return 0;
 	}
 	/* no DS: a denial signed by the parent zone */
-	if (!deny_signer(c, name, len, true, (uint8_t[HF_DNS_NAME_MAX]){0}, &(size_t){0})) {
-		r = verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
-			    "%s DS: unsigned denial in signed zone", nn);
+	if (!val_deny_signer(c, name, len, true, (uint8_t[HF_DNS_NAME_MAX]){0}, &(size_t){0})) {
+		r = val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
+				"%s DS: unsigned denial in signed zone", nn);
 		goto store;
 	}
-	r = deny_collect(c, z);
+	r = val_deny_collect(c, z);
 	if (r != R_SECURE)
 		goto store;
 	if (c->nnsec == 0 && c->nnsec3 == 0) {
-		r = c->nsec_unsigned ? verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
-					       "%s DS: NSEC without RRSIG", nn)
-				     : verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING,
-					       "%s DS: no NSEC/NSEC3 proof", nn);
+		r = c->nsec_unsigned ? val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
+						   "%s DS: NSEC without RRSIG", nn)
+				     : val_verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING,
+						   "%s DS: no NSEC/NSEC3 proof", nn);
 		goto store;
 	}
-	prove(c, name, len, HF_TYPE_DS, z, &p);
+	val_prove(c, name, len, HF_TYPE_DS, z, &p);
 	switch (p.kind) {
 	case PR_MATCH:
 		if (p.has_ds || p.has_cname) {
-			r = verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s DS: NSEC says DS exists",
-				    nn);
+			r = val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
+					"%s DS: NSEC says DS exists", nn);
 		} else if (p.has_soa) {
-			r = verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s DS: denial from the child",
-				    nn);
+			r = val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
+					"%s DS: denial from the child", nn);
 		} else if (p.has_ns) {
-			r = verdict(c, R_INSECURE, HF_EDE_NONE, NULL); /* delegation without DS */
+			r = val_verdict(c, R_INSECURE, HF_EDE_NONE,
+					NULL); /* delegation without DS */
 		} else {
 			store(c, name, len, VAL_KIND_DS, VAL_ST_NOCUT,
 			      expiry(c, UINT32_MAX, v->conf.key_ttl_max), NULL);
@@ -1465,16 +1403,16 @@ static int add_ds(struct vc *c, const uint8_t *name, size_t len)
 		      expiry(c, UINT32_MAX, v->conf.key_ttl_max), NULL);
 		return 0;
 	case PR_OPTOUT:
-		r = verdict(c, R_INSECURE, HF_EDE_NONE, NULL); /* RFC 5155 8.6 */
+		r = val_verdict(c, R_INSECURE, HF_EDE_NONE, NULL); /* RFC 5155 8.6 */
 		break;
 	case PR_ITER:
-		r = verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_NSEC3_ITER,
-			    "%s DS: NSEC3 iterations %u > %u", nn, c->nsec3[0].iter,
-			    v->conf.nsec3_max_iterations);
+		r = val_verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_NSEC3_ITER,
+				"%s DS: NSEC3 iterations %u > %u", nn, c->nsec3[0].iter,
+				v->conf.nsec3_max_iterations);
 		break;
 	default:
-		r = verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s DS: NSEC/NSEC3 do not prove it",
-			    nn);
+		r = val_verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING,
+				"%s DS: NSEC/NSEC3 do not prove it", nn);
 		break;
 	}
 store:
@@ -1494,7 +1432,7 @@ int hf_val_add_keys(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
 	    (resp->qtype != HF_TYPE_DS && resp->qtype != HF_TYPE_DNSKEY))
 		return hf_error(HF_EINVAL);
 	c = v->call;
-	vc_init(c, v, resp, now_s, &res, &nd);
+	val_call_init(c, v, resp, now_s, &res, &nd);
 	memcpy(name, resp->qname, resp->qname_len);
 	hf_dns_name_lower(name, resp->qname_len);
 	if (resp->qtype == HF_TYPE_DNSKEY)
@@ -1549,7 +1487,7 @@ struct hf_val *hf_val_create(const struct hf_val_conf *conf, char *err, size_t e
 		return NULL;
 	}
 	if (!v->conf.no_default_anchors &&
-	    hf_val_load_anchors_str(v, default_anchors, true, err, errlen) < 0) {
+	    hf_val_load_anchors_str(v, val_default_anchors, true, err, errlen) < 0) {
 		hf_val_destroy(v);
 		return NULL;
 	}
