@@ -51,9 +51,8 @@ static int b64val(int c)
 /* Concatenated tokens from tok[first] on, as hex or base64, into out. */
 static int decode_tail(const struct rec *r, unsigned first, bool hex, uint8_t *out, size_t room)
 {
-	size_t n = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0, pads = 0;
+	struct val_bits b = {0, 0, 0};
+	unsigned pads = 0;
 
 	for (unsigned t = first; t < r->ntok; t++) {
 		for (const char *p = r->tok[t]; *p; p++) {
@@ -62,8 +61,6 @@ static int decode_tail(const struct rec *r, unsigned first, bool hex, uint8_t *o
 				v = hexval((unsigned char)*p);
 				if (v < 0)
 					return -1;
-				acc = (acc << 4) | (uint32_t)v;
-				bits += 4;
 			} else {
 				if (*p == '=') {
 					pads++;
@@ -74,21 +71,14 @@ static int decode_tail(const struct rec *r, unsigned first, bool hex, uint8_t *o
 				v = b64val((unsigned char)*p);
 				if (v < 0)
 					return -1;
-				acc = (acc << 6) | (uint32_t)v;
-				bits += 6;
 			}
-			if (bits >= 8) {
-				bits -= 8;
-				if (n >= room)
-					return -1;
-				out[n++] = (uint8_t)(acc >> bits);
-				acc &= (1u << bits) - 1;
-			}
+			if (val_bits_push(&b, (uint32_t)v, hex ? 4 : 6, out, room) < 0)
+				return -1;
 		}
 	}
-	if (hex && bits != 0)
+	if (hex && b.bits != 0)
 		return -1;
-	return (int)n;
+	return (int)b.n;
 }
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)

@@ -28,9 +28,7 @@ static bool bm_has(const uint8_t *bm, size_t len, uint16_t type)
 
 static int b32hex_decode(const uint8_t *in, size_t len, uint8_t *out, size_t room)
 {
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t n = 0;
+	struct val_bits b = {0, 0, 0};
 
 	for (size_t i = 0; i < len; i++) {
 		int ch = hf_dns_lower[in[i]], val;
@@ -40,17 +38,10 @@ static int b32hex_decode(const uint8_t *in, size_t len, uint8_t *out, size_t roo
 			val = ch - 'a' + 10;
 		else
 			return -1;
-		acc = (acc << 5) | (uint32_t)val;
-		bits += 5;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= room)
-				return -1;
-			out[n++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
+		if (val_bits_push(&b, (uint32_t)val, 5, out, room) < 0)
+			return -1;
 	}
-	return (int)n;
+	return (int)b.n;
 }
 
 /*

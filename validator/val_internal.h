@@ -270,6 +270,29 @@ static inline bool val_serial_lt(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) < 0;
 }
 
+/* A base32hex/base64/hex decoder's bit accumulator: push `width` bits of
+ * v, a byte goes to out when one is full. 0, or -1 when out (room) is full. */
+struct val_bits {
+	uint32_t acc;
+	unsigned bits;
+	size_t n;
+};
+
+static inline int val_bits_push(struct val_bits *b, uint32_t v, unsigned width, uint8_t *out,
+				size_t room)
+{
+	b->acc = (b->acc << width) | v;
+	b->bits += width;
+	if (b->bits >= 8) {
+		b->bits -= 8;
+		if (b->n >= room)
+			return -1;
+		out[b->n++] = (uint8_t)(b->acc >> b->bits);
+		b->acc &= (1u << b->bits) - 1;
+	}
+	return 0;
+}
+
 static inline const char *val_type_str(uint16_t type, char *buf, size_t size)
 {
 	return hf_dns_type_to_str(type, buf, size);
