@@ -72,7 +72,7 @@ int val_ds_digest(struct val_crypto *c, const uint8_t *owner, size_t owner_len,
 int val_nsec3_hash(struct val_crypto *c, const uint8_t *name, size_t len, const uint8_t *salt,
 		   size_t salt_len, uint16_t iterations, uint8_t out[20]);
 
-/* ---- key cache (cache.c) ---- */
+/* ---- key cache (keycache.c) ---- */
 enum val_kind { VAL_KIND_DS = 1, VAL_KIND_KEY = 2 };
 enum val_state {
 	VAL_ST_SECURE = 1,   /* keys / DS set validated */

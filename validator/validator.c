@@ -19,7 +19,7 @@
  * This file: the answer (hf_val_validate) and the context. The rest of the
  * validator: chain.c (verdicts, the walk down the chain, RRSIG checks),
  * denial.c (NSEC/NSEC3 proofs), keys.c (hf_val_add_keys), anchor.c (trust
- * anchors), cache.c (the key cache), canon.c (RRsets, canonical form),
+ * anchors), keycache.c (the key cache), canon.c (RRsets, canonical form),
  * crypto.c (OpenSSL); val_internal.h is what they share.
  */
 #include <stdio.h>
