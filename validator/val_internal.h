@@ -105,8 +105,8 @@ struct val_entry {
 	uint8_t n; /* keys or ds used */
 	uint16_t ede;
 	bool used;
-	uint32_t hash;
-	int32_t hnext, prev, next; /* hash chain, LRU list */
+	uint32_t hash;	    /* of its rte_hash key (keycache.c) */
+	int32_t prev, next; /* LRU list; next also links the free list */
 	uint64_t expires;
 	char text[HF_VAL_TEXT_MAX];
 	union {
@@ -115,9 +115,12 @@ struct val_entry {
 	} u;
 };
 
+struct rte_hash;
+
+/* Needs a running EAL: the index is an rte_hash (keycache.c). */
 struct val_cache {
-	uint32_t cap, nbuckets, count;
-	int32_t *buckets;
+	uint32_t cap, count;
+	struct rte_hash *h; /* (kind, name) -> index into e */
 	struct val_entry *e;
 	int32_t lru_head, lru_tail, free_head;
 	uint64_t hits, misses, evictions;

@@ -18,6 +18,7 @@
 
 #include "control/hf_control_impl.h"
 #include "tests/unit/hf_test.h"
+#include "tests/unit/hf_test_eal.h"
 
 static char sock_path[108], state_path[128];
 
@@ -277,7 +278,7 @@ static void test_request_line(void)
 	CHECK(strcmp(err, "request has a control character at byte 11") == 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct hf_test_case cases[] = {
 		TEST_CASE(test_request_line),
@@ -286,6 +287,9 @@ int main(void)
 		TEST_CASE(test_corrupt_state),
 	};
 	int rc;
+	/* the validator's key cache is an rte_hash */
+	if (hf_test_eal_init(argc > 0 ? argv[0] : "test_nta", "nta") != 0)
+		return 1;
 	snprintf(sock_path, sizeof(sock_path), "/tmp/hf_nta_%d/ctl.sock", (int)getpid());
 	snprintf(state_path, sizeof(state_path), "/tmp/hf_nta_%d.state", (int)getpid());
 	rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
@@ -295,5 +299,6 @@ int main(void)
 		snprintf(dir, sizeof(dir), "/tmp/hf_nta_%d", (int)getpid());
 		rmdir(dir);
 	}
+	rte_eal_cleanup();
 	return rc;
 }
