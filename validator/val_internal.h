@@ -150,6 +150,8 @@ struct val_anchor {
  * with the line in err. */
 int val_anchor_parse(const char *text, struct val_anchor *out, unsigned max, unsigned *n, char *err,
 		     size_t errlen);
+/* The IANA root anchors hf_val_create() loads unless told not to. */
+extern const char val_default_anchors[];
 
 /* ---- the context ---- */
 struct hf_val {
@@ -166,7 +168,7 @@ struct hf_val {
 	struct vc *call; /* per-call state */
 };
 
-/* ---- one hf_val_validate() or hf_val_add_keys() call ---- */
+/* ---- one hf_val_validate() or hf_val_add_keys() call (validator.c) ---- */
 #define VAL_MAX_DENY 32
 
 /* What a step of the walk comes to. */
@@ -211,10 +213,7 @@ struct vc {
 void val_call_init(struct vc *c, struct hf_val *v, const struct hf_dns_msg *m, uint64_t now,
 		   struct hf_val_result *res, struct hf_val_need *nd);
 
-/* The IANA root anchors hf_val_create() loads unless told not to. */
-extern const char val_default_anchors[];
-
-/* ---- results and the chain ---- */
+/* ---- results and the chain (chain.c; the anchor look-ups: anchor.c) ---- */
 /* Set *c->res's EDE and text (fmt NULL: none); returns r. */
 int val_verdict(struct vc *c, int r, uint16_t ede, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -227,7 +226,7 @@ bool val_is_anchor(const struct hf_val *v, const uint8_t *name, size_t len);
  * R_NEED (c->need set), R_INSECURE, R_BOGUS, R_INDET with the verdict. */
 int val_zone_keys(struct vc *c, const uint8_t *name, size_t len, struct val_entry **out);
 
-/* ---- RRSIG checks ---- */
+/* ---- RRSIG checks (chain.c) ---- */
 /* Verify RRset set with keys (signer must be zone): R_SECURE (c->ttl_cap
  * lowered, *sig_labels set) or R_BOGUS with the most telling failure. */
 int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zone, size_t zone_len,
@@ -236,7 +235,7 @@ int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zon
  * the owner. */
 bool val_set_signer(struct vc *c, const struct val_rrset *set, uint8_t *signer, size_t *len);
 
-/* ---- denial of existence ---- */
+/* ---- denial of existence (denial.c) ---- */
 enum {
 	PR_NONE = 0,	/* nothing proven */
 	PR_MATCH,	/* a record matches sname: see the bits */
