@@ -10,7 +10,14 @@
  * Each iteration is one whole hf_val_validate() on a parsed response: RRset
  * grouping, key-cache look-up, canonical form, one signature verify. The
  * zone's DNSKEY is the trust anchor and is already in the key cache, so no
- * key is parsed inside the loop. No EAL, no DPDK.
+ * key is parsed inside the loop.
+ *
+ * The key cache alone (validator/val_internal.h), full at 4096 entries (the
+ * dnssec-key-cache default), over 4096 names like n123.zone.bench.:
+ *   BM_keycache_hit           a look-up that finds its entry
+ *   BM_keycache_miss          a look-up of a name not in it
+ *   BM_keycache_put_evict     an insert of a new name, evicting the LRU tail
+ * main() starts a --no-huge EAL first (the key cache is on rte_hash).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +28,9 @@
 #include <openssl/bn.h>
 
 #include "bench/hf_bench.h"
+#include "tests/unit/hf_test_eal.h"
 #include "validator/hf_validator.h"
+#include "validator/val_internal.h"
 
 #define NOW 1700000000u
 
@@ -244,11 +253,122 @@ static void BM_rrsig_verify_ed25519(struct hf_bench_state *st)
 }
 HF_BENCHMARK(BM_rrsig_verify_ed25519);
 
+/* ---- the key cache ---- */
+
+#define KC_N 4096u
+
+static struct kc_world {
+	bool ready;
+	struct val_cache c;
+	uint8_t name[2 * KC_N][32]; /* the second half is never inserted */
+	uint8_t len[2 * KC_N];
+} kc;
+
+static void kc_put(unsigned i)
+{
+	struct val_entry *e = val_cache_put(&kc.c, kc.name[i], kc.len[i], VAL_KIND_KEY);
+
+	e->state = VAL_ST_SECURE;
+	e->expires = UINT64_MAX;
+}
+
+static bool kc_init(struct hf_bench_state *st)
+{
+	char s[32];
+	size_t l;
+
+	if (kc.ready)
+		return true;
+	for (unsigned i = 0; i < 2 * KC_N; i++) {
+		snprintf(s, sizeof(s), "n%u.zone.bench.", i);
+		l = 0;
+		hf_dns_name_from_str(s, kc.name[i], &l);
+		kc.len[i] = (uint8_t)l;
+	}
+	if (val_cache_init(&kc.c, KC_N) < 0) {
+		hf_bench_skip_with_error(st, "key cache init failed");
+		return false;
+	}
+	for (unsigned i = 0; i < KC_N; i++)
+		kc_put(i);
+	kc.ready = true;
+	return true;
+}
+
+/* A stride through the names, so consecutive look-ups touch other lines. */
+#define KC_STEP 1237u
+
+/* Look-ups of names base .. base + KC_N - 1: all in (hit) or none. */
+static void kc_get_loop(struct hf_bench_state *st, unsigned base, bool hit)
+{
+	unsigned i = 0, bad = 0;
+
+	if (!kc_init(st))
+		return;
+	HF_BENCH_LOOP(st)
+	{
+		struct val_entry *e = val_cache_get(&kc.c, kc.name[base + i], kc.len[base + i],
+						    VAL_KIND_KEY, NOW);
+		bad += (e != NULL) != hit;
+		hf_bench_do_not_optimize(e);
+		i = (i + KC_STEP) % KC_N;
+	}
+	if (bad)
+		hf_bench_set_label(st, "WRONG HIT OR MISS");
+	hf_bench_set_items_processed(st, st->iterations);
+}
+
+static void BM_keycache_hit(struct hf_bench_state *st)
+{
+	kc_get_loop(st, 0, true);
+}
+HF_BENCHMARK(BM_keycache_hit);
+
+static void BM_keycache_miss(struct hf_bench_state *st)
+{
+	kc_get_loop(st, KC_N, false);
+}
+HF_BENCHMARK(BM_keycache_miss);
+
+/* Inserts cycle through all 2 * KC_N names: each one is absent when it
+ * comes round again (KC_N inserts later it has been evicted), so every
+ * insert evicts the LRU tail. */
+static void BM_keycache_put_evict(struct hf_bench_state *st)
+{
+	unsigned i = KC_N;
+
+	if (!kc_init(st))
+		return;
+	HF_BENCH_LOOP(st)
+	{
+		kc_put(i);
+		i = (i + 1) % (2 * KC_N);
+	}
+	/* leave the first half in for the look-up benchmarks */
+	for (unsigned j = 0; j < KC_N; j++)
+		kc_put(j);
+	hf_bench_set_items_processed(st, st->iterations);
+}
+HF_BENCHMARK(BM_keycache_put_evict);
+
 int main(int argc, char **argv)
 {
-	int rc = hf_bench_main(argc, argv);
+	int rc;
+
+	hf_bench_init(&argc, argv);
+	if (argc > 1) {
+		fprintf(stderr, "%s: error: unrecognized command-line flag: %s\n", argv[0],
+			argv[1]);
+		return 1;
+	}
+	if (hf_test_eal_init(argv[0], "micro_validator") != 0)
+		return 1;
+	rc = hf_bench_run();
 	hf_val_destroy(w_rsa.v);
 	hf_val_destroy(w_p256.v);
 	hf_val_destroy(w_ed.v);
+	if (kc.ready)
+		val_cache_free(&kc.c);
+	rte_eal_cleanup();
 	return rc;
 }

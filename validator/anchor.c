@@ -51,9 +51,8 @@ static int b64val(int c)
 /* Concatenated tokens from tok[first] on, as hex or base64, into out. */
 static int decode_tail(const struct rec *r, unsigned first, bool hex, uint8_t *out, size_t room)
 {
-	size_t n = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0, pads = 0;
+	struct val_bits b = {0, 0, 0};
+	unsigned pads = 0;
 
 	for (unsigned t = first; t < r->ntok; t++) {
 		for (const char *p = r->tok[t]; *p; p++) {
@@ -62,8 +61,6 @@ static int decode_tail(const struct rec *r, unsigned first, bool hex, uint8_t *o
 				v = hexval((unsigned char)*p);
 				if (v < 0)
 					return -1;
-				acc = (acc << 4) | (uint32_t)v;
-				bits += 4;
 			} else {
 				if (*p == '=') {
 					pads++;
@@ -74,21 +71,14 @@ static int decode_tail(const struct rec *r, unsigned first, bool hex, uint8_t *o
 				v = b64val((unsigned char)*p);
 				if (v < 0)
 					return -1;
-				acc = (acc << 6) | (uint32_t)v;
-				bits += 6;
 			}
-			if (bits >= 8) {
-				bits -= 8;
-				if (n >= room)
-					return -1;
-				out[n++] = (uint8_t)(acc >> bits);
-				acc &= (1u << bits) - 1;
-			}
+			if (val_bits_push(&b, (uint32_t)v, hex ? 4 : 6, out, room) < 0)
+				return -1;
 		}
 	}
-	if (hex && bits != 0)
+	if (hex && b.bits != 0)
 		return -1;
-	return (int)n;
+	return (int)b.n;
 }
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -239,4 +229,90 @@ int val_anchor_parse(const char *text, struct val_anchor *out, unsigned max, uns
 	}
 	free(r);
 	return rc;
+}
+
+/* ---- the anchors a validator holds ---- */
+
+const char val_default_anchors[] =
+	"; IANA root trust anchors: KSK-2017 and KSK-2024 (root-anchors.xml)\n"
+	". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n"
+	". IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16\n";
+
+/* Deepest anchor zone at or above name: its label count, or -1. */
+int val_anchor_zone(const struct hf_val *v, const uint8_t *name, size_t len)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < v->nanchors; i++) {
+		const struct val_anchor *a = &v->anchors[i];
+		if (hf_dns_name_is_sub(name, len, a->name, a->name_len)) {
+			int l = (int)val_name_labels(a->name, a->name_len);
+			if (l > best)
+				best = l;
+		}
+	}
+	return best;
+}
+
+bool val_is_anchor(const struct hf_val *v, const uint8_t *name, size_t len)
+{
+	for (unsigned i = 0; i < v->nanchors; i++)
+		if (hf_dns_name_equal(v->anchors[i].name, v->anchors[i].name_len, name, len))
+			return true;
+	return false;
+}
+
+int hf_val_load_anchors_str(struct hf_val *v, const char *text, bool replace, char *err,
+			    size_t errlen)
+{
+	struct val_anchor *tmp = malloc(sizeof(v->anchors));
+	unsigned n = replace ? 0 : v->nanchors;
+	int rc;
+
+	if (!tmp)
+		return hf_error(HF_ENOMEM);
+	if (!replace)
+		memcpy(tmp, v->anchors, sizeof(v->anchors[0]) * n);
+	rc = val_anchor_parse(text, tmp, VAL_MAX_ANCHORS, &n, err, errlen);
+	if (rc == 0) {
+		memcpy(v->anchors, tmp, sizeof(v->anchors[0]) * n);
+		v->nanchors = n;
+		val_cache_flush(&v->cache);
+	}
+	free(tmp);
+	return rc;
+}
+
+int hf_val_load_anchors(struct hf_val *v, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+	int rc;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		return hf_error(HF_EIO);
+	}
+	buf = malloc(1 << 20);
+	if (!buf) {
+		fclose(f);
+		return hf_error(HF_ENOMEM);
+	}
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = 0;
+	if (ferror(f) || !feof(f)) {
+		snprintf(err, errlen, "%s: read error or larger than 1 MiB", path);
+		rc = hf_error(HF_EIO);
+	} else {
+		rc = hf_val_load_anchors_str(v, buf, true, err, errlen);
+	}
+	fclose(f);
+	free(buf);
+	return rc;
+}
+
+unsigned hf_val_anchor_count(const struct hf_val *v)
+{
+	return v->nanchors;
 }

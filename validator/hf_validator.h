@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * holdfast validator/: DNSSEC validation (RFC 4033/4034/4035, 5155, 6840)
- * as a pure C library over dns/ and OpenSSL 3 (EVP). No DPDK, no I/O.
+ * as a C library over dns/ and OpenSSL 3 (EVP). No I/O. Its key cache is
+ * indexed by an rte_hash, so it needs a running EAL (--no-huge will do).
  *
  * The control plane is a validating forwarder: it asks its forwarder with
  * DO=1 CD=1 and checks every answer itself. The validator is an explicit,

@@ -72,7 +72,7 @@ int val_ds_digest(struct val_crypto *c, const uint8_t *owner, size_t owner_len,
 int val_nsec3_hash(struct val_crypto *c, const uint8_t *name, size_t len, const uint8_t *salt,
 		   size_t salt_len, uint16_t iterations, uint8_t out[20]);
 
-/* ---- key cache (cache.c) ---- */
+/* ---- key cache (keycache.c) ---- */
 enum val_kind { VAL_KIND_DS = 1, VAL_KIND_KEY = 2 };
 enum val_state {
 	VAL_ST_SECURE = 1,   /* keys / DS set validated */
@@ -105,8 +105,8 @@ struct val_entry {
 	uint8_t n; /* keys or ds used */
 	uint16_t ede;
 	bool used;
-	uint32_t hash;
-	int32_t hnext, prev, next; /* hash chain, LRU list */
+	uint32_t hash;	    /* of its rte_hash key (keycache.c) */
+	int32_t prev, next; /* LRU list; next also links the free list */
 	uint64_t expires;
 	char text[HF_VAL_TEXT_MAX];
 	union {
@@ -115,9 +115,12 @@ struct val_entry {
 	} u;
 };
 
+struct rte_hash;
+
+/* Needs a running EAL: the index is an rte_hash (keycache.c). */
 struct val_cache {
-	uint32_t cap, nbuckets, count;
-	int32_t *buckets;
+	uint32_t cap, count;
+	struct rte_hash *h; /* (kind, name) -> index into e */
 	struct val_entry *e;
 	int32_t lru_head, lru_tail, free_head;
 	uint64_t hits, misses, evictions;
@@ -147,6 +150,8 @@ struct val_anchor {
  * with the line in err. */
 int val_anchor_parse(const char *text, struct val_anchor *out, unsigned max, unsigned *n, char *err,
 		     size_t errlen);
+/* The IANA root anchors hf_val_create() loads unless told not to. */
+extern const char val_default_anchors[];
 
 /* ---- the context ---- */
 struct hf_val {
@@ -158,15 +163,141 @@ struct hf_val {
 	struct hf_val_stats st;
 	/* scratch, reused by every call */
 	struct val_sets sets;
-	uint8_t *sbuf; /* VAL_SBUF */
-	uint8_t *cbuf; /* VAL_CBUF */
-	void *call;    /* struct vc (validator.c): per-call state */
+	uint8_t *sbuf;	 /* VAL_SBUF */
+	uint8_t *cbuf;	 /* VAL_CBUF */
+	struct vc *call; /* per-call state */
 };
+
+/* ---- one hf_val_validate() or hf_val_add_keys() call (validator.c) ---- */
+#define VAL_MAX_DENY 32
+
+/* What a step of the walk comes to. */
+enum { R_SECURE = 0, R_INSECURE, R_BOGUS, R_NEED, R_INDET, R_NODNAME };
+
+struct nsec_view {
+	const uint8_t *owner;
+	size_t owner_len;
+	uint8_t next[HF_DNS_NAME_MAX];
+	size_t next_len;
+	const uint8_t *bm;
+	size_t bm_len;
+	uint32_t ttl;
+};
+
+struct nsec3_view {
+	uint8_t hash[20], next[20];
+	uint8_t flags;
+	uint16_t iter;
+	const uint8_t *salt;
+	uint8_t salt_len;
+	const uint8_t *bm;
+	size_t bm_len;
+};
+
+struct vc {
+	struct hf_val *v;
+	const struct hf_dns_msg *m;
+	uint64_t now;
+	uint32_t now32;
+	struct val_sets *s;
+	struct hf_val_result *res;
+	struct hf_val_need *need;
+	uint32_t ttl_cap;
+	unsigned verifies;
+	unsigned nnsec, nnsec3;
+	bool nsec_unsigned; /* an NSEC/NSEC3 without RRSIG was seen */
+	struct nsec_view nsec[VAL_MAX_DENY];
+	struct nsec3_view nsec3[VAL_MAX_DENY];
+};
+
+void val_call_init(struct vc *c, struct hf_val *v, const struct hf_dns_msg *m, uint64_t now,
+		   struct hf_val_result *res, struct hf_val_need *nd);
+
+/* ---- results and the chain (chain.c; the anchor look-ups: anchor.c) ---- */
+/* Set *c->res's EDE and text (fmt NULL: none); returns r. */
+int val_verdict(struct vc *c, int r, uint16_t ede, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Is name under an active Negative Trust Anchor? */
+bool val_nta(struct vc *c, const uint8_t *name, size_t len);
+/* Deepest anchor zone at or above name: its label count, or -1. */
+int val_anchor_zone(const struct hf_val *v, const uint8_t *name, size_t len);
+bool val_is_anchor(const struct hf_val *v, const uint8_t *name, size_t len);
+/* Keys of the deepest secure zone at or above name: R_SECURE with *out, or
+ * R_NEED (c->need set), R_INSECURE, R_BOGUS, R_INDET with the verdict. */
+int val_zone_keys(struct vc *c, const uint8_t *name, size_t len, struct val_entry **out);
+
+/* ---- RRSIG checks (chain.c) ---- */
+/* Verify RRset set with keys (signer must be zone): R_SECURE (c->ttl_cap
+ * lowered, *sig_labels set) or R_BOGUS with the most telling failure. */
+int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zone, size_t zone_len,
+		   const struct val_key *keys, unsigned nkeys, unsigned *sig_labels);
+/* The signer named by the first usable RRSIG of set, if it is at or above
+ * the owner. */
+bool val_set_signer(struct vc *c, const struct val_rrset *set, uint8_t *signer, size_t *len);
+
+/* ---- denial of existence (denial.c) ---- */
+enum {
+	PR_NONE = 0,	/* nothing proven */
+	PR_MATCH,	/* a record matches sname: see the bits */
+	PR_ENT,		/* sname is an empty non-terminal */
+	PR_NX,		/* sname and the wildcard that could expand do not exist */
+	PR_NX_NOWILD,	/* sname does not exist; the wildcard is not denied */
+	PR_WILD_NODATA, /* sname does not exist; *.ce exists without the type */
+	PR_WILD_EXISTS, /* sname does not exist but *.ce has the type */
+	PR_OPTOUT,	/* next closer name covered by an opt-out NSEC3 */
+	PR_ITER,	/* NSEC3 iterations above the limit */
+};
+
+struct proof {
+	int kind;
+	bool has_type, has_cname, has_ns, has_soa, has_ds, has_dname;
+};
+
+/* The authority-section NSEC/NSEC3 RRsets of zone z, verified, into c. */
+int val_deny_collect(struct vc *c, const struct val_entry *z);
+/* What the collected NSEC/NSEC3 records prove about (sname, qtype). */
+void val_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
+	       const struct val_entry *z, struct proof *p);
+/* A wildcard expansion: proof that the owner itself does not exist. */
+int val_wildcard_proof(struct vc *c, const struct val_rrset *set, unsigned sig_labels,
+		       const struct val_entry *z);
+/* Deepest signer zone of the authority SOA/NSEC/NSEC3 at or above sname
+ * (strictly above when proper). */
+bool val_deny_signer(struct vc *c, const uint8_t *sname, size_t slen, bool proper, uint8_t *zone,
+		     size_t *zlen);
 
 /* ---- small helpers ---- */
 static inline bool val_serial_lt(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) < 0;
+}
+
+/* A base32hex/base64/hex decoder's bit accumulator: push `width` bits of
+ * v, a byte goes to out when one is full. 0, or -1 when out (room) is full. */
+struct val_bits {
+	uint32_t acc;
+	unsigned bits;
+	size_t n;
+};
+
+static inline int val_bits_push(struct val_bits *b, uint32_t v, unsigned width, uint8_t *out,
+				size_t room)
+{
+	b->acc = (b->acc << width) | v;
+	b->bits += width;
+	if (b->bits >= 8) {
+		b->bits -= 8;
+		if (b->n >= room)
+			return -1;
+		out[b->n++] = (uint8_t)(b->acc >> b->bits);
+		b->acc &= (1u << b->bits) - 1;
+	}
+	return 0;
+}
+
+static inline const char *val_type_str(uint16_t type, char *buf, size_t size)
+{
+	return hf_dns_type_to_str(type, buf, size);
 }
 
 #endif

@@ -12,6 +12,9 @@
  * hf_val_validate() until DONE or a NEED the input cannot serve. Checked:
  * no crash, no leak (ASan), every DONE verdict one of the four with an EDE
  * the validator may emit and a NUL-terminated text.
+ *
+ * The validator's key cache is an rte_hash: start-up brings up a --no-huge
+ * EAL first (the unit tests' helper), once per process.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 
 #include "validator/hf_validator.h"
 #include "tests/fuzz/hf_fuzz.h"
+#include "tests/unit/hf_test_eal.h"
 
 #define NOW 1700000000u
 
@@ -206,6 +210,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (dir)
 		seeds(dir);
 
+	REQUIRE(hf_test_eal_init("fuzz_validator", "fuzz_validator") == 0);
 	hf_val_conf_default(&conf);
 	conf.no_default_anchors = true;
 	conf.cache_entries = 16;

@@ -20,8 +20,8 @@
 #include "control/hf_mgmt.h"
 #include "control/hf_nta.h"
 #include "dns/hf_dns.h"
-#include "tests/unit/hf_test_eal.h"
 #include "tests/unit/hf_test.h"
+#include "tests/unit/hf_test_eal.h"
 
 static char sock_path[108], state_path[128];
 
@@ -290,9 +290,9 @@ int main(int argc, char **argv)
 		TEST_CASE(test_corrupt_state),
 	};
 	int rc;
-	(void)argc;
-	if (hf_test_eal_init(argv[0], "nta") != 0)
-		return 2;
+	/* the in-flight table and the validator's key cache are rte_hashes */
+	if (hf_test_eal_init(argc > 0 ? argv[0] : "test_nta", "nta") != 0)
+		return 1;
 	snprintf(sock_path, sizeof(sock_path), "/tmp/hf_nta_%d/ctl.sock", (int)getpid());
 	snprintf(state_path, sizeof(state_path), "/tmp/hf_nta_%d.state", (int)getpid());
 	rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
@@ -302,5 +302,6 @@ int main(int argc, char **argv)
 		snprintf(dir, sizeof(dir), "/tmp/hf_nta_%d", (int)getpid());
 		rmdir(dir);
 	}
+	rte_eal_cleanup();
 	return rc;
 }

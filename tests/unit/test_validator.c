@@ -14,6 +14,10 @@
  * The signed data is built here independently of the library (RRs written
  * in canonical form, sorted here), so a shared canonical-form bug cannot
  * cancel out.
+ *
+ * The key cache (validator/keycache.c, an rte_hash index under our LRU) is
+ * also tested alone, through val_internal.h; main() starts a --no-huge EAL
+ * for its rte_hash.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +30,9 @@
 #include <openssl/bn.h>
 
 #include "tests/unit/hf_test.h"
+#include "tests/unit/hf_test_eal.h"
 #include "validator/hf_validator.h"
+#include "validator/val_internal.h"
 
 #define NOW	((uint64_t)1700000000)
 #define INCEP	((uint32_t)(NOW - 3600))
@@ -1469,7 +1475,189 @@ static void test_add_keys_misuse(void)
 	hf_val_destroy(v);
 }
 
-int main(void)
+/* ---- the key cache alone ---- */
+
+static size_t kc_name(unsigned i, uint8_t *w)
+{
+	char s[64];
+	size_t l = 0;
+
+	snprintf(s, sizeof(s), "k%u.Zone.TEST.", i);
+	CHECK_EQ(hf_dns_name_from_str(s, w, &l), 0);
+	return l;
+}
+
+static struct val_entry *kc_get(struct val_cache *c, unsigned i, uint8_t kind, uint64_t now)
+{
+	uint8_t w[HF_DNS_NAME_MAX];
+	size_t l = kc_name(i, w);
+
+	return val_cache_get(c, w, l, kind, now);
+}
+
+static struct val_entry *kc_put(struct val_cache *c, unsigned i, uint8_t kind, uint64_t expires)
+{
+	uint8_t w[HF_DNS_NAME_MAX];
+	size_t l = kc_name(i, w);
+	struct val_entry *e = val_cache_put(c, w, l, kind);
+
+	CHECK(e != NULL);
+	CHECK_EQ(e->kind, kind);
+	CHECK_EQ(e->name_len, l);
+	hf_dns_name_lower(w, l);
+	CHECK_MEM(e->name, w, l);
+	e->state = VAL_ST_SECURE;
+	e->expires = expires;
+	e->ede = (uint16_t)i; /* which name, for the checks */
+	return e;
+}
+
+/* Hit, miss (other name, other kind, expired), case-insensitive names. */
+static void test_keycache_hit_miss(void)
+{
+	struct val_cache c;
+	struct val_entry *e, *d;
+	uint8_t w[HF_DNS_NAME_MAX];
+	size_t l;
+
+	CHECK_EQ(val_cache_init(&c, 16), 0);
+	e = kc_put(&c, 1, VAL_KIND_KEY, NOW + 10);
+	d = kc_put(&c, 1, VAL_KIND_DS, NOW + 10);
+	CHECK(e != d);
+	CHECK(kc_get(&c, 1, VAL_KIND_KEY, NOW) == e);
+	CHECK(kc_get(&c, 1, VAL_KIND_DS, NOW) == d);
+	l = kc_name(1, w);
+	hf_dns_name_lower(w, l);
+	CHECK(val_cache_get(&c, w, l, VAL_KIND_KEY, NOW) == e);
+	CHECK(kc_get(&c, 2, VAL_KIND_KEY, NOW) == NULL);
+	/* "k1.zone.test." with one byte less: a prefix is another name */
+	CHECK(val_cache_get(&c, w, l - 1, VAL_KIND_KEY, NOW) == NULL);
+	CHECK_EQ(c.hits, 3);
+	CHECK_EQ(c.misses, 2);
+	CHECK_EQ(c.count, 2);
+	/* expired: a miss, and the entry is gone */
+	CHECK(kc_get(&c, 1, VAL_KIND_KEY, NOW + 10) == NULL);
+	CHECK_EQ(c.count, 1);
+	CHECK(kc_get(&c, 1, VAL_KIND_KEY, NOW) == NULL);
+	CHECK(kc_get(&c, 1, VAL_KIND_DS, NOW) == d);
+	CHECK_EQ(c.hits, 4);
+	CHECK_EQ(c.misses, 4);
+	CHECK_EQ(c.evictions, 0);
+	val_cache_free(&c);
+}
+
+/* Replacing an entry: a blank one for the same (name, kind), nothing evicted. */
+static void test_keycache_replace(void)
+{
+	struct val_cache c;
+	struct val_entry *e;
+
+	CHECK_EQ(val_cache_init(&c, 8), 0);
+	for (unsigned i = 0; i < 8; i++)
+		kc_put(&c, i, VAL_KIND_KEY, NOW + 10);
+	e = kc_get(&c, 3, VAL_KIND_KEY, NOW);
+	CHECK(e != NULL);
+	e->state = VAL_ST_BOGUS;
+	e = val_cache_put(&c, e->name, e->name_len, VAL_KIND_KEY);
+	CHECK_EQ(e->state, 0);
+	CHECK_EQ(e->n, 0);
+	CHECK_EQ(e->ede, HF_EDE_NONE);
+	e->state = VAL_ST_INSECURE;
+	e->expires = NOW + 10;
+	CHECK_EQ(c.count, 8);
+	CHECK_EQ(c.evictions, 0);
+	CHECK(kc_get(&c, 3, VAL_KIND_KEY, NOW) == e);
+	CHECK_EQ(e->state, VAL_ST_INSECURE);
+	for (unsigned i = 0; i < 8; i++)
+		CHECK(kc_get(&c, i, VAL_KIND_KEY, NOW) != NULL);
+	val_cache_free(&c);
+}
+
+/*
+ * Full to capacity, then one more: the least recently used entry goes
+ * (a look-up counts as use), and only it; a look-up of it misses after.
+ * At sizes that are and are not powers of two, the control default
+ * (4096) among them: every insert up to cap is taken.
+ */
+static void test_keycache_eviction_order(void)
+{
+	static const uint32_t caps[] = {8, 9, 100, 1000, 4096};
+
+	for (unsigned ci = 0; ci < HF_ARRAY_LEN(caps); ci++) {
+		uint32_t cap = caps[ci];
+		struct val_cache c;
+
+		CHECK_EQ(val_cache_init(&c, cap), 0);
+		for (unsigned i = 0; i < cap; i++)
+			kc_put(&c, i, VAL_KIND_KEY, NOW + 10);
+		CHECK_EQ(c.count, cap);
+		CHECK_EQ(c.evictions, 0);
+		for (unsigned i = 0; i < cap; i++)
+			CHECK(kc_get(&c, i, VAL_KIND_KEY, NOW) != NULL);
+		/* use 0 again: 1 is now the least recently used */
+		CHECK(kc_get(&c, 0, VAL_KIND_KEY, NOW) != NULL);
+		kc_put(&c, cap, VAL_KIND_KEY, NOW + 10);
+		CHECK_EQ(c.count, cap);
+		CHECK_EQ(c.evictions, 1);
+		CHECK(kc_get(&c, 1, VAL_KIND_KEY, NOW) == NULL);
+		CHECK(kc_get(&c, 0, VAL_KIND_KEY, NOW) != NULL);
+		CHECK(kc_get(&c, cap, VAL_KIND_KEY, NOW) != NULL);
+		/* then 2, 3, ... in insertion order (a look-up of one that is
+		 * gone, a miss, does not change the order) */
+		for (unsigned i = 2; i < 6; i++) {
+			kc_put(&c, cap + i, VAL_KIND_KEY, NOW + 10);
+			CHECK(kc_get(&c, i, VAL_KIND_KEY, NOW) == NULL);
+		}
+		CHECK_EQ(c.evictions, 5);
+		for (unsigned i = 6; i < cap; i++)
+			CHECK(kc_get(&c, i, VAL_KIND_KEY, NOW) != NULL);
+		/* churn through three times the capacity: the last cap names are in */
+		for (unsigned i = 0; i < 3 * cap; i++)
+			kc_put(&c, 10 * cap + i, VAL_KIND_DS, NOW + 10);
+		CHECK_EQ(c.count, cap);
+		for (unsigned i = 0; i < 3 * cap; i++) {
+			struct val_entry *e = kc_get(&c, 10 * cap + i, VAL_KIND_DS, NOW);
+			CHECK((e != NULL) == (i >= 2 * cap));
+			if (e)
+				CHECK_EQ(e->ede, (uint16_t)(10 * cap + i));
+		}
+		for (unsigned i = 0; i <= cap; i++)
+			CHECK(kc_get(&c, i, VAL_KIND_KEY, NOW) == NULL);
+		val_cache_free(&c);
+	}
+}
+
+/* Flushes: everything, or one name and what is below it. */
+static void test_keycache_flush(void)
+{
+	struct val_cache c;
+	uint8_t w[HF_DNS_NAME_MAX];
+	size_t l = 0;
+
+	CHECK_EQ(val_cache_init(&c, 8), 0);
+	for (unsigned i = 0; i < 4; i++)
+		kc_put(&c, i, VAL_KIND_KEY, NOW + 10);
+	CHECK_EQ(hf_dns_name_from_str("k2.zone.test.", w, &l), 0);
+	val_cache_flush_below(&c, w, l);
+	CHECK_EQ(c.count, 3);
+	CHECK(kc_get(&c, 2, VAL_KIND_KEY, NOW) == NULL);
+	CHECK(kc_get(&c, 3, VAL_KIND_KEY, NOW) != NULL);
+	CHECK_EQ(hf_dns_name_from_str("zone.test.", w, &l), 0);
+	val_cache_flush_below(&c, w, l);
+	CHECK_EQ(c.count, 0);
+	for (unsigned i = 0; i < 8; i++)
+		kc_put(&c, i, VAL_KIND_KEY, NOW + 10);
+	val_cache_flush(&c);
+	CHECK_EQ(c.count, 0);
+	for (unsigned i = 0; i < 8; i++)
+		CHECK(kc_get(&c, i, VAL_KIND_KEY, NOW) == NULL);
+	for (unsigned i = 0; i < 8; i++)
+		kc_put(&c, i + 8, VAL_KIND_KEY, NOW + 10);
+	CHECK_EQ(c.evictions, 0);
+	val_cache_free(&c);
+}
+
+int main(int argc, char **argv)
 {
 	static const struct hf_test_case cases[] = {
 		TEST_CASE(test_rfc_signatures),
@@ -1491,8 +1679,15 @@ int main(void)
 		TEST_CASE(test_cname_chain_and_nta),
 		TEST_CASE(test_small_cache),
 		TEST_CASE(test_add_keys_misuse),
+		TEST_CASE(test_keycache_hit_miss),
+		TEST_CASE(test_keycache_replace),
+		TEST_CASE(test_keycache_eviction_order),
+		TEST_CASE(test_keycache_flush),
 	};
 	int rc;
+
+	if (hf_test_eal_init(argc > 0 ? argv[0] : "test_validator", "validator") != 0)
+		return 1;
 
 	hf_val_conf_default(&vconf);
 	tkey_gen(&z_test.key, HF_ALG_ECDSAP256, 257);
@@ -1508,5 +1703,6 @@ int main(void)
 	EVP_PKEY_free(z_n3.key.pk);
 	EVP_PKEY_free(z_nods.key.pk);
 	EVP_PKEY_free(k_other.pk);
+	rte_eal_cleanup();
 	return rc;
 }
