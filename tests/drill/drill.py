@@ -29,7 +29,8 @@ load's answers by when they were sent, and per-core counters (`holdfastctl
 stats --per-core --json`) that each core answered. Prints a timeline:
 answers per second by outcome (secure, stale, servfail, insecure: the
 NTA's), the events, and the NTA's time to reach every core (apply_us).
-Prints "ok PHASE" / "FAIL PHASE: reason" and "N passed, N failed"; exits 1
+Prints "ok PHASE" / "FAIL PHASE: reason" (the last, "load and totals",
+judges the load's answers by window) and "N passed, N failed"; exits 1
 when anything failed. Registered as meson test "drill" (suites drill and
 e2e). About a minute.
 
@@ -38,24 +39,22 @@ HF_E2E_LOGDIR (holdfast's log; default meson-logs/ or /tmp),
 HF_E2E_VERBOSE=1, HF_LAB_TAG, HF_LAB_UPSTREAM_ADDR.
 """
 
-import atexit
 import os
 import random
 import selectors
-import signal
 import socket
 import sys
 import threading
 import time
-import traceback
 
-sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-import test_e2e as e2e  # noqa: E402
-from test_e2e import Fail, check, build_query, Response, T_A, T_AAAA, T_SOA, NOERROR, SERVFAIL, RCODE_NAMES  # noqa: E402
-import ctl_rig  # noqa: E402
-from ctl_rig import CtlRig, spread_query, per_core, counter  # noqa: E402
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))  # lib
+from lib import runner  # noqa: E402
+from lib.checks import Fail, check, rcode_name, type_name  # noqa: E402
+from lib.client import VERBOSE, spread_query  # noqa: E402
+from lib.ctl import per_core, counter  # noqa: E402
+from lib.dnsmsg import build_query, Response, T_A, T_AAAA, T_SOA, NOERROR, SERVFAIL  # noqa: E402
+from lib.rig import Rig, TEST_A  # noqa: E402
 
 WORKERS = 2
 MAX_TTL = 4  # holdfast max-ttl: cached names (and keys) pass their TTL quickly
@@ -74,7 +73,7 @@ CACHED = [("www.example.de", T_A, "192.0.2.1"), ("www.example.de", T_AAAA, "2001
 UNCACHED = [("www.alg8.de", T_A, "192.0.2.8"), ("www.nsec3n.de", T_A, "192.0.2.34"),
             ("de", T_SOA, None)]  # the broken zone's own apex
 WILD_A = "192.0.2.2"
-OUTSIDE = ("www.test", T_A, ctl_rig.TEST_A)
+OUTSIDE = ("www.test", T_A, TEST_A)
 
 RIG = None
 T0 = None
@@ -124,7 +123,7 @@ def classify(r):
 
 
 def tname(qtype):
-    return e2e.RR_TYPE_NAMES.get(qtype, qtype)
+    return type_name(qtype)
 
 
 def ede_s(r):
@@ -274,7 +273,7 @@ def ask(queries, **kw):
     res = spread_query(RIG.netns, RIG.lab["HF_LAB_SERVICE4"], queries, timeout=8.0, ad=True, **kw)
     for name, qtype, r in res:
         check(r is not None, f"no answer to {name} {tname(qtype)} within 8 s")
-        if e2e.VERBOSE:
+        if VERBOSE:
             print(f"#   {name} {tname(qtype)} -> {r.summary()}", flush=True)
     return res
 
@@ -312,7 +311,7 @@ def expect_insecure(items, what):
 def expect_servfail7(items, what):
     res = ask([(n, t) for n, t, _ in items])
     for (name, qtype, _), (_, _, r) in zip(items, res):
-        check(r.rcode == SERVFAIL, f"{what}: {name} {tname(qtype)}: {RCODE_NAMES.get(r.rcode, r.rcode)}, "
+        check(r.rcode == SERVFAIL, f"{what}: {name} {tname(qtype)}: {rcode_name(r.rcode)}, "
               f"expected SERVFAIL with EDE 7: {r.summary()}")
         check(not r.ad and not r.answer, f"{what}: {name}: SERVFAIL with AD or data: {r.summary()}")
         check(EDE_NO_REACHABLE not in r.ede_codes(), f"{what}: {name}: EDE 22 (No Reachable Authority) "
@@ -435,7 +434,7 @@ def phase3():
     res = ask([(n, t) for n, t, _ in CACHED])
     for (name, qtype, value), (_, _, r) in zip(CACHED, res):
         check(r.rcode == NOERROR, f"phase 3: {name} {tname(qtype)} (cached, past its TTL): "
-              f"{RCODE_NAMES.get(r.rcode, r.rcode)}, expected the stale answer: {r.summary()}")
+              f"{rcode_name(r.rcode)}, expected the stale answer: {r.summary()}")
         expect_value(name, qtype, r, value)
         check(r.ede_codes() == [EDE_STALE], f"phase 3: {name}: EDE {ede_s(r)}, expected exactly 3 (Stale "
               f"Answer): {r.summary()}")
@@ -565,8 +564,29 @@ def phase6():
           f"recheck message); its nta lines: {[ln for ln in RIG.log_text().splitlines() if 'nta:' in ln][-3:]}")
 
 
-PLAN = [("1 healthy", phase1), ("2 fault-expired de", phase2), ("3 stale and servfail", phase3),
-        ("4 nta add", phase4), ("5 nta expiry and remove", phase5), ("6 repair and recheck", phase6)]
+def with_load(fn):
+    """fn, once the load (started in phase 1) is seen running."""
+    def run():
+        check(LOAD is not None and LOAD.is_alive(), f"the load is not running ({LOAD and LOAD.error})")
+        fn()
+    return run
+
+
+def load_and_totals():
+    """The load's answers judged by window, and the totals per core."""
+    check(LOAD is not None, "no load ran")
+    LOAD.stop_ev.set()
+    LOAD.join(timeout=10)
+    fails = ([f"load: {LOAD.error}"] if LOAD.error else []) + check_windows()
+    check(not fails, "\nFAIL ".join(fails))
+    st = RIG.stats()
+    event(f"total answers per core: {per_core(st, 'answers')}, validation {counter(st, 'control.validation')}")
+
+
+PLAN = [("drill", {"max-ttl": MAX_TTL, "failure-ttl": 1}, [
+    ("1 healthy", phase1), ("2 fault-expired de", with_load(phase2)), ("3 stale and servfail", with_load(phase3)),
+    ("4 nta add", with_load(phase4)), ("5 nta expiry and remove", with_load(phase5)),
+    ("6 repair and recheck", with_load(phase6)), ("load and totals", load_and_totals)])]
 
 
 # --------------------------------------------------------------- timeline
@@ -634,96 +654,28 @@ def print_timeline():
 # ----------------------------------------------------------------- runner
 
 
-def main():
+def make_rig(holdfast, srcdir):
     global RIG, T0
-    args = sys.argv[1:]
-    if args and args[0] in ("-h", "--help"):
-        print(__doc__.strip())
-        return 0
-    srcdir = os.path.abspath(args[1] if len(args) > 1 else os.path.join(HERE, "..", ".."))
-    holdfast = args[0] if args else os.path.join(srcdir, "build", "holdfast")
-    random.seed()
-    tag = os.environ.get("HF_LAB_TAG", "drill")
-    rig = RIG = CtlRig(holdfast, srcdir, "drill", tag,
-                       upstream=os.environ.get("HF_LAB_UPSTREAM_ADDR") or "127.53.0.20",
-                       lab_dir=f"/tmp/hf-lab-{tag}", workers=WORKERS, script="drill.py")
-    atexit.register(rig.teardown)
-
-    def on_signal(sig, _frame):
-        raise SystemExit(f"signal {sig}")
-
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, on_signal)
     T0 = time.monotonic()
-    passed, failed = 0, 0
-    failures = []
-    try:
-        setup_error = None
-        if os.geteuid() != 0:
-            setup_error = "must run as root (network namespaces, DPDK)"
-        elif not os.access(holdfast, os.X_OK):
-            setup_error = f"holdfast executable not found: {holdfast}"
-        else:
-            try:
-                rig.lab_up()
-                event(f"lab up (tag {tag}, signed world)")
-                rig.start(**{"max-ttl": MAX_TTL, "failure-ttl": 1})
-                event(f"holdfast up: {WORKERS} workers, net_af_packet qpairs={WORKERS}, max-ttl {MAX_TTL}s")
-            except Exception as e:
-                setup_error = f"setup: {e}"
-        for label, fn in PLAN:
-            if setup_error:
-                print(f"FAIL {label}: {setup_error}", flush=True)
-                failed += 1
-                continue
-            t = time.monotonic()
-            try:
-                check(rig.running(), f"holdfast is not running (exit status {rig.proc.returncode if rig.proc else '?'})")
-                if fn is not phase1:
-                    check(LOAD is not None and LOAD.is_alive(), f"the load is not running ({LOAD and LOAD.error})")
-                fn()
-                print(f"ok {label} ({time.monotonic() - t:.1f} s)", flush=True)
-                passed += 1
-            except Fail as e:
-                print(f"FAIL {label}: {e}", flush=True)
-                failures.append(label)
-                failed += 1
-            except Exception as e:
-                print(f"FAIL {label}: {type(e).__name__}: {e}", flush=True)
-                traceback.print_exc(file=sys.stdout)
-                failed += 1
-        if LOAD is not None:
-            LOAD.stop_ev.set()
-            LOAD.join(timeout=10)
-            if LOAD.error:
-                print(f"FAIL load: {LOAD.error}", flush=True)
-                failed += 1
-            for f in check_windows():
-                print(f"FAIL {f}", flush=True)
-                failed += 1
-            if not setup_error:
-                try:
-                    st = rig.stats()
-                    event(f"total answers per core: {per_core(st, 'answers')}, "
-                          f"validation {counter(st, 'control.validation')}")
-                except Exception as e:
-                    print(f"FAIL final stats: {e}", flush=True)
-                    failed += 1
-    except SystemExit as e:
-        print(f"FAIL interrupted by {e}", flush=True)
-        failed += 1
-    finally:
-        if LOAD is not None:
-            LOAD.stop_ev.set()
-        print_timeline()
-        if failed and rig.log_path:
-            print(f"# --- last lines of {rig.log_path}")
-            sys.stdout.write(rig.log_tail(30))
-        rig.teardown()
-    print(f"# drill took {time.monotonic() - T0:.1f} s")
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+    tag = os.environ.get("HF_LAB_TAG", "drill")
+    RIG = Rig(holdfast, srcdir, "drill", tag, signed=True, workers=WORKERS,
+              upstream=os.environ.get("HF_LAB_UPSTREAM_ADDR") or "127.53.0.20", lab_dir=f"/tmp/hf-lab-{tag}",
+              script="drill.py")
+    return RIG
+
+
+def start(rig, label, knobs):
+    event(f"lab up (tag {rig.tag}, signed world)")
+    rig.start(**knobs, **{"nta-state-file": os.path.join(rig.lab["HF_LAB_DIR"], "nta.state")})
+    event(f"holdfast up: {WORKERS} workers, net_af_packet qpairs={WORKERS}, max-ttl {MAX_TTL}s")
+
+
+def stop_load(_runner):
+    if LOAD is not None:
+        LOAD.stop_ev.set()
+    print_timeline()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(runner.main(__doc__, "drill", PLAN, make_rig, start, finally_=stop_load, paths_optional=True,
+                         select=False))

@@ -18,16 +18,15 @@ file, lifetime expiry and limits, NTAs in the config file, and
 `control-socket-group`.
 
 Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed";
-exits 1 when anything failed. Environment as test_e2e.py (HF_E2E_VERBOSE,
+exits 1 when anything failed. The runner, the rig and holdfastctl's
+helpers are tests/e2e/lib's. Environment as test_e2e.py (HF_E2E_VERBOSE,
 HF_E2E_LOGDIR, HF_LAB_UPSTREAM_ADDR) plus HF_HOLDFASTCTL.
 """
 
-import atexit
 import errno
 import json
 import math
 import os
-import random
 import re
 import signal
 import socket
@@ -36,16 +35,17 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import grp
 import pwd
 
-sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_e2e as e2e  # noqa: E402
-from test_e2e import Fail, check, T_A, T_AAAA, T_TXT, NOERROR, SERVFAIL, NXDOMAIN, RCODE_NAMES  # noqa: E402
-import ctl_rig  # noqa: E402
-from ctl_rig import CtlRig, spread_query, per_core, counter, raw_request  # noqa: E402
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from lib import runner  # noqa: E402
+from lib.checks import Fail, check, rnd, rcode_name  # noqa: E402
+from lib.client import spread_query  # noqa: E402
+from lib.ctl import per_core, counter, raw_request, parse_prom  # noqa: E402
+from lib.dnsmsg import T_A, T_AAAA, T_TXT, NOERROR, SERVFAIL, NXDOMAIN  # noqa: E402
+from lib.lab import lab_tag  # noqa: E402
+from lib.rig import Rig  # noqa: E402
 
 WORKERS = 2
 WWW_TTL = 300
@@ -71,10 +71,6 @@ STALE_KEYS = {"serve-stale-window": 86400, "serve-stale-client-timeout": 1.8, "s
               "serve-stale-failure-recheck": 30}
 
 RIG = None
-
-
-def rnd(prefix):
-    return f"{prefix}-{random.randrange(16 ** 8):08x}"
 
 
 def q(name, qtype=T_A, **kw):
@@ -123,7 +119,7 @@ def parse_duration(v):
 
 
 def expect_ad(r, ad, what):
-    check(r.rcode == NOERROR, f"{what}: {RCODE_NAMES.get(r.rcode, r.rcode)}: {r.summary()}")
+    check(r.rcode == NOERROR, f"{what}: {rcode_name(r.rcode)}: {r.summary()}")
     check(r.ad == ad, f"{what}: AD={int(r.ad)}, expected {int(ad)}: {r.summary()}")
     check(not r.ede, f"{what}: EDE {r.ede_codes()}: {r.summary()}")
 
@@ -419,37 +415,6 @@ def case_stats_reset():
     pt = s["ports"][0]
     check(1 <= pt["rx_packets"] <= 3 and 1 <= pt["tx_packets"] <= 3,
           f"stats after reset + 1 query: port rx/tx {pt['rx_packets']}/{pt['tx_packets']}")
-
-
-PROM_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
-                       r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*,?\})? '
-                       r'([-+]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|NaN|\+Inf|-Inf))( -?[0-9]+)?$')
-
-
-def parse_prom(text, what):
-    """{metric: [(labels, value)]} of a Prometheus text exposition; Fail on a bad line."""
-    typed, helped, samples = {}, set(), {}
-    for ln in text.splitlines():
-        if not ln.strip():
-            continue
-        if ln.startswith("# TYPE "):
-            parts = ln.split()
-            check(len(parts) == 4 and parts[3] in ("counter", "gauge", "untyped", "histogram", "summary"),
-                  f"{what}: bad TYPE line {ln!r}")
-            typed[parts[2]] = parts[3]
-            continue
-        if ln.startswith("# HELP "):
-            helped.add(ln.split()[2])
-            continue
-        if ln.startswith("#"):
-            continue
-        m = PROM_LINE.match(ln)
-        check(m, f"{what}: not a text exposition sample line: {ln!r}")
-        base = m.group(1)
-        fam = re.sub(r"_(total|count|sum|bucket)$", "", base)
-        check(base in typed or fam in typed, f"{what}: {base} has no # TYPE line before it")
-        samples.setdefault(base, []).append((m.group(2) or "", float(m.group(3))))
-    return samples
 
 
 def prom_queries(samples):
@@ -1490,135 +1455,42 @@ def case_socket_group():
 
 
 # (instance, knobs, extra config lines, cases)
+# (instance, {config key: value, "extra": [(key, value) lines]}, [cases]); the
+# nta-state-file is named here and made a path in the lab dir by start().
 PLAN = [
-    ("main", {"failure-ttl": 30, "nta-state-file": "main"}, [],
+    ("main", {"failure-ttl": 30, "nta-state-file": "main"},
      [case_status, case_help, case_usage_errors, case_connect_errors, case_stats_shape, case_stats_counters,
       case_stats_reset, case_stats_prometheus, case_cache_lookup, case_cache_flush_name, case_cache_flush_subtree,
       case_cache_flush_bogus, case_cache_flush_all, case_nta_add_list_remove, case_nta_lifetimes,
       case_nta_expiry, case_nta_recheck_healthy, case_config_get, case_config_set_errors,
       case_config_set_stale_ttl, case_config_set_window, case_flush_keeps_waiters, case_socket_permissions, case_raw_protocol, case_raw_stalled_connection,
       case_nta_limit, case_concurrent_commands]),
-    ("persist", {"nta-state-file": "persist"}, [],
+    ("persist", {"nta-state-file": "persist"},
      [case_nta_persist_restart, case_nta_persist_crash, case_nta_state_corrupt, case_nta_persist_failure,
       case_unsafe_dirs]),
-    ("config", {"nta-state-file": "config"}, [("nta", "example.de 10m config says so"), ("nta", "alg15.de")],
+    ("config", {"nta-state-file": "config", "extra": [("nta", "example.de 10m config says so"), ("nta", "alg15.de")]},
      [case_nta_from_config, case_nta_config_limits]),
     ("group", {"nta-state-file": "group", "control-socket-group": "nogroup", "stats-textfile": "textfile",
-               "stats-textfile-interval": "1s"}, [], [case_socket_group, case_stats_textfile]),
+               "stats-textfile-interval": "1s"}, [case_socket_group, case_stats_textfile]),
 ]
 
 
-def case_name(fn):
-    return fn.__name__[len("case_"):]
-
-
-def main():
+def make_rig(holdfast, srcdir):
     global RIG
-    if len(sys.argv) < 3:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    holdfast, srcdir, only = sys.argv[1], sys.argv[2], set(sys.argv[3:])
-    known = {case_name(c) for *_, cases in PLAN for c in cases}
-    if only - known:
-        print(f"unknown case(s): {' '.join(sorted(only - known))}; known: {' '.join(sorted(known))}",
-              file=sys.stderr)
-        return 2
-    random.seed()
-    pid = os.getpid()
-    rig = RIG = CtlRig(holdfast, srcdir, "e2ec", "c" + format(pid % 16 ** 5, "05x"), workers=WORKERS,
-                       script="test_ctl.py")
-    atexit.register(rig.teardown)
+    RIG = Rig(holdfast, srcdir, "e2ec", lab_tag("c"), signed=True, workers=WORKERS)
+    return RIG
 
-    def on_signal(sig, _frame):
-        raise SystemExit(f"signal {sig}")
 
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, on_signal)
-    passed = failed = 0
-    t_start = time.monotonic()
-    failed_logs = set()
-    current = ["setup"]
-    try:
-        setup_error = None
-        if os.geteuid() != 0:
-            setup_error = "must run as root (network namespaces, DPDK)"
-        elif not os.access(holdfast, os.X_OK):
-            setup_error = f"holdfast executable not found: {holdfast}"
-        else:
-            try:
-                rig.lab_up()
-            except Exception as e:
-                setup_error = f"lab: {e}"
-        for inst, knobs, extra, cases in PLAN:
-            cases = [c for c in cases if not only or case_name(c) in only]
-            if not cases:
-                continue
-            start_error = setup_error
-            if not start_error:
-                try:
-                    if rig.faulted:
-                        rig.repair()
-                    k = dict(knobs)
-                    k["nta-state-file"] = os.path.join(rig.lab["HF_LAB_DIR"], f"nta-{knobs['nta-state-file']}.state")
-                    rig.state_file = k["nta-state-file"]
-                    if "stats-textfile" in k:
-                        k["stats-textfile"] = STATE["textfile"] = os.path.join(rig.lab["HF_LAB_DIR"], "tf",
-                                                                               "holdfast.prom")
-                        os.makedirs(os.path.dirname(k["stats-textfile"]), exist_ok=True)
-                        os.chmod(os.path.dirname(k["stats-textfile"]), 0o755)  # holdfast refuses 0777
-                    print(f"# instance {inst}", flush=True)
-                    rig.start(extra=extra, **k)
-                except Exception as e:
-                    start_error = f"holdfast start ({inst}): {e}"
-                    failed_logs.add(rig.log_path)
-            for c in cases:
-                name = case_name(c)
-                current[0] = name
-                if start_error:
-                    print(f"FAIL {name}: {start_error}", flush=True)
-                    failed += 1
-                    continue
-                t0 = time.monotonic()
-                log_before = rig.log_path
-                ok = False
-                try:
-                    rig.take_exits()  # the case before had its own
-                    if not rig.running():  # a crash in the case before: a fresh holdfast for this one
-                        rig.restart()
-                    c()
-                    ok = True
-                except Fail as e:
-                    print(f"FAIL {name}: {e}", flush=True)
-                except Exception as e:
-                    print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
-                    traceback.print_exc(file=sys.stdout)
-                # holdfast dying by itself during the case (even when the
-                # case restarted it, or passed anyway) fails the case
-                exits = rig.take_exits()
-                if ok and exits:
-                    print(f"FAIL {name}: {'; '.join(exits)}", flush=True)
-                    ok = False
-                elif exits:
-                    print(f"# and during {name}: {'; '.join(exits)}", flush=True)
-                if ok:
-                    print(f"ok {name} ({time.monotonic() - t0:.1f} s)", flush=True)
-                    passed += 1
-                else:
-                    failed += 1
-                    failed_logs.update(p for p in (log_before, rig.log_path) if p)
-            rig.stop()
-    except SystemExit as e:
-        print(f"FAIL {current[0]}: interrupted by {e}", flush=True)
-        failed += 1
-    finally:
-        rig.teardown()
-    for path in sorted(p for p in failed_logs if p):
-        print(f"# --- last lines of {path}")
-        sys.stdout.write(rig.log_tail(40, path))
-    print(f"# e2e_ctl took {time.monotonic() - t_start:.1f} s")
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+def start(rig, label, knobs):
+    k = dict(knobs)
+    k["nta-state-file"] = os.path.join(rig.lab["HF_LAB_DIR"], f"nta-{knobs['nta-state-file']}.state")
+    rig.state_file = k["nta-state-file"]
+    if "stats-textfile" in k:
+        k["stats-textfile"] = STATE["textfile"] = os.path.join(rig.lab["HF_LAB_DIR"], "tf", "holdfast.prom")
+        os.makedirs(os.path.dirname(k["stats-textfile"]), exist_ok=True)
+        os.chmod(os.path.dirname(k["stats-textfile"]), 0o755)  # holdfast refuses 0777
+    rig.start(**k)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(runner.main(__doc__, "e2e_ctl", PLAN, make_rig, start))

@@ -14,11 +14,10 @@ and key caches), so "an uncached name in the broken zone" means exactly that.
 Always tears everything down. Prints "ok NAME" / "FAIL NAME: reason" per
 case, then "N passed, N failed"; exits 1 when anything failed.
 
-The wire code (query builder, message parser, namespace sockets) and the
-lab/holdfast rig are test_e2e.py's, imported as a module; only the config
-holdfast gets here and the names of the lab, logs and DPDK prefix differ.
+The runner, the rig (`signed=True`) and DNS messages (dnspython) are
+tests/e2e/lib's; only the config holdfast gets here and the cases differ.
 
-Environment (besides test_e2e.py's HF_E2E_VERBOSE, HF_E2E_DRIVER,
+Environment (besides lib's HF_E2E_VERBOSE, HF_E2E_DRIVER,
 HF_E2E_LCORES, HF_E2E_LOGDIR, HF_LAB_UPSTREAM_ADDR):
 
   HF_E2E_DNSSEC_REFERENCE=unbound  run the same cases against a validating
@@ -29,38 +28,27 @@ HF_E2E_LCORES, HF_E2E_LOGDIR, HF_LAB_UPSTREAM_ADDR):
         (EDE 27, some EDE codes differ): its failures there are expected.
 """
 
-import atexit
 import os
-import random
-import signal
-import socket
-import struct
 import subprocess
 import sys
 import time
-import traceback
-import glob
-import shutil
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_e2e as e2e  # noqa: E402
-from test_e2e import (Fail, check, Response, Client, Netns, build_query, libc,  # noqa: E402
-                      T_A, T_NS, T_CNAME, T_SOA, T_TXT, T_AAAA, T_OPT,
-                      NOERROR, SERVFAIL, NXDOMAIN, RCODE_NAMES, PR_SET_PDEATHSIG)
+from lib import runner  # noqa: E402
+from lib.checks import (check, rnd, expect, expect_ede, expect_no_ede, expect_a, ede_str,  # noqa: E402
+                        ede_name, answer_ttl, soa_of, rcode_name, type_name)
+from lib.client import Client, RootNs  # noqa: E402
+from lib.dnsmsg import (T_A, T_SOA, T_TXT, T_AAAA, T_RRSIG, T_NSEC, T_NSEC3,  # noqa: E402
+                        NOERROR, SERVFAIL, NXDOMAIN)
+from lib.lab import lab_tag, libc, PR_SET_PDEATHSIG  # noqa: E402
+from lib.rig import Rig, TEST_A  # noqa: E402
+import signal  # noqa: E402
 
-# ---------------------------------------------------------------- constants
-T_DS, T_RRSIG, T_NSEC, T_DNSKEY, T_NSEC3 = 43, 46, 47, 48, 50
-e2e.RR_TYPE_NAMES.update({43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 50: "NSEC3", 51: "NSEC3PARAM"})
 DNSSEC_TYPES = (T_RRSIG, T_NSEC, T_NSEC3)
 
 # EDE info codes (RFC 8914, RFC 9276)
 EDE_STALE, EDE_BOGUS, EDE_EXPIRED, EDE_NOT_YET_VALID, EDE_DNSKEY_MISSING = 3, 6, 7, 8, 9
 EDE_RRSIGS_MISSING, EDE_NSEC_MISSING, EDE_NO_REACHABLE, EDE_NSEC3_ITERATIONS = 10, 12, 22, 27
-EDE_NAMES = {0: "Other", 1: "Unsupported DNSKEY Algorithm", 2: "Unsupported DS Digest Type", 3: "Stale Answer",
-             6: "DNSSEC Bogus", 7: "Signature Expired", 8: "Signature Not Yet Valid", 9: "DNSKEY Missing",
-             10: "RRSIGs Missing", 12: "NSEC Missing", 13: "Cached Error", 19: "Stale NXDOMAIN Answer",
-             22: "No Reachable Authority", 23: "Network Error", 27: "Unsupported NSEC3 Iterations Value"}
 
 # The signed world (tests/lab/README.md, "The signed world"; zones/world/*.zone.in)
 SECURE_WWW = {  # name: (A, algorithm of its zone)
@@ -74,7 +62,6 @@ NEG_TTL = 60
 WILD_A = "192.0.2.2"
 UNSIGNED_A = "192.0.2.200"
 OPTOUT_A = "192.0.2.201"
-TEST_A = "198.51.100.10"  # www.test, outside de. (insecure delegation from the root)
 # holdfast config of this suite and defaults the cases rely on
 NSEC3_MAX_ITERATIONS = 50  # the lab's iter.de has 150
 STALE_TTL = 30
@@ -82,172 +69,35 @@ CLIENT_TIMEOUT = 1.8
 STALE_MAX_TTL = 3
 
 REFERENCE = os.environ.get("HF_E2E_DNSSEC_REFERENCE", "")
-SCRIPT = os.path.basename(__file__)
 
 
 # ------------------------------------------------------------------ the rig
 
-
-def lab_tag(pid):
-    return "d" + format(pid % 16 ** 5, "05x")  # <= 6 chars of [a-z0-9]; test_e2e.py uses "e"
-
-
-def run_alive(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return SCRIPT.encode() in f.read()
-    except OSError:
-        return False
+# holdfast's config here besides lib's signed rig (knobs add to it)
+CONFIG = {
+    "nsec3-max-iterations": str(NSEC3_MAX_ITERATIONS),
+    "failure-ttl": "1",  # a failure cached before `repair` must not outlive the check after it
+}
 
 
-def remove_leftovers(lab_sh):
-    """Labs and DPDK runtime dirs of runs of this suite killed with SIGKILL.
-    (/tmp/hf-e2ed-* and hf_e2ed_*: test_e2e.py's globs never match them.)"""
-    for d in glob.glob("/tmp/hf-e2ed-*"):
-        pid = d.rsplit("-", 1)[1]
-        if pid.isdigit() and not run_alive(int(pid)):
-            print(f"# removing the lab left by e2e_dnssec run {pid}", flush=True)
-            subprocess.run([lab_sh, "down"], env=dict(os.environ, HF_LAB_TAG=lab_tag(int(pid)), HF_LAB_DIR=d),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-    for d in glob.glob("/var/run/dpdk/hf_e2ed_*"):
-        pid = os.path.basename(d).split("_")[2]
-        if pid.isdigit() and not run_alive(int(pid)):
-            shutil.rmtree(d, ignore_errors=True)
-
-
-class RootNs:
-    """Netns stand-in for the reference mode: sockets in our own namespace."""
-
-    def socket(self, family, kind=socket.SOCK_DGRAM, proto=0):
-        return socket.socket(family, kind, proto)
-
-    def close(self):
-        pass
-
-
-class DnssecRig(e2e.Rig):
-    """test_e2e.py's rig with this suite's names and holdfast config."""
-
-    def __init__(self, holdfast, srcdir):
-        super().__init__(holdfast, srcdir)
-        pid = os.getpid()
-        self.tag = lab_tag(pid)
-        upstream = os.environ.get("HF_LAB_UPSTREAM_ADDR") or f"127.53.{1 + pid // 254 % 254}.{1 + pid % 254}"
-        self.lab_env = dict(os.environ, HF_LAB_TAG=self.tag, HF_LAB_DIR=f"/tmp/hf-e2ed-{pid}",
-                            HF_LAB_UPSTREAM_ADDR=upstream)
-        self.faulted = False
-
-    def lab_up(self):
-        remove_leftovers(self.lab_sh)
-        self.lab_is_up = True  # even a half-made lab gets torn down
-        self.lab_cmd("up")
-        for line in self.lab_cmd("env").splitlines():
-            k, _, v = line.partition("=")
-            self.lab[k] = v.strip("'")
-        for k in ("HF_LAB_RESOLVER", "HF_LAB_TRUST_ANCHOR"):
-            check(self.lab.get(k), f"lab.sh env has no {k}: the lab came up without its signed world")
-        self.netns = Netns(self.lab["HF_LAB_NETNS"])
-        self.client = Client(self.netns, self.lab["HF_LAB_SERVICE4"], self.lab["HF_LAB_SERVICE6"])
-
-    def fault(self, kind, zone):
-        self.faulted = True
-        self.lab_cmd("fault-" + kind, zone)
-
-    def repair(self):
-        self.lab_cmd("repair", "all")
-        self.faulted = False
-
-    def resolver(self, action):
-        """lab.sh resolver-stop / resolver-start (`repair all` starts it too)."""
-        if action == "stop":
-            self.faulted = True  # started again before the next instance, should a case fail halfway
-        self.lab_cmd("resolver-" + action)
-
-    def config_text(self, knobs):
-        d = self.lab["HF_LAB_DIR"]
-        conf = {
-            "forwarder": self.lab["HF_LAB_RESOLVER"],
-            "dnssec": "yes",
-            "trust-anchor": self.lab["HF_LAB_TRUST_ANCHOR"],
-            "nsec3-max-iterations": str(NSEC3_MAX_ITERATIONS),
-            "failure-ttl": "1",  # a failure cached before `repair` must not outlive the check after it
-            "idle-sleep": "20",
-            "control-socket": f"{d}/holdfast-dnssec.sock",
-        }
-        conf.update({k: str(v) for k, v in knobs.items()})
-        return ("# generated by tests/e2e/test_e2e_dnssec.py\n"
-                f"service-address: {self.lab['HF_LAB_SERVICE4']}\n"
-                f"service-address: {self.lab['HF_LAB_SERVICE6']}\n"
-                + "".join(f"{k}: {v}\n" for k, v in conf.items()))
-
-    def start(self, **knobs):
-        """(Re)start holdfast with this suite's config plus knobs (config keys)."""
-        self.stop()
-        self.instance += 1
-        self.knobs = knobs
-        d = self.lab["HF_LAB_DIR"]
-        conf = os.path.join(d, f"holdfast-dnssec-{self.instance}.conf")
-        with open(conf, "w") as f:
-            f.write(self.config_text(knobs))
-        prefix = f"hf_e2ed_{os.getpid()}_{self.instance}"
-        self.prefixes.append(prefix)
-        driver = os.environ.get("HF_E2E_DRIVER", "af_packet")
-        cores = os.environ.get("HF_E2E_LCORES") or ("0,1" if len(os.sched_getaffinity(0)) >= 2 else "0")
-        cmd = [self.holdfast, "-l", cores, "--no-huge", "-m", "512", "--no-pci",
-               f"--file-prefix={prefix}", f"--vdev=net_{driver}0,iface={self.lab['HF_LAB_HOST_IF']}",
-               "--", "-c", conf]
-        self.log_path = os.path.join(e2e.log_dir(), f"e2e-dnssec-holdfast-{os.getpid()}-{self.instance}.log")
-        self.logs.append(self.log_path)
-        with open(self.log_path, "w") as logf:
-            logf.write("# " + " ".join(cmd) + "\n# config:\n")
-            logf.write("".join("#   " + line + "\n" for line in self.config_text(knobs).splitlines()))
-            logf.flush()
-
-            def child_setup():
-                os.setpgrp()
-                libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with us, even on SIGKILL
-
-            self.cmd = cmd
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                         preexec_fn=child_setup, close_fds=True)
-        self.wait_ready()
-
-    def wait_ready(self, limit=20.0):
-        """Until dig from the namespace gets www.test (through the lab's
-        Unbound: root, then the insecure delegation to test.). Outside de.,
-        so the cases' first de. queries are real misses."""
-        t0 = time.monotonic()
-        last = ""
-        while time.monotonic() - t0 < limit:
-            if not self.running():
-                raise RuntimeError(f"exited with status {self.proc.returncode} during start-up "
-                                   f"(log: {self.log_path}): {self.log_tail(3).strip()}")
-            r = self.ready_probe()
-            last = r.stdout.strip().splitlines()[-1:] if r.stdout.strip() else [f"dig status {r.returncode}"]
-            if "status: NOERROR" in r.stdout and TEST_A in r.stdout:
-                return time.monotonic() - t0
-            time.sleep(0.2)
-        raise RuntimeError(f"not answering www.test after {limit:g} s (dig: {' '.join(last)})")
-
-    def ready_probe(self):
-        return self.nsexec("dig", "+time=1", "+tries=1", f"@{self.lab['HF_LAB_SERVICE4']}", "www.test", "A",
-                           "+noall", "+comments", "+answer")
-
-
-class ReferenceRig(DnssecRig):
+class ReferenceRig(Rig):
     """The same cases against a validating Unbound (HF_E2E_DNSSEC_REFERENCE=
     unbound) at 127.A+6.B.C, in our own namespace, forwarding to the lab's
     Unbound. One fresh Unbound per instance, as holdfast."""
 
+    what = "the reference Unbound"
+
     def lab_up(self):
         super().lab_up()
+        self.sock = None  # no control socket to wait for
         a, b, c = self.lab["HF_LAB_UPSTREAM_ADDR"].split(".")[1:]
         self.ref_addr = f"127.{int(a) + 6}.{b}.{c}"
         self.client = Client(RootNs(), self.ref_addr, self.ref_addr)
 
-    def start(self, **knobs):
+    def start(self, extra=(), wait=True, cli=None, **knobs):
         self.stop()
         self.instance += 1
+        self.knobs = knobs
         d = os.path.join(self.lab["HF_LAB_DIR"], f"ref-unbound-{self.instance}")
         os.makedirs(d, exist_ok=True)
         max_ttl = knobs.get("max-ttl", 86400)
@@ -296,21 +146,18 @@ forward-zone:
                                      preexec_fn=lambda: libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL),
                                      close_fds=True)
         out.close()
-        self.wait_ready()
+        return self.wait_ready() if wait else None
 
     def ready_probe(self):
-        return subprocess.run(["dig", "+time=1", "+tries=1", f"@{self.ref_addr}", "www.test", "A",
-                               "+noall", "+comments", "+answer"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=10)
+        r = subprocess.run(["dig", "+time=1", "+tries=1", f"@{self.ref_addr}", "www.test", "A",
+                            "+noall", "+comments", "+answer"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=10)
+        return "www.test", r, "status: NOERROR" in r.stdout and TEST_A in r.stdout
 
 
 # ------------------------------------------------------------------ helpers
 
 RIG = None
-
-
-def rnd(prefix):
-    return f"{prefix}-{random.randrange(16 ** 8):08x}"
 
 
 def q(name, qtype=T_A, timeout=4.0, **kw):
@@ -319,59 +166,22 @@ def q(name, qtype=T_A, timeout=4.0, **kw):
 
 def rrsig_fields(rr):
     """(type covered, algorithm, labels) of an RRSIG record."""
-    check(len(rr.rdata) >= 18, f"RRSIG RDATA of {len(rr.rdata)} bytes")
-    covered, alg, labels = struct.unpack("!HBB", rr.rdata[:4])
-    return covered, alg, labels
+    return rr.rdata.type_covered, rr.rdata.algorithm, rr.rdata.labels
 
 
 def all_records(r):
-    return r.answer + r.authority + [rr for rr in r.additional if rr.type != T_OPT]
+    return r.answer + r.authority + r.additional  # the OPT is not among them
 
 
 def dnssec_records(r):
     return [rr for rr in all_records(r) if rr.type in DNSSEC_TYPES]
 
 
-def ede_str(r):
-    return ", ".join(f"{c} ({EDE_NAMES.get(c, '?')}){' ' + repr(t) if t else ''}" for c, t in r.ede) or "none"
-
-
-def expect(r, rcode=NOERROR, ad=None, what=""):
-    where = f"{what}: " if what else ""
-    check(r.rcode == rcode, f"{where}rcode {RCODE_NAMES.get(r.rcode, r.rcode)}, expected "
-          f"{RCODE_NAMES.get(rcode, rcode)} (EDE {ede_str(r)}): {r.summary()}")
-    if ad is not None:
-        if ad and not r.ad:
-            raise Fail(f"{where}AD=0, expected AD=1 (secure data; does holdfast validate yet? "
-                       f"`dnssec: yes` in the config): {r.summary()}")
-        if not ad and r.ad:
-            raise Fail(f"{where}AD=1, expected AD=0: {r.summary()}")
-
-
-def expect_ede(r, code, what=""):
-    where = f"{what}: " if what else ""
-    codes = r.ede_codes()
-    check(codes, f"{where}no EDE option (expected {code}, {EDE_NAMES.get(code)}): {r.summary()}")
-    check(EDE_NO_REACHABLE not in codes or code == EDE_NO_REACHABLE,
-          f"{where}EDE 22 (No Reachable Authority) for a DNSSEC failure, expected {code} "
-          f"({EDE_NAMES.get(code)}): EDE {ede_str(r)}")
-    check(codes == [code], f"{where}EDE {ede_str(r)}, expected exactly {code} ({EDE_NAMES.get(code)})")
-
-
-def expect_no_ede(r, what=""):
-    check(not r.ede, f"{what + ': ' if what else ''}unexpected EDE {ede_str(r)}: {r.summary()}")
-
-
-def expect_a(r, want, what=""):
-    check(r.values(T_A) == [want], f"{what + ': ' if what else ''}A {r.values(T_A)}, expected [{want}]: "
-          f"{r.summary()}")
-
-
 def expect_rrsig(r, covered, alg=None, labels=None, section=None, what=""):
     sigs = [rrsig_fields(rr) for rr in r.records(T_RRSIG, section)]
     match = [s for s in sigs if s[0] == covered and (alg is None or s[1] == alg)
              and (labels is None or s[2] == labels)]
-    check(match, f"{what + ': ' if what else ''}no RRSIG covering {e2e.RR_TYPE_NAMES.get(covered, covered)}"
+    check(match, f"{what + ': ' if what else ''}no RRSIG covering {type_name(covered)}"
           f"{f' with algorithm {alg}' if alg else ''}{f' and labels {labels}' if labels else ''} "
           f"(RRSIGs: {sigs}): {r.summary()}")
 
@@ -379,20 +189,7 @@ def expect_rrsig(r, covered, alg=None, labels=None, section=None, what=""):
 def expect_no_dnssec(r, what=""):
     recs = dnssec_records(r)
     check(not recs, f"{what + ': ' if what else ''}DNSSEC records without DO: "
-          f"{[e2e.RR_TYPE_NAMES.get(rr.type, rr.type) + ' ' + rr.name for rr in recs]}")
-
-
-def soa_of(r, zone):
-    soas = r.records(T_SOA, r.authority)
-    check(len(soas) == 1, f"{len(soas)} SOA records in the authority section: {r.summary()}")
-    check(soas[0].name.lower() == zone, f"SOA of {soas[0].name}, expected {zone}")
-    return soas[0]
-
-
-def answer_ttl(r, rtype):
-    recs = r.records(rtype)
-    check(recs, f"no {e2e.RR_TYPE_NAMES.get(rtype, rtype)} in the answer: {r.summary()}")
-    return min(rr.ttl for rr in recs)
+          f"{[type_name(rr.type) + ' ' + rr.name for rr in recs]}")
 
 
 def expect_denial(r, rcode, zone, denial_type, what):
@@ -404,17 +201,17 @@ def expect_denial(r, rcode, zone, denial_type, what):
     soa = soa_of(r, zone)
     check(0 < soa.ttl <= NEG_TTL, f"{what}: SOA TTL {soa.ttl}, expected 1..{NEG_TTL}")
     proofs = r.records(denial_type, r.authority)
-    check(proofs, f"{what}: no {e2e.RR_TYPE_NAMES[denial_type]} in the authority section: "
-          f"{[e2e.RR_TYPE_NAMES.get(x.type, x.type) for x in r.authority]}")
+    check(proofs, f"{what}: no {type_name(denial_type)} in the authority section: "
+          f"{[type_name(x.type) for x in r.authority]}")
     other = T_NSEC if denial_type == T_NSEC3 else T_NSEC3
-    check(not r.records(other, r.authority), f"{what}: {e2e.RR_TYPE_NAMES[other]} in a "
-          f"{e2e.RR_TYPE_NAMES[denial_type]} zone's answer")
+    check(not r.records(other, r.authority), f"{what}: {type_name(other)} in a "
+          f"{type_name(denial_type)} zone's answer")
     expect_rrsig(r, T_SOA, section=r.authority, what=what)
     expect_rrsig(r, denial_type, section=r.authority, what=what)
     for p in proofs:
-        check(p.name.lower().endswith(zone), f"{what}: {e2e.RR_TYPE_NAMES[denial_type]} owner {p.name} "
+        check(p.name.lower().endswith(zone), f"{what}: {type_name(denial_type)} owner {p.name} "
               f"outside {zone}")
-        check(0 < p.ttl <= NEG_TTL, f"{what}: {e2e.RR_TYPE_NAMES[denial_type]} TTL {p.ttl}")
+        check(0 < p.ttl <= NEG_TTL, f"{what}: {type_name(denial_type)} TTL {p.ttl}")
 
 
 def expect_secure_again(limit=8.0):
@@ -480,23 +277,25 @@ def case_secure_aaaa_over_ipv6():
     expect_rrsig(r, T_AAAA, alg=13, section=r.answer)
 
 
+def expect_insecure(name, want, no_rrsig=False):
+    """name, asked with DO and with AD=1: answered, no AD, no EDE."""
+    for kw in ({"do": True}, {"ad": True}):
+        r, _ = q(name, **kw)
+        expect(r, NOERROR, ad=False, what=f"{name} {kw}")
+        expect_a(r, want, name)
+        expect_no_ede(r, name)
+        if no_rrsig:
+            check(not r.records(T_RRSIG, r.answer), f"RRSIG in an unsigned zone's answer: {r.summary()}")
+
+
 def case_insecure_unsigned_delegation():
     """www.unsigned.de: no DS in de. (NSEC proof): insecure, answered, no AD."""
-    for kw in ({"do": True}, {"ad": True}):
-        r, _ = q("www.unsigned.de", **kw)
-        expect(r, NOERROR, ad=False, what=f"www.unsigned.de {kw}")
-        expect_a(r, UNSIGNED_A, "www.unsigned.de")
-        expect_no_ede(r, "www.unsigned.de")
-        check(not r.records(T_RRSIG, r.answer), f"RRSIG in an unsigned zone's answer: {r.summary()}")
+    expect_insecure("www.unsigned.de", UNSIGNED_A, no_rrsig=True)
 
 
 def case_insecure_optout():
     """www.insecure.nsec3.de: unsigned delegation inside an NSEC3 opt-out span."""
-    for kw in ({"do": True}, {"ad": True}):
-        r, _ = q("www.insecure.nsec3.de", **kw)
-        expect(r, NOERROR, ad=False, what=f"www.insecure.nsec3.de {kw}")
-        expect_a(r, OPTOUT_A, "www.insecure.nsec3.de")
-        expect_no_ede(r, "www.insecure.nsec3.de")
+    expect_insecure("www.insecure.nsec3.de", OPTOUT_A)
 
 
 def case_insecure_outside_de():
@@ -508,7 +307,7 @@ def case_insecure_outside_de():
 
 
 def negative_case_body(name, qtype, rcode, zone, denial_type):
-    tname = e2e.RR_TYPE_NAMES.get(qtype, qtype)
+    tname = type_name(qtype)
     r, _ = q(name, qtype, do=True)
     expect_denial(r, rcode, zone, denial_type, f"{name} {tname} +do")
     r, _ = q(name, qtype, ad=True)
@@ -530,8 +329,7 @@ def case_nodata_nsec():
 
 
 def nsec3_optout(rr):
-    check(len(rr.rdata) >= 5, f"NSEC3 RDATA of {len(rr.rdata)} bytes")
-    return bool(rr.rdata[1] & 1)
+    return bool(rr.rdata.flags & 1)
 
 
 def case_nxdomain_nsec3():
@@ -596,7 +394,7 @@ def case_nsec3_iterations_insecure():
     """iter.de: NSEC3 with 150 iterations > nsec3-max-iterations 50 (RFC 9276):
     its denials are insecure: answered, no AD, EDE 27."""
     for name, qtype, rcode in ((rnd("nx") + ".iter.de", T_A, NXDOMAIN), ("www.iter.de", T_TXT, NOERROR)):
-        tname = e2e.RR_TYPE_NAMES[qtype]
+        tname = type_name(qtype)
         r, _ = q(name, qtype, do=True)
         expect(r, rcode, ad=False, what=f"{name} {tname} +do")
         expect_ede(r, EDE_NSEC3_ITERATIONS, f"{name} {tname}")
@@ -629,20 +427,20 @@ def fault_case(kind):
         RIG.fault(kind, zone)
         qname = rnd("nx") + name[1:] if name.startswith("*") else name
         r, _ = q(qname, qtype, do=True, timeout=8)
-        MATRIX[f"fault-{kind} {zone}: {qname}"] = (RCODE_NAMES.get(r.rcode, r.rcode), r.ede_codes())
+        MATRIX[f"fault-{kind} {zone}: {qname}"] = (rcode_name(r.rcode), r.ede_codes())
         expect(r, SERVFAIL, ad=False, what=f"fault-{kind} {zone}, {qname} +do")
         expect_ede(r, want, f"fault-{kind} {zone}, {qname}")
         check(not r.answer, f"SERVFAIL with an answer section: {r.summary()}")
         # the same again: the cached failure keeps its EDE
         r, _ = q(qname, qtype, timeout=8)
-        MATRIX[f"fault-{kind} {zone}: {qname} again"] = (RCODE_NAMES.get(r.rcode, r.rcode), r.ede_codes())
+        MATRIX[f"fault-{kind} {zone}: {qname} again"] = (rcode_name(r.rcode), r.ede_codes())
         expect(r, SERVFAIL, what=f"fault-{kind} {zone}, {qname} again")
         check(r.ede_codes() in ([want], [13]), f"fault-{kind} {zone}, {qname} again (cached failure): "
-              f"EDE {ede_str(r)}, expected {want} ({EDE_NAMES[want]}) or 13 (Cached Error)")
+              f"EDE {ede_str(r)}, expected {want} ({ede_name(want)}) or 13 (Cached Error)")
         if zone == "de":  # a de. NXDOMAIN (proof signed by the broken de. itself) fails alike
             nx = rnd("nx") + ".de"
             r, _ = q(nx, do=True, timeout=8)
-            MATRIX[f"fault-{kind} {zone}: {nx}"] = (RCODE_NAMES.get(r.rcode, r.rcode), r.ede_codes())
+            MATRIX[f"fault-{kind} {zone}: {nx}"] = (rcode_name(r.rcode), r.ede_codes())
             expect(r, SERVFAIL, ad=False, what=f"fault-{kind} de, {nx}")
             expect_ede(r, want, f"fault-{kind} de, {nx}")
 
@@ -712,7 +510,7 @@ def case_stale_tld_expired():
     time.sleep(max(0.0, STATE["primed"] + STALE_MAX_TTL + 1.5 - time.monotonic()))
     for name in ("www.alg13.de", "www.example.de"):
         r, dt = q(name, do=True, timeout=8)
-        MATRIX[f"stale, fault-expired de: {name} (cached)"] = (RCODE_NAMES.get(r.rcode, r.rcode), r.ede_codes())
+        MATRIX[f"stale, fault-expired de: {name} (cached)"] = (rcode_name(r.rcode), r.ede_codes())
         expect(r, NOERROR, what=f"{name} cached, then fault-expired de, past its TTL")
         expect_a(r, SECURE_WWW[name][0], name)
         check(r.ede_codes() == [EDE_STALE], f"{name}: EDE {ede_str(r)}, expected exactly 3 (Stale Answer) "
@@ -725,14 +523,13 @@ def case_stale_tld_expired():
 def case_stale_uncached_servfail():
     """Under the same fault, names never cached: SERVFAIL with EDE 7, never 22;
     the Prometheus export counts exactly those three EDE 7 answers."""
-    sock = os.path.join(RIG.lab["HF_LAB_DIR"], "holdfast-dnssec.sock")
-    ede7 = e2e.prom_sum(RIG.holdfast, sock, "holdfast_answers_ede_total", sparse=True, code="7")
+    ede7 = RIG.prom("holdfast_answers_ede_total", sparse=True, code="7")
     for name in ("www.alg8.de", rnd("nx") + ".de", rnd("w") + ".wild.example.de"):
         r, _ = q(name, do=True, timeout=8)
-        MATRIX[f"stale, fault-expired de: {name} (uncached)"] = (RCODE_NAMES.get(r.rcode, r.rcode), r.ede_codes())
+        MATRIX[f"stale, fault-expired de: {name} (uncached)"] = (rcode_name(r.rcode), r.ede_codes())
         expect(r, SERVFAIL, ad=False, what=f"{name} (never cached) under fault-expired de")
         expect_ede(r, EDE_EXPIRED, name)
-    got = e2e.prom_sum(RIG.holdfast, sock, "holdfast_answers_ede_total", sparse=True, code="7") - ede7
+    got = RIG.prom("holdfast_answers_ede_total", sparse=True, code="7") - ede7
     check(got == 3, f"holdfast_answers_ede_total{{code=\"7\"}} rose by {got}, want 3")
 
 
@@ -749,7 +546,7 @@ def case_resolver_down_servfail():
     want = [(EDE_NO_REACHABLE, f"{RIG.lab['HF_LAB_RESOLVER']}: connection refused")]
     for name in ("www.alg13.de", rnd("nx") + ".example.de"):
         r, dt = q(name, do=True, timeout=8)
-        MATRIX[f"resolver stopped: {name}"] = (RCODE_NAMES.get(r.rcode, r.rcode), r.ede_codes())
+        MATRIX[f"resolver stopped: {name}"] = (rcode_name(r.rcode), r.ede_codes())
         expect(r, SERVFAIL, ad=False, what=f"{name} with the resolver stopped")
         check(r.ede == want, f"{name}: EDE {ede_str(r)}, expected exactly {want}")
         check(not r.answer, f"SERVFAIL with an answer section: {r.summary()}")
@@ -791,112 +588,32 @@ PLAN = [
 ]
 
 
-def case_name(fn):
-    return fn.__name__[len("case_"):]
-
-
-def main():
+def make_rig(holdfast, srcdir):
     global RIG
-    if len(sys.argv) < 3:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    holdfast, srcdir, only = sys.argv[1], sys.argv[2], set(sys.argv[3:])
-    known = {case_name(c) for _, _, cases in PLAN for c in cases}
-    if only - known:
-        print(f"unknown case(s): {' '.join(sorted(only - known))}; known: {' '.join(sorted(known))}",
-              file=sys.stderr)
-        return 2
-    if REFERENCE not in ("", "unbound"):
-        print(f"HF_E2E_DNSSEC_REFERENCE={REFERENCE}: only 'unbound' is known", file=sys.stderr)
-        return 2
-    random.seed()
-    passed, failed = 0, 0
-    rig = RIG = (ReferenceRig if REFERENCE else DnssecRig)(holdfast, srcdir)
-    atexit.register(rig.teardown)
+    RIG = (ReferenceRig if REFERENCE else Rig)(holdfast, srcdir, "e2ed", lab_tag("d"), signed=True,
+                                               config=CONFIG)
+    return RIG
 
-    def on_signal(sig, _frame):
-        raise SystemExit(f"signal {sig}")
 
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, on_signal)
+def start(rig, label, knobs):
+    STATE.clear()
+    rig.start(**knobs)
 
-    what = "the reference Unbound" if REFERENCE else "holdfast"
-    if REFERENCE:
-        print("# reference mode: the cases run against a validating Unbound, not holdfast", flush=True)
-    t_start = time.monotonic()
-    failed_logs = set()
-    current = ["setup"]
-    interrupted = None
-    try:
-        setup_error = None
-        if os.geteuid() != 0:
-            setup_error = "must run as root (network namespaces, DPDK)"
-        elif not REFERENCE and not os.access(holdfast, os.X_OK):
-            setup_error = f"holdfast executable not found: {holdfast}"
-        else:
-            try:
-                rig.lab_up()
-            except Exception as e:
-                setup_error = f"lab: {e}"
-        for inst, knobs, cases in PLAN:
-            cases = [c for c in cases if not only or case_name(c) in only]
-            if not cases:
-                continue
-            STATE.clear()
-            start_error = setup_error
-            if not start_error:
-                try:
-                    if rig.faulted:
-                        rig.repair()
-                    print(f"# instance {inst}" + (f" ({', '.join(f'{k}: {v}' for k, v in knobs.items())})"
-                                                  if knobs else ""), flush=True)
-                    rig.start(**knobs)
-                except Exception as e:
-                    start_error = f"{what} start ({inst}): {e}"
-                    failed_logs.add(rig.log_path)
-            for c in cases:
-                name = case_name(c)
-                current[0] = name
-                if start_error:
-                    print(f"FAIL {name}: {start_error}", flush=True)
-                    failed += 1
-                    continue
-                t0 = time.monotonic()
-                try:
-                    check(rig.running(), f"{what} is not running (exit status "
-                          f"{rig.proc.returncode if rig.proc else '?'})")
-                    c()
-                    print(f"ok {name} ({time.monotonic() - t0:.1f} s)", flush=True)
-                    passed += 1
-                except Fail as e:
-                    print(f"FAIL {name}: {e}", flush=True)
-                    failed += 1
-                    failed_logs.add(rig.log_path)
-                except Exception as e:
-                    print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
-                    traceback.print_exc(file=sys.stdout)
-                    failed += 1
-                    failed_logs.add(rig.log_path)
-                if rig.proc is not None and rig.proc.poll() is not None:
-                    print(f"# {what} exited with status {rig.proc.returncode} during {name}", flush=True)
-            if not start_error:
-                rig.stop()
-    except SystemExit as e:  # a signal (on_signal): report, clean up, count it
-        interrupted = str(e)
-        print(f"FAIL {current[0]}: interrupted by {interrupted}", flush=True)
-        failed += 1
-    finally:
-        rig.teardown()
+
+def print_matrix(_runner):
     if MATRIX:
         print("# EDE matrix (query under fault -> rcode, EDE codes seen):")
         for k, (rc, codes) in MATRIX.items():
             print(f"#   {k} -> {rc}, EDE {codes or 'none'}")
-    for path in sorted(p for p in failed_logs if p):
-        print(f"# --- last lines of {path}")
-        sys.stdout.write(rig.log_tail(40, path))
-    print(f"# e2e_dnssec took {time.monotonic() - t_start:.1f} s")
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+
+
+def main():
+    if REFERENCE not in ("", "unbound"):
+        print(f"HF_E2E_DNSSEC_REFERENCE={REFERENCE}: only 'unbound' is known", file=sys.stderr)
+        return 2
+    if REFERENCE:
+        print("# reference mode: the cases run against a validating Unbound, not holdfast", flush=True)
+    return runner.main(__doc__, "e2e_dnssec", PLAN, make_rig, start, after=print_matrix)
 
 
 if __name__ == "__main__":

@@ -25,36 +25,30 @@ once enough of them have cycled through the port.
 Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed".
 """
 
-import atexit
-import json
 import os
 import random
-import signal
 import socket
-import struct
 import sys
 import time
-import traceback
 
-sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_e2e as e2e  # noqa: E402
-from test_e2e import Fail, check, build_query, Response, T_A, NOERROR, SERVFAIL, EDE_NO_REACHABLE  # noqa: E402
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from lib import runner  # noqa: E402
+from lib.checks import check  # noqa: E402
+from lib.dnsmsg import build_query, Response, T_A, NOERROR, SERVFAIL  # noqa: E402
+from lib.lab import lab_tag  # noqa: E402
+from lib.rig import Rig  # noqa: E402
 
 FLOOD = 6000
 HIT_EVERY = 20
 HIT_NAME, HIT_A = "www.test", "198.51.100.10"
 AFTER_HITS = 2000
 ROUNDS = 2
-EDE_OTHER = 0
-
-
-def ctl(rig, *args):
-    return e2e.holdfastctl(rig.holdfast, os.path.join(rig.lab["HF_LAB_DIR"], "holdfast.sock"), *args)
+EDE_OTHER, EDE_NO_REACHABLE = 0, 22
+RIG = None
 
 
 def ctl_stats(rig):
-    return json.loads(ctl(rig, "--json", "stats"))
+    return rig.ctl("stats")
 
 
 def settled_free(rig, sock):
@@ -69,7 +63,7 @@ def settled_free(rig, sock):
     pools = st["mbuf_pools"]
     check(len(pools) == 1, f"{len(pools)} mbuf pools for one worker")
     # the Prometheus gauges say the same (nothing moves while it settles)
-    prom = ctl(rig, "stats", "--prometheus")
+    prom = rig.ctl_text("stats", "--prometheus")
     for key, metric in (("size", "holdfast_mbuf_pool_size"), ("free", "holdfast_mbuf_pool_free")):
         line = f'{metric}{{pool="{pools[0]["name"]}"}} {pools[0][key]}'
         check(line in prom.splitlines(), f"no line '{line}' in stats --prometheus")
@@ -176,15 +170,15 @@ def flood_round(rig, sock, rnd):
 
 
 def case_miss_flood():
-    sock = e2e.RIG.netns.socket(socket.AF_INET)
+    sock = RIG.netns.socket(socket.AF_INET)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        sock.connect((e2e.RIG.lab["HF_LAB_SERVICE4"], 53))
+        sock.connect((RIG.lab["HF_LAB_SERVICE4"], 53))
         sock.send(build_query(HIT_NAME, T_A, qid=1))  # into the cache
         sock.settimeout(3)
         Response(sock.recv(65535))
         for rnd in range(1, ROUNDS + 1):
-            st = flood_round(e2e.RIG, sock, rnd)
+            st = flood_round(RIG, sock, rnd)
         print(f"# {os.environ['HF_E2E_DRIVER']} after {ROUNDS} rounds: park_full "
               f"{st['total']['drops']['park_full']}, parked {st['total']['parked']}, "
               f"rx_missed {st['ports'][0]['rx_missed']}, pool {st['mbuf_pools'][0]}", flush=True)
@@ -192,44 +186,20 @@ def case_miss_flood():
         sock.close()
 
 
+def make_rig(holdfast, srcdir):
+    global RIG
+    RIG = Rig(holdfast, srcdir, "e2ef", lab_tag("f"))
+    return RIG
+
+
 def main():
     if len(sys.argv) != 4 or sys.argv[3] not in ("af_xdp", "af_packet"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    holdfast, srcdir, driver = sys.argv[1:]
+    driver = sys.argv[3]
     os.environ["HF_E2E_DRIVER"] = driver
-    random.seed()
-    rig = e2e.RIG = e2e.Rig(holdfast, srcdir)
-    atexit.register(rig.teardown)
-
-    def on_signal(sig, _frame):
-        raise SystemExit(f"signal {sig}")
-
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, on_signal)
-    passed = failed = 0
-    name = f"miss_flood_{driver}"
-    try:
-        rig.lab_up()
-        rig.start()
-        case_miss_flood()
-        check(rig.running(), f"holdfast exited with status {rig.proc.returncode}")
-        print(f"ok {name}", flush=True)
-        passed += 1
-    except Fail as e:
-        print(f"FAIL {name}: {e}", flush=True)
-        failed += 1
-    except BaseException as e:  # noqa: B902 (a signal too: counted, then cleaned up)
-        print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
-        traceback.print_exc(file=sys.stdout)
-        failed += 1
-    finally:
-        if failed and rig.log_path:
-            print(f"# --- last lines of {rig.log_path}")
-            sys.stdout.write(rig.log_tail(40))
-        rig.teardown()
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+    plan = [(f"net_{driver}", {}, [(f"miss_flood_{driver}", case_miss_flood)])]
+    return runner.main(__doc__, "miss_flood", plan, make_rig, argv=sys.argv[1:3])
 
 
 if __name__ == "__main__":
