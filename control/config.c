@@ -5,8 +5,8 @@
  * value is parsed, where it is stored and its range; the file parser, the
  * argument parser, --help and the dump all walk that table.
  *
- * Not thread-safe; used at start-up by main (and later by control when it
- * re-reads the file, on its own copy).
+ * Not thread-safe; used at start-up by main, and by the management server
+ * (config get/set) on control's own copy.
  */
 #include <arpa/inet.h>
 #include <errno.h>

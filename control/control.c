@@ -34,8 +34,8 @@
 #include "validator/hf_validator.h"
 
 #define HF_CTL_INTAKE_BURST 64 /* hf_msg_query elements per ring per pass */
-/* timers armed at once: every resolution and sub-query in flight */
-#define HF_CTL_TIMERS (2u * 65536u + 64u)
+/* timers armed at once: the forwarder's, and some for the other parts */
+#define HF_CTL_TIMERS (HF_FWD_MAX_TIMERS + 64u)
 
 struct hf_control {
 	struct hf_config cfg; /* control's copy; config set changes it */

@@ -16,8 +16,7 @@
 #include "dns/hf_dns.h"
 #include "validator/hf_validator.h"
 
-#define HF_FWD_MAX_INFLIGHT   65536 /* resolutions in flight at once */
-#define HF_FWD_QUERY_MAX      336   /* header + name + question + OPT with a COOKIE of 40 */
+#define HF_FWD_QUERY_MAX      336 /* header + name + question + OPT with a COOKIE of 40 */
 #define HF_FWD_COOKIE_LIFE_MS (3600u * 1000u) /* a client cookie's lifetime */
 #define HF_FWD_ERR_MAX	      128	      /* EDE extra text: "ADDR@PORT: problem" */
 /* Room for any stored answer: header, TTL offsets and a 64 KiB body. */

@@ -18,6 +18,11 @@
 #include "control/hf_config.h"
 #include "control/hf_loop.h"
 
+/* Resolutions in flight at once (fewer when descriptors are short); each
+ * has at most one DS/DNSKEY sub-query, and each of the two one deadline. */
+#define HF_FWD_MAX_INFLIGHT 65536
+#define HF_FWD_MAX_TIMERS   (2u * HF_FWD_MAX_INFLIGHT)
+
 struct hf_val;
 struct hf_fwd;
 

@@ -3,7 +3,7 @@
  * holdfast dns/: DNS wire format. Pure C, no DPDK, no I/O.
  *
  * Three users:
- *  - the dataplane parses client queries (hf_dns_query_parse, hot path,
+ *  - the dataplane parses client queries (hf_query_parse, hot path,
  *    static inline in hf_query.h) and writes OPT/EDE (hf_dns_opt_put);
  *  - control parses whole upstream responses (hf_dns_msg_parse) and turns
  *    them into a stored answer (hf_dns_answer_build);
