@@ -3,8 +3,8 @@
  * holdfast control/: resolution through forwarders (control/hf_fwd.h).
  *
  * Each distinct key (struct hf_cache_key's meaningful bytes) is resolved at
- * most once at a time: an open-addressing table of resolutions in flight
- * (bounded to HF_FWD_MAX_INFLIGHT; beyond that a question is answered
+ * most once at a time: a table of resolutions in flight (fwd_table.c,
+ * bounded to HF_FWD_MAX_INFLIGHT; beyond that a question is answered
  * "resolver overloaded" at once), their deadlines in the control loop.
  *
  * How attempts are made: fwd_upstream.c; how answers are validated:

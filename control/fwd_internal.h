@@ -118,8 +118,6 @@ void hf_fwd_finish(struct hf_fwd *f, struct hf_fwd_query *q);
 void hf_fwd_fail(struct hf_fwd *f, struct hf_fwd_query *q, uint16_t ede, const char *text);
 void hf_fwd_send_failure(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t hash,
 			 uint16_t ede, const char *text, uint32_t ttl, uint8_t security);
-void hf_fwd_send_answer(struct hf_fwd *f, const struct hf_fwd_query *q,
-			const struct hf_dns_answer *a);
 bool hf_fwd_response(struct hf_fwd *f, struct hf_fwd_query *q, const uint8_t *wire, size_t len,
 		     bool tcp, uint64_t now);
 
