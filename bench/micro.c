@@ -7,6 +7,10 @@
  *   BM_cache_key_build_hash          mixed-case wire name -> key -> hash
  *   BM_cache_lookup_{hit,miss}/<N>   hf_cache_lookup_bulk, 32 keys per call,
  *                                    N = 1k, 100k, 1M cached names
+ *   BM_table_lookup_{hit,miss}/{own,rte_hash}/<N>
+ *                                    the same lookups (and a read of the
+ *                                    entry found) through the cache's own
+ *                                    table and through DPDK's rte_hash
  *   BM_answer_{plain,edns,stale_ede} one query through hf_worker_rx, answer
  *                                    built in place (fresh; fresh + OPT;
  *                                    stale + OPT + EDE 3)
@@ -18,7 +22,8 @@
  *                                    struct hf_msg_query / pointers
  *
  * Needs the EAL (rings, mbufs): started here with --no-huge.
- * HF_BENCH_SMOKE=1 leaves out the 1M-name lookups (CI smoke pass).
+ * HF_BENCH_SMOKE=1 leaves out the 1M-name lookups, of both tables (CI
+ * smoke pass).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_hash.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -274,6 +280,160 @@ static void bm_cache_lookup_hit(struct hf_bench_state *st)
 static void bm_cache_lookup_miss(struct hf_bench_state *st)
 {
 	hf_bm_lookup(st, false);
+}
+
+/* ---- the cache's own table against rte_hash ------------------------------ */
+
+/*
+ * The choice in docs/decisions.md ("The cache has its own hash table"),
+ * kept as a number: the same names, the same lookup keys (the bulk
+ * lookups' 2^18 samples) and the same hashes, 32 keys per call, through
+ *   own:      hf_cache_lookup_bulk (the cache above), and
+ *   rte_hash: rte_hash_lookup_with_hash_bulk_data on an rte_hash set up
+ *             as the cache had it before (key: a whole struct
+ *             hf_cache_key, zero-padded, compared in full; data: the
+ *             entry; an extendable bucket table; a quarter more keys than
+ *             names).
+ * As in the worker, the 32 keys of a call are whole structs in one small
+ * buffer that stays in the cache (the worker's are on its stack): each
+ * call first copies the meaningful bytes of its 32 samples there (the
+ * padding stays 0: the bench names all have one length). A hit then reads
+ * its entry's state, as hf_cache_decide does first: with the own table
+ * the entry was already read (the key is in it), with rte_hash that is the
+ * third dependent load, after the bucket and the key slot.
+ */
+static struct {
+	uint32_t n;
+	struct rte_hash *h;
+} rh;
+
+static void hf_rh_free(void)
+{
+	rte_hash_free(rh.h); /* NULL is fine */
+	memset(&rh, 0, sizeof(rh));
+}
+
+static uint32_t hf_rh_hash(const void *key, uint32_t key_len, uint32_t init_val)
+{
+	(void)key_len;
+	(void)init_val;
+	return hf_cache_key_hash(key);
+}
+
+/* The rte_hash of the N names, after hf_lk_setup(N). */
+static int hf_rh_setup(uint32_t n, char *err, size_t errlen)
+{
+	uint8_t name[HF_BD_NAME_LEN];
+	struct hf_cache_key k;
+	char hname[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters p = {0};
+
+	if (hf_lk_setup(n, err, errlen) != 0)
+		return -1;
+	if (rh.n == n && rh.h != NULL)
+		return 0;
+	hf_rh_free();
+	snprintf(hname, sizeof(hname), "hf_bm_rh_%u", n);
+	p.name = hname;
+	p.entries = lk.cc.entries;
+	p.key_len = sizeof(struct hf_cache_key);
+	p.hash_func = hf_rh_hash;
+	p.socket_id = (int)rte_socket_id();
+	p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	rh.h = rte_hash_create(&p);
+	if (rh.h == NULL) {
+		snprintf(err, errlen, "rte_hash of %u names: %s (raise -m)", n,
+			 rte_strerror(rte_errno));
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t hash;
+		struct hf_cache_entry *e;
+		hf_bd_name(name, 'n', i);
+		hf_bd_key(&k, name);
+		hash = hf_cache_key_hash(&k);
+		e = hf_cache_lookup(lk.c, &k, hash);
+		if (e == NULL || rte_hash_add_key_with_hash_data(rh.h, &k, hash, e) != 0) {
+			snprintf(err, errlen, "rte_hash: adding name %u failed", i);
+			hf_rh_free();
+			return -1;
+		}
+	}
+	rh.n = n;
+	return 0;
+}
+
+static void hf_bm_table(struct hf_bench_state *st, bool hit, bool own)
+{
+	static struct hf_cache_key kb[32]; /* zero padding, written once */
+	const struct hf_cache_key *kbp[32];
+	char err[256];
+	struct hf_cache_entry *out[32];
+	const struct hf_cache_key **kp;
+	const uint32_t *hs;
+	uint32_t pos = 0;
+	uint64_t found = 0, states = 0;
+	int rc = own ? hf_lk_setup((uint32_t)st->arg, err, sizeof(err))
+		     : hf_rh_setup((uint32_t)st->arg, err, sizeof(err));
+
+	if (rc != 0) {
+		hf_bench_skip_with_error(st, err);
+		return;
+	}
+	memset(kb, 0, sizeof(kb));
+	for (unsigned i = 0; i < 32; i++)
+		kbp[i] = &kb[i];
+	kp = hit ? lk.hit_p : lk.miss_p;
+	hs = hit ? lk.hit_h : lk.miss_h;
+	HF_BENCH_LOOP(st)
+	{
+		for (unsigned i = 0; i < 32; i++)
+			memcpy(&kb[i], kp[pos + i], HF_CACHE_KEY_HDR + HF_BD_NAME_LEN);
+		if (own) {
+			hf_cache_lookup_bulk(lk.c, kbp, hs + pos, 32, out);
+			for (unsigned i = 0; i < 32; i++)
+				if (out[i] != NULL) {
+					found++;
+					states += out[i]->state;
+				}
+		} else {
+			uint64_t mask = 0;
+			rte_hash_lookup_with_hash_bulk_data(rh.h, (const void **)kbp,
+							    (hash_sig_t *)(uintptr_t)(hs + pos), 32,
+							    &mask, (void **)out);
+			found += (uint64_t)__builtin_popcountll(mask);
+			for (; mask != 0; mask &= mask - 1)
+				states += out[__builtin_ctzll(mask)]->state;
+		}
+		pos = (pos + 32) & (HF_LK_SAMPLES - 1);
+	}
+	HF_BENCH_KEEP(states);
+	if (found != (hit ? st->iterations * 32 : 0)) {
+		hf_bench_skip_with_error(st, hit ? "a cached name was not found"
+						 : "a never-cached name was found");
+		return;
+	}
+	hf_bench_set_items_processed(st, st->iterations * 32);
+}
+
+static void bm_table_lookup_hit_own(struct hf_bench_state *st)
+{
+	hf_bm_table(st, true, true);
+}
+
+static void bm_table_lookup_hit_rte_hash(struct hf_bench_state *st)
+{
+	hf_bm_table(st, true, false);
+}
+
+static void bm_table_lookup_miss_own(struct hf_bench_state *st)
+{
+	hf_bm_table(st, false, true);
+}
+
+static void bm_table_lookup_miss_rte_hash(struct hf_bench_state *st)
+{
+	hf_bm_table(st, false, false);
 }
 
 /* ---- answers through the worker ---------------------------------------- */
@@ -592,6 +752,15 @@ int main(int argc, char **argv)
 {
 	static const int64_t bursts[] = {1, 32};
 	static const uint32_t sizes[] = {1000, 100000, 1000000};
+	static const struct {
+		const char *name;
+		void (*fn)(struct hf_bench_state *);
+	} tables[] = {
+		{"hit/own", bm_table_lookup_hit_own},
+		{"hit/rte_hash", bm_table_lookup_hit_rte_hash},
+		{"miss/own", bm_table_lookup_miss_own},
+		{"miss/rte_hash", bm_table_lookup_miss_rte_hash},
+	};
 	bool smoke;
 	char **eargv, mem[16], prefix[64];
 	int eargc = 0, rc;
@@ -621,7 +790,8 @@ int main(int argc, char **argv)
 	hf_bench_register("BM_query_parse_edns", bm_query_parse_edns, 0);
 	hf_bench_register("BM_cache_key_hash", bm_cache_key_hash, 0);
 	hf_bench_register("BM_cache_key_build_hash", bm_cache_key_build_hash, 0);
-	/* hit and miss of one size together: one cache built per size */
+	/* hit and miss of one size together, and both tables: one cache (and
+	 * one rte_hash) built per size */
 	for (unsigned i = 0; i < HF_ARRAY_LEN(sizes); i++) {
 		char name[64];
 		if (smoke && sizes[i] > 100000)
@@ -630,6 +800,11 @@ int main(int argc, char **argv)
 		hf_bench_register(name, bm_cache_lookup_hit, sizes[i]);
 		snprintf(name, sizeof(name), "BM_cache_lookup_miss/%u", sizes[i]);
 		hf_bench_register(name, bm_cache_lookup_miss, sizes[i]);
+		for (unsigned t = 0; t < HF_ARRAY_LEN(tables); t++) {
+			snprintf(name, sizeof(name), "BM_table_lookup_%s/%u", tables[t].name,
+				 sizes[i]);
+			hf_bench_register(name, tables[t].fn, sizes[i]);
+		}
 	}
 	hf_bench_register("BM_template_refill", bm_template_refill, 0);
 	hf_bench_register("BM_answer_plain", bm_answer_plain, 0);
@@ -640,6 +815,7 @@ int main(int argc, char **argv)
 	hf_bench_register_args("BM_ring_ptr", bm_ring_ptr, bursts, 2);
 
 	rc = hf_bench_run();
+	hf_rh_free();
 	hf_lk_free();
 	hf_mw_free();
 	rte_eal_cleanup();

@@ -166,7 +166,8 @@ bool hf_cache_put_knobs(struct hf_cache *c, const struct hf_cache_conf *conf);
 const struct hf_cache_conf *hf_cache_knobs(const struct hf_cache *c);
 
 /* The home bucket of a hash among nb: the hash times an odd constant
- * (every bit then reaches the high ones), scaled to nb (cache.c says why). */
+ * (every bit then reaches the high ones), scaled to nb (hf_home in
+ * cache_internal.h says why). */
 static inline uint32_t hf_cache_home(uint32_t nb, uint32_t hash)
 {
 	return (uint32_t)(((uint64_t)(hash * 0x9e3779b1u) * nb) >> 32);

@@ -275,8 +275,8 @@ static unsigned last_body_byte(const struct hf_cache_entry *e)
 /*
  * The table under collisions: 40 keys whose hashes share one home bucket
  * of the 22 a 64-key cache has (found by trying names), the first 4 of
- * them also the 16-bit tag (hash & 0xfffe: cache.c's tag). So the keys run
- * 5 buckets past their home and lookups meet other keys' tag matches. Each
+ * them also the 16-bit tag (hash & 0xfffe: hf_tag in cache_internal.h).
+ * So the keys run 5 buckets past their home and lookups meet other keys' tag matches. Each
  * is still found (single and bulk lookups); removing keys from the middle
  * of the run keeps the rest reachable (the overflow counts go down as
  * they went up) and the words are used again; an answer that outgrows its

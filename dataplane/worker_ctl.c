@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast dataplane/: applying the control plane's messages (fills,
+ * flushes, NTAs, lookups, knob changes) on the worker's own thread,
+ * walks a slice at a time.
+ */
+#include <rte_ring.h>
+
+#include "dataplane/worker_internal.h"
+
+static void lookup_one(struct hf_worker *w, const struct hf_cache_key *k,
+		       const struct hf_cache_entry *e, struct hf_msg_result *r)
+{
+	struct hf_lookup_entry *o;
+	const struct hf_dns_answer *a;
+	uint64_t now = w->now_ms;
+
+	r->count++;
+	if (r->n >= HF_LOOKUP_MAX)
+		return;
+	o = &r->e[r->n++];
+	memset(o, 0, sizeof(*o));
+	o->qtype = k->qtype;
+	o->key_flags = k->flags;
+	o->ede = HF_EDE_NONE;
+	o->nwaiters = e->nwaiters;
+	if (e->state != HF_ENTRY_READY) {
+		o->state = HF_LOOKUP_PENDING;
+		return;
+	}
+	a = hf_entry_ans(e);
+	o->security = a->security;
+	o->rcode = a->rcode;
+	o->ans_flags = a->flags;
+	o->ede = a->ede;
+	if (now < e->expires_ms) {
+		o->state = a->kind == HF_ANS_FAILURE ? HF_LOOKUP_FAILURE : HF_LOOKUP_FRESH;
+		o->ttl_left = (uint32_t)((e->expires_ms - now + 999) / 1000);
+	} else if (a->kind != HF_ANS_FAILURE && now < e->stale_until_ms) {
+		o->state = HF_LOOKUP_STALE;
+		o->ttl_left = (uint32_t)((e->stale_until_ms - now + 999) / 1000);
+	} else {
+		o->state = HF_LOOKUP_EXPIRED;
+	}
+}
+
+/* Management lookup of one type: the four DO/CD variants, looked up directly. */
+static void lookup_type(struct hf_worker *w, const struct hf_msg_ctl *msg, struct hf_msg_result *r)
+{
+	struct hf_cache_key k = msg->key;
+	r->count = r->n = 0;
+	for (uint8_t f = 0; f < 4; f++) {
+		struct hf_cache_entry *e;
+		k.flags = f;
+		e = hf_cache_lookup(w->cache, &k, hf_cache_key_hash(&k));
+		if (e != NULL)
+			lookup_one(w, &k, e, r);
+	}
+}
+
+/* Visit of a walk that looks a name up under every type. */
+struct hf_lookup_walk {
+	struct hf_worker *w;
+	const struct hf_msg_ctl *msg;
+	struct hf_msg_result *r;
+};
+
+static void lookup_visit(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e)
+{
+	struct hf_lookup_walk *lw = arg;
+	if (hf_dns_name_equal(k->name, k->name_len, lw->msg->key.name, lw->msg->key.name_len))
+		lookup_one(lw->w, k, e, lw->r);
+}
+
+/*
+ * A FLUSH/NTA, a lookup without a type and a stale-window change walk the
+ * whole cache; that is done HF_WALK_BUDGET slots per loop iteration so
+ * packets keep flowing between slices (a 1M-entry cache would otherwise
+ * stall the core for tens of milliseconds). Later control messages wait
+ * until it is done, so they stay in order.
+ */
+#define HF_WALK_BUDGET 1024
+
+/* Apply msg; false when it is a walk that is not finished yet. A walk
+ * starts with w->walk zeroed and w->walking false (apply_pending keeps
+ * both), so !w->walking marks its first slice. */
+static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
+{
+	switch (msg->type) {
+	case HF_MSG_FILL:
+		/* aged from when control made it (never from the future) */
+		hf_cache_fill(w->cache, &msg->key, msg->hash, &msg->ans,
+			      msg->made_ms && msg->made_ms < w->now_ms ? msg->made_ms : w->now_ms,
+			      hf_wake, w);
+		w->ctr->fills++;
+		break;
+	case HF_MSG_FLUSH:
+	case HF_MSG_NTA:
+		if (!hf_cache_flush_step(w->cache, &w->walk, msg->all ? NULL : msg->key.name,
+					 msg->all ? 0 : msg->key.name_len, msg->subtree,
+					 (enum hf_flush_mode)msg->mode, HF_WALK_BUDGET, hf_wake, w))
+			return false;
+		if (msg->res != NULL)
+			msg->res[w->idx].count = w->walk.count;
+		break;
+	case HF_MSG_CONFIG:
+		/* a new stale window is written into every entry: in slices */
+		if (!w->walking && !hf_cache_put_knobs(w->cache, &msg->conf))
+			break;
+		return hf_cache_rewindow_step(w->cache, &w->walk, HF_WALK_BUDGET);
+	case HF_MSG_LOOKUP:
+		if (msg->res == NULL)
+			break;
+		if (msg->mode == 1) {
+			lookup_type(w, msg, &msg->res[w->idx]);
+			break;
+		}
+		/* without a type: a walk over every slot, in slices */
+		if (!w->walking)
+			msg->res[w->idx].count = msg->res[w->idx].n = 0;
+		{
+			struct hf_lookup_walk lw = {w, msg, &msg->res[w->idx]};
+			return hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET, lookup_visit,
+						  &lw);
+		}
+	default:
+		break;
+	}
+	return true;
+}
+/* Apply the held messages in order; false when a walk is still going. */
+static bool apply_pending(struct hf_worker *w)
+{
+	uint16_t first = w->ipend;
+	bool done = true;
+
+	while (w->ipend < w->npend) {
+		if (!apply_ctl(w, w->pend[w->ipend])) {
+			w->walking = true; /* go on with it next time */
+			done = false;
+			break;
+		}
+		/* done: the next walk starts afresh (12 bytes, per message) */
+		w->walking = false;
+		memset(&w->walk, 0, sizeof(w->walk));
+		w->ipend++;
+	}
+	/* Control may free everything up to this seq once every worker says so. */
+	if (w->ipend > first) {
+		hf_publish_gauges(w);
+		__atomic_store_n(&w->shared->applied_seq, w->pend[w->ipend - 1]->seq,
+				 __ATOMIC_RELEASE);
+	}
+	return done;
+}
+
+void hf_worker_poll_control(struct hf_worker *w)
+{
+	if (HF_UNLIKELY(w->ipend < w->npend) && !apply_pending(w))
+		return;
+	w->npend = (uint16_t)rte_ring_dequeue_burst(w->from_control, (void **)w->pend, HF_BURST_MAX,
+						    NULL);
+	w->ipend = 0;
+	if (HF_LIKELY(w->npend == 0))
+		return;
+	apply_pending(w);
+}

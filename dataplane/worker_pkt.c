@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * holdfast dataplane/: one RX burst (parse, bulk cache lookup, act on the
+ * cache's decision) and the answers built in place; also the wake of a
+ * parked client.
+ */
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dns/hf_query.h"
+
+#include "dataplane/worker_internal.h"
+
+/* How many queries ahead of the one being answered its cache entry is loaded */
+#define HF_ENTRY_AHEAD 6
+
+_Static_assert(HF_BURST_MAX <= 256, "miss indexes are uint8_t");
+/* hf_act answers a hit with the wake mode of its action's number */
+_Static_assert((int)HF_ACT_FRESH == (int)HF_WAKE_FRESH && (int)HF_ACT_STALE == (int)HF_WAKE_STALE &&
+		       (int)HF_ACT_FAILURE == (int)HF_WAKE_FAILURE,
+	       "hit actions are wake modes");
+
+/*
+ * Turn the frame around: swap L2/L3/L4 addresses, set lengths for a DNS
+ * payload of dns_len bytes at pi->dns_off, and fill in checksums (software,
+ * or offload when the port has it). ~40 cycles + checksum over the payload.
+ */
+static inline __attribute__((always_inline)) void
+hf_turn_around(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi, uint32_t dns_len)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
+	struct rte_udp_hdr *udp;
+	const struct hf_port *port = &w->ports[w->port_index[m->port]];
+	uint16_t tmp16;
+
+	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(&port->mac, &eth->src_addr);
+	m->ol_flags = 0;
+	if (!pi->ipv6) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + pi->l3_off);
+		uint32_t ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4, tmp;
+		/* both sums are the same after the swaps below */
+		uint64_t addrs = (uint64_t)ip->src_addr + ip->dst_addr, ports;
+		uint16_t ulen_be = rte_cpu_to_be_16((uint16_t)(8 + dns_len));
+		if (HF_UNLIKELY(ihl != 20)) {
+			/* Drop IP options from the answer: move UDP + DNS down. */
+			memmove(p + pi->l3_off + 20, p + pi->l4_off, 8 + dns_len);
+			pi->l4_off = (uint16_t)(pi->l3_off + 20);
+			pi->dns_off = (uint16_t)(pi->l4_off + 8);
+			ip->version_ihl = 0x45;
+		}
+		tmp = ip->src_addr;
+		ip->src_addr = ip->dst_addr;
+		ip->dst_addr = tmp;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + 8 + dns_len));
+		ip->packet_id = 0;
+		ip->fragment_offset = 0;
+		ip->time_to_live = HF_ANSWER_IP_TTL;
+		ip->type_of_service = 0;
+		ip->hdr_checksum = 0;
+		udp = (struct rte_udp_hdr *)(p + pi->l4_off);
+		tmp16 = udp->src_port;
+		ports = (uint64_t)tmp16 + udp->dst_port;
+		udp->src_port = udp->dst_port;
+		udp->dst_port = tmp16;
+		udp->dgram_len = ulen_be;
+		udp->dgram_cksum = 0;
+		m->data_len = m->pkt_len = (uint32_t)pi->dns_off + dns_len;
+		if (port->tx_cksum_offload) {
+			m->l2_len = pi->l3_off;
+			m->l3_len = 20;
+			m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+				      RTE_MBUF_F_TX_UDP_CKSUM;
+			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+		} else {
+			/* from values: the headers just written are not read back */
+			ip->hdr_checksum = hf_ip4_answer_cksum(addrs, (uint16_t)(20 + 8 + dns_len));
+			udp->dgram_cksum = hf_udp4_answer_cksum(addrs, ports, ulen_be,
+								p + pi->dns_off, dns_len);
+		}
+	} else {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(p + pi->l3_off);
+		uint8_t a[16];
+		memcpy(a, ip6->src_addr, 16);
+		memcpy(ip6->src_addr, ip6->dst_addr, 16);
+		memcpy(ip6->dst_addr, a, 16);
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(8 + dns_len));
+		ip6->hop_limits = HF_ANSWER_IP_TTL;
+		udp = (struct rte_udp_hdr *)(p + pi->l4_off);
+		tmp16 = udp->src_port;
+		udp->src_port = udp->dst_port;
+		udp->dst_port = tmp16;
+		udp->dgram_len = ip6->payload_len;
+		udp->dgram_cksum = 0;
+		m->data_len = m->pkt_len = (uint32_t)pi->dns_off + dns_len;
+		udp->dgram_cksum = hf_l4_cksum6(ip6, udp, (uint16_t)(8 + dns_len), IPPROTO_UDP);
+	}
+}
+
+/* Largest DNS answer this client may get: 512 without EDNS, else its
+ * advertised size capped by ours. */
+static inline uint32_t client_limit(const struct hf_worker *w, const struct hf_query *q)
+{
+	if (!q->has_edns)
+		return HF_DNS_UDP_MIN;
+	return HF_MIN((uint32_t)q->udp_size, (uint32_t)w->conf->edns_buffer_size);
+}
+
+/* Room for a DNS payload at pi->dns_off in this mbuf. */
+static inline uint32_t dns_room(const struct rte_mbuf *m, const struct hf_pkt *pi)
+{
+	return (uint32_t)(m->buf_len - m->data_off) - pi->dns_off;
+}
+
+static inline void count_rcode(struct hf_counters *ctr, unsigned rcode)
+{
+	ctr->answers++;
+	if (rcode < HF_ARRAY_LEN(ctr->rcode))
+		ctr->rcode[rcode]++;
+}
+
+/*
+ * An answer without records: FORMERR, NOTIMP, REFUSED, BADVERS, or a
+ * SERVFAIL with an EDE. The question is echoed when it parsed, an OPT is
+ * added when the client sent one. `rcode` may be extended (BADVERS).
+ */
+static void hf_reply_empty(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
+			   const struct hf_query *q, unsigned rcode, bool with_question,
+			   uint16_t ede, const uint8_t *text, uint16_t text_len)
+{
+	uint8_t *d = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off);
+	uint32_t len = with_question ? q->question_end : HF_DNS_HDR_LEN;
+	uint32_t room = HF_MIN(dns_room(m, pi), client_limit(w, q));
+	uint16_t flags = HF_DNS_QR | HF_DNS_RA | (q->flags & (HF_DNS_OPCODE_MASK | HF_DNS_RD)) |
+			 (rcode & 0xf);
+
+	hf_put16(d + 2, flags);
+	hf_put16(d + 4, with_question ? 1 : 0);
+	hf_put16(d + 6, 0);
+	hf_put16(d + 8, 0);
+	hf_put16(d + 10, 0);
+	if (q->has_edns) {
+		size_t n = hf_dns_opt_put(d + len, room > len ? room - len : 0,
+					  w->conf->edns_buffer_size, (uint8_t)(rcode >> 4),
+					  q->do_bit, ede, text, text_len);
+		if (n == 0) /* EDE text does not fit: drop the text */
+			n = hf_dns_opt_put(d + len, room > len ? room - len : 0,
+					   w->conf->edns_buffer_size, (uint8_t)(rcode >> 4),
+					   q->do_bit, ede, NULL, 0);
+		if (n) {
+			hf_put16(d + 10, 1);
+			len += (uint32_t)n;
+			if (ede < HF_ARRAY_LEN(w->ctr->ede))
+				w->ctr->ede[ede]++;
+		}
+	}
+	count_rcode(w->ctr, rcode & 0xf);
+	hf_turn_around(w, m, pi, len);
+	tx_enqueue(w, m);
+}
+
+/*
+ * Answer from a cache entry in `mode` (FRESH / STALE / FAILURE). The
+ * client's header and question stay; the stored sections are copied
+ * behind them, TTLs rewritten, OPT (+EDE) appended. TC=1 with empty
+ * sections when it does not fit. ~30 cycles + 1 cycle per 16 bytes copied.
+ */
+static inline __attribute__((always_inline)) void
+hf_reply_entry(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi, const struct hf_query *q,
+	       const struct hf_cache_entry *e, enum hf_wake_mode mode)
+{
+	const struct hf_dns_answer *a = hf_entry_ans(e);
+	uint8_t *d = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off);
+	uint32_t limit = HF_MIN(dns_room(m, pi), client_limit(w, q));
+	uint32_t len = q->question_end;
+	uint16_t ede = a->ede;
+	const uint8_t *text = hf_dns_answer_ede_text(a);
+	uint16_t text_len = a->ede_text_len;
+	uint32_t opt_len = 0;
+	uint16_t flags;
+
+	if (mode == HF_WAKE_STALE) {
+		ede = a->kind == HF_ANS_NXDOMAIN ? HF_EDE_STALE_NXDOMAIN : HF_EDE_STALE_ANSWER;
+		text_len = 0;
+	}
+	if (q->has_edns)
+		opt_len = 11 + (ede != HF_EDE_NONE ? 6u + text_len : 0u);
+
+	flags = HF_DNS_QR | HF_DNS_RA | (q->flags & (HF_DNS_RD | HF_DNS_CD)) | (a->rcode & 0xf);
+	if (a->security == HF_SECURITY_SECURE && (q->do_bit || (q->flags & HF_DNS_AD)))
+		flags |= HF_DNS_AD;
+
+	if (HF_LIKELY(len + a->body_len + opt_len <= limit)) {
+		const uint8_t *body = hf_dns_answer_body(a);
+		const uint16_t *offs = hf_dns_answer_ttl_offs(a);
+		uint8_t *out = d + len;
+		rte_memcpy(out, body, a->body_len);
+		if (mode == HF_WAKE_STALE) {
+			uint32_t st =
+				hf_cache_knobs(w->cache)->stale_ttl; /* config set may change it */
+			for (unsigned i = 0; i < a->nttl; i++)
+				hf_put32(out + offs[i], st);
+		} else {
+			uint32_t age = (uint32_t)((w->now_ms - e->inserted_ms) / 1000);
+			for (unsigned i = 0; i < a->nttl; i++) {
+				uint32_t t = hf_get32(body + offs[i]);
+				hf_put32(out + offs[i], t > age ? t - age : 0);
+			}
+		}
+		hf_put16(d + 6, a->ancount);
+		hf_put16(d + 8, a->nscount);
+		hf_put16(d + 10, a->arcount);
+		len += a->body_len;
+	} else {
+		flags |= HF_DNS_TC;
+		hf_put16(d + 6, 0);
+		hf_put16(d + 8, 0);
+		hf_put16(d + 10, 0);
+		w->ctr->truncated++;
+		if (len + opt_len > limit) { /* not even the EDE text fits */
+			text_len = 0;
+			opt_len = 11 + (ede != HF_EDE_NONE ? 6u : 0u);
+		}
+	}
+	hf_put16(d + 2, flags);
+	hf_put16(d + 4, 1);
+	if (q->has_edns) {
+		size_t n = hf_dns_opt_put(d + len, limit - len, w->conf->edns_buffer_size, 0,
+					  q->do_bit, ede, text, text_len);
+		if (HF_LIKELY(n)) {
+			hf_put16(d + 10, (uint16_t)(hf_get16(d + 10) + 1));
+			len += (uint32_t)n;
+			if (ede < HF_ARRAY_LEN(w->ctr->ede))
+				w->ctr->ede[ede]++;
+		}
+	}
+	count_rcode(w->ctr, a->rcode & 0xf);
+	hf_turn_around(w, m, pi, len);
+	tx_enqueue(w, m);
+}
+
+static const uint8_t timeout_text[] = "resolution timed out";
+
+static void hf_reply_mode(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
+			  const struct hf_query *q, const struct hf_cache_entry *e,
+			  enum hf_wake_mode mode)
+{
+	if (HF_UNLIKELY(mode == HF_WAKE_TIMEOUT)) {
+		w->ctr->servfail_timeout++;
+		hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_NO_REACHABLE_AUTHORITY,
+			       timeout_text, sizeof(timeout_text) - 1);
+		return;
+	}
+	hf_reply_entry(w, m, pi, q, e, mode);
+}
+
+/* Re-derive packet and query facts of a parked mbuf, then answer it. */
+void hf_wake(void *arg, void *cookie, struct hf_cache_entry *e, enum hf_wake_mode mode)
+{
+	struct hf_worker *w = arg;
+	struct rte_mbuf *m = cookie;
+	struct hf_pkt pi;
+	struct hf_query q;
+	uint8_t lname[HF_QUERY_LNAME_SIZE];
+
+	if (hf_classify(w, m, &pi) != PKT_DNS ||
+	    hf_query_parse(rte_pktmbuf_mtod_offset(m, const uint8_t *, pi.dns_off), pi.dns_len, &q,
+			   lname) != HF_Q_OK) {
+		rte_pktmbuf_free(m); /* cannot happen: it parsed when parked */
+		return;
+	}
+	hf_reply_mode(w, m, &pi, &q, e, mode);
+}
+
+static void send_query(struct hf_worker *w, uint8_t type, const struct hf_cache_key *key,
+		       uint32_t hash)
+{
+	struct hf_msg_query msg;
+	msg.type = type;
+	msg.worker = (uint8_t)w->idx;
+	msg.pad = 0;
+	msg.hash = hash;
+	memcpy(&msg.key, key, HF_CACHE_KEY_HDR + key->name_len);
+	if (HF_UNLIKELY(rte_ring_enqueue_elem(w->to_control, &msg, sizeof(msg)) != 0)) {
+		w->ctr->drop_ring_full++;
+		return;
+	}
+	if (type == HF_MSG_MISS)
+		w->ctr->misses++;
+	else
+		w->ctr->refreshes++;
+}
+
+/* Act on a cache decision for one query (the entry is never NULL). */
+static void hf_act(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
+		   const struct hf_query *q, const struct hf_cache_key *key, uint32_t hash,
+		   struct hf_cache_entry *e)
+{
+	struct hf_cache_decision d = hf_cache_decide(w->cache, e, w->now_ms);
+
+	if (d.send_query)
+		send_query(w, e->state == HF_ENTRY_PENDING ? HF_MSG_MISS : HF_MSG_REFRESH, key,
+			   hash);
+	/* hits: answered from the cache at once (a parked client is counted
+	 * in parked; stale answers of every kind in ede[3] / ede[19]). The
+	 * actions FRESH, STALE and FAILURE are the wake modes of the same
+	 * names, so one inlined reply serves the three. */
+	if (HF_LIKELY(d.action != HF_ACT_WAIT)) {
+		if (HF_LIKELY(d.action == HF_ACT_FRESH))
+			w->ctr->hits_fresh++;
+		else if (d.action == HF_ACT_STALE)
+			w->ctr->hits_stale++;
+		else
+			w->ctr->hits_failure++;
+		hf_reply_entry(w, m, pi, q, e, (enum hf_wake_mode)d.action);
+		return;
+	}
+	if (HF_LIKELY(hf_cache_park(w->cache, e, m, w->now_ms) == 0)) {
+		w->ctr->parked++;
+		return;
+	}
+	/* No room to wait: the stale or failure answer when there is one, else
+	 * SERVFAIL at once (nothing timed out, so not EDE 22). */
+	w->ctr->park_full++;
+	{
+		static const uint8_t full[] = "too many clients waiting";
+		enum hf_wake_mode mode = hf_cache_fallback(w->cache, e, w->now_ms);
+		if (mode == HF_WAKE_TIMEOUT)
+			hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER, full,
+				       sizeof(full) - 1);
+		else
+			hf_reply_entry(w, m, pi, q, e, mode);
+	}
+}
+
+/*
+ * One RX burst. Pass 1 parses every packet and handles what needs no
+ * cache; pass 2 bulk-looks-up the DNS queries and answers hits; pass 3
+ * handles misses (an insert may evict, so it comes after every pointer
+ * from the bulk lookup has been used).
+ */
+void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
+{
+	struct hf_counters *ctr = w->ctr;
+	struct hf_pkt pi[HF_BURST_MAX];
+	struct hf_query q[HF_BURST_MAX];
+	struct hf_cache_key keys[HF_BURST_MAX];
+	const struct hf_cache_key *kp[HF_BURST_MAX];
+	uint32_t hashes[HF_BURST_MAX];
+	struct hf_cache_entry *ents[HF_BURST_MAX];
+	struct rte_mbuf *qm[HF_BURST_MAX];
+	uint8_t miss[HF_BURST_MAX]; /* indexes of the queries that missed */
+	unsigned nq = 0, nmiss = 0;
+
+	ctr->rx_packets += n;
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct hf_pkt *p = &pi[nq];
+		enum hf_query_verdict v;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		switch (hf_classify(w, m, p)) {
+		case PKT_DNS:
+			break;
+		case PKT_ARP:
+			hf_arp(w, m, p);
+			continue;
+		case PKT_ND:
+			hf_nd(w, m, p);
+			continue;
+		default:
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		v = hf_query_parse(rte_pktmbuf_mtod_offset(m, const uint8_t *, p->dns_off),
+				   p->dns_len, &q[nq], keys[nq].name);
+		if (HF_LIKELY(v == HF_Q_OK)) {
+			struct hf_cache_key *k = &keys[nq];
+			ctr->queries++;
+			k->name_len = q[nq].qname_len;
+			k->flags = (q[nq].do_bit ? HF_KEY_DO : 0) |
+				   ((q[nq].flags & HF_DNS_CD) ? HF_KEY_CD : 0);
+			k->qtype = q[nq].qtype;
+			k->qclass = q[nq].qclass;
+			kp[nq] = k;
+			hashes[nq] = hf_cache_key_hash_end(q[nq].name_crc, k->name_len, k->flags,
+							   k->qtype, k->qclass);
+			hf_cache_prefetch(w->cache, hashes[nq]);
+			qm[nq] = m;
+			nq++;
+			continue;
+		}
+		switch (v) {
+		case HF_Q_DROP:
+			ctr->drop_dns_header++;
+			rte_pktmbuf_free(m);
+			break;
+		case HF_Q_FORMERR:
+			ctr->formerr++;
+			hf_reply_empty(w, m, p, &q[nq], HF_RCODE_FORMERR, false, HF_EDE_NONE, NULL,
+				       0);
+			break;
+		case HF_Q_NOTIMP:
+			ctr->notimp++;
+			/* zone transfers parsed their question; other opcodes did not */
+			hf_reply_empty(w, m, p, &q[nq], HF_RCODE_NOTIMP, q[nq].question_end != 0,
+				       HF_EDE_NONE, NULL, 0);
+			break;
+		case HF_Q_REFUSED:
+			ctr->refused++;
+			hf_reply_empty(w, m, p, &q[nq], HF_RCODE_REFUSED, true, HF_EDE_NONE, NULL,
+				       0);
+			break;
+		case HF_Q_BADVERS:
+		default:
+			ctr->badvers++;
+			hf_reply_empty(w, m, p, &q[nq], HF_RCODE_BADVERS, true, HF_EDE_NONE, NULL,
+				       0);
+			break;
+		}
+	}
+	if (nq == 0)
+		return;
+	/* The buckets were prefetched while the burst was parsed. The entries
+	 * are loaded HF_ENTRY_AHEAD queries ahead of the one being answered:
+	 * their misses overlap with that work, and no more of them are in
+	 * flight than the core can track (all 32 at once stalled on it). */
+	hf_cache_candidates(w->cache, hashes, nq, ents);
+	for (unsigned i = 0; i < nq && i < HF_ENTRY_AHEAD; i++)
+		if (ents[i] != NULL)
+			hf_cache_entry_prefetch(ents[i]);
+	for (unsigned i = 0; i < nq; i++) {
+		if (i + HF_ENTRY_AHEAD < nq && ents[i + HF_ENTRY_AHEAD] != NULL)
+			hf_cache_entry_prefetch(ents[i + HF_ENTRY_AHEAD]);
+		ents[i] = hf_cache_confirm(w->cache, kp[i], hashes[i], ents[i]);
+		if (HF_LIKELY(ents[i] != NULL))
+			hf_act(w, qm[i], &pi[i], &q[i], kp[i], hashes[i], ents[i]);
+		else
+			miss[nmiss++] = (uint8_t)i;
+	}
+	for (unsigned j = 0; j < nmiss; j++) {
+		unsigned i = miss[j];
+		struct hf_cache_entry *e;
+		/* Looks the key up again first: an earlier miss in this burst may
+		 * have added it already. */
+		e = hf_cache_add_pending(w->cache, kp[i], hashes[i], w->now_ms);
+		if (HF_UNLIKELY(e == NULL)) {
+			static const uint8_t full[] = "cache full";
+			ctr->park_full++;
+			hf_reply_empty(w, qm[i], &pi[i], &q[i], HF_RCODE_SERVFAIL, true,
+				       HF_EDE_OTHER, full, sizeof(full) - 1);
+			continue;
+		}
+		hf_act(w, qm[i], &pi[i], &q[i], kp[i], hashes[i], e);
+	}
+}
