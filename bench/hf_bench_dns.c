@@ -152,7 +152,7 @@ const char *hf_bd_check_answer(const uint8_t *p, uint32_t len, uint32_t want_add
 
 void hf_bd_cache_conf(struct hf_cache_conf *cc, uint32_t entries)
 {
-	/* per-class minimum: 4 slots of 256, 512, ... 69632 bytes (cache.c) */
+	/* per-class minimum: 4 slots of 256, 512, ... 69632 bytes (cache/cache_internal.h) */
 	const uint64_t min_bytes = 4ull * (256 + 512 + 1024 + 2048 + 4096 + 16384 + 65536 + 4096);
 
 	memset(cc, 0, sizeof(*cc));

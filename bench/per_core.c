@@ -2,7 +2,7 @@
 /*
  * per_core: answers per second on one core (docs/bench.md).
  *
- * One worker (struct hf_worker, dataplane/worker.c) serves real query
+ * One worker (struct hf_worker, dataplane/worker_pkt.c) serves real query
  * frames (Ethernet/IPv4/UDP/DNS, valid checksums) from a warm cache
  * through a real DPDK port: a net_ring ethdev (rte_eth_from_rings) whose
  * RX ring this program fills and whose TX ring it drains, all on the one

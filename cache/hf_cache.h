@@ -267,7 +267,7 @@ void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *
  * Serve-stale state machine for a query that found entry e (never NULL;
  * for a miss call hf_cache_add_pending first). Marks refresh_pending /
  * refresh_sent_ms when it asks the caller to send a query, and sets the
- * CLOCK bit. Rules (DESIGN.md, RFC 8767):
+ * CLOCK bit. Rules (RFC 8767; docs/config.md, "Serve-stale (RFC 8767) and failures"):
  *   PENDING                                -> WAIT
  *   READY, now < refresh_at                -> FRESH
  *   READY, refresh_at <= now < expires     -> FRESH, query unless pending

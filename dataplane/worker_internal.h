@@ -112,7 +112,7 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 	}
 	pi->l3_off = (uint16_t)off;
 	if (HF_UNLIKELY(m->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_L4_CKSUM_BAD))) {
-		/* Only what the port verified; never our own check (DESIGN.md). */
+		/* Only what the port verified; never our own check (docs/decisions.md). */
 		if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
 		    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
 			ctr->drop_bad_cksum++;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer target: whole Ethernet frames through the worker's RX function
- * (dataplane/worker.c hf_worker_rx: classify, VLAN, ARP/ND, query parse,
+ * (dataplane/worker_pkt.c hf_worker_rx: classify, VLAN, ARP/ND, query parse,
  * cache lookup, answer build, TX enqueue). The input is one frame; it is
  * received twice in one burst (the second copy finds what the first one
  * added: a pending entry to park on, a hit).
