@@ -134,6 +134,10 @@ struct hf_counters {
 	 * copy of the cache's own count, taken with the gauges */
 	uint64_t cache_evictions;
 	uint64_t ede[32]; /* answers sent with each EDE info code (< 32) */
+	/* the exception path (dataplane/hf_exception.h) */
+	uint64_t exc_to_kernel;	  /* frames handed to the exception thread */
+	uint64_t exc_from_kernel; /* frames from the kernel queued for sending */
+	uint64_t exc_drop;	  /* exception ring or TX queue full: dropped */
 };
 
 struct hf_worker_shared {

@@ -28,6 +28,7 @@
 
 #include "dataplane/hf_cksum.h"
 #include "dataplane/hf_dataplane.h"
+#include "dataplane/hf_exception.h"
 #include "dns/hf_query.h"
 
 #define DNS_PORT_BE RTE_BE16(53)
@@ -50,7 +51,7 @@ struct hf_pkt {
 	uint8_t ipv6;
 };
 
-enum l3_kind { PKT_DROP = 0, PKT_DNS, PKT_ARP, PKT_ND };
+enum l3_kind { PKT_DROP = 0, PKT_DNS, PKT_ARP, PKT_ND, PKT_EXC /* for the kernel */ };
 
 /* :: or ::1 */
 static inline bool ip6_loopback_or_any(const uint8_t *a)
@@ -59,6 +60,13 @@ static inline bool ip6_loopback_or_any(const uint8_t *a)
 	memcpy(&hi, a, 8);
 	memcpy(&lo, a + 8, 8);
 	return hi == 0 && (lo == 0 || lo == rte_cpu_to_be_64(1));
+}
+
+/* a source an IPv6 answer must never go to: multicast, ::, ::1, itself */
+static inline bool ip6_bad_source(const struct rte_ipv6_hdr *ip6)
+{
+	return ip6->src_addr[0] == 0xff || ip6_loopback_or_any(ip6->src_addr) ||
+	       memcmp(ip6->src_addr, ip6->dst_addr, 16) == 0;
 }
 
 static inline bool service4_has(const struct hf_dp_conf *c, uint32_t a)
@@ -144,7 +152,9 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 			return PKT_DROP;
 		}
 		if (HF_UNLIKELY(ip->next_proto_id != IPPROTO_UDP ||
-				!service4_has(w->conf, ip->dst_addr))) {
+				!service4_has(w->conf, ip->dst_addr)) &&
+		    /* HF_EXC: not UDP, to a service address: for the kernel */
+		    !(w->exc_to != NULL && service4_has(w->conf, ip->dst_addr))) {
 			ctr->drop_not_ours++;
 			return PKT_DROP;
 		}
@@ -172,6 +182,8 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		pi->l4_off = (uint16_t)(off + ihl);
 		pi->ipv6 = 0;
 		len = off + tot; /* ignore Ethernet padding */
+		if (HF_UNLIKELY(ip->next_proto_id != IPPROTO_UDP))
+			return PKT_EXC; /* HF_EXC: only with the path on (above) */
 	} else if (et == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
 		const struct rte_ipv6_hdr *ip6;
 		uint32_t plen;
@@ -191,15 +203,19 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		if (ip6->proto == IPPROTO_ICMPV6)
 			return PKT_ND; /* hf_nd() checks the rest */
 		if (HF_UNLIKELY(ip6->proto != IPPROTO_UDP || plen < 8 ||
-				!service6_has(w->conf, ip6->dst_addr))) {
+				!service6_has(w->conf, ip6->dst_addr)) &&
+		    /* HF_EXC: not UDP, to a service address: for the kernel */
+		    !(w->exc_to != NULL && ip6->proto != IPPROTO_UDP &&
+		      service6_has(w->conf, ip6->dst_addr))) {
 			ctr->drop_not_ours++;
 			return PKT_DROP;
 		}
-		if (HF_UNLIKELY(ip6->src_addr[0] == 0xff || ip6_loopback_or_any(ip6->src_addr) ||
-				memcmp(ip6->src_addr, ip6->dst_addr, 16) == 0)) {
+		if (HF_UNLIKELY(ip6_bad_source(ip6))) {
 			ctr->drop_bad_source++;
 			return PKT_DROP;
 		}
+		if (HF_UNLIKELY(ip6->proto != IPPROTO_UDP))
+			return PKT_EXC; /* HF_EXC: only with the path on (above) */
 	} else if (et == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
 		return PKT_ARP;
 	} else {
@@ -210,6 +226,8 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(p + pi->l4_off);
 		uint32_t ulen = rte_be_to_cpu_16(udp->dgram_len);
 		if (HF_UNLIKELY(udp->dst_port != DNS_PORT_BE || udp->src_port == 0)) {
+			if (w->exc_to != NULL && udp->dst_port != DNS_PORT_BE)
+				return PKT_EXC; /* HF_EXC: UDP to another port */
 			ctr->drop_not_ours++;
 			return PKT_DROP;
 		}
@@ -602,6 +620,13 @@ static void hf_nd(struct hf_worker *w, struct rte_mbuf *m, const struct hf_pkt *
 	uint8_t target[16];
 	bool dad;
 
+	/* HF_EXC: ICMPv6 other than ND/RS/RA/redirect (echo, packet too big)
+	 * to a service address, from a source an answer may go to */
+	if (w->exc_to != NULL && plen >= 4 && (icmp[0] < 133 || icmp[0] > 137) &&
+	    service6_has(w->conf, ip6->dst_addr) && !ip6_bad_source(ip6)) {
+		hf_exc_to_kernel(w->exc_to, w->ctr, m);
+		return;
+	}
 	/* type 135, code 0, hop limit 255, 24 bytes at least (RFC 4861 7.1.1) */
 	if (plen < 24 || icmp[0] != 135 || icmp[1] != 0 || ip6->hop_limits != 255 ||
 	    !service6_has(w->conf, icmp + 8)) {
@@ -697,6 +722,9 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 			continue;
 		case PKT_ND:
 			hf_nd(w, m, p);
+			continue;
+		case PKT_EXC: /* HF_EXC */
+			hf_exc_to_kernel(w->exc_to, ctr, m);
 			continue;
 		default:
 			rte_pktmbuf_free(m);
@@ -991,6 +1019,8 @@ unsigned hf_worker_poll_once(struct hf_worker *w)
 			got += n;
 		}
 	}
+	if (w->exc_from != NULL) /* HF_EXC: what the kernel sent, out of our TX queues */
+		hf_exc_worker_drain(w);
 	if (HF_UNLIKELY(w->now_ms >= w->next_timer_ms)) {
 		hf_cache_expire_waiters(w->cache, w->now_ms, hf_wake, w);
 		publish_gauges(w);
@@ -1049,6 +1079,7 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 			 idx, conf->cache.entries, (unsigned long long)conf->cache.memory);
 		return hf_error(HF_ENOMEM);
 	}
+	hf_exc_attach(conf->exc, w); /* HF_EXC: its rings, when the path is on */
 	update_clock(w);
 	return 0;
 }
