@@ -225,8 +225,9 @@ static void *exc_main(void *arg)
 	struct hf_exc *x = arg;
 	struct rte_mbuf *pkts[EXC_BURST];
 	unsigned idle = 0;
-	/* an lcore id of its own gives it a mempool cache (not required) */
-	bool registered = rte_thread_register() == 0;
+	/* No lcore id (rte_thread_register) on purpose: without one it has no
+	 * mempool cache, so no worker RX buffer it frees after the tap copied
+	 * it sits in a cache of its own, out of the pool's sizing. */
 
 	while (!x->stop) {
 		unsigned work = 0, n;
@@ -258,8 +259,6 @@ static void *exc_main(void *arg)
 			x->ctr.idle_sleeps++;
 		}
 	}
-	if (registered)
-		rte_thread_unregister();
 	return NULL;
 }
 
@@ -528,6 +527,10 @@ int hf_exc_init(struct hf_dp_conf *conf, const struct hf_port *ports, unsigned n
 	}
 	pthread_setname_np(x->tid, "hf-exception");
 	x->running = true;
+	fprintf(stderr,
+		"holdfast: exception path: kernel interface %s (NOARP) holds the %u service "
+		"address(es); route the clients' prefixes to it\n",
+		conf->exc_ifname, conf->nservice4 + conf->nservice6);
 	return 0;
 }
 
