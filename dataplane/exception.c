@@ -264,6 +264,16 @@ static void *exc_main(void *arg)
 
 /* ---- the workers' side ----------------------------------------------------- */
 
+void hf_exc_to_kernel(struct rte_ring *r, struct hf_counters *ctr, struct rte_mbuf *m)
+{
+	if (HF_UNLIKELY(rte_ring_sp_enqueue(r, m) != 0)) {
+		ctr->exc_drop++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ctr->exc_to_kernel++;
+}
+
 void hf_exc_worker_drain(struct hf_worker *w)
 {
 	struct rte_mbuf *m[HF_BURST_MAX];

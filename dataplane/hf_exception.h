@@ -68,16 +68,9 @@ void hf_exc_attach(struct hf_exc *x, struct hf_worker *w);
 void hf_exc_fini(struct hf_dp_conf *conf, FILE *f);
 const struct hf_exc_counters *hf_exc_counters(const struct hf_exc *x);
 
-/* Worker: one frame for the kernel (hf_worker_rx). */
-static inline void hf_exc_to_kernel(struct rte_ring *r, struct hf_counters *ctr, struct rte_mbuf *m)
-{
-	if (HF_UNLIKELY(rte_ring_sp_enqueue(r, m) != 0)) {
-		ctr->exc_drop++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	ctr->exc_to_kernel++;
-}
+/* Worker: one frame for the kernel (hf_worker_rx); out of line, so the
+ * packet loop's code stays as it was without the path. */
+void hf_exc_to_kernel(struct rte_ring *r, struct hf_counters *ctr, struct rte_mbuf *m);
 
 /* Worker: frames from the kernel into w->tx[] (hf_worker_poll_once, before
  * hf_worker_flush). */
