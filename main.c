@@ -27,6 +27,7 @@
 #include "control/hf_config.h"
 #include "control/hf_control.h"
 #include "dataplane/hf_dataplane.h"
+#include "dataplane/hf_exception.h"
 
 #define RING_SIZE 4096
 
@@ -141,6 +142,7 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->cache.failure_recheck_ms = cfg->failure_recheck_ms;
 	dp->cache.miss_timeout_ms = hf_control_miss_timeout_ms(cfg);
 	dp->cache.socket_id = SOCKET_ID_ANY;
+	snprintf(dp->exc_ifname, sizeof(dp->exc_ifname), "%s", cfg->exception_interface);
 }
 
 int main(int argc, char **argv)
@@ -216,6 +218,8 @@ int main(int argc, char **argv)
 	if (hf_ports_init(&dp, ports, &nports, pools, err, sizeof(err)) != 0)
 		fail(err);
 	cap_answers_at_mtu(&dp, ports, nports);
+	if (hf_exc_init(&dp, ports, nports, err, sizeof(err)) != 0)
+		fail(err);
 	dp.tsc_per_ms = hf_tsc_cal_end(&cal, 20);
 	if (llabs((long long)dp.tsc_per_ms - (long long)(rte_get_tsc_hz() / 1000)) * 10000 >
 	    (long long)dp.tsc_per_ms)
@@ -292,6 +296,7 @@ int main(int argc, char **argv)
 	print_counters(stderr);
 	hf_control_print_stats(ctl, stderr); /* control has stopped */
 	hf_control_destroy(ctl);
+	hf_exc_fini(&dp, stderr);
 	for (w = 0; w < nworkers; w++)
 		hf_worker_fini(&workers[w]);
 	hf_ports_close(ports, nports);

@@ -47,6 +47,10 @@
 	X(arp_replies, HF_CG_NONE, "arp_replies", "ARP replies sent for the service addresses.") \
 	X(nd_replies, HF_CG_NONE, "nd_replies",                                                  \
 	  "Neighbour advertisements sent for the service addresses.")                            \
+	X(exc_to_kernel, HF_CG_NONE, "exception_to_kernel",                                      \
+	  "Frames for the service addresses handed to the kernel (exception-interface).")        \
+	X(exc_from_kernel, HF_CG_NONE, "exception_from_kernel",                                  \
+	  "Frames from the kernel sent out of the port (exception-interface).")                  \
 	X(drop_not_ip, HF_CG_DROPS, "not_ip", "Frames neither IPv4, IPv6 nor ARP.")              \
 	X(drop_not_ours, HF_CG_DROPS, "not_ours",                                                \
 	  "Packets not UDP to port 53 of a service address.")                                    \
@@ -60,7 +64,10 @@
 	  "Misses refused parking (waiter limits), answered SERVFAIL EDE 0.")                    \
 	X(drop_bad_source, HF_CG_DROPS, "bad_source",                                            \
 	  "From a source an answer must never go to (broadcast, multicast, loopback, ours).")    \
-	X(drop_bad_l2, HF_CG_DROPS, "bad_l2", "From a group MAC, or to another host's unicast MAC.")
+	X(drop_bad_l2, HF_CG_DROPS, "bad_l2",                                                    \
+	  "From a group MAC, or to another host's unicast MAC.")                                 \
+	X(exc_drop, HF_CG_DROPS, "exception_full",                                               \
+	  "Frames for or from the kernel lost to a full exception ring or TX queue.")
 
 /* The control thread's (struct hf_control_stats). */
 #define HF_CONTROL_COUNTERS(X)                                                                     \

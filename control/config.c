@@ -31,6 +31,7 @@ enum key_kind {
 	K_PATH,	     /* string shorter than the field */
 	K_BOOL,	     /* yes|no (bool) */
 	K_NTA,	     /* NAME [LIFETIME [REASON]], repeatable */
+	K_IFNAME,    /* a network interface name, or "" (stored as K_PATH) */
 };
 
 struct key_def {
@@ -111,6 +112,9 @@ static const struct key_def keys[] = {
 	 "write counters here for node_exporter's textfile collector (default: off)"},
 	{"stats-textfile-interval", K_MS64, OFF(stats_textfile_ms), D_SEC, D_HOUR,
 	 "how often stats-textfile is rewritten"},
+	{"exception-interface", K_IFNAME, OFF(exception_interface), 0, 15,
+	 "kernel interface (a TAP) that gets what the workers do not answer for the service "
+	 "addresses: TCP, ICMP, other UDP ports (\"\" = off: dropped)"},
 };
 
 void hf_config_defaults(struct hf_config *cfg)
@@ -582,7 +586,8 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 	int rc = 0;
 
 	/* "" is a value only for paths that may be unset (min 0) */
-	if (value == NULL || (value[0] == '\0' && !(k->kind == K_PATH && k->min == 0))) {
+	if (value == NULL ||
+	    (value[0] == '\0' && !((k->kind == K_PATH || k->kind == K_IFNAME) && k->min == 0))) {
 		seterr(err, errlen, where, k->name, NULL, "missing value");
 		return hf_error(HF_EINVAL);
 	}
@@ -665,6 +670,15 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 		snprintf(cfg->nta[cfg->nntas++], sizeof(cfg->nta[0]), "%s", value);
 		return 0;
 	}
+	case K_IFNAME:
+		/* what the kernel takes (dev_valid_name), less ':' (aliases) */
+		if (strcmp(value, ".") == 0 || strcmp(value, "..") == 0 ||
+		    strcspn(value, "/: \t") != strlen(value)) {
+			seterr(err, errlen, where, k->name, value,
+			       "is not an interface name (no '/', ':' or white space)");
+			return hf_error(HF_EINVAL);
+		}
+		/* fall through */
 	case K_PATH: {
 		size_t len = strlen(value);
 		if (strchr(value, '"') != NULL) {
@@ -919,6 +933,7 @@ static void usage(FILE *f, const char *prog)
 		case K_NTA:
 			fprintf(f, "  --%-28s %s\n", k->name, k->help);
 			continue;
+		case K_IFNAME:
 		case K_PATH:
 			if (((const char *)field)[0] != '\0')
 				fprintf(f, "  --%-28s %s (default %s)\n", k->name, k->help,
@@ -1093,6 +1108,7 @@ void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size)
 			for (unsigned j = 0; j < cfg->nntas; j++)
 				out(&o, "%s: \"%s\"\n", k->name, cfg->nta[j]);
 			continue;
+		case K_IFNAME:
 		case K_PATH:
 			if (((const char *)field)[0] == '\0' && k->min == 0) /* set to "" */
 				out(&o, "%s: \"\"\n", k->name);

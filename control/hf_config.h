@@ -70,6 +70,8 @@ struct hf_config {
 	uint64_t stats_textfile_ms;    /* stats-textfile-interval: default 15s */
 	char nta[HF_NTA_MAX][300];     /* nta: NAME [LIFETIME [REASON]] (repeatable) */
 	unsigned nntas;
+	char exception_interface[16]; /* exception-interface: kernel interface, "" = no exception
+					 path */
 	/* Added fields (not config keys). */
 	bool dump_config; /* --dump-config was given: print the config and exit */
 };

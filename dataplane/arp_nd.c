@@ -57,6 +57,13 @@ void hf_nd(struct hf_worker *w, struct rte_mbuf *m, const struct hf_pkt *pi)
 	uint8_t target[16];
 	bool dad;
 
+	/* HF_EXC: ICMPv6 other than ND/RS/RA/redirect (echo, packet too big)
+	 * to a service address, from a source an answer may go to */
+	if (w->exc_to != NULL && plen >= 4 && (icmp[0] < 133 || icmp[0] > 137) &&
+	    service6_has(w->conf, ip6->dst_addr) && !ip6_bad_source(ip6)) {
+		hf_exc_to_kernel(w->exc_to, w->ctr, m);
+		return;
+	}
 	/* type 135, code 0, hop limit 255, 24 bytes at least (RFC 4861 7.1.1) */
 	if (plen < 24 || icmp[0] != 135 || icmp[1] != 0 || ip6->hop_limits != 255 ||
 	    !service6_has(w->conf, icmp + 8)) {

@@ -22,6 +22,8 @@
 
 #define HF_BURST_MAX 64
 
+struct hf_exc; /* dataplane/hf_exception.h */
+
 struct hf_dp_conf {
 	uint32_t service4[HF_MAX_SERVICE_ADDRS]; /* network byte order */
 	unsigned nservice4;
@@ -34,6 +36,10 @@ struct hf_dp_conf {
 	uint32_t waiters;    /* parked clients per worker (sizes mbuf pools) */
 	uint64_t tsc_per_ms; /* the workers' clock (hf_tsc_cal_end); 0: DPDK's TSC rate */
 	struct hf_cache_conf cache;
+	/* HF_EXC: the exception path (dataplane/hf_exception.h): the kernel
+	 * interface's name ("" = off) and, once hf_exc_init made it, its state */
+	char exc_ifname[16];
+	struct hf_exc *exc;
 };
 
 /*
@@ -92,6 +98,9 @@ struct hf_worker {
 	uint16_t npend, ipend;
 	bool walking; /* pend[ipend] is a walk under way (FLUSH, NTA, LOOKUP, CONFIG) */
 	struct hf_cache_walk walk;
+	/* HF_EXC: frames for the kernel / from it (SPSC rings of mbuf
+	 * pointers, dataplane/hf_exception.h); NULL when the path is off */
+	struct rte_ring *exc_to, *exc_from;
 };
 
 int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *conf,

@@ -14,6 +14,7 @@
 #include <rte_mbuf_pool_ops.h>
 
 #include "dataplane/hf_dataplane.h"
+#include "dataplane/hf_exception.h"
 
 #define NB_RXD 1024
 #define NB_TXD 1024
@@ -22,7 +23,8 @@ static unsigned pool_size(const struct hf_dp_conf *conf, unsigned nports)
 {
 	/* every descriptor, every parked client, bursts in flight, and the
 	 * per-lcore cache; rounded to 2^n - 1 as rte_mempool likes */
-	unsigned need = nports * (NB_RXD + NB_TXD) + conf->waiters + 4 * HF_BURST_MAX + 512;
+	unsigned need = nports * (NB_RXD + NB_TXD) + conf->waiters + 4 * HF_BURST_MAX + 512 +
+			(conf->exc_ifname[0] ? HF_EXC_RING : 0); /* HF_EXC: frames for the kernel */
 	unsigned n = 1;
 	while (n - 1 < need)
 		n <<= 1;

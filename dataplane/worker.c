@@ -58,6 +58,8 @@ unsigned hf_worker_poll_once(struct hf_worker *w)
 			got += n;
 		}
 	}
+	if (w->exc_from != NULL) /* HF_EXC: what the kernel sent, out of our TX queues */
+		hf_exc_worker_drain(w);
 	if (HF_UNLIKELY(w->now_ms >= w->next_timer_ms)) {
 		hf_cache_expire_waiters(w->cache, w->now_ms, hf_wake, w);
 		hf_publish_gauges(w);
@@ -116,6 +118,7 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 			 idx, conf->cache.entries, (unsigned long long)conf->cache.memory);
 		return hf_error(HF_ENOMEM);
 	}
+	hf_exc_attach(conf->exc, w); /* HF_EXC: its rings, when the path is on */
 	update_clock(w);
 	return 0;
 }

@@ -29,6 +29,7 @@
 
 #include "dataplane/hf_cksum.h"
 #include "dataplane/hf_dataplane.h"
+#include "dataplane/hf_exception.h"
 
 #define DNS_PORT_BE RTE_BE16(53)
 
@@ -41,7 +42,7 @@ struct hf_pkt {
 	uint8_t ipv6;
 };
 
-enum l3_kind { PKT_DROP = 0, PKT_DNS, PKT_ARP, PKT_ND };
+enum l3_kind { PKT_DROP = 0, PKT_DNS, PKT_ARP, PKT_ND, PKT_EXC /* for the kernel */ };
 
 /* :: or ::1 */
 static inline bool ip6_loopback_or_any(const uint8_t *a)
@@ -50,6 +51,13 @@ static inline bool ip6_loopback_or_any(const uint8_t *a)
 	memcpy(&hi, a, 8);
 	memcpy(&lo, a + 8, 8);
 	return hi == 0 && (lo == 0 || lo == rte_cpu_to_be_64(1));
+}
+
+/* a source an IPv6 answer must never go to: multicast, ::, ::1, itself */
+static inline bool ip6_bad_source(const struct rte_ipv6_hdr *ip6)
+{
+	return ip6->src_addr[0] == 0xff || ip6_loopback_or_any(ip6->src_addr) ||
+	       memcmp(ip6->src_addr, ip6->dst_addr, 16) == 0;
 }
 
 static inline bool service4_has(const struct hf_dp_conf *c, uint32_t a)
@@ -135,7 +143,9 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 			return PKT_DROP;
 		}
 		if (HF_UNLIKELY(ip->next_proto_id != IPPROTO_UDP ||
-				!service4_has(w->conf, ip->dst_addr))) {
+				!service4_has(w->conf, ip->dst_addr)) &&
+		    /* HF_EXC: not UDP, to a service address: for the kernel */
+		    !(w->exc_to != NULL && service4_has(w->conf, ip->dst_addr))) {
 			ctr->drop_not_ours++;
 			return PKT_DROP;
 		}
@@ -163,6 +173,8 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		pi->l4_off = (uint16_t)(off + ihl);
 		pi->ipv6 = 0;
 		len = off + tot; /* ignore Ethernet padding */
+		if (HF_UNLIKELY(ip->next_proto_id != IPPROTO_UDP))
+			return PKT_EXC; /* HF_EXC: only with the path on (above) */
 	} else if (et == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
 		const struct rte_ipv6_hdr *ip6;
 		uint32_t plen;
@@ -182,15 +194,19 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		if (ip6->proto == IPPROTO_ICMPV6)
 			return PKT_ND; /* hf_nd() checks the rest */
 		if (HF_UNLIKELY(ip6->proto != IPPROTO_UDP || plen < 8 ||
-				!service6_has(w->conf, ip6->dst_addr))) {
+				!service6_has(w->conf, ip6->dst_addr)) &&
+		    /* HF_EXC: not UDP, to a service address: for the kernel */
+		    !(w->exc_to != NULL && ip6->proto != IPPROTO_UDP &&
+		      service6_has(w->conf, ip6->dst_addr))) {
 			ctr->drop_not_ours++;
 			return PKT_DROP;
 		}
-		if (HF_UNLIKELY(ip6->src_addr[0] == 0xff || ip6_loopback_or_any(ip6->src_addr) ||
-				memcmp(ip6->src_addr, ip6->dst_addr, 16) == 0)) {
+		if (HF_UNLIKELY(ip6_bad_source(ip6))) {
 			ctr->drop_bad_source++;
 			return PKT_DROP;
 		}
+		if (HF_UNLIKELY(ip6->proto != IPPROTO_UDP))
+			return PKT_EXC; /* HF_EXC: only with the path on (above) */
 	} else if (et == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
 		return PKT_ARP;
 	} else {
@@ -201,6 +217,8 @@ hf_classify(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi)
 		const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(p + pi->l4_off);
 		uint32_t ulen = rte_be_to_cpu_16(udp->dgram_len);
 		if (HF_UNLIKELY(udp->dst_port != DNS_PORT_BE || udp->src_port == 0)) {
+			if (w->exc_to != NULL && udp->dst_port != DNS_PORT_BE)
+				return PKT_EXC; /* HF_EXC: UDP to another port */
 			ctr->drop_not_ours++;
 			return PKT_DROP;
 		}

@@ -371,6 +371,9 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 		case PKT_ND:
 			hf_nd(w, m, p);
 			continue;
+		case PKT_EXC: /* HF_EXC */
+			hf_exc_to_kernel(w->exc_to, ctr, m);
+			continue;
 		default:
 			rte_pktmbuf_free(m);
 			continue;

@@ -934,6 +934,39 @@ static void test_example_file(void)
 	CHECK(strcmp(c.trust_anchor, "/tmp/hf-lab-demo/root.key") == 0);
 }
 
+/* exception-interface: off by default, a kernel interface name or "" */
+static void test_exception_interface(void)
+{
+	struct hf_config c;
+	char err[256] = "", dump[16384];
+	char *argv[] = {"holdfast", "--exception-interface", "a/b", NULL};
+
+	hf_config_defaults(&c);
+	CHECK(strcmp(c.exception_interface, "") == 0);
+	CHECK_EQ(set(&c, "exception-interface", "hf0", err, sizeof(err)), 0);
+	CHECK(strcmp(c.exception_interface, "hf0") == 0);
+	CHECK_EQ(set(&c, "exception-interface", "abcdefghijklmno", err, sizeof(err)), 0);
+	CHECK(strcmp(c.exception_interface, "abcdefghijklmno") == 0);
+	hf_config_dump(&c, dump, sizeof(dump));
+	CHECK(strstr(dump, "\nexception-interface: \"abcdefghijklmno\"\n") != NULL);
+	CHECK_EQ(set(&c, "exception-interface", "abcdefghijklmnop", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: exception-interface: \"abcdefghijklmnop\" is too "
+			  "long (at most 15 bytes)") == 0);
+	CHECK_EQ(set(&c, "exception-interface", "hf:1", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: exception-interface: \"hf:1\" is not an interface "
+			  "name (no '/', ':' or white space)") == 0);
+	CHECK_EQ(set(&c, "exception-interface", "hf 0", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "exception-interface", "..", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(c.exception_interface, "abcdefghijklmno") == 0); /* unchanged */
+	CHECK_EQ(hf_config_args(&c, 3, argv, err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "--exception-interface: \"a/b\" is not an interface name (no '/', ':' "
+			  "or white space)") == 0);
+	CHECK_EQ(set(&c, "exception-interface", "", err, sizeof(err)), 0); /* off again */
+	CHECK(strcmp(c.exception_interface, "") == 0);
+	hf_config_dump(&c, dump, sizeof(dump));
+	CHECK(strstr(dump, "\nexception-interface: \"\"\n") != NULL);
+}
+
 int main(void)
 {
 	static const struct hf_test_case cases[] = {
@@ -950,6 +983,7 @@ int main(void)
 		TEST_CASE(test_dnssec_keys),
 		TEST_CASE(test_example_file),
 		TEST_CASE(test_nta_keys),
+		TEST_CASE(test_exception_interface),
 	};
 	int rc;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hf_test_config.XXXXXX");

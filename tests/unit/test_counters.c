@@ -59,7 +59,7 @@ static void test_line(void)
 	CHECK(strncmp(line, "rx_packets 7 queries 0 ", 23) == 0);
 	CHECK(strstr(line, " drops.not_ours 42 ") != NULL);
 	CHECK(strstr(line, " drops.park_full 3") != NULL);
-	snprintf(want, sizeof(want), "drops.bad_l2 0");
+	snprintf(want, sizeof(want), "drops.exception_full 0");
 	CHECK(strcmp(line + strlen(line) - strlen(want), want) == 0);
 	/* a short buffer: cut, NUL-terminated, and the full length reported */
 	int full = (int)strlen(line);
