@@ -290,7 +290,12 @@ static int start_udp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 		return hf_error(HF_EIO);
 	}
 	f->st->upstream_queries++;
-	hf_timer_set(f->loop, &q->timer, now + f->cfg->upstream_timeout_ms);
+	if (hf_timer_set(f->loop, &q->timer, now + f->cfg->upstream_timeout_ms) != 0) {
+		/* never: the loop holds HF_FWD_MAX_TIMERS (control.c) */
+		hf_fwd_set_problem(f, q, now, HF_EDE_NONE, "no room for a deadline");
+		hf_fwd_close_io(f, q);
+		return hf_error(HF_EFULL);
+	}
 	return 0;
 }
 
@@ -337,7 +342,10 @@ void hf_fwd_start_tcp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 		return;
 	}
 	f->st->upstream_queries++;
-	hf_timer_set(f->loop, &q->timer, now + f->cfg->upstream_timeout_ms);
+	if (hf_timer_set(f->loop, &q->timer, now + f->cfg->upstream_timeout_ms) != 0) {
+		hf_fwd_set_problem(f, q, now, HF_EDE_NONE, "no room for a deadline");
+		hf_fwd_next_attempt(f, q, now);
+	}
 }
 
 /* Read what the UDP socket holds. Returns true while q is still waiting

@@ -61,9 +61,9 @@ void hf_timer_stop(struct hf_loop *l, struct hf_timer *t);
 
 /*
  * One pass: wait for descriptors up to timeout_ms (less if a timer is due
- * sooner; 0: do not wait), call the handlers of those that are ready,
- * then every timer whose deadline has passed. Returns how many handlers
- * and timers ran.
+ * sooner; 0: do not wait; < 0: until a descriptor or the next timer), call the handlers of those
+ * that are ready, then every timer whose deadline has passed. Returns how many handlers and timers
+ * ran.
  */
 unsigned hf_loop_run(struct hf_loop *l, int timeout_ms);
 

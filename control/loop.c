@@ -20,10 +20,11 @@ int hf_loop_init(struct hf_loop *l, uint32_t cap, char *err, size_t errlen)
 	l->cap = cap;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->heap == NULL || l->epfd < 0) {
+		int rc = l->heap == NULL ? HF_ENOMEM : HF_EIO;
 		snprintf(err, errlen, "control: %s",
 			 l->heap == NULL ? "out of memory" : strerror(errno));
 		hf_loop_fini(l);
-		return hf_error(l->heap == NULL ? HF_ENOMEM : HF_EIO);
+		return hf_error(rc);
 	}
 	return 0;
 }
@@ -129,12 +130,13 @@ unsigned hf_loop_run(struct hf_loop *l, int timeout_ms)
 	uint64_t now;
 	int n;
 
-	if (timeout_ms > 0 && l->n != 0) {
+	if (timeout_ms != 0 && l->n != 0) { /* < 0: no limit but the next deadline */
 		now = hf_control_now_ms();
 		if (l->heap[0]->deadline_ms <= now)
 			timeout_ms = 0;
-		else if (l->heap[0]->deadline_ms - now < (uint64_t)timeout_ms)
-			timeout_ms = (int)(l->heap[0]->deadline_ms - now);
+		else if (timeout_ms < 0 || l->heap[0]->deadline_ms - now < (uint64_t)timeout_ms)
+			timeout_ms =
+				(int)HF_MIN(l->heap[0]->deadline_ms - now, (uint64_t)INT32_MAX);
 	}
 	n = epoll_wait(l->epfd, ev, HF_LOOP_EVENTS, timeout_ms);
 	now = hf_control_now_ms();

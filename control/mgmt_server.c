@@ -434,7 +434,6 @@ int hf_mgmt_init(struct hf_mgmt *mg, const struct hf_mgmt_env *env, char *err, s
 		}
 		unlink(path); /* stale, from a holdfast that is gone */
 	}
-	memcpy(mg->path, path, strlen(path) + 1);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	mg->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (mg->lfd < 0) {
@@ -451,6 +450,8 @@ int hf_mgmt_init(struct hf_mgmt *mg, const struct hf_mgmt_env *env, char *err, s
 				 strerror(errno));
 			return hf_error(HF_EIO);
 		}
+		/* ours from now on: hf_mgmt_fini removes it (and only then) */
+		memcpy(mg->path, path, strlen(path) + 1);
 	}
 	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) || chmod(path, mode) != 0) {
 		snprintf(err, errlen, "control-socket: cannot set the owner/mode of %s: %s", path,
@@ -486,7 +487,8 @@ void hf_mgmt_fini(struct hf_mgmt *mg)
 	if (mg->lfd >= 0) {
 		hf_loop_del(mg->env.loop, mg->lfd);
 		close(mg->lfd);
-		unlink(mg->path);
+		if (mg->path[0] != '\0')
+			unlink(mg->path);
 	}
 	for (unsigned i = 0; i < mg->nports; i++)
 		free(mg->ports[i].desc);

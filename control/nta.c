@@ -232,9 +232,12 @@ bool hf_nta_tick(struct hf_nta_list *l, uint64_t now_ms)
 		if (n->recheck_s != 0 && !n->recheck_busy && now_ms >= n->next_recheck_ms) {
 			/* a recheck must not be answered from a verdict cached under the NTA */
 			hf_val_flush_name(l->val, n->name, n->name_len);
-			if (hf_fwd_internal(l->fwd, n->name, n->name_len, HF_TYPE_DNSKEY, now_ms) ==
+			/* busy before the call: a recheck whose every attempt fails at
+			 * once reports its verdict (and clears this) before it returns */
+			n->recheck_busy = true;
+			if (hf_fwd_internal(l->fwd, n->name, n->name_len, HF_TYPE_DNSKEY, now_ms) !=
 			    0)
-				n->recheck_busy = true;
+				n->recheck_busy = false;
 			n->next_recheck_ms = now_ms + (uint64_t)n->recheck_s * 1000u;
 			did = true;
 		}

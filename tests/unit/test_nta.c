@@ -39,7 +39,7 @@ static bool covers(const struct hf_control *c, const char *name)
 	return hf_nta_covers(hf_control_ntas(c), w, n);
 }
 
-static struct hf_control *start(void)
+static struct hf_control *start_fwd(const char *forwarder)
 {
 	struct hf_config cfg;
 	struct hf_control_workers w = {0};
@@ -47,7 +47,7 @@ static struct hf_control *start(void)
 	struct hf_control *c;
 
 	hf_config_defaults(&cfg);
-	CHECK_EQ(hf_config_set(&cfg, "forwarder", "127.0.0.1@9", NULL, err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_set(&cfg, "forwarder", forwarder, NULL, err, sizeof(err)), 0);
 	CHECK_EQ(hf_config_set(&cfg, "nta", "cfg.example 1h from the config file", NULL, err,
 			       sizeof(err)),
 		 0);
@@ -59,6 +59,11 @@ static struct hf_control *start(void)
 		exit(2);
 	}
 	return c;
+}
+
+static struct hf_control *start(void)
+{
+	return start_fwd("127.0.0.1@9");
 }
 
 /* One request over the socket, the control loop pumped until the reply is in. */
@@ -196,6 +201,38 @@ static void test_nta_lifetime_and_state(void)
 	hf_control_destroy(c);
 }
 
+/* A recheck whose every attempt fails at once (the forwarder is the
+ * broadcast address: connect() says EACCES) ends inside hf_fwd_internal;
+ * the NTA must not stay "recheck in flight" for good: it is retried every
+ * recheck interval. */
+static void test_recheck_fails_at_once(void)
+{
+	struct hf_control *c = start_fwd("255.255.255.255@53");
+	const struct hf_nta *n = NULL;
+	uint64_t until;
+	char *r;
+
+	unlink(state_path);
+	r = cmd(c, "HF1 json nta\tadd\tbroken.example\t--lifetime\t1h\t--recheck\t1s\n");
+	CHECK(strncmp(r, "OK\n", 3) == 0);
+	for (unsigned i = 0; i < hf_control_ntas(c)->nntas; i++)
+		if (hf_control_ntas(c)->ntas[i].recheck_s == 1)
+			n = &hf_control_ntas(c)->ntas[i];
+	CHECK(n != NULL);
+	until = hf_control_now_ms() + 3500;
+	while (hf_control_now_ms() < until)
+		hf_control_poll(c);
+	if (n != NULL) {
+		CHECK(!n->recheck_busy);
+		/* rechecked within the last interval, not stuck since the first */
+		CHECK(n->next_recheck_ms > hf_control_now_ms());
+		CHECK(n->next_recheck_ms <= hf_control_now_ms() + 1000);
+	}
+	CHECK(covers(c, "www.broken.example")); /* still in force */
+	hf_control_destroy(c);
+	unlink(state_path);
+}
+
 static void test_corrupt_state(void)
 {
 	char bad[160];
@@ -284,10 +321,9 @@ static void test_request_line(void)
 int main(int argc, char **argv)
 {
 	static const struct hf_test_case cases[] = {
-		TEST_CASE(test_request_line),
-		TEST_CASE(test_socket_and_protocol),
-		TEST_CASE(test_nta_lifetime_and_state),
-		TEST_CASE(test_corrupt_state),
+		TEST_CASE(test_request_line),		TEST_CASE(test_socket_and_protocol),
+		TEST_CASE(test_nta_lifetime_and_state), TEST_CASE(test_corrupt_state),
+		TEST_CASE(test_recheck_fails_at_once),
 	};
 	int rc;
 	/* the in-flight table and the validator's key cache are rte_hashes */
