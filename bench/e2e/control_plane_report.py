@@ -29,7 +29,8 @@ OPENSSL = {8: ("rsa", "2048"), 13: ("ecdsa", "nistp256"), 15: ("eddsa", "Ed25519
 
 
 def kv(line):
-    """'holdfast: control: requests 1 coalesced 2 ...' -> {key: int}"""
+    """'holdfast: control: in_flight 0 dnssec on requests 1 ...' -> {key: int}
+    (the names of docs/operations.md, "One name for each counter")"""
     a = line.split()
     out = {}
     for i in range(len(a) - 1):
@@ -105,7 +106,7 @@ def one_pass(raw, tag):
     dc, dw = delta(c0, c1), delta(w0, w1)
     dp = dnsperf(os.path.join(raw, tag + ".dnsperf.txt"))
     t = dp["run_time_s"] or 0
-    verdicts = sum(dc.get(k, 0) for k in ("secure", "insecure", "bogus", "indeterminate"))
+    verdicts = sum(dc.get("validation." + k, 0) for k in ("secure", "insecure", "bogus", "indeterminate"))
     return {
         "queries": dp["sent"],
         "answered": dp["completed"],
@@ -113,13 +114,13 @@ def one_pass(raw, tag):
         "rcodes": dp["rcodes"],
         "run_time_s": t,
         "resolutions": dc.get("resolutions", 0),
-        "upstream_queries": dc.get("upstream", 0),
-        "validation_subqueries": dc.get("sub-queries", 0),
-        "verdicts": {k: dc.get(k, 0) for k in ("secure", "insecure", "bogus", "indeterminate")},
+        "upstream_queries": dc.get("upstream_queries", 0),
+        "validation_subqueries": dc.get("validation.subqueries", 0),
+        "verdicts": {k: dc.get("validation." + k, 0) for k in ("secure", "insecure", "bogus", "indeterminate")},
         "resolutions_per_s": round(dc.get("resolutions", 0) / t) if t else None,
         "validations_per_s": round(verdicts / t) if t else None,
-        "worker_misses": dw.get("miss", 0),
-        "servfail": dw.get("servfail", 0),
+        "worker_misses": dw.get("misses", 0),
+        "servfail": dw.get("rcode.SERVFAIL", 0),
     }
 
 
@@ -196,11 +197,11 @@ def main():
                                      "smallest cache, 1024 entries and 1 MiB) / names: the table sized "
                                      "for them included",
         "rss_growth_bytes_per_name_while_filling": round((m["rss_kib_filled"] - m["rss_kib_start"]) * 1024 / n),
-        "fill_misses": fill.get("miss", 0),
+        "fill_misses": fill.get("misses", 0),
         "fill_answered": dpf["completed"],
         "fill_rate_per_s": round(dpf["completed"] / dpf["run_time_s"]) if dpf["run_time_s"] else None,
-        "second_pass_fresh_hits": chk.get("fresh", 0),
-        "second_pass_misses": chk.get("miss", 0),
+        "second_pass_fresh_hits": chk.get("hits_fresh", 0),
+        "second_pass_misses": chk.get("misses", 0),
     }
     if mem["second_pass_fresh_hits"] != n:
         bad.append(f"memory: second pass: {mem['second_pass_fresh_hits']} of {n} answered from the cache")

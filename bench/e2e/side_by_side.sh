@@ -311,14 +311,14 @@ wait_answer() {
 # holdfast's per-worker counters (SIGUSR1 -> its log): total "rx".
 holdfast_rx() {
 	local n before
-	before=$(grep -c 'worker 0: rx' "$run/holdfast.log" || true)
+	before=$(grep -c 'worker 0: waiters' "$run/holdfast.log" || true)
 	kill -USR1 "$(cat "$run/holdfast.pid")" 2>/dev/null || return 0
 	for _ in $(seq 40); do
-		n=$(grep -c 'worker 0: rx' "$run/holdfast.log" || true)
+		n=$(grep -c 'worker 0: waiters' "$run/holdfast.log" || true)
 		[ "$n" -gt "$before" ] && break
 		sleep 0.05
 	done
-	grep 'worker [0-9]*: rx' "$run/holdfast.log" | tail -n 1 | awk '{ for (i = 1; i < NF; i++) if ($i == "rx") { print $(i + 1); exit } }'
+	grep 'worker [0-9]*: waiters' "$run/holdfast.log" | tail -n 1 | awk '{ for (i = 1; i < NF; i++) if ($i == "rx_packets") { print $(i + 1); exit } }'
 }
 # Root namespace UDP counters (the peers' sockets): InDatagrams RcvbufErrors.
 udp_counters() {
