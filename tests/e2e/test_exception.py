@@ -2,47 +2,54 @@
 
     test_exception.py HOLDFAST SOURCE_ROOT DRIVER [CASE ...]
 
-DRIVER is af_xdp or af_packet. Brings up a lab of its own (as test_e2e.py)
-and starts holdfast with `exception-interface` set: a TAP interface in the
-root namespace that holds the service addresses (NOARP). The test routes
-the lab's client prefixes to it (as an operator would) and sets
-rp_filter=1 on the lab's host veth, so that with net_af_packet, which
-leaves the frames it reads to the kernel as well, the root namespace's own
-stack does not answer them a second time. Then:
+DRIVER is af_xdp or af_packet; CASE is exact, tcp_echo or off (with or
+without the _DRIVER suffix the results name them by). Brings up a lab of
+its own (lab name e2ex, tag x + pid) and runs each case on a holdfast of its
+own. For exact and tcp_echo it starts with `--exception-interface hxTAG`:
+a TAP interface in the root namespace that holds the service addresses
+(NOARP). The test routes the lab's client prefixes to it (as an operator
+would) and sets rp_filter=1 on the lab's host veth, so that with
+net_af_packet, which leaves the frames it reads to the kernel as well, the
+root namespace's own stack does not answer them a second time. Then:
 
 - exact: ping -c 3 and ping -6 -c 3 to the service addresses answer; a UDP
   datagram to a port nobody listens on gets ICMP port unreachable and a
   TCP connect to a closed port a RST, both from the kernel; UDP/53 queries
   over IPv4 and IPv6 in between are answered by the workers. holdfast is
   stopped and the exception path's counters (the line it prints at exit)
-  moved by exactly those frames: 9 to the kernel, 9 from it, no drops,
-  checksums completed for the UDP and TCP ones only.
+  moved by exactly those frames: 8 to the kernel (and any port unreachable
+  the client sent for a late answer to start-up's readiness probe), 8 from
+  it, no drops, checksums completed for the UDP and TCP ones only.
 - tcp_echo: a TCP listener bound on each service address in the root
   namespace echoes 1 byte, 1,000 bytes and 200,000 bytes (many segments)
   from a client in the lab's namespace, over IPv4 and IPv6, while UDP/53
   keeps being answered.
 - off: without exception-interface, ping gets nothing and the ICMP is a
-  not_ours drop, as before.
+  not_ours drop, as before; the exception counters stay 0.
+
+In exact and tcp_echo the `holdfastctl stats` JSON totals exception_to_kernel,
+exception_from_kernel and drops.exception_full, read just before the stop,
+equal the exit line's workers: to-kernel, from-kernel and drops.
 
 Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed".
 """
 
-import atexit
 import os
 import random
 import re
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import traceback
 
-sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_e2e as e2e  # noqa: E402
-from test_e2e import Fail, check, T_A, T_AAAA, NOERROR  # noqa: E402
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from lib import runner  # noqa: E402
+from lib.checks import Fail, check  # noqa: E402
+from lib.ctl import counter  # noqa: E402
+from lib.dnsmsg import T_A, T_AAAA, NOERROR  # noqa: E402
+from lib.lab import lab_tag  # noqa: E402
+from lib.rig import Rig  # noqa: E402
 
 WWW_A, WWW_AAAA = "198.51.100.10", "2001:db8::10"
 EXC_LINE = re.compile(r"holdfast: exception (\S+): workers: to-kernel (\d+) from-kernel (\d+) drops (\d+); "
@@ -50,6 +57,15 @@ EXC_LINE = re.compile(r"holdfast: exception (\S+): workers: to-kernel (\d+) from
                       r"other (\d+) cksum-fixed (\d+)")
 EXC_KEYS = ("to_kernel", "from_kernel", "drops", "written", "read", "tap_full", "worker_full",
             "no_neighbour", "other", "cksum_fixed")
+# the exit line's worker numbers and the `stats` JSON totals they are
+EXC_JSON = {"to_kernel": "exception_to_kernel", "from_kernel": "exception_from_kernel",
+            "drops": "drops.exception_full"}
+RIG = None
+ICMP0 = None  # client_icmp_errors before the instance's holdfast started
+
+
+def ctl_stats(rig):
+    return rig.ctl("stats")["total"]
 
 
 def ifname(rig):
@@ -75,7 +91,7 @@ def start_with_path(rig):
     # size (net_af_xdp turns the peer's GSO off by itself)
     r = rig.nsexec("ethtool", "-K", lab["HF_LAB_CLIENT_IF"], "tso", "off", "gso", "off")
     check(r.returncode == 0, f"ethtool -K {lab['HF_LAB_CLIENT_IF']} tso off gso off: {r.stdout.strip()}")
-    rig.start(exception_interface=ifname(rig))
+    rig.start(cli={"exception-interface": ifname(rig)})
     # the kernel reaches the clients through the interface
     sh("ip", "route", "replace", "198.18.53.0/24", "dev", ifname(rig))
     sh("ip", "-6", "route", "replace", "fd53::/64", "dev", ifname(rig))
@@ -94,7 +110,28 @@ def client_icmp_errors(rig):
     return n
 
 
+def exc_json(rig):
+    """The exception counters of the `stats` JSON totals, keyed as EXC_JSON."""
+    t = ctl_stats(rig)
+    return {k: counter(t, key) for k, key in EXC_JSON.items()}
+
+
+def settled_exc_json(rig):
+    """exc_json once two reads 0.2 s apart agree (nothing left in flight)."""
+    last = exc_json(rig)
+    for _ in range(10):
+        time.sleep(0.2)
+        cur = exc_json(rig)
+        if cur == last:
+            break
+        last = cur
+    return last
+
+
 def stop_and_counters(rig):
+    """Stop holdfast and return its exit line's exception counters; the
+    `stats` JSON totals read just before the stop must say the same."""
+    js = settled_exc_json(rig)
     rig.stop()
     with open(rig.log_path, errors="replace") as f:
         m = None
@@ -102,7 +139,10 @@ def stop_and_counters(rig):
             m = EXC_LINE.search(line) or m
     check(m is not None, "no 'holdfast: exception' line in holdfast's output at exit")
     check(m.group(1) == ifname(rig), f"exception line names {m.group(1)}, not {ifname(rig)}")
-    return dict(zip(EXC_KEYS, (int(v) for v in m.groups()[1:])))
+    c = dict(zip(EXC_KEYS, (int(v) for v in m.groups()[1:])))
+    line = {k: c[k] for k in EXC_JSON}
+    check(js == line, f"stats JSON totals before the stop {js}, exit line's workers {line}")
+    return c
 
 
 def ping(rig, addr, count=3):
@@ -112,19 +152,17 @@ def ping(rig, addr, count=3):
 
 
 def expect_udp53(rig):
-    a0 = e2e.ctl_stats()["answers"]
+    a0 = ctl_stats(rig)["answers"]
     r, _ = rig.client.query("www.test", T_A)
     check(r.rcode == NOERROR and r.values(T_A) == [WWW_A], f"www.test A over IPv4: {r.summary()}")
     r, _ = rig.client.query("www.test", T_AAAA, server=rig.lab["HF_LAB_SERVICE6"])
     check(r.rcode == NOERROR and r.values(T_AAAA) == [WWW_AAAA], f"www.test AAAA over IPv6: {r.summary()}")
-    a1 = e2e.ctl_stats()["answers"]
+    a1 = ctl_stats(rig)["answers"]
     check(a1 - a0 == 2, f"answers +{a1 - a0} for 2 UDP/53 queries")
 
 
 def case_exact():
-    rig = e2e.RIG
-    icmp0 = client_icmp_errors(rig)
-    start_with_path(rig)
+    rig = RIG
     expect_udp53(rig)  # into the cache, and the workers answer with the path on
     for addr in (rig.lab["HF_LAB_SERVICE4"], rig.lab["HF_LAB_SERVICE6"]):
         rc, out = ping(rig, addr)
@@ -165,7 +203,7 @@ def case_exact():
     # NOARP). And to the kernel too, unanswered: the port unreachables the
     # client sent for an answer that came after its dig had given up
     # (start-up's readiness probe)
-    late = client_icmp_errors(rig) - icmp0
+    late = client_icmp_errors(rig) - ICMP0
     want = {"to_kernel": 8 + late, "from_kernel": 8, "drops": 0, "written": 8 + late, "tap_full": 0,
             "worker_full": 0, "no_neighbour": 0, "cksum_fixed": 2}
     got = {k: c[k] for k in want}
@@ -230,8 +268,7 @@ def tcp_echo(rig, addr, port):
 
 
 def case_tcp_echo():
-    rig = e2e.RIG
-    start_with_path(rig)
+    rig = RIG
     expect_udp53(rig)
     tcp_echo(rig, rig.lab["HF_LAB_SERVICE4"], 5353)
     expect_udp53(rig)
@@ -246,67 +283,48 @@ def case_tcp_echo():
 
 
 def case_off():
-    rig = e2e.RIG
-    rig.start()
-    before = e2e.ctl_stats()["drops"]["not_ours"]
+    rig = RIG
+    before = ctl_stats(rig)["drops"]["not_ours"]
     rc, out = ping(rig, rig.lab["HF_LAB_SERVICE4"], count=2)
     check(rc != 0 and " 0 received" in out, f"ping answered without the exception path: {out.strip()}")
-    after = e2e.ctl_stats()["drops"]["not_ours"]
+    after = ctl_stats(rig)["drops"]["not_ours"]
     check(after - before == 2, f"not_ours +{after - before} for 2 echo requests")
     expect_udp53(rig)
-    rig.stop()
+    js = exc_json(rig)
+    check(js == {k: 0 for k in EXC_JSON}, f"exception counters without exception-interface: {js}")
 
 
-CASES = [case_exact, case_tcp_echo, case_off]
-
-
-def run_case(rig, case, driver):
-    """One case on an instance of its own: True when it passed."""
-    name, t0, why = f"{case.__name__[5:]}_{driver}", time.monotonic(), None
-    try:
-        case()
-    except Fail as e:
-        why = str(e)
-    except Exception as e:
-        why = f"{type(e).__name__}: {e}"
-        traceback.print_exc(file=sys.stdout)
-    if why is None:
-        print(f"ok {name} ({time.monotonic() - t0:.1f} s)", flush=True)
+def start(rig, label, knobs):
+    """An instance's holdfast: with the exception path (knobs["path"]) the
+    way an operator sets it up, else with the lab's defaults."""
+    global ICMP0
+    if knobs.get("path"):
+        ICMP0 = client_icmp_errors(rig)
+        start_with_path(rig)
     else:
-        print(f"FAIL {name}: {why}", flush=True)
-        if rig.log_path:
-            print(f"# --- last lines of {rig.log_path}")
-            sys.stdout.write(rig.log_tail(20))
-    rig.stop()
-    return why is None
+        rig.start()
+
+
+def make_rig(holdfast, srcdir):
+    global RIG
+    os.environ.setdefault("HF_LAB_WORLD", "0")  # the test. zone is enough
+    RIG = Rig(holdfast, srcdir, "e2ex", lab_tag("x"))
+    return RIG
 
 
 def main():
     if len(sys.argv) < 4 or sys.argv[3] not in ("af_xdp", "af_packet"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    holdfast, srcdir, driver = sys.argv[1:4]
-    only = set(sys.argv[4:])
+    driver = sys.argv[3]
     os.environ["HF_E2E_DRIVER"] = driver
-    random.seed()
-    rig = e2e.RIG = e2e.Rig(holdfast, srcdir)
-    atexit.register(rig.teardown)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda n, _frame: sys.exit(f"signal {n}"))
-    results = []
-    try:
-        os.environ.setdefault("HF_LAB_WORLD", "0")  # the test. zone is enough
-        rig.lab_env["HF_LAB_WORLD"] = os.environ["HF_LAB_WORLD"]
-        rig.lab_up()
-        results = [run_case(rig, c, driver) for c in CASES if not only or c.__name__[5:] in only]
-    except BaseException as e:  # noqa: B902 (a signal too: counted, then cleaned up)
-        print(f"FAIL setup: {type(e).__name__}: {e}", flush=True)
-        traceback.print_exc(file=sys.stdout)
-        results.append(False)
-    finally:
-        rig.teardown()
-    print(f"{results.count(True)} passed, {results.count(False)} failed", flush=True)
-    return 0 if all(results) else 1
+    path = {"path": True}
+    plan = [("exception-interface", path, [(f"exact_{driver}", case_exact)]),
+            ("exception-interface", path, [(f"tcp_echo_{driver}", case_tcp_echo)]),
+            ("no exception-interface", {}, [(f"off_{driver}", case_off)])]
+    # a case by its name, with or without the driver's suffix
+    only = [c if c.endswith("_" + driver) else f"{c}_{driver}" for c in sys.argv[4:]]
+    return runner.main(__doc__, "exception", plan, make_rig, start=start, argv=sys.argv[1:3] + only)
 
 
 if __name__ == "__main__":
