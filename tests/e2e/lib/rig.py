@@ -238,20 +238,29 @@ class Rig:
         return out
 
     def stop(self):
-        """SIGTERM (SIGKILL after 10 s); an exit it made by itself before is
-        noted in self.exits."""
+        """SIGTERM (SIGKILL after 10 s). An exit it made by itself before, a
+        status other than 0, or a stop that took SIGKILL is noted in
+        self.exits (each one fails the case)."""
         self.note_exit()
         p, self.proc = self.proc, None
         if p is None:
             return
         p.send_signal(signal.SIGTERM)
         try:
-            p.wait(timeout=10)
+            rc = p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             with open(self.log_path, "a") as f:
                 f.write(f"# e2e: {self.what} did not stop within 10 s of SIGTERM; SIGKILL\n")
             p.kill()
             p.wait(timeout=10)
+            self.exits.append(f"{self.what} did not stop within 10 s of SIGTERM (log: {self.log_path})")
+            return
+        if rc != 0:
+            # SIGTERM is a clean stop (status 0): anything else is a
+            # failure, a sanitizer's report at exit (leaks) included
+            how = (f"killed by signal {signal.Signals(-rc).name} ({-rc})" if rc < 0
+                   else f"exited with status {rc}")
+            self.exits.append(f"{self.what} {how} on SIGTERM (log: {self.log_path})")
 
     def stopped(self):
         """The case stopped holdfast itself (and waited for it): not a crash."""
