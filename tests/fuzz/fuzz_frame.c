@@ -27,7 +27,6 @@
  * left parked, and the mbuf pool back to its size (no mbuf lost or freed
  * twice).
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +43,7 @@
 
 #include "bench/hf_bench_dns.h"
 #include "tests/fuzz/hf_fuzz.h"
+#include "tests/unit/hf_test_eal.h"
 
 #define NOW_MS	  1000000000ull
 #define NPOOL	  255
@@ -90,30 +90,14 @@ static void warm(void)
 	fill(&key, (const struct hf_dns_answer *)(const void *)abuf, 0);
 }
 
-/* With --no-shconf and --no-telemetry the EAL leaves only its empty
- * runtime directory (/var/run/dpdk/<prefix>): taken at exit. */
-static char runtime_dir[PATH_MAX];
-
-static void remove_runtime_dir(void)
-{
-	rmdir(runtime_dir);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char prefix[64], err[256];
-	char *eal[] = {"fuzz_frame",  "--no-huge",	"-m",
-		       "64",	      "--no-pci",	"-l",
-		       "0",	      prefix,		"--log-level=warning",
-		       "--no-shconf", "--no-telemetry", NULL};
+	char err[256];
 	struct hf_cache_conf cc;
 
 	(void)argc;
 	(void)argv;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=hf_fuzz_frame_%d", (int)getpid());
-	REQUIRE(rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) >= 0);
-	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
-	atexit(remove_runtime_dir);
+	REQUIRE(hf_test_eal_init("fuzz_frame", "fuzz_frame") == 0);
 	pool = rte_pktmbuf_pool_create("hf_fuzz_frame", NPOOL, 0, 0,
 				       RTE_PKTMBUF_HEADROOM + DATAROOM, SOCKET_ID_ANY);
 	REQUIRE(pool != NULL);
