@@ -28,6 +28,7 @@
 #include "control/hf_control.h"
 #include "dataplane/hf_dataplane.h"
 #include "dataplane/hf_exception.h"
+#include "dataplane/hf_transport.h"
 
 #define RING_SIZE 4096
 
@@ -35,11 +36,12 @@ static volatile bool stop;
 static struct hf_control *ctl;
 static struct hf_worker_shared *shared[HF_MAX_WORKERS];
 static unsigned nworkers;
+static struct hf_transport *transport; /* DNS over TCP/TLS: control's last "worker" */
 
 static void print_counters(FILE *f)
 {
 	char line[4096];
-	for (unsigned i = 0; i < nworkers; i++) {
+	for (unsigned i = 0; i < nworkers + (transport != NULL ? 1 : 0); i++) {
 		const struct hf_counters *c = &shared[i]->ctr;
 		size_t n = 0;
 		hf_counters_line(line, sizeof(line), c, hf_worker_counters, hf_worker_ncounters);
@@ -47,7 +49,8 @@ static void print_counters(FILE *f)
 		for (unsigned r = 0; r < HF_ARRAY_LEN(c->rcode) && n < sizeof(line); r++)
 			n += (size_t)snprintf(line + n, sizeof(line) - n, " rcode.%s %llu",
 					      hf_rcode_name(r), (unsigned long long)c->rcode[r]);
-		fprintf(f, "holdfast: worker %u: waiters %llu %s\n", i,
+		fprintf(f, "holdfast: %s %u: waiters %llu %s\n",
+			i < nworkers ? "worker" : "transport", i,
 			(unsigned long long)shared[i]->waiters, line);
 	}
 	fflush(f);
@@ -104,18 +107,66 @@ static void cap_answers_at_mtu(struct hf_dp_conf *dp, const struct hf_port *port
 	}
 }
 
-static void *control_thread(void *arg)
-{
-	hf_control_run(arg, &stop);
-	return NULL;
-}
-
 static void fail(const char *msg)
 {
 	fprintf(stderr, "holdfast: %s\n", msg);
 	if (ctl != NULL) /* no worker runs yet: removes the control socket */
 		hf_control_destroy(ctl);
 	exit(EXIT_FAILURE);
+}
+
+/* The rings and shared counters of control's worker w. */
+static int rings_for(unsigned w, struct rte_ring **to_control, struct rte_ring **to_worker)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "hf_to_ctl_%u", w);
+	to_control[w] = rte_ring_create_elem(name, sizeof(struct hf_msg_query), RING_SIZE,
+					     rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "hf_to_wrk_%u", w);
+	to_worker[w] =
+		rte_ring_create(name, RING_SIZE, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	shared[w] = rte_zmalloc("hf_shared", sizeof(struct hf_worker_shared), RTE_CACHE_LINE_SIZE);
+	return to_control[w] && to_worker[w] && shared[w] ? 0 : -1;
+}
+
+static int tls_reload(void *arg, char *err, size_t errlen)
+{
+	return hf_transport_tls_reload(arg, err, errlen);
+}
+
+/* DNS over TCP (and TLS with a certificate), on the exception path's
+ * kernel interface: a cache replica of its own at index idx. */
+static void transport_create(const struct hf_config *cfg, const struct hf_dp_conf *dp, unsigned idx,
+			     struct rte_ring **to_control, struct rte_ring **to_worker)
+{
+	struct hf_transport_conf tc;
+	char err[512];
+
+	if (cfg->exception_interface[0] == '\0' ||
+	    (!cfg->tcp_service && cfg->tls_certificate[0] == '\0'))
+		return;
+	memset(&tc, 0, sizeof(tc));
+	tc.tcp = cfg->tcp_service;
+	tc.idle_timeout_ms = cfg->tcp_idle_timeout_ms;
+	tc.max_conns = cfg->tcp_max_connections;
+	tc.max_per_client = cfg->tcp_max_per_client;
+	tc.max_pending = cfg->tcp_max_pending;
+	tc.tcp_port = 53;
+	tc.tls_port = 853;
+	snprintf(tc.tls_cert, sizeof(tc.tls_cert), "%s", cfg->tls_certificate);
+	snprintf(tc.tls_key, sizeof(tc.tls_key), "%s", cfg->tls_key);
+	if (rings_for(idx, to_control, to_worker) != 0)
+		fail("cannot allocate rings (raise -m?)");
+	transport = hf_transport_create(&tc, dp, idx, to_control[idx], to_worker[idx], shared[idx],
+					&stop, err, sizeof(err));
+	if (transport == NULL)
+		fail(err);
+}
+
+static void *control_thread(void *arg)
+{
+	hf_control_run(arg, &stop);
+	return NULL;
 }
 
 static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
@@ -196,6 +247,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGUSR1);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by every thread */
+	/* a client that went away is an error from write(), not a signal
+	 * (OpenSSL writes TLS records with plain write()) */
+	signal(SIGPIPE, SIG_IGN);
 
 	argv[eal_argc] = NULL;
 	if (rte_eal_init(eal_argc, argv) < 0) {
@@ -229,25 +283,18 @@ int main(int argc, char **argv)
 			(double)dp.tsc_per_ms / 1e3, (double)rte_get_tsc_hz() / 1e6);
 
 	for (w = 0; w < nworkers; w++) {
-		char name[32];
-		snprintf(name, sizeof(name), "hf_to_ctl_%u", w);
-		to_control[w] =
-			rte_ring_create_elem(name, sizeof(struct hf_msg_query), RING_SIZE,
-					     rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(name, sizeof(name), "hf_to_wrk_%u", w);
-		to_worker[w] = rte_ring_create(name, RING_SIZE, rte_socket_id(),
-					       RING_F_SP_ENQ | RING_F_SC_DEQ);
-		shared[w] = rte_zmalloc("hf_shared", sizeof(struct hf_worker_shared),
-					RTE_CACHE_LINE_SIZE);
-		if (!to_control[w] || !to_worker[w] || !shared[w])
+		if (rings_for(w, to_control, to_worker) != 0)
 			fail("cannot allocate rings (raise -m?)");
 		if (hf_worker_init(&workers[w], w, &dp, ports, nports, to_control[w], to_worker[w],
 				   shared[w], &stop, err, sizeof(err)) != 0)
 			fail(err);
 	}
+	if (nworkers + 1 > HF_MAX_WORKERS)
+		fail("too many worker lcores");
+	transport_create(&cfg, &dp, nworkers, to_control, to_worker);
 	{
 		struct hf_control_workers cw = {
-			.n = nworkers,
+			.n = nworkers + (transport != NULL ? 1 : 0),
 			.to_control = to_control,
 			.to_worker = to_worker,
 			.shared = shared,
@@ -271,6 +318,8 @@ int main(int argc, char **argv)
 			fail("out of memory");
 	}
 	hf_control_set_pools(ctl, pools, nworkers);
+	if (transport != NULL && cfg.tls_certificate[0] != '\0')
+		hf_control_set_tls_reload(ctl, tls_reload, transport);
 	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)
 		fail("cannot start the signal thread");
 
@@ -282,8 +331,12 @@ int main(int argc, char **argv)
 			w++;
 		}
 	}
-	fprintf(stderr, "holdfast: ready: %u port(s), %u worker(s)%s, %u service address(es)\n",
-		nports, nworkers, single ? " (control in a thread)" : "", cfg.nservice);
+	if (transport != NULL && hf_transport_start(transport, err, sizeof(err)) != 0)
+		fail(err);
+	fprintf(stderr, "holdfast: ready: %u port(s), %u worker(s)%s, %u service address(es)%s%s\n",
+		nports, nworkers, single ? " (control in a thread)" : "", cfg.nservice,
+		transport != NULL && cfg.tcp_service ? ", TCP" : "",
+		transport != NULL && cfg.tls_certificate[0] ? ", TLS" : "");
 	if (single) {
 		if (pthread_create(&ctl_tid, NULL, control_thread, ctl) != 0)
 			fail("cannot start the control thread");
@@ -293,6 +346,7 @@ int main(int argc, char **argv)
 		hf_control_run(ctl, &stop);
 		rte_eal_mp_wait_lcore();
 	}
+	hf_transport_destroy(transport); /* its thread has seen stop */
 	print_counters(stderr);
 	hf_control_print_stats(ctl, stderr); /* control has stopped */
 	hf_control_destroy(ctl);

@@ -18,6 +18,7 @@ const struct hf_counter_group_desc hf_counter_groups[HF_CG_COUNT] = {
 			   .help = "DNSSEC validations, by verdict.",
 			   .parent = "control"},
 	[HF_CG_VALIDATION] = {.json = "validation", .prom = "validation_", .parent = "control"},
+	[HF_CG_TRANSPORT] = {.json = "transport", .prom = "transport_"},
 };
 
 #define HF_X(field, grp, nm, hlp) \

@@ -67,7 +67,26 @@
 	X(drop_bad_l2, HF_CG_DROPS, "bad_l2",                                                    \
 	  "From a group MAC, or to another host's unicast MAC.")                                 \
 	X(exc_drop, HF_CG_DROPS, "exception_full",                                               \
-	  "Frames for or from the kernel lost to a full exception ring or TX queue.")
+	  "Frames for or from the kernel lost to a full exception ring or TX queue.")            \
+	X(tcp_accepted, HF_CG_TRANSPORT, "tcp_accepted", "DNS-over-TCP connections accepted.")   \
+	X(tls_accepted, HF_CG_TRANSPORT, "tls_accepted", "DNS-over-TLS connections accepted.")   \
+	X(conn_refused, HF_CG_TRANSPORT, "refused_limit",                                        \
+	  "Connections closed at once: tcp-max-connections reached.")                            \
+	X(conn_refused_client, HF_CG_TRANSPORT, "refused_client_limit",                          \
+	  "Connections closed at once: tcp-max-connections-per-client reached.")                 \
+	X(conn_timeout, HF_CG_TRANSPORT, "closed_timeout",                                       \
+	  "Connections closed by tcp-idle-timeout (idle, slow or silent clients).")              \
+	X(conn_malformed, HF_CG_TRANSPORT, "closed_malformed",                                   \
+	  "Connections closed for bad framing: length 0, too long, QR=1 or a short header.")     \
+	X(conn_closed, HF_CG_TRANSPORT, "closed_by_client", "Connections the client closed.")    \
+	X(tcp_queries, HF_CG_TRANSPORT, "tcp_queries", "DNS messages received over TCP.")        \
+	X(tls_queries, HF_CG_TRANSPORT, "tls_queries", "DNS messages received over TLS.")        \
+	X(tcp_answers, HF_CG_TRANSPORT, "tcp_answers", "DNS answers sent over TCP.")             \
+	X(tls_answers, HF_CG_TRANSPORT, "tls_answers", "DNS answers sent over TLS.")             \
+	X(tls_handshakes, HF_CG_TRANSPORT, "tls_handshakes", "TLS handshakes completed.")        \
+	X(tls_resumed, HF_CG_TRANSPORT, "tls_resumed", "Of those: sessions resumed.")            \
+	X(tls_failures, HF_CG_TRANSPORT, "tls_handshake_failures",                               \
+	  "TLS handshakes that failed or timed out.")
 
 /* The control thread's (struct hf_control_stats). */
 #define HF_CONTROL_COUNTERS(X)                                                                     \
@@ -114,6 +133,7 @@ enum hf_counter_group {
 	HF_CG_CONTROL,	  /* "control": holdfast_control_<name>_total */
 	HF_CG_VERDICT,	  /* "control"."validation": holdfast_validations_total{verdict} */
 	HF_CG_VALIDATION, /* "control"."validation": holdfast_validation_<name>_total */
+	HF_CG_TRANSPORT,  /* worker "transport": holdfast_transport_<name>_total{core} */
 	HF_CG_COUNT
 };
 

@@ -99,6 +99,7 @@ struct hf_worker_shared {
 	uint64_t applied_seq; /* last control message applied */
 	uint64_t waiters;     /* currently parked clients */
 	uint64_t cache_entries;
+	uint64_t tcp_open, tls_open; /* the transport's connections open now (0 on a UDP core) */
 	struct hf_counters ctr;
 } __attribute__((aligned(64)));
 

@@ -115,6 +115,19 @@ static const struct key_def keys[] = {
 	{"exception-interface", K_IFNAME, OFF(exception_interface), 0, 15,
 	 "kernel interface (a TAP) that gets what the workers do not answer for the service "
 	 "addresses: TCP, ICMP, other UDP ports (\"\" = off: dropped)"},
+	{"tcp-service", K_BOOL, OFF(tcp_service), 0, 1,
+	 "answer DNS over TCP on port 53 of the service addresses (needs exception-interface)"},
+	{"tcp-idle-timeout", K_MS64, OFF(tcp_idle_timeout_ms), 100, D_HOUR,
+	 "close a TCP/TLS connection with no query for this long (RFC 7766; our EDNS keepalive)"},
+	{"tcp-max-connections", K_COUNT32, OFF(tcp_max_connections), 1, MIB,
+	 "TCP and TLS connections open at once"},
+	{"tcp-max-connections-per-client", K_COUNT32, OFF(tcp_max_per_client), 1, MIB,
+	 "TCP and TLS connections open at once from one client address"},
+	{"tcp-max-pending", K_COUNT32, OFF(tcp_max_pending), 1, 65535,
+	 "queries of one connection waiting for an answer before it is read no further"},
+	{"tls-certificate", K_PATH, OFF(tls_certificate), 0, 255,
+	 "PEM certificate chain for DNS over TLS on port 853 (\"\" = no DNS over TLS)"},
+	{"tls-key", K_PATH, OFF(tls_key), 0, 255, "PEM private key of tls-certificate"},
 };
 
 void hf_config_defaults(struct hf_config *cfg)
@@ -141,6 +154,11 @@ void hf_config_defaults(struct hf_config *cfg)
 	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
 		 "/run/holdfast/control.sock");
 	cfg->dnssec = true;
+	cfg->tcp_service = true;
+	cfg->tcp_idle_timeout_ms = 10 * D_SEC;
+	cfg->tcp_max_connections = 1024;
+	cfg->tcp_max_per_client = 64;
+	cfg->tcp_max_pending = 128;
 	cfg->trust_anchor[0] = '\0';
 	cfg->nsec3_max_iterations = 50;
 	cfg->dnssec_clock_skew = 300;
@@ -1049,6 +1067,25 @@ int hf_config_check(const struct hf_config *cfg, char *err, size_t errlen)
 		fmt_ms((uint64_t)cfg->min_ttl * D_SEC, lo, sizeof(lo));
 		fmt_ms((uint64_t)cfg->max_ttl * D_SEC, hi, sizeof(hi));
 		snprintf(err, errlen, "min-ttl (%s) is above max-ttl (%s)", lo, hi);
+		return hf_error(HF_EINVAL);
+	}
+	if ((cfg->tls_certificate[0] == '\0') != (cfg->tls_key[0] == '\0')) {
+		snprintf(err, errlen, "%s is set without %s: DNS over TLS needs both",
+			 cfg->tls_key[0] ? "tls-key" : "tls-certificate",
+			 cfg->tls_key[0] ? "tls-certificate" : "tls-key");
+		return hf_error(HF_EINVAL);
+	}
+	if (cfg->tls_certificate[0] != '\0' && cfg->exception_interface[0] == '\0') {
+		snprintf(err, errlen,
+			 "tls-certificate: DNS over TLS needs exception-interface "
+			 "(the kernel interface that carries TCP)");
+		return hf_error(HF_EINVAL);
+	}
+	if (cfg->tcp_max_per_client > cfg->tcp_max_connections) {
+		snprintf(err, errlen,
+			 "tcp-max-connections-per-client (%u) is above "
+			 "tcp-max-connections (%u)",
+			 cfg->tcp_max_per_client, cfg->tcp_max_connections);
 		return hf_error(HF_EINVAL);
 	}
 	return 0;

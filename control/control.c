@@ -220,6 +220,13 @@ int hf_control_add_port(struct hf_control *c, const char *desc, uint16_t port_id
 	return hf_mgmt_add_port(&c->mgmt, desc, port_id);
 }
 
+void hf_control_set_tls_reload(struct hf_control *c, int (*fn)(void *arg, char *err, size_t errlen),
+			       void *arg)
+{
+	c->mgmt.tls_reload = fn;
+	c->mgmt.tls_arg = arg;
+}
+
 void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools, unsigned n)
 {
 	hf_mgmt_set_pools(&c->mgmt, pools, n);

@@ -72,6 +72,13 @@ struct hf_config {
 	unsigned nntas;
 	char exception_interface[16]; /* exception-interface: kernel interface, "" = no exception
 					 path */
+	bool tcp_service;	      /* tcp-service: DNS over TCP (default yes, with the path) */
+	uint64_t tcp_idle_timeout_ms; /* tcp-idle-timeout: default 10s */
+	uint32_t tcp_max_connections; /* tcp-max-connections: default 1024 */
+	uint32_t tcp_max_per_client;  /* tcp-max-connections-per-client: default 64 */
+	uint32_t tcp_max_pending;     /* tcp-max-pending: default 128 */
+	char tls_certificate[256];    /* tls-certificate: PEM, "" = no DNS over TLS */
+	char tls_key[256];	      /* tls-key: PEM */
 	/* Added fields (not config keys). */
 	bool dump_config; /* --dump-config was given: print the config and exit */
 };

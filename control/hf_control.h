@@ -74,6 +74,9 @@ int hf_control_add_port(struct hf_control *c, const char *desc, uint16_t port_id
 struct rte_mempool;
 /* The workers' mbuf pools (one per queue), shown in `stats` as their size
  * and free count; before hf_control_run. */
+/* What `holdfastctl tls reload` calls (on the control thread). */
+void hf_control_set_tls_reload(struct hf_control *c, int (*fn)(void *arg, char *err, size_t errlen),
+			       void *arg);
 void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools, unsigned n);
 
 /* Write the control counters as one "holdfast: control: ..." line. Control

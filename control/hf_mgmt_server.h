@@ -69,6 +69,9 @@ struct hf_mgmt {
 	struct rte_mempool *pools[HF_MAX_WORKERS]; /* the workers' mbuf pools */
 	unsigned npools;
 	char path[108];
+	/* tls reload: the transport's (dataplane/hf_transport.h), NULL without DoT */
+	int (*tls_reload)(void *arg, char *err, size_t errlen);
+	void *tls_arg;
 };
 
 /* The control socket when cfg->control_socket is set (else only the

@@ -58,6 +58,11 @@ static const char help_config[] =
 	"  serve-stale-ttl, serve-stale-failure-recheck (values as in the config file).\n"
 	"  set returns when every worker core uses the new value.\n";
 
+static const char help_tls[] =
+	"usage: holdfastctl tls reload\n"
+	"  Load tls-certificate and tls-key again. New DNS-over-TLS connections use\n"
+	"  them; open ones keep theirs. A file that does not load changes nothing.\n";
+
 const char hf_mgmt_usage[] =
 	"usage: holdfastctl [-s SOCKET] [--json] [--timeout DURATION] COMMAND [ARGS]\n"
 	"\n"
@@ -70,6 +75,7 @@ const char hf_mgmt_usage[] =
 	"  cache lookup NAME [TYPE]\n"
 	"  cache flush NAME [--subtree] | --bogus | --all\n"
 	"  config get [KEY] | config set KEY VALUE\n"
+	"  tls reload                              load the DoT certificate again\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket PATH   management socket (default: $HOLDFAST_CONTROL_SOCKET, else\n"
@@ -298,7 +304,7 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 	memset(r, 0, sizeof(*r));
 	*help = NULL;
 	if (argc < 1)
-		return fail(err, errlen, "no command (status, stats, nta, cache, config)");
+		return fail(err, errlen, "no command (status, stats, nta, cache, config, tls)");
 	cmd = argv[0];
 	if (strcmp(cmd, "status") == 0)
 		h = help_status;
@@ -310,9 +316,11 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		h = help_cache;
 	else if (strcmp(cmd, "config") == 0)
 		h = help_config;
+	else if (strcmp(cmd, "tls") == 0)
+		h = help_tls;
 	else
 		return fail(err, errlen,
-			    "unknown command \"%s\" (status, stats, nta, cache, config)", cmd);
+			    "unknown command \"%s\" (status, stats, nta, cache, config, tls)", cmd);
 	for (int i = 1; i < argc; i++)
 		if (is_help(argv[i])) {
 			*help = h;
@@ -322,6 +330,12 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		r->cmd = HF_CMD_STATUS;
 		if (argc > 1)
 			return fail(err, errlen, "status: unexpected argument \"%s\"", argv[1]);
+		return 0;
+	}
+	if (h == help_tls) {
+		r->cmd = HF_CMD_TLS_RELOAD;
+		if (argc != 2 || strcmp(argv[1], "reload") != 0)
+			return fail(err, errlen, "tls: expected \"tls reload\"");
 		return 0;
 	}
 	if (h == help_stats) {

@@ -353,3 +353,26 @@ void hf_mgmt_finish_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		hf_mgmt_reply(mg, k, e.oom ? "out of memory" : NULL, &e);
 	hf_emit_free(&e);
 }
+void hf_mgmt_cmd_tls_reload(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
+{
+	struct hf_emit e;
+	char err[512];
+
+	if (mg->tls_reload == NULL) {
+		hf_mgmt_error(mg, k, "DNS over TLS is not configured (tls-certificate)");
+		return;
+	}
+	if (mg->tls_reload(mg->tls_arg, err, sizeof(err)) != 0) {
+		hf_mgmt_error(mg, k, "%s", err);
+		return;
+	}
+	fprintf(stderr, "holdfast: tls reload: %s loaded\n", mg->env.cfg->tls_certificate);
+	hf_emit_init(&e, k->json);
+	hf_emit_obj_begin(&e, NULL);
+	if (k->json)
+		hf_emit_bool(&e, "ok", true);
+	hf_emit_str(&e, "certificate", mg->env.cfg->tls_certificate);
+	hf_emit_obj_end(&e);
+	hf_mgmt_reply(mg, k, e.oom ? "out of memory" : NULL, &e);
+	hf_emit_free(&e);
+}

@@ -139,9 +139,28 @@ static void emit_ede(struct hf_emit *e, const uint64_t *ede, size_t n)
 	hf_emit_obj_end(e);
 }
 
-static void emit_counters(struct hf_emit *e, const struct hf_counters *k, uint64_t waiters,
-			  uint64_t entries, uint64_t ring_in, uint64_t ring_out)
+/* The gauges of one core (or their sum), beside its counters. */
+struct core_gauges {
+	uint64_t waiters, entries, ring_in, ring_out, tcp_open, tls_open;
+};
+
+static void gauges_add(struct core_gauges *g, const struct hf_mgmt *mg, unsigned w)
 {
+	const struct hf_worker_shared *sh = mg->env.out->shared[w];
+	g->waiters += sh->waiters;
+	g->entries += sh->cache_entries;
+	g->ring_in += rte_ring_count(mg->env.to_control[w]);
+	g->ring_out += rte_ring_count(mg->env.out->to_worker[w]);
+	g->tcp_open += sh->tcp_open;
+	g->tls_open += sh->tls_open;
+}
+
+static void emit_counters(struct hf_emit *e, const struct hf_counters *k,
+			  const struct core_gauges *g)
+{
+	uint64_t waiters = g->waiters, entries = g->entries, ring_in = g->ring_in,
+		 ring_out = g->ring_out;
+
 	emit_group(e, k, hf_worker_counters, hf_worker_ncounters, HF_CG_NONE);
 	hf_emit_u64(e, "stale_ede3", k->ede[HF_EDE_STALE_ANSWER]);
 	hf_emit_u64(e, "stale_ede19", k->ede[HF_EDE_STALE_NXDOMAIN]);
@@ -156,6 +175,11 @@ static void emit_counters(struct hf_emit *e, const struct hf_counters *k, uint64
 	emit_ede(e, k->ede, HF_ARRAY_LEN(k->ede));
 	hf_emit_obj_begin(e, hf_counter_groups[HF_CG_DROPS].json);
 	emit_group(e, k, hf_worker_counters, hf_worker_ncounters, HF_CG_DROPS);
+	hf_emit_obj_end(e);
+	hf_emit_obj_begin(e, hf_counter_groups[HF_CG_TRANSPORT].json);
+	hf_emit_u64(e, "tcp_open", g->tcp_open);
+	hf_emit_u64(e, "tls_open", g->tls_open);
+	emit_group(e, k, hf_worker_counters, hf_worker_ncounters, HF_CG_TRANSPORT);
 	hf_emit_obj_end(e);
 }
 
@@ -327,6 +351,19 @@ static void render_prometheus(const struct hf_mgmt *mg, struct hf_emit *e)
 	for (unsigned w = 0; w < nw; w++)
 		hf_emit_rawf(e, "holdfast_cache_entries{core=\"%u\"} %llu\n", w,
 			     (unsigned long long)mg->env.out->shared[w]->cache_entries);
+	prom_family(e, "transport_connections", "gauge",
+		    "DNS-over-TCP and DNS-over-TLS connections open now.");
+	for (unsigned w = 0; w < nw; w++)
+		if (mg->env.out->shared[w]->tcp_open || mg->env.out->shared[w]->tls_open ||
+		    w == nw - 1)
+			hf_emit_rawf(
+				e,
+				"holdfast_transport_connections{core=\"%u\",transport=\"tcp\"} "
+				"%llu\n"
+				"holdfast_transport_connections{core=\"%u\",transport=\"tls\"} "
+				"%llu\n",
+				w, (unsigned long long)mg->env.out->shared[w]->tcp_open, w,
+				(unsigned long long)mg->env.out->shared[w]->tls_open);
 	prom_counters(e, &s, 0, 1, false, hf_control_counters, hf_control_ncounters);
 	prom_family(e, "ntas", "gauge", "Negative Trust Anchors in force.");
 	hf_emit_rawf(e, "holdfast_ntas %u\n", mg->env.ntas->nntas);
@@ -407,7 +444,7 @@ void hf_mgmt_cmd_stats(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 	struct hf_counters total, cur, d;
 	struct hf_control_stats cs, cd;
 	struct hf_emit e;
-	uint64_t waiters = 0, entries = 0, rin = 0, rout = 0;
+	struct core_gauges g = {0};
 
 	hf_emit_init(&e, k->json);
 	if (k->req.prometheus) {
@@ -426,13 +463,10 @@ void hf_mgmt_cmd_stats(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		read_counters(mg, w, &cur);
 		counters_sub(&d, &cur, mg->base ? &mg->base[w] : NULL);
 		counters_add(&total, &d);
-		waiters += mg->env.out->shared[w]->waiters;
-		entries += mg->env.out->shared[w]->cache_entries;
-		rin += rte_ring_count(mg->env.to_control[w]);
-		rout += rte_ring_count(mg->env.out->to_worker[w]);
+		gauges_add(&g, mg, w);
 	}
 	hf_emit_obj_begin(&e, "total");
-	emit_counters(&e, &total, waiters, entries, rin, rout);
+	emit_counters(&e, &total, &g);
 	hf_emit_obj_end(&e);
 	if (k->req.per_core) {
 		hf_emit_arr_begin(&e, "per_core");
@@ -440,11 +474,10 @@ void hf_mgmt_cmd_stats(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 			read_counters(mg, w, &cur);
 			counters_sub(&d, &cur, mg->base ? &mg->base[w] : NULL);
 			hf_emit_obj_begin(&e, NULL);
+			struct core_gauges cg = {0};
+			gauges_add(&cg, mg, w);
 			hf_emit_u64(&e, "core", w);
-			emit_counters(&e, &d, mg->env.out->shared[w]->waiters,
-				      mg->env.out->shared[w]->cache_entries,
-				      rte_ring_count(mg->env.to_control[w]),
-				      rte_ring_count(mg->env.out->to_worker[w]));
+			emit_counters(&e, &d, &cg);
 			hf_emit_obj_end(&e);
 		}
 		hf_emit_arr_end(&e);

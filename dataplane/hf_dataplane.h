@@ -82,6 +82,9 @@ struct hf_worker {
 	const struct hf_port *ports;
 	const struct hf_dp_conf *conf;
 	struct hf_cache *cache;
+	/* wakes a parked client of this cache: hf_wake (a parked mbuf) on a
+	 * UDP core, the transport's for a TCP/TLS query (dataplane/transport.c) */
+	hf_wake_fn wake;
 	struct rte_ring *to_control;   /* hf_msg_query elements */
 	struct rte_ring *from_control; /* struct hf_msg_ctl pointers */
 	struct hf_worker_shared *shared;

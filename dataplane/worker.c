@@ -61,7 +61,7 @@ unsigned hf_worker_poll_once(struct hf_worker *w)
 	if (w->exc_from != NULL) /* HF_EXC: what the kernel sent, out of our TX queues */
 		hf_exc_worker_drain(w);
 	if (HF_UNLIKELY(w->now_ms >= w->next_timer_ms)) {
-		hf_cache_expire_waiters(w->cache, w->now_ms, hf_wake, w);
+		hf_cache_expire_waiters(w->cache, w->now_ms, w->wake, w);
 		hf_publish_gauges(w);
 		w->next_timer_ms = w->now_ms + 1;
 	}
@@ -104,6 +104,7 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 	w->shared = shared;
 	w->ctr = &shared->ctr;
 	w->stop = stop;
+	w->wake = hf_wake;
 	w->tsc_per_ms = conf->tsc_per_ms ? conf->tsc_per_ms : rte_get_tsc_hz() / 1000;
 	if (w->tsc_per_ms == 0)
 		w->tsc_per_ms = 1;

@@ -91,14 +91,14 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 		/* aged from when control made it (never from the future) */
 		hf_cache_fill(w->cache, &msg->key, msg->hash, &msg->ans,
 			      msg->made_ms && msg->made_ms < w->now_ms ? msg->made_ms : w->now_ms,
-			      hf_wake, w);
+			      w->wake, w);
 		w->ctr->fills++;
 		break;
 	case HF_MSG_FLUSH:
 	case HF_MSG_NTA:
 		if (!hf_cache_flush_step(w->cache, &w->walk, msg->all ? NULL : msg->key.name,
 					 msg->all ? 0 : msg->key.name_len, msg->subtree,
-					 (enum hf_flush_mode)msg->mode, HF_WALK_BUDGET, hf_wake, w))
+					 (enum hf_flush_mode)msg->mode, HF_WALK_BUDGET, w->wake, w))
 			return false;
 		if (msg->res != NULL)
 			msg->res[w->idx].count = w->walk.count;

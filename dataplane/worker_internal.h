@@ -25,6 +25,8 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 #include <rte_udp.h>
 
 #include "dataplane/hf_cksum.h"
@@ -257,6 +259,71 @@ static inline void hf_publish_gauges(struct hf_worker *w)
 	w->shared->waiters = st.waiters;
 	w->shared->cache_entries = st.entries;
 	w->ctr->cache_evictions = st.evictions;
+}
+
+/* A MISS or REFRESH to control; a full ring is a counted drop. */
+static inline void hf_send_query(struct hf_worker *w, uint8_t type, const struct hf_cache_key *key,
+				 uint32_t hash)
+{
+	struct hf_msg_query msg;
+	msg.type = type;
+	msg.worker = (uint8_t)w->idx;
+	msg.pad = 0;
+	msg.hash = hash;
+	memcpy(&msg.key, key, HF_CACHE_KEY_HDR + key->name_len);
+	if (HF_UNLIKELY(rte_ring_enqueue_elem(w->to_control, &msg, sizeof(msg)) != 0)) {
+		w->ctr->drop_ring_full++;
+		return;
+	}
+	if (type == HF_MSG_MISS)
+		w->ctr->misses++;
+	else
+		w->ctr->refreshes++;
+}
+
+enum {
+	HF_ACT_PARKED = -1,    /* the client waits in the cache (cookie) */
+	HF_ACT_PARK_FULL = -2, /* no room to wait, nothing to fall back on: SERVFAIL */
+};
+static const uint8_t hf_park_full_text[] = "too many clients waiting"; /* its EDE 0 text */
+
+/*
+ * What a query that found e (never NULL) gets, however it came (UDP here,
+ * TCP/TLS in transport.c): the cache decides, the MISS or REFRESH it asks
+ * for is sent, and the result is counted. Returns the wake mode to answer
+ * from e with at once (a hit, or with no room to wait the stale or failure
+ * answer there is), HF_ACT_PARKED when the client now waits as cookie (a
+ * NULL cookie: no room), or HF_ACT_PARK_FULL (answer SERVFAIL, EDE 0
+ * hf_park_full_text: nothing timed out, so not EDE 22).
+ */
+static inline __attribute__((always_inline)) int hf_act_on(struct hf_worker *w,
+							   struct hf_cache_entry *e,
+							   const struct hf_cache_key *key,
+							   uint32_t hash, void *cookie)
+{
+	struct hf_cache_decision d = hf_cache_decide(w->cache, e, w->now_ms);
+	enum hf_wake_mode mode;
+
+	if (d.send_query)
+		hf_send_query(w, e->state == HF_ENTRY_PENDING ? HF_MSG_MISS : HF_MSG_REFRESH, key,
+			      hash);
+	/* stale answers of every kind are also in ede[3] / ede[19] */
+	if (HF_LIKELY(d.action != HF_ACT_WAIT)) {
+		if (HF_LIKELY(d.action == HF_ACT_FRESH))
+			w->ctr->hits_fresh++;
+		else if (d.action == HF_ACT_STALE)
+			w->ctr->hits_stale++;
+		else
+			w->ctr->hits_failure++;
+		return d.action;
+	}
+	if (HF_LIKELY(cookie != NULL && hf_cache_park(w->cache, e, cookie, w->now_ms) == 0)) {
+		w->ctr->parked++;
+		return HF_ACT_PARKED;
+	}
+	w->ctr->park_full++;
+	mode = hf_cache_fallback(w->cache, e, w->now_ms);
+	return mode == HF_WAKE_TIMEOUT ? HF_ACT_PARK_FULL : (int)mode;
 }
 
 /* arp_nd.c. Cold: called from hf_worker_rx's loop, where inlined (before

@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "cache/hf_reply.h"
 #include "dns/hf_query.h"
 
 #include "dataplane/worker_internal.h"
@@ -114,129 +115,35 @@ static inline uint32_t dns_room(const struct rte_mbuf *m, const struct hf_pkt *p
 	return (uint32_t)(m->buf_len - m->data_off) - pi->dns_off;
 }
 
-static inline void count_rcode(struct hf_counters *ctr, unsigned rcode)
+static inline struct hf_reply_env reply_env(struct hf_worker *w)
 {
-	ctr->answers++;
-	if (rcode < HF_ARRAY_LEN(ctr->rcode))
-		ctr->rcode[rcode]++;
+	return (struct hf_reply_env){w->conf->edns_buffer_size, w->now_ms, w->cache, w->ctr};
 }
 
-/*
- * An answer without records: FORMERR, NOTIMP, REFUSED, BADVERS, or a
- * SERVFAIL with an EDE. The question is echoed when it parsed, an OPT is
- * added when the client sent one. `rcode` may be extended (BADVERS).
- */
+/* An answer without records (cache/hf_reply.h), sent back in m. */
 static void hf_reply_empty(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
 			   const struct hf_query *q, unsigned rcode, bool with_question,
 			   uint16_t ede, const uint8_t *text, uint16_t text_len)
 {
-	uint8_t *d = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off);
-	uint32_t len = with_question ? q->question_end : HF_DNS_HDR_LEN;
-	uint32_t room = HF_MIN(dns_room(m, pi), client_limit(w, q));
-	uint16_t flags = HF_DNS_QR | HF_DNS_RA | (q->flags & (HF_DNS_OPCODE_MASK | HF_DNS_RD)) |
-			 (rcode & 0xf);
-
-	hf_put16(d + 2, flags);
-	hf_put16(d + 4, with_question ? 1 : 0);
-	hf_put16(d + 6, 0);
-	hf_put16(d + 8, 0);
-	hf_put16(d + 10, 0);
-	if (q->has_edns) {
-		size_t n = hf_dns_opt_put(d + len, room > len ? room - len : 0,
-					  w->conf->edns_buffer_size, (uint8_t)(rcode >> 4),
-					  q->do_bit, ede, text, text_len);
-		if (n == 0) /* EDE text does not fit: drop the text */
-			n = hf_dns_opt_put(d + len, room > len ? room - len : 0,
-					   w->conf->edns_buffer_size, (uint8_t)(rcode >> 4),
-					   q->do_bit, ede, NULL, 0);
-		if (n) {
-			hf_put16(d + 10, 1);
-			len += (uint32_t)n;
-			if (ede < HF_ARRAY_LEN(w->ctr->ede))
-				w->ctr->ede[ede]++;
-		}
-	}
-	count_rcode(w->ctr, rcode & 0xf);
+	struct hf_reply_env env = reply_env(w);
+	uint32_t opt_off;
+	uint32_t len = hf_reply_build_empty(rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off),
+					    HF_MIN(dns_room(m, pi), client_limit(w, q)), &env, q,
+					    rcode, with_question, ede, text, text_len, &opt_off);
 	hf_turn_around(w, m, pi, len);
 	tx_enqueue(w, m);
 }
 
-/*
- * Answer from a cache entry in `mode` (FRESH / STALE / FAILURE). The
- * client's header and question stay; the stored sections are copied
- * behind them, TTLs rewritten, OPT (+EDE) appended. TC=1 with empty
- * sections when it does not fit. ~30 cycles + 1 cycle per 16 bytes copied.
- */
+/* An answer from a cache entry in `mode` (cache/hf_reply.h), sent back in m. */
 static inline __attribute__((always_inline)) void
 hf_reply_entry(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi, const struct hf_query *q,
 	       const struct hf_cache_entry *e, enum hf_wake_mode mode)
 {
-	const struct hf_dns_answer *a = hf_entry_ans(e);
-	uint8_t *d = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off);
-	uint32_t limit = HF_MIN(dns_room(m, pi), client_limit(w, q));
-	uint32_t len = q->question_end;
-	uint16_t ede = a->ede;
-	const uint8_t *text = hf_dns_answer_ede_text(a);
-	uint16_t text_len = a->ede_text_len;
-	uint32_t opt_len = 0;
-	uint16_t flags;
-
-	if (mode == HF_WAKE_STALE) {
-		ede = a->kind == HF_ANS_NXDOMAIN ? HF_EDE_STALE_NXDOMAIN : HF_EDE_STALE_ANSWER;
-		text_len = 0;
-	}
-	if (q->has_edns)
-		opt_len = 11 + (ede != HF_EDE_NONE ? 6u + text_len : 0u);
-
-	flags = HF_DNS_QR | HF_DNS_RA | (q->flags & (HF_DNS_RD | HF_DNS_CD)) | (a->rcode & 0xf);
-	if (a->security == HF_SECURITY_SECURE && (q->do_bit || (q->flags & HF_DNS_AD)))
-		flags |= HF_DNS_AD;
-
-	if (HF_LIKELY(len + a->body_len + opt_len <= limit)) {
-		const uint8_t *body = hf_dns_answer_body(a);
-		const uint16_t *offs = hf_dns_answer_ttl_offs(a);
-		uint8_t *out = d + len;
-		rte_memcpy(out, body, a->body_len);
-		if (mode == HF_WAKE_STALE) {
-			uint32_t st =
-				hf_cache_knobs(w->cache)->stale_ttl; /* config set may change it */
-			for (unsigned i = 0; i < a->nttl; i++)
-				hf_put32(out + offs[i], st);
-		} else {
-			uint32_t age = (uint32_t)((w->now_ms - e->inserted_ms) / 1000);
-			for (unsigned i = 0; i < a->nttl; i++) {
-				uint32_t t = hf_get32(body + offs[i]);
-				hf_put32(out + offs[i], t > age ? t - age : 0);
-			}
-		}
-		hf_put16(d + 6, a->ancount);
-		hf_put16(d + 8, a->nscount);
-		hf_put16(d + 10, a->arcount);
-		len += a->body_len;
-	} else {
-		flags |= HF_DNS_TC;
-		hf_put16(d + 6, 0);
-		hf_put16(d + 8, 0);
-		hf_put16(d + 10, 0);
-		w->ctr->truncated++;
-		if (len + opt_len > limit) { /* not even the EDE text fits */
-			text_len = 0;
-			opt_len = 11 + (ede != HF_EDE_NONE ? 6u : 0u);
-		}
-	}
-	hf_put16(d + 2, flags);
-	hf_put16(d + 4, 1);
-	if (q->has_edns) {
-		size_t n = hf_dns_opt_put(d + len, limit - len, w->conf->edns_buffer_size, 0,
-					  q->do_bit, ede, text, text_len);
-		if (HF_LIKELY(n)) {
-			hf_put16(d + 10, (uint16_t)(hf_get16(d + 10) + 1));
-			len += (uint32_t)n;
-			if (ede < HF_ARRAY_LEN(w->ctr->ede))
-				w->ctr->ede[ede]++;
-		}
-	}
-	count_rcode(w->ctr, a->rcode & 0xf);
+	struct hf_reply_env env = reply_env(w);
+	uint32_t opt_off;
+	uint32_t len = hf_reply_build_entry(rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off),
+					    HF_MIN(dns_room(m, pi), client_limit(w, q)), &env, q, e,
+					    mode, &opt_off);
 	hf_turn_around(w, m, pi, len);
 	tx_enqueue(w, m);
 }
@@ -274,65 +181,19 @@ void hf_wake(void *arg, void *cookie, struct hf_cache_entry *e, enum hf_wake_mod
 	hf_reply_mode(w, m, &pi, &q, e, mode);
 }
 
-static void send_query(struct hf_worker *w, uint8_t type, const struct hf_cache_key *key,
-		       uint32_t hash)
-{
-	struct hf_msg_query msg;
-	msg.type = type;
-	msg.worker = (uint8_t)w->idx;
-	msg.pad = 0;
-	msg.hash = hash;
-	memcpy(&msg.key, key, HF_CACHE_KEY_HDR + key->name_len);
-	if (HF_UNLIKELY(rte_ring_enqueue_elem(w->to_control, &msg, sizeof(msg)) != 0)) {
-		w->ctr->drop_ring_full++;
-		return;
-	}
-	if (type == HF_MSG_MISS)
-		w->ctr->misses++;
-	else
-		w->ctr->refreshes++;
-}
-
 /* Act on a cache decision for one query (the entry is never NULL). */
 static void hf_act(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
 		   const struct hf_query *q, const struct hf_cache_key *key, uint32_t hash,
 		   struct hf_cache_entry *e)
 {
-	struct hf_cache_decision d = hf_cache_decide(w->cache, e, w->now_ms);
-
-	if (d.send_query)
-		send_query(w, e->state == HF_ENTRY_PENDING ? HF_MSG_MISS : HF_MSG_REFRESH, key,
-			   hash);
-	/* hits: answered from the cache at once (a parked client is counted
-	 * in parked; stale answers of every kind in ede[3] / ede[19]). The
-	 * actions FRESH, STALE and FAILURE are the wake modes of the same
-	 * names, so one inlined reply serves the three. */
-	if (HF_LIKELY(d.action != HF_ACT_WAIT)) {
-		if (HF_LIKELY(d.action == HF_ACT_FRESH))
-			w->ctr->hits_fresh++;
-		else if (d.action == HF_ACT_STALE)
-			w->ctr->hits_stale++;
-		else
-			w->ctr->hits_failure++;
-		hf_reply_entry(w, m, pi, q, e, (enum hf_wake_mode)d.action);
-		return;
-	}
-	if (HF_LIKELY(hf_cache_park(w->cache, e, m, w->now_ms) == 0)) {
-		w->ctr->parked++;
-		return;
-	}
-	/* No room to wait: the stale or failure answer when there is one, else
-	 * SERVFAIL at once (nothing timed out, so not EDE 22). */
-	w->ctr->park_full++;
-	{
-		static const uint8_t full[] = "too many clients waiting";
-		enum hf_wake_mode mode = hf_cache_fallback(w->cache, e, w->now_ms);
-		if (mode == HF_WAKE_TIMEOUT)
-			hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER, full,
-				       sizeof(full) - 1);
-		else
-			hf_reply_entry(w, m, pi, q, e, mode);
-	}
+	/* hits answered at once: FRESH, STALE and FAILURE are the wake modes
+	 * of the same names, so one inlined reply serves the three */
+	int how = hf_act_on(w, e, key, hash, m);
+	if (HF_LIKELY(how >= 0))
+		hf_reply_entry(w, m, pi, q, e, (enum hf_wake_mode)how);
+	else if (how == HF_ACT_PARK_FULL)
+		hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER,
+			       hf_park_full_text, sizeof(hf_park_full_text) - 1);
 }
 
 /*

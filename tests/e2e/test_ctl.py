@@ -863,7 +863,7 @@ def case_config_set_stale_ttl():
         time.sleep(0.5)
         s1 = ctl("stats")
         check(delta(s0, s1, "total.hits_stale") >= 1 and delta(s0, s1, "total.stale_ede3") >= 1,
-              f"stats: hits_stale / stale_ede3 did not move for a stale answer")
+              "stats: hits_stale / stale_ede3 did not move for a stale answer")
         check(counter(s1, "total.ede").get("3", 0) > counter(s0, "total.ede").get("3", 0),
               f"stats: ede.3 {counter(s0, 'total.ede')} -> {counter(s1, 'total.ede')}")
         for core, entries in lookup_entries("short.test", "A").items():
@@ -1381,14 +1381,7 @@ def case_unsafe_dirs():
     knobs = dict(RIG.knobs)
     try:
         for extra_knobs, want in cases:
-            RIG.start(wait=False, **dict(knobs, **extra_knobs))
-            try:
-                rc = RIG.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                raise Fail(f"holdfast started with {extra_knobs}")
-            finally:
-                RIG.proc = None  # an exit this case asked for
-            lines = [ln for ln in RIG.log_text().splitlines() if ln.startswith("holdfast:")]
+            rc, lines = RIG.failed_start(RIG.start, **dict(knobs, **extra_knobs))
             check(rc == 1 and lines and lines[-1] == want, f"{extra_knobs}: exit {rc}, last lines {lines[-2:]}")
         os.chmod(base, 0o1777)  # sticky, as /tmp: fine
         RIG.start(**dict(knobs, **{"nta-state-file": os.path.join(base, "nta.state")}))

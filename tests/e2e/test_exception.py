@@ -38,7 +38,6 @@ import os
 import random
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -69,32 +68,7 @@ def ctl_stats(rig):
 
 
 def ifname(rig):
-    return f"hx{rig.tag}"  # at most 15 characters, one per lab
-
-
-def sh(*cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
-    check(r.returncode == 0, f"{' '.join(cmd)}: status {r.returncode}: {r.stdout.strip()}")
-    return r.stdout
-
-
-def start_with_path(rig):
-    lab = rig.lab
-    # what an operator does on a real host (docs/operations.md), before
-    # holdfast starts: the veth the DPDK port sits on never hands the
-    # clients' frames to the kernel's own stack (net_af_packet leaves them
-    # to it too, and the service addresses are local once the interface
-    # holds them: it would answer them a second time, through eth0)...
-    sh("sysctl", "-qw", f"net.ipv4.conf.{lab['HF_LAB_HOST_IF']}.rp_filter=1")
-    # ...and a wire's frame sizes: the client veth's TSO/GSO would hand
-    # net_af_packet 64 KiB TCP super-frames, which it cuts at its frame
-    # size (net_af_xdp turns the peer's GSO off by itself)
-    r = rig.nsexec("ethtool", "-K", lab["HF_LAB_CLIENT_IF"], "tso", "off", "gso", "off")
-    check(r.returncode == 0, f"ethtool -K {lab['HF_LAB_CLIENT_IF']} tso off gso off: {r.stdout.strip()}")
-    rig.start(cli={"exception-interface": ifname(rig)})
-    # the kernel reaches the clients through the interface
-    sh("ip", "route", "replace", "198.18.53.0/24", "dev", ifname(rig))
-    sh("ip", "-6", "route", "replace", "fd53::/64", "dev", ifname(rig))
+    return rig.exc_ifname()
 
 
 def client_icmp_errors(rig):
@@ -300,7 +274,7 @@ def start(rig, label, knobs):
     global ICMP0
     if knobs.get("path"):
         ICMP0 = client_icmp_errors(rig)
-        start_with_path(rig)
+        rig.start_with_exception()
     else:
         rig.start()
 

@@ -29,7 +29,7 @@ import sys
 import time
 
 from lib import lab as labmod
-from lib.checks import check
+from lib.checks import Fail, check
 from lib.client import Client, Netns
 from lib.ctl import CtlResult, prom_sum
 
@@ -182,6 +182,44 @@ class Rig:
                                          preexec_fn=labmod.child_setup, close_fds=True)
         self.started_at = time.time()
         return self.wait_ready() if wait else None
+
+    def exc_ifname(self):
+        return f"hx{self.tag}"  # at most 15 characters, one per lab
+
+    def start_with_exception(self, extra=(), cli=None, wait=True, **knobs):
+        """start() with `exception-interface`, set up as an operator would
+        (docs/operations.md, "The exception path"), before holdfast starts:
+        the veth the DPDK port sits on never hands the clients' frames to
+        the kernel's own stack (net_af_packet leaves them to it too, and the
+        service addresses are local once the interface holds them: it would
+        answer them a second time, through eth0), and a wire's frame sizes
+        (the client veth's TSO/GSO would hand net_af_packet 64 KiB TCP
+        super-frames, which it cuts at its frame size; net_af_xdp turns the
+        peer's GSO off by itself). After: the kernel reaches the clients
+        through the interface."""
+        lab = self.lab
+        sh("sysctl", "-qw", f"net.ipv4.conf.{lab['HF_LAB_HOST_IF']}.rp_filter=1")
+        r = self.nsexec("ethtool", "-K", lab["HF_LAB_CLIENT_IF"], "tso", "off", "gso", "off")
+        check(r.returncode == 0, f"ethtool -K {lab['HF_LAB_CLIENT_IF']} tso off gso off: {r.stdout.strip()}")
+        ready = self.start(extra=extra, cli=dict(cli or {}, **{"exception-interface": self.exc_ifname()}),
+                           wait=wait, **knobs)
+        if wait:  # the interface is there once holdfast answers
+            sh("ip", "route", "replace", "198.18.53.0/24", "dev", self.exc_ifname())
+            sh("ip", "-6", "route", "replace", "fd53::/64", "dev", self.exc_ifname())
+        return ready
+
+    def failed_start(self, starter, **knobs):
+        """starter(wait=False, **knobs) (start or start_with_exception),
+        which must make holdfast exit during start-up: (its status, its
+        lines that begin "holdfast:"). Fails the case when it keeps running."""
+        starter(wait=False, **knobs)
+        try:
+            rc = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise Fail(f"holdfast started with {knobs}")
+        finally:
+            self.proc = None  # an exit the case asked for
+        return rc, [ln for ln in self.log_text().splitlines() if ln.startswith("holdfast:")]
 
     def restart(self, wait=True):
         """Stop and start again with self.knobs, extra and cli (the last
@@ -351,3 +389,10 @@ class Rig:
     def prom(self, metric, sparse=False, **labels):
         """prom_sum of metric over `stats --prometheus`."""
         return prom_sum(self.ctl_text("stats", "--prometheus"), metric, sparse, **labels)
+
+
+def sh(*cmd):
+    """Run a command in the root namespace; its failure fails the case."""
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    check(r.returncode == 0, f"{' '.join(cmd)}: status {r.returncode}: {r.stdout.strip()}")
+    return r.stdout

@@ -1,0 +1,492 @@
+"""DNS over TCP and TLS for clients (issue 13), with real clients.
+
+    test_transport.py HOLDFAST SOURCE_ROOT [CASE ...]
+
+Brings up the lab's signed world (lab name e2et, tag t + pid) and runs
+holdfast with `exception-interface` set up as an operator would
+(Rig.start_with_exception), a certificate the lab makes with openssl
+(tls-certificate, tls-key), so it answers UDP/53 on the workers and TCP/53
+and TLS/853 on the transport thread. The cases:
+
+- tcp_dig: dig +tcp and kdig +tcp over IPv4 and IPv6 get the same records,
+  rcode and flags as over UDP; the transport's counters moved by exactly
+  those queries.
+- tc_retry: big.test TXT (about 2,000 bytes) is TC=1 with no records over
+  UDP at 1232 bytes; `dig` retries over TCP by itself and gets every record;
+  a TCP answer larger than 1232 bytes comes whole, without TC.
+- pipelining: 100 queries written at once on one connection (hits and
+  misses), 100 answers, each matched by ID to its own question, 0x20 case
+  kept.
+- keepalive: a query with an empty edns-tcp-keepalive option gets ours (the
+  idle timeout in 100 ms units); one without gets none.
+- bad_framing: a length of 0, a message with QR=1, a message declared
+  longer than sent and then a half-close, and garbage after a TLS
+  handshake: each connection is closed, its counter moves by one, and a
+  new connection is answered.
+- tls_kdig: kdig +tls gets the answer; TLS 1.2 and 1.3 both handshake with
+  ALPN "dot"; a second connection resumes the first one's session (1.2
+  and 1.3), and tls_resumed counts it.
+- tls_reload: `holdfastctl tls reload` with a new certificate: an open TLS
+  connection still answers, a new one gets the new certificate; a key that
+  does not match is refused with one line naming the file, and the old
+  certificate stays.
+- dnssec_ede: a broken de. (fault-corrupt) gives SERVFAIL with EDE 6 over
+  UDP, TCP and TLS alike; `holdfastctl nta add de` makes it NOERROR without
+  AD over all three.
+- limits (an instance of its own: tcp-max-connections-per-client 3,
+  tcp-idle-timeout 1s): a 4th connection from the client is closed at once
+  and counted; an idle connection is closed at the timeout, and so is one
+  that sends a byte every 200 ms of a message it never finishes
+  (slow-loris); UDP/53 is answered all along.
+- bad_certificate: a missing certificate and a key that does not match each
+  stop start-up with one line naming the file.
+
+Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed".
+"""
+
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from lib import runner  # noqa: E402
+from lib.checks import Fail, check  # noqa: E402
+from lib.dnsmsg import T_A, T_AAAA, T_TXT, NOERROR, SERVFAIL, Response, build_query  # noqa: E402
+from lib.lab import lab_tag  # noqa: E402
+from lib.rig import Rig  # noqa: E402
+
+import dns.edns  # noqa: E402
+
+WWW_A, WWW_AAAA = "198.51.100.10", "2001:db8::10"
+EDE_BOGUS = 6
+RIG = None
+CERT = {}  # "cert", "key", "other_cert", "other_key": paths the lab made
+
+
+def tr(rig):
+    """The transport counters of the `stats` JSON totals."""
+    return rig.ctl("stats")["total"]["transport"]
+
+
+def make_cert(d, name, cn):
+    cert, key = os.path.join(d, f"{name}.crt"), os.path.join(d, f"{name}.key")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", f"/CN={cn}",
+                        "-addext", "subjectAltName=IP:198.18.53.1,IP:fd53::1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    check(r.returncode == 0, f"openssl req: {r.stdout.strip()}")
+    return cert, key
+
+
+# ------------------------------------------------------------- clients
+
+def tls_context(version=None):
+    """A client context that trusts the lab's certificate and offers ALPN dot."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(CERT["cert"])
+    ctx.check_hostname = False
+    ctx.set_alpn_protocols(["dot"])
+    if version is not None:
+        ctx.minimum_version = ctx.maximum_version = version
+    return ctx
+
+
+def connect(rig, addr=None, port=53, tls=False, ctx=None, session=None, timeout=5.0):
+    """A TCP (or TLS: ctx, or a fresh tls_context()) connection from the
+    client namespace."""
+    addr = addr or rig.lab["HF_LAB_SERVICE4"]
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = rig.netns.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((addr, port))
+    if not tls and ctx is None:
+        return s
+    return (ctx or tls_context()).wrap_socket(s, session=session)
+
+
+def recv_exact(s, n):
+    out = bytearray()
+    while len(out) < n:
+        d = s.recv(n - len(out))
+        if not d:
+            raise Fail(f"connection closed after {len(out)} of {n} bytes")
+        out += d
+    return bytes(out)
+
+
+def send_msgs(s, wires):
+    s.sendall(b"".join(struct.pack("!H", len(w)) + w for w in wires))
+
+
+def recv_msg(s):
+    n = struct.unpack("!H", recv_exact(s, 2))[0]
+    return recv_exact(s, n)
+
+
+def ask(s, name, qtype=T_A, **kw):
+    """One query on an open connection; its parsed answer (ID checked)."""
+    wire = build_query(name, qtype, **kw)
+    send_msgs(s, [wire])
+    r = Response(recv_msg(s))
+    check(r.qr and r.id == int.from_bytes(wire[:2], "big"), f"{name}: answer {r.summary()} to ID {wire[:2].hex()}")
+    return r
+
+
+def closed_within(s, limit):
+    """Seconds until the peer closes s (EOF or reset); fails after limit."""
+    t0 = time.monotonic()
+    s.settimeout(limit)
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                return time.monotonic() - t0
+    except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+        return time.monotonic() - t0
+    except socket.timeout:
+        raise Fail(f"connection still open after {limit:g} s")
+
+
+def dig(rig, *args):
+    r = rig.nsexec("dig", "+time=3", "+tries=1", *args, timeout=20)
+    check(r.returncode == 0, f"dig {' '.join(args)}: status {r.returncode}: {r.stdout.strip()[-300:]}")
+    return r.stdout
+
+
+def udp_ok(rig):
+    r, _ = rig.client.query("www.test", T_A)
+    check(r.rcode == NOERROR and r.values(T_A) == [WWW_A], f"UDP www.test A: {r.summary()}")
+
+
+# ---------------------------------------------------------------- cases
+
+def case_tcp_dig():
+    rig = RIG
+    s4, s6 = rig.lab["HF_LAB_SERVICE4"], rig.lab["HF_LAB_SERVICE6"]
+    t0 = tr(rig)
+    udp = dig(rig, f"@{s4}", "www.test", "A", "+noall", "+answer", "+comments")
+    for args in ((f"@{s4}", "www.test", "A"), (f"@{s6}", "www.test", "AAAA")):
+        out = dig(rig, "+tcp", *args, "+noall", "+answer", "+comments")
+        want = WWW_A if args[2] == "A" else WWW_AAAA
+        check("status: NOERROR" in out and want in out and "flags: qr rd ra" in out,
+              f"dig +tcp {' '.join(args)}: {out.strip()}")
+    r = rig.nsexec("kdig", "+tcp", "+time=3", "+retry=0", f"@{s4}", "www.test", "A", timeout=20)
+    check(r.returncode == 0 and "status: NOERROR" in r.stdout and WWW_A in r.stdout and "TCP" in r.stdout,
+          f"kdig +tcp: {r.stdout.strip()}")
+    check("status: NOERROR" in udp and WWW_A in udp, f"dig over UDP: {udp.strip()}")
+    t1 = tr(rig)
+    d = {k: t1[k] - t0[k] for k in ("tcp_queries", "tcp_answers", "tcp_accepted", "tls_queries")}
+    check(d == {"tcp_queries": 3, "tcp_answers": 3, "tcp_accepted": 3, "tls_queries": 0},
+          f"transport counters moved {d} for 3 TCP queries on 3 connections")
+
+
+def case_tc_retry():
+    rig = RIG
+    s4 = rig.lab["HF_LAB_SERVICE4"]
+    r, _ = rig.client.query("big.test", T_TXT, bufsize=1232)
+    check(r.tc and not r.answer, f"big.test TXT over UDP at 1232: {r.summary()}, expected TC=1 and no records")
+    out = dig(rig, f"@{s4}", "big.test", "TXT", "+bufsize=1232")
+    check("Truncated, retrying in TCP mode" in out and "status: NOERROR" in out,
+          f"dig did not retry over TCP by itself: {out.strip()[-400:]}")
+    s = connect(rig)
+    try:
+        wire = build_query("big.test", T_TXT, bufsize=1232)
+        send_msgs(s, [wire])
+        raw = recv_msg(s)
+        a = Response(raw)
+    finally:
+        s.close()
+    check(len(raw) > 1232 and not a.tc and a.rcode == NOERROR and len(a.records(T_TXT)) >= 2,
+          f"big.test over TCP: {len(raw)} bytes, TC={a.tc}, {len(a.records(T_TXT))} TXT records")
+
+
+def case_pipelining():
+    rig = RIG
+    stamp = int(time.time() * 1000) % 1000000
+    names = []
+    for i in range(100):
+        # half hits (www.test in any case), half fresh misses under test.
+        names.append("wWw.TeSt" if i % 2 == 0 else f"Pipe-{stamp}-{i}.TEST")
+    wires = [build_query(n, T_A, qid=(1000 + i)) for i, n in enumerate(names)]
+    s = connect(rig, timeout=10)
+    try:
+        send_msgs(s, wires)
+        got = {}
+        for _ in range(100):
+            r = Response(recv_msg(s))
+            check(r.id not in got, f"two answers with ID {r.id}")
+            got[r.id] = r
+    finally:
+        s.close()
+    check(sorted(got) == list(range(1000, 1100)), f"answers for IDs {sorted(set(range(1000, 1100)) - set(got))} "
+          "missing")
+    for i, n in enumerate(names):
+        r = got[1000 + i]
+        check(r.questions and r.questions[0][0] == n + ".", f"ID {1000 + i}: question {r.questions}, asked {n}")
+        check(r.rcode in (NOERROR, 3), f"ID {1000 + i} {n}: {r.summary()}")
+        if i % 2 == 0:
+            check(r.values(T_A) == [WWW_A], f"ID {1000 + i} {n}: {r.summary()}")
+
+
+def case_keepalive():
+    rig = RIG
+    s = connect(rig)
+    try:
+        r = ask(s, "www.test", options=[dns.edns.GenericOption(dns.edns.OptionType.KEEPALIVE, b"")])
+        ka = [o for o in r.opt["options"] if o.otype == dns.edns.OptionType.KEEPALIVE]
+        check(len(ka) == 1 and ka[0].to_wire() == struct.pack("!H", 100),
+              f"keepalive in the answer: {[o.to_wire().hex() for o in ka]}, expected one of 100 (10 s)")
+        r = ask(s, "www.test")
+        ka = [o for o in r.opt["options"] if o.otype == dns.edns.OptionType.KEEPALIVE]
+        check(not ka, "keepalive in an answer to a query without one")
+    finally:
+        s.close()
+
+
+def case_bad_framing():
+    rig = RIG
+    t0 = tr(rig)
+    s = connect(rig)
+    s.sendall(b"\x00\x00")
+    closed_within(s, 3)
+    s.close()
+    t1 = tr(rig)
+    check(t1["closed_malformed"] - t0["closed_malformed"] == 1, "length 0: closed_malformed did not move by 1")
+    s = connect(rig)
+    resp = bytearray(build_query("www.test"))
+    resp[2] |= 0x80  # QR=1
+    send_msgs(s, [bytes(resp)])
+    closed_within(s, 3)
+    s.close()
+    t2 = tr(rig)
+    check(t2["closed_malformed"] - t1["closed_malformed"] == 1, "QR=1: closed_malformed did not move by 1")
+    s = connect(rig)
+    s.sendall(struct.pack("!H", 100) + b"0123456789")
+    s.shutdown(socket.SHUT_WR)
+    closed_within(s, 3)
+    s.close()
+    t3 = tr(rig)
+    check(t3["closed_by_client"] - t2["closed_by_client"] == 1, "half-close mid-message: closed_by_client "
+          f"moved by {t3['closed_by_client'] - t2['closed_by_client']}")
+    s = connect(rig, port=853, tls=True)
+    # after the handshake, bytes under the TLS layer that are no TLS record
+    os.write(s.fileno(), b"\x17\x03\x03\x00\x05garbage-garbage")
+    closed_within(s, 3)
+    s.close()
+    t4 = tr(rig)
+    check(t4["closed_malformed"] - t3["closed_malformed"] == 1, "garbage after the TLS handshake: "
+          f"closed_malformed moved by {t4['closed_malformed'] - t3['closed_malformed']}")
+    s = connect(rig)
+    try:
+        r = ask(s, "www.test")
+        check(r.values(T_A) == [WWW_A], f"a new connection after the bad ones: {r.summary()}")
+    finally:
+        s.close()
+    udp_ok(rig)
+
+
+def case_tls_kdig():
+    rig = RIG
+    s4 = rig.lab["HF_LAB_SERVICE4"]
+    r = rig.nsexec("kdig", "+tls", f"+tls-ca={CERT['cert']}", "+tls-hostname=198.18.53.1", "+time=3", "+retry=0",
+                   f"@{s4}", "www.test", "A", timeout=20)
+    check(r.returncode == 0 and "status: NOERROR" in r.stdout and WWW_A in r.stdout and "TLS" in r.stdout,
+          f"kdig +tls: {r.stdout.strip()[-500:]}")
+    t0 = tr(rig)
+    for ver in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = tls_context(ver)
+        s = connect(rig, port=853, ctx=ctx)
+        try:
+            check(s.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[ver],
+                  f"negotiated {s.version()}")
+            check(s.selected_alpn_protocol() == "dot", f"ALPN {s.selected_alpn_protocol()!r}, expected 'dot'")
+            r1 = ask(s, "www.test")
+            check(r1.values(T_A) == [WWW_A], f"over {s.version()}: {r1.summary()}")
+            sess = s.session
+        finally:
+            s.close()
+        s = connect(rig, port=853, ctx=ctx, session=sess)
+        try:
+            check(s.session_reused, f"{ver.name}: the second connection did not resume the first one's session")
+            r1 = ask(s, "www.test", T_AAAA)
+            check(r1.values(T_AAAA) == [WWW_AAAA], f"resumed {s.version()}: {r1.summary()}")
+        finally:
+            s.close()
+    t1 = tr(rig)
+    d = {k: t1[k] - t0[k] for k in ("tls_handshakes", "tls_resumed", "tls_queries", "tls_answers")}
+    check(d == {"tls_handshakes": 4, "tls_resumed": 2, "tls_queries": 4, "tls_answers": 4},
+          f"TLS counters moved {d}")
+
+
+def peer_cn(s):
+    der = s.getpeercert(binary_form=True)
+    r = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject"], input=der,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+    return r.stdout.decode().strip()
+
+
+def case_tls_reload():
+    rig = RIG
+    old = connect(rig, port=853, tls=True)
+    try:
+        check("holdfast-lab" in peer_cn(old), f"first certificate: {peer_cn(old)}")
+        ask(old, "www.test")
+        for a, b in (("cert", "other_cert"), ("key", "other_key")):
+            with open(CERT[b], "rb") as f:
+                data = f.read()
+            with open(CERT[a] + ".new", "wb") as f:
+                f.write(data)
+            os.replace(CERT[a] + ".new", CERT[a])
+        res = rig.ctl_raw("tls", "reload")
+        check(res.rc == 0, f"tls reload: rc {res.rc}: {res.out.strip()} {res.err.strip()}")
+        r = ask(old, "www.test")  # the open connection keeps going
+        check(r.values(T_A) == [WWW_A], f"open connection after reload: {r.summary()}")
+        new = connect(rig, port=853, tls=True)
+        try:
+            check("holdfast-other" in peer_cn(new), f"after reload: {peer_cn(new)}")
+        finally:
+            new.close()
+        # a key that is not the certificate's: refused, the new one stays
+        with open(CERT["key"], "wb") as f:
+            with open(CERT["spare_key"], "rb") as g:
+                f.write(g.read())
+        res = rig.ctl_raw("tls", "reload", json_out=False)
+        check(res.rc == 1 and f"tls-key: {CERT['key']}: does not match tls-certificate {CERT['cert']}" in res.err,
+              f"reload with a mismatched key: rc {res.rc}: {res.err.strip()}")
+        new = connect(rig, port=853, tls=True)
+        try:
+            check("holdfast-other" in peer_cn(new), f"after a failed reload: {peer_cn(new)}")
+        finally:
+            new.close()
+    finally:
+        old.close()
+        with open(CERT["other_key"], "rb") as g:  # the files agree again for the next instances
+            data = g.read()
+        with open(CERT["key"], "wb") as f:
+            f.write(data)
+
+
+def over_all(rig, name):
+    """name A +do over UDP, TCP and TLS: [(transport, Response)]."""
+    u, _ = rig.client.query(name, T_A, do=True, timeout=8)
+    rs = [("UDP", u)]
+    for port, tls in ((53, False), (853, True)):
+        s = connect(rig, port=port, tls=tls, timeout=8)
+        try:
+            rs.append(("TLS" if tls else "TCP", ask(s, name, do=True)))
+        finally:
+            s.close()
+    return rs
+
+
+def case_dnssec_ede():
+    rig = RIG
+    rig.fault("corrupt", "de")
+    try:
+        name = "www.alg8.de"
+        for how, r in over_all(rig, name):
+            check(r.rcode == SERVFAIL and EDE_BOGUS in r.ede_codes() and not r.ad,
+                  f"{how} {name} with de. broken: {r.summary()}, expected SERVFAIL EDE 6")
+        res = rig.ctl_raw("nta", "add", "de", "--lifetime", "5m")
+        check(res.rc == 0, f"nta add de: {res.err.strip()}")
+        for how, r in over_all(rig, name):
+            check(r.rcode == NOERROR and not r.ad and r.answer, f"{how} {name} under an NTA: {r.summary()}")
+    finally:
+        rig.ctl_raw("nta", "remove", "de")
+        rig.repair()
+
+
+def case_limits():
+    rig = RIG
+    t0 = tr(rig)
+    conns = [connect(rig) for _ in range(3)]
+    try:
+        for s in conns:
+            check(ask(s, "www.test").values(T_A) == [WWW_A], "a connection within the limit")
+        extra = connect(rig)
+        closed_within(extra, 3)
+        extra.close()
+    finally:
+        for s in conns:
+            s.close()
+    t1 = tr(rig)
+    check(t1["refused_client_limit"] - t0["refused_client_limit"] == 1, "4th connection: refused_client_limit "
+          f"moved by {t1['refused_client_limit'] - t0['refused_client_limit']}")
+    time.sleep(0.3)  # the 3 closes are seen
+    idle = connect(rig)
+    dt = closed_within(idle, 5)
+    idle.close()
+    check(0.8 <= dt <= 2.5, f"idle connection closed after {dt:.2f} s, expected about 1 s (tcp-idle-timeout)")
+    loris = connect(rig)
+    t_0 = time.monotonic()
+    loris.sendall(struct.pack("!H", 40))
+    try:
+        while time.monotonic() - t_0 < 5:
+            loris.sendall(b"x")
+            udp_ok(rig)
+            time.sleep(0.2)
+        raise Fail("slow-loris connection still open after 5 s")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        loris.close()
+    dt = time.monotonic() - t_0
+    check(dt <= 2.5, f"slow-loris connection closed after {dt:.2f} s, expected about 1 s")
+    t2 = tr(rig)
+    check(t2["closed_timeout"] - t1["closed_timeout"] == 2, "closed_timeout moved by "
+          f"{t2['closed_timeout'] - t1['closed_timeout']} for the idle and the slow-loris connections")
+    check(t2["tcp_open"] == 0, f"tcp_open {t2['tcp_open']} with every connection closed")
+    udp_ok(rig)
+
+
+def case_bad_certificate():
+    rig = RIG
+    missing = os.path.join(rig.lab["HF_LAB_DIR"], "no-such.crt")
+    cases = [({"tls-certificate": missing},
+              f"holdfast: tls-certificate: cannot read {missing}: No such file or directory"),
+             ({"tls-key": CERT["spare_key"]},
+              f"holdfast: tls-key: {CERT['spare_key']}: does not match tls-certificate {CERT['cert']}")]
+    for knobs, want in cases:
+        rc, lines = rig.failed_start(rig.start_with_exception, **dict(tls_knobs(), **knobs))
+        check(rc == 1 and lines and lines[-1] == want, f"{knobs}: exit {rc}, last lines {lines[-2:]}")
+
+
+# -------------------------------------------------------------- the plan
+
+def tls_knobs():
+    return {"tls-certificate": CERT["cert"], "tls-key": CERT["key"]}
+
+
+def start(rig, label, knobs):
+    if not CERT:
+        d = rig.lab["HF_LAB_DIR"]
+        CERT["cert"], CERT["key"] = make_cert(d, "dot", "holdfast-lab")
+        CERT["other_cert"], CERT["other_key"] = make_cert(d, "other", "holdfast-other")
+        _, CERT["spare_key"] = make_cert(d, "spare", "holdfast-spare")
+    rig.config["nta-state-file"] = os.path.join(rig.lab["HF_LAB_DIR"], "nta.state")
+    if knobs.get("bad_cert"):
+        return
+    rig.start_with_exception(**dict(tls_knobs(), **{k: v for k, v in knobs.items() if k != "bad_cert"}))
+
+
+def make_rig(holdfast, srcdir):
+    global RIG
+    RIG = Rig(holdfast, srcdir, "e2et", lab_tag("t"), signed=True)
+    RIG.config["nta-state-file"] = None  # set once the lab's directory is known (start)
+    return RIG
+
+
+def main():
+    plan = [("tcp and tls", {}, [case_tcp_dig, case_tc_retry, case_pipelining, case_keepalive, case_bad_framing,
+                                 case_tls_kdig, case_dnssec_ede, case_tls_reload]),
+            ("limits", {"tcp-max-connections-per-client": "3", "tcp-idle-timeout": "1s"}, [case_limits]),
+            ("bad certificates", {"bad_cert": True}, [case_bad_certificate])]
+    return runner.main(__doc__, "transport", plan, make_rig, start=start)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
