@@ -299,6 +299,7 @@ int main(int argc, char **argv)
 			.to_worker = to_worker,
 			.shared = shared,
 			.tsc_per_ms = dp.tsc_per_ms,
+			.ntransport = transport != NULL ? 1 : 0,
 		};
 		ctl = hf_control_create(&cfg, &cw, err, sizeof(err));
 		if (ctl == NULL)

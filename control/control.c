@@ -332,13 +332,15 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		.val = c->val,
 		.st = &c->st,
 		.to_control = c->to_control,
+		.ntransport = w->ntransport,
 	};
 	if (hf_mgmt_init(&c->mgmt, &env, err, errlen) != 0)
 		goto fail;
 	fprintf(stderr,
-		"holdfast: control: %u forwarder(s), %u worker(s), up to %u resolutions in "
+		"holdfast: control: %u forwarder(s), %u worker(s)%s, up to %u resolutions in "
 		"flight, DNSSEC %s\n",
-		cfg->nforwarders, c->nw, hf_fwd_max_inflight(c->fwd),
+		cfg->nforwarders, c->nw - w->ntransport, w->ntransport ? " and the transport" : "",
+		hf_fwd_max_inflight(c->fwd),
 		c->val == NULL		       ? "off"
 		: cfg->trust_anchor[0] != '\0' ? "on (anchors from trust-anchor)"
 					       : "on (built-in root anchors)");

@@ -24,6 +24,7 @@ struct hf_control_workers {
 	struct rte_ring **to_worker;	  /* [n] control -> worker (struct hf_msg_ctl *) */
 	struct hf_worker_shared **shared; /* [n] counters and applied_seq */
 	uint64_t tsc_per_ms;		  /* the workers' clock, for FILL stamps; 0: none */
+	unsigned ntransport; /* of the n, the last ones that are transports, not cores */
 };
 
 struct hf_control *hf_control_create(const struct hf_config *cfg,

@@ -41,6 +41,7 @@ struct hf_mgmt_env {
 	struct hf_val *val; /* NULL without DNSSEC */
 	struct hf_control_stats *st;
 	struct rte_ring **to_control; /* [out->nw]: how full each intake ring is */
+	unsigned ntransport;	      /* the last ones of out->nw are transports */
 };
 
 /* A port as status and stats show it. */

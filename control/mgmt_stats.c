@@ -410,7 +410,7 @@ void hf_mgmt_cmd_status(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 	hf_emit_str(&e, "version", HF_VERSION);
 	hf_emit_u64(&e, "uptime_s", (hf_control_now_ms() - mg->started_ms) / 1000);
 	hf_emit_u64(&e, "started", mg->started_unix);
-	hf_emit_u64(&e, "workers", mg->env.out->nw);
+	hf_emit_u64(&e, "workers", mg->env.out->nw - mg->env.ntransport);
 	hf_emit_bool(&e, "dnssec", mg->env.val != NULL);
 	hf_emit_u64(&e, "ntas", mg->env.ntas->nntas);
 	hf_emit_bool(&e, "nta_state_persist_failed", mg->env.ntas->persist_failed);
@@ -458,7 +458,7 @@ void hf_mgmt_cmd_stats(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 	if (k->json)
 		hf_emit_bool(&e, "ok", true);
 	hf_emit_u64(&e, "uptime_s", (hf_control_now_ms() - mg->started_ms) / 1000);
-	hf_emit_u64(&e, "workers", mg->env.out->nw);
+	hf_emit_u64(&e, "workers", mg->env.out->nw - mg->env.ntransport);
 	for (unsigned w = 0; w < mg->env.out->nw; w++) {
 		read_counters(mg, w, &cur);
 		counters_sub(&d, &cur, mg->base ? &mg->base[w] : NULL);
@@ -477,6 +477,9 @@ void hf_mgmt_cmd_stats(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 			struct core_gauges cg = {0};
 			gauges_add(&cg, mg, w);
 			hf_emit_u64(&e, "core", w);
+			hf_emit_str(&e, "role",
+				    w >= mg->env.out->nw - mg->env.ntransport ? "transport"
+									      : "worker");
 			emit_counters(&e, &d, &cg);
 			hf_emit_obj_end(&e);
 		}

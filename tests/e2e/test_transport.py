@@ -182,6 +182,11 @@ def case_tcp_dig():
     d = {k: t1[k] - t0[k] for k in ("tcp_queries", "tcp_answers", "tcp_accepted", "tls_queries")}
     check(d == {"tcp_queries": 3, "tcp_answers": 3, "tcp_accepted": 3, "tls_queries": 0},
           f"transport counters moved {d} for 3 TCP queries on 3 connections")
+    st = rig.ctl("stats", "--per-core")
+    roles = [c.get("role") for c in st["per_core"]]
+    check(st["workers"] == 1 and roles == ["worker", "transport"], f"stats: workers {st['workers']}, roles {roles}")
+    check(st["per_core"][1]["transport"]["tcp_queries"] == t1["tcp_queries"], "the transport's own counters "
+          f"{st['per_core'][1]['transport']} are not the totals' {t1}")
 
 
 def case_tc_retry():
