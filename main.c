@@ -319,6 +319,8 @@ int main(int argc, char **argv)
 			fail("out of memory");
 	}
 	hf_control_set_pools(ctl, pools, nworkers);
+	if (dp.exc != NULL)
+		hf_control_set_exception(ctl, hf_exc_counters(dp.exc));
 	if (transport != NULL && cfg.tls_certificate[0] != '\0')
 		hf_control_set_tls_reload(ctl, tls_reload, transport);
 	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)

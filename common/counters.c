@@ -19,6 +19,7 @@ const struct hf_counter_group_desc hf_counter_groups[HF_CG_COUNT] = {
 			   .parent = "control"},
 	[HF_CG_VALIDATION] = {.json = "validation", .prom = "validation_", .parent = "control"},
 	[HF_CG_TRANSPORT] = {.json = "transport", .prom = "transport_"},
+	[HF_CG_EXCEPTION] = {.json = "exception", .prom = "exception_"},
 };
 
 #define HF_X(field, grp, nm, hlp) \
@@ -33,6 +34,11 @@ const size_t hf_worker_ncounters = HF_ARRAY_LEN(hf_worker_counters);
 const struct hf_counter_desc hf_control_counters[] = {HF_CONTROL_COUNTERS(HF_X)};
 #undef HF_S
 const size_t hf_control_ncounters = HF_ARRAY_LEN(hf_control_counters);
+
+#define HF_S struct hf_exc_counters
+const struct hf_counter_desc hf_exception_counters[] = {HF_EXCEPTION_COUNTERS(HF_X)};
+#undef HF_S
+const size_t hf_exception_ncounters = HF_ARRAY_LEN(hf_exception_counters);
 #undef HF_X
 
 const char *hf_rcode_name(unsigned rcode)

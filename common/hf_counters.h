@@ -126,6 +126,23 @@
 	X(val_fetch_failures, HF_CG_VALIDATION, "fetch_failures",                                  \
 	  "Sub-queries that got no answer at all.")
 
+/* The exception thread's (struct hf_exc_counters, dataplane/exception.c). */
+#define HF_EXCEPTION_COUNTERS(X)                                                                   \
+	X(to_kernel, HF_CG_EXCEPTION, "tap_written", "Frames written to the exception interface.") \
+	X(from_kernel, HF_CG_EXCEPTION, "tap_read", "Frames read from the exception interface.")   \
+	X(tap_full, HF_CG_EXCEPTION, "tap_full",                                                   \
+	  "Frames for the kernel the interface did not take (dropped).")                           \
+	X(worker_full, HF_CG_EXCEPTION, "worker_full",                                             \
+	  "Frames from the kernel lost to a worker's full ring.")                                  \
+	X(no_neighbour, HF_CG_EXCEPTION, "no_neighbour",                                           \
+	  "Frames from the kernel to an address no client frame came from (dropped).")             \
+	X(kernel_other, HF_CG_EXCEPTION, "kernel_other",                                           \
+	  "Frames from the kernel that are multicast or not IP: MLD, router solicitations "        \
+	  "(dropped).")                                                                            \
+	X(cksum_fixed, HF_CG_EXCEPTION, "cksum_fixed",                                             \
+	  "TCP and UDP checksums completed before the kernel saw the frame.")                      \
+	X(idle_sleeps, HF_CG_EXCEPTION, "idle_sleeps", "Times the exception thread slept idle.")
+
 /* Where a counter sits: JSON object, log-line prefix, Prometheus family. */
 enum hf_counter_group {
 	HF_CG_NONE,	  /* worker, top level: holdfast_<name>_total{core} */
@@ -134,6 +151,7 @@ enum hf_counter_group {
 	HF_CG_VERDICT,	  /* "control"."validation": holdfast_validations_total{verdict} */
 	HF_CG_VALIDATION, /* "control"."validation": holdfast_validation_<name>_total */
 	HF_CG_TRANSPORT,  /* worker "transport": holdfast_transport_<name>_total{core} */
+	HF_CG_EXCEPTION,  /* "exception": holdfast_exception_<name>_total */
 	HF_CG_COUNT
 };
 
@@ -164,6 +182,14 @@ struct hf_counters {
 	uint64_t ede[HF_EDE_COUNTED];	  /* answers sent with each EDE info code */
 };
 
+/* The exception thread's: only that thread writes them (plain 64-bit
+ * stores, read by control as struct hf_counters are). */
+struct hf_exc_counters {
+#define HF_X(field, group, name, help) uint64_t field;
+	HF_EXCEPTION_COUNTERS(HF_X)
+#undef HF_X
+};
+
 struct hf_control_stats {
 #define HF_X(field, group, name, help) uint64_t field;
 	HF_CONTROL_COUNTERS(HF_X)
@@ -178,6 +204,8 @@ extern const struct hf_counter_group_desc hf_counter_groups[HF_CG_COUNT];
 extern const struct hf_counter_desc hf_worker_counters[];
 extern const size_t hf_worker_ncounters;
 extern const struct hf_counter_desc hf_control_counters[];
+extern const struct hf_counter_desc hf_exception_counters[];
+extern const size_t hf_exception_ncounters;
 extern const size_t hf_control_ncounters;
 
 static inline uint64_t hf_counter_get(const void *s, const struct hf_counter_desc *d)

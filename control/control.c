@@ -227,6 +227,11 @@ void hf_control_set_tls_reload(struct hf_control *c, int (*fn)(void *arg, char *
 	c->mgmt.tls_arg = arg;
 }
 
+void hf_control_set_exception(struct hf_control *c, const struct hf_exc_counters *x)
+{
+	c->mgmt.exc = x;
+}
+
 void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools, unsigned n)
 {
 	hf_mgmt_set_pools(&c->mgmt, pools, n);

@@ -78,6 +78,8 @@ struct rte_mempool;
 /* What `holdfastctl tls reload` calls (on the control thread). */
 void hf_control_set_tls_reload(struct hf_control *c, int (*fn)(void *arg, char *err, size_t errlen),
 			       void *arg);
+/* The exception thread's counters, for stats (read as the workers' are). */
+void hf_control_set_exception(struct hf_control *c, const struct hf_exc_counters *x);
 void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools, unsigned n);
 
 /* Write the control counters as one "holdfast: control: ..." line. Control

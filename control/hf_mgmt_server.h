@@ -62,6 +62,7 @@ struct hf_mgmt {
 	uint64_t started_unix;
 	struct hf_counters *base; /* [nw] counters at the last stats --reset */
 	struct hf_control_stats ctl_base;
+	struct hf_exc_counters exc_base; /* exc at the last stats --reset */
 	uint64_t textfile_next_ms;
 	uint64_t requests, errors;
 	struct hf_ptrq orphans;	   /* results of messages a gone connection waited for */
@@ -73,6 +74,7 @@ struct hf_mgmt {
 	/* tls reload: the transport's (dataplane/hf_transport.h), NULL without DoT */
 	int (*tls_reload)(void *arg, char *err, size_t errlen);
 	void *tls_arg;
+	const struct hf_exc_counters *exc; /* the exception thread's, NULL without it */
 };
 
 /* The control socket when cfg->control_socket is set (else only the

@@ -200,12 +200,12 @@ static void emit_control(struct hf_emit *e, const struct hf_mgmt *mg,
 	hf_emit_obj_end(e);
 }
 
-static void ctl_stats_sub(struct hf_control_stats *out, const struct hf_control_stats *now,
-			  const struct hf_control_stats *base)
+/* out = now - base, for a struct of uint64_t counters of size bytes. */
+static void u64s_sub(void *out, const void *now, const void *base, size_t size)
 {
-	const uint64_t *a = (const uint64_t *)now, *b = (const uint64_t *)base;
-	uint64_t *o = (uint64_t *)out;
-	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+	const uint64_t *a = now, *b = base;
+	uint64_t *o = out;
+	for (size_t i = 0; i < size / sizeof(uint64_t); i++)
 		o[i] = a[i] - b[i];
 }
 
@@ -365,6 +365,9 @@ static void render_prometheus(const struct hf_mgmt *mg, struct hf_emit *e)
 				w, (unsigned long long)mg->env.out->shared[w]->tcp_open, w,
 				(unsigned long long)mg->env.out->shared[w]->tls_open);
 	prom_counters(e, &s, 0, 1, false, hf_control_counters, hf_control_ncounters);
+	if (mg->exc != NULL)
+		prom_counters(e, mg->exc, 0, 1, false, hf_exception_counters,
+			      hf_exception_ncounters);
 	prom_family(e, "ntas", "gauge", "Negative Trust Anchors in force.");
 	hf_emit_rawf(e, "holdfast_ntas %u\n", mg->env.ntas->nntas);
 	prom_family(e, "nta_state_persist_failed", "gauge",
@@ -485,16 +488,25 @@ void hf_mgmt_cmd_stats(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		}
 		hf_emit_arr_end(&e);
 	}
+	if (mg->exc != NULL) { /* snapshot, then since the last --reset */
+		struct hf_exc_counters x = *mg->exc, xd;
+		u64s_sub(&xd, &x, &mg->exc_base, sizeof(x));
+		hf_emit_obj_begin(&e, hf_counter_groups[HF_CG_EXCEPTION].json);
+		emit_group(&e, &xd, hf_exception_counters, hf_exception_ncounters, HF_CG_EXCEPTION);
+		hf_emit_obj_end(&e);
+	}
 	emit_ports(mg, &e);
 	emit_pools(mg, &e);
 	hf_mgmt_get_stats(mg, &cs);
-	ctl_stats_sub(&cd, &cs, &mg->ctl_base);
+	u64s_sub(&cd, &cs, &mg->ctl_base, sizeof(cd));
 	emit_control(&e, mg, &cd);
 	hf_emit_obj_end(&e);
 	if (k->req.reset) {
 		for (unsigned w = 0; mg->base != NULL && w < mg->env.out->nw; w++)
 			read_counters(mg, w, &mg->base[w]);
 		mg->ctl_base = cs;
+		if (mg->exc != NULL)
+			mg->exc_base = *mg->exc;
 		for (unsigned i = 0; i < mg->nports; i++)
 			read_port(mg, i, &mg->ports[i].base);
 	}

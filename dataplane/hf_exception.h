@@ -39,19 +39,6 @@
  * them too: hf_ports_init adds this many per pool when the path is on) */
 #define HF_EXC_RING 256
 
-/* The exception thread's own counters: only that thread writes them
- * (plain 64-bit stores, read by control as struct hf_counters are). */
-struct hf_exc_counters {
-	uint64_t to_kernel;    /* frames written to the tap */
-	uint64_t from_kernel;  /* frames read from the tap */
-	uint64_t tap_full;     /* the tap took fewer than offered: dropped */
-	uint64_t worker_full;  /* a worker's exc_from ring was full: dropped */
-	uint64_t no_neighbour; /* from the kernel to an address never seen: dropped */
-	uint64_t kernel_other; /* from the kernel, multicast or not IP (MLD, RS): dropped */
-	uint64_t cksum_fixed;  /* TCP/UDP checksums completed before the kernel */
-	uint64_t idle_sleeps;  /* times the thread slept for want of work */
-};
-
 /*
  * Start-up: when conf->exc_ifname is set, make the tap (net_tap, kernel
  * interface conf->exc_ifname, NOARP, MTU of the smallest port), put every

@@ -29,7 +29,9 @@ root namespace's own stack does not answer them a second time. Then:
 
 In exact and tcp_echo the `holdfastctl stats` JSON totals exception_to_kernel,
 exception_from_kernel and drops.exception_full, read just before the stop,
-equal the exit line's workers: to-kernel, from-kernel and drops.
+equal the exit line's workers: to-kernel, from-kernel and drops, and its
+"exception" object the exit line's tap numbers; without the path there is
+no "exception" object.
 
 Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed".
 """
@@ -59,6 +61,10 @@ EXC_KEYS = ("to_kernel", "from_kernel", "drops", "written", "read", "tap_full", 
 # the exit line's worker numbers and the `stats` JSON totals they are
 EXC_JSON = {"to_kernel": "exception_to_kernel", "from_kernel": "exception_from_kernel",
             "drops": "drops.exception_full"}
+# the exit line's tap numbers and the `stats` JSON "exception" object's keys
+EXC_THREAD_JSON = {"written": "tap_written", "read": "tap_read", "tap_full": "tap_full",
+                   "worker_full": "worker_full", "no_neighbour": "no_neighbour", "other": "kernel_other",
+                   "cksum_fixed": "cksum_fixed"}
 RIG = None
 ICMP0 = None  # client_icmp_errors before the instance's holdfast started
 
@@ -85,9 +91,14 @@ def client_icmp_errors(rig):
 
 
 def exc_json(rig):
-    """The exception counters of the `stats` JSON totals, keyed as EXC_JSON."""
-    t = ctl_stats(rig)
-    return {k: counter(t, key) for k, key in EXC_JSON.items()}
+    """The exception counters of the `stats` JSON: the workers' totals keyed
+    as EXC_JSON, and the exception thread's keyed as EXC_THREAD_JSON (when
+    the path is on)."""
+    st = rig.ctl("stats")
+    out = {k: counter(st["total"], key) for k, key in EXC_JSON.items()}
+    if "exception" in st:
+        out.update({k: counter(st["exception"], key) for k, key in EXC_THREAD_JSON.items()})
+    return out
 
 
 def settled_exc_json(rig):
@@ -114,8 +125,8 @@ def stop_and_counters(rig):
     check(m is not None, "no 'holdfast: exception' line in holdfast's output at exit")
     check(m.group(1) == ifname(rig), f"exception line names {m.group(1)}, not {ifname(rig)}")
     c = dict(zip(EXC_KEYS, (int(v) for v in m.groups()[1:])))
-    line = {k: c[k] for k in EXC_JSON}
-    check(js == line, f"stats JSON totals before the stop {js}, exit line's workers {line}")
+    line = {k: c[k] for k in list(EXC_JSON) + list(EXC_THREAD_JSON)}
+    check(js == line, f"stats JSON before the stop {js}, exit line {line}")
     return c
 
 
@@ -266,6 +277,7 @@ def case_off():
     expect_udp53(rig)
     js = exc_json(rig)
     check(js == {k: 0 for k in EXC_JSON}, f"exception counters without exception-interface: {js}")
+    check("exception" not in rig.ctl("stats"), "an \"exception\" object in stats without the path")
 
 
 def start(rig, label, knobs):
