@@ -26,6 +26,7 @@
 
 #include "control/hf_config.h"
 #include "control/hf_control.h"
+#include "dataplane/hf_acl.h"
 #include "dataplane/hf_dataplane.h"
 #include "dataplane/hf_exception.h"
 #include "dataplane/hf_transport.h"
@@ -37,6 +38,7 @@ static struct hf_control *ctl;
 static struct hf_worker_shared *shared[HF_MAX_WORKERS];
 static unsigned nworkers;
 static struct hf_transport *transport; /* DNS over TCP/TLS: control's last "worker" */
+static struct hf_acl *acl;	       /* access-control, NULL without rules */
 
 static void print_counters(FILE *f)
 {
@@ -129,6 +131,24 @@ static int rings_for(unsigned w, struct rte_ring **to_control, struct rte_ring *
 	return to_control[w] && to_worker[w] && shared[w] ? 0 : -1;
 }
 
+/* access-control's tables (read-only once the workers run). */
+static struct hf_acl *acl_create(const struct hf_config *cfg)
+{
+	char err[256];
+	struct hf_acl *a = hf_acl_create(err, sizeof(err));
+	if (a == NULL)
+		fail(err);
+	for (unsigned i = 0; i < cfg->nacl; i++) {
+		const struct hf_acl_rule *r = &cfg->acl[i];
+		const uint8_t *addr =
+			r->net.family == AF_INET ? (const uint8_t *)&r->net.v4 : r->net.v6.s6_addr;
+		if (hf_acl_add(a, r->net.family, addr, r->plen, (enum hf_acl_action)r->action, err,
+			       sizeof(err)) != 0)
+			fail(err);
+	}
+	return a;
+}
+
 static int tls_reload(void *arg, char *err, size_t errlen)
 {
 	return hf_transport_tls_reload(arg, err, errlen);
@@ -194,6 +214,11 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->cache.miss_timeout_ms = hf_control_miss_timeout_ms(cfg);
 	dp->cache.socket_id = SOCKET_ID_ANY;
 	snprintf(dp->exc_ifname, sizeof(dp->exc_ifname), "%s", cfg->exception_interface);
+	dp->rrl.rate = cfg->rrl_rate;
+	dp->rrl.slip = cfg->rrl_slip;
+	dp->rrl.plen4 = (uint8_t)cfg->rrl_ipv4_prefix;
+	dp->rrl.plen6 = (uint8_t)cfg->rrl_ipv6_prefix;
+	dp->rrl.slots = rte_align32pow2(cfg->rrl_table);
 }
 
 int main(int argc, char **argv)
@@ -269,6 +294,8 @@ int main(int argc, char **argv)
 	}
 	dp_conf_from(&cfg, &dp);
 	dp.nb_queues = nworkers;
+	if (cfg.nacl > 0)
+		dp.acl = acl = acl_create(&cfg);
 	if (hf_ports_init(&dp, ports, &nports, pools, err, sizeof(err)) != 0)
 		fail(err);
 	cap_answers_at_mtu(&dp, ports, nports);
@@ -357,6 +384,7 @@ int main(int argc, char **argv)
 	for (w = 0; w < nworkers; w++)
 		hf_worker_fini(&workers[w]);
 	hf_ports_close(ports, nports);
+	hf_acl_free(acl);
 	rte_eal_cleanup();
 	free(app_argv);
 	return 0;

@@ -44,6 +44,10 @@
 	X(notimp, HF_CG_NONE, "notimp_answers", "NOTIMP answers (opcode not QUERY).")            \
 	X(refused, HF_CG_NONE, "refused_answers", "REFUSED answers (class, qtype or RD).")       \
 	X(badvers, HF_CG_NONE, "badvers_answers", "BADVERS answers (EDNS version above 0).")     \
+	X(rrl_slipped, HF_CG_NONE, "rrl_slipped",                                                \
+	  "Answers sent empty with TC=1 by response rate limiting (rrl-slip).")                  \
+	X(acl_refused, HF_CG_NONE, "acl_refused",                                                \
+	  "REFUSED answers (EDE 18, Prohibited) to clients access-control refuses.")             \
 	X(arp_replies, HF_CG_NONE, "arp_replies", "ARP replies sent for the service addresses.") \
 	X(nd_replies, HF_CG_NONE, "nd_replies",                                                  \
 	  "Neighbour advertisements sent for the service addresses.")                            \
@@ -66,6 +70,10 @@
 	  "From a source an answer must never go to (broadcast, multicast, loopback, ours).")    \
 	X(drop_bad_l2, HF_CG_DROPS, "bad_l2",                                                    \
 	  "From a group MAC, or to another host's unicast MAC.")                                 \
+	X(drop_rrl, HF_CG_DROPS, "rrl",                                                          \
+	  "Answers not sent: the client's prefix was over rrl-rate on the core.")                \
+	X(drop_acl, HF_CG_DROPS, "acl",                                                          \
+	  "Queries (and TCP/TLS connections) from clients access-control drops.")                \
 	X(exc_drop, HF_CG_DROPS, "exception_full",                                               \
 	  "Frames for or from the kernel lost to a full exception ring or TX queue.")            \
 	X(tcp_accepted, HF_CG_TRANSPORT, "tcp_accepted", "DNS-over-TCP connections accepted.")   \

@@ -7,9 +7,14 @@
 #ifndef HF_LIMITS_H
 #define HF_LIMITS_H
 
-#define HF_MAX_WORKERS	     64 /* worker lcores (one RX/TX queue pair each per port) */
-#define HF_MAX_PORTS	     8	/* DPDK ports */
-#define HF_MAX_SERVICE_ADDRS 16 /* service addresses per family */
-#define HF_MAX_FORWARDERS    8	/* upstream forwarders */
+#define HF_MAX_WORKERS	     64	  /* worker lcores (one RX/TX queue pair each per port) */
+#define HF_MAX_PORTS	     8	  /* DPDK ports */
+#define HF_MAX_SERVICE_ADDRS 16	  /* service addresses per family */
+#define HF_ACL_MAX	     1024 /* access-control rules */
+
+/* What an access-control rule does with a client (longest prefix wins;
+ * a client no rule covers is allowed). */
+enum hf_acl_action { HF_ACL_ALLOW = 0, HF_ACL_REFUSE = 1, HF_ACL_DROP = 2 };
+#define HF_MAX_FORWARDERS 8 /* upstream forwarders */
 
 #endif

@@ -32,6 +32,7 @@ enum key_kind {
 	K_BOOL,	     /* yes|no (bool) */
 	K_NTA,	     /* NAME [LIFETIME [REASON]], repeatable */
 	K_IFNAME,    /* a network interface name, or "" (stored as K_PATH) */
+	K_ACL,	     /* PREFIX allow|refuse|drop, repeatable */
 };
 
 struct key_def {
@@ -128,6 +129,21 @@ static const struct key_def keys[] = {
 	{"tls-certificate", K_PATH, OFF(tls_certificate), 0, 255,
 	 "PEM certificate chain for DNS over TLS on port 853 (\"\" = no DNS over TLS)"},
 	{"tls-key", K_PATH, OFF(tls_key), 0, 255, "PEM private key of tls-certificate"},
+	{"rrl-rate", K_COUNT32, OFF(rrl_rate), 0, MIB,
+	 "answers per second to one client prefix on one core; past it they are dropped or "
+	 "slipped (0 = no response rate limiting)"},
+	{"rrl-slip", K_INT32, OFF(rrl_slip), 0, 10,
+	 "every Nth limited answer goes out empty with TC=1, for a real client to retry over "
+	 "TCP (0 = none)"},
+	{"rrl-ipv4-prefix", K_INT32, OFF(rrl_ipv4_prefix), 8, 32,
+	 "IPv4 clients are limited together per prefix of this length"},
+	{"rrl-ipv6-prefix", K_INT32, OFF(rrl_ipv6_prefix), 16, 56,
+	 "IPv6 clients are limited together per prefix of this length"},
+	{"rrl-table-size", K_COUNT32, OFF(rrl_table), 1024, 16 * MIB,
+	 "client prefixes each core tracks (rounded up to a power of two; 16 bytes each)"},
+	{"access-control", K_ACL, OFF(acl), 0, 0,
+	 "PREFIX allow|refuse|drop: what clients in PREFIX get (repeatable; longest prefix "
+	 "wins; default: everyone allowed)"},
 };
 
 void hf_config_defaults(struct hf_config *cfg)
@@ -159,6 +175,10 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->tcp_max_connections = 1024;
 	cfg->tcp_max_per_client = 64;
 	cfg->tcp_max_pending = 128;
+	cfg->rrl_slip = 2;
+	cfg->rrl_ipv4_prefix = 24;
+	cfg->rrl_ipv6_prefix = 56;
+	cfg->rrl_table = 65536;
 	cfg->trust_anchor[0] = '\0';
 	cfg->nsec3_max_iterations = 50;
 	cfg->dnssec_clock_skew = 300;
@@ -522,6 +542,64 @@ static int parse_ip(const char *s, struct hf_ip *ip)
 	return hf_error(HF_EINVAL);
 }
 
+static const char *const acl_actions[] = {"allow", "refuse", "drop"}; /* enum hf_acl_action */
+
+/* access-control: PREFIX allow|refuse|drop */
+static int set_acl(struct hf_config *cfg, const struct key_def *k, const char *value,
+		   const char *where, char *err, size_t errlen)
+{
+	struct hf_acl_rule r;
+	char net[64], *end;
+	const char *sp = strchr(value, ' ');
+	unsigned long plen;
+	unsigned a, n;
+	uint8_t *b;
+
+	memset(&r, 0, sizeof(r));
+	if (sp == NULL || (size_t)(sp - value) >= sizeof(net))
+		goto bad;
+	memcpy(net, value, (size_t)(sp - value));
+	net[sp - value] = '\0';
+	while (*sp == ' ')
+		sp++;
+	for (a = 0; a < HF_ARRAY_LEN(acl_actions) && strcmp(sp, acl_actions[a]) != 0; a++)
+		;
+	end = strchr(net, '/');
+	if (a == HF_ARRAY_LEN(acl_actions) || end == NULL)
+		goto bad;
+	*end++ = '\0';
+	if (parse_ip(net, &r.net) != 0 || *end < '0' || *end > '9')
+		goto bad;
+	errno = 0;
+	plen = strtoul(end, &end, 10);
+	if (*end != '\0' || errno != 0 || plen > (r.net.family == AF_INET ? 32u : 128u))
+		goto bad;
+	/* the host bits must be zero: 198.18.0.1/15 is a typo */
+	b = r.net.family == AF_INET ? (uint8_t *)&r.net.v4 : r.net.v6.s6_addr;
+	n = r.net.family == AF_INET ? 4 : 16;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned keep = plen >= 8 * (i + 1) ? 8 : plen > 8 * i ? (unsigned)plen - 8 * i : 0;
+		if (keep < 8 && (b[i] & (uint8_t)(0xff >> keep))) {
+			seterr(err, errlen, where, k->name, value,
+			       "has bits set past the prefix length");
+			return hf_error(HF_EINVAL);
+		}
+	}
+	if (cfg->nacl >= HF_ACL_MAX) {
+		seterr(err, errlen, where, k->name, value, "is one too many (at most %d)",
+		       HF_ACL_MAX);
+		return hf_error(HF_EFULL);
+	}
+	r.plen = (uint8_t)plen;
+	r.action = (uint8_t)a;
+	cfg->acl[cfg->nacl++] = r;
+	return 0;
+bad:
+	seterr(err, errlen, where, k->name, value,
+	       "is not PREFIX allow|refuse|drop (PREFIX: ADDRESS/LENGTH)");
+	return hf_error(HF_EINVAL);
+}
+
 /*
  * Why ip cannot be a service address (NULL when it can): holdfast answers
  * ARP / ND and DNS for it on a DPDK port, so it must be a unicast address
@@ -661,6 +739,8 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 		cfg->forwarder[cfg->nforwarders++] = ss;
 		return 0;
 	}
+	case K_ACL:
+		return set_acl(cfg, k, value, where, err, errlen);
 	case K_NTA: {
 		uint8_t name[HF_DNS_NAME_MAX];
 		size_t nlen;
@@ -949,6 +1029,7 @@ static void usage(FILE *f, const char *prog)
 		case K_SERVICE:
 		case K_FORWARDER:
 		case K_NTA:
+		case K_ACL:
 			fprintf(f, "  --%-28s %s\n", k->name, k->help);
 			continue;
 		case K_IFNAME:
@@ -1144,6 +1225,17 @@ void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size)
 		case K_NTA:
 			for (unsigned j = 0; j < cfg->nntas; j++)
 				out(&o, "%s: \"%s\"\n", k->name, cfg->nta[j]);
+			continue;
+		case K_ACL:
+			for (unsigned j = 0; j < cfg->nacl; j++) {
+				const struct hf_acl_rule *r = &cfg->acl[j];
+				fmt_ip(r->net.family,
+				       r->net.family == AF_INET ? (const void *)&r->net.v4
+								: (const void *)&r->net.v6,
+				       v, sizeof(v));
+				out(&o, "%s: %s/%u %s\n", k->name, v, r->plen,
+				    acl_actions[r->action]);
+			}
 			continue;
 		case K_IFNAME:
 		case K_PATH:

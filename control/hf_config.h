@@ -32,6 +32,13 @@ struct hf_ip {
 	};
 };
 
+/* access-control: PREFIX allow|refuse|drop */
+struct hf_acl_rule {
+	struct hf_ip net; /* host bits zero */
+	uint8_t plen;
+	uint8_t action; /* enum hf_acl_action (common/hf_limits.h) */
+};
+
 struct hf_config {
 	struct hf_ip service[HF_MAX_SERVICE_ADDRS]; /* service-address (repeatable) */
 	unsigned nservice;
@@ -79,6 +86,13 @@ struct hf_config {
 	uint32_t tcp_max_pending;     /* tcp-max-pending: default 128 */
 	char tls_certificate[256];    /* tls-certificate: PEM, "" = no DNS over TLS */
 	char tls_key[256];	      /* tls-key: PEM */
+	struct hf_acl_rule acl[HF_ACL_MAX]; /* access-control (repeatable) */
+	unsigned nacl;
+	uint32_t rrl_rate;	  /* rrl-rate: answers/s per client prefix per core, 0 = off */
+	uint32_t rrl_slip;	  /* rrl-slip: every Nth limited answer TC=1, default 2 */
+	uint32_t rrl_ipv4_prefix; /* rrl-ipv4-prefix: default 24 */
+	uint32_t rrl_ipv6_prefix; /* rrl-ipv6-prefix: default 56 */
+	uint32_t rrl_table;	  /* rrl-table-size: slots per core, default 65536 */
 	/* Added fields (not config keys). */
 	bool dump_config; /* --dump-config was given: print the config and exit */
 };

@@ -19,6 +19,7 @@
 
 #include "common/hf_limits.h"
 #include "common/hf_msg.h"
+#include "dataplane/hf_rrl.h"
 
 #define HF_BURST_MAX 64
 
@@ -40,6 +41,9 @@ struct hf_dp_conf {
 	 * interface's name ("" = off) and, once hf_exc_init made it, its state */
 	char exc_ifname[16];
 	struct hf_exc *exc;
+	/* access-control (dataplane/hf_acl.h), NULL when there is no rule */
+	const struct hf_acl *acl;
+	struct hf_rrl_conf rrl; /* response rate limiting: rate 0 = off */
 };
 
 /*
@@ -104,6 +108,8 @@ struct hf_worker {
 	/* HF_EXC: frames for the kernel / from it (SPSC rings of mbuf
 	 * pointers, dataplane/hf_exception.h); NULL when the path is off */
 	struct rte_ring *exc_to, *exc_from;
+	/* response rate limiting: conf->rrl.slots slots, NULL when off */
+	struct hf_rrl_slot *rrl;
 };
 
 int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *conf,

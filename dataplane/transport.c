@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@
 #include <rte_jhash.h>
 
 #include "cache/hf_reply.h"
+#include "dataplane/hf_acl.h"
 #include "dataplane/hf_stream.h"
 #include "dataplane/hf_transport.h"
 #include "dataplane/worker_internal.h"
@@ -66,6 +68,7 @@ struct conn {
 	bool peer_done;	     /* the client closed its side: close once answered */
 	bool paused;	     /* not read: too much waiting or unsent */
 	bool dirty;	     /* on the flush list */
+	bool refused;	     /* access-control refuses the client: REFUSED, EDE 18 */
 	uint32_t gen;	     /* bumped when the slot is freed: a stale parked query's check */
 	uint32_t prev, next; /* the idle list, oldest first */
 	uint32_t dirty_next; /* the flush list */
@@ -249,14 +252,14 @@ static void out_commit(struct hf_transport *t, uint32_t i, uint32_t len, uint32_
 	}
 }
 
-/* Bytes an answer may take: the client's header and question, the stored
- * sections, an OPT with the longest EDE text, and a keepalive option. */
-static uint32_t answer_bound(const struct hf_query *q, const struct hf_cache_entry *e)
+/* Bytes an answer takes at most: what is copied from the query, the
+ * stored sections, an OPT (11) with an EDE (6 + its text) and our
+ * keepalive option (KEEPALIVE_ROOM). An answer that would pass 65,535 bytes
+ * (a stored body near 64 KiB) is TC=1, the only way it can be. */
+#define KEEPALIVE_ROOM 6
+static uint32_t answer_bound(uint32_t copy, uint32_t body, uint32_t text_len)
 {
-	uint32_t b = q->question_end + 11 + 6 + UINT16_MAX / 256 + 6;
-	if (e != NULL)
-		b += hf_entry_ans(e)->body_len + hf_entry_ans(e)->ede_text_len;
-	return HF_MIN(b + 255, (uint32_t)HF_DNS_MSG_MAX);
+	return HF_MIN(copy + body + 11 + 6 + text_len + KEEPALIVE_ROOM, (uint32_t)HF_DNS_MSG_MAX);
 }
 
 static struct hf_reply_env reply_env(struct hf_transport *t)
@@ -275,13 +278,13 @@ static void answer_empty(struct hf_transport *t, uint32_t i, const uint8_t *src,
 	struct hf_reply_env env = reply_env(t);
 	uint8_t *d;
 
-	bound = HF_MIN(copy + 11 + 6 + text_len + 6 + 255u, (uint32_t)HF_DNS_MSG_MAX);
+	bound = answer_bound(copy, 0, text_len);
 	d = out_reserve(&t->conns[i], bound);
 	if (d == NULL)
 		return;
 	memcpy(d, src, copy);
-	len = hf_reply_build_empty(d, bound - 6, &env, q, rcode, with_question, ede, text, text_len,
-				   &opt_off);
+	len = hf_reply_build_empty(d, bound - KEEPALIVE_ROOM, &env, q, rcode, with_question, ede,
+				   text, text_len, &opt_off);
 	out_commit(t, i, len, opt_off, keepalive);
 }
 
@@ -302,13 +305,14 @@ static void answer_entry(struct hf_transport *t, uint32_t i, const uint8_t *src,
 			     HF_EDE_NO_REACHABLE_AUTHORITY, timeout_text, sizeof(timeout_text) - 1);
 		return;
 	}
-	bound = answer_bound(q, e);
+	bound = answer_bound(q->question_end, hf_entry_ans(e)->body_len,
+			     hf_entry_ans(e)->ede_text_len);
 	d = out_reserve(&t->conns[i], bound);
 	if (d == NULL)
 		return;
 	memcpy(d, src, q->question_end);
 	/* never TC over TCP: the limit is the whole message (RFC 7766 8) */
-	len = hf_reply_build_entry(d, bound - 6, &env, q, e, mode, &opt_off);
+	len = hf_reply_build_entry(d, bound - KEEPALIVE_ROOM, &env, q, e, mode, &opt_off);
 	out_commit(t, i, len, opt_off, keepalive);
 }
 
@@ -385,6 +389,12 @@ static void query(struct hf_transport *t, uint32_t i, const uint8_t *msg, uint16
 	}
 }
 
+/* Enough waiting or unsent: the connection is read no further for now. */
+static bool blocked(struct hf_transport *t, const struct conn *c)
+{
+	return c->pending >= t->tc.max_pending || c->out_len - c->out_off >= OUT_HIGH;
+}
+
 struct feed_arg {
 	struct hf_transport *t;
 	uint32_t i;
@@ -406,6 +416,13 @@ static int on_message(void *arg, const uint8_t *msg, uint16_t len)
 	else
 		ctr->tcp_queries++;
 	v = hf_query_parse(msg, len, &q, key.name);
+	if (HF_UNLIKELY(c->refused) && v != HF_Q_DROP) {
+		ctr->acl_refused++;
+		answer_empty(t, fa->i, msg, &q, false, HF_RCODE_REFUSED, v == HF_Q_OK,
+			     HF_EDE_PROHIBITED, NULL, 0);
+		touch(t, fa->i);
+		return blocked(t, c) ? 1 : 0;
+	}
 	switch (v) {
 	case HF_Q_OK:
 		key.name_len = q.qname_len;
@@ -440,15 +457,10 @@ static int on_message(void *arg, const uint8_t *msg, uint16_t len)
 	}
 	touch(t, fa->i);
 	/* enough waiting or unsent: stop here, the rest stays held */
-	return c->pending >= t->tc.max_pending || c->out_len - c->out_off >= OUT_HIGH ? 1 : 0;
+	return blocked(t, c) ? 1 : 0;
 }
 
 /* ---- I/O ---- */
-
-static bool blocked(struct hf_transport *t, const struct conn *c)
-{
-	return c->pending >= t->tc.max_pending || c->out_len - c->out_off >= OUT_HIGH;
-}
 
 /* Write what is queued; false when the connection is gone. */
 static bool conn_flush(struct hf_transport *t, uint32_t i)
@@ -544,6 +556,10 @@ static void conn_read(struct hf_transport *t, uint32_t i)
 			int r = SSL_read(c->ssl, t->rbuf, READ_CHUNK);
 			if (r <= 0) {
 				int e = SSL_get_error(c->ssl, r);
+				/* a client gone without close_notify is a close,
+				 * what is not TLS (or not ours) a bad stream */
+				bool eof = ERR_GET_REASON(ERR_peek_error()) ==
+					   SSL_R_UNEXPECTED_EOF_WHILE_READING;
 				ERR_clear_error();
 				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 					return;
@@ -551,7 +567,7 @@ static void conn_read(struct hf_transport *t, uint32_t i)
 					c->peer_done = true;
 					return;
 				}
-				if (e == SSL_ERROR_SSL) { /* not TLS, or not ours */
+				if (e == SSL_ERROR_SSL && !eof) {
 					rc = HF_STREAM_BAD;
 					goto bad;
 				}
@@ -652,6 +668,7 @@ static void accept_all(struct hf_transport *t, const struct listener *l)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct client_key ck;
+		enum hf_acl_action act;
 		struct epoll_event e;
 		struct conn *c;
 		uint32_t i;
@@ -660,6 +677,18 @@ static void accept_all(struct hf_transport *t, const struct listener *l)
 		if (fd < 0)
 			return; /* EAGAIN, or out of descriptors: the next wake-up tries again */
 		key_of(&ck, &ss);
+		act = HF_ACL_ALLOW;
+		if (t->w.conf->acl != NULL)
+			act = ck.family == AF_INET
+				      ? hf_acl_v4(
+						t->w.conf->acl,
+						((const struct sockaddr_in *)&ss)->sin_addr.s_addr)
+				      : hf_acl_v6(t->w.conf->acl, ck.addr);
+		if (act == HF_ACL_DROP) {
+			t->w.ctr->drop_acl++;
+			close(fd);
+			continue;
+		}
 		if (t->free_head == NONE) {
 			t->w.ctr->conn_refused++;
 			close(fd);
@@ -677,6 +706,7 @@ static void accept_all(struct hf_transport *t, const struct listener *l)
 		c->fd = fd;
 		c->ck = ck;
 		c->peer_done = c->paused = false; /* dirty: still on the flush list maybe */
+		c->refused = act == HF_ACL_REFUSE;
 		c->pending = 0;
 		c->out_off = c->out_len = c->out_cap = 0;
 		c->events = EPOLLIN;
@@ -848,8 +878,26 @@ struct hf_transport *hf_transport_create(const struct hf_transport_conf *tc,
 	}
 	t->tc = *tc;
 	t->ep = -1;
+	{
+		/* a descriptor per connection, and some for everything else */
+		struct rlimit rl;
+		rlim_t need = (rlim_t)tc->max_conns + 256;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+			rl.rlim_cur = HF_MIN(need, rl.rlim_max);
+			setrlimit(RLIMIT_NOFILE, &rl);
+			if (rl.rlim_cur < need) {
+				snprintf(err, errlen,
+					 "tcp-max-connections %u needs %llu open files, the limit "
+					 "is %llu (ulimit -n, LimitNOFILE=)",
+					 tc->max_conns, (unsigned long long)need,
+					 (unsigned long long)rl.rlim_cur);
+				goto fail;
+			}
+		}
+	}
 	rconf = *dp;
 	rconf.exc = NULL;
+	rconf.rrl.rate = 0; /* TCP clients are not spoofed: no rate limit there */
 	if (tc->tls_cert[0] != '\0') {
 		t->tls = hf_tls_ctx_new(tc->tls_cert, tc->tls_key, err, errlen);
 		if (t->tls == NULL)

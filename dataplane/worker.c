@@ -19,6 +19,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 
 #include "dataplane/worker_internal.h"
 
@@ -119,6 +120,16 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 			 idx, conf->cache.entries, (unsigned long long)conf->cache.memory);
 		return hf_error(HF_ENOMEM);
 	}
+	if (conf->rrl.rate != 0 && conf->rrl.slots != 0) {
+		w->rrl = rte_zmalloc("hf_rrl", sizeof(*w->rrl) * conf->rrl.slots,
+				     RTE_CACHE_LINE_SIZE);
+		if (w->rrl == NULL) {
+			snprintf(err, errlen,
+				 "worker %u: no memory for rrl-table-size %u (raise -m)", idx,
+				 conf->rrl.slots);
+			return hf_error(HF_ENOMEM);
+		}
+	}
 	hf_exc_attach(conf->exc, w); /* HF_EXC: its rings, when the path is on */
 	update_clock(w);
 	return 0;
@@ -129,4 +140,6 @@ void hf_worker_fini(struct hf_worker *w)
 	if (w->cache)
 		hf_cache_destroy(w->cache);
 	w->cache = NULL;
+	rte_free(w->rrl);
+	w->rrl = NULL;
 }

@@ -11,6 +11,7 @@
 #include "cache/hf_reply.h"
 #include "dns/hf_query.h"
 
+#include "dataplane/hf_acl.h"
 #include "dataplane/worker_internal.h"
 
 /* How many queries ahead of the one being answered its cache entry is loaded */
@@ -181,6 +182,69 @@ void hf_wake(void *arg, void *cookie, struct hf_cache_entry *e, enum hf_wake_mod
 	hf_reply_mode(w, m, &pi, &q, e, mode);
 }
 
+/*
+ * access-control for a parsed (or not) query: true to go on with it; else
+ * it was dropped or answered REFUSED with EDE 18 (Prohibited). Cold: only
+ * with rules configured.
+ */
+static __attribute__((cold, noinline)) bool hf_acl_pass(struct hf_worker *w, struct rte_mbuf *m,
+							struct hf_pkt *pi, const struct hf_query *q,
+							enum hf_query_verdict v)
+{
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l3_off);
+	enum hf_acl_action act =
+		pi->ipv6 ? hf_acl_v6(w->conf->acl, ((const struct rte_ipv6_hdr *)l3)->src_addr)
+			 : hf_acl_v4(w->conf->acl, ((const struct rte_ipv4_hdr *)l3)->src_addr);
+	if (HF_LIKELY(act == HF_ACL_ALLOW))
+		return true;
+	if (act == HF_ACL_DROP || v == HF_Q_DROP) {
+		w->ctr->drop_acl++;
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	w->ctr->acl_refused++;
+	hf_reply_empty(w, m, pi, q, HF_RCODE_REFUSED, v == HF_Q_OK, HF_EDE_PROHIBITED, NULL, 0);
+	return false;
+}
+
+/*
+ * Response rate limiting (hf_rrl.h) for a query that gets an answer: true
+ * to answer it; else the answer was dropped, or slipped: sent empty with
+ * TC=1 (the question echoed when it parsed). Only with rrl-rate set.
+ */
+static __attribute__((noinline)) bool hf_rrl_pass(struct hf_worker *w, struct rte_mbuf *m,
+						  struct hf_pkt *pi, const struct hf_query *q,
+						  enum hf_query_verdict v)
+{
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l3_off);
+	const struct hf_rrl_conf *rc = &w->conf->rrl;
+	uint64_t key =
+		pi->ipv6 ? hf_rrl_key6(((const struct rte_ipv6_hdr *)l3)->src_addr, rc->plen6)
+			 : hf_rrl_key4(((const struct rte_ipv4_hdr *)l3)->src_addr, rc->plen4);
+	enum hf_rrl_verdict r = hf_rrl_check(w->rrl, rc, key, (uint32_t)(w->now_ms / 1000));
+
+	if (HF_LIKELY(r == HF_RRL_PASS))
+		return true;
+	if (r == HF_RRL_DROP) {
+		w->ctr->drop_rrl++;
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	{
+		struct hf_reply_env env = reply_env(w);
+		uint8_t *d = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off);
+		uint32_t opt_off;
+		uint32_t len = hf_reply_build_empty(d, HF_MIN(dns_room(m, pi), client_limit(w, q)),
+						    &env, q, HF_RCODE_NOERROR, v == HF_Q_OK,
+						    HF_EDE_NONE, NULL, 0, &opt_off);
+		hf_put16(d + 2, hf_get16(d + 2) | HF_DNS_TC);
+		w->ctr->rrl_slipped++;
+		hf_turn_around(w, m, pi, len);
+		tx_enqueue(w, m);
+	}
+	return false;
+}
+
 /* Act on a cache decision for one query (the entry is never NULL). */
 static void hf_act(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
 		   const struct hf_query *q, const struct hf_cache_key *key, uint32_t hash,
@@ -241,6 +305,11 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 		}
 		v = hf_query_parse(rte_pktmbuf_mtod_offset(m, const uint8_t *, p->dns_off),
 				   p->dns_len, &q[nq], keys[nq].name);
+		if (HF_UNLIKELY(w->conf->acl != NULL) && !hf_acl_pass(w, m, p, &q[nq], v))
+			continue;
+		if (HF_UNLIKELY(w->rrl != NULL) && v != HF_Q_DROP &&
+		    !hf_rrl_pass(w, m, p, &q[nq], v))
+			continue;
 		if (HF_LIKELY(v == HF_Q_OK)) {
 			struct hf_cache_key *k = &keys[nq];
 			ctr->queries++;

@@ -22,7 +22,8 @@ and TLS/853 on the transport thread. The cases:
 - bad_framing: a length of 0, a message with QR=1, a message declared
   longer than sent and then a half-close, and garbage after a TLS
   handshake: each connection is closed, its counter moves by one, and a
-  new connection is answered.
+  new connection is answered; a TLS client that closes without
+  close_notify counts as closed by the client, not as malformed.
 - tls_kdig: kdig +tls gets the answer; TLS 1.2 and 1.3 both handshake with
   ALPN "dot"; a second connection resumes the first one's session (1.2
   and 1.3), and tls_resumed counts it.
@@ -38,6 +39,17 @@ and TLS/853 on the transport thread. The cases:
   and counted; an idle connection is closed at the timeout, and so is one
   that sends a byte every 200 ms of a message it never finishes
   (slow-loris); UDP/53 is answered all along.
+- acl (an instance with access-control rules for extra client addresses
+  the case adds on the lab's wire): a refused client gets REFUSED with EDE
+  18 over UDP and TCP, IPv4 and IPv6; a dropped one gets no UDP answer and
+  its TCP connection is closed at once; everyone else is answered; the
+  counters acl_refused and drops.acl moved by exactly those.
+- rrl (an instance with rrl-rate 5, rrl-slip 2): 20 UDP queries at once
+  from one client get 5 to 10 whole answers (one or two of the core's
+  seconds), every second one over the rate an empty TC=1 answer with the
+  question, the rest nothing; rrl_slipped and drops.rrl say exactly that;
+  TCP queries from the same client are answered meanwhile, and UDP again
+  a second later.
 - bad_certificate: a missing certificate and a key that does not match each
   stop start-up with one line naming the file.
 
@@ -285,6 +297,14 @@ def case_bad_framing():
     t4 = tr(rig)
     check(t4["closed_malformed"] - t3["closed_malformed"] == 1, "garbage after the TLS handshake: "
           f"closed_malformed moved by {t4['closed_malformed'] - t3['closed_malformed']}")
+    # a TLS client that goes without close_notify has closed, not erred
+    s = connect(rig, port=853, tls=True)
+    ask(s, "www.test")
+    s.close()
+    time.sleep(0.3)
+    t5 = tr(rig)
+    d = (t5["closed_by_client"] - t4["closed_by_client"], t5["closed_malformed"] - t4["closed_malformed"])
+    check(d == (1, 0), f"TLS close without close_notify: closed_by_client +{d[0]}, closed_malformed +{d[1]}")
     s = connect(rig)
     try:
         r = ask(s, "www.test")
@@ -448,6 +468,110 @@ def case_limits():
     udp_ok(rig)
 
 
+ACL_REFUSED4, ACL_DROPPED4, ACL_REFUSED6 = "198.18.53.3", "198.18.53.4", "fd53::3"
+
+
+def udp_from(rig, src, name="www.test", timeout=2.0):
+    """One UDP query from source address src: the raw answer or None."""
+    fam = socket.AF_INET6 if ":" in src else socket.AF_INET
+    s = rig.netns.socket(fam)
+    try:
+        s.bind((src, 0))
+        s.settimeout(timeout)
+        wire = build_query(name)
+        s.sendto(wire, (rig.lab["HF_LAB_SERVICE6" if ":" in src else "HF_LAB_SERVICE4"], 53))
+        try:
+            return Response(s.recv(65535))
+        except socket.timeout:
+            return None
+    finally:
+        s.close()
+
+
+def tcp_from(rig, src, port=53):
+    fam = socket.AF_INET6 if ":" in src else socket.AF_INET
+    s = rig.netns.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.bind((src, 0))
+    s.connect((rig.lab["HF_LAB_SERVICE6" if ":" in src else "HF_LAB_SERVICE4"], port))
+    return s
+
+
+def case_acl():
+    rig = RIG
+    for a in (ACL_REFUSED4, ACL_DROPPED4, ACL_REFUSED6):  # more clients on the lab's wire
+        r = rig.nsexec("ip", "addr", "replace", a + ("/64" if ":" in a else "/24"), "dev",
+                       rig.lab["HF_LAB_CLIENT_IF"], "nodad")
+        check(r.returncode == 0, f"ip addr add {a}: {r.stdout.strip()}")
+    s0 = rig.ctl("stats")["total"]
+    for src in (ACL_REFUSED4, ACL_REFUSED6):
+        r = udp_from(rig, src)
+        check(r is not None and r.rcode == 5 and r.ede_codes() == [18] and not r.answer,
+              f"UDP from {src} (refused): {r.summary() if r else 'no answer'}, expected REFUSED EDE 18")
+        s = tcp_from(rig, src)
+        try:
+            r = ask(s, "www.test")
+            check(r.rcode == 5 and r.ede_codes() == [18] and not r.answer,
+                  f"TCP from {src} (refused): {r.summary()}, expected REFUSED EDE 18")
+        finally:
+            s.close()
+    check(udp_from(rig, ACL_DROPPED4) is None, f"UDP from {ACL_DROPPED4} (dropped) got an answer")
+    s = tcp_from(rig, ACL_DROPPED4)
+    closed_within(s, 3)
+    s.close()
+    udp_ok(rig)  # everyone else: allowed
+    s1 = rig.ctl("stats")["total"]
+    d = {"acl_refused": s1["acl_refused"] - s0["acl_refused"],
+         "drops.acl": s1["drops"]["acl"] - s0["drops"]["acl"]}
+    check(d == {"acl_refused": 4, "drops.acl": 2}, f"counters moved {d}: expected 4 REFUSED (2 UDP, 2 TCP) "
+          "and 2 drops (a query, a connection)")
+
+
+def case_rrl():
+    rig = RIG
+    time.sleep(1.1)  # the start-up probe's answer out of this second's budget
+    s0 = rig.ctl("stats")["total"]
+    s = rig.netns.socket(socket.AF_INET)
+    try:
+        s.connect((rig.lab["HF_LAB_SERVICE4"], 53))
+        wires = [build_query("www.test", qid=2000 + i) for i in range(20)]
+        for w in wires:
+            s.send(w)
+        got = {}
+        s.settimeout(1.5)
+        try:
+            while len(got) < 20:
+                r = Response(s.recv(65535))
+                got[r.id] = r
+        except socket.timeout:
+            pass
+    finally:
+        s.close()
+    ok = [r for r in got.values() if not r.tc and r.values(T_A) == [WWW_A]]
+    tc = [r for r in got.values() if r.tc]
+    check(len(ok) + len(tc) == len(got), f"answers neither whole nor TC=1: {[r.summary() for r in got.values()]}")
+    for r in tc:
+        check(not r.answer and r.rcode == NOERROR and r.questions and r.questions[0][0] == "www.test.",
+              f"a slipped answer: {r.summary()}")
+    # 20 queries within a second or two of the core's: 5 (rrl-rate) pass per
+    # second, every 2nd one over it slips, the rest are dropped
+    check(5 <= len(ok) <= 10 and len(tc) >= 4, f"{len(ok)} answered, {len(tc)} slipped, {20 - len(got)} dropped "
+          "of 20 at rrl-rate 5, rrl-slip 2")
+    s1 = rig.ctl("stats")["total"]
+    d = {"rrl_slipped": s1["rrl_slipped"] - s0["rrl_slipped"], "drops.rrl": s1["drops"]["rrl"] - s0["drops"]["rrl"]}
+    check(d == {"rrl_slipped": len(tc), "drops.rrl": 20 - len(got)}, f"counters moved {d}, the client saw "
+          f"{len(tc)} slipped and {20 - len(got)} dropped")
+    # TCP has no limit: the retry a slip asks for is answered at once
+    c = connect(rig)
+    try:
+        for _ in range(10):
+            check(ask(c, "www.test").values(T_A) == [WWW_A], "TCP query while UDP is limited")
+    finally:
+        c.close()
+    time.sleep(1.1)  # a new second: the budget is back
+    udp_ok(rig)
+
+
 def case_bad_certificate():
     rig = RIG
     missing = os.path.join(rig.lab["HF_LAB_DIR"], "no-such.crt")
@@ -475,7 +599,8 @@ def start(rig, label, knobs):
     rig.config["nta-state-file"] = os.path.join(rig.lab["HF_LAB_DIR"], "nta.state")
     if knobs.get("bad_cert"):
         return
-    rig.start_with_exception(**dict(tls_knobs(), **{k: v for k, v in knobs.items() if k != "bad_cert"}))
+    knobs = dict(knobs)
+    rig.start_with_exception(extra=knobs.pop("extra", ()), **dict(tls_knobs(), **knobs))
 
 
 def make_rig(holdfast, srcdir):
@@ -489,6 +614,11 @@ def main():
     plan = [("tcp and tls", {}, [case_tcp_dig, case_tc_retry, case_pipelining, case_keepalive, case_bad_framing,
                                  case_tls_kdig, case_dnssec_ede, case_tls_reload]),
             ("limits", {"tcp-max-connections-per-client": "3", "tcp-idle-timeout": "1s"}, [case_limits]),
+            ("rrl", {"rrl-rate": "5", "rrl-slip": "2"}, [case_rrl]),
+            ("access-control", {"extra": [("access-control", f"{ACL_REFUSED4}/32 refuse"),
+                                          ("access-control", f"{ACL_DROPPED4}/32 drop"),
+                                          ("access-control", f"{ACL_REFUSED6}/128 refuse"),
+                                          ("access-control", "203.0.113.0/24 drop")]}, [case_acl]),
             ("bad certificates", {"bad_cert": True}, [case_bad_certificate])]
     return runner.main(__doc__, "transport", plan, make_rig, start=start)
 

@@ -967,6 +967,58 @@ static void test_exception_interface(void)
 	CHECK(strstr(dump, "\nexception-interface: \"\"\n") != NULL);
 }
 
+/* access-control: PREFIX allow|refuse|drop, repeatable, dumped back */
+static void test_access_control(void)
+{
+	struct hf_config c, back;
+	char err[256] = "", dump[16384], path[300];
+	FILE *f;
+
+	hf_config_defaults(&c);
+	CHECK_EQ(c.nacl, 0u);
+	CHECK_EQ(set(&c, "access-control", "198.18.0.0/15 refuse", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "access-control", "198.18.53.2/32  allow", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "access-control", "fd53::/16 drop", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "access-control", "0.0.0.0/0 allow", err, sizeof(err)), 0);
+	CHECK_EQ(c.nacl, 4u);
+	CHECK_EQ(c.acl[0].net.family, AF_INET);
+	CHECK_EQ(c.acl[0].net.v4.s_addr, inet_addr("198.18.0.0"));
+	CHECK_EQ(c.acl[0].plen, 15);
+	CHECK_EQ(c.acl[0].action, HF_ACL_REFUSE);
+	CHECK_EQ(c.acl[1].action, HF_ACL_ALLOW);
+	CHECK_EQ(c.acl[2].net.family, AF_INET6);
+	CHECK_EQ(c.acl[2].plen, 16);
+	CHECK_EQ(c.acl[2].action, HF_ACL_DROP);
+	CHECK_EQ(c.acl[3].plen, 0);
+	CHECK_EQ(set(&c, "access-control", "198.18.0.1/15 refuse", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: access-control: \"198.18.0.1/15 refuse\" has bits "
+			  "set past the prefix length") == 0);
+	CHECK_EQ(set(&c, "access-control", "198.18.0.0/33 refuse", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: access-control: \"198.18.0.0/33 refuse\" is not "
+			  "PREFIX allow|refuse|drop (PREFIX: ADDRESS/LENGTH)") == 0);
+	CHECK_EQ(set(&c, "access-control", "198.18.0.0/16 deny", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "access-control", "198.18.0.0 drop", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "access-control", "198.18.0.0/ drop", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "access-control", "fd53::/129 drop", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "access-control", "example.com/8 drop", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(c.nacl, 4u); /* the bad ones added nothing */
+	/* the dump loads back to the same rules */
+	hf_config_dump(&c, dump, sizeof(dump));
+	CHECK(strstr(dump, "\naccess-control: 198.18.0.0/15 refuse\n") != NULL);
+	CHECK(strstr(dump, "\naccess-control: fd53::/16 drop\n") != NULL);
+	snprintf(path, sizeof(path), "%s/acl.conf", tmpdir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs(dump, f);
+	fclose(f);
+	hf_config_defaults(&back);
+	CHECK_EQ(hf_config_load(&back, path, err, sizeof(err)), 0);
+	CHECK_EQ(back.nacl, 4u);
+	CHECK(memcmp(back.acl, c.acl, 4 * sizeof(c.acl[0])) == 0);
+}
+
 int main(void)
 {
 	static const struct hf_test_case cases[] = {
@@ -984,6 +1036,7 @@ int main(void)
 		TEST_CASE(test_example_file),
 		TEST_CASE(test_nta_keys),
 		TEST_CASE(test_exception_interface),
+		TEST_CASE(test_access_control),
 	};
 	int rc;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hf_test_config.XXXXXX");
