@@ -28,6 +28,7 @@ pkgs=(
 	# bench/e2e/side_by_side.sh: the peers (own instances, never the packaged services),
 	# kxdpgun is in knot-dnsutils and resperf in dnsperf, both above
 	knot-resolver dnsdist gnuplot-nox hyperfine
+	openssl # bench/e2e/transport.sh: the DoT certificate, s_time
 )
 
 # The unbound package enables its service; on a systemd machine it would

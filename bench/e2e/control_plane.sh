@@ -74,10 +74,7 @@ while [ $# -gt 0 ]; do
 	--names) names=$2; shift ;;
 	--mem-names) mem_names=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
-	-h | --help)
-		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-		exit 0
-		;;
+	-h | --help) header_help "$0" ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -105,25 +102,11 @@ export HF_LAB_DIR=$run/lab
 raw=$run/raw
 mkdir -p "$raw"
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	stop_holdfast
-	"$lab" down >/dev/null 2>&1 || log "warning: lab.sh down failed"
-	if [ $rc = 0 ]; then
-		rm -rf -- "$run"
-	else
-		log "failed (exit $rc); logs kept in $run"
-	fi
-	exit $rc
-}
 stop_holdfast() {
 	stop_pidfile "$run/holdfast.pid" "$holdfast"
 	[ -z "${HF_LAB_HOST_IF:-}" ] || wait_xdp_detached "$HF_LAB_HOST_IF"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+lab_traps stop_holdfast
 
 # ---------------------------------------------------------------- openssl
 log "== openssl speed (${ssl_s} s per test, CPU 0)"
@@ -282,12 +265,7 @@ log "   RSS $rss0 KiB empty, $rss1 KiB with $mem_names names cached"
 
 # ---------------------------------------------------------------- report
 {
-	echo "mode=$([ $smoke = 1 ] && echo smoke || echo full)"
-	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-	echo "cpus=$(nproc)"
-	echo "kernel=$(uname -r)"
-	echo "holdfast_commit=${HF_CPB_COMMIT:-$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)}"
+	facts_common "$([ $smoke = 1 ] && echo smoke || echo full)" "${HF_CPB_COMMIT:-}"
 	echo "openssl=$(openssl version)"
 	echo "unbound=$(unbound -V 2>/dev/null | awk '/^Version/ { print $2 }')"
 	echo "knotd=$(knotd --version 2>/dev/null | awk '{ print $NF }')"

@@ -16,7 +16,7 @@ import os
 import sys
 
 # the load generators and the script's own helpers
-OURS_COMM = {"kxdpgun", "dnsperf", "cpu_snapshot.py", "timeout", "ip", "taskset"}
+OURS_COMM = {"kxdpgun", "dnsperf", "cpu_snapshot.py", "timeout", "ip", "taskset", "conn_rate", "openssl"}
 
 
 def read(path):

@@ -3,7 +3,7 @@
 
 # is PID still the process we started as NAME? (never kill a recycled pid)
 pid_is() { # pid pattern
-	[ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
+	[ -r "/proc/$1/cmdline" ] && tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q -- "$2"
 }
 
 stop_pidfile() { # pidfile pattern
@@ -62,4 +62,58 @@ prelude() { # name
 		holdfast=$top/build/holdfast
 	fi
 	[ -x "$holdfast" ] || die "no holdfast binary at $holdfast"
+}
+
+# EXIT/INT/TERM traps of a lab script: on exit STOP (a function of the
+# script: what it started), the lab down, the run directory removed, or kept
+# and named on failure. Uses $lab and $run.
+lab_traps() { # stop
+	lab_stop=$1
+	trap lab_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+}
+lab_exit() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	"$lab_stop" || true
+	"$lab" down >/dev/null 2>&1 || log "warning: lab.sh down failed"
+	if [ $rc = 0 ]; then
+		rm -rf -- "$run"
+	else
+		log "failed (exit $rc); logs kept in $run"
+	fi
+	exit $rc
+}
+
+# The facts every results file starts with ("key=value" lines).
+facts_common() { # mode [holdfast commit; default: git describe of $top]
+	echo "mode=$1"
+	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+	echo "cpus=$(nproc)"
+	echo "kernel=$(uname -r)"
+	echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "holdfast_commit=${2:-$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)}"
+	echo "dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)"
+}
+
+# -h/--help of a script: its header comment.
+header_help() { # script
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$1"
+	exit 0
+}
+
+# End of a run: its duration and the load into RAW/facts.txt, and RAW's tool
+# output (minus dnsperf -v's per-query lines; no CPU snapshots) into DEST.
+# Uses $t_start (prelude).
+finish_raw() { # raw dest
+	local f
+	echo "duration_s=$(($(date +%s) - t_start))" >>"$1/facts.txt"
+	echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$1/facts.txt"
+	mkdir -p "$2"
+	for f in "$1"/*; do
+		case ${f##*/} in our_pids.txt | *.cpu[01]) continue ;; esac
+		[ -f "$f" ] && { grep -v '^> ' "$f" >"$2/${f##*/}" || true; }
+	done
 }

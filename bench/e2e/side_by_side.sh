@@ -141,10 +141,7 @@ while [ $# -gt 0 ]; do
 	--servers) servers=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
 	--startup-runs) startup_runs=$2; shift ;;
-	-h | --help)
-		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-		exit 0
-		;;
+	-h | --help) header_help "$0" ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -206,22 +203,11 @@ stop_sniffers() {
 	done
 	sniff_pids=()
 }
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	[ -n "${SBS_HOST_IF:-}" ] && stop_all
+sbs_stop() {
+	if [ -n "${SBS_HOST_IF:-}" ]; then stop_all; fi
 	stop_sniffers
-	"$lab" down >/dev/null 2>&1 || log "warning: lab.sh down failed"
-	if [ $rc = 0 ]; then
-		rm -rf -- "$run"
-	else
-		log "failed (exit $rc); logs kept in $run"
-	fi
-	exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+lab_traps sbs_stop
 
 "$lab" up >"$run/lab.log" 2>&1 || { cat "$run/lab.log" >&2; die "lab.sh up failed"; }
 eval "$("$lab" env)"
@@ -263,15 +249,8 @@ dnsdist --check-config -C "$run/dnsdist.conf" >/dev/null || die "dnsdist.conf do
 
 # ---------------------------------------------------------------- facts
 {
-	echo "mode=$mode"
-	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-	echo "cpus=$(nproc)"
-	echo "kernel=$(uname -r)"
+	facts_common "$mode" "${HF_SBS_COMMIT:-}"
 	echo "mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
-	echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "holdfast_commit=${HF_SBS_COMMIT:-$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)}"
-	echo "dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)"
 	echo "unbound=$(unbound -V 2>/dev/null | awk '/^Version/ { print $2 }')"
 	echo "kresd=$(kresd --version 2>/dev/null | awk '{ print $NF }')"
 	echo "dnsdist=$(dnsdist --version 2>/dev/null | awk 'NR == 1 { print $2 }')"
@@ -447,8 +426,6 @@ host_if_dpdk
 
 # ---------------------------------------------------------------- report
 stop_sniffers
-echo "duration_s=$(($(date +%s) - t_start))" >>"$raw/facts.txt"
-echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw/facts.txt"
 cfg=$out/side_by_side
 rm -rf -- "$cfg"
 mkdir -p "$cfg/raw"
@@ -465,11 +442,7 @@ printf '%s\n' "holdfast -l 0,1 --no-huge -m 1024 --no-pci --file-prefix=hf_sbs -
 	hyperfine --version 2>&1
 	echo "DPDK $(pkg-config --modversion libdpdk 2>/dev/null)"
 } >"$cfg/versions.txt"
-# raw tool output, minus dnsperf's per-query lines (summaries only)
-for f in "$raw"/*.txt "$raw"/holdfast.driver; do
-	[ -f "$f" ] && [ "${f##*/}" != our_pids.txt ] || continue
-	grep -v '^> ' "$f" >"$cfg/raw/${f##*/}" || true
-done
+finish_raw "$raw" "$cfg/raw"
 check=()
 [ $smoke = 1 ] && check=(--check)
 python3 "$here/report.py" "${check[@]}" "$raw" "$out" || die "report failed"

@@ -1,0 +1,275 @@
+#!/usr/bin/python3
+"""Turn bench/e2e/transport.sh's raw tool output into results.
+
+    transport_report.py [--check] RAW_DIR OUT_DIR
+
+--check (the smoke run): fail unless every server produced every part and
+got answers (and latencies) in each; no speed is asserted.
+
+Reads RAW_DIR/facts.txt and, per server and round n,
+<server>.r<n>.<part>.txt: dnsperf -v (tcp.long.max, tcp.long.rate,
+dot.long.max, dot.long.rate), conn_rate's line (tcp.short, tls.short,
+tls.short.resumed), openssl s_time plus our wall clock (tls.new,
+tls.reuse); for holdfast also .hf0/.hf1 (holdfastctl --json stats before
+and after: the transport counters' deltas are kept). Writes
+OUT_DIR/transport.json and transport.md. Every number of one part comes
+from one round: the round whose headline (answered rate; p50 latency for
+the fixed-rate runs) is the median (median_low) of the rounds'; the
+per-round headlines are kept. Standard library only.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import PEER_LABEL, fmt_int, other_cpu, parse_dnsperf, read_facts  # noqa: E402
+
+DNSPERF_PARTS = ("tcp.long.max", "tcp.long.rate", "dot.long.max", "dot.long.rate")
+CONN_PARTS = ("tcp.short", "tls.short", "tls.short.resumed")
+STIME_PARTS = ("tls.new", "tls.reuse")
+PARTS = DNSPERF_PARTS + CONN_PARTS + STIME_PARTS
+
+
+def parse_conn_rate(path, ours):
+    text = open(path).read()
+    m = re.search(r"^connections .*$", text, re.M)
+    if not m:
+        return {"error": text.strip()[-300:]}
+    kv = m.group(0).split()
+    d = dict(zip(kv[0::2], kv[1::2]))
+    rec = {
+        "connections": int(d["connections"]),
+        "errors": int(d["errors"]),
+        "seconds": float(d["seconds"]),
+        "per_second": round(float(d["per_second"])),
+        "resumed": int(d["resumed"]),
+        "latency_us": {"avg": float(d["latency_avg_us"]), "p50": int(d["latency_p50_us"]),
+                       "p99": int(d["latency_p99_us"])},
+    }
+    oc = other_cpu(path, ours, rec["seconds"])
+    if oc:
+        rec.update(oc)
+    return rec
+
+
+def parse_s_time(path, ours):
+    text = open(path).read()
+    c = re.search(r"^(\d+) connections in [\d.]+s;", text, re.M)
+    w = re.search(r"^wall_seconds ([\d.]+)", text, re.M)
+    if not c or not w:
+        return {"error": text.strip()[-300:]}
+    wall = float(w.group(1))
+    rec = {"handshakes": int(c.group(1)), "wall_seconds": round(wall, 3),
+           "per_second": round(int(c.group(1)) / wall) if wall else None}
+    oc = other_cpu(path, ours, wall)
+    if oc:
+        rec.update(oc)
+    return rec
+
+
+def hf_delta(path):
+    """holdfast's total.transport counters: after minus before."""
+    try:
+        a = json.load(open(path + ".hf0"))["total"]["transport"]
+        b = json.load(open(path + ".hf1"))["total"]["transport"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return {k: b[k] - a.get(k, 0) for k in b if not k.endswith("_open")}
+
+
+def headline(part, rec):
+    if part.endswith(".rate"):
+        return -(rec.get("latency_us", {}).get("p50") or 0)  # lower is better
+    return rec.get("answered_qps") if part in DNSPERF_PARTS else rec.get("per_second")
+
+
+def rate_of(part, rec):
+    return rec.get("answered_qps") if part in DNSPERF_PARTS else rec.get("per_second")
+
+
+def check(doc):
+    bad = []
+    for s, e in doc["servers"].items():
+        for part in PARTS:
+            d = e["parts"].get(part)
+            if not d:
+                bad.append(f"{s}: {part}: no result")
+            elif not rate_of(part, d):
+                bad.append(f"{s}: {part}: nothing answered ({d.get('error', '')})")
+            elif part in DNSPERF_PARTS and not d.get("latency_us", {}).get("samples"):
+                bad.append(f"{s}: {part}: no latencies")
+            elif part in CONN_PARTS and d.get("errors"):
+                bad.append(f"{s}: {part}: {d['errors']} failed connections")
+        if s == "holdfast":
+            r = e["parts"].get("tls.short.resumed", {}).get("holdfast_transport") or {}
+            if not r.get("tls_resumed"):
+                bad.append("holdfast: tls.short.resumed: no resumed handshake counted")
+    if not doc["servers"]:
+        bad.append("no servers")
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser(description="bench/e2e/transport.sh's results")
+    ap.add_argument("--check", action="store_true", help="fail unless every part got answers")
+    ap.add_argument("raw")
+    ap.add_argument("out")
+    a = ap.parse_args()
+    raw, out, do_check = a.raw, a.out, a.check
+    facts = read_facts(raw)
+    servers = facts["servers"].split()
+    rounds = int(facts.get("rounds", 1))
+    dp_t = float(facts["dp_t"])
+    ours = set()
+    op = os.path.join(raw, "our_pids.txt")
+    if os.path.exists(op):
+        ours = set(open(op).read().split())
+    driver = None
+    dpath = os.path.join(raw, "holdfast.driver")
+    if os.path.exists(dpath):
+        driver = open(dpath).read().strip()
+
+    res = {}
+    for s in servers:
+        entry = {"label": PEER_LABEL.get(s, s), "version": facts.get(s, ""), "parts": {}}
+        if s == "holdfast":
+            entry["version"] = facts.get("holdfast_commit", "")
+            entry["driver"] = "net_" + driver if driver else None
+        for part in PARTS:
+            per = {}
+            for n in range(1, rounds + 1):
+                p = os.path.join(raw, f"{s}.r{n}.{part}.txt")
+                if not os.path.exists(p):
+                    continue
+                if part in DNSPERF_PARTS:
+                    rec = parse_dnsperf(p, ours, dp_t)
+                elif part in CONN_PARTS:
+                    rec = parse_conn_rate(p, ours)
+                else:
+                    rec = parse_s_time(p, ours)
+                if s == "holdfast":
+                    rec["holdfast_transport"] = hf_delta(p)
+                per[n] = rec
+            if not per:
+                continue
+            heads = {n: headline(part, r) or 0 for n, r in per.items()}
+            mid = statistics.median_low(heads.values())
+            rep = min(n for n in heads if heads[n] == mid)
+            d = dict(per[rep])
+            d["round"] = rep
+            d["rate_per_round"] = [rate_of(part, per[n]) for n in sorted(per)]
+            if part in DNSPERF_PARTS:
+                d["p50_us_per_round"] = [per[n].get("latency_us", {}).get("p50") for n in sorted(per)]
+                d["p99_us_per_round"] = [per[n].get("latency_us", {}).get("p99") for n in sorted(per)]
+            entry["parts"][part] = d
+        res[s] = entry
+
+    # holdfast against the best peer, per part (rates: higher is better)
+    vs = {}
+    peers = [s for s in servers if s != "holdfast"]
+    if "holdfast" in res and peers:
+        for part in PARTS:
+            if part.endswith(".rate"):
+                continue
+            h = rate_of(part, res["holdfast"]["parts"].get(part, {}))
+            best = max(peers, key=lambda p: rate_of(part, res[p]["parts"].get(part, {})) or 0)
+            b = rate_of(part, res[best]["parts"].get(part, {}))
+            vs[part] = {"holdfast": h, "best_peer": best, "best_peer_rate": b,
+                        "ratio": round(h / b, 2) if h and b else None}
+    target = {t: (vs[p]["ratio"] is not None and vs[p]["ratio"] >= 2.0) if p in vs else None
+              for t, p in (("tcp", "tcp.long.max"), ("dot", "dot.long.max"))}
+    doc = {
+        "benchmark": "transport",
+        "facts": facts,
+        "method": {
+            "path": "clients in the lab's client namespace on CPU 0; the server behind the veth pair, "
+                    "everything of it on CPU 1; one server at a time; caches warmed over TCP",
+            "long": f"dnsperf {facts.get('dnsperf')} -m tcp|dot, -c {facts.get('clients')}, "
+                    f"-l {facts.get('dp_t')}; unthrottled -q {facts.get('outstanding')}, "
+                    f"fixed rate -Q {facts.get('lat_qps')}; latencies from dnsperf -v",
+            "short": f"bench/conn_rate, {facts.get('conn_rate_conc')} at once, {facts.get('dp_t')} s, "
+                     "connect + one query + answer + close (TLS: full handshake; .resumed: session resumed)",
+            "s_time": f"openssl s_time -new|-reuse, {facts.get('st_t')} s, one handshake at a time",
+            "rounds": rounds,
+        },
+        "servers": res,
+        "holdfast_vs_best_peer": vs,
+        "target_2x_met": target,
+    }
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "transport.json"), "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(out, "transport.md"), "w") as f:
+        f.write(markdown(doc, servers))
+    if do_check:
+        bad = check(doc)
+        if bad:
+            for b in bad:
+                print("transport_report: " + b, file=sys.stderr)
+            sys.exit(1)
+
+
+def markdown(doc, servers):
+    facts = doc["facts"]
+    res = doc["servers"]
+    L = []
+    L.append("# DNS over TCP and TLS side by side (bench/e2e/transport.sh)\n")
+    L.append(f"{facts.get('mode')} run of {facts.get('date')}, holdfast {facts.get('holdfast_commit')} "
+             f"({res.get('holdfast', {}).get('driver') or '-'}, `--idle-sleep {facts.get('idle_sleep_us')}`), "
+             f"Unbound {facts.get('unbound')}, Knot Resolver {facts.get('kresd')}, OpenSSL {facts.get('openssl')}; "
+             f"{facts.get('cpu')}, {facts.get('cpus')} CPUs, kernel {facts.get('kernel')}; "
+             f"load average {facts.get('loadavg_start')} at the start, {facts.get('loadavg_end')} at the end. "
+             f"{doc['method']['rounds']} rounds, servers interleaved; each number is the median round's. "
+             "Server (all of it) on CPU 1, clients on CPU 0. See docs/bench.md, \"TCP and TLS side by side\".\n")
+    L.append("## Long-lived connections (dnsperf)\n")
+    L.append(f"{doc['method']['long']}.\n")
+    L.append("| server | transport | unthrottled answered qps | avg / p50 / p99 (µs) | "
+             f"at {int(facts.get('lat_qps', 0)):,} qps: avg / p50 / p99 (µs) | qps per round (unthrottled) |")
+    L.append("|---|---|---:|---|---|---|")
+    for s in servers:
+        for t in ("tcp", "dot"):
+            mx = res[s]["parts"].get(f"{t}.long.max", {})
+            rt = res[s]["parts"].get(f"{t}.long.rate", {})
+            lm, lr = mx.get("latency_us", {}), rt.get("latency_us", {})
+            lat = lambda d: " / ".join(f"{d[k]:,.0f}" if d.get(k) is not None else "-" for k in ("avg", "p50", "p99"))
+            L.append(f"| {res[s]['label']} | {'TCP' if t == 'tcp' else 'DoT'} | {fmt_int(mx.get('answered_qps'))} | "
+                     f"{lat(lm)} | {lat(lr)} | {', '.join(fmt_int(v) for v in mx.get('rate_per_round', []))} |")
+    L.append("")
+    L.append("## Short connections\n")
+    L.append(f"{doc['method']['short']}; {doc['method']['s_time']}.\n")
+    L.append("| server | new TCP connections/s | TLS full handshakes/s | TLS resumed/s | "
+             "conn p50 / p99 (µs) TCP, TLS | s_time -new /s | s_time -reuse /s |")
+    L.append("|---|---:|---:|---:|---|---:|---:|")
+    for s in servers:
+        p = res[s]["parts"]
+        g = lambda k: p.get(k, {})
+        cl = lambda k: f"{g(k).get('latency_us', {}).get('p50', '-')} / {g(k).get('latency_us', {}).get('p99', '-')}"
+        L.append(f"| {res[s]['label']} | {fmt_int(g('tcp.short').get('per_second'))} | "
+                 f"{fmt_int(g('tls.short').get('per_second'))} | {fmt_int(g('tls.short.resumed').get('per_second'))} | "
+                 f"{cl('tcp.short')}, {cl('tls.short')} | {fmt_int(g('tls.new').get('per_second'))} | "
+                 f"{fmt_int(g('tls.reuse').get('per_second'))} |")
+    L.append("")
+    L.append("Other processes' CPU (the machine may be shared) during the median rounds' parts, at most: " +
+             ", ".join(f"{res[s]['label']} {max((d.get('other_processes_cpu_s') or 0) for d in res[s]['parts'].values()):.2f} s"
+                       for s in servers) + " (per part in the JSON).\n")
+    vs = doc["holdfast_vs_best_peer"]
+    if vs:
+        L.append("## holdfast against the best peer\n")
+        L.append("| part | holdfast | best peer | ratio |")
+        L.append("|---|---:|---|---:|")
+        for part, v in vs.items():
+            L.append(f"| {part} | {fmt_int(v['holdfast'])} | {PEER_LABEL.get(v['best_peer'], v['best_peer'])} "
+                     f"{fmt_int(v['best_peer_rate'])} | {v['ratio'] if v['ratio'] is not None else '-'}x |")
+        L.append("")
+        t = doc["target_2x_met"]
+        L.append(f"Issue 13's target (at least 2x the best peer's answered rate on one core): "
+                 f"TCP {'met' if t.get('tcp') else 'NOT met'}, DoT {'met' if t.get('dot') else 'NOT met'}.\n")
+    return "\n".join(L)
+
+
+if __name__ == "__main__":
+    main()
