@@ -26,6 +26,7 @@
 
 #include "control/hf_config.h"
 #include "control/hf_control.h"
+#include "control/hf_snapshot.h"
 #include "dataplane/hf_dataplane.h"
 #include "dataplane/hf_exception.h"
 
@@ -271,6 +272,13 @@ int main(int argc, char **argv)
 			fail("out of memory");
 	}
 	hf_control_set_pools(ctl, pools, nworkers);
+	if (cfg.cache_snapshot[0] != '\0') { /* into every core, before any of them runs */
+		struct hf_cache *caches[HF_MAX_WORKERS];
+		for (w = 0; w < nworkers; w++)
+			caches[w] = workers[w].cache;
+		hf_snap_load(cfg.cache_snapshot, caches, nworkers, rte_rdtsc() / dp.tsc_per_ms,
+			     stderr);
+	}
 	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)
 		fail("cannot start the signal thread");
 
@@ -295,6 +303,9 @@ int main(int argc, char **argv)
 	}
 	print_counters(stderr);
 	hf_control_print_stats(ctl, stderr); /* control has stopped */
+	if (cfg.cache_snapshot[0] != '\0')   /* so have the workers: worker 0's cache is ours */
+		hf_snap_save(cfg.cache_snapshot, workers[0].cache, cfg.cache_memory,
+			     rte_rdtsc() / dp.tsc_per_ms, stderr);
 	hf_control_destroy(ctl);
 	hf_exc_fini(&dp, stderr);
 	for (w = 0; w < nworkers; w++)

@@ -22,6 +22,10 @@
  */
 int hf_file_replace(const char *path, const void *buf, size_t len, char *err, size_t errlen);
 
+/* Rename a file that does not parse to PATH.corrupt (its name in bad, size
+ * bytes), for a look later: 0, or -1 with errno set. */
+int hf_file_set_aside(const char *path, char *bad, size_t size);
+
 /* The temp name of path for the random value r (what hf_file_replace tries). */
 void hf_file_tmp_name(char *out, size_t size, const char *path, uint64_t r);
 
