@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * holdfast control/: files holdfast (often root) writes into directories
- * someone else may write too: nta-state-file and stats-textfile.
+ * someone else may write too: nta-state-file, stats-textfile and
+ * cache-snapshot.
  */
 #ifndef HF_FILE_H
 #define HF_FILE_H
