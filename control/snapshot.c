@@ -130,8 +130,8 @@ uint64_t hf_snap_load(const char *path, struct hf_cache *const *caches, unsigned
 	free(buf);
 	fprintf(log,
 		"holdfast: cache-snapshot: loaded %llu of %llu entries from %s (saved %llds ago) "
-		"into %u core(s) in %llu ms; left out: %llu past their stale window, %llu for "
-		"want of room\n",
+		"into %u core(s) in %llu ms; left out: %llu expired (past the stale window, a "
+		"failure past its TTL), %llu for want of room\n",
 		(unsigned long long)stored, (unsigned long long)count, path,
 		(long long)((now_unix - saved) / 1000), n,
 		(unsigned long long)((mono_us() - t0) / 1000), (unsigned long long)dropped,

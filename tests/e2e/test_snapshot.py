@@ -135,7 +135,8 @@ def case_restart_upstream_down():
     lines = snapshot_lines()
     check(len(lines) == 1 and re.fullmatch(
         rf"holdfast: cache-snapshot: loaded 4 of 4 entries from {re.escape(path())} \(saved \d+s ago\) into "
-        rf"{WORKERS} core\(s\) in \d+ ms; left out: 0 past their stale window, 0 for want of room", lines[0]),
+        rf"{WORKERS} core\(s\) in \d+ ms; left out: 0 expired \(past the stale window, a failure past its TTL\), "
+        rf"0 for want of room", lines[0]),
         f"the lines of the load: {lines}")
 
     r, _ = q(FRESH)
