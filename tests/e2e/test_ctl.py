@@ -223,6 +223,7 @@ def case_help():
     for args in (["--help"], ["status", "--help"], ["stats", "--help"], ["nta", "--help"],
                  ["nta", "add", "--help"], ["nta", "remove", "--help"], ["nta", "list", "--help"],
                  ["cache", "--help"], ["cache", "lookup", "--help"], ["cache", "flush", "--help"],
+                 ["cache", "save", "--help"],
                  ["config", "--help"], ["config", "set", "--help"]):
         r = ctl_raw(*args, json_out=False)
         check(r.rc == 0, f"{' '.join(args)}: exit {r.rc}, expected 0: {r.show()}")
