@@ -12,6 +12,9 @@
 _Static_assert(sizeof(struct hf_dns_answer) == 24 && HF_SNAP_REC_HDR % 4 == 0,
 	       "a change of the stored answer changes the snapshot format: bump HF_SNAP_VERSION");
 
+/* Times beyond some 35,000 years either way are not times. */
+#define HF_SNAP_TIME_MAX (INT64_C(1) << 50)
+
 #define ROUND4(x) (((x) + 3u) & ~(size_t)3u)
 #define ROUND8(x) (((x) + 7u) & ~(size_t)7u)
 
@@ -181,6 +184,9 @@ static const char *rec_problem(const uint8_t *buf, size_t off, size_t left)
 	aoff = rec_ans_off(nl);
 	if (asz < sizeof(a) || rec_size(nl, asz) > left)
 		return "it runs past the records";
+	for (unsigned i = 0; i < 3; i++) /* so that no sum with them overflows */
+		if (get64(p + 8 * i) > HF_SNAP_TIME_MAX || get64(p + 8 * i) < -HF_SNAP_TIME_MAX)
+			return "a time is out of range";
 	if (nl == 0 || !wire_name_ok(p + HF_SNAP_REC_HDR + HF_CACHE_KEY_HDR, nl))
 		return "its name is not a lower-case wire name";
 	if ((p[HF_SNAP_REC_HDR + 1] & ~(HF_KEY_DO | HF_KEY_CD)) != 0)

@@ -1881,6 +1881,11 @@ static void test_snap_corrupt(void)
 		CHECK(strcmp(err, "record 0 at byte 48: its name is not a lower-case wire name") ==
 		      0);
 		memcpy(bad, img, len);
+		memcpy(bad + HF_SNAP_HDR + 8, &(int64_t){INT64_MIN + 5}, 8);
+		hf_snap_seal(bad, len, n, SNAP_U0);
+		CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+		CHECK(strcmp(err, "record 0 at byte 48: a time is out of range") == 0);
+		memcpy(bad, img, len);
 		hf_snap_seal(bad, len, n + 1, SNAP_U0);
 		CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
 		CHECK(strcmp(err, "2 records, the header says 3") == 0);
