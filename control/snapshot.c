@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -145,16 +146,27 @@ uint64_t hf_snap_load(const char *path, struct hf_cache *const *caches, unsigned
 /* An output of cap bytes after the header, its clock's reference now. */
 static int out_init(struct hf_snap_out *o, uint64_t cache_memory, uint64_t now_ms)
 {
+	void *p;
+
 	memset(o, 0, sizeof(*o));
 	o->cap = HF_SNAP_HDR + cache_memory;
-	/* malloc()ed, not touched: only the pages the records fill are used */
-	o->buf = malloc(o->cap);
-	if (o->buf == NULL)
+	/* anonymous memory, not touched here: only the pages the records fill
+	 * are ever used (malloc() may fill what it gives, MALLOC_PERTURB_) */
+	p = mmap(NULL, o->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
 		return -1;
+	o->buf = p;
 	o->len = HF_SNAP_HDR;
 	o->ref_ms = now_ms;
 	o->ref_unix_ms = hf_snap_unix_ms();
 	return 0;
+}
+
+static void out_free(struct hf_snap_out *o)
+{
+	if (o->buf != NULL)
+		munmap(o->buf, o->cap);
+	o->buf = NULL;
 }
 
 /* Seal o and write it to path: 0, or -1 with err set. */
@@ -184,15 +196,13 @@ static void job_write(struct hf_snap_job *j, const char *path, FILE *log)
 		fprintf(log, "holdfast: cache-snapshot: %s\n", j->err);
 	else
 		fprintf(log,
-			"holdfast: cache-snapshot: saved %llu entries (%llu bytes) to %s: walk "
-			"%llu "
-			"ms, write %llu ms\n",
+			"holdfast: cache-snapshot: saved %llu entries (%llu bytes) to %s: "
+			"walk %llu ms, write %llu ms\n",
 			(unsigned long long)j->entries, (unsigned long long)j->bytes, path,
 			(unsigned long long)(j->walk_us / 1000),
 			(unsigned long long)(j->write_us / 1000));
 	fflush(log);
-	free(j->out.buf);
-	j->out.buf = NULL;
+	out_free(&j->out);
 }
 
 int hf_snap_save(const char *path, struct hf_cache *c, uint64_t cache_memory, uint64_t now_ms,
@@ -230,8 +240,7 @@ int hf_snap_job_start(struct hf_snap_job *j, struct hf_fanout *out, uint64_t cac
 	m->type = HF_MSG_SNAP;
 	m->snap = &j->out;
 	if (hf_fanout_send(out, m) != 0) {
-		free(j->out.buf);
-		j->out.buf = NULL;
+		out_free(&j->out);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -255,6 +264,6 @@ bool hf_snap_job_finish(struct hf_snap_job *j, const struct hf_fanout *out, cons
 
 void hf_snap_job_fini(struct hf_snap_job *j)
 {
-	free(j->out.buf);
+	out_free(&j->out);
 	memset(j, 0, sizeof(*j));
 }
