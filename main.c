@@ -27,6 +27,7 @@
 #include "control/hf_config.h"
 #include "control/hf_control.h"
 #include "dataplane/hf_acl.h"
+#include "control/hf_snapshot.h"
 #include "dataplane/hf_dataplane.h"
 #include "dataplane/hf_exception.h"
 #include "dataplane/hf_transport.h"
@@ -350,6 +351,15 @@ int main(int argc, char **argv)
 		hf_control_set_exception(ctl, hf_exc_counters(dp.exc));
 	if (transport != NULL && cfg.tls_certificate[0] != '\0')
 		hf_control_set_tls_reload(ctl, tls_reload, transport);
+	if (cfg.cache_snapshot[0] != '\0') { /* into every core, before any of them runs */
+		struct hf_cache *caches[HF_MAX_WORKERS];
+		unsigned n = 0;
+		for (w = 0; w < nworkers; w++)
+			caches[n++] = workers[w].cache;
+		if (transport != NULL) /* the TCP/TLS replica too */
+			caches[n++] = hf_transport_cache(transport);
+		hf_snap_load(cfg.cache_snapshot, caches, n, rte_rdtsc() / dp.tsc_per_ms, stderr);
+	}
 	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)
 		fail("cannot start the signal thread");
 
@@ -379,6 +389,9 @@ int main(int argc, char **argv)
 	hf_transport_destroy(transport); /* its thread has seen stop */
 	print_counters(stderr);
 	hf_control_print_stats(ctl, stderr); /* control has stopped */
+	if (cfg.cache_snapshot[0] != '\0')   /* so have the workers: worker 0's cache is ours */
+		hf_snap_save(cfg.cache_snapshot, workers[0].cache, cfg.cache_memory,
+			     rte_rdtsc() / dp.tsc_per_ms, stderr);
 	hf_control_destroy(ctl);
 	hf_exc_fini(&dp, stderr);
 	for (w = 0; w < nworkers; w++)

@@ -20,6 +20,10 @@
  *                                    through one hf_worker_rx call
  *   BM_ring_{query_elem,ptr}/<B>     rte_ring enqueue + dequeue of B
  *                                    struct hf_msg_query / pointers
+ *   BM_cache_snapshot_{save,load}/<N> the cache of N names into a snapshot
+ *                                    image (walk, records, CRC32-C) and
+ *                                    back into an empty cache (check,
+ *                                    restore); the file's write is not in it
  *
  * Needs the EAL (rings, mbufs): started here with --no-huge.
  * HF_BENCH_SMOKE=1 leaves out the 1M-name lookups, of both tables (CI
@@ -42,6 +46,7 @@
 
 #include "bench/hf_bench.h"
 #include "bench/hf_bench_dns.h"
+#include "cache/hf_snap.h"
 #include "dns/hf_query.h"
 
 /* ---- query parse ------------------------------------------------------- */
@@ -270,6 +275,89 @@ static void hf_bm_lookup(struct hf_bench_state *st, bool hit)
 	hf_bench_counter(st, "memory_per_entry",
 			 cs.entries ? (double)lk.cc.memory / (double)cs.entries : 0,
 			 HF_BENCH_CNT_DEFAULT);
+}
+
+/* ---- the cache snapshot (cache/hf_snap.h) ---- */
+
+/* The lookup benchmarks' cache of N names as an image; NULL after a skip. */
+static struct hf_snap_out *hf_snap_image_of(struct hf_bench_state *st, struct hf_snap_out *o)
+{
+	char err[256];
+	if (hf_lk_setup((uint32_t)st->arg, err, sizeof(err)) != 0) {
+		hf_bench_skip_with_error(st, err);
+		return NULL;
+	}
+	memset(o, 0, sizeof(*o));
+	o->cap = HF_SNAP_HDR + lk.cc.memory;
+	o->buf = malloc(o->cap);
+	if (o->buf == NULL) {
+		hf_bench_skip_with_error(st, "out of memory");
+		return NULL;
+	}
+	o->len = HF_SNAP_HDR;
+	o->ref_ms = 1000;
+	o->ref_unix_ms = INT64_C(1700000000000);
+	hf_cache_snap_step(lk.c, o, UINT32_MAX, 1000);
+	hf_snap_seal(o->buf, o->len, o->count, o->ref_unix_ms);
+	return o;
+}
+
+static void bm_cache_snapshot_save(struct hf_bench_state *st)
+{
+	struct hf_snap_out o;
+	if (hf_snap_image_of(st, &o) == NULL)
+		return;
+	HF_BENCH_LOOP(st)
+	{
+		o.len = HF_SNAP_HDR;
+		o.count = 0;
+		memset(&o.wk, 0, sizeof(o.wk));
+		hf_cache_snap_step(lk.c, &o, UINT32_MAX, 1000);
+		hf_snap_seal(o.buf, o.len, o.count, o.ref_unix_ms);
+	}
+	hf_bench_set_items_processed(st, st->iterations * o.count);
+	hf_bench_counter(st, "entries", (double)o.count, HF_BENCH_CNT_DEFAULT);
+	hf_bench_counter(st, "file_bytes", (double)o.len, HF_BENCH_CNT_DEFAULT);
+	hf_bench_counter(st, "bytes_per_entry",
+			 o.count ? (double)(o.len - HF_SNAP_HDR) / o.count : 0,
+			 HF_BENCH_CNT_DEFAULT);
+	free(o.buf);
+}
+
+static void bm_cache_snapshot_load(struct hf_bench_state *st)
+{
+	struct hf_snap_out o;
+	struct hf_cache *c;
+	uint64_t stored = 0;
+	char err[256];
+
+	if (hf_snap_image_of(st, &o) == NULL)
+		return;
+	c = hf_cache_create("hf_bd_snap", &lk.cc);
+	if (c == NULL) {
+		free(o.buf);
+		hf_bench_skip_with_error(st, "cache: out of memory (raise -m)");
+		return;
+	}
+	HF_BENCH_LOOP(st)
+	{
+		size_t off = HF_SNAP_HDR;
+		if (hf_snap_check(o.buf, o.len, NULL, NULL, err, sizeof(err)) != 0)
+			break;
+		while (off < o.len) {
+			struct hf_snap_rec r;
+			hf_snap_rec_at(o.buf, &off, &r);
+			stored += hf_cache_snap_restore(c, &r, 5000, o.ref_unix_ms + 4000) == 0;
+		}
+		hf_bench_pause_timing(st);
+		hf_cache_flush(c, NULL, 0, false, hf_noop_wake, NULL); /* empty again */
+		hf_bench_resume_timing(st);
+	}
+	if (stored != st->iterations * o.count)
+		hf_bench_skip_with_error(st, "an entry was not loaded");
+	hf_bench_set_items_processed(st, st->iterations * o.count);
+	hf_cache_destroy(c);
+	free(o.buf);
 }
 
 static void bm_cache_lookup_hit(struct hf_bench_state *st)
@@ -805,6 +893,15 @@ int main(int argc, char **argv)
 				 sizes[i]);
 			hf_bench_register(name, tables[t].fn, sizes[i]);
 		}
+	}
+	for (unsigned i = 0; i < HF_ARRAY_LEN(sizes); i++) {
+		char name[64];
+		if (sizes[i] < 100000 || (smoke && sizes[i] > 100000))
+			continue;
+		snprintf(name, sizeof(name), "BM_cache_snapshot_save/%u", sizes[i]);
+		hf_bench_register(name, bm_cache_snapshot_save, sizes[i]);
+		snprintf(name, sizeof(name), "BM_cache_snapshot_load/%u", sizes[i]);
+		hf_bench_register(name, bm_cache_snapshot_load, sizes[i]);
 	}
 	hf_bench_register("BM_template_refill", bm_template_refill, 0);
 	hf_bench_register("BM_answer_plain", bm_answer_plain, 0);

@@ -28,6 +28,8 @@
 #include "cache/hf_cache.h"
 #include "common/hf_counters.h"
 
+struct hf_snap_out;
+
 enum hf_msg_type {
 	HF_MSG_MISS = 1,    /* worker -> control: resolve this key */
 	HF_MSG_REFRESH = 2, /* worker -> control: stale entry wants renewal */
@@ -37,6 +39,7 @@ enum hf_msg_type {
 	HF_MSG_NTA = 6,	    /* control -> workers: NTA added/removed at key.name (flush mode) */
 	HF_MSG_LOOKUP = 7,  /* control -> workers: report entries for key.name (res) */
 	HF_MSG_NOP = 8,	    /* control -> workers: nothing (a barrier: "applied" = seen) */
+	HF_MSG_SNAP = 9,    /* control -> workers: worker 0 writes its cache into snap */
 };
 
 #define HF_LOOKUP_MAX 16 /* entries one worker reports for a cache lookup */
@@ -84,6 +87,7 @@ struct hf_msg_ctl {
 	uint8_t all;		   /* FLUSH: everything */
 	uint8_t mode;		   /* FLUSH/NTA: enum hf_flush_mode; LOOKUP: 1 = key.qtype only */
 	struct hf_msg_result *res; /* NULL, or one per worker (see above) */
+	struct hf_snap_out *snap;  /* SNAP: where worker 0 writes (cache/hf_snap.h) */
 	/* FILL: when control made it, on the workers' clock (TSC / tsc-per-ms),
 	 * 0 when unknown. Every core ages the entry from this instant, so the
 	 * TTLs clients see agree whichever core answers. */

@@ -106,6 +106,8 @@ static const struct key_def keys[] = {
 	 "group allowed on the management socket (mode 0660; default: owner only, 0600)"},
 	{"nta-state-file", K_PATH, OFF(nta_state_file), 0, 255,
 	 "file the NTAs are kept in across restarts (\"\" = not kept)"},
+	{"cache-snapshot", K_PATH, OFF(cache_snapshot), 0, 255,
+	 "file the cache (stale data included) is kept in across restarts (\"\" = not kept)"},
 	{"nta", K_NTA, OFF(nta), 0, 0,
 	 "Negative Trust Anchor: NAME [LIFETIME [REASON]] (repeatable; lifetime default 1h, "
 	 "at most 1w)"},

@@ -31,6 +31,7 @@
 #include "control/hf_loop.h"
 #include "control/hf_mgmt_server.h"
 #include "control/hf_nta.h"
+#include "control/hf_snapshot.h"
 #include "validator/hf_validator.h"
 
 #define HF_CTL_INTAKE_BURST 64 /* hf_msg_query elements per ring per pass */
@@ -46,6 +47,7 @@ struct hf_control {
 	struct hf_fwd *fwd;
 	struct hf_nta_list ntas;
 	struct hf_mgmt mgmt;
+	struct hf_snap_job snap; /* holdfastctl cache save */
 	unsigned nw;
 	struct rte_ring **to_control; /* [nw] */
 	bool stats_print;	      /* set (atomically) by hf_control_request_stats */
@@ -124,6 +126,9 @@ bool hf_control_poll(struct hf_control *c)
 	/* a command waiting on the cores keeps the loop spinning: its reply
 	 * (and the time it reports) is not held up by an idle sleep */
 	if (hf_mgmt_tick(&c->mgmt, now))
+		work = true;
+	/* a save whose `holdfastctl` went away is written all the same */
+	if (c->snap.busy && hf_snap_job_finish(&c->snap, &c->out, c->cfg.cache_snapshot, stderr))
 		work = true;
 	if (hf_fanout_pass(&c->out))
 		work = true;
@@ -316,7 +321,9 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	if ((cfg->nta_state_file[0] != '\0' &&
 	     hf_file_dir_check("nta-state-file", cfg->nta_state_file, err, errlen) != 0) ||
 	    (cfg->stats_textfile[0] != '\0' &&
-	     hf_file_dir_check("stats-textfile", cfg->stats_textfile, err, errlen) != 0))
+	     hf_file_dir_check("stats-textfile", cfg->stats_textfile, err, errlen) != 0) ||
+	    (cfg->cache_snapshot[0] != '\0' &&
+	     hf_file_dir_check("cache-snapshot", cfg->cache_snapshot, err, errlen) != 0))
 		goto fail;
 	if (hf_loop_init(&c->loop, HF_CTL_TIMERS, err, errlen) != 0)
 		goto fail;
@@ -338,6 +345,7 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		.st = &c->st,
 		.to_control = c->to_control,
 		.ntransport = w->ntransport,
+		.snap = &c->snap,
 	};
 	if (hf_mgmt_init(&c->mgmt, &env, err, errlen) != 0)
 		goto fail;
@@ -361,6 +369,7 @@ void hf_control_destroy(struct hf_control *c)
 	if (c == NULL)
 		return;
 	hf_mgmt_fini(&c->mgmt);
+	hf_snap_job_fini(&c->snap);
 	hf_nta_fini(&c->ntas);
 	hf_fwd_destroy(c->fwd);
 	hf_val_destroy(c->val);

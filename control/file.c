@@ -112,6 +112,12 @@ undo:
 	return fail(err, errlen, path, e);
 }
 
+int hf_file_set_aside(const char *path, char *bad, size_t size)
+{
+	snprintf(bad, size, "%s.corrupt", path);
+	return rename(path, bad);
+}
+
 int hf_file_dir_check(const char *key, const char *path, char *err, size_t errlen)
 {
 	char dir[4096];

@@ -73,6 +73,7 @@ struct hf_config {
 	uint32_t dnssec_key_cache;     /* dnssec-key-cache: entries, default 4096 */
 	char control_socket_group[64]; /* control-socket-group: "" = mode 0600, else 0660 */
 	char nta_state_file[256];      /* nta-state-file: "" = NTAs are not persisted */
+	char cache_snapshot[256];      /* cache-snapshot: "" = the cache is not kept (default) */
 	char stats_textfile[256];      /* stats-textfile: Prometheus textfile, "" = off */
 	uint64_t stats_textfile_ms;    /* stats-textfile-interval: default 15s */
 	char nta[HF_NTA_MAX][300];     /* nta: NAME [LIFETIME [REASON]] (repeatable) */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * holdfast control/: files holdfast (often root) writes into directories
- * someone else may write too: nta-state-file and stats-textfile.
+ * someone else may write too: nta-state-file, stats-textfile and
+ * cache-snapshot.
  */
 #ifndef HF_FILE_H
 #define HF_FILE_H
@@ -21,6 +22,10 @@
  * Read-only file system"); nothing is left behind on failure.
  */
 int hf_file_replace(const char *path, const void *buf, size_t len, char *err, size_t errlen);
+
+/* Rename a file that does not parse to PATH.corrupt (its name in bad, size
+ * bytes), for a look later: 0, or -1 with errno set. */
+int hf_file_set_aside(const char *path, char *bad, size_t size);
 
 /* The temp name of path for the random value r (what hf_file_replace tries). */
 void hf_file_tmp_name(char *out, size_t size, const char *path, uint64_t r);

@@ -38,6 +38,7 @@ enum hf_mgmt_cmd {
 	HF_CMD_CONFIG_GET,
 	HF_CMD_CONFIG_SET,
 	HF_CMD_TLS_RELOAD,
+	HF_CMD_CACHE_SAVE,
 };
 
 struct hf_mgmt_req {

@@ -29,6 +29,7 @@ struct hf_fwd;
 struct hf_val;
 struct rte_mempool;
 struct hf_mgmt_conn;
+struct hf_snap_job;
 
 /* What management reads and changes. Owned by control; cfg is control's
  * copy, which config set changes. */
@@ -42,6 +43,7 @@ struct hf_mgmt_env {
 	struct hf_control_stats *st;
 	struct rte_ring **to_control; /* [out->nw]: how full each intake ring is */
 	unsigned ntransport;	      /* the last ones of out->nw are transports */
+	struct hf_snap_job *snap;     /* `cache save` (control/hf_snapshot.h) */
 };
 
 /* A port as status and stats show it. */

@@ -47,10 +47,12 @@ static const char help_cache[] =
 	"usage: holdfastctl cache lookup NAME [TYPE]\n"
 	"       holdfastctl cache flush NAME [--subtree]\n"
 	"       holdfastctl cache flush --bogus | --all\n"
+	"       holdfastctl cache save\n"
 	"  lookup  what each worker core holds for NAME (TYPE, or every type): state\n"
 	"          (fresh, stale, failure, pending), TTL left, security, rcode, EDE\n"
 	"  flush   remove NAME (every type), its subtree, every failure and bogus\n"
-	"          entry, or everything, on every core; returns when all have done it\n";
+	"          entry, or everything, on every core; returns when all have done it\n"
+	"  save    write the cache to cache-snapshot now (as at a clean stop)\n";
 static const char help_config[] =
 	"usage: holdfastctl config get [KEY]\n"
 	"       holdfastctl config set KEY VALUE\n"
@@ -74,6 +76,7 @@ const char hf_mgmt_usage[] =
 	"  nta list\n"
 	"  cache lookup NAME [TYPE]\n"
 	"  cache flush NAME [--subtree] | --bogus | --all\n"
+	"  cache save\n"
 	"  config get [KEY] | config set KEY VALUE\n"
 	"  tls reload                              load the DoT certificate again\n"
 	"\n"
@@ -223,8 +226,15 @@ static int parse_cache(int argc, char *const *argv, struct hf_mgmt_req *r, char 
 		}
 		return 0;
 	}
+	if (strcmp(sub, "save") == 0) {
+		r->cmd = HF_CMD_CACHE_SAVE;
+		if (argc != 2)
+			return fail(err, errlen, "cache save: unexpected argument \"%s\"", argv[2]);
+		return 0;
+	}
 	if (strcmp(sub, "flush") != 0)
-		return fail(err, errlen, "cache: unknown subcommand \"%s\" (lookup, flush)", sub);
+		return fail(err, errlen, "cache: unknown subcommand \"%s\" (lookup, flush, save)",
+			    sub);
 	r->cmd = HF_CMD_CACHE_FLUSH;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--subtree") == 0)

@@ -12,6 +12,7 @@
 
 #include "control/hf_control.h"
 #include "control/hf_nta.h"
+#include "control/hf_snapshot.h"
 #include "control/mgmt_internal.h"
 #include "validator/hf_validator.h"
 
@@ -174,6 +175,25 @@ void hf_mgmt_cmd_lookup(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 	hf_mgmt_wait(mg, k, hf_fanout_last_seq(mg->env.out), res, t0);
 }
 
+/* Worker 0 writes its cache into the save job's buffer; the reply once
+ * the file is written (hf_mgmt_finish_wait). */
+void hf_mgmt_cmd_cache_save(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
+{
+	uint64_t t0 = hf_control_now_us();
+	char err[320];
+
+	if (mg->env.cfg->cache_snapshot[0] == '\0') {
+		hf_mgmt_error(mg, k, "cache save: cache-snapshot is not set");
+		return;
+	}
+	if (hf_snap_job_start(mg->env.snap, mg->env.out, mg->env.cfg->cache_memory, err,
+			      sizeof(err)) != 0) {
+		hf_mgmt_error(mg, k, "cache save: %s", err);
+		return;
+	}
+	hf_mgmt_wait(mg, k, mg->env.snap->seq, NULL, t0);
+}
+
 /* "key: value" of the config dump for one key. */
 static void config_value(const struct hf_config *cfg, const char *key, char *out, size_t size)
 {
@@ -257,7 +277,14 @@ void hf_mgmt_finish_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 	char nm[HF_DNS_NAME_MAX * 4 + 8], tb[16];
 	struct hf_emit e;
 	uint64_t count = 0;
+	const struct hf_snap_job *sj = mg->env.snap;
 
+	if (k->req.cmd == HF_CMD_CACHE_SAVE &&
+	    (hf_snap_job_finish(mg->env.snap, mg->env.out, mg->env.cfg->cache_snapshot, stderr),
+	     sj->rc != 0)) {
+		hf_mgmt_error(mg, k, "%s", sj->err);
+		return;
+	}
 	for (unsigned w = 0; k->res != NULL && w < mg->env.out->nw; w++)
 		count += k->res[w].count;
 	hf_dns_name_str(k->req.name, k->req.name_len, nm, sizeof(nm));
@@ -291,6 +318,13 @@ void hf_mgmt_finish_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		else
 			hf_emit_str(&e, "name", nm);
 		hf_emit_u64(&e, "removed", count);
+		break;
+	case HF_CMD_CACHE_SAVE:
+		hf_emit_str(&e, "path", mg->env.cfg->cache_snapshot);
+		hf_emit_u64(&e, "entries", sj->entries);
+		hf_emit_u64(&e, "bytes", sj->bytes);
+		hf_emit_u64(&e, "walk_us", sj->walk_us);
+		hf_emit_u64(&e, "write_us", sj->write_us);
 		break;
 	case HF_CMD_CONFIG_SET:
 		hf_emit_str(&e, "key", k->req.key);
@@ -338,7 +372,7 @@ void hf_mgmt_finish_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		break;
 	}
 	if (k->req.cmd != HF_CMD_CACHE_LOOKUP && k->req.cmd != HF_CMD_CACHE_FLUSH &&
-	    k->req.cmd != HF_CMD_CONFIG_SET)
+	    k->req.cmd != HF_CMD_CONFIG_SET && k->req.cmd != HF_CMD_CACHE_SAVE)
 		hf_emit_u64(&e, "flushed", count);
 	if (k->req.cmd != HF_CMD_CACHE_LOOKUP) /* there "cores" is the per-core list */
 		hf_emit_u64(&e, "cores", mg->env.out->nw);

@@ -61,6 +61,7 @@ void hf_mgmt_cmd_lookup(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 void hf_mgmt_cmd_config_get(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 void hf_mgmt_cmd_config_set(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 void hf_mgmt_cmd_tls_reload(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
+void hf_mgmt_cmd_cache_save(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 /* k's change is applied on every core: its reply. */
 void hf_mgmt_finish_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 

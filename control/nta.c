@@ -312,8 +312,7 @@ static int parse_line(char *line, uint8_t *name, size_t *len, uint64_t *added, u
 static void set_aside(const char *path, const char *why, unsigned lineno)
 {
 	char bad[300];
-	snprintf(bad, sizeof(bad), "%s.corrupt", path);
-	if (rename(path, bad) == 0)
+	if (hf_file_set_aside(path, bad, sizeof(bad)) == 0)
 		fprintf(stderr,
 			"holdfast: nta: %s:%u: %s; file set aside as %s, starting without its "
 			"NTAs\n",

@@ -103,7 +103,7 @@ struct hf_worker {
 	 * may take several loop iterations: the rest wait behind it) */
 	struct hf_msg_ctl *pend[HF_BURST_MAX];
 	uint16_t npend, ipend;
-	bool walking; /* pend[ipend] is a walk under way (FLUSH, NTA, LOOKUP, CONFIG) */
+	bool walking; /* pend[ipend] is a walk under way (FLUSH, NTA, LOOKUP, CONFIG, SNAP) */
 	struct hf_cache_walk walk;
 	/* HF_EXC: frames for the kernel / from it (SPSC rings of mbuf
 	 * pointers, dataplane/hf_exception.h); NULL when the path is off */

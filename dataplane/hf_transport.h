@@ -56,6 +56,9 @@ int hf_transport_start(struct hf_transport *t, char *err, size_t errlen);
 /* Wait for the thread (after *stop), then close everything. */
 void hf_transport_destroy(struct hf_transport *t);
 
+/* The replica's cache, for loading a snapshot before the thread starts. */
+struct hf_cache *hf_transport_cache(struct hf_transport *t);
+
 /* Load tls-certificate and tls-key again; new connections use them, open
  * ones keep theirs. Any thread. Returns 0, or an error with err set (the
  * old certificate stays). */

@@ -1011,3 +1011,8 @@ int hf_transport_tls_reload(struct hf_transport *t, char *err, size_t errlen)
 	SSL_CTX_free(old); /* a reload the thread had not taken yet */
 	return 0;
 }
+
+struct hf_cache *hf_transport_cache(struct hf_transport *t)
+{
+	return t->w.cache;
+}

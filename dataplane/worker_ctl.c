@@ -6,6 +6,7 @@
  */
 #include <rte_ring.h>
 
+#include "cache/hf_snap.h"
 #include "dataplane/worker_internal.h"
 
 static void lookup_one(struct hf_worker *w, const struct hf_cache_key *k,
@@ -123,6 +124,11 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			return hf_cache_walk_step(w->cache, &w->walk, HF_WALK_BUDGET, lookup_visit,
 						  &lw);
 		}
+	case HF_MSG_SNAP:
+		/* every core caches every answer: worker 0's cache is saved */
+		if (w->idx != 0 || msg->snap == NULL)
+			break;
+		return hf_cache_snap_step(w->cache, msg->snap, HF_WALK_BUDGET, w->now_ms);
 	default:
 		break;
 	}

@@ -17,6 +17,9 @@ through the incident:
   2. `lab.sh fault-expired de`: de. re-signed with signatures that expired
   3. cached names, past their TTL: stale, EDE 3, TTL 30; uncached names:
      SERVFAIL with EDE 7 (never 22); www.test (outside de.) untouched
+  3b. holdfast stopped (SIGTERM) and started again (cache-snapshot): the
+     cached names stale again at once, on every core; the load's queries
+     sent while no holdfast was up are counted (the only ones lost)
   4. `holdfastctl nta add de --lifetime 15s --reason "registry signatures
      broken"`: every .de name NOERROR without AD, on every core
   5. the NTA expires: .de fails again with EDE 7; then `nta add` + `nta
@@ -41,6 +44,7 @@ HF_E2E_VERBOSE=1, HF_LAB_TAG, HF_LAB_UPSTREAM_ADDR.
 
 import os
 import random
+import re
 import selectors
 import socket
 import sys
@@ -368,6 +372,24 @@ def judge_secure(name, qtype, value, r):
         expect_value(name, qtype, r, value)
 
 
+def judge_stale(name, qtype, value, r):
+    check(r.rcode == NOERROR, f"{name} {tname(qtype)} (cached, past its TTL): {rcode_name(r.rcode)}, "
+          f"expected the stale answer: {r.summary()}")
+    expect_value(name, qtype, r, value)
+    check(r.ede_codes() == [EDE_STALE], f"{name}: EDE {ede_s(r)}, expected exactly 3 (Stale Answer): {r.summary()}")
+    ttl = min(x.ttl for x in r.records(qtype))
+    check(ttl == STALE_TTL, f"{name}: stale TTL {ttl}, expected {STALE_TTL}")
+
+
+def expect_stale(what):
+    res = ask([(n, t) for n, t, _ in CACHED])
+    for (name, qtype, value), (_, _, r) in zip(CACHED, res):
+        try:
+            judge_stale(name, qtype, value, r)
+        except Fail as e:
+            raise Fail(f"{what}: {e}")
+
+
 def judge_insecure(name, qtype, value, r):
     check(r.rcode == NOERROR and not r.ad and not r.ede,
           f"{name} {tname(qtype)}: expected NOERROR without AD or EDE (NTA): {r.summary()}")
@@ -431,15 +453,7 @@ def phase3():
     phase("3 stale / servfail")
     # every cached entry and every cached key has passed max-ttl
     time.sleep(max(0.0, INFO["t_fault"] + MAX_TTL + 1.0 - now()))
-    res = ask([(n, t) for n, t, _ in CACHED])
-    for (name, qtype, value), (_, _, r) in zip(CACHED, res):
-        check(r.rcode == NOERROR, f"phase 3: {name} {tname(qtype)} (cached, past its TTL): "
-              f"{rcode_name(r.rcode)}, expected the stale answer: {r.summary()}")
-        expect_value(name, qtype, r, value)
-        check(r.ede_codes() == [EDE_STALE], f"phase 3: {name}: EDE {ede_s(r)}, expected exactly 3 (Stale "
-              f"Answer): {r.summary()}")
-        ttl = min(x.ttl for x in r.records(qtype))
-        check(ttl == STALE_TTL, f"phase 3: {name}: stale TTL {ttl}, expected {STALE_TTL}")
+    expect_stale("phase 3")
     items = UNCACHED + [(fresh_wild(), T_A, None), (fresh_nx(), T_A, None)]
     expect_servfail7(items, "phase 3, uncached")
     # and again: the cached failure keeps its EDE (7, or 13 Cached Error)
@@ -452,6 +466,39 @@ def phase3():
     time.sleep(1.0)
     INFO["t_p3_end"] = now()
     window("phase 3 (past max-ttl after the fault)", t, INFO["t_p3_end"],
+           {"cached": ("stale", [EDE_STALE], STALE_TTL), "fresh": ("servfail", [EDE_EXPIRED], None)})
+
+
+def phase3b():
+    """A restart in the middle of it (issue 17): SIGTERM writes the cache
+    to cache-snapshot, the next holdfast loads it into both cores before
+    they answer, and the cached names are answered stale (EDE 3) again at
+    once, on every core. Only the load's queries sent while no holdfast
+    was up may be lost (counted in "load and totals")."""
+    phase("3b restart")
+    time.sleep(0.5)  # the answers to phase 3's last queries arrive
+    t_stop = now()
+    RIG.stop()
+    saved = [ln for ln in RIG.log_text().splitlines() if ln.startswith("holdfast: cache-snapshot: saved")]
+    check(len(saved) == 1, f"no (or more than one) line of the save at SIGTERM: {saved}")
+    event(f"holdfast stopped (SIGTERM): {saved[0][len('holdfast: '):]}")
+    RIG.restart()
+    t_up = now()
+    INFO["restart"] = (t_stop, t_up)
+    loaded = [ln for ln in RIG.log_text().splitlines() if ln.startswith("holdfast: cache-snapshot:")]
+    # left out: the failures cached for failure-ttl 1 s
+    m = re.fullmatch(r"holdfast: cache-snapshot: loaded (\d+) of (\d+) entries .* left out: (\d+) expired .*, "
+                     r"0 for want of room", loaded[0]) if loaded else None
+    check(len(loaded) == 1 and m and int(m.group(1)) + int(m.group(3)) == int(m.group(2)) and
+          int(m.group(1)) >= len(CACHED), f"the lines of the load: {loaded}")
+    event(f"holdfast started again, {t_up - t_stop:.1f} s after the stop: {loaded[0][len('holdfast: '):]}")
+    expect_stale("phase 3b, right after the restart")
+    expect_servfail7(UNCACHED, "phase 3b, uncached")
+    expect_outside("phase 3b")
+    per_core_burst(CACHED, judge_stale, "phase 3b per-core (restarted)")
+    time.sleep(1.0)
+    INFO["t_p3b_end"] = now()
+    window("phase 3b (restarted from the snapshot)", t_up, INFO["t_p3b_end"],
            {"cached": ("stale", [EDE_STALE], STALE_TTL), "fresh": ("servfail", [EDE_EXPIRED], None)})
 
 
@@ -578,6 +625,16 @@ def load_and_totals():
     LOAD.stop_ev.set()
     LOAD.join(timeout=10)
     fails = ([f"load: {LOAD.error}"] if LOAD.error else []) + check_windows()
+    if "restart" in INFO:  # phase 3b: lost only while no holdfast was up
+        t_stop, t_up = INFO["restart"]
+        lost = [r for r in LOAD.results if r[5] == "lost" and INFO["t_p3_end"] <= r[0] < t_up]
+        gap = [r for r in lost if r[0] >= t_stop]
+        event(f"restart: {len(gap)} load queries lost, sent in the {t_up - t_stop:.1f} s without a holdfast "
+              f"(of {sum(1 for r in LOAD.results if t_stop <= r[0] < t_up)} sent then)")
+        INFO["restart_lost"] = len(gap)
+        if len(lost) != len(gap):
+            fails.append(f"restart: {len(lost) - len(gap)} load queries sent before the SIGTERM were lost: "
+                         f"{[f'{r[0]:.2f}s {r[3]}' for r in lost if r[0] < t_stop][:5]}")
     check(not fails, "\nFAIL ".join(fails))
     st = RIG.stats()
     event(f"total answers per core: {per_core(st, 'answers')}, validation {counter(st, 'control.validation')}")
@@ -585,6 +642,7 @@ def load_and_totals():
 
 PLAN = [("drill", {"max-ttl": MAX_TTL, "failure-ttl": 1}, [
     ("1 healthy", phase1), ("2 fault-expired de", with_load(phase2)), ("3 stale and servfail", with_load(phase3)),
+    ("3b restart from the snapshot", with_load(phase3b)),
     ("4 nta add", with_load(phase4)), ("5 nta expiry and remove", with_load(phase5)),
     ("6 repair and recheck", with_load(phase6)), ("load and totals", load_and_totals)])]
 
@@ -666,7 +724,11 @@ def make_rig(holdfast, srcdir):
 
 def start(rig, label, knobs):
     event(f"lab up (tag {rig.tag}, signed world)")
-    rig.start(**knobs, **{"nta-state-file": os.path.join(rig.lab["HF_LAB_DIR"], "nta.state")})
+    snap = os.path.join(rig.lab["HF_LAB_DIR"], "cache.snapshot")
+    if os.path.exists(snap):  # a lab dir of an earlier drill: start empty
+        os.unlink(snap)
+    rig.start(**knobs, **{"nta-state-file": os.path.join(rig.lab["HF_LAB_DIR"], "nta.state"),
+                          "cache-snapshot": snap})
     event(f"holdfast up: {WORKERS} workers, net_af_packet qpairs={WORKERS}, max-ttl {MAX_TTL}s")
 
 

@@ -223,6 +223,7 @@ def case_help():
     for args in (["--help"], ["status", "--help"], ["stats", "--help"], ["nta", "--help"],
                  ["nta", "add", "--help"], ["nta", "remove", "--help"], ["nta", "list", "--help"],
                  ["cache", "--help"], ["cache", "lookup", "--help"], ["cache", "flush", "--help"],
+                 ["cache", "save", "--help"],
                  ["config", "--help"], ["config", "set", "--help"]):
         r = ctl_raw(*args, json_out=False)
         check(r.rc == 0, f"{' '.join(args)}: exit {r.rc}, expected 0: {r.show()}")
@@ -830,6 +831,17 @@ def case_config_set_errors():
     c = ctl("config", "get")["config"]
     for k, want in STALE_KEYS.items():
         check(abs(parse_duration(c[k]) - want) < 1e-6, f"after refused config sets: {k} = {c[k]!r}")
+
+
+def case_cache_save_unset():
+    """cache save without cache-snapshot (this instance's): one line saying
+    so, exit 1; an argument after it: a usage error, exit 2."""
+    r = ctl_raw("cache", "save")
+    line = one_line_error(r, 1, "cache save without cache-snapshot")
+    check(line == "holdfastctl: cache save: cache-snapshot is not set", f"cache save: {line!r}")
+    r = ctl_raw("cache", "save", "now")
+    line = one_line_error(r, 2, "cache save now")
+    check(line.startswith('holdfastctl: cache save: unexpected argument "now"'), f"cache save now: {line!r}")
 
 
 def case_config_set_stale_ttl():
@@ -1455,7 +1467,7 @@ PLAN = [
      [case_status, case_help, case_usage_errors, case_connect_errors, case_stats_shape, case_stats_counters,
       case_stats_reset, case_stats_prometheus, case_cache_lookup, case_cache_flush_name, case_cache_flush_subtree,
       case_cache_flush_bogus, case_cache_flush_all, case_nta_add_list_remove, case_nta_lifetimes,
-      case_nta_expiry, case_nta_recheck_healthy, case_config_get, case_config_set_errors,
+      case_nta_expiry, case_nta_recheck_healthy, case_config_get, case_config_set_errors, case_cache_save_unset,
       case_config_set_stale_ttl, case_config_set_window, case_flush_keeps_waiters, case_socket_permissions, case_raw_protocol, case_raw_stalled_connection,
       case_nta_limit, case_concurrent_commands]),
     ("persist", {"nta-state-file": "persist"},

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Write the seeds of fuzz_frame (seeds-frame/) and fuzz_upstream
-(seeds-upstream/) next to this script, or under the directory argv[1].
+"""Write the seeds of fuzz_frame (seeds-frame/), fuzz_upstream
+(seeds-upstream/) and fuzz_snapshot (seeds-snapshot/) next to this script,
+or under the directory argv[1].
 
 fuzz_frame: Ethernet frames to the fuzz worker: port MAC 02:00:00:00:00:01,
 service 198.18.53.1 and 2001:db8::53; the client is 02:00:00:00:00:02,
@@ -9,6 +10,9 @@ service 198.18.53.1 and 2001:db8::53; the client is 02:00:00:00:00:02,
 the code after them.
 
 fuzz_upstream: a forwarder's answers to www.example.com. A IN, ID 0x1234.
+
+fuzz_snapshot: cache-snapshot records (cache/hf_snap.h) behind the 2-byte
+record count the target seals them with, and one whole sealed file.
 """
 import os
 import struct
@@ -155,8 +159,60 @@ UPSTREAM = {
     "wrong_id": answer((1, 0, 0), rr(Q, 1, 300, bytes([192, 0, 2, 1])), qid=0x4321),
 }
 
+U0 = 1700000000000  # fuzz_snapshot.c: the records' Unix time (ms)
+
+
+def snap_answer(kind, rcode, security, qname_len, body, ttl_offs, ttl, ede=0xFFFF, ede_text=b"",
+                counts=(0, 0, 0)):
+    return (struct.pack("<BBBBHHHHHHHHI", rcode, kind, security, qname_len, ede, len(ede_text), *counts,
+                        len(ttl_offs), len(body), 0, ttl)
+            + b"".join(struct.pack("<H", o) for o in ttl_offs) + body + ede_text)
+
+
+def snap_rec(qname, qtype, flags, ans, inserted, expires, failed=0):
+    key = struct.pack("<BBHH", len(qname), flags, qtype, 1) + qname
+    rec = struct.pack("<qqqI", inserted, expires, failed, len(ans)) + key
+    rec += b"\0" * (-len(rec) % 4) + ans
+    return rec + b"\0" * (-len(rec) % 8)
+
+
+def crc32c(data):
+    crc = 0  # no initial or final inversion (dns/hf_crc32c.h)
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc
+
+
+def snap_file(recs):
+    body = b"".join(recs)
+    hdr = b"HFCACHE\0" + struct.pack("<IIqQQI", 1, 0x01020304, U0, len(recs), len(body), crc32c(body))
+    return hdr + struct.pack("<I", crc32c(hdr)) + body
+
+
+QN = name("www.example.de")
+A_BODY = rr(b"\xc0\x0c", 1, 300, bytes([192, 0, 2, 1]))
+SNAP_FRESH = snap_rec(QN, 1, 1, snap_answer(0, 0, 1, len(QN), A_BODY, [6], 300, counts=(1, 0, 0)),
+                      U0 - 50000, U0 + 250000)
+SNAP_STALE = snap_rec(name("short.example.de"), 1, 1,
+                      snap_answer(0, 0, 1, len(name("short.example.de")), A_BODY, [6], 2, counts=(1, 0, 0)),
+                      U0 - 40000, U0 - 38000, U0 - 5000)
+SNAP_BOGUS = snap_rec(name("www.alg8.de"), 1, 1,
+                      snap_answer(3, 2, 2, len(name("www.alg8.de")), b"", [], 300, ede=7,
+                                  ede_text=b"signature expired"), U0 - 1000, U0 + 299000)
+SNAP_NX = snap_rec(name("nx.example.de"), 28, 0,
+                   snap_answer(2, 3, 0, len(name("nx.example.de")), rr(b"\xc0\x10", 6, 60, SOA), [6], 60,
+                               counts=(0, 1, 0)), U0 - 10000, U0 + 50000)
+SNAPSHOT = {
+    "fresh": struct.pack("<H", 1) + SNAP_FRESH,
+    "three": struct.pack("<H", 3) + SNAP_FRESH + SNAP_STALE + SNAP_BOGUS,
+    "nxdomain": struct.pack("<H", 1) + SNAP_NX,
+    "file": snap_file([SNAP_FRESH, SNAP_STALE, SNAP_BOGUS, SNAP_NX]),
+}
+
 top = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-for sub, seeds in (("seeds-frame", FRAME), ("seeds-upstream", UPSTREAM)):
+for sub, seeds in (("seeds-frame", FRAME), ("seeds-upstream", UPSTREAM), ("seeds-snapshot", SNAPSHOT)):
     out = os.path.join(top, sub)
     os.makedirs(out, exist_ok=True)
     for k, v in seeds.items():

@@ -13,6 +13,7 @@
 #include <rte_memory.h>
 
 #include "cache/hf_cache.h"
+#include "cache/hf_snap.h"
 #include "dns/hf_query.h"
 #include "tests/unit/hf_test.h"
 #include "tests/unit/hf_test_eal.h"
@@ -1532,6 +1533,368 @@ static void test_stats_and_create(void)
 	hf_cache_destroy(c);
 }
 
+/* ---- the snapshot (cache/snap.c) ---- */
+
+#define SNAP_U0 INT64_C(1700000000000) /* the Unix time (ms) at T0 */
+
+/* A fill whose answer is what the forwarder stores: qname_len the key's,
+ * a security state, an EDE. */
+static void snap_fill(struct hf_cache *c, const char *name, uint8_t kind, uint32_t ttl,
+		      uint8_t security, uint16_t ede, uint64_t now)
+{
+	struct hf_cache_key k;
+	struct abuf b;
+	mk_key(&k, name, HF_TYPE_A, HF_KEY_DO);
+	mk_answer(&b, kind, ttl, 40, 7);
+	b.a.qname_len = k.name_len;
+	b.a.security = security;
+	if (ede != HF_EDE_NONE)
+		b.a.ede = ede;
+	CHECK_EQ(hf_cache_fill(c, &k, hf_cache_key_hash(&k), &b.a, now, rec_wake, NULL), 0);
+}
+
+static struct hf_cache_entry *snap_look(struct hf_cache *c, const char *name)
+{
+	struct hf_cache_key k;
+	mk_key(&k, name, HF_TYPE_A, HF_KEY_DO);
+	return look(c, &k);
+}
+
+/* c's image at now (Unix time unix_ms), walked `budget` slots a step;
+ * malloc()ed, its length in *len. */
+static uint8_t *snap_image(struct hf_cache *c, uint64_t now, int64_t unix_ms, uint32_t budget,
+			   size_t *len)
+{
+	struct hf_snap_out o;
+	memset(&o, 0, sizeof(o));
+	o.cap = HF_SNAP_HDR + base_conf().memory;
+	o.buf = malloc(o.cap);
+	o.len = HF_SNAP_HDR;
+	o.ref_ms = now;
+	o.ref_unix_ms = unix_ms;
+	CHECK(o.buf != NULL);
+	while (!hf_cache_snap_step(c, &o, budget, now))
+		;
+	CHECK(!o.full);
+	hf_snap_seal(o.buf, o.len, o.count, unix_ms);
+	*len = o.len;
+	return o.buf;
+}
+
+/* Load a checked image into c: how many records were stored, and the
+ * results of the others in out[1] (dropped) and out[2] (already there). */
+static unsigned snap_load(struct hf_cache *c, const uint8_t *img, size_t len, uint64_t now,
+			  int64_t unix_ms, unsigned *dropped)
+{
+	char err[256] = "";
+	uint64_t n = 0;
+	int64_t saved = 0;
+	size_t off = HF_SNAP_HDR;
+	unsigned stored = 0;
+
+	*dropped = 0;
+	CHECK_EQ(hf_snap_check(img, len, &n, &saved, err, sizeof(err)), 0);
+	if (err[0])
+		fprintf(stderr, "hf_snap_check: %s\n", err);
+	while (off < len) {
+		struct hf_snap_rec r;
+		int rc;
+		hf_snap_rec_at(img, &off, &r);
+		rc = hf_cache_snap_restore(c, &r, now, unix_ms);
+		CHECK(rc == 0 || rc == 1);
+		stored += rc == 0;
+		*dropped += rc == 1;
+	}
+	CHECK_EQ(off, len);
+	CHECK_EQ(stored + *dropped, n);
+	return stored;
+}
+
+/* The TTL a client gets from e at now (the first TTL field, aged). */
+static uint32_t snap_client_ttl(const struct hf_cache_entry *e, uint64_t now)
+{
+	const struct hf_dns_answer *a = hf_entry_ans(e);
+	uint32_t t = hf_get32(hf_dns_answer_body(a) + hf_dns_answer_ttl_offs(a)[0]);
+	uint32_t age = (uint32_t)((now - e->inserted_ms) / 1000);
+	return t > age ? t - age : 0;
+}
+
+/* Save and load, on another clock: fresh data keeps counting down with
+ * its security, stale data keeps its stale window and its failed refresh,
+ * a failure its EDE until its TTL ends; pending entries and data past its
+ * window are not saved. Also after a "reboot" (a clock younger than the
+ * entries), and saved again from there. */
+static void test_snap_round_trip(void)
+{
+	struct hf_cache_conf conf = base_conf(); /* stale window 100 s */
+	struct hf_cache *c = mk_cache(&conf), *c2, *c3;
+	struct hf_cache_entry *e;
+	struct hf_cache_key k;
+	uint64_t now2 = T0 / 2, now3 = 10000;
+	unsigned dropped;
+	uint8_t *img, *img3;
+	size_t len, len3, off;
+	struct hf_snap_rec r;
+
+	snap_fill(c, "fresh.example", HF_ANS_POSITIVE, 300, HF_SECURITY_SECURE, HF_EDE_NONE, T0);
+	snap_fill(c, "stale.example", HF_ANS_POSITIVE, 10, HF_SECURITY_INSECURE, HF_EDE_NONE, T0);
+	snap_fill(c, "bogus.example", HF_ANS_FAILURE, 60, HF_SECURITY_BOGUS, HF_EDE_DNSSEC_BOGUS,
+		  T0);
+	snap_fill(c, "gone.example", HF_ANS_POSITIVE, 1, HF_SECURITY_INSECURE, HF_EDE_NONE,
+		  T0 - 200000);
+	snap_fill(c, "oldfail.example", HF_ANS_FAILURE, 5, HF_SECURITY_INSECURE, HF_EDE_NONE, T0);
+	/* a refresh of the stale one failed at T0 + 15 s */
+	snap_fill(c, "stale.example", HF_ANS_FAILURE, 5, HF_SECURITY_INSECURE, HF_EDE_NONE,
+		  T0 + 15000);
+	mk_key(&k, "pending.example", HF_TYPE_A, HF_KEY_DO);
+	CHECK(hf_cache_add_pending(c, &k, hf_cache_key_hash(&k), T0) != NULL);
+
+	img = snap_image(c, T0 + 20000, SNAP_U0 + 20000, 3, &len);
+	CHECK_EQ(snap_load(c2 = mk_cache(&conf), img, len, now2, SNAP_U0 + 50000, &dropped), 3);
+	CHECK_EQ(dropped, 0);
+	CHECK_EQ(stats(c2).entries, 3);
+	CHECK(snap_look(c2, "gone.example") == NULL);
+	CHECK(snap_look(c2, "oldfail.example") == NULL);
+	CHECK(snap_look(c2, "pending.example") == NULL);
+
+	e = snap_look(c2, "fresh.example"); /* 50 s after it was filled */
+	CHECK(e != NULL);
+	if (e != NULL) {
+		CHECK_EQ(e->inserted_ms, now2 - 50000);
+		CHECK_EQ(e->expires_ms, now2 + 250000);
+		CHECK_EQ(e->stale_until_ms, now2 + 350000);
+		CHECK_EQ(hf_entry_ans(e)->security, HF_SECURITY_SECURE);
+		CHECK_EQ(snap_client_ttl(e, now2), 250);
+		CHECK_DEC(hf_cache_decide(c2, e, now2), HF_ACT_FRESH, 0);
+	}
+	e = snap_look(c2, "stale.example"); /* expired 40 s ago, window 100 s */
+	CHECK(e != NULL);
+	if (e != NULL) {
+		CHECK_EQ(e->expires_ms, now2 - 40000);
+		CHECK_EQ(e->stale_until_ms, now2 + 60000);
+		CHECK_EQ(e->refresh_failed_ms, now2 - 35000);
+		CHECK_EQ(hf_cache_fallback(c2, e, now2), HF_WAKE_STALE);
+		CHECK_DEC(hf_cache_decide(c2, e, now2), HF_ACT_WAIT, 1);
+	}
+	e = snap_look(c2, "bogus.example");
+	CHECK(e != NULL);
+	if (e != NULL) {
+		const struct hf_dns_answer *a = hf_entry_ans(e);
+		CHECK_EQ(e->expires_ms, now2 + 10000);
+		CHECK_EQ(e->stale_until_ms, now2 + 10000);
+		CHECK_EQ(a->kind, HF_ANS_FAILURE);
+		CHECK_EQ(a->ede, HF_EDE_DNSSEC_BOGUS);
+		CHECK_EQ(a->security, HF_SECURITY_BOGUS);
+		CHECK_EQ(a->ede_text_len, 3);
+		CHECK_MEM(hf_dns_answer_ede_text(a), "abc", 3);
+		CHECK_DEC(hf_cache_decide(c2, e, now2), HF_ACT_FAILURE, 0);
+	}
+	/* loaded twice: the keys are there already */
+	{
+		size_t o2 = HF_SNAP_HDR;
+		hf_snap_rec_at(img, &o2, &r);
+		CHECK_EQ(hf_cache_snap_restore(c2, &r, now2, SNAP_U0 + 50000), 2);
+	}
+	hf_cache_destroy(c2);
+
+	/* 200 s after the fill: the stale window and the failure are over */
+	CHECK_EQ(snap_load(c2 = mk_cache(&conf), img, len, now2, SNAP_U0 + 200000, &dropped), 1);
+	CHECK_EQ(dropped, 2);
+	CHECK(snap_look(c2, "fresh.example") != NULL);
+	hf_cache_destroy(c2);
+
+	/* a clock 10 s old (a reboot): the entries are older than it */
+	CHECK_EQ(snap_load(c3 = mk_cache(&conf), img, len, now3, SNAP_U0 + 50000, &dropped), 3);
+	e = snap_look(c3, "fresh.example");
+	CHECK(e != NULL);
+	if (e != NULL) {
+		CHECK_EQ(e->inserted_ms, 0);
+		CHECK_EQ(e->expires_ms, now3 + 250000);
+		CHECK_EQ(hf_entry_ans(e)->ttl, 260);
+		CHECK_EQ(snap_client_ttl(e, now3), 250);
+		CHECK_EQ(snap_client_ttl(e, now3 + 100000), 150);
+	}
+	e = snap_look(c3, "stale.example");
+	CHECK(e != NULL);
+	if (e != NULL) {
+		CHECK_EQ(e->expires_ms, 0);
+		CHECK_EQ(e->stale_until_ms, now3 + 60000);
+		CHECK_EQ(hf_cache_fallback(c3, e, now3), HF_WAKE_STALE);
+	}
+	/* saved from there: the same absolute times as the first image */
+	img3 = snap_image(c3, now3, SNAP_U0 + 50000, UINT32_MAX, &len3);
+	for (off = HF_SNAP_HDR; off < len3;) {
+		size_t o1 = HF_SNAP_HDR;
+		struct hf_snap_rec r1;
+		hf_snap_rec_at(img3, &off, &r);
+		do
+			hf_snap_rec_at(img, &o1, &r1);
+		while (o1 < len && hf_cache_key_cmp(&r.key, &r1.key) != 0);
+		CHECK_EQ(hf_cache_key_cmp(&r.key, &r1.key), 0);
+		CHECK_EQ(r.expires_unix_ms, r1.expires_unix_ms);
+		/* a failed refresh from before the clock's 0 is not kept */
+		CHECK_EQ(r.failed_unix_ms,
+			 r1.failed_unix_ms < SNAP_U0 + 40000 ? 0 : r1.failed_unix_ms);
+		/* moved by the reboot's shift, with its TTLs (a stale one's are
+		 * never served: they end at 0) */
+		if (r.ans->ttl != 0)
+			CHECK_EQ(r.inserted_unix_ms - r1.inserted_unix_ms,
+				 1000 * (int64_t)(r1.ans->ttl - r.ans->ttl));
+	}
+	free(img3);
+	hf_cache_destroy(c3);
+	free(img);
+	hf_cache_destroy(c);
+}
+
+/* A buffer too small for the whole cache: the walk stops at the record
+ * that does not fit and goes on from it once there is room; the pieces
+ * make the same records as one walk. */
+static void test_snap_resume(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	static uint8_t acc[1u << 20];
+	size_t alen = 0, len;
+	struct hf_snap_out o;
+	uint8_t *img;
+
+	for (unsigned i = 0; i < 60; i++) {
+		char nm[64];
+		snprintf(nm, sizeof(nm), "r%u.example", i);
+		snap_fill(c, nm, HF_ANS_POSITIVE, 100 + i, HF_SECURITY_INSECURE, HF_EDE_NONE, T0);
+	}
+	img = snap_image(c, T0, SNAP_U0, UINT32_MAX, &len);
+	memset(&o, 0, sizeof(o));
+	o.cap = HF_SNAP_HDR + 150; /* one record of these at a time */
+	o.buf = malloc(o.cap);
+	o.len = HF_SNAP_HDR;
+	o.ref_ms = T0;
+	o.ref_unix_ms = SNAP_U0;
+	for (unsigned rounds = 0; rounds < 1000; rounds++) {
+		bool done = hf_cache_snap_step(c, &o, 5, T0);
+		if (o.full || done) {
+			CHECK(o.len > HF_SNAP_HDR || done);
+			memcpy(acc + alen, o.buf + HF_SNAP_HDR, o.len - HF_SNAP_HDR);
+			alen += o.len - HF_SNAP_HDR;
+			o.len = HF_SNAP_HDR;
+			if (!o.full)
+				break;
+			o.full = false;
+		}
+	}
+	CHECK_EQ(o.count, 60);
+	CHECK_EQ(alen, len - HF_SNAP_HDR);
+	CHECK_MEM(acc, img + HF_SNAP_HDR, len - HF_SNAP_HDR);
+	free(o.buf);
+	free(img);
+	hf_cache_destroy(c);
+}
+
+static int snap_check_err(const uint8_t *img, size_t len, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	return hf_snap_check(img, len, NULL, NULL, err, errlen);
+}
+
+/* Truncated at every byte, a bit flipped in every byte, another version,
+ * another byte order, a record that does not hold together: each one
+ * refused, with one line naming the problem. */
+static void test_snap_corrupt(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	char err[256];
+	size_t len;
+	uint8_t *img, *bad;
+	uint32_t v;
+
+	snap_fill(c, "a.example", HF_ANS_POSITIVE, 300, HF_SECURITY_SECURE, HF_EDE_NONE, T0);
+	snap_fill(c, "b.example", HF_ANS_FAILURE, 60, HF_SECURITY_BOGUS, HF_EDE_DNSSEC_BOGUS, T0);
+	img = snap_image(c, T0, SNAP_U0, UINT32_MAX, &len);
+	bad = malloc(len);
+	CHECK_EQ(snap_check_err(img, len, err, sizeof(err)), 0);
+
+	for (size_t n = 0; n < len; n++) { /* a copy of its own: ASan sees any read past n */
+		uint8_t *t = malloc(n ? n : 1);
+		memcpy(t, img, n);
+		CHECK_EQ(snap_check_err(t, n, err, sizeof(err)), HF_EMALFORMED);
+		CHECK(err[0] != '\0' && strchr(err, '\n') == NULL);
+		free(t);
+	}
+	CHECK_EQ(snap_check_err(img, 20, err, sizeof(err)), HF_EMALFORMED);
+	CHECK(strcmp(err, "truncated: 20 bytes, shorter than the 48-byte header") == 0);
+	CHECK_EQ(snap_check_err(img, len - 1, err, sizeof(err)), HF_EMALFORMED);
+	{
+		char want[128];
+		snprintf(want, sizeof(want), "truncated: %zu bytes of records, the header says %zu",
+			 len - 1 - HF_SNAP_HDR, len - HF_SNAP_HDR);
+		CHECK(strcmp(err, want) == 0);
+	}
+	for (size_t i = 0; i < len; i++) {
+		memcpy(bad, img, len);
+		bad[i] ^= 0x10;
+		CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+	}
+	memcpy(bad, img, len);
+	bad[HF_SNAP_HDR + 30] ^= 1;
+	CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+	CHECK(strncmp(err, "checksum mismatch (CRC32-C of the records ", 42) == 0);
+	memcpy(bad, img, len);
+	bad[0] = 'X';
+	CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+	CHECK(strcmp(err, "not a holdfast cache snapshot (no \"HFCACHE\" at its start)") == 0);
+
+	/* another version, sealed as that version would be */
+	memcpy(bad, img, len);
+	v = 2;
+	memcpy(bad + 8, &v, 4);
+	v = hf_crc32c(bad, 44, 0);
+	memcpy(bad + 44, &v, 4);
+	CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+	CHECK(strcmp(err, "format version 2, this holdfast reads version 1") == 0);
+	memcpy(bad, img, len);
+	v = 0x04030201;
+	memcpy(bad + 12, &v, 4);
+	CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+	CHECK(strcmp(err, "written by a machine of another byte order") == 0);
+
+	/* checksums right, a record wrong: a TTL offset past its body, an
+	 * upper-case name, a count that does not match */
+	{
+		size_t off = HF_SNAP_HDR;
+		struct hf_snap_rec r;
+		uint16_t *offs;
+		uint64_t n;
+		memcpy(bad, img, len);
+		hf_snap_rec_at(bad, &off, &r);
+		offs = hf_dns_answer_ttl_offs(r.ans);
+		offs[0] = (uint16_t)(r.ans->body_len - 3);
+		memcpy(&n, img + 24, 8);
+		hf_snap_seal(bad, len, n, SNAP_U0);
+		CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+		CHECK(strcmp(err, "record 0 at byte 48: a TTL offset is outside its answer") == 0);
+		memcpy(bad, img, len);
+		bad[HF_SNAP_HDR + HF_SNAP_REC_HDR + HF_CACHE_KEY_HDR + 1] = 'A';
+		hf_snap_seal(bad, len, n, SNAP_U0);
+		CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+		CHECK(strcmp(err, "record 0 at byte 48: its name is not a lower-case wire name") ==
+		      0);
+		memcpy(bad, img, len);
+		memcpy(bad + HF_SNAP_HDR + 8, &(int64_t){INT64_MIN + 5}, 8);
+		hf_snap_seal(bad, len, n, SNAP_U0);
+		CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+		CHECK(strcmp(err, "record 0 at byte 48: a time is out of range") == 0);
+		memcpy(bad, img, len);
+		hf_snap_seal(bad, len, n + 1, SNAP_U0);
+		CHECK_EQ(snap_check_err(bad, len, err, sizeof(err)), HF_EMALFORMED);
+		CHECK(strcmp(err, "2 records, the header says 3") == 0);
+	}
+	free(bad);
+	free(img);
+	hf_cache_destroy(c);
+}
+
 int main(int argc, char **argv)
 {
 	if (hf_test_eal_init(argc > 0 ? argv[0] : "test_cache", "cache") != 0)
@@ -1549,6 +1912,8 @@ int main(int argc, char **argv)
 		TEST_CASE(test_bulk_lookup),	    TEST_CASE(test_knobs),
 		TEST_CASE(test_stats_and_create),   TEST_CASE(test_walk_step),
 		TEST_CASE(test_entry_has_key),	    TEST_CASE(test_prefetch),
+		TEST_CASE(test_snap_round_trip),    TEST_CASE(test_snap_resume),
+		TEST_CASE(test_snap_corrupt),
 	};
 	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();
