@@ -202,6 +202,7 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->edns_buffer_size = cfg->edns_buffer_size;
 	dp->burst = (uint16_t)(cfg->burst ? HF_MIN(cfg->burst, HF_BURST_MAX) : 32);
 	dp->idle_sleep_us = cfg->idle_sleep_us;
+	dp->idle_polls = cfg->idle_polls;
 	dp->waiters = cfg->waiters;
 	dp->cache.entries = cfg->cache_entries;
 	dp->cache.memory = cfg->cache_memory;

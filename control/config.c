@@ -87,7 +87,9 @@ static const struct key_def keys[] = {
 	{"queues", K_INT32, OFF(queues), 0, 64,
 	 "RX/TX queue pairs per port, one per worker (0 = one per worker lcore)"},
 	{"idle-sleep", K_US32, OFF(idle_sleep_us), 0, 100000,
-	 "worker sleep after 1024 empty polls, microseconds (0 = busy poll)"},
+	 "worker sleep after idle-polls empty polls, microseconds (0 = busy poll)"},
+	{"idle-polls", K_INT32, OFF(idle_polls), 1, 1000000,
+	 "empty polls in a row before a worker sleeps idle-sleep (then every 24 more)"},
 	{"burst", K_INT32, OFF(burst), 1, 64, "RX burst size"},
 	{"control-socket", K_PATH, OFF(control_socket), 0, 107,
 	 "management socket path (\"\" = none)"},
@@ -168,6 +170,7 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->upstream_attempts = 3;
 	cfg->queues = 0;
 	cfg->idle_sleep_us = 0;
+	cfg->idle_polls = 1024;
 	cfg->burst = 32;
 	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
 		 "/run/holdfast/control.sock");

@@ -62,8 +62,9 @@ struct hf_config {
 		upstream_attempts; /* upstream-attempts: total tries across forwarders, default 3 */
 	uint32_t queues; /* queues: RX/TX queue pairs per port = workers (default: one per worker
 			    lcore) */
-	uint32_t idle_sleep_us;	       /* idle-sleep: worker sleeps this long after 1024 empty polls
-					  (default 0) */
+	uint32_t idle_sleep_us;	       /* idle-sleep: worker sleeps this long after idle-polls empty
+					  polls (default 0) */
+	uint32_t idle_polls;	       /* idle-polls: default 1024 */
 	uint32_t burst;		       /* burst: RX burst size, default 32, max 64 */
 	char control_socket[108];      /* control-socket: default /run/holdfast/control.sock */
 	bool dnssec;		       /* dnssec: yes|no, validate answers (default yes) */

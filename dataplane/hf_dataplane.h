@@ -33,6 +33,7 @@ struct hf_dp_conf {
 	uint16_t edns_buffer_size; /* largest UDP answer we send, and what our OPT says */
 	uint16_t burst;
 	uint32_t idle_sleep_us;
+	uint32_t idle_polls; /* empty polls before the first sleep (0: 1024) */
 	uint32_t nb_queues;  /* queue pairs per port = workers */
 	uint32_t waiters;    /* parked clients per worker (sizes mbuf pools) */
 	uint64_t tsc_per_ms; /* the workers' clock (hf_tsc_cal_end); 0: DPDK's TSC rate */

@@ -73,13 +73,15 @@ unsigned hf_worker_poll_once(struct hf_worker *w)
 int hf_worker_main(void *arg)
 {
 	struct hf_worker *w = arg;
-	uint32_t idle = 0;
+	uint32_t idle = 0, polls = w->conf->idle_polls ? w->conf->idle_polls : 1024;
+	/* once asleep, the next sleep comes after fewer empty polls */
+	uint32_t again = polls - HF_MIN(polls - 1, 24u);
 
 	while (!*w->stop) {
 		if (hf_worker_poll_once(w) == 0 && w->conf->idle_sleep_us) {
-			if (++idle >= 1024) {
+			if (++idle >= polls) {
 				rte_delay_us_sleep(w->conf->idle_sleep_us);
-				idle = 1000;
+				idle = again;
 			}
 		} else {
 			idle = 0;

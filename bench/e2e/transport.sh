@@ -15,7 +15,8 @@
 #            kresd", --rounds N (every server once per round),
 #            --idle-sleep US (holdfast's worker; default 100),
 #            --conn-rate PATH (default: bench/conn_rate beside holdfast)
-#   environment: HF_TPT_TAG (lab tag, default tpt), HF_TPT_COMMIT (what to
+#   environment: HF_TPT_HOLDFAST_ARGS (more holdfast options, recorded in
+#            the results' command line), HF_TPT_TAG (lab tag, default tpt), HF_TPT_COMMIT (what to
 #            call the holdfast build in the results; default git describe)
 #
 # The path is side_by_side.sh's: the clients run in the lab's client
@@ -100,6 +101,8 @@ prelude tpt
 holdfast_extra=
 hf_help=$("$holdfast" -- --help 2>&1 || true)
 [[ $hf_help == *"--dnssec "* ]] && holdfast_extra="--dnssec no"
+# HF_TPT_HOLDFAST_ARGS: more holdfast options (e.g. --idle-polls 32), recorded
+holdfast_extra="$holdfast_extra ${HF_TPT_HOLDFAST_ARGS:-}"
 [[ $hf_help == *"--exception-interface "* ]] || die "$holdfast has no exception-interface (TCP/TLS)"
 for t in dnsperf openssl unbound kresd ethtool python3 taskset flock; do
 	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh)"
