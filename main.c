@@ -169,6 +169,12 @@ int main(int argc, char **argv)
 			app_argc = argc - i;
 			break;
 		}
+	/* "holdfast --help" (no "--"): holdfast's help, not a start-up */
+	if (argc == 2 && eal_argc == argc &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		eal_argc = 0; /* app_argv[1] = argv[1] below */
+		app_argc = 2;
+	}
 	app_argv = calloc((size_t)app_argc + 1, sizeof(char *));
 	if (app_argv == NULL)
 		fail("out of memory");
