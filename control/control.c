@@ -31,6 +31,7 @@
 #include "control/hf_loop.h"
 #include "control/hf_mgmt_server.h"
 #include "control/hf_nta.h"
+#include "control/hf_svc.h"
 #include "validator/hf_validator.h"
 
 #define HF_CTL_INTAKE_BURST 64 /* hf_msg_query elements per ring per pass */
@@ -46,6 +47,7 @@ struct hf_control {
 	struct hf_fwd *fwd;
 	struct hf_nta_list ntas;
 	struct hf_mgmt mgmt;
+	struct hf_svc svc; /* readiness and the watchdog (systemd) */
 	unsigned nw;
 	struct rte_ring **to_control; /* [nw] */
 	bool stats_print;	      /* set (atomically) by hf_control_request_stats */
@@ -124,6 +126,8 @@ bool hf_control_poll(struct hf_control *c)
 	/* a command waiting on the cores keeps the loop spinning: its reply
 	 * (and the time it reports) is not held up by an idle sleep */
 	if (hf_mgmt_tick(&c->mgmt, now))
+		work = true;
+	if (hf_svc_tick(&c->svc, now))
 		work = true;
 	if (hf_fanout_pass(&c->out))
 		work = true;
@@ -227,8 +231,10 @@ void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools
 
 void hf_control_run(struct hf_control *c, volatile bool *stop)
 {
+	c->svc.running = true;
 	while (!*stop)
 		hf_control_poll(c);
+	hf_svc_notify(&c->svc, "STOPPING=1");
 }
 
 void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *st)
@@ -291,6 +297,7 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	c->nw = w->n;
 	c->loop.epfd = -1;
 	c->mgmt.lfd = -1;
+	c->svc.fd = -1;
 	c->to_control = calloc(w->n + 1, sizeof(*c->to_control));
 	if (c->to_control == NULL ||
 	    hf_fanout_init(&c->out, w->n, w->to_worker, w->shared, w->tsc_per_ms, &c->st) != 0) {
@@ -328,6 +335,8 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	};
 	if (hf_mgmt_init(&c->mgmt, &env, err, errlen) != 0)
 		goto fail;
+	if (hf_svc_init(&c->svc, &c->out, err, errlen) != 0)
+		goto fail;
 	fprintf(stderr,
 		"holdfast: control: %u forwarder(s), %u worker(s), up to %u resolutions in "
 		"flight, DNSSEC %s\n",
@@ -346,6 +355,7 @@ void hf_control_destroy(struct hf_control *c)
 {
 	if (c == NULL)
 		return;
+	hf_svc_fini(&c->svc);
 	hf_mgmt_fini(&c->mgmt);
 	hf_nta_fini(&c->ntas);
 	hf_fwd_destroy(c->fwd);

@@ -1,0 +1,213 @@
+"""holdfast as a service (issue 17): readiness and the watchdog through the
+sd_notify protocol itself, and reload.
+
+    test_service.py HOLDFAST SOURCE_ROOT [CASE ...]
+
+systemd is not PID 1 on the machines this runs on, so the test plays the
+service manager: it binds a Unix datagram socket, starts holdfast with
+NOTIFY_SOCKET pointing at it and WATCHDOG_USEC=1000000 (a ping due every
+500 ms, systemd's deadline 1 s), and reads what arrives.
+
+- ready: the first datagram is exactly "READY=1\\nSTATUS=answering on 1
+  worker core(s)", it comes once, and a query sent the moment it arrives
+  (a miss: a name no one asked before) is answered NOERROR on its first
+  try.
+- watchdog: WATCHDOG=1 keeps arriving, never more than 1 s apart (what
+  systemd would take as a hang), at least 5 in 3 s.
+- worker_stall: the worker lcore thread (rte-worker-1) alone is stopped (ptrace
+  PTRACE_SEIZE + PTRACE_INTERRUPT on its thread id: a group-wide SIGSTOP
+  would stop every thread, control too): after at most one ping already
+  under way, no WATCHDOG=1 arrives for 3 s, and the log names the worker.
+  Resumed (PTRACE_DETACH), the pings come back within 1.5 s and the log
+  says so.
+- control_stall: the same with the control thread (the main lcore): no
+  ping while it is stopped, pings again after.
+
+Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed".
+"""
+
+import ctypes
+import os
+import socket
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from lib import runner  # noqa: E402
+from lib.checks import check  # noqa: E402
+from lib.lab import lab_tag  # noqa: E402
+from lib.rig import Rig  # noqa: E402
+
+RIG = None
+NOTIFY = {"sock": None, "path": None, "got": []}  # got: (monotonic time, datagram)
+WD_USEC = 1000000
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+libc.ptrace.restype = ctypes.c_long
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+WALL = 0x40000000
+
+
+def receive(until):
+    """Read datagrams until the monotonic time `until`; returns those read."""
+    s, got = NOTIFY["sock"], []
+    while True:
+        left = until - time.monotonic()
+        if left <= 0:
+            break
+        s.settimeout(left)
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            break
+        got.append((time.monotonic(), d.decode()))
+    NOTIFY["got"] += got
+    return got
+
+
+def pings(got):
+    return [t for t, d in got if d == "WATCHDOG=1"]
+
+
+def thread_of(rig, comm):
+    """The thread id of holdfast's thread named comm."""
+    pid, names = rig.proc.pid, []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            names.append(f.read().strip())
+            if names[-1] == comm:
+                return int(tid)
+    raise AssertionError(f"no thread named {comm} in holdfast {pid}: {names}")
+
+
+class Stopped:
+    """One thread of holdfast stopped (ptrace), the others running."""
+
+    def __init__(self, tid):
+        self.tid = tid
+
+    def __enter__(self):
+        if libc.ptrace(PTRACE_SEIZE, self.tid, None, None) != 0:
+            raise OSError(ctypes.get_errno(), f"PTRACE_SEIZE {self.tid}")
+        if libc.ptrace(PTRACE_INTERRUPT, self.tid, None, None) != 0:
+            raise OSError(ctypes.get_errno(), f"PTRACE_INTERRUPT {self.tid}")
+        os.waitpid(self.tid, WALL)  # it is stopped now
+        with open(f"/proc/{RIG.proc.pid}/task/{self.tid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        check(state in ("t", "T"), f"thread {self.tid} is in state {state}, not stopped")
+        return self
+
+    def __exit__(self, *exc):
+        libc.ptrace(PTRACE_DETACH, self.tid, None, None)
+        return False
+
+
+def case_ready():
+    got = NOTIFY["got"]
+    check(got, "nothing arrived on NOTIFY_SOCKET")
+    check(got[0][1] == "READY=1\nSTATUS=answering on 1 worker core(s)", f"first datagram: {got[0][1]!r}")
+    check(sum(1 for _, d in got if d.startswith("READY=1")) == 1, f"READY=1 more than once: {got}")
+    check(NOTIFY.get("answered"), f"the query sent at READY=1 was not answered: {NOTIFY.get('dig')}")
+    log = RIG.log_text()
+    check("holdfast: every worker answers (1 applied a first control message): READY=1 sent" in log,
+          "no readiness line in the log")
+    check("holdfast: watchdog: WATCHDOG=1 every 500 ms" in log, "no watchdog line in the log")
+
+
+def check_steady(seconds):
+    t0 = time.monotonic()
+    got = receive(t0 + seconds)
+    p = [t0] + pings(got)
+    gaps = [b - a for a, b in zip(p, p[1:])]
+    check(len(p) - 1 >= 5, f"{len(p) - 1} WATCHDOG=1 in {seconds} s: {got}")
+    check(max(gaps) < WD_USEC / 1e6, f"a gap of {max(gaps):.3f} s between pings (WatchdogSec 1 s)")
+    check(all(d == "WATCHDOG=1" for _, d in got), f"other datagrams: {got}")
+
+
+def case_watchdog():
+    check_steady(3.0)
+
+
+def stall(comm, log_line):
+    tid = thread_of(RIG, comm) if comm else RIG.proc.pid
+    comm = comm or "the control thread"
+    receive(time.monotonic() + 0.6)  # drain
+    with Stopped(tid):
+        t0 = time.monotonic()
+        got = receive(t0 + 3.0)
+        late = [t - t0 for t in pings(got)]
+        # a probe the thread applied just before it stopped may still earn one ping
+        check(len(late) <= 1 and all(x < 0.6 for x in late),
+              f"WATCHDOG=1 while {comm} is stopped, at {[round(x, 3) for x in late]} s")
+    t1 = time.monotonic()
+    got = receive(t1 + 1.5)
+    check(pings(got), f"no WATCHDOG=1 within 1.5 s of resuming {comm}")
+    if log_line:
+        log = RIG.log_text()
+        check(log_line in log, f"no {log_line!r} in the log")
+        check("holdfast: watchdog: every worker makes progress again" in log, "no recovery line in the log")
+    check_steady(3.0)
+
+
+def case_worker_stall():
+    stall("rte-worker-1",
+          "holdfast: watchdog: worker(s) 0 not making progress: WATCHDOG=1 held back")
+
+
+def case_control_stall():
+    stall(None, None)  # the main thread: the main lcore, the control loop
+
+
+def start_notify(rig):
+    """Start holdfast with NOTIFY_SOCKET and WATCHDOG_USEC; wait for READY=1
+    and query at once."""
+    if NOTIFY["sock"] is not None:
+        NOTIFY["sock"].close()
+    d = tempfile.mkdtemp(prefix="hf-notify-")
+    path = os.path.join(d, "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    NOTIFY.update(sock=s, path=path, got=[], answered=False, dig=None)
+    rig.env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC=str(WD_USEC))
+    try:
+        rig.start(wait=False)
+    finally:
+        rig.env = None
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:
+        check(rig.running(), f"holdfast exited during start-up: {rig.log_tail(3)}")
+        got = receive(time.monotonic() + 0.2)
+        if any(d.startswith("READY=1") for _, d in got):
+            r = rig.nsexec("dig", "+time=2", "+tries=1", f"@{rig.lab['HF_LAB_SERVICE4']}",
+                           f"gen-{900 + rig.instance}.test", "A", "+noall", "+comments", "+answer")
+            NOTIFY["dig"] = r.stdout
+            NOTIFY["answered"] = "status: NOERROR" in r.stdout and "203.0.113." in r.stdout
+            return
+    raise AssertionError("no READY=1 within 30 s")
+
+
+def make_rig(holdfast, srcdir):
+    global RIG
+    os.environ.setdefault("HF_LAB_WORLD", "0")  # the test. zone is enough
+    RIG = Rig(holdfast, srcdir, "e2esvc", lab_tag("v"))
+    return RIG
+
+
+def start(rig, label, knobs):
+    if label == "notify":
+        start_notify(rig)
+    else:
+        rig.start(**knobs)
+
+
+PLAN = [("notify", {}, [case_ready, case_watchdog, case_worker_stall, case_control_stall])]
+
+
+def main():
+    return runner.main(__doc__, "service", PLAN, make_rig, start=start)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
