@@ -54,8 +54,8 @@ static void print_counters(FILE *f)
 }
 
 /* SIGINT/SIGTERM stop; SIGUSR1 prints the per-core counters; SIGHUP (the
- * reload signal of systemd's ExecReload and of every resolver) is logged
- * and ignored until holdfast can reload. */
+ * reload signal of systemd's ExecReload and of every resolver) asks control
+ * to read the configuration again (holdfastctl reload does the same). */
 static void *signal_thread(void *arg)
 {
 	sigset_t *set = arg;
@@ -64,8 +64,8 @@ static void *signal_thread(void *arg)
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			fprintf(stderr, "holdfast: SIGHUP: reload is not supported yet; "
-					"ignored (restart to apply a new configuration)\n");
+			fprintf(stderr, "holdfast: SIGHUP: reloading the configuration\n");
+			hf_control_request_reload(ctl);
 			continue;
 		}
 		if (sig == SIGUSR1) {
@@ -277,6 +277,7 @@ int main(int argc, char **argv)
 			fail("out of memory");
 	}
 	hf_control_set_pools(ctl, pools, nworkers);
+	hf_control_set_args(ctl, app_argc, app_argv); /* what a reload reads again */
 	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)
 		fail("cannot start the signal thread");
 

@@ -31,6 +31,7 @@
 #include "control/hf_loop.h"
 #include "control/hf_mgmt_server.h"
 #include "control/hf_nta.h"
+#include "control/hf_reload.h"
 #include "control/hf_svc.h"
 #include "validator/hf_validator.h"
 
@@ -51,7 +52,11 @@ struct hf_control {
 	unsigned nw;
 	struct rte_ring **to_control; /* [nw] */
 	bool stats_print;	      /* set (atomically) by hf_control_request_stats */
-	bool busy;		      /* the last pass did work */
+	bool reload_req;	      /* set (atomically) by hf_control_request_reload */
+	uint64_t reload_seq;	      /* a reload's CONFIG: READY=1 once every core applied it */
+	int argc;		      /* the arguments a reload reads again */
+	char **argv;
+	bool busy; /* the last pass did work */
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];
 };
 
@@ -108,6 +113,84 @@ static bool intake(struct hf_control *c, uint64_t now)
 	return work;
 }
 
+struct hf_msg_ctl *hf_control_config_msg(const struct hf_config *cfg)
+{
+	struct hf_msg_ctl *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->type = HF_MSG_CONFIG;
+	m->conf.stale_window_ms = cfg->stale_window_ms;
+	m->conf.client_timeout_ms = cfg->client_timeout_ms;
+	m->conf.stale_ttl = cfg->stale_ttl;
+	m->conf.failure_recheck_ms = cfg->failure_recheck_ms;
+	m->conf.miss_timeout_ms = hf_control_miss_timeout_ms(cfg);
+	return m;
+}
+
+void hf_control_set_args(struct hf_control *c, int argc, char **argv)
+{
+	c->argc = argc;
+	c->argv = argv;
+}
+
+void hf_control_request_reload(struct hf_control *c)
+{
+	__atomic_store_n(&c->reload_req, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * Read the configuration again and take over what can change at run time
+ * (control/hf_reload.h): control's copy (the forwarder, the NTA list and
+ * management read it at each use) and a CONFIG to every worker, which
+ * also makes the change acknowledged like an NTA (*seq). Anything wrong:
+ * nothing changes. One line on stderr either way.
+ */
+static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err, size_t errlen)
+{
+	static struct hf_config next, out; /* control thread only */
+	struct hf_control *c = arg;
+	struct hf_msg_ctl *m;
+	char why[600];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (c->argv == NULL) {
+		snprintf(why, sizeof(why), "no command line to read again");
+		rc = hf_error(HF_EINVAL);
+		goto fail;
+	}
+	hf_config_defaults(&next);
+	rc = hf_config_args(&next, c->argc, c->argv, why, sizeof(why));
+	if (rc == 0)
+		rc = hf_config_check(&next, why, sizeof(why));
+	if (rc == 0)
+		rc = hf_reload_merge(&c->cfg, &next, &out, d, why, sizeof(why));
+	if (rc == 0 && out.stats_textfile[0] != '\0' &&
+	    strcmp(out.stats_textfile, c->cfg.stats_textfile) != 0)
+		rc = hf_file_dir_check("stats-textfile", out.stats_textfile, why, sizeof(why));
+	if (rc != 0)
+		goto fail;
+	m = hf_control_config_msg(&out);
+	if (m == NULL || hf_fanout_send(&c->out, m) != 0) {
+		snprintf(why, sizeof(why), "out of memory");
+		rc = hf_error(HF_ENOMEM);
+		goto fail;
+	}
+	*seq = hf_fanout_last_seq(&c->out);
+	hf_svc_reloading(&c->svc);
+	c->reload_seq = *seq;
+	c->cfg = out;
+	if (strstr(d->applied, "forwarder") != NULL)
+		hf_fwd_forwarders_changed(c->fwd);
+	fprintf(stderr, "holdfast: reload: applied: %s; needs a restart (old value kept): %s\n",
+		d->napplied ? d->applied : "nothing changed", d->nrestart ? d->restart : "none");
+	return 0;
+fail:
+	snprintf(err, errlen, "reload: %s: nothing changed", why);
+	fprintf(stderr, "holdfast: %s\n", err);
+	return rc;
+}
+
 bool hf_control_poll(struct hf_control *c)
 {
 	bool work = false;
@@ -131,6 +214,18 @@ bool hf_control_poll(struct hf_control *c)
 		work = true;
 	if (hf_fanout_pass(&c->out))
 		work = true;
+	if (__atomic_load_n(&c->reload_req, __ATOMIC_ACQUIRE)) {
+		struct hf_reload_diff d;
+		uint64_t seq;
+		char err[700];
+		__atomic_store_n(&c->reload_req, false, __ATOMIC_RELAXED);
+		reload(c, &d, &seq, err, sizeof(err)); /* its line on stderr */
+		work = true;
+	}
+	if (c->reload_seq != 0 && hf_fanout_applied(&c->out, c->reload_seq)) {
+		c->reload_seq = 0;
+		hf_svc_notify(&c->svc, "READY=1");
+	}
 	if (__atomic_load_n(&c->stats_print, __ATOMIC_ACQUIRE)) {
 		__atomic_store_n(&c->stats_print, false, __ATOMIC_RELAXED);
 		hf_control_print_stats(c, stderr);
@@ -332,6 +427,8 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		.val = c->val,
 		.st = &c->st,
 		.to_control = c->to_control,
+		.reload = reload,
+		.reload_arg = c,
 	};
 	if (hf_mgmt_init(&c->mgmt, &env, err, errlen) != 0)
 		goto fail;

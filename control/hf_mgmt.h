@@ -37,6 +37,7 @@ enum hf_mgmt_cmd {
 	HF_CMD_CACHE_FLUSH,
 	HF_CMD_CONFIG_GET,
 	HF_CMD_CONFIG_SET,
+	HF_CMD_RELOAD,
 };
 
 struct hf_mgmt_req {

@@ -23,11 +23,34 @@ NOTIFY_SOCKET pointing at it and WATCHDOG_USEC=1000000 (a ping due every
 - control_stall: the same with the control thread (the main lcore): no
   ping while it is stopped, pings again after.
 
+- reload_notify: SIGHUP under the notify protocol: "RELOADING=1" with
+  MONOTONIC_USEC, then "READY=1" once every core applied the reload.
+
+Reload (a holdfast of its own, the file rewritten between reloads):
+
+- reload_changed: serve-stale-ttl 7s and max-ttl 60s in the file;
+  `holdfastctl --json reload` says exactly applied [serve-stale-ttl,
+  max-ttl], restart_needed [], cores 1; `config get` shows 7s, and a name
+  whose record has TTL 3600 comes back with TTL 60.
+- reload_restart_only: cache-entries and burst changed (restart) with
+  upstream-timeout (run time): applied [upstream-timeout], restart_needed
+  [cache-entries, burst], and the log line says so.
+- reload_broken: a value above its maximum: exit 1, one line naming the
+  file, line and key, "nothing changed"; config get still shows the old
+  value, and a good file after it reloads.
+- reload_sighup: serve-stale-client-timeout 0 by SIGHUP: the log line,
+  and `config get` shows 0.
+- reload_forwarder: the forwarder replaced by an address nothing listens
+  on: a new name gets SERVFAIL; put back: a new name is answered.
+
 Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed".
 """
 
 import ctypes
 import os
+import random
+import re
+import signal
 import socket
 import sys
 import tempfile
@@ -35,7 +58,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from lib import runner  # noqa: E402
-from lib.checks import check  # noqa: E402
+from lib.checks import answer_ttl, check, expect  # noqa: E402
+from lib.dnsmsg import NOERROR, SERVFAIL, T_A  # noqa: E402
 from lib.lab import lab_tag  # noqa: E402
 from lib.rig import Rig  # noqa: E402
 
@@ -160,6 +184,114 @@ def case_control_stall():
     stall(None, None)  # the main thread: the main lcore, the control loop
 
 
+def case_reload_notify():
+    receive(time.monotonic() + 0.6)  # drain
+    RIG.proc.send_signal(signal.SIGHUP)
+    got = [d for _, d in receive(time.monotonic() + 1.0) if d != "WATCHDOG=1"]
+    check(len(got) == 2 and got[0].startswith("RELOADING=1\nMONOTONIC_USEC=") and got[1] == "READY=1",
+          f"after SIGHUP: {got}")
+    usec = int(got[0].split("=")[-1])
+    check(abs(usec - time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000) < 2_000_000,
+          f"MONOTONIC_USEC {usec} is not now")
+
+
+# ---- reload
+
+def rewrite(**knobs):
+    """The running holdfast's config file with these keys changed, on top of
+    the changes before (None drops a key)."""
+    RIG.knobs = dict(RIG.knobs, **knobs)
+    with open(RIG.conf_path, "w") as f:
+        f.write(RIG.config_text(RIG.knobs, RIG.extra))
+
+
+def reload_ok(applied, restart):
+    r = RIG.ctl("reload")
+    check(r.get("applied") == applied and r.get("restart_needed") == restart and r.get("cores") == 1 and
+          isinstance(r.get("apply_us"), int), f"reload: {r}")
+    return r
+
+
+def config_get(key):
+    return RIG.ctl("config", "get", key)["config"][key]
+
+
+USED = set()
+
+
+def new_name():
+    """A name of the lab this run has not asked yet (a miss)."""
+    n = random.choice([i for i in range(1, 900) if i not in USED])
+    USED.add(n)
+    return f"gen-{n}.test"
+
+
+def case_reload_changed():
+    rewrite(**{"serve-stale-ttl": "7", "max-ttl": "60"})
+    reload_ok(["serve-stale-ttl", "max-ttl"], [])
+    check(config_get("serve-stale-ttl") == "7s", f"serve-stale-ttl: {config_get('serve-stale-ttl')}")
+    r, _ = RIG.client.query(new_name(), T_A)
+    expect(r, NOERROR)
+    check(answer_ttl(r, T_A) == 60, f"TTL {answer_ttl(r, T_A)} after max-ttl 60 (the record's is 3600)")
+    check("holdfast: reload: applied: serve-stale-ttl max-ttl; needs a restart (old value kept): none\n"
+          in RIG.log_text(), "no reload line in the log")
+    out = RIG.ctl_text("reload")  # text: nothing changed since
+    check(re.fullmatch(r"applied:\n  \(none\)\nrestart_needed:\n  \(none\)\ncores: 1\napply_us: \d+\n", out),
+          f"text reply: {out!r}")
+
+
+def case_reload_restart_only():
+    rewrite(**{"cache-entries": "2048", "burst": "16", "upstream-timeout": "2s"})
+    reload_ok(["upstream-timeout"], ["cache-entries", "burst"])
+    check("holdfast: reload: applied: upstream-timeout; needs a restart (old value kept): cache-entries burst\n"
+          in RIG.log_text(), "no reload line in the log")
+    # the next reload names them again: the old values are still in force
+    reload_ok([], ["cache-entries", "burst"])
+    # the file as the running holdfast has it again: nothing to name
+    rewrite(**{"cache-entries": None, "burst": None})
+    reload_ok([], [])
+
+
+def case_reload_broken():
+    before = config_get("serve-stale-ttl")
+    check(before == "7s", f"serve-stale-ttl {before} before the case")
+    rewrite(**{"serve-stale-ttl": "9h"})
+    lines = open(RIG.conf_path).read().splitlines()
+    n = 1 + next(i for i, line in enumerate(lines) if line.startswith("serve-stale-ttl:"))
+    r = RIG.ctl_raw("reload")
+    want = (f'reload: {RIG.conf_path}:{n}: serve-stale-ttl: "9h" is above the maximum 1h: nothing changed')
+    check(r.rc == 1 and r.obj is not None and r.obj.get("ok") is False and r.obj.get("error") == want,
+          f"broken file: {r.show()}; want error {want!r}")
+    check(config_get("serve-stale-ttl") == before, f"serve-stale-ttl changed to {config_get('serve-stale-ttl')}")
+    check(f"holdfast: {want}\n" in RIG.log_text(), "no error line in the log")
+    rewrite(**{"serve-stale-ttl": "8"})
+    reload_ok(["serve-stale-ttl"], [])
+    check(config_get("serve-stale-ttl") == "8s", "the good file after the broken one did not apply")
+
+
+def case_reload_sighup():
+    rewrite(**{"serve-stale-client-timeout": "0"})
+    RIG.proc.send_signal(signal.SIGHUP)
+    line = "holdfast: reload: applied: serve-stale-client-timeout; needs a restart (old value kept): none\n"
+    t0 = time.monotonic()
+    while line not in RIG.log_text() and time.monotonic() - t0 < 3:
+        time.sleep(0.05)
+    check(line in RIG.log_text(), "no reload line after SIGHUP")
+    check(config_get("serve-stale-client-timeout") == "0", "serve-stale-client-timeout is not 0")
+
+
+def case_reload_forwarder():
+    upstream = RIG.lab["HF_LAB_UPSTREAM"]
+    rewrite(**{"forwarder": "127.66.0.1@53", "upstream-timeout": "200ms", "upstream-attempts": "1"})
+    reload_ok(["forwarder", "upstream-timeout", "upstream-attempts"], [])
+    r, _ = RIG.client.query(new_name(), T_A, timeout=5)
+    expect(r, SERVFAIL, "with a forwarder nothing listens on")
+    rewrite(**{"forwarder": upstream, "upstream-timeout": "200ms", "upstream-attempts": "1"})
+    reload_ok(["forwarder"], [])
+    r, _ = RIG.client.query(new_name(), T_A)
+    expect(r, NOERROR, "with the lab's forwarder back")
+
+
 def start_notify(rig):
     """Start holdfast with NOTIFY_SOCKET and WATCHDOG_USEC; wait for READY=1
     and query at once."""
@@ -202,7 +334,9 @@ def start(rig, label, knobs):
         rig.start(**knobs)
 
 
-PLAN = [("notify", {}, [case_ready, case_watchdog, case_worker_stall, case_control_stall])]
+PLAN = [("notify", {}, [case_ready, case_watchdog, case_worker_stall, case_control_stall, case_reload_notify]),
+        ("reload", {}, [case_reload_changed, case_reload_restart_only, case_reload_broken, case_reload_sighup,
+                        case_reload_forwarder])]
 
 
 def main():

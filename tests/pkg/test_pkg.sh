@@ -32,11 +32,13 @@ if dpkg-query -W -f='${Status}' holdfast 2>/dev/null | grep -q installed; then
 	exit 1
 fi
 
-# ---- build: the committed tree, out of the source dir (the .deb lands in its parent)
+# ---- build: the tree as it is (tracked files and new ones git does not
+# ignore), copied out of the source dir (the .deb lands in its parent)
 ver=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
 tree="$work/holdfast-$ver"
 mkdir -p "$tree"
-if ! git -C "$src" ls-files -z | (cd "$src" && tar --null -T - -cf -) | tar -xf - -C "$tree"; then
+if ! git -C "$src" ls-files -z --cached --others --exclude-standard |
+	(cd "$src" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$tree"; then
 	fail build "cannot copy the tree (git ls-files)"
 	exit 1
 fi
@@ -44,7 +46,7 @@ t0=$(date +%s)
 if (cd "$tree" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
 	ok "build ($(($(date +%s) - t0)) s)"
 else
-	fail build "dpkg-buildpackage: $(tail -n 20 "$work/build.log")"
+	fail build "dpkg-buildpackage: $(grep -E 'ERROR|error:|dh_[a-z_]+: error' "$work/build.log" | head -n 10)"$'\n'"$(tail -n 5 "$work/build.log")"
 	exit 1
 fi
 deb=$(ls "$work"/holdfast_"$ver"_*.deb)
@@ -94,7 +96,7 @@ if getent group holdfast >/dev/null; then ok "group holdfast"; else fail group "
 
 # ---- the installed binaries
 if /usr/sbin/holdfast --help | grep -q -- '--serve-stale-window' &&
-	/usr/sbin/holdfastctl --help 2>&1 | grep -q 'nta add'; then
+	/usr/sbin/holdfastctl --help 2>&1 | grep -q 'reload'; then
 	ok "holdfast --help, holdfastctl --help"
 else
 	fail help "holdfast --help or holdfastctl --help"
