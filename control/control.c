@@ -56,7 +56,8 @@ struct hf_control {
 	uint64_t reload_seq;	      /* a reload's CONFIG: READY=1 once every core applied it */
 	int argc;		      /* the arguments a reload reads again */
 	char **argv;
-	bool busy; /* the last pass did work */
+	char *anchor_text; /* the trust-anchor file's text in force; NULL: built-in anchors */
+	bool busy;	   /* the last pass did work */
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];
 };
 
@@ -139,6 +140,44 @@ void hf_control_request_reload(struct hf_control *c)
 }
 
 /*
+ * The anchors a reload would load: the trust-anchor file read and parsed
+ * again (*text, malloc()ed) or the built-in ones (NULL), *changed when they
+ * differ from those in force. 0, or an error with why set; nothing is
+ * loaded yet.
+ */
+static int anchors_prepare(struct hf_control *c, const struct hf_config *out, char **text,
+			   bool *changed, char *why, size_t whylen)
+{
+	char verr[256] = "";
+	unsigned n = 0;
+	int rc;
+
+	*text = NULL;
+	*changed = false;
+	if (c->val == NULL) /* dnssec: no (a restart key) */
+		return 0;
+	if (out->trust_anchor[0] == '\0') {
+		*changed = c->anchor_text != NULL;
+		return 0;
+	}
+	*text = hf_val_read_anchor_file(out->trust_anchor, verr, sizeof(verr));
+	if (*text == NULL) {
+		snprintf(why, whylen, "trust-anchor: %s", verr);
+		return hf_error(HF_EIO);
+	}
+	rc = hf_val_check_anchors_str(*text, &n, verr, sizeof(verr));
+	if (rc != 0 || n == 0) {
+		snprintf(why, whylen, "trust-anchor: %s: %s", out->trust_anchor,
+			 rc == 0 ? "no DS or DNSKEY record in it" : verr);
+		free(*text);
+		*text = NULL;
+		return hf_error(HF_EINVAL);
+	}
+	*changed = c->anchor_text == NULL || strcmp(*text, c->anchor_text) != 0;
+	return 0;
+}
+
+/*
  * Read the configuration again and take over what can change at run time
  * (control/hf_reload.h): control's copy (the forwarder, the NTA list and
  * management read it at each use) and a CONFIG to every worker, which
@@ -149,11 +188,13 @@ static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err,
 {
 	static struct hf_config next, out; /* control thread only */
 	struct hf_control *c = arg;
-	struct hf_msg_ctl *m;
-	char why[600];
+	struct hf_msg_ctl *m = NULL;
+	char why[600], *anchors = NULL;
+	bool anchors_changed = false;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
+	why[0] = '\0';
 	if (c->argv == NULL) {
 		snprintf(why, sizeof(why), "no command line to read again");
 		rc = hf_error(HF_EINVAL);
@@ -168,11 +209,39 @@ static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err,
 	if (rc == 0 && out.stats_textfile[0] != '\0' &&
 	    strcmp(out.stats_textfile, c->cfg.stats_textfile) != 0)
 		rc = hf_file_dir_check("stats-textfile", out.stats_textfile, why, sizeof(why));
+	if (rc == 0)
+		rc = anchors_prepare(c, &out, &anchors, &anchors_changed, why, sizeof(why));
 	if (rc != 0)
 		goto fail;
 	m = hf_control_config_msg(&out);
-	if (m == NULL || hf_fanout_send(&c->out, m) != 0) {
+	if (m == NULL) {
 		snprintf(why, sizeof(why), "out of memory");
+		rc = hf_error(HF_ENOMEM);
+		goto fail;
+	}
+	/* checked above: only memory can fail from here on */
+	if (anchors_changed) {
+		rc = anchors ? hf_val_load_anchors_str(c->val, anchors, true, why, sizeof(why))
+			     : hf_val_load_default_anchors(c->val, why, sizeof(why));
+		if (rc != 0) {
+			free(m);
+			goto fail;
+		}
+		free(c->anchor_text);
+		c->anchor_text = anchors;
+		anchors = NULL;
+		if (strstr(d->applied, "trust-anchor") == NULL) { /* same path, new text */
+			size_t n = strlen(d->applied);
+			snprintf(d->applied + n, sizeof(d->applied) - n, "%strust-anchor",
+				 n ? " " : "");
+			d->napplied++;
+		}
+	}
+	free(anchors);
+	/* out of memory here leaves new anchors in force, and says so */
+	if (hf_fanout_send(&c->out, m) != 0) {
+		snprintf(why, sizeof(why), "out of memory%s",
+			 anchors_changed ? ": the new trust anchors are in force; otherwise" : "");
 		rc = hf_error(HF_ENOMEM);
 		goto fail;
 	}
@@ -186,6 +255,7 @@ static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err,
 		d->napplied ? d->applied : "nothing changed", d->nrestart ? d->restart : "none");
 	return 0;
 fail:
+	free(anchors);
 	snprintf(err, errlen, "reload: %s: nothing changed", why);
 	fprintf(stderr, "holdfast: %s\n", err);
 	return rc;
@@ -412,6 +482,8 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		goto fail;
 	if (val_init(c, err, errlen) != 0)
 		goto fail;
+	if (c->val != NULL && cfg->trust_anchor[0] != '\0') /* what a reload compares with */
+		c->anchor_text = hf_val_read_anchor_file(cfg->trust_anchor, err, errlen);
 	ops.arg = c;
 	c->fwd = hf_fwd_create(&c->cfg, c->val, &c->loop, &c->st, &ops, err, errlen);
 	if (c->fwd == NULL)
@@ -457,6 +529,7 @@ void hf_control_destroy(struct hf_control *c)
 	hf_nta_fini(&c->ntas);
 	hf_fwd_destroy(c->fwd);
 	hf_val_destroy(c->val);
+	free(c->anchor_text);
 	hf_loop_fini(&c->loop);
 	hf_fanout_fini(&c->out);
 	free(c->to_control);

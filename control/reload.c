@@ -25,6 +25,7 @@ const char *const hf_reload_runtime_keys[] = {
 	"upstream-attempts",
 	"stats-textfile",
 	"stats-textfile-interval",
+	"trust-anchor",
 };
 const unsigned hf_reload_nruntime_keys = HF_ARRAY_LEN(hf_reload_runtime_keys);
 
