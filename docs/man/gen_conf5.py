@@ -3,6 +3,7 @@
 keys that `holdfast -- --help` prints (the configuration table of
 control/config.c: every key, its help, default and bounds), so the page
 names every key the binary takes. Usage: gen_conf5.py HOLDFAST IN OUT"""
+import os
 import re
 import subprocess
 import sys
@@ -14,8 +15,11 @@ def roff(s):
 
 def main():
     holdfast, src, dst = sys.argv[1:4]
+    # a sanitizer build's holdfast too (its exit after --help leaks the
+    # argument copy on purpose: nothing to report here)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
     out = subprocess.run([holdfast, "--", "--help"], stdout=subprocess.PIPE, check=True,
-                         text=True, timeout=30).stdout
+                         text=True, timeout=30, env=env).stdout
     keys = []
     for line in out.splitlines():
         m = re.match(r"^  --([a-z0-9-]+)\s+(.*)$", line)

@@ -46,7 +46,6 @@ Reload (a holdfast of its own, the file rewritten between reloads):
 Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed".
 """
 
-import ctypes
 import os
 import random
 import re
@@ -62,17 +61,11 @@ from lib.checks import answer_ttl, check, expect  # noqa: E402
 from lib.dnsmsg import NOERROR, SERVFAIL, T_A  # noqa: E402
 from lib.lab import lab_tag  # noqa: E402
 from lib.rig import Rig  # noqa: E402
+from lib.threads import Stopped, thread_of  # noqa: E402
 
 RIG = None
 NOTIFY = {"sock": None, "path": None, "got": []}  # got: (monotonic time, datagram)
 WD_USEC = 1000000
-
-libc = ctypes.CDLL(None, use_errno=True)
-libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
-libc.ptrace.restype = ctypes.c_long
-PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
-WALL = 0x40000000
-
 
 def receive(until):
     """Read datagrams until the monotonic time `until`; returns those read."""
@@ -93,39 +86,6 @@ def receive(until):
 
 def pings(got):
     return [t for t, d in got if d == "WATCHDOG=1"]
-
-
-def thread_of(rig, comm):
-    """The thread id of holdfast's thread named comm."""
-    pid, names = rig.proc.pid, []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/comm") as f:
-            names.append(f.read().strip())
-            if names[-1] == comm:
-                return int(tid)
-    raise AssertionError(f"no thread named {comm} in holdfast {pid}: {names}")
-
-
-class Stopped:
-    """One thread of holdfast stopped (ptrace), the others running."""
-
-    def __init__(self, tid):
-        self.tid = tid
-
-    def __enter__(self):
-        if libc.ptrace(PTRACE_SEIZE, self.tid, None, None) != 0:
-            raise OSError(ctypes.get_errno(), f"PTRACE_SEIZE {self.tid}")
-        if libc.ptrace(PTRACE_INTERRUPT, self.tid, None, None) != 0:
-            raise OSError(ctypes.get_errno(), f"PTRACE_INTERRUPT {self.tid}")
-        os.waitpid(self.tid, WALL)  # it is stopped now
-        with open(f"/proc/{RIG.proc.pid}/task/{self.tid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        check(state in ("t", "T"), f"thread {self.tid} is in state {state}, not stopped")
-        return self
-
-    def __exit__(self, *exc):
-        libc.ptrace(PTRACE_DETACH, self.tid, None, None)
-        return False
 
 
 def case_ready():
@@ -155,10 +115,10 @@ def case_watchdog():
 
 
 def stall(comm, log_line):
-    tid = thread_of(RIG, comm) if comm else RIG.proc.pid
+    tid = thread_of(RIG.proc.pid, comm) if comm else RIG.proc.pid
     comm = comm or "the control thread"
     receive(time.monotonic() + 0.6)  # drain
-    with Stopped(tid):
+    with Stopped(RIG.proc.pid, tid):
         t0 = time.monotonic()
         got = receive(t0 + 3.0)
         late = [t - t0 for t in pings(got)]

@@ -3,7 +3,8 @@
 # `dpkg-buildpackage -us -uc -b`, lintian with no errors, `dpkg -i`, the
 # files where Debian expects them, the installed binaries run, the unit
 # passes `systemd-analyze verify`, and the installed holdfast speaks the
-# sd_notify protocol (tests/e2e/test_service.py run on /usr/sbin/holdfast).
+# sd_notify protocol (tests/e2e/test_service.py run on /usr/sbin/holdfast),
+# and the same .deb under a real systemd (test_nspawn.sh).
 # Purges the package at the end. Needs root. Usage: test_pkg.sh SOURCE_ROOT
 # Prints "ok NAME" / "FAIL NAME: reason" per step, then "N passed, N failed".
 set -uo pipefail
@@ -131,4 +132,12 @@ if /usr/bin/python3 "$src/tests/e2e/test_service.py" /usr/sbin/holdfast "$src" >
 	ok "test_service.py on /usr/sbin/holdfast ($(tail -n 1 "$work/service.log"))"
 else
 	fail service "$(grep -E '^(ok|FAIL)' "$work/service.log"; tail -n 1 "$work/service.log")"
+fi
+
+# ---- the same package under a real systemd, booted in a container
+if "$src/tests/pkg/test_nspawn.sh" "$src" "$deb" >"$work/nspawn.log" 2>&1; then
+	grep '^ok ' "$work/nspawn.log" | sed 's/^/# /'
+	ok "under systemd in systemd-nspawn ($(tail -n 1 "$work/nspawn.log"))"
+else
+	fail "under systemd" "$(grep -v '^ok ' "$work/nspawn.log" | tail -n 12)"
 fi
