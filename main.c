@@ -60,8 +60,8 @@ static void print_counters(FILE *f)
 }
 
 /* SIGINT/SIGTERM stop; SIGUSR1 prints the per-core counters; SIGHUP (the
- * reload signal of systemd's ExecReload and of every resolver) is logged
- * and ignored until holdfast can reload. */
+ * reload signal of systemd's ExecReload and of every resolver) asks control
+ * to read the configuration again (holdfastctl reload does the same). */
 static void *signal_thread(void *arg)
 {
 	sigset_t *set = arg;
@@ -70,8 +70,8 @@ static void *signal_thread(void *arg)
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			fprintf(stderr, "holdfast: SIGHUP: reload is not supported yet; "
-					"ignored (restart to apply a new configuration)\n");
+			fprintf(stderr, "holdfast: SIGHUP: reloading the configuration\n");
+			hf_control_request_reload(ctl);
 			continue;
 		}
 		if (sig == SIGUSR1) {
@@ -247,6 +247,12 @@ int main(int argc, char **argv)
 			app_argc = argc - i;
 			break;
 		}
+	/* "holdfast --help" (no "--"): holdfast's help, not a start-up */
+	if (argc == 2 && eal_argc == argc &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		eal_argc = 0; /* app_argv[1] = argv[1] below */
+		app_argc = 2;
+	}
 	app_argv = calloc((size_t)app_argc + 1, sizeof(char *));
 	if (app_argv == NULL)
 		fail("out of memory");
@@ -361,6 +367,7 @@ int main(int argc, char **argv)
 			caches[n++] = hf_transport_cache(transport);
 		hf_snap_load(cfg.cache_snapshot, caches, n, rte_rdtsc() / dp.tsc_per_ms, stderr);
 	}
+	hf_control_set_args(ctl, app_argc, app_argv); /* what a reload reads again */
 	if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)
 		fail("cannot start the signal thread");
 

@@ -482,6 +482,11 @@ static void fmt_forwarder(const struct sockaddr_storage *ss, char *buf, size_t s
 	snprintf(buf, size, "%s@%u", a, port);
 }
 
+void hf_config_forwarder_str(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	fmt_forwarder(ss, buf, size);
+}
+
 /* A value as shown in an error: quoted, at most 64 bytes, no control chars. */
 static void show_value(const char *v, char *buf, size_t size)
 {

@@ -32,6 +32,8 @@
 #include "control/hf_mgmt_server.h"
 #include "control/hf_nta.h"
 #include "control/hf_snapshot.h"
+#include "control/hf_reload.h"
+#include "control/hf_svc.h"
 #include "validator/hf_validator.h"
 
 #define HF_CTL_INTAKE_BURST 64 /* hf_msg_query elements per ring per pass */
@@ -48,10 +50,16 @@ struct hf_control {
 	struct hf_nta_list ntas;
 	struct hf_mgmt mgmt;
 	struct hf_snap_job snap; /* holdfastctl cache save */
+	struct hf_svc svc;	 /* readiness and the watchdog (systemd) */
 	unsigned nw;
 	struct rte_ring **to_control; /* [nw] */
 	bool stats_print;	      /* set (atomically) by hf_control_request_stats */
-	bool busy;		      /* the last pass did work */
+	bool reload_req;	      /* set (atomically) by hf_control_request_reload */
+	uint64_t reload_seq;	      /* a reload's CONFIG: READY=1 once every core applied it */
+	int argc;		      /* the arguments a reload reads again */
+	char **argv;
+	char *anchor_text; /* the trust-anchor file's text in force; NULL: built-in anchors */
+	bool busy;	   /* the last pass did work */
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];
 };
 
@@ -108,6 +116,153 @@ static bool intake(struct hf_control *c, uint64_t now)
 	return work;
 }
 
+struct hf_msg_ctl *hf_control_config_msg(const struct hf_config *cfg)
+{
+	struct hf_msg_ctl *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->type = HF_MSG_CONFIG;
+	m->conf.stale_window_ms = cfg->stale_window_ms;
+	m->conf.client_timeout_ms = cfg->client_timeout_ms;
+	m->conf.stale_ttl = cfg->stale_ttl;
+	m->conf.failure_recheck_ms = cfg->failure_recheck_ms;
+	m->conf.miss_timeout_ms = hf_control_miss_timeout_ms(cfg);
+	return m;
+}
+
+void hf_control_set_args(struct hf_control *c, int argc, char **argv)
+{
+	c->argc = argc;
+	c->argv = argv;
+}
+
+void hf_control_request_reload(struct hf_control *c)
+{
+	__atomic_store_n(&c->reload_req, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * The anchors a reload would load: the trust-anchor file read and parsed
+ * again (*text, malloc()ed) or the built-in ones (NULL), *changed when they
+ * differ from those in force. 0, or an error with why set; nothing is
+ * loaded yet.
+ */
+static int anchors_prepare(struct hf_control *c, const struct hf_config *out, char **text,
+			   bool *changed, char *why, size_t whylen)
+{
+	char verr[256] = "";
+	unsigned n = 0;
+	int rc;
+
+	*text = NULL;
+	*changed = false;
+	if (c->val == NULL) /* dnssec: no (a restart key) */
+		return 0;
+	if (out->trust_anchor[0] == '\0') {
+		*changed = c->anchor_text != NULL;
+		return 0;
+	}
+	*text = hf_val_read_anchor_file(out->trust_anchor, verr, sizeof(verr));
+	if (*text == NULL) {
+		snprintf(why, whylen, "trust-anchor: %s", verr);
+		return hf_error(HF_EIO);
+	}
+	rc = hf_val_check_anchors_str(*text, &n, verr, sizeof(verr));
+	if (rc != 0 || n == 0) {
+		snprintf(why, whylen, "trust-anchor: %s: %s", out->trust_anchor,
+			 rc == 0 ? "no DS or DNSKEY record in it" : verr);
+		free(*text);
+		*text = NULL;
+		return hf_error(HF_EINVAL);
+	}
+	*changed = c->anchor_text == NULL || strcmp(*text, c->anchor_text) != 0;
+	return 0;
+}
+
+/*
+ * Read the configuration again and take over what can change at run time
+ * (control/hf_reload.h): control's copy (the forwarder, the NTA list and
+ * management read it at each use) and a CONFIG to every worker, which
+ * also makes the change acknowledged like an NTA (*seq). Anything wrong:
+ * nothing changes. One line on stderr either way.
+ */
+static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err, size_t errlen)
+{
+	static struct hf_config next, out; /* control thread only */
+	struct hf_control *c = arg;
+	struct hf_msg_ctl *m = NULL;
+	char why[600], *anchors = NULL;
+	bool anchors_changed = false;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	why[0] = '\0';
+	if (c->argv == NULL) {
+		snprintf(why, sizeof(why), "no command line to read again");
+		rc = hf_error(HF_EINVAL);
+		goto fail;
+	}
+	hf_config_defaults(&next);
+	rc = hf_config_args(&next, c->argc, c->argv, why, sizeof(why));
+	if (rc == 0)
+		rc = hf_config_check(&next, why, sizeof(why));
+	if (rc == 0)
+		rc = hf_reload_merge(&c->cfg, &next, &out, d, why, sizeof(why));
+	if (rc == 0 && out.stats_textfile[0] != '\0' &&
+	    strcmp(out.stats_textfile, c->cfg.stats_textfile) != 0)
+		rc = hf_file_dir_check("stats-textfile", out.stats_textfile, why, sizeof(why));
+	if (rc == 0)
+		rc = anchors_prepare(c, &out, &anchors, &anchors_changed, why, sizeof(why));
+	if (rc != 0)
+		goto fail;
+	m = hf_control_config_msg(&out);
+	if (m == NULL) {
+		snprintf(why, sizeof(why), "out of memory");
+		rc = hf_error(HF_ENOMEM);
+		goto fail;
+	}
+	/* checked above: only memory can fail from here on */
+	if (anchors_changed) {
+		rc = anchors ? hf_val_load_anchors_str(c->val, anchors, true, why, sizeof(why))
+			     : hf_val_load_default_anchors(c->val, why, sizeof(why));
+		if (rc != 0) {
+			free(m);
+			goto fail;
+		}
+		free(c->anchor_text);
+		c->anchor_text = anchors;
+		anchors = NULL;
+		if (strstr(d->applied, "trust-anchor") == NULL) { /* same path, new text */
+			size_t n = strlen(d->applied);
+			snprintf(d->applied + n, sizeof(d->applied) - n, "%strust-anchor",
+				 n ? " " : "");
+			d->napplied++;
+		}
+	}
+	free(anchors);
+	/* out of memory here leaves new anchors in force, and says so */
+	if (hf_fanout_send(&c->out, m) != 0) {
+		snprintf(why, sizeof(why), "out of memory%s",
+			 anchors_changed ? ": the new trust anchors are in force; otherwise" : "");
+		rc = hf_error(HF_ENOMEM);
+		goto fail;
+	}
+	*seq = hf_fanout_last_seq(&c->out);
+	hf_svc_reloading(&c->svc);
+	c->reload_seq = *seq;
+	c->cfg = out;
+	if (strstr(d->applied, "forwarder") != NULL)
+		hf_fwd_forwarders_changed(c->fwd);
+	fprintf(stderr, "holdfast: reload: applied: %s; needs a restart (old value kept): %s\n",
+		d->napplied ? d->applied : "nothing changed", d->nrestart ? d->restart : "none");
+	return 0;
+fail:
+	free(anchors);
+	snprintf(err, errlen, "reload: %s: nothing changed", why);
+	fprintf(stderr, "holdfast: %s\n", err);
+	return rc;
+}
+
 bool hf_control_poll(struct hf_control *c)
 {
 	bool work = false;
@@ -130,8 +285,22 @@ bool hf_control_poll(struct hf_control *c)
 	/* a save whose `holdfastctl` went away is written all the same */
 	if (c->snap.busy && hf_snap_job_finish(&c->snap, &c->out, c->cfg.cache_snapshot, stderr))
 		work = true;
+	if (hf_svc_tick(&c->svc, now))
+		work = true;
 	if (hf_fanout_pass(&c->out))
 		work = true;
+	if (__atomic_load_n(&c->reload_req, __ATOMIC_ACQUIRE)) {
+		struct hf_reload_diff d;
+		uint64_t seq;
+		char err[700];
+		__atomic_store_n(&c->reload_req, false, __ATOMIC_RELAXED);
+		reload(c, &d, &seq, err, sizeof(err)); /* its line on stderr */
+		work = true;
+	}
+	if (c->reload_seq != 0 && hf_fanout_applied(&c->out, c->reload_seq)) {
+		c->reload_seq = 0;
+		hf_svc_notify(&c->svc, "READY=1");
+	}
 	if (__atomic_load_n(&c->stats_print, __ATOMIC_ACQUIRE)) {
 		__atomic_store_n(&c->stats_print, false, __ATOMIC_RELAXED);
 		hf_control_print_stats(c, stderr);
@@ -244,8 +413,10 @@ void hf_control_set_pools(struct hf_control *c, struct rte_mempool *const *pools
 
 void hf_control_run(struct hf_control *c, volatile bool *stop)
 {
+	c->svc.running = true;
 	while (!*stop)
 		hf_control_poll(c);
+	hf_svc_notify(&c->svc, "STOPPING=1");
 }
 
 void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *st)
@@ -308,6 +479,7 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	c->nw = w->n;
 	c->loop.epfd = -1;
 	c->mgmt.lfd = -1;
+	c->svc.fd = -1;
 	c->to_control = calloc(w->n + 1, sizeof(*c->to_control));
 	if (c->to_control == NULL ||
 	    hf_fanout_init(&c->out, w->n, w->to_worker, w->shared, w->tsc_per_ms, &c->st) != 0) {
@@ -329,6 +501,8 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		goto fail;
 	if (val_init(c, err, errlen) != 0)
 		goto fail;
+	if (c->val != NULL && cfg->trust_anchor[0] != '\0') /* what a reload compares with */
+		c->anchor_text = hf_val_read_anchor_file(cfg->trust_anchor, err, errlen);
 	ops.arg = c;
 	c->fwd = hf_fwd_create(&c->cfg, c->val, &c->loop, &c->st, &ops, err, errlen);
 	if (c->fwd == NULL)
@@ -346,8 +520,12 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		.to_control = c->to_control,
 		.ntransport = w->ntransport,
 		.snap = &c->snap,
+		.reload = reload,
+		.reload_arg = c,
 	};
 	if (hf_mgmt_init(&c->mgmt, &env, err, errlen) != 0)
+		goto fail;
+	if (hf_svc_init(&c->svc, &c->out, err, errlen) != 0)
 		goto fail;
 	fprintf(stderr,
 		"holdfast: control: %u forwarder(s), %u worker(s)%s, up to %u resolutions in "
@@ -368,11 +546,13 @@ void hf_control_destroy(struct hf_control *c)
 {
 	if (c == NULL)
 		return;
+	hf_svc_fini(&c->svc);
 	hf_mgmt_fini(&c->mgmt);
 	hf_snap_job_fini(&c->snap);
 	hf_nta_fini(&c->ntas);
 	hf_fwd_destroy(c->fwd);
 	hf_val_destroy(c->val);
+	free(c->anchor_text);
 	hf_loop_fini(&c->loop);
 	hf_fanout_fini(&c->out);
 	free(c->to_control);

@@ -267,6 +267,23 @@ static uint32_t max_inflight(void)
 	return HF_FWD_MAX_INFLIGHT;
 }
 
+/* f->fwd_name[] from the configured forwarders (for the logs). */
+static void name_forwarders(struct hf_fwd *f)
+{
+	for (unsigned i = 0; i < f->cfg->nforwarders; i++)
+		hf_config_forwarder_str(&f->cfg->forwarder[i], f->fwd_name[i],
+					sizeof(f->fwd_name[i]));
+}
+
+void hf_fwd_forwarders_changed(struct hf_fwd *f)
+{
+	name_forwarders(f);
+	/* a cookie belongs to a server: every forwarder starts afresh */
+	memset(f->cookie, 0, sizeof(f->cookie));
+	memset(f->fwd_log_ms, 0, sizeof(f->fwd_log_ms));
+	memset(f->fwd_log_quiet, 0, sizeof(f->fwd_log_quiet));
+}
+
 struct hf_fwd *hf_fwd_create(const struct hf_config *cfg, struct hf_val *val, struct hf_loop *loop,
 			     struct hf_control_stats *st, const struct hf_fwd_ops *ops, char *err,
 			     size_t errlen)
@@ -292,21 +309,7 @@ struct hf_fwd *hf_fwd_create(const struct hf_config *cfg, struct hf_val *val, st
 		hf_fwd_destroy(f);
 		return NULL;
 	}
-	for (unsigned i = 0; i < cfg->nforwarders; i++) {
-		const struct sockaddr_storage *ss = &cfg->forwarder[i];
-		char a[INET6_ADDRSTRLEN] = "?";
-		unsigned port;
-		if (ss->ss_family == AF_INET) {
-			const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-			inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
-			port = ntohs(sin->sin_port);
-		} else {
-			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-			inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
-			port = ntohs(sin6->sin6_port);
-		}
-		snprintf(f->fwd_name[i], sizeof(f->fwd_name[i]), "%s@%u", a, port);
-	}
+	name_forwarders(f);
 	if (val != NULL)
 		hf_val_set_nta(val, hf_fwd_nta_hook, f);
 	return f;

@@ -126,6 +126,9 @@ int hf_config_parse_nta(const char *value, uint8_t *name, size_t *name_len, uint
 /* An NTA lifetime ("2m", "1h", "90"): 0 or HF_EINVAL with err set. */
 int hf_config_parse_lifetime(const char *value, uint32_t *lifetime_s, char *err, size_t errlen);
 
+/* A forwarder as ADDR@PORT (as the dump writes it). */
+void hf_config_forwarder_str(const struct sockaddr_storage *ss, char *buf, size_t size);
+
 /* Write the config in force in config-file form (for status / --dump-config). */
 void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size);
 

@@ -92,4 +92,15 @@ void hf_control_print_stats(const struct hf_control *c, FILE *f);
  */
 void hf_control_request_stats(struct hf_control *c);
 
+/* A CONFIG message with cfg's serve-stale knobs and miss timeout (malloc()ed),
+ * or NULL when out of memory. */
+struct hf_msg_ctl *hf_control_config_msg(const struct hf_config *cfg);
+/* The application arguments holdfast started with (argv[0] first, -c FILE
+ * among them), which a reload reads again; they must outlive c. Before
+ * hf_control_run; without them reload is refused. */
+void hf_control_set_args(struct hf_control *c, int argc, char **argv);
+/* Ask the control thread to reload (SIGHUP): on its next pass, with the
+ * result in one line on stderr. Any thread (an atomic store). */
+void hf_control_request_reload(struct hf_control *c);
+
 #endif

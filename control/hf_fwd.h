@@ -46,6 +46,11 @@ struct hf_fwd *hf_fwd_create(const struct hf_config *cfg, struct hf_val *val, st
 			     struct hf_control_stats *st, const struct hf_fwd_ops *ops, char *err,
 			     size_t errlen);
 void hf_fwd_destroy(struct hf_fwd *f);
+/* cfg's forwarder list was replaced (a reload): their names, and no
+ * cookie kept. A UDP attempt in flight finishes on its socket, connected
+ * to the forwarder it was sent to; the attempts after it use the new
+ * list. */
+void hf_fwd_forwarders_changed(struct hf_fwd *f);
 
 /* A MISS/REFRESH: join the resolution in flight or start one. */
 void hf_fwd_request(struct hf_fwd *f, const struct hf_msg_query *mq, uint64_t now_ms);

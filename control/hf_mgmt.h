@@ -39,6 +39,7 @@ enum hf_mgmt_cmd {
 	HF_CMD_CONFIG_SET,
 	HF_CMD_TLS_RELOAD,
 	HF_CMD_CACHE_SAVE,
+	HF_CMD_RELOAD,
 };
 
 struct hf_mgmt_req {

@@ -30,6 +30,7 @@ struct hf_val;
 struct rte_mempool;
 struct hf_mgmt_conn;
 struct hf_snap_job;
+struct hf_reload_diff;
 
 /* What management reads and changes. Owned by control; cfg is control's
  * copy, which config set changes. */
@@ -44,6 +45,10 @@ struct hf_mgmt_env {
 	struct rte_ring **to_control; /* [out->nw]: how full each intake ring is */
 	unsigned ntransport;	      /* the last ones of out->nw are transports */
 	struct hf_snap_job *snap;     /* `cache save` (control/hf_snapshot.h) */
+	/* holdfastctl reload (control.c): 0 with d and *seq (the message every
+	 * core must apply) set, or an error with err set and nothing changed */
+	int (*reload)(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err, size_t errlen);
+	void *reload_arg;
 };
 
 /* A port as status and stats show it. */

@@ -24,6 +24,13 @@ const unsigned hf_mgmt_config_nkeys = HF_ARRAY_LEN(hf_mgmt_config_keys);
 static const char help_status[] =
 	"usage: holdfastctl status\n"
 	"  Version, uptime, worker cores, ports and the configuration in force.\n";
+static const char help_reload[] =
+	"usage: holdfastctl reload\n"
+	"  Read the configuration again (its file and the command line's options, as at\n"
+	"  start-up; SIGHUP does the same) and apply every changed setting that can change\n"
+	"  at run time on every core. A changed setting that needs a restart is named and\n"
+	"  keeps its old value; the rest still applies. A file with an error changes\n"
+	"  nothing: the error is the reply (exit 1).\n";
 static const char help_stats[] =
 	"usage: holdfastctl stats [--per-core] [--reset] [--prometheus]\n"
 	"  Counters summed over the worker cores, and the control plane's.\n"
@@ -79,6 +86,7 @@ const char hf_mgmt_usage[] =
 	"  cache save\n"
 	"  config get [KEY] | config set KEY VALUE\n"
 	"  tls reload                              load the DoT certificate again\n"
+	"  reload                                  read the configuration file again\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket PATH   management socket (default: $HOLDFAST_CONTROL_SOCKET, else\n"
@@ -314,7 +322,8 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 	memset(r, 0, sizeof(*r));
 	*help = NULL;
 	if (argc < 1)
-		return fail(err, errlen, "no command (status, stats, nta, cache, config, tls)");
+		return fail(err, errlen,
+			    "no command (status, stats, nta, cache, config, reload, tls)");
 	cmd = argv[0];
 	if (strcmp(cmd, "status") == 0)
 		h = help_status;
@@ -326,11 +335,15 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		h = help_cache;
 	else if (strcmp(cmd, "config") == 0)
 		h = help_config;
+	else if (strcmp(cmd, "reload") == 0)
+		h = help_reload;
 	else if (strcmp(cmd, "tls") == 0)
 		h = help_tls;
 	else
-		return fail(err, errlen,
-			    "unknown command \"%s\" (status, stats, nta, cache, config, tls)", cmd);
+		return fail(
+			err, errlen,
+			"unknown command \"%s\" (status, stats, nta, cache, config, reload, tls)",
+			cmd);
 	for (int i = 1; i < argc; i++)
 		if (is_help(argv[i])) {
 			*help = h;
@@ -346,6 +359,12 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		r->cmd = HF_CMD_TLS_RELOAD;
 		if (argc != 2 || strcmp(argv[1], "reload") != 0)
 			return fail(err, errlen, "tls: expected \"tls reload\"");
+		return 0;
+	}
+	if (h == help_reload) {
+		r->cmd = HF_CMD_RELOAD;
+		if (argc > 1)
+			return fail(err, errlen, "reload: unexpected argument \"%s\"", argv[1]);
 		return 0;
 	}
 	if (h == help_stats) {

@@ -244,17 +244,11 @@ void hf_mgmt_cmd_config_set(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		hf_mgmt_error(mg, k, "%s", err);
 		return;
 	}
-	m = calloc(1, sizeof(*m));
+	m = hf_control_config_msg(&tmp);
 	if (m == NULL) {
 		hf_mgmt_error(mg, k, "out of memory");
 		return;
 	}
-	m->type = HF_MSG_CONFIG;
-	m->conf.stale_window_ms = tmp.stale_window_ms;
-	m->conf.client_timeout_ms = tmp.client_timeout_ms;
-	m->conf.stale_ttl = tmp.stale_ttl;
-	m->conf.failure_recheck_ms = tmp.failure_recheck_ms;
-	m->conf.miss_timeout_ms = hf_control_miss_timeout_ms(&tmp);
 	if (hf_fanout_send(mg->env.out, m) != 0) {
 		hf_mgmt_error(mg, k, "out of memory");
 		return;
@@ -262,6 +256,36 @@ void hf_mgmt_cmd_config_set(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 	*mg->env.cfg = tmp;
 	fprintf(stderr, "holdfast: config set %s %s\n", k->req.key, k->req.value);
 	hf_mgmt_wait(mg, k, hf_fanout_last_seq(mg->env.out), NULL, t0);
+}
+
+void hf_mgmt_cmd_reload(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
+{
+	uint64_t t0 = hf_control_now_us(), seq = 0;
+	char err[700];
+
+	if (mg->env.reload == NULL) {
+		hf_mgmt_error(mg, k, "reload: not available");
+		return;
+	}
+	if (mg->env.reload(mg->env.reload_arg, &k->reload, &seq, err, sizeof(err)) != 0) {
+		hf_mgmt_error(mg, k, "%s", err);
+		return;
+	}
+	hf_mgmt_wait(mg, k, seq, NULL, t0);
+}
+
+/* A list of key names "a b c" as an array. */
+static void emit_keys(struct hf_emit *e, const char *name, const char *list)
+{
+	char key[64];
+	hf_emit_arr_begin(e, name);
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, " ");
+		snprintf(key, sizeof(key), "%.*s", (int)HF_MIN(n, sizeof(key) - 1), p);
+		hf_emit_str(e, NULL, key);
+		p += n + (p[n] == ' ');
+	}
+	hf_emit_arr_end(e);
 }
 
 static const char *lookup_state(unsigned s)
@@ -330,6 +354,10 @@ void hf_mgmt_finish_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		hf_emit_str(&e, "key", k->req.key);
 		hf_emit_str(&e, "value", k->req.value);
 		break;
+	case HF_CMD_RELOAD:
+		emit_keys(&e, "applied", k->reload.applied);
+		emit_keys(&e, "restart_needed", k->reload.restart);
+		break;
 	case HF_CMD_CACHE_LOOKUP:
 		hf_emit_str(&e, "name", nm);
 		hf_emit_arr_begin(&e, "cores");
@@ -372,7 +400,8 @@ void hf_mgmt_finish_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		break;
 	}
 	if (k->req.cmd != HF_CMD_CACHE_LOOKUP && k->req.cmd != HF_CMD_CACHE_FLUSH &&
-	    k->req.cmd != HF_CMD_CONFIG_SET && k->req.cmd != HF_CMD_CACHE_SAVE)
+	    k->req.cmd != HF_CMD_CONFIG_SET && k->req.cmd != HF_CMD_CACHE_SAVE &&
+	    k->req.cmd != HF_CMD_RELOAD)
 		hf_emit_u64(&e, "flushed", count);
 	if (k->req.cmd != HF_CMD_CACHE_LOOKUP) /* there "cores" is the per-core list */
 		hf_emit_u64(&e, "cores", mg->env.out->nw);

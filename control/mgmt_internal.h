@@ -10,6 +10,7 @@
 
 #include "control/hf_mgmt.h"
 #include "control/hf_mgmt_server.h"
+#include "control/hf_reload.h"
 
 /* C_DRAIN: reply sent and write side shut; what the client still sends is
  * read and dropped until it closes, so closing never resets the
@@ -29,7 +30,8 @@ struct hf_mgmt_conn {
 	uint64_t wait_deadline_ms;
 	struct hf_msg_result *res;
 	struct hf_mgmt_req req;
-	char persist_err[320]; /* nta add/remove: applied, but nta-state-file not written */
+	char persist_err[320];	      /* nta add/remove: applied, but nta-state-file not written */
+	struct hf_reload_diff reload; /* reload: what it changed */
 	/* C_READ */
 	size_t inlen;
 	char in[HF_MGMT_REQ_MAX + 1];
@@ -62,6 +64,7 @@ void hf_mgmt_cmd_config_get(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 void hf_mgmt_cmd_config_set(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 void hf_mgmt_cmd_tls_reload(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 void hf_mgmt_cmd_cache_save(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
+void hf_mgmt_cmd_reload(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 /* k's change is applied on every core: its reply. */
 void hf_mgmt_finish_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 

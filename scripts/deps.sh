@@ -20,6 +20,8 @@ pkgs=(
 	# lab: authoritative servers, zone signing, network namespaces
 	knot knot-dnsutils ldnsutils iproute2 procps ethtool
 	# tests: clients, ARP / ND probes, the e2e runner
+	debhelper dpkg-dev lintian adduser # tests/pkg: the Debian package, built, checked and installed
+	debootstrap systemd-container # tests/pkg/test_nspawn.sh: the package booted under systemd
 	dnsutils iputils-arping iputils-ping ndisc6 python3 python3-dnspython tcpdump # python3-dnspython: the e2e suites' DNS messages (tests/e2e/lib)
 	# benchmarks
 	dnsperf libbenchmark-tools python3-scipy # compare.py (Google Benchmark tools) and its scipy

@@ -283,31 +283,59 @@ int hf_val_load_anchors_str(struct hf_val *v, const char *text, bool replace, ch
 	return rc;
 }
 
-int hf_val_load_anchors(struct hf_val *v, const char *path, char *err, size_t errlen)
+int hf_val_check_anchors_str(const char *text, unsigned *n, char *err, size_t errlen)
+{
+	struct val_anchor *tmp = malloc(sizeof(*tmp) * VAL_MAX_ANCHORS);
+	int rc;
+
+	*n = 0;
+	if (!tmp)
+		return hf_error(HF_ENOMEM);
+	rc = val_anchor_parse(text, tmp, VAL_MAX_ANCHORS, n, err, errlen);
+	free(tmp);
+	return rc;
+}
+
+int hf_val_load_default_anchors(struct hf_val *v, char *err, size_t errlen)
+{
+	return hf_val_load_anchors_str(v, val_default_anchors, true, err, errlen);
+}
+
+char *hf_val_read_anchor_file(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *buf;
 	size_t n;
-	int rc;
 
 	if (!f) {
 		snprintf(err, errlen, "%s: cannot open", path);
-		return hf_error(HF_EIO);
+		return NULL;
 	}
 	buf = malloc(1 << 20);
 	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
 		fclose(f);
-		return hf_error(HF_ENOMEM);
+		return NULL;
 	}
 	n = fread(buf, 1, (1 << 20) - 1, f);
 	buf[n] = 0;
 	if (ferror(f) || !feof(f)) {
 		snprintf(err, errlen, "%s: read error or larger than 1 MiB", path);
-		rc = hf_error(HF_EIO);
-	} else {
-		rc = hf_val_load_anchors_str(v, buf, true, err, errlen);
+		free(buf);
+		buf = NULL;
 	}
 	fclose(f);
+	return buf;
+}
+
+int hf_val_load_anchors(struct hf_val *v, const char *path, char *err, size_t errlen)
+{
+	char *buf = hf_val_read_anchor_file(path, err, errlen);
+	int rc;
+
+	if (!buf)
+		return hf_error(HF_EIO);
+	rc = hf_val_load_anchors_str(v, buf, true, err, errlen);
 	free(buf);
 	return rc;
 }

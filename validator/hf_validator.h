@@ -122,6 +122,15 @@ int hf_val_load_anchors(struct hf_val *v, const char *path, char *err, size_t er
 /* The same from a string; replace=false adds to what is there. */
 int hf_val_load_anchors_str(struct hf_val *v, const char *text, bool replace, char *err,
 			    size_t errlen);
+/* The text of an anchor file (at most 1 MiB), malloc()ed, or NULL with err
+ * set ("PATH: cannot open", ...). */
+char *hf_val_read_anchor_file(const char *path, char *err, size_t errlen);
+/* Parse text as hf_val_load_anchors_str would, without loading it: 0 with
+ * *n anchors, or HF_EINVAL / HF_EFULL with err set (a reload checks a new
+ * file before it changes anything). */
+int hf_val_check_anchors_str(const char *text, unsigned *n, char *err, size_t errlen);
+/* Replace the anchors with the built-in IANA root anchors. */
+int hf_val_load_default_anchors(struct hf_val *v, char *err, size_t errlen);
 /* Number of anchors loaded. */
 unsigned hf_val_anchor_count(const struct hf_val *v);
 

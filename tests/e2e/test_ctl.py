@@ -746,7 +746,7 @@ def case_nta_lifetimes():
     check(obj.get("lifetime") == WEEK, f"nta add --lifetime {WEEK}s: {obj}")
     obj = ctl("nta", "add", "nsec3n.de", "--lifetime", "1s")
     check(obj.get("lifetime") == 1, f"nta add --lifetime 1s: {obj}")
-    # adding an existing NTA renews it (docs/holdfastctl.8): one entry, the new lifetime and reason
+    # adding an existing NTA renews it (docs/man/holdfastctl.8): one entry, the new lifetime and reason
     ctl("nta", "add", "iter.de", "--lifetime", "1m", "--reason", "first")
     obj = ctl("nta", "add", "iter.de", "--lifetime", "2m", "--reason", "second")
     e = nta_list().get("iter.de.")

@@ -875,7 +875,8 @@ def case_second_instance_refused():
 
 
 def case_sighup_then_term():
-    """SIGHUP is logged and ignored (holdfast keeps answering); SIGTERM then
+    """SIGHUP reloads an unchanged file: nothing changes (holdfast keeps
+    answering, tests/e2e/test_service.py has the reload's cases); SIGTERM then
     stops it with status 0, its shut-down counters logged and its control
     socket removed."""
     sock = RIG.sock
@@ -885,7 +886,10 @@ def case_sighup_then_term():
     check(RIG.proc.poll() is None, f"holdfast exited with status {RIG.proc.returncode} on SIGHUP")
     r, _ = q("www.test")
     expect(r, NOERROR)
-    check("SIGHUP: reload is not supported yet; ignored" in RIG.log_tail(20), "no log line for SIGHUP")
+    log = RIG.log_tail(20)
+    check("holdfast: SIGHUP: reloading the configuration\n" in log and
+          "holdfast: reload: applied: nothing changed; needs a restart (old value kept): none\n" in log,
+          f"no reload lines for SIGHUP: {log[-300:]!r}")
     RIG.proc.send_signal(signal.SIGTERM)
     rc = RIG.proc.wait(timeout=10)
     RIG.stopped()  # this case stopped it: not a crash

@@ -568,6 +568,53 @@ def case_resolver_down_servfail():
 # ------------------------------------------------------------------ runner
 
 # (instance name, holdfast config knobs, [cases]); each instance a fresh holdfast.
+def anchor_reload(path, applied):
+    """trust-anchor: path in the running holdfast's file, holdfastctl reload,
+    which must apply exactly `applied`; then every cache emptied, so the
+    next answers are validated with the anchors now in force."""
+    RIG.knobs = dict(RIG.knobs, **{"trust-anchor": path})
+    with open(RIG.conf_path, "w") as f:
+        f.write(RIG.config_text(RIG.knobs, RIG.extra))
+    r = RIG.ctl("reload")
+    check(r.get("applied") == applied and r.get("restart_needed") == [] and r.get("cores") == 1,
+          f"reload: {r}")
+    RIG.ctl("cache", "flush", "--all")
+
+
+def case_anchor_reload():
+    """A new trust-anchor file applies on reload (issue 17), validated
+    before anything changes: a root DS that matches none of the root's keys
+    makes a secure name bogus (SERVFAIL, EDE 9); a file that does not parse
+    changes nothing (one line naming it); the right anchors written into
+    the same file apply again on the next reload (same path, new text)."""
+    good = RIG.lab["HF_LAB_TRUST_ANCHOR"]
+    with open(good) as f:
+        good_text = f.read()
+    other = os.path.join(RIG.lab["HF_LAB_DIR"], "other-root.key")
+    r, _ = q("www.example.de", do=True)
+    expect(r, NOERROR, ad=True, what="with the lab's anchor")
+    with open(other, "w") as f:
+        f.write(". IN DS 12345 13 2 " + "AB" * 32 + "\n")
+    anchor_reload(other, ["trust-anchor"])
+    r, _ = q("www.alg13.de", do=True)
+    expect(r, SERVFAIL, what="with a root DS that matches no key")
+    expect_ede(r, 9, "with a root DS that matches no key")
+    with open(other, "w") as f:
+        f.write("not an anchor\n")
+    res = RIG.ctl_raw("reload")
+    want = f"reload: trust-anchor: {other}: line 1: not a DS or DNSKEY record: nothing changed"
+    check(res.rc == 1 and res.obj is not None and res.obj.get("error") == want,
+          f"a broken anchor file: {res.show()}; want {want!r}")
+    with open(other, "w") as f:  # the same path, the lab's anchors now
+        f.write(good_text)
+    r = RIG.ctl("reload")
+    check(r.get("applied") == ["trust-anchor"], f"same path, new text: {r}")
+    RIG.ctl("cache", "flush", "--all")
+    r, _ = q("www.alg8.de", do=True)
+    expect(r, NOERROR, ad=True, what="with the lab's anchors in the same file")
+    anchor_reload(good, ["trust-anchor"])
+
+
 PLAN = [
     ("validating", {}, [secure_case(n) for n in SECURE_WWW] + [
         case_secure_aaaa_over_ipv6, case_insecure_unsigned_delegation, case_insecure_optout,
@@ -585,7 +632,7 @@ PLAN = [
     ("stale", {"max-ttl": STALE_MAX_TTL}, [case_stale_prime, case_stale_tld_expired, case_stale_uncached_servfail,
                                            case_repaired]),
     ("resolver down", {}, [case_resolver_down_servfail]),
-]
+] + ([] if REFERENCE else [("trust-anchor reload", {}, [case_anchor_reload])])
 
 
 def make_rig(holdfast, srcdir):

@@ -71,6 +71,7 @@ class Rig:
         self.prefixes, self.logs = [], []
         self.knobs, self.extra, self.cli = {}, [], None
         self.exits = []  # holdfast exits the tests did not cause (note_exit)
+        self.env = None  # holdfast's environment (None: ours), e.g. with NOTIFY_SOCKET
 
     # ---------------------------------------------------------------- lab
     def lab_cmd(self, *args, check_rc=True):
@@ -179,7 +180,7 @@ class Rig:
             logf.flush()
             self.cmd = cmd
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                         preexec_fn=labmod.child_setup, close_fds=True)
+                                         preexec_fn=labmod.child_setup, close_fds=True, env=self.env)
         self.started_at = time.time()
         return self.wait_ready() if wait else None
 
