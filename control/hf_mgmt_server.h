@@ -68,6 +68,7 @@ struct hf_mgmt {
 	unsigned nports;
 	struct rte_mempool *pools[HF_MAX_WORKERS]; /* the workers' mbuf pools */
 	unsigned npools;
+	bool drained; /* holdfastctl drain: status says so, the fleet agent withdraws */
 	char path[108];
 };
 

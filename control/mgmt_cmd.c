@@ -58,6 +58,14 @@ static const char help_config[] =
 	"  serve-stale-ttl, serve-stale-failure-recheck (values as in the config file).\n"
 	"  set returns when every worker core uses the new value.\n";
 
+static const char help_drain[] =
+	"usage: holdfastctl drain\n"
+	"       holdfastctl undrain\n"
+	"  Mark the site out of service for maintenance, or back in. holdfast answers\n"
+	"  as before; status says \"drained\" and the fleet agent (holdfast-fleet)\n"
+	"  withdraws the site's BGP announcement, and announces it again after its\n"
+	"  hold-down once undrained.\n";
+
 const char hf_mgmt_usage[] =
 	"usage: holdfastctl [-s SOCKET] [--json] [--timeout DURATION] COMMAND [ARGS]\n"
 	"\n"
@@ -70,6 +78,7 @@ const char hf_mgmt_usage[] =
 	"  cache lookup NAME [TYPE]\n"
 	"  cache flush NAME [--subtree] | --bogus | --all\n"
 	"  config get [KEY] | config set KEY VALUE\n"
+	"  drain | undrain                         site out of / back into service (fleet)\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket PATH   management socket (default: $HOLDFAST_CONTROL_SOCKET, else\n"
@@ -298,7 +307,8 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 	memset(r, 0, sizeof(*r));
 	*help = NULL;
 	if (argc < 1)
-		return fail(err, errlen, "no command (status, stats, nta, cache, config)");
+		return fail(err, errlen,
+			    "no command (status, stats, nta, cache, config, drain, undrain)");
 	cmd = argv[0];
 	if (strcmp(cmd, "status") == 0)
 		h = help_status;
@@ -310,9 +320,13 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		h = help_cache;
 	else if (strcmp(cmd, "config") == 0)
 		h = help_config;
+	else if (strcmp(cmd, "drain") == 0 || strcmp(cmd, "undrain") == 0)
+		h = help_drain;
 	else
 		return fail(err, errlen,
-			    "unknown command \"%s\" (status, stats, nta, cache, config)", cmd);
+			    "unknown command \"%s\" (status, stats, nta, cache, config, drain, "
+			    "undrain)",
+			    cmd);
 	for (int i = 1; i < argc; i++)
 		if (is_help(argv[i])) {
 			*help = h;
@@ -322,6 +336,13 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		r->cmd = HF_CMD_STATUS;
 		if (argc > 1)
 			return fail(err, errlen, "status: unexpected argument \"%s\"", argv[1]);
+		return 0;
+	}
+	if (h == help_drain) {
+		r->cmd = HF_CMD_DRAIN;
+		r->drain = cmd[0] == 'd';
+		if (argc > 1)
+			return fail(err, errlen, "%s: unexpected argument \"%s\"", cmd, argv[1]);
 		return 0;
 	}
 	if (h == help_stats) {

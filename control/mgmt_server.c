@@ -190,7 +190,7 @@ static void (*const handlers[])(struct hf_mgmt *, struct hf_mgmt_conn *) = {
 	[HF_CMD_NTA_ADD] = hf_mgmt_cmd_nta_change,    [HF_CMD_NTA_REMOVE] = hf_mgmt_cmd_nta_change,
 	[HF_CMD_NTA_LIST] = hf_mgmt_cmd_nta_list,     [HF_CMD_CACHE_LOOKUP] = hf_mgmt_cmd_lookup,
 	[HF_CMD_CACHE_FLUSH] = hf_mgmt_cmd_flush,     [HF_CMD_CONFIG_GET] = hf_mgmt_cmd_config_get,
-	[HF_CMD_CONFIG_SET] = hf_mgmt_cmd_config_set,
+	[HF_CMD_CONFIG_SET] = hf_mgmt_cmd_config_set, [HF_CMD_DRAIN] = hf_mgmt_cmd_drain,
 };
 
 /* One complete request line (without its newline) in k->in. */
