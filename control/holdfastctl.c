@@ -13,6 +13,7 @@
 
 #include "control/hf_mgmt.h"
 #include "control/hf_mgmt_client.h"
+#include "fleet/hf_fleet_ctl.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -30,7 +31,8 @@ static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ..
 int main(int argc, char **argv)
 {
 	const char *sock = getenv("HOLDFAST_CONTROL_SOCKET");
-	bool json = false;
+	bool json = false, fleet = false;
+	struct hf_fleet_opts fo = {0};
 	uint64_t timeout_ms = 15000;
 	struct hf_mgmt_req req;
 	const char *help;
@@ -45,10 +47,16 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(hf_mgmt_usage, stdout);
+			fputs(fleet ? hf_fleet_usage : hf_mgmt_usage, stdout);
 			return EXIT_OK;
 		} else if (strcmp(a, "--json") == 0) {
 			json = true;
+		} else if (strcmp(a, "--fleet") == 0) {
+			fleet = true; /* the fleet's state in etcd: fleet/fleet_ctl.c */
+		} else if (strcmp(a, "--etcd") == 0 || strcmp(a, "--prefix") == 0) {
+			if (++i >= argc)
+				return usage_error("%s needs a value", a);
+			*(a[2] == 'e' ? &fo.etcd : &fo.prefix) = argv[i];
 		} else if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) {
 			if (++i >= argc)
 				return usage_error("%s needs a path", a);
@@ -67,6 +75,11 @@ int main(int argc, char **argv)
 		} else {
 			break;
 		}
+	}
+	if (fleet) {
+		fo.json = json;
+		fo.timeout_ms = timeout_ms;
+		return hf_fleet_ctl(argc - i, argv + i, &fo);
 	}
 	if (i >= argc)
 		return usage_error("%s", "no command given");

@@ -79,6 +79,7 @@ const char hf_mgmt_usage[] =
 	"  cache flush NAME [--subtree] | --bogus | --all\n"
 	"  config get [KEY] | config set KEY VALUE\n"
 	"  drain | undrain                         site out of / back into service (fleet)\n"
+	"  --fleet COMMAND                         the fleet's state in etcd (--fleet --help)\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket PATH   management socket (default: $HOLDFAST_CONTROL_SOCKET, else\n"
