@@ -446,9 +446,12 @@ static const char usage_text[] =
 	"  --bird-protocol P    a BIRD protocol holding the service routes (repeatable;\n"
 	"                       enabled while healthy, disabled otherwise)\n"
 	"  --hold-down D        healthy this long before announcing again (default 10s)\n"
-	"  --probe-netns NS, --probe ADDR, --probe-name NAME, --probe-fail D\n"
-	"                       a DNS query for NAME to ADDR:53 (from network namespace\n"
-	"                       NS) each interval; no answer for D (default 2s): unhealthy\n";
+	"  --probe ADDR --probe-name NAME [--probe-netns NS] [--probe-fail D]\n"
+	"                       a DNS query for NAME A to ADDR:53 (from network namespace\n"
+	"                       NS) each interval; no NOERROR or NXDOMAIN answer for D\n"
+	"                       (default 2s): unhealthy. NAME \"*.ZONE\": a fresh label\n"
+	"                       under ZONE each time (never cached: the control plane\n"
+	"                       must resolve it)\n";
 
 static int duration(const char *opt, const char *v, uint64_t *out)
 {

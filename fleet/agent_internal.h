@@ -17,6 +17,7 @@
 #include "fleet/hf_fleet.h"
 
 #define HF_AGENT_BIRD_MAX 4
+#define HF_AGENT_PROBES	  4
 
 struct agent {
 	/* options */
@@ -41,7 +42,8 @@ struct agent {
 	uint64_t healthy_since_ms;
 	char why[200];
 	int probe_fd;
-	uint16_t probe_id;
+	uint16_t probe_ids[HF_AGENT_PROBES]; /* the last queries' IDs */
+	uint64_t probe_seq, probe_rnd;
 	uint64_t probe_ok_ms; /* last answer to the probe */
 };
 

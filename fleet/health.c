@@ -153,28 +153,44 @@ out:
 	return fd;
 }
 
-/* Read the answers that came; send the next query. */
+/* Read the answers that came (to any of the last HF_AGENT_PROBES queries:
+ * an answer may take longer than an interval); send the next query. A
+ * name "*.ZONE" is asked with a fresh label each time, so it is never a
+ * cache hit: the answer is the control plane's (and its upstream's). */
 static void probe(struct agent *a, uint64_t now)
 {
 	uint8_t q[512], r[512];
+	char name[300];
 	size_t nl;
 	ssize_t n;
 
 	while ((n = recv(a->probe_fd, r, sizeof(r), 0)) >= 12) {
-		unsigned rcode = r[3] & 0x0f;
-		if (((unsigned)r[0] << 8 | r[1]) == a->probe_id && (r[2] & 0x80) &&
+		unsigned rcode = r[3] & 0x0f, id = (unsigned)r[0] << 8 | r[1];
+		bool ours = false;
+		for (unsigned i = 0; i < HF_AGENT_PROBES; i++)
+			ours |= id == a->probe_ids[i];
+		if (ours && (r[2] & 0x80) &&
 		    (rcode == HF_RCODE_NOERROR || rcode == HF_RCODE_NXDOMAIN))
 			a->probe_ok_ms = now;
 	}
+	a->probe_seq++;
+	if (strncmp(a->probe_name, "*.", 2) == 0)
+		snprintf(name, sizeof(name), "p%u-%llx.%s", (unsigned)getpid(),
+			 (unsigned long long)a->probe_seq, a->probe_name + 2);
+	else
+		snprintf(name, sizeof(name), "%s", a->probe_name);
+	if (hf_dns_name_from_str(name, q + 12, &nl) != 0)
+		return;
 	memset(q, 0, 12);
-	a->probe_id = (uint16_t)(a->probe_id * 31421u + 6927u);
-	q[0] = (uint8_t)(a->probe_id >> 8);
-	q[1] = (uint8_t)a->probe_id;
+	a->probe_rnd = a->probe_rnd * 6364136223846793005ull + 1442695040888963407ull;
+	a->probe_ids[a->probe_seq % HF_AGENT_PROBES] = (uint16_t)(a->probe_rnd >> 48);
+	q[0] = (uint8_t)(a->probe_rnd >> 56);
+	q[1] = (uint8_t)(a->probe_rnd >> 48);
 	q[2] = 0x01; /* RD */
 	q[5] = 1;    /* QDCOUNT */
-	if (hf_dns_name_from_str(a->probe_name, q + 12, &nl) != 0)
-		return;
+	q[12 + nl] = 0;
 	q[12 + nl + 1] = 1; /* A */
+	q[12 + nl + 2] = 0;
 	q[12 + nl + 3] = 1; /* IN */
 	(void)send(a->probe_fd, q, 12 + nl + 4, 0);
 }
@@ -187,12 +203,14 @@ int hf_agent_health_init(struct agent *a)
 	a->probe_fd = -1;
 	if (a->probe_addr == NULL)
 		return 0;
-	if (hf_dns_name_from_str(a->probe_name, w, &wl) != 0) {
+	if (hf_dns_name_from_str(strncmp(a->probe_name, "*.", 2) == 0 ? a->probe_name + 2
+								      : a->probe_name,
+				 w, &wl) != 0) {
 		fprintf(stderr, "holdfast-fleet: --probe-name \"%s\" is not a domain name\n",
 			a->probe_name);
 		return -1;
 	}
-	a->probe_id = (uint16_t)getpid();
+	a->probe_rnd = (uint64_t)getpid() << 32 ^ hf_agent_now_ms();
 	a->probe_fd = open_probe(a);
 	a->probe_ok_ms = hf_agent_now_ms();
 	return a->probe_fd >= 0 ? 0 : -1;

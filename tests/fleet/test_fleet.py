@@ -40,6 +40,10 @@ Cases:
   withdraw_on_kill   site a's holdfast SIGKILLed: the router loses the route
                      via a (time printed, must be < 3 s); holdfast back: the
                      route returns after the hold-down
+  canary_fails       lab a's resolver stopped: site a's agent, probing a fresh
+                     name under probe.test. through its packet path, gets no
+                     answer and withdraws after --probe-fail; resolver back:
+                     announced again after the hold-down
 
 Output as the e2e suites: "ok CASE" / "FAIL CASE: reason", "N passed, N
 failed". Logs (holdfast, agents, etcd, BIRD) in meson-logs/ or
@@ -67,6 +71,7 @@ import fleetlab  # noqa: E402
 EDE_EXPIRED = 7
 PREFIX = "/holdfast-test/"
 HOLD_DOWN = "2s"
+PROBE_FAIL = "2s"
 REASON = "registry signatures broken"
 
 
@@ -117,11 +122,15 @@ class Fleet:
         self.proxy.join()
         self.bgp.up()
         urls = [self.etcd.endpoints(), self.proxy.urls()]
+        # site a also probes through its packet path, a fresh name under
+        # probe.test. each time: the control plane must resolve it
+        probe = [["--probe-netns", self.a.lab["HF_LAB_NETNS"], "--probe", self.a.lab["HF_LAB_SERVICE4"],
+                  "--probe-name", "*.probe.test", "--probe-fail", PROBE_FAIL], []]
         for i, r in enumerate(self.rigs):
             self.agents.append(fleetlab.Agent(
                 self.agent_bin, "ab"[i], r.sock, urls[i], PREFIX,
                 ["--bird-socket", self.bgp.ctl(i), "--bird-protocol", "svc4", "--bird-protocol", "svc6",
-                 "--hold-down", HOLD_DOWN]))
+                 "--hold-down", HOLD_DOWN, *probe[i]]))
 
     def start(self, **_knobs):
         for r in self.rigs:
@@ -465,9 +474,30 @@ def case_withdraw_on_kill():
     wait_for(lambda: F.bgp.routes() == all4, 10.0, f"site a's route back (router has {site_hops()})", step=0.1)
 
 
+def case_canary_fails():
+    all4 = HOPS4
+    F.a.ctl("undrain")
+    wait_for(lambda: F.bgp.routes() == all4, 15.0, f"both sites' routes on the router (has {site_hops()})",
+             step=0.1)
+    t0 = time.monotonic()
+    F.a.resolver("stop")  # lab a's Unbound: the control planes of both sites cannot resolve
+    try:
+        wait_for(lambda: F.bgp.routes() == {"198.18.70.5"}, 5.0,
+                 f"site a's route withdrawn while its probe fails (router has {site_hops()})", step=0.05)
+        t = time.monotonic() - t0
+        check(t >= 1.5, f"withdrawn {t:.2f} s after the resolver stopped: before --probe-fail {PROBE_FAIL}")
+        log = F.agents[0].log_tail(30)
+        check("no answer to the probe" in log, f"site a's agent does not say why: {log[-600:]!r}")
+    finally:
+        F.a.resolver("start")
+    t2 = wait_for(lambda: F.bgp.routes() == all4, 10.0, f"site a's route back (router has {site_hops()})", step=0.05)
+    print(f"#   canary: the resolver stopped, site a (probing *.probe.test) withdrawn after {t:.2f} s (probe-fail "
+          f"{PROBE_FAIL}); resolver back, announced again {t2:.2f} s later (hold-down {HOLD_DOWN})", flush=True)
+
+
 PLAN = [("fleet", {}, [case_sites_current, case_nta_reaches_sites, case_nta_removed, case_expiry_same_time,
                        case_partition, case_leader_killed, case_holdfast_restart, case_latency, case_drain,
-                       case_withdraw_on_kill])]
+                       case_withdraw_on_kill, case_canary_fails])]
 
 
 def make_rig(holdfast, srcdir):
