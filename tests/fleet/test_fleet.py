@@ -44,6 +44,7 @@ Cases:
                      name under probe.test. through its packet path, gets no
                      answer and withdraws after --probe-fail; resolver back:
                      announced again after the hold-down
+  agent_idle         each agent's CPU share and resident memory over 10 s idle
 
 Output as the e2e suites: "ok CASE" / "FAIL CASE: reason", "N passed, N
 failed". Logs (holdfast, agents, etcd, BIRD) in meson-logs/ or
@@ -474,6 +475,33 @@ def case_withdraw_on_kill():
     wait_for(lambda: F.bgp.routes() == all4, 10.0, f"site a's route back (router has {site_hops()})", step=0.1)
 
 
+def proc_cpu_rss(pid):
+    """(CPU seconds used, resident KiB) of a process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    with open(f"/proc/{pid}/status") as f:
+        rss = [int(x.split()[1]) for x in f if x.startswith("VmRSS:")][0]
+    return cpu, rss
+
+
+def case_agent_idle():
+    """Both agents for 10 s with nothing to do: CPU share and memory."""
+    out = []
+    t0 = time.monotonic()
+    before = [proc_cpu_rss(ag.proc.pid)[0] for ag in F.agents]
+    time.sleep(10)
+    dt = time.monotonic() - t0
+    for ag, b in zip(F.agents, before):
+        cpu, rss = proc_cpu_rss(ag.proc.pid)
+        share = (cpu - b) / dt * 100
+        out.append(f"site {ag.site}: {share:.2f}% of a core, {rss / 1024:.1f} MiB resident")
+        check(share < 5 and rss < 32 * 1024, f"agent {ag.site} at idle: {share:.2f}% CPU, {rss} KiB")
+    print(f"#   agents at idle over {dt:.0f} s (health every 500 ms, site key every 1 s, a probe on a): "
+          + "; ".join(out), flush=True)
+
+
 def case_canary_fails():
     all4 = HOPS4
     F.a.ctl("undrain")
@@ -497,7 +525,7 @@ def case_canary_fails():
 
 PLAN = [("fleet", {}, [case_sites_current, case_nta_reaches_sites, case_nta_removed, case_expiry_same_time,
                        case_partition, case_leader_killed, case_holdfast_restart, case_latency, case_drain,
-                       case_withdraw_on_kill, case_canary_fails])]
+                       case_withdraw_on_kill, case_canary_fails, case_agent_idle])]
 
 
 def make_rig(holdfast, srcdir):
