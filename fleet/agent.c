@@ -437,6 +437,9 @@ static const char usage_text[] =
 	"  --site NAME          this site's name in the fleet (its key: PREFIX sites/NAME)\n"
 	"  --etcd URLS          etcd's client URLs, comma-separated (default " HF_FLEET_ETCD_DEF
 	")\n"
+	"  --etcd-cacert F, --etcd-cert F, --etcd-key F\n"
+	"                       https:// endpoints: the members' CA, our client\n"
+	"                       certificate and its key (etcd --client-cert-auth)\n"
 	"  --prefix P           the fleet's key prefix (default " HF_FLEET_PREFIX_DEF ")\n"
 	"  -s, --socket PATH    holdfast's management socket (default "
 	"/run/holdfast/control.sock)\n"
@@ -479,11 +482,14 @@ int main(int argc, char **argv)
 		{"probe", required_argument, NULL, 'P'},
 		{"probe-name", required_argument, NULL, 'Q'},
 		{"probe-fail", required_argument, NULL, 'F'},
+		{"etcd-cacert", required_argument, NULL, 'A'},
+		{"etcd-cert", required_argument, NULL, 'C'},
+		{"etcd-key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static struct agent a;
-	const char *etcd = HF_FLEET_ETCD_DEF;
+	const char *etcd = HF_FLEET_ETCD_DEF, *tls[3] = {NULL, NULL, NULL};
 	struct sigaction sa = {.sa_handler = on_signal};
 	int c, rc;
 
@@ -544,6 +550,11 @@ int main(int argc, char **argv)
 			if (duration("--probe-fail", optarg, &a.probe_fail_ms) != 0)
 				return 2;
 			break;
+		case 'A':
+		case 'C':
+		case 'K':
+			tls[c == 'A' ? 0 : c == 'C' ? 1 : 2] = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -563,6 +574,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "holdfast-fleet: %s\n", a.etcd.err);
 		return 2;
 	}
+	a.etcd.cacert = tls[0];
+	a.etcd.cert = tls[1];
+	a.etcd.key = tls[2];
 	if (hf_agent_health_init(&a) != 0)
 		return 2;
 	sigaction(SIGINT, &sa, NULL);

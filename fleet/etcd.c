@@ -127,6 +127,17 @@ void hf_etcd_rotate(struct hf_etcd *e)
 	e->cur = (e->cur + 1) % e->n;
 }
 
+/* The TLS files on a handle (they only matter for https:// endpoints). */
+static void tls_opts(const struct hf_etcd *e, CURL *c)
+{
+	if (e->cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->cacert);
+	if (e->cert != NULL)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+	if (e->key != NULL)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+}
+
 /*
  * POST body to path on the current endpoint, trying each endpoint once
  * in turn while the request cannot be sent or the member answers with a
@@ -155,6 +166,7 @@ static json_object *request(struct hf_etcd *e, const char *path, const char *bod
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		tls_opts(e, c);
 		rc = curl_easy_perform(c);
 		if (rc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -373,6 +385,7 @@ int hf_etcd_watch_start(struct hf_etcd *e, struct hf_etcd_watch *w, const char *
 	curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, &w->in);
 	curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
 	curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
+	tls_opts(e, w->easy);
 	/* a member that went silent (cut off, not closed) is noticed in seconds */
 	curl_easy_setopt(w->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(w->easy, CURLOPT_TCP_KEEPIDLE, 2L);

@@ -40,6 +40,8 @@ const char hf_fleet_usage[] =
 	"                else " HF_FLEET_ETCD_DEF ")\n"
 	"  --prefix P    the fleet's key prefix (default: $HOLDFAST_FLEET_PREFIX, else\n"
 	"                " HF_FLEET_PREFIX_DEF ")\n"
+	"  https:// endpoints: $HOLDFAST_ETCD_CACERT (the members' CA), $HOLDFAST_ETCD_CERT\n"
+	"                and $HOLDFAST_ETCD_KEY (our client certificate and key)\n"
 	"  --wait D      return once every live site has applied the edit, or fail\n"
 	"                (exit 1) after D, naming the sites that have not\n";
 
@@ -469,6 +471,9 @@ int hf_fleet_ctl(int argc, char **argv, const struct hf_fleet_opts *o)
 		hf_etcd_fini(&c.etcd);
 		return EXIT_USAGE;
 	}
+	c.etcd.cacert = getenv("HOLDFAST_ETCD_CACERT");
+	c.etcd.cert = getenv("HOLDFAST_ETCD_CERT");
+	c.etcd.key = getenv("HOLDFAST_ETCD_KEY");
 	rc = run(&c, argc, argv);
 	hf_etcd_fini(&c.etcd);
 	return rc;

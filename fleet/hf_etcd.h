@@ -23,8 +23,12 @@ struct hf_etcd {
 	char *endpoints[HF_ETCD_MAX_ENDPOINTS]; /* "http://127.0.0.1:2379" */
 	unsigned n, cur;
 	long timeout_ms; /* one request, connect included */
-	void *curl;	 /* one easy handle for the requests, kept for its connection */
-	char err[512];	 /* why the last call failed */
+	/* https:// endpoints: the CA that signed the members' certificates, and
+	 * our client certificate and key (etcd --client-cert-auth); NULL: the
+	 * system's CAs, no client certificate */
+	const char *cacert, *cert, *key;
+	void *curl;    /* one easy handle for the requests, kept for its connection */
+	char err[512]; /* why the last call failed */
 };
 
 struct hf_etcd_kv {

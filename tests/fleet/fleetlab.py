@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -29,19 +30,56 @@ def octet():
     return 1 + os.getpid() % 254
 
 
-class Etcd:
-    """Three members; start, kill (SIGKILL), start again, the leader."""
+def make_certs(d, server_ips):
+    """A CA, a member certificate for server_ips (server and client use:
+    etcd 3.4's gateway dials its own gRPC with it) and a client
+    certificate, in d: ca.crt, server.{crt,key}, client.{crt,key}."""
+    os.makedirs(d, exist_ok=True)
 
-    def __init__(self, name, n=3):
+    def ossl(*args):
+        r = run(["openssl", *args], cwd=d)
+        check(r.returncode == 0, f"openssl {' '.join(args)}: {r.stderr.strip()[-300:]}")
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    ossl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=hf-fleet-test-ca")
+    for who, ext in (("server", "subjectAltName=" + ",".join(f"IP:{a}" for a in server_ips)
+                      + "\nextendedKeyUsage=serverAuth,clientAuth\n"),
+                     ("client", "extendedKeyUsage=clientAuth\n")):
+        with open(os.path.join(d, f"{who}.ext"), "w") as f:
+            f.write(ext + "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n")
+        ossl("req", *ec, "-keyout", f"{who}.key", "-out", f"{who}.csr", "-subj", f"/CN=hf-fleet-{who}")
+        ossl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", f"{who}.crt", "-days", "2", "-extfile", f"{who}.ext")
+    return {k: os.path.join(d, f) for k, f in (("ca", "ca.crt"), ("cert", "client.crt"), ("key", "client.key"))}
+
+
+class Etcd:
+    """Three members; start, kill (SIGKILL), start again, the leader.
+    Clients over TLS with client certificates (--client-cert-auth): the
+    certificates' files are in self.tls; extra_ips are more addresses the
+    member certificate names (the proxies')."""
+
+    def __init__(self, name, n=3, extra_ips=()):
         x = octet()
         self.addrs = [f"127.61.{x}.{i + 1}" for i in range(n)]
+        self.extra_ips = list(extra_ips)
         self.dir = f"/dev/shm/hf-{name}-{os.getpid()}-etcd"
         self.procs = [None] * n
         self.logs = [os.path.join(labmod.log_dir(), f"{name}-etcd{i + 1}-{os.getpid()}.log") for i in range(n)]
         self.token = f"hf-{name}-{os.getpid()}"
+        self.tls = None
+        self.ctx = None
 
     def url(self, i):
-        return f"http://{self.addrs[i]}:2379"
+        return f"https://{self.addrs[i]}:2379"
+
+    def client_env(self):
+        """The environment holdfastctl --fleet takes the TLS files from."""
+        return dict(os.environ, HOLDFAST_ETCD_CACERT=self.tls["ca"], HOLDFAST_ETCD_CERT=self.tls["cert"],
+                    HOLDFAST_ETCD_KEY=self.tls["key"])
+
+    def agent_args(self):
+        return ["--etcd-cacert", self.tls["ca"], "--etcd-cert", self.tls["cert"], "--etcd-key", self.tls["key"]]
 
     def endpoints(self):
         return ",".join(self.url(i) for i in range(len(self.addrs)))
@@ -50,7 +88,10 @@ class Etcd:
         a = self.addrs[i]
         cluster = ",".join(f"e{j + 1}=http://{b}:2380" for j, b in enumerate(self.addrs))
         cmd = ["etcd", "--name", f"e{i + 1}", "--data-dir", os.path.join(self.dir, f"e{i + 1}"),
-               "--listen-client-urls", f"http://{a}:2379", "--advertise-client-urls", f"http://{a}:2379",
+               "--listen-client-urls", f"https://{a}:2379", "--advertise-client-urls", f"https://{a}:2379",
+               "--cert-file", os.path.join(self.dir, "tls", "server.crt"),
+               "--key-file", os.path.join(self.dir, "tls", "server.key"),
+               "--trusted-ca-file", self.tls["ca"], "--client-cert-auth",
                "--listen-peer-urls", f"http://{a}:2380", "--initial-advertise-peer-urls", f"http://{a}:2380",
                "--initial-cluster", cluster, "--initial-cluster-state", "new",
                "--initial-cluster-token", self.token,
@@ -63,6 +104,9 @@ class Etcd:
     def up(self):
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
+        self.tls = make_certs(os.path.join(self.dir, "tls"), self.addrs + self.extra_ips)
+        self.ctx = ssl.create_default_context(cafile=self.tls["ca"])
+        self.ctx.load_cert_chain(self.tls["cert"], self.tls["key"])
         for i in range(len(self.addrs)):
             self.start(i)
         self.wait_healthy()
@@ -81,7 +125,7 @@ class Etcd:
     def post(self, i, path, body, timeout=2.0):
         req = urllib.request.Request(self.url(i) + path, data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=self.ctx) as r:
             return json.loads(r.read())
 
     def status(self, i):
@@ -145,7 +189,7 @@ class Proxy:
         self.stopped = threading.Event()
 
     def urls(self):
-        return ",".join(f"http://{a}:2379" for a, _ in self.pairs)
+        return ",".join(f"https://{a}:2379" for a, _ in self.pairs)
 
     def join(self):
         self.stopped.clear()
@@ -210,7 +254,8 @@ class Proxy:
 class Agent:
     """holdfast-fleet for one site."""
 
-    def __init__(self, binary, site, sock, etcd_urls, prefix, extra=()):
+    def __init__(self, binary, site, sock, etcd_urls, prefix, extra=(), tls_args=()):
+        self.tls_args = list(tls_args)
         self.binary, self.site, self.sock, self.etcd_urls, self.prefix = binary, site, sock, etcd_urls, prefix
         self.extra = list(extra)
         self.proc = None
@@ -219,6 +264,7 @@ class Agent:
 
     def start(self):
         cmd = [self.binary, "--site", self.site, "--etcd", self.etcd_urls, "--prefix", self.prefix,
+               *self.tls_args,
                "-s", self.sock, "--report-interval", "1s", *self.extra]
         with open(self.log, "a") as logf:
             logf.write("# " + " ".join(cmd) + "\n")

@@ -98,9 +98,10 @@ class Fleet:
                      upstream=f"127.53.255.{1 + pid % 254}")
         self.b.lab_env["HF_LAB_WORLD"] = "0"
         self.rigs = [self.a, self.b]
-        self.etcd = fleetlab.Etcd("fleet")
         x = fleetlab.octet()
-        self.proxy = fleetlab.Proxy([f"127.61.{x}.{21 + i}" for i in range(3)], self.etcd.addrs)
+        proxies = [f"127.61.{x}.{21 + i}" for i in range(3)]
+        self.etcd = fleetlab.Etcd("fleet", extra_ips=proxies)
+        self.proxy = fleetlab.Proxy(proxies, self.etcd.addrs)
         self.bgp = fleetlab.Bgp("fleet", 2, ("198.18.53.1", "fd53::1"))
         self.agents = []
         self.faulted = False
@@ -131,7 +132,7 @@ class Fleet:
             self.agents.append(fleetlab.Agent(
                 self.agent_bin, "ab"[i], r.sock, urls[i], PREFIX,
                 ["--bird-socket", self.bgp.ctl(i), "--bird-protocol", "svc4", "--bird-protocol", "svc6",
-                 "--hold-down", HOLD_DOWN, *probe[i]]))
+                 "--hold-down", HOLD_DOWN, *probe[i]], tls_args=self.etcd.agent_args()))
 
     def start(self, **_knobs):
         for r in self.rigs:
@@ -199,7 +200,8 @@ def fleet_ctl(*args, check_rc=True, etcd=None):
     cmd = [F.ctl_bin, "--fleet", "--etcd", etcd or F.etcd.endpoints(), "--prefix", PREFIX, "--json",
            *[str(a) for a in args]]
     t0 = time.monotonic()
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30,
+                       env=F.etcd.client_env())
     dt = time.monotonic() - t0
     obj = None
     if r.stdout.strip():
