@@ -16,8 +16,9 @@
 #include "fleet/hf_etcd.h"
 #include "fleet/hf_fleet.h"
 
-#define HF_AGENT_BIRD_MAX 4
-#define HF_AGENT_PROBES	  4
+#define HF_AGENT_BIRD_MAX      4
+#define HF_AGENT_PROBES	       4
+#define HF_AGENT_BIRD_AGAIN_MS 5000 /* the announcement said to BIRD again */
 
 struct agent {
 	/* options */
@@ -40,6 +41,8 @@ struct agent {
 	bool holdfast_up, drained, healthy, announced, ever_announced;
 	uint64_t hf_started; /* holdfast's start time: another one means a restart */
 	uint64_t healthy_since_ms;
+	uint64_t bird_again_ms;
+	bool bird_failed; /* the last BIRD command failed (logged once) */
 	char why[200];
 	int probe_fd;
 	uint16_t probe_ids[HF_AGENT_PROBES]; /* the last queries' IDs */

@@ -90,10 +90,14 @@ static bool bird_set(struct agent *a, bool on)
 		char cmd[160], last[256];
 		snprintf(cmd, sizeof(cmd), "%s %s", on ? "enable" : "disable", a->bird_protos[i]);
 		if (bird_cmd(a, cmd, last, sizeof(last)) != 0) {
-			hf_agent_log("bird: %s: %s", cmd, last);
+			if (!a->bird_failed) /* once, until BIRD answers again */
+				hf_agent_log("bird: %s: %s", cmd, last);
 			ok = false;
 		}
 	}
+	if (ok && a->bird_failed)
+		hf_agent_log("bird: answering again");
+	a->bird_failed = !ok;
 	return ok;
 }
 
@@ -249,7 +253,7 @@ static void ask_holdfast(struct agent *a)
 		hf_agent_log("holdfast answers on %s", a->sock);
 }
 
-void hf_agent_health(struct agent *a, uint64_t now)
+static void decide(struct agent *a, uint64_t now)
 {
 	bool was_healthy = a->healthy;
 
@@ -292,5 +296,16 @@ void hf_agent_health(struct agent *a, uint64_t now)
 			a->announced = a->ever_announced = true;
 			a->dirty = true;
 		}
+	}
+}
+
+void hf_agent_health(struct agent *a, uint64_t now)
+{
+	decide(a, now);
+	/* BIRD restarted (its service protocols start disabled) or changed by
+	 * hand: say again what the site's state is, every few seconds */
+	if (a->nbird > 0 && a->ever_announced && now >= a->bird_again_ms) {
+		bird_set(a, a->announced);
+		a->bird_again_ms = now + HF_AGENT_BIRD_AGAIN_MS;
 	}
 }

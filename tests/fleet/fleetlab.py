@@ -384,6 +384,16 @@ protocol bgp up6 {{ local {a6} as {65001 + i}; neighbor {r6} as 65000; hold time
             self.procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                                                preexec_fn=labmod.child_setup, close_fds=True))
 
+    def restart_site_bird(self, i):
+        """SIGKILL site i's BIRD and start it again (its service protocols
+        start disabled: the agent must say again what to announce)."""
+        p = self.procs[1 + i]
+        p.kill()
+        p.wait(timeout=10)
+        self.procs[1 + i] = None
+        self.start_bird(self.site_ns[i], f"site{i}")
+        self.procs[1 + i] = self.procs.pop()
+
     def routes(self, v6=False):
         """{next hop: True} of the router's routes to the service address."""
         addr = self.services[1] + "/128" if v6 else self.services[0] + "/32"
@@ -397,7 +407,7 @@ protocol bgp up6 {{ local {a6} as {65001 + i}; neighbor {r6} as 65000; hold time
 
     def down(self):
         for p in self.procs:
-            if p.poll() is None:
+            if p is not None and p.poll() is None:
                 p.kill()
                 p.wait(timeout=10)
         self.procs = []

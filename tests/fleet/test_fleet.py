@@ -40,6 +40,8 @@ Cases:
   withdraw_on_kill   site a's holdfast SIGKILLed: the router loses the route
                      via a (time printed, must be < 3 s); holdfast back: the
                      route returns after the hold-down
+  bird_restart       site a's BIRD restarted (announcing nothing at start): the
+                     agent's periodic restatement brings the route back
   canary_fails       lab a's resolver stopped: site a's agent, probing a fresh
                      name under probe.test. through its packet path, gets no
                      answer and withdraws after --probe-fail; resolver back:
@@ -504,6 +506,18 @@ def case_agent_idle():
           + "; ".join(out), flush=True)
 
 
+def case_bird_restart():
+    all4 = HOPS4
+    F.a.ctl("undrain")
+    wait_for(lambda: F.bgp.routes() == all4, 15.0, f"both sites' routes on the router (has {site_hops()})",
+             step=0.1)
+    F.bgp.restart_site_bird(0)
+    t = wait_for(lambda: F.bgp.routes() == all4, 10.0,
+                 f"site a's route back after its BIRD restarted (router has {site_hops()})", step=0.1)
+    print(f"#   site a's BIRD killed and started again (service protocols disabled at start): route back "
+          f"after {t:.1f} s (the agent says its state again every 5 s)", flush=True)
+
+
 def case_canary_fails():
     all4 = HOPS4
     F.a.ctl("undrain")
@@ -527,7 +541,7 @@ def case_canary_fails():
 
 PLAN = [("fleet", {}, [case_sites_current, case_nta_reaches_sites, case_nta_removed, case_expiry_same_time,
                        case_partition, case_leader_killed, case_holdfast_restart, case_latency, case_drain,
-                       case_withdraw_on_kill, case_canary_fails, case_agent_idle])]
+                       case_withdraw_on_kill, case_bird_restart, case_canary_fails, case_agent_idle])]
 
 
 def make_rig(holdfast, srcdir):
