@@ -501,7 +501,8 @@ def case_agent_idle():
         cpu, rss = proc_cpu_rss(ag.proc.pid)
         share = (cpu - b) / dt * 100
         out.append(f"site {ag.site}: {share:.2f}% of a core, {rss / 1024:.1f} MiB resident")
-        check(share < 5 and rss < 32 * 1024, f"agent {ag.site} at idle: {share:.2f}% CPU, {rss} KiB")
+        # resident: about 10 MiB; 66 MiB under ASan (its shadow memory)
+        check(share < 5 and rss < 128 * 1024, f"agent {ag.site} at idle: {share:.2f}% CPU, {rss} KiB")
     print(f"#   agents at idle over {dt:.0f} s (health every 500 ms, site key every 1 s, a probe on a): "
           + "; ".join(out), flush=True)
 
