@@ -34,6 +34,12 @@
 #include "control/hf_mgmt_client.h"
 #include "fleet/agent_internal.h"
 
+/* One etcd request (a full read, the site's key), connect included. The
+ * loop waits for it: with every member silent (cut off without a reset),
+ * a site key write holds the health check back for up to 3 x 700 ms, so a
+ * failure is still withdrawn within 3 s (health interval 500 ms). */
+#define ETCD_TIMEOUT_MS 700
+
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
@@ -303,11 +309,17 @@ static int on_event(void *arg, const struct hf_etcd_event *ev)
 			   (hf_fleet_nta_parse(ev->kv.value, &n) != 0 || strcmp(n.name, t) != 0)) {
 			hf_agent_log("etcd: %s is not an NTA record; ignored", ev->kv.key);
 		} else {
-			rc = reconcile_name(a, t, have ? &n : NULL, l, nl, (uint64_t)time(NULL));
-			if (rc == 0)
+			uint64_t now = (uint64_t)time(NULL);
+			const struct local_nta *was = find_local(l, nl, t);
+			bool local = was != NULL && !is_fleet(was), had = was != NULL && !local;
+			rc = reconcile_name(a, t, have ? &n : NULL, l, nl, now);
+			if (rc == 0) {
+				bool has = have && n.expires > now && !local;
+				a->fleet_ntas = a->fleet_ntas + has - had;
 				hf_agent_log("revision %lld: nta %s %s",
 					     (long long)ev->kv.mod_revision,
 					     have ? "add" : "remove", t);
+			}
 		}
 		free(l);
 	} else if ((t = key_tail(a, ev->kv.key, HF_FLEET_CONFIG)) != NULL) {
@@ -357,7 +369,9 @@ static void report(struct agent *a, uint64_t now)
 		if (!a->etcd_lost)
 			hf_agent_log("etcd: cannot write %s: %s", key, a->etcd.err);
 		a->etcd_lost = true;
-		a->next_report_ms = now + 200;
+		/* each try may block the loop (and the health check) for up to
+		 * ETCD_TIMEOUT_MS per member: not more often than this */
+		a->next_report_ms = now + 2000;
 	}
 	free(v);
 }
@@ -570,7 +584,7 @@ int main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return 2;
 	}
-	if (hf_etcd_init(&a.etcd, etcd, 2000) != 0) {
+	if (hf_etcd_init(&a.etcd, etcd, ETCD_TIMEOUT_MS) != 0) {
 		fprintf(stderr, "holdfast-fleet: %s\n", a.etcd.err);
 		return 2;
 	}

@@ -466,7 +466,8 @@ int hf_etcd_watch_poll(struct hf_etcd_watch *w, int timeout_ms,
 	if (!w->running)
 		return 0;
 	curl_multi_perform(w->multi, &still);
-	if (still > 0 && w->in.len == 0)
+	/* wait only when no complete line is waiting (a part of one is) */
+	if (still > 0 && (w->in.len == 0 || memchr(w->in.buf, '\n', w->in.len) == NULL))
 		curl_multi_poll(w->multi, NULL, 0, timeout_ms, NULL);
 	curl_multi_perform(w->multi, &still);
 	while ((m = curl_multi_info_read(w->multi, &nmsg)) != NULL)

@@ -293,6 +293,9 @@ def case_nta_reaches_sites():
         expect_nta_answer(rig, "www.example.de", "ab"[i])
     check("alg8.de." in ntas(F.a) and "alg8.de." not in ntas(F.b),
           f"local NTA: a {sorted(ntas(F.a))}, b {sorted(ntas(F.b))}")
+    st = fleet_ctl("status")[1]
+    for site in st["sites"]:  # the local alg8.de. on a is not counted
+        check(site["fleet_ntas"] == 1 and site["current"], f"fleet status: {site}")
     print(f"#   fleet NTA de.: committed at revision {obj['revision']}, every site applied it "
           f"{obj['wait_ms']} ms after the commit (holdfastctl --fleet took {dt * 1000:.0f} ms in all)", flush=True)
 
