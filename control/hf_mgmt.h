@@ -40,6 +40,7 @@ enum hf_mgmt_cmd {
 	HF_CMD_TLS_RELOAD,
 	HF_CMD_CACHE_SAVE,
 	HF_CMD_RELOAD,
+	HF_CMD_DRAIN, /* drain, undrain: the site marked out of service (fleet/) */
 };
 
 struct hf_mgmt_req {
@@ -54,6 +55,7 @@ struct hf_mgmt_req {
 	bool subtree, bogus, all; /* cache flush */
 	char key[64];		  /* config get/set */
 	char value[128];
+	bool drain; /* drain: true, undrain: false */
 };
 
 /* The serve-stale knobs `config get|set` reach (config key names). */

@@ -77,6 +77,7 @@ struct hf_mgmt {
 	unsigned nports;
 	struct rte_mempool *pools[HF_MAX_WORKERS]; /* the workers' mbuf pools */
 	unsigned npools;
+	bool drained; /* holdfastctl drain: status says so, the fleet agent withdraws */
 	char path[108];
 	/* tls reload: the transport's (dataplane/hf_transport.h), NULL without DoT */
 	int (*tls_reload)(void *arg, char *err, size_t errlen);

@@ -71,6 +71,13 @@ static const char help_tls[] =
 	"usage: holdfastctl tls reload\n"
 	"  Load tls-certificate and tls-key again. New DNS-over-TLS connections use\n"
 	"  them; open ones keep theirs. A file that does not load changes nothing.\n";
+static const char help_drain[] =
+	"usage: holdfastctl drain\n"
+	"       holdfastctl undrain\n"
+	"  Mark the site out of service for maintenance, or back in. holdfast answers\n"
+	"  as before; status says \"drained\" and the fleet agent (holdfast-fleet)\n"
+	"  withdraws the site's BGP announcement, and announces it again after its\n"
+	"  hold-down once undrained.\n";
 
 const char hf_mgmt_usage[] =
 	"usage: holdfastctl [-s SOCKET] [--json] [--timeout DURATION] COMMAND [ARGS]\n"
@@ -87,6 +94,8 @@ const char hf_mgmt_usage[] =
 	"  config get [KEY] | config set KEY VALUE\n"
 	"  tls reload                              load the DoT certificate again\n"
 	"  reload                                  read the configuration file again\n"
+	"  drain | undrain                         site out of / back into service (fleet)\n"
+	"  --fleet COMMAND                         the fleet's state in etcd (--fleet --help)\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket PATH   management socket (default: $HOLDFAST_CONTROL_SOCKET, else\n"
@@ -323,7 +332,8 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 	*help = NULL;
 	if (argc < 1)
 		return fail(err, errlen,
-			    "no command (status, stats, nta, cache, config, reload, tls)");
+			    "no command (status, stats, nta, cache, config, reload, tls, drain, "
+			    "undrain)");
 	cmd = argv[0];
 	if (strcmp(cmd, "status") == 0)
 		h = help_status;
@@ -339,10 +349,13 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		h = help_reload;
 	else if (strcmp(cmd, "tls") == 0)
 		h = help_tls;
+	else if (strcmp(cmd, "drain") == 0 || strcmp(cmd, "undrain") == 0)
+		h = help_drain;
 	else
 		return fail(
 			err, errlen,
-			"unknown command \"%s\" (status, stats, nta, cache, config, reload, tls)",
+			"unknown command \"%s\" (status, stats, nta, cache, config, reload, tls, "
+			"drain, undrain)",
 			cmd);
 	for (int i = 1; i < argc; i++)
 		if (is_help(argv[i])) {
@@ -365,6 +378,13 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		r->cmd = HF_CMD_RELOAD;
 		if (argc > 1)
 			return fail(err, errlen, "reload: unexpected argument \"%s\"", argv[1]);
+		return 0;
+	}
+	if (h == help_drain) {
+		r->cmd = HF_CMD_DRAIN;
+		r->drain = cmd[0] == 'd';
+		if (argc > 1)
+			return fail(err, errlen, "%s: unexpected argument \"%s\"", cmd, argv[1]);
 		return 0;
 	}
 	if (h == help_stats) {

@@ -54,6 +54,7 @@ void hf_mgmt_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k, uint64_t seq,
 void hf_mgmt_cmd_status(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 void hf_mgmt_cmd_stats(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 void hf_mgmt_write_textfile(struct hf_mgmt *mg);
+void hf_mgmt_cmd_drain(struct hf_mgmt *mg, struct hf_mgmt_conn *k);
 
 /* mgmt_exec.c */
 void hf_mgmt_cmd_nta_list(struct hf_mgmt *mg, struct hf_mgmt_conn *k);

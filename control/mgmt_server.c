@@ -192,6 +192,7 @@ static void (*const handlers[])(struct hf_mgmt *, struct hf_mgmt_conn *) = {
 	[HF_CMD_CACHE_FLUSH] = hf_mgmt_cmd_flush,     [HF_CMD_CONFIG_GET] = hf_mgmt_cmd_config_get,
 	[HF_CMD_CONFIG_SET] = hf_mgmt_cmd_config_set, [HF_CMD_TLS_RELOAD] = hf_mgmt_cmd_tls_reload,
 	[HF_CMD_CACHE_SAVE] = hf_mgmt_cmd_cache_save, [HF_CMD_RELOAD] = hf_mgmt_cmd_reload,
+	[HF_CMD_DRAIN] = hf_mgmt_cmd_drain,
 };
 
 /* One complete request line (without its newline) in k->in. */

@@ -402,6 +402,25 @@ void hf_mgmt_write_textfile(struct hf_mgmt *mg)
 
 /* ---- commands ---- */
 
+/* drain / undrain: a mark only; holdfast answers as before (the fleet
+ * agent reads it from status and withdraws the site's routes). */
+void hf_mgmt_cmd_drain(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
+{
+	struct hf_emit e;
+	if (mg->drained != k->req.drain)
+		fprintf(stderr, "holdfast: %s by holdfastctl\n",
+			k->req.drain ? "drained" : "undrained");
+	mg->drained = k->req.drain;
+	hf_emit_init(&e, k->json);
+	hf_emit_obj_begin(&e, NULL);
+	if (k->json)
+		hf_emit_bool(&e, "ok", true);
+	hf_emit_bool(&e, "drained", mg->drained);
+	hf_emit_obj_end(&e);
+	hf_mgmt_reply(mg, k, e.oom ? "out of memory" : NULL, &e);
+	hf_emit_free(&e);
+}
+
 void hf_mgmt_cmd_status(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 {
 	static char dump[16384];
@@ -416,6 +435,7 @@ void hf_mgmt_cmd_status(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 	hf_emit_u64(&e, "workers", mg->env.out->nw - mg->env.ntransport);
 	hf_emit_bool(&e, "dnssec", mg->env.val != NULL);
 	hf_emit_u64(&e, "ntas", mg->env.ntas->nntas);
+	hf_emit_bool(&e, "drained", mg->drained);
 	hf_emit_bool(&e, "nta_state_persist_failed", mg->env.ntas->persist_failed);
 	hf_emit_str(&e, "nta_state_error", mg->env.ntas->persist_err);
 	hf_emit_arr_begin(&e, "ports");

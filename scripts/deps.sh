@@ -31,16 +31,23 @@ pkgs=(
 	# kxdpgun is in knot-dnsutils and resperf in dnsperf, both above
 	knot-resolver dnsdist gnuplot-nox hyperfine
 	openssl # bench/e2e/transport.sh: the DoT certificate, s_time
+	# the fleet (fleet/, tests/fleet/): etcd's JSON gateway through libcurl and json-c;
+	# the lab runs its own etcd members and BIRDs, never the packaged services
+	libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client bird2
 )
 
 # The unbound package enables its service; on a systemd machine it would
 # hold port 53 on 127.0.0.1 and ::1. The lab runs its own Unbound on its own
 # 127.x address and needs no service: keep it off (no-op without systemd).
+# The same for etcd (127.0.0.1:2379) and bird: the fleet lab runs its own.
 unbound_service_off() {
-	if [ -d /run/systemd/system ] && systemctl is-enabled --quiet unbound 2>/dev/null; then
-		echo "deps: systemctl disable --now unbound (the lab runs its own)"
-		systemctl disable --now unbound >/dev/null 2>&1 || echo "deps: warning: could not disable the unbound service" >&2
-	fi
+	local s
+	for s in unbound etcd bird; do
+		if [ -d /run/systemd/system ] && systemctl is-enabled --quiet "$s" 2>/dev/null; then
+			echo "deps: systemctl disable --now $s (the lab runs its own)"
+			systemctl disable --now "$s" >/dev/null 2>&1 || echo "deps: warning: could not disable the $s service" >&2
+		fi
+	done
 }
 
 missing=()
