@@ -24,6 +24,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "common/hf_log.h"
 #include "control/hf_config.h"
 #include "control/hf_control.h"
 #include "dataplane/hf_acl.h"
@@ -70,7 +71,7 @@ static void *signal_thread(void *arg)
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			fprintf(stderr, "holdfast: SIGHUP: reloading the configuration\n");
+			hf_log(HF_LOG_NOTICE, "SIGHUP: reloading the configuration");
 			hf_control_request_reload(ctl);
 			continue;
 		}
@@ -80,7 +81,7 @@ static void *signal_thread(void *arg)
 			hf_control_request_stats(ctl);
 			continue;
 		}
-		fprintf(stderr, "holdfast: signal %d, stopping\n", sig);
+		hf_log(HF_LOG_NOTICE, "signal %d, stopping", sig);
 		stop = true;
 		return NULL;
 	}
@@ -101,10 +102,10 @@ static void cap_answers_at_mtu(struct hf_dp_conf *dp, const struct hf_port *port
 			continue;
 		room = mtu - 48u; /* IPv6 40 + UDP 8 */
 		if (dp->edns_buffer_size > room) {
-			fprintf(stderr,
-				"holdfast: edns-buffer-size %u does not fit port %u's MTU %u: UDP "
-				"answers are at most %u bytes (larger ones TC=1)\n",
-				dp->edns_buffer_size, ports[p].port_id, mtu, room);
+			hf_log(HF_LOG_WARNING,
+			       "edns-buffer-size %u does not fit port %u's MTU %u: UDP "
+			       "answers are at most %u bytes (larger ones TC=1)",
+			       dp->edns_buffer_size, ports[p].port_id, mtu, room);
 			dp->edns_buffer_size = (uint16_t)room;
 		}
 	}
@@ -112,7 +113,7 @@ static void cap_answers_at_mtu(struct hf_dp_conf *dp, const struct hf_port *port
 
 static void fail(const char *msg)
 {
-	fprintf(stderr, "holdfast: %s\n", msg);
+	hf_log(HF_LOG_ERR, "%s", msg);
 	if (ctl != NULL) /* no worker runs yet: removes the control socket */
 		hf_control_destroy(ctl);
 	exit(EXIT_FAILURE);
@@ -259,6 +260,7 @@ int main(int argc, char **argv)
 	app_argv[0] = argv[0];
 	for (int i = 1; i < app_argc; i++)
 		app_argv[i] = argv[eal_argc + i];
+	hf_log_init(HF_LOG_INFO); /* the configuration's errors, journald or not */
 	hf_config_defaults(&cfg);
 	rc = hf_config_args(&cfg, app_argc, app_argv, err, sizeof(err));
 	if (rc == 1)
@@ -271,6 +273,7 @@ int main(int argc, char **argv)
 		fputs(dump, stdout);
 		return 0;
 	}
+	hf_log_init((int)cfg.log_level);
 	if (hf_config_check(&cfg, err, sizeof(err)) != 0)
 		fail(err);
 
@@ -312,10 +315,10 @@ int main(int argc, char **argv)
 	dp.tsc_per_ms = hf_tsc_cal_end(&cal, 20);
 	if (llabs((long long)dp.tsc_per_ms - (long long)(rte_get_tsc_hz() / 1000)) * 10000 >
 	    (long long)dp.tsc_per_ms)
-		fprintf(stderr,
-			"holdfast: clock: the TSC runs at %.3f MHz (DPDK estimated %.3f); "
-			"timing uses the measured rate\n",
-			(double)dp.tsc_per_ms / 1e3, (double)rte_get_tsc_hz() / 1e6);
+		hf_log(HF_LOG_INFO,
+		       "clock: the TSC runs at %.3f MHz (DPDK estimated %.3f); "
+		       "timing uses the measured rate",
+		       (double)dp.tsc_per_ms / 1e3, (double)rte_get_tsc_hz() / 1e6);
 
 	for (w = 0; w < nworkers; w++) {
 		if (rings_for(w, to_control, to_worker) != 0)
@@ -381,10 +384,10 @@ int main(int argc, char **argv)
 	}
 	if (transport != NULL && hf_transport_start(transport, err, sizeof(err)) != 0)
 		fail(err);
-	fprintf(stderr, "holdfast: ready: %u port(s), %u worker(s)%s, %u service address(es)%s%s\n",
-		nports, nworkers, single ? " (control in a thread)" : "", cfg.nservice,
-		transport != NULL && cfg.tcp_service ? ", TCP" : "",
-		transport != NULL && cfg.tls_certificate[0] ? ", TLS" : "");
+	hf_log(HF_LOG_INFO, "ready: %u port(s), %u worker(s)%s, %u service address(es)%s%s", nports,
+	       nworkers, single ? " (control in a thread)" : "", cfg.nservice,
+	       transport != NULL && cfg.tcp_service ? ", TCP" : "",
+	       transport != NULL && cfg.tls_certificate[0] ? ", TLS" : "");
 	if (single) {
 		if (pthread_create(&ctl_tid, NULL, control_thread, ctl) != 0)
 			fail("cannot start the control thread");

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hf_log.h"
 #include "control/hf_config.h"
 #include "dns/hf_dns.h"
 
@@ -33,6 +34,7 @@ enum key_kind {
 	K_NTA,	     /* NAME [LIFETIME [REASON]], repeatable */
 	K_IFNAME,    /* a network interface name, or "" (stored as K_PATH) */
 	K_ACL,	     /* PREFIX allow|refuse|drop, repeatable */
+	K_LOGLEVEL,  /* error|warning|notice|info|debug (stored as its syslog number) */
 };
 
 struct key_def {
@@ -145,6 +147,8 @@ static const struct key_def keys[] = {
 	 "IPv6 clients are limited together per prefix of this length"},
 	{"rrl-table-size", K_COUNT32, OFF(rrl_table), 1024, 16 * MIB,
 	 "client prefixes each core tracks (rounded up to a power of two; 16 bytes each)"},
+	{"log-level", K_LOGLEVEL, OFF(log_level), 0, 0,
+	 "least important messages written: error, warning, notice, info or debug"},
 	{"access-control", K_ACL, OFF(acl), 0, 0,
 	 "PREFIX allow|refuse|drop: what clients in PREFIX get (repeatable; longest prefix "
 	 "wins; default: everyone allowed)"},
@@ -171,6 +175,7 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->queues = 0;
 	cfg->idle_sleep_us = 0;
 	cfg->idle_polls = 1024;
+	cfg->log_level = HF_LOG_INFO;
 	cfg->burst = 32;
 	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
 		 "/run/holdfast/control.sock");
@@ -751,6 +756,16 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 	}
 	case K_ACL:
 		return set_acl(cfg, k, value, where, err, errlen);
+	case K_LOGLEVEL: {
+		int l = hf_log_level_parse(value);
+		if (l < 0) {
+			seterr(err, errlen, where, k->name, value,
+			       "is not error, warning, notice, info or debug");
+			return hf_error(HF_EINVAL);
+		}
+		memcpy(field, &(uint32_t){(uint32_t)l}, sizeof(uint32_t));
+		return 0;
+	}
 	case K_NTA: {
 		uint8_t name[HF_DNS_NAME_MAX];
 		size_t nlen;
@@ -1054,6 +1069,13 @@ static void usage(FILE *f, const char *prog)
 			fprintf(f, "  --%-28s %s (yes or no, default %s)\n", k->name, k->help,
 				*(const bool *)field ? "yes" : "no");
 			continue;
+		case K_LOGLEVEL: {
+			uint32_t l;
+			memcpy(&l, field, sizeof(l));
+			fprintf(f, "  --%-28s %s (default %s)\n", k->name, k->help,
+				hf_log_level_name((int)l));
+			continue;
+		}
 		case K_SIZE64:
 		case K_MS64:
 			memcpy(&v, field, sizeof(uint64_t));
@@ -1216,6 +1238,12 @@ void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size)
 		char v[INET6_ADDRSTRLEN + 16];
 		uint64_t n = 0;
 		switch (k->kind) {
+		case K_LOGLEVEL: {
+			uint32_t l;
+			memcpy(&l, field, sizeof(l));
+			out(&o, "%s: %s\n", k->name, hf_log_level_name((int)l));
+			continue;
+		}
 		case K_SERVICE:
 			for (unsigned j = 0; j < cfg->nservice; j++) {
 				const struct hf_ip *ip = &cfg->service[j];

@@ -24,6 +24,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "common/hf_log.h"
 #include "control/hf_control.h"
 #include "control/hf_fanout.h"
 #include "control/hf_file.h"
@@ -251,15 +252,16 @@ static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err,
 	hf_svc_reloading(&c->svc);
 	c->reload_seq = *seq;
 	c->cfg = out;
+	hf_log_init((int)out.log_level);
 	if (strstr(d->applied, "forwarder") != NULL)
 		hf_fwd_forwarders_changed(c->fwd);
-	fprintf(stderr, "holdfast: reload: applied: %s; needs a restart (old value kept): %s\n",
-		d->napplied ? d->applied : "nothing changed", d->nrestart ? d->restart : "none");
+	hf_log(HF_LOG_NOTICE, "reload: applied: %s; needs a restart (old value kept): %s",
+	       d->napplied ? d->applied : "nothing changed", d->nrestart ? d->restart : "none");
 	return 0;
 fail:
 	free(anchors);
 	snprintf(err, errlen, "reload: %s: nothing changed", why);
-	fprintf(stderr, "holdfast: %s\n", err);
+	hf_log(HF_LOG_ERR, "%s", err);
 	return rc;
 }
 
@@ -527,14 +529,14 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		goto fail;
 	if (hf_svc_init(&c->svc, &c->out, err, errlen) != 0)
 		goto fail;
-	fprintf(stderr,
-		"holdfast: control: %u forwarder(s), %u worker(s)%s, up to %u resolutions in "
-		"flight, DNSSEC %s\n",
-		cfg->nforwarders, c->nw - w->ntransport, w->ntransport ? " and the transport" : "",
-		hf_fwd_max_inflight(c->fwd),
-		c->val == NULL		       ? "off"
-		: cfg->trust_anchor[0] != '\0' ? "on (anchors from trust-anchor)"
-					       : "on (built-in root anchors)");
+	hf_log(HF_LOG_INFO,
+	       "control: %u forwarder(s), %u worker(s)%s, up to %u resolutions in "
+	       "flight, DNSSEC %s",
+	       cfg->nforwarders, c->nw - w->ntransport, w->ntransport ? " and the transport" : "",
+	       hf_fwd_max_inflight(c->fwd),
+	       c->val == NULL		      ? "off"
+	       : cfg->trust_anchor[0] != '\0' ? "on (anchors from trust-anchor)"
+					      : "on (built-in root anchors)");
 	return c;
 fail:
 	hf_control_destroy(c);

@@ -8,6 +8,7 @@
 #include <rte_cycles.h>
 #include <rte_ring.h>
 
+#include "common/hf_log.h"
 #include "control/hf_fanout.h"
 
 /* ---- pointer FIFO ---- */
@@ -66,10 +67,10 @@ int hf_fanout_send(struct hf_fanout *o, struct hf_msg_ctl *m)
 		if (hf_ptrq_push(&o->backlog[w], m) != 0) {
 			/* Out of memory: the worker never sees m. Its applied_seq
 			 * still moves past m with later messages, so m is freed. */
-			fprintf(stderr,
-				"holdfast: control: out of memory, worker %u misses "
-				"message %llu\n",
-				w, (unsigned long long)m->seq);
+			hf_log(HF_LOG_ERR,
+			       "control: out of memory, worker %u misses "
+			       "message %llu",
+			       w, (unsigned long long)m->seq);
 		}
 	}
 	return 0;

@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/hf_log.h"
 #include "control/fwd_internal.h"
 #include "control/hf_upstream.h"
 
@@ -56,8 +57,8 @@ void hf_fwd_send_failure(struct hf_fwd *f, const struct hf_cache_key *key, uint3
 	((struct hf_dns_answer *)f->ansbuf)->security = security;
 	if (rc < 0 ||
 	    f->ops.answer(f->ops.arg, key, hash, (const struct hf_dns_answer *)f->ansbuf) != 0)
-		fprintf(stderr, "holdfast: control: cannot send a failure answer (%s)\n",
-			rc < 0 ? hf_strerror(rc) : "out of memory");
+		hf_log(HF_LOG_ERR, "control: cannot send a failure answer (%s)",
+		       rc < 0 ? hf_strerror(rc) : "out of memory");
 }
 
 /* End the resolution with a failure answer (a sub-query: its parent). */
@@ -156,7 +157,7 @@ bool hf_fwd_response(struct hf_fwd *f, struct hf_fwd_query *q, const uint8_t *wi
 	a->security = HF_SECURITY_INSECURE;
 	a->ede = HF_EDE_NONE;
 	if (f->ops.answer(f->ops.arg, &q->key, q->hash, a) != 0)
-		fprintf(stderr, "holdfast: control: out of memory for a FILL\n");
+		hf_log(HF_LOG_ERR, "control: out of memory for a FILL");
 	hf_fwd_finish(f, q);
 	return true;
 }

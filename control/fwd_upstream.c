@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/hf_log.h"
 #include "control/fwd_internal.h"
 
 #define HF_FWD_LOG_INTERVAL_MS 10000 /* at most one log line per forwarder per 10 s */
@@ -139,10 +140,10 @@ static void log_fwd(struct hf_fwd *f, unsigned fwd, uint64_t now, const char *te
 		return;
 	}
 	if (f->fwd_log_quiet[fwd])
-		fprintf(stderr, "holdfast: forwarder %s (%llu similar messages suppressed)\n", text,
-			(unsigned long long)f->fwd_log_quiet[fwd]);
+		hf_log(HF_LOG_WARNING, "forwarder %s (%llu similar messages suppressed)", text,
+		       (unsigned long long)f->fwd_log_quiet[fwd]);
 	else
-		fprintf(stderr, "holdfast: forwarder %s\n", text);
+		hf_log(HF_LOG_WARNING, "forwarder %s", text);
 	f->fwd_log_ms[fwd] = now ? now : 1;
 	f->fwd_log_quiet[fwd] = 0;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hf_log.h"
 #include "control/fwd_internal.h"
 
 /* Is name under an NTA in force? Not while validating a recheck, which
@@ -119,7 +120,7 @@ static void deliver(struct hf_fwd *f, struct hf_fwd_query *q, const struct hf_va
 		memcpy(hf_dns_answer_ede_text(a), res->text, tlen);
 	}
 	if (f->ops.answer(f->ops.arg, &q->key, q->hash, a) != 0)
-		fprintf(stderr, "holdfast: control: out of memory for a FILL\n");
+		hf_log(HF_LOG_ERR, "control: out of memory for a FILL");
 	hf_fwd_finish(f, q);
 }
 

@@ -90,6 +90,7 @@ struct hf_config {
 	char tls_key[256];	      /* tls-key: PEM */
 	struct hf_acl_rule acl[HF_ACL_MAX]; /* access-control (repeatable) */
 	unsigned nacl;
+	uint32_t log_level;	  /* log-level: enum hf_log_level (common/hf_log.h), default info */
 	uint32_t rrl_rate;	  /* rrl-rate: answers/s per client prefix per core, 0 = off */
 	uint32_t rrl_slip;	  /* rrl-slip: every Nth limited answer TC=1, default 2 */
 	uint32_t rrl_ipv4_prefix; /* rrl-ipv4-prefix: default 24 */

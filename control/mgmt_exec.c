@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hf_log.h"
 #include "control/hf_control.h"
 #include "control/hf_nta.h"
 #include "control/hf_snapshot.h"
@@ -254,7 +255,7 @@ void hf_mgmt_cmd_config_set(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		return;
 	}
 	*mg->env.cfg = tmp;
-	fprintf(stderr, "holdfast: config set %s %s\n", k->req.key, k->req.value);
+	hf_log(HF_LOG_NOTICE, "config set %s %s", k->req.key, k->req.value);
 	hf_mgmt_wait(mg, k, hf_fanout_last_seq(mg->env.out), NULL, t0);
 }
 
@@ -429,7 +430,7 @@ void hf_mgmt_cmd_tls_reload(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		hf_mgmt_error(mg, k, "%s", err);
 		return;
 	}
-	fprintf(stderr, "holdfast: tls reload: %s loaded\n", mg->env.cfg->tls_certificate);
+	hf_log(HF_LOG_NOTICE, "tls reload: %s loaded", mg->env.cfg->tls_certificate);
 	hf_emit_init(&e, k->json);
 	hf_emit_obj_begin(&e, NULL);
 	if (k->json)

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hf_log.h"
 #include "control/hf_control.h"
 #include "control/mgmt_internal.h"
 
@@ -469,9 +470,9 @@ int hf_mgmt_init(struct hf_mgmt *mg, const struct hf_mgmt_env *env, char *err, s
 		snprintf(err, errlen, "control-socket: epoll: %s", strerror(errno));
 		return hf_error(HF_EIO);
 	}
-	fprintf(stderr, "holdfast: control socket %s (mode %04o%s%s)\n", path, (unsigned)mode,
-		gid != (gid_t)-1 ? ", group " : "",
-		gid != (gid_t)-1 ? mg->env.cfg->control_socket_group : "");
+	hf_log(HF_LOG_INFO, "control socket %s (mode %04o%s%s)", path, (unsigned)mode,
+	       gid != (gid_t)-1 ? ", group " : "",
+	       gid != (gid_t)-1 ? mg->env.cfg->control_socket_group : "");
 	return 0;
 }
 

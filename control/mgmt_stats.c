@@ -13,6 +13,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "common/hf_log.h"
 #include "control/hf_control.h"
 #include "control/hf_file.h"
 #include "control/hf_fwd.h"
@@ -393,7 +394,7 @@ void hf_mgmt_write_textfile(struct hf_mgmt *mg)
 	    hf_file_replace(mg->env.cfg->stats_textfile, e.buf, e.len, err, sizeof(err)) != 0) {
 		static uint64_t last_log;
 		if (hf_control_now_ms() - last_log > 60000) {
-			fprintf(stderr, "holdfast: stats-textfile: %s\n", err);
+			hf_log(HF_LOG_WARNING, "stats-textfile: %s", err);
 			last_log = hf_control_now_ms();
 		}
 	}
@@ -408,8 +409,7 @@ void hf_mgmt_cmd_drain(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 {
 	struct hf_emit e;
 	if (mg->drained != k->req.drain)
-		fprintf(stderr, "holdfast: %s by holdfastctl\n",
-			k->req.drain ? "drained" : "undrained");
+		hf_log(HF_LOG_NOTICE, "%s by holdfastctl", k->req.drain ? "drained" : "undrained");
 	mg->drained = k->req.drain;
 	hf_emit_init(&e, k->json);
 	hf_emit_obj_begin(&e, NULL);

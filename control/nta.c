@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hf_log.h"
 #include "control/hf_control.h"
 #include "control/hf_fanout.h"
 #include "control/hf_fwd.h"
@@ -92,7 +93,7 @@ int hf_nta_save(struct hf_nta_list *l)
 		snprintf(l->persist_err, sizeof(l->persist_err), "cannot write %s: %s", path,
 			 strerror(ENOMEM));
 		l->persist_failed = true;
-		fprintf(stderr, "holdfast: nta: %s\n", l->persist_err);
+		hf_log(HF_LOG_WARNING, "nta: %s", l->persist_err);
 		return hf_error(HF_EIO);
 	}
 	len = (size_t)snprintf(buf, cap, "holdfast-nta 1\n");
@@ -109,11 +110,11 @@ int hf_nta_save(struct hf_nta_list *l)
 	free(buf);
 	if (rc != 0) {
 		l->persist_failed = true;
-		fprintf(stderr, "holdfast: nta: %s\n", l->persist_err);
+		hf_log(HF_LOG_WARNING, "nta: %s", l->persist_err);
 		return hf_error(HF_EIO);
 	}
 	if (l->persist_failed)
-		fprintf(stderr, "holdfast: nta: %s written again\n", path);
+		hf_log(HF_LOG_NOTICE, "nta: %s written again", path);
 	l->persist_failed = false;
 	l->persist_err[0] = '\0';
 	return 0;
@@ -180,8 +181,8 @@ int hf_nta_add(struct hf_nta_list *l, const uint8_t *name, size_t len, uint32_t 
 		return rc;
 	}
 	hf_dns_name_str(name, len, nm, sizeof(nm));
-	fprintf(stderr, "holdfast: nta: %s added for %us%s%s\n", nm, lifetime_s,
-		reason && reason[0] ? ": " : "", reason ? reason : "");
+	hf_log(HF_LOG_NOTICE, "nta: %s added for %us%s%s", nm, lifetime_s,
+	       reason && reason[0] ? ": " : "", reason ? reason : "");
 	hf_nta_save(l);
 	return 0;
 }
@@ -206,7 +207,7 @@ int hf_nta_remove(struct hf_nta_list *l, const uint8_t *name, size_t len, const 
 	rc = broadcast(l, name, len, HF_FLUSH_NTA_REMOVE, res, seq);
 	hf_dns_name_str(name, len, nm, sizeof(nm));
 	if (why != NULL) /* NULL: the caller says it */
-		fprintf(stderr, "holdfast: nta: %s removed (%s)\n", nm, why);
+		hf_log(HF_LOG_NOTICE, "nta: %s removed (%s)", nm, why);
 	hf_nta_save(l);
 	return rc;
 }
@@ -258,7 +259,7 @@ void hf_nta_recheck_done(struct hf_nta_list *l, const uint8_t *name, size_t len,
 	hf_dns_name_str(name, len, nm, sizeof(nm));
 	if (verdict == HF_SECURITY_SECURE) {
 		hf_nta_remove(l, name, len, NULL, NULL, NULL);
-		fprintf(stderr, "holdfast: nta: %s validates again, removed\n", nm);
+		hf_log(HF_LOG_NOTICE, "nta: %s validates again, removed", nm);
 		return;
 	}
 	/* flush what the recheck cached as bogus: the NTA still holds */
@@ -268,10 +269,10 @@ void hf_nta_recheck_done(struct hf_nta_list *l, const uint8_t *name, size_t len,
 		return;
 	l->ntas[i].recheck_logged_ms = hf_control_now_ms();
 	if (ede != HF_EDE_NONE)
-		fprintf(stderr, "holdfast: nta: %s still fails validation (EDE %u%s%s), kept\n", nm,
-			ede, text && text[0] ? ": " : "", text ? text : "");
+		hf_log(HF_LOG_NOTICE, "nta: %s still fails validation (EDE %u%s%s), kept", nm, ede,
+		       text && text[0] ? ": " : "", text ? text : "");
 	else
-		fprintf(stderr, "holdfast: nta: %s still not secure, kept\n", nm);
+		hf_log(HF_LOG_NOTICE, "nta: %s still not secure, kept", nm);
 }
 
 /* Parse one state line; 0 or HF_EINVAL. */
@@ -313,15 +314,15 @@ static void set_aside(const char *path, const char *why, unsigned lineno)
 {
 	char bad[300];
 	if (hf_file_set_aside(path, bad, sizeof(bad)) == 0)
-		fprintf(stderr,
-			"holdfast: nta: %s:%u: %s; file set aside as %s, starting without its "
-			"NTAs\n",
-			path, lineno, why, bad);
+		hf_log(HF_LOG_WARNING,
+		       "nta: %s:%u: %s; file set aside as %s, starting without its "
+		       "NTAs",
+		       path, lineno, why, bad);
 	else
-		fprintf(stderr,
-			"holdfast: nta: %s:%u: %s; cannot set it aside (%s), starting without "
-			"its NTAs\n",
-			path, lineno, why, strerror(errno));
+		hf_log(HF_LOG_WARNING,
+		       "nta: %s:%u: %s; cannot set it aside (%s), starting without "
+		       "its NTAs",
+		       path, lineno, why, strerror(errno));
 }
 
 /* Restore the state file's NTAs (expired ones are dropped). */
@@ -346,8 +347,7 @@ static void load_state(struct hf_nta_list *l)
 	f = fopen(path, "re");
 	if (f == NULL) {
 		if (errno != ENOENT)
-			fprintf(stderr, "holdfast: nta: cannot read %s: %s\n", path,
-				strerror(errno));
+			hf_log(HF_LOG_WARNING, "nta: cannot read %s: %s", path, strerror(errno));
 		return;
 	}
 	tmp = calloc(HF_NTA_MAX, sizeof(*tmp));
@@ -404,14 +404,14 @@ static void load_state(struct hf_nta_list *l)
 		} else {
 			char nm[HF_DNS_NAME_MAX * 4 + 8];
 			hf_dns_name_str(tmp[i].name, tmp[i].len, nm, sizeof(nm));
-			fprintf(stderr,
-				"holdfast: nta: %s from %s not restored: at most %d NTAs in force "
-				"at once\n",
-				nm, path, HF_NTA_MAX);
+			hf_log(HF_LOG_WARNING,
+			       "nta: %s from %s not restored: at most %d NTAs in force "
+			       "at once",
+			       nm, path, HF_NTA_MAX);
 		}
 	}
 	free(tmp);
-	fprintf(stderr, "holdfast: nta: %u NTA(s) restored from %s\n", restored, path);
+	hf_log(HF_LOG_INFO, "nta: %u NTA(s) restored from %s", restored, path);
 }
 
 int hf_nta_init(struct hf_nta_list *l, const struct hf_config *cfg, struct hf_val *val,

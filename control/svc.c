@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hf_log.h"
 #include "control/hf_svc.h"
 
 static uint64_t mono_us(void)
@@ -74,8 +75,8 @@ void hf_svc_notify(struct hf_svc *s, const char *msg)
 	if (sendto(s->fd, msg, strlen(msg), MSG_NOSIGNAL, (const struct sockaddr *)&s->sa,
 		   s->salen) < 0 &&
 	    s->send_errors++ == 0)
-		fprintf(stderr, "holdfast: NOTIFY_SOCKET: cannot send \"%.20s\": %s\n", msg,
-			strerror(errno));
+		hf_log(HF_LOG_WARNING, "NOTIFY_SOCKET: cannot send \"%.20s\": %s", msg,
+		       strerror(errno));
 }
 
 /* A NOP to every worker; its seq, or 0 when out of memory (tried again). */
@@ -117,12 +118,11 @@ bool hf_svc_tick(struct hf_svc *s, uint64_t now_ms)
 		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=answering on %u worker core(s)",
 			 s->out->nw);
 		hf_svc_notify(s, msg);
-		fprintf(stderr,
-			"holdfast: every worker answers (%u applied a first control message)%s\n",
-			s->out->nw, s->fd >= 0 ? ": READY=1 sent" : "");
+		hf_log(HF_LOG_INFO, "every worker answers (%u applied a first control message)%s",
+		       s->out->nw, s->fd >= 0 ? ": READY=1 sent" : "");
 		if (s->ping_ms) {
-			fprintf(stderr, "holdfast: watchdog: WATCHDOG=1 every %llu ms\n",
-				(unsigned long long)s->ping_ms);
+			hf_log(HF_LOG_INFO, "watchdog: WATCHDOG=1 every %llu ms",
+			       (unsigned long long)s->ping_ms);
 			s->next_ping = now_ms; /* the first ping at once */
 			s->probe_seq = s->ready_seq;
 		}
@@ -133,10 +133,10 @@ bool hf_svc_tick(struct hf_svc *s, uint64_t now_ms)
 	if (s->probe_seq == 0 || !hf_fanout_applied(s->out, s->probe_seq)) {
 		if (!s->lagging && s->probe_seq != 0) {
 			laggards(s, s->probe_seq, msg, sizeof(msg));
-			fprintf(stderr,
-				"holdfast: watchdog: worker(s)%s not making progress: WATCHDOG=1 "
-				"held back\n",
-				msg);
+			hf_log(HF_LOG_WARNING,
+			       "watchdog: worker(s)%s not making progress: WATCHDOG=1 "
+			       "held back",
+			       msg);
 			s->lagging = true;
 		}
 		if (s->probe_seq == 0)
@@ -146,7 +146,7 @@ bool hf_svc_tick(struct hf_svc *s, uint64_t now_ms)
 	hf_svc_notify(s, "WATCHDOG=1");
 	s->pings++;
 	if (s->lagging)
-		fprintf(stderr, "holdfast: watchdog: every worker makes progress again\n");
+		hf_log(HF_LOG_NOTICE, "watchdog: every worker makes progress again");
 	s->lagging = false;
 	s->next_ping = now_ms + s->ping_ms;
 	s->probe_seq = send_nop(s);

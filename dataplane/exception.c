@@ -28,6 +28,7 @@
 #include <rte_malloc.h>
 #include <rte_net.h>
 
+#include "common/hf_log.h"
 #include "dataplane/hf_exception.h"
 
 #define EXC_VDEV      "net_tap_hfexc"
@@ -537,10 +538,10 @@ int hf_exc_init(struct hf_dp_conf *conf, const struct hf_port *ports, unsigned n
 	}
 	pthread_setname_np(x->tid, "hf-exception");
 	x->running = true;
-	fprintf(stderr,
-		"holdfast: exception path: kernel interface %s (NOARP) holds the %u service "
-		"address(es); route the clients' prefixes to it\n",
-		conf->exc_ifname, conf->nservice4 + conf->nservice6);
+	hf_log(HF_LOG_INFO,
+	       "exception path: kernel interface %s (NOARP) holds the %u service "
+	       "address(es); route the clients' prefixes to it",
+	       conf->exc_ifname, conf->nservice4 + conf->nservice6);
 	return 0;
 }
 

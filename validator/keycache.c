@@ -23,6 +23,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 
+#include "common/hf_log.h"
 #include "validator/val_internal.h"
 
 struct kc_key {
@@ -230,8 +231,8 @@ struct val_entry *val_cache_put(struct val_cache *c, const uint8_t *name, size_t
 	/* below cap keys, with the extendable table: cannot fail */
 	rc = rte_hash_add_key_with_hash_data(c->h, &k, h, (void *)(uintptr_t)i);
 	if (rc < 0) {
-		fprintf(stderr, "validator: key cache insert failed at %u of %u entries: %s\n",
-			c->count, c->cap, rte_strerror(-rc));
+		hf_log(HF_LOG_ERR, "validator: key cache insert failed at %u of %u entries: %s",
+		       c->count, c->cap, rte_strerror(-rc));
 		abort();
 	}
 	lru_push(c, i);

@@ -12,6 +12,7 @@
 
 #include "dns/hf_dns.h"
 #include "tests/unit/hf_test.h"
+#include "common/hf_log.h"
 #include "control/hf_config.h"
 
 static char tmpdir[64];
@@ -1019,6 +1020,24 @@ static void test_access_control(void)
 	CHECK(memcmp(back.acl, c.acl, 4 * sizeof(c.acl[0])) == 0);
 }
 
+/* log-level: a name, stored as its syslog number, dumped back by name */
+static void test_log_level(void)
+{
+	struct hf_config c;
+	char err[256] = "", dump[16384];
+
+	hf_config_defaults(&c);
+	CHECK_EQ(c.log_level, (uint32_t)HF_LOG_INFO);
+	CHECK_EQ(set(&c, "log-level", "warning", err, sizeof(err)), 0);
+	CHECK_EQ(c.log_level, (uint32_t)HF_LOG_WARNING);
+	hf_config_dump(&c, dump, sizeof(dump));
+	CHECK(strstr(dump, "\nlog-level: warning\n") != NULL);
+	CHECK_EQ(set(&c, "log-level", "loud", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: log-level: \"loud\" is not error, warning, notice, "
+			  "info or debug") == 0);
+	CHECK_EQ(c.log_level, (uint32_t)HF_LOG_WARNING);
+}
+
 int main(void)
 {
 	static const struct hf_test_case cases[] = {
@@ -1037,6 +1056,7 @@ int main(void)
 		TEST_CASE(test_nta_keys),
 		TEST_CASE(test_exception_interface),
 		TEST_CASE(test_access_control),
+		TEST_CASE(test_log_level),
 	};
 	int rc;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hf_test_config.XXXXXX");
