@@ -10,6 +10,7 @@
 #ifndef HF_LOG_H
 #define HF_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 /* syslog's numbers, so that the prefix is the level */
@@ -30,5 +31,6 @@ const char *hf_log_level_name(int level);
 void hf_log_init(int level);
 bool hf_log_enabled(int level);
 void hf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hf_vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #endif

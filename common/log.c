@@ -52,18 +52,23 @@ bool hf_log_enabled(int level)
 
 void hf_log(int level, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	hf_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void hf_vlog(int level, const char *fmt, va_list ap)
+{
 	char line[1024];
 	int n = 0;
-	va_list ap;
 
 	if (level > log_level)
 		return;
 	if (journal)
 		n = snprintf(line, sizeof(line), "<%d>", level);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, "holdfast: ");
-	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
 	/* one write per line: lines of two threads never mix */
 	fprintf(stderr, "%s\n", line);
 	fflush(stderr);

@@ -5,6 +5,7 @@
  * cache save` (control/hf_snapshot.h).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include <rte_cycles.h>
 
+#include "common/hf_log.h"
 #include "control/hf_file.h"
 #include "control/hf_snapshot.h"
 
@@ -72,19 +74,35 @@ fail:
 	return NULL;
 }
 
+/* One line of the snapshot's: to the log (with its level) when it is
+ * stderr, else (the unit tests' file) as it would read there. */
+static void __attribute__((format(printf, 3, 4))) say(FILE *log, int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (log == stderr) {
+		hf_vlog(level, fmt, ap);
+	} else {
+		fputs("holdfast: ", log);
+		vfprintf(log, fmt, ap);
+		fputc('\n', log);
+	}
+	va_end(ap);
+}
+
 static void set_aside(const char *path, const char *why, FILE *log)
 {
 	char bad[300];
 	if (hf_file_set_aside(path, bad, sizeof(bad)) == 0)
-		fprintf(log,
-			"holdfast: cache-snapshot: %s: %s; set aside as %s, starting with an empty "
-			"cache\n",
-			path, why, bad);
+		say(log, HF_LOG_WARNING,
+		    "cache-snapshot: %s: %s; set aside as %s, starting with an empty "
+		    "cache",
+		    path, why, bad);
 	else
-		fprintf(log,
-			"holdfast: cache-snapshot: %s: %s; cannot set it aside (%s), starting "
-			"with an empty cache\n",
-			path, why, strerror(errno));
+		say(log, HF_LOG_WARNING,
+		    "cache-snapshot: %s: %s; cannot set it aside (%s), starting "
+		    "with an empty cache",
+		    path, why, strerror(errno));
 }
 
 uint64_t hf_snap_load(const char *path, struct hf_cache *const *caches, unsigned n, uint64_t now_ms,
@@ -98,15 +116,15 @@ uint64_t hf_snap_load(const char *path, struct hf_cache *const *caches, unsigned
 
 	if (buf == NULL) {
 		if (errno == ENOENT)
-			fprintf(log,
-				"holdfast: cache-snapshot: no %s yet, starting with an empty "
-				"cache\n",
-				path);
+			say(log, HF_LOG_INFO,
+			    "cache-snapshot: no %s yet, starting with an empty "
+			    "cache",
+			    path);
 		else
-			fprintf(log,
-				"holdfast: cache-snapshot: cannot read %s: %s; starting with an "
-				"empty cache\n",
-				path, strerror(errno));
+			say(log, HF_LOG_WARNING,
+			    "cache-snapshot: cannot read %s: %s; starting with an "
+			    "empty cache",
+			    path, strerror(errno));
 		return 0;
 	}
 	if (hf_snap_check(buf, len, &count, &saved, err, sizeof(err)) != 0) {
@@ -129,14 +147,14 @@ uint64_t hf_snap_load(const char *path, struct hf_cache *const *caches, unsigned
 		nomem += rc < 0;
 	}
 	free(buf);
-	fprintf(log,
-		"holdfast: cache-snapshot: loaded %llu of %llu entries from %s (saved %llds ago) "
-		"into %u core(s) in %llu ms; left out: %llu expired (past the stale window, a "
-		"failure past its TTL), %llu for want of room\n",
-		(unsigned long long)stored, (unsigned long long)count, path,
-		(long long)((now_unix - saved) / 1000), n,
-		(unsigned long long)((mono_us() - t0) / 1000), (unsigned long long)dropped,
-		(unsigned long long)nomem);
+	say(log, HF_LOG_INFO,
+	    "cache-snapshot: loaded %llu of %llu entries from %s (saved %llds ago) "
+	    "into %u core(s) in %llu ms; left out: %llu expired (past the stale window, a "
+	    "failure past its TTL), %llu for want of room",
+	    (unsigned long long)stored, (unsigned long long)count, path,
+	    (long long)((now_unix - saved) / 1000), n,
+	    (unsigned long long)((mono_us() - t0) / 1000), (unsigned long long)dropped,
+	    (unsigned long long)nomem);
 	fflush(log);
 	return stored;
 }
@@ -193,14 +211,14 @@ static void job_write(struct hf_snap_job *j, const char *path, FILE *log)
 	j->entries = j->out.count;
 	j->bytes = j->out.len;
 	if (j->rc != 0)
-		fprintf(log, "holdfast: cache-snapshot: %s\n", j->err);
+		say(log, HF_LOG_WARNING, "cache-snapshot: %s", j->err);
 	else
-		fprintf(log,
-			"holdfast: cache-snapshot: saved %llu entries (%llu bytes) to %s: "
-			"walk %llu ms, write %llu ms\n",
-			(unsigned long long)j->entries, (unsigned long long)j->bytes, path,
-			(unsigned long long)(j->walk_us / 1000),
-			(unsigned long long)(j->write_us / 1000));
+		say(log, HF_LOG_INFO,
+		    "cache-snapshot: saved %llu entries (%llu bytes) to %s: "
+		    "walk %llu ms, write %llu ms",
+		    (unsigned long long)j->entries, (unsigned long long)j->bytes, path,
+		    (unsigned long long)(j->walk_us / 1000),
+		    (unsigned long long)(j->write_us / 1000));
 	fflush(log);
 	out_free(&j->out);
 }
@@ -213,7 +231,7 @@ int hf_snap_save(const char *path, struct hf_cache *c, uint64_t cache_memory, ui
 	memset(&j, 0, sizeof(j));
 	j.start_us = mono_us();
 	if (out_init(&j.out, cache_memory, now_ms) != 0) {
-		fprintf(log, "holdfast: cache-snapshot: cannot save: out of memory\n");
+		say(log, HF_LOG_WARNING, "cache-snapshot: cannot save: out of memory");
 		return -1;
 	}
 	hf_cache_snap_step(c, &j.out, UINT32_MAX, now_ms);
