@@ -141,8 +141,16 @@ else
 fi
 
 # ---- stop: SIGTERM, status 0
+# journald takes the last lines asynchronously: give it a moment
+stopped_line() {
+	for _ in $(seq 50); do
+		journal | grep -q '^holdfast: signal 15, stopping$' && return 0
+		sleep 0.1
+	done
+	return 1
+}
 if c systemctl stop holdfast && [ "$(show Result)" = success ] && [ "$(show ExecMainStatus)" = 0 ] &&
-	journal | grep -q '^holdfast: signal 15, stopping$'; then
+	stopped_line; then
 	ok "systemctl stop: exit 0"
 else
 	fail stop "Result $(show Result), status $(show ExecMainStatus)"
