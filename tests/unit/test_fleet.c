@@ -44,24 +44,23 @@ static void test_nta_record_rejected(void)
 {
 	struct hf_fleet_nta n;
 	char big[400];
-	static const char *const bad[] =
-		{
-			"",
-			"not json",
-			"[]",
-			"{\"name\":\"de.\",\"reason\":\"r\",\"recheck\":0,\"added\":1}", /* no
-											    expiry
-											  */
-			"{\"name\":\"de.\",\"expires\":0,\"reason\":\"r\",\"recheck\":0,\"added\":"
-			"1}", /* 0 */
-			"{\"name\":\"de.\",\"expires\":\"9\",\"reason\":\"r\",\"recheck\":0,"
-			"\"added\":1}", /* text */
-			"{\"name\":\"de.\",\"expires\":9,\"reason\":\"r\",\"recheck\":-1,\"added\":"
-			"1}",							      /* < 0 */
-			"{\"expires\":9,\"reason\":\"r\",\"recheck\":0,\"added\":1}", /* no name */
-			"{\"name\":\"de.\",\"expires\":9,\"recheck\":0,\"added\":1}", /* no reason
-										       */
-		};
+	static const char *const bad[] = {
+		"",
+		"not json",
+		"[]",
+		"{\"name\":\"de.\",\"reason\":\"r\",\"recheck\":0,\"added\":1}", /* no
+										    expiry
+										  */
+		"{\"name\":\"de.\",\"expires\":0,\"reason\":\"r\",\"recheck\":0,\"added\":"
+		"1}", /* 0 */
+		"{\"name\":\"de.\",\"expires\":\"9\",\"reason\":\"r\",\"recheck\":0,"
+		"\"added\":1}", /* text */
+		"{\"name\":\"de.\",\"expires\":9,\"reason\":\"r\",\"recheck\":-1,\"added\":"
+		"1}",							      /* < 0 */
+		"{\"expires\":9,\"reason\":\"r\",\"recheck\":0,\"added\":1}", /* no name */
+		"{\"name\":\"de.\",\"expires\":9,\"recheck\":0,\"added\":1}", /* no reason
+									       */
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ(hf_fleet_nta_parse(bad[i], &n), -1);
 	/* a reason longer than the site's NTA can carry behind "fleet: " */
