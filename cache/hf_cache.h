@@ -343,6 +343,10 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 
 /* Wake (through wake()) every parked client whose deadline has passed. */
 void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wake, void *arg);
+/* Wake every parked client now, whatever its deadline, with what its entry
+ * can give at now_ms (fresh, stale, failure, or SERVFAIL EDE 22): a stop
+ * answers everyone it holds. */
+void hf_cache_wake_every(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wake, void *arg);
 
 /* Remove one name (all types) or a whole subtree; all entries when name is NULL.
  * Only data goes: an entry with no data yet (a resolution in flight) is

@@ -120,20 +120,33 @@ enum hf_wake_mode hf_cache_fallback(const struct hf_cache *c, const struct hf_ca
 	return hf_mode_now(e, now_ms);
 }
 
-/* Called every ~1 ms: returns at once when nothing is parked, else O(1)
- * per queue plus one wake per expired client. */
-void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wake, void *arg)
+/* Wake the clients whose deadline is at or before `until`, answered as
+ * they can be at now_ms. */
+static void wake_until(struct hf_cache *c, uint64_t until, uint64_t now_ms, hf_wake_fn wake,
+		       void *arg)
 {
 	if (HF_LIKELY(c->nwaiters == 0))
 		return;
 	c->now_ms = now_ms;
 	for (int q = 0; q < HF_WQ_N; q++) {
 		uint32_t wi;
-		while ((wi = c->wq_head[q]) != HF_WAITER_NONE && c->w[wi].deadline_ms <= now_ms) {
+		while ((wi = c->wq_head[q]) != HF_WAITER_NONE && c->w[wi].deadline_ms <= until) {
 			struct hf_cache_entry *e = c->w[wi].e;
 			void *cookie = c->w[wi].cookie;
 			hf_waiter_release(c, wi);
 			wake(arg, cookie, e, hf_mode_now(e, now_ms));
 		}
 	}
+}
+
+/* Called every ~1 ms: returns at once when nothing is parked, else O(1)
+ * per queue plus one wake per expired client. */
+void hf_cache_expire_waiters(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wake, void *arg)
+{
+	wake_until(c, now_ms, now_ms, wake, arg);
+}
+
+void hf_cache_wake_every(struct hf_cache *c, uint64_t now_ms, hf_wake_fn wake, void *arg)
+{
+	wake_until(c, UINT64_MAX, now_ms, wake, arg);
 }

@@ -131,5 +131,8 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n);
 void hf_worker_poll_control(struct hf_worker *w);
 /* Send what is queued in w->tx[]. */
 void hf_worker_flush(struct hf_worker *w);
+/* At a stop (hf_worker_main calls it): what is in the RX queues, then every
+ * parked client answered with what the cache has, then TX. */
+void hf_worker_drain(struct hf_worker *w);
 
 #endif

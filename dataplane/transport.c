@@ -804,6 +804,10 @@ static void *transport_main(void *arg)
 		}
 		flush_dirty(t);
 	}
+	/* a stop: every parked query answered with what the cache has, and
+	 * written out before the connections close */
+	hf_cache_wake_every(w->cache, rte_rdtsc() / w->tsc_per_ms, w->wake, w);
+	flush_dirty(t);
 	return NULL;
 }
 

@@ -70,6 +70,22 @@ unsigned hf_worker_poll_once(struct hf_worker *w)
 	return got;
 }
 
+/*
+ * A stop: take what already sits in the RX queues (a bounded number of
+ * rounds, so a flood cannot hold the stop), then answer every parked
+ * client with what the cache has for it (stale data, a cached failure,
+ * or SERVFAIL EDE 22), and send it all. Nobody who reached the core
+ * before the stop is left without an answer.
+ */
+void hf_worker_drain(struct hf_worker *w)
+{
+	for (unsigned i = 0; i < 64 && hf_worker_poll_once(w) != 0; i++)
+		;
+	update_clock(w);
+	hf_cache_wake_every(w->cache, w->now_ms, w->wake, w);
+	hf_worker_flush(w);
+}
+
 int hf_worker_main(void *arg)
 {
 	struct hf_worker *w = arg;
@@ -87,6 +103,7 @@ int hf_worker_main(void *arg)
 			idle = 0;
 		}
 	}
+	hf_worker_drain(w);
 	return 0;
 }
 

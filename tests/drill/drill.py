@@ -42,6 +42,7 @@ HF_E2E_LOGDIR (holdfast's log; default meson-logs/ or /tmp),
 HF_E2E_VERBOSE=1, HF_LAB_TAG, HF_LAB_UPSTREAM_ADDR.
 """
 
+import collections
 import os
 import random
 import re
@@ -62,7 +63,11 @@ from lib.rig import Rig, TEST_A  # noqa: E402
 
 WORKERS = 2
 MAX_TTL = 4  # holdfast max-ttl: cached names (and keys) pass their TTL quickly
-UPSTREAM_WAIT = 1.5  # s before a stop in which a query may still be in flight (phase 3b)
+# s before the SIGTERM in which a load query's send time may have been taken
+# while its send() came after the last poll (the load thread's clock read and
+# its send() can straddle a GIL switch of 5 ms) (phase 3b)
+IN_TRANSIT = 0.01
+UPSTREAM_WINDOW = 1.5  # s before the SIGTERM whose answers the timeline reports (phase 3b)
 STALE_TTL = 30  # serve-stale-ttl default
 CLIENT_TIMEOUT = 1.8  # serve-stale-client-timeout default
 NTA_LIFETIME = 15
@@ -629,21 +634,21 @@ def load_and_totals():
     if "restart" in INFO:  # phase 3b: lost only while no holdfast was up
         t_stop, t_up = INFO["restart"]
         lost = [r for r in LOAD.results if r[5] == "lost" and INFO["t_p3_end"] <= r[0] < t_up]
-        # A stop ends what is being resolved: a query that reached holdfast
-        # in the last moments before the SIGTERM and waited for the control
-        # plane gets no answer (holdfast does not drain its parked clients
-        # at a stop yet: issue 17's note). Counted apart, and limited to
-        # the upstream timeout before the signal.
-        in_flight = [r for r in lost if t_stop - UPSTREAM_WAIT <= r[0] < t_stop]
+        # A stop answers every client it holds (a parked one with what the
+        # cache has), so a query sent before the SIGTERM is never lost.
+        in_transit = [r for r in lost if t_stop - IN_TRANSIT <= r[0] < t_stop]
         gap = [r for r in lost if r[0] >= t_stop]
+        at_stop = [r for r in LOAD.results if t_stop - UPSTREAM_WINDOW <= r[0] < t_stop]
         event(f"restart: {len(gap)} load queries lost, sent in the {t_up - t_stop:.1f} s without a holdfast "
-              f"(of {sum(1 for r in LOAD.results if t_stop <= r[0] < t_up)} sent then); "
-              f"{len(in_flight)} sent in the {UPSTREAM_WAIT:g} s before the SIGTERM, in flight at the stop")
+              f"(of {sum(1 for r in LOAD.results if t_stop <= r[0] < t_up)} sent then); of the "
+              f"{len(at_stop)} sent in the {UPSTREAM_WINDOW:g} s before the SIGTERM: "
+              f"{dict(collections.Counter(r[5] for r in at_stop))}, "
+              f"{len(in_transit)} lost within {IN_TRANSIT * 1e3:g} ms of it")
         INFO["restart_lost"] = len(gap)
-        if len(lost) != len(gap) + len(in_flight):
-            fails.append(f"restart: {len(lost) - len(gap) - len(in_flight)} load queries sent before the "
-                         "SIGTERM (and before what was in flight) were lost: "
-                         f"{[f'{r[0]:.2f}s {r[3]}' for r in lost if r[0] < t_stop - UPSTREAM_WAIT][:5]}")
+        if len(lost) != len(gap) + len(in_transit):
+            fails.append(f"restart: {len(lost) - len(gap) - len(in_transit)} load queries sent before the "
+                         "SIGTERM were lost (a stop must answer every client it holds): "
+                         f"{[f'{r[0] - t_stop:.3f}s {r[3]}' for r in lost if r[0] < t_stop - IN_TRANSIT][:5]}")
     check(not fails, "\nFAIL ".join(fails))
     st = RIG.stats()
     event(f"total answers per core: {per_core(st, 'answers')}, validation {counter(st, 'control.validation')}")

@@ -837,6 +837,55 @@ static void test_miss_timeout(void)
 	hf_cache_destroy(c);
 }
 
+/* A stop wakes every parked client at once, before any deadline, each
+ * with what its entry has: stale data STALE, a miss TIMEOUT (SERVFAIL). */
+static void test_wake_every(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key ks, km;
+	struct hf_cache_entry *es, *em;
+	mk_key(&ks, "stale.example", HF_TYPE_A, 0);
+	mk_key(&km, "miss.example", HF_TYPE_A, 0);
+	uint32_t hm = hf_cache_key_hash(&km);
+
+	CHECK_EQ(fill(c, &ks, HF_ANS_POSITIVE, 10, 40, 1, T0), 0);
+	es = look(c, &ks);
+	CHECK(es != NULL);
+	if (es == NULL)
+		return;
+	CHECK_DEC(hf_cache_decide(c, es, T0 + 10000), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, es, (void *)1, T0 + 10000), 0);
+	CHECK_EQ(hf_cache_park(c, es, (void *)2, T0 + 10001), 0);
+	em = hf_cache_add_pending(c, &km, hm, T0 + 10001);
+	CHECK(em != NULL);
+	if (em == NULL)
+		return;
+	CHECK_EQ(hf_cache_park(c, em, (void *)3, T0 + 10001), 0);
+	CHECK_EQ(stats(c).waiters, 3);
+	hf_cache_expire_waiters(c, T0 + 10002, rec_wake, NULL); /* no deadline yet */
+	CHECK_EQ(nwakes, 0);
+
+	hf_cache_wake_every(c, T0 + 10002, rec_wake, NULL);
+	CHECK_EQ(nwakes, 3);
+	CHECK_EQ(stats(c).waiters, 0);
+	CHECK_EQ(es->nwaiters, 0);
+	CHECK_EQ(em->nwaiters, 0);
+	for (unsigned i = 0; i < 3 && i < nwakes; i++) {
+		if (wakes[i].cookie == (void *)3) {
+			CHECK(wakes[i].e == em);
+			CHECK_EQ(wakes[i].mode, HF_WAKE_TIMEOUT);
+		} else {
+			CHECK(wakes[i].cookie == (void *)1 || wakes[i].cookie == (void *)2);
+			CHECK(wakes[i].e == es);
+			CHECK_EQ(wakes[i].mode, HF_WAKE_STALE);
+		}
+	}
+	hf_cache_wake_every(c, T0 + 10003, rec_wake, NULL); /* nobody is left */
+	CHECK_EQ(nwakes, 3);
+	hf_cache_destroy(c);
+}
+
 static void test_waiter_limits(void)
 {
 	struct hf_cache_conf conf = base_conf();
@@ -1913,7 +1962,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_stats_and_create),   TEST_CASE(test_walk_step),
 		TEST_CASE(test_entry_has_key),	    TEST_CASE(test_prefetch),
 		TEST_CASE(test_snap_round_trip),    TEST_CASE(test_snap_resume),
-		TEST_CASE(test_snap_corrupt),
+		TEST_CASE(test_snap_corrupt),	    TEST_CASE(test_wake_every),
 	};
 	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();
