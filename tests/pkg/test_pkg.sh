@@ -96,8 +96,14 @@ fi
 if getent group holdfast >/dev/null; then ok "group holdfast"; else fail group "no group holdfast after install"; fi
 
 # ---- the installed binaries
-if /usr/sbin/holdfast --help | grep -q -- '--serve-stale-window' &&
-	/usr/sbin/holdfastctl --help 2>&1 | grep -q 'reload'; then
+# the whole text first: grep -q stops reading at its match, and the writer's
+# SIGPIPE would fail the pipeline (pipefail)
+hf_help=$(/usr/sbin/holdfast --help 2>&1)
+hf_rc=$?
+ctl_help=$(/usr/sbin/holdfastctl --help 2>&1)
+ctl_rc=$?
+if [ $hf_rc = 0 ] && [ $ctl_rc = 0 ] && grep -q -- '--serve-stale-window' <<<"$hf_help" &&
+	grep -q 'reload' <<<"$ctl_help"; then
 	ok "holdfast --help, holdfastctl --help"
 else
 	fail help "holdfast --help or holdfastctl --help"
