@@ -164,7 +164,7 @@ static void transport_create(const struct hf_config *cfg, const struct hf_dp_con
 	struct hf_transport_conf tc;
 	char err[512];
 
-	if (cfg->exception_interface[0] == '\0' ||
+	if ((cfg->exception_interface[0] == '\0' && !cfg->xdp_exception) ||
 	    (!cfg->tcp_service && cfg->tls_certificate[0] == '\0'))
 		return;
 	memset(&tc, 0, sizeof(tc));
@@ -217,6 +217,7 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->cache.miss_timeout_ms = hf_control_miss_timeout_ms(cfg);
 	dp->cache.socket_id = SOCKET_ID_ANY;
 	snprintf(dp->exc_ifname, sizeof(dp->exc_ifname), "%s", cfg->exception_interface);
+	dp->xdp_exception = cfg->xdp_exception;
 	dp->rrl.rate = cfg->rrl_rate;
 	dp->rrl.slip = cfg->rrl_slip;
 	dp->rrl.plen4 = (uint8_t)cfg->rrl_ipv4_prefix;
@@ -239,6 +240,7 @@ int main(int argc, char **argv)
 	bool single;
 	sigset_t sigs;
 	pthread_t sig_tid, ctl_tid;
+	static char *xdp_args[HF_MAX_PORTS]; /* xdp-exception's vdev arguments */
 	struct hf_tsc_cal cal;
 
 	/* Application arguments follow "--"; parse them before DPDK starts. */
@@ -288,6 +290,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	argv[eal_argc] = NULL;
+	if (cfg.xdp_exception &&
+	    hf_xdp_exception_args(eal_argc, argv, xdp_args, HF_ARRAY_LEN(xdp_args), err,
+				  sizeof(err)) < 0)
+		fail(err);
 	if (rte_eal_init(eal_argc, argv) < 0) {
 		snprintf(err, sizeof(err), "DPDK EAL init failed: %s", rte_strerror(rte_errno));
 		fail(err);
@@ -384,6 +390,8 @@ int main(int argc, char **argv)
 	}
 	if (transport != NULL && hf_transport_start(transport, err, sizeof(err)) != 0)
 		fail(err);
+	if (dp.xdp_exception)
+		hf_xdp_exception_check(&dp);
 	hf_log(HF_LOG_INFO, "ready: %u port(s), %u worker(s)%s, %u service address(es)%s%s", nports,
 	       nworkers, single ? " (control in a thread)" : "", cfg.nservice,
 	       transport != NULL && cfg.tcp_service ? ", TCP" : "",
@@ -411,5 +419,7 @@ int main(int argc, char **argv)
 	hf_acl_free(acl);
 	rte_eal_cleanup();
 	free(app_argv);
+	for (w = 0; w < HF_ARRAY_LEN(xdp_args); w++)
+		free(xdp_args[w]);
 	return 0;
 }

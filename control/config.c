@@ -122,8 +122,12 @@ static const struct key_def keys[] = {
 	{"exception-interface", K_IFNAME, OFF(exception_interface), 0, 15,
 	 "kernel interface (a TAP) that gets what the workers do not answer for the service "
 	 "addresses: TCP, ICMP, other UDP ports (\"\" = off: dropped)"},
+	{"xdp-exception", K_BOOL, OFF(xdp_exception), 0, 1,
+	 "net_af_xdp ports only: an XDP program hands the workers UDP/53 and the kernel's own "
+	 "stack on the port's interface everything else (TCP, TLS, ICMP, ARP/ND); no TAP"},
 	{"tcp-service", K_BOOL, OFF(tcp_service), 0, 1,
-	 "answer DNS over TCP on port 53 of the service addresses (needs exception-interface)"},
+	 "answer DNS over TCP on port 53 of the service addresses (needs exception-interface "
+	 "or xdp-exception)"},
 	{"tcp-idle-timeout", K_MS64, OFF(tcp_idle_timeout_ms), 100, D_HOUR,
 	 "close a TCP/TLS connection with no query for this long (RFC 7766; our EDNS keepalive)"},
 	{"tcp-max-connections", K_COUNT32, OFF(tcp_max_connections), 1, MIB,
@@ -1188,10 +1192,17 @@ int hf_config_check(const struct hf_config *cfg, char *err, size_t errlen)
 			 cfg->tls_key[0] ? "tls-certificate" : "tls-key");
 		return hf_error(HF_EINVAL);
 	}
-	if (cfg->tls_certificate[0] != '\0' && cfg->exception_interface[0] == '\0') {
+	if (cfg->xdp_exception && cfg->exception_interface[0] != '\0') {
 		snprintf(err, errlen,
-			 "tls-certificate: DNS over TLS needs exception-interface "
-			 "(the kernel interface that carries TCP)");
+			 "xdp-exception and exception-interface are both set: one exception "
+			 "path (XDP passing to the port's interface, or a TAP)");
+		return hf_error(HF_EINVAL);
+	}
+	if (cfg->tls_certificate[0] != '\0' && cfg->exception_interface[0] == '\0' &&
+	    !cfg->xdp_exception) {
+		snprintf(err, errlen,
+			 "tls-certificate: DNS over TLS needs exception-interface or "
+			 "xdp-exception (a way for TCP to reach the kernel)");
 		return hf_error(HF_EINVAL);
 	}
 	if (cfg->tcp_max_per_client > cfg->tcp_max_connections) {

@@ -187,6 +187,13 @@ static int anchors_prepare(struct hf_control *c, const struct hf_config *out, ch
  * also makes the change acknowledged like an NTA (*seq). Anything wrong:
  * nothing changes. One line on stderr either way.
  */
+static void applied_add(struct hf_reload_diff *d, const char *key)
+{
+	size_t n = strlen(d->applied);
+	snprintf(d->applied + n, sizeof(d->applied) - n, "%s%s", n ? " " : "", key);
+	d->napplied++;
+}
+
 static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err, size_t errlen)
 {
 	static struct hf_config next, out; /* control thread only */
@@ -214,6 +221,11 @@ static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err,
 		rc = hf_file_dir_check("stats-textfile", out.stats_textfile, why, sizeof(why));
 	if (rc == 0)
 		rc = anchors_prepare(c, &out, &anchors, &anchors_changed, why, sizeof(why));
+	/* DNS over TLS: the certificate and key files read again (a renewal
+	 * keeps their paths), as `holdfastctl tls reload` does; in force from
+	 * here on even if memory fails below */
+	if (rc == 0 && c->mgmt.tls_reload != NULL)
+		rc = c->mgmt.tls_reload(c->mgmt.tls_arg, why, sizeof(why));
 	if (rc != 0)
 		goto fail;
 	m = hf_control_config_msg(&out);
@@ -233,13 +245,11 @@ static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err,
 		free(c->anchor_text);
 		c->anchor_text = anchors;
 		anchors = NULL;
-		if (strstr(d->applied, "trust-anchor") == NULL) { /* same path, new text */
-			size_t n = strlen(d->applied);
-			snprintf(d->applied + n, sizeof(d->applied) - n, "%strust-anchor",
-				 n ? " " : "");
-			d->napplied++;
-		}
+		if (strstr(d->applied, "trust-anchor") == NULL) /* same path, new text */
+			applied_add(d, "trust-anchor");
 	}
+	if (c->mgmt.tls_reload != NULL && strstr(d->restart, "tls-") == NULL)
+		applied_add(d, "tls-certificate");
 	free(anchors);
 	/* out of memory here leaves new anchors in force, and says so */
 	if (hf_fanout_send(&c->out, m) != 0) {

@@ -81,6 +81,8 @@ struct hf_config {
 	unsigned nntas;
 	char exception_interface[16]; /* exception-interface: kernel interface, "" = no exception
 					 path */
+	bool xdp_exception;	      /* xdp-exception: the exception path is XDP_PASS to the port's
+					 interface (net_af_xdp only) */
 	bool tcp_service;	      /* tcp-service: DNS over TCP (default yes, with the path) */
 	uint64_t tcp_idle_timeout_ms; /* tcp-idle-timeout: default 10s */
 	uint32_t tcp_max_connections; /* tcp-max-connections: default 1024 */

@@ -41,6 +41,10 @@ struct hf_dp_conf {
 	/* HF_EXC: the exception path (dataplane/hf_exception.h): the kernel
 	 * interface's name ("" = off) and, once hf_exc_init made it, its state */
 	char exc_ifname[16];
+	/* xdp-exception: every port is net_af_xdp with holdfast's XDP program
+	 * (hf_xdp_exception_args), so only UDP/53 reaches the workers and the
+	 * kernel's own stack on the port's interface gets the rest */
+	bool xdp_exception;
 	struct hf_exc *exc;
 	/* access-control (dataplane/hf_acl.h), NULL when there is no rule */
 	const struct hf_acl *acl;
@@ -74,6 +78,22 @@ struct hf_port {
 int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned *nports,
 		  struct rte_mempool **pools, char *err, size_t errlen);
 void hf_ports_close(const struct hf_port *ports, unsigned nports);
+
+/*
+ * `xdp-exception`, before rte_eal_init: put holdfast's XDP program (UDP/53
+ * to the AF_XDP socket, everything else XDP_PASS to the kernel) in a memfd
+ * and append xdp_prog=/proc/self/fd/N to every net_af_xdp vdev in argv.
+ * The new strings replace their argv slots and are listed in added[]
+ * (at most nadded; the caller frees them at exit). Returns how many, or
+ * < 0 with err set (one line): no net_af_xdp vdev, or one that already
+ * has xdp_prog=.
+ */
+int hf_xdp_exception_args(int argc, char **argv, char **added, unsigned nadded, char *err,
+			  size_t errlen);
+/* `xdp-exception`, after start-up: a warning for each service address that
+ * no kernel interface holds (the kernel answers TCP, ping and ARP/ND only
+ * for its own addresses). Returns how many. */
+unsigned hf_xdp_exception_check(const struct hf_dp_conf *conf);
 
 struct hf_txq {
 	uint16_t n;

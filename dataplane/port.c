@@ -150,9 +150,18 @@ int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned
 		ports[np++].port_id = pid;
 		{
 			struct rte_eth_dev_info info;
-			if (rte_eth_dev_info_get(pid, &info) == 0 && info.driver_name != NULL &&
-			    strcmp(info.driver_name, "net_af_xdp") == 0)
-				af_xdp = true;
+			bool x = rte_eth_dev_info_get(pid, &info) == 0 &&
+				 info.driver_name != NULL &&
+				 strcmp(info.driver_name, "net_af_xdp") == 0;
+			if (!x && conf->xdp_exception) {
+				snprintf(err, errlen,
+					 "xdp-exception: port %u (%s) is not net_af_xdp: only an "
+					 "AF_XDP port passes frames to the kernel; use "
+					 "exception-interface",
+					 pid, info.driver_name ? info.driver_name : "?");
+				return hf_error(HF_EINVAL);
+			}
+			af_xdp |= x;
 		}
 	}
 	if (np == 0) {

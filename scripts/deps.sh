@@ -17,6 +17,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config git
 	clang libclang-rt-14-dev llvm clang-format # fuzz (libFuzzer, ASan runtime), format
 	dpdk-dev libdpdk-dev libssl-dev libnuma-dev
+	libbpf-dev # xdp-exception: dataplane/xdp_dns.bpf.c (clang -target bpf, above)
 	# lab: authoritative servers, zone signing, network namespaces
 	knot knot-dnsutils ldnsutils iproute2 procps ethtool
 	# tests: clients, ARP / ND probes, the e2e runner

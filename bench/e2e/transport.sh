@@ -14,7 +14,11 @@
 #            build/holdfast, built with ninja), --servers "holdfast unbound
 #            kresd", --rounds N (every server once per round),
 #            --idle-sleep US (holdfast's worker; default 100),
-#            --conn-rate PATH (default: bench/conn_rate beside holdfast)
+#            --conn-rate PATH (default: bench/conn_rate beside holdfast),
+#            --exception xdp|tap (how TCP reaches holdfast's kernel side;
+#            default xdp: `xdp-exception`, the port's XDP program passes
+#            TCP to the host veth's own stack; tap: `exception-interface`,
+#            through the workers and a TAP)
 #   environment: HF_TPT_HOLDFAST_ARGS (more holdfast options, recorded in
 #            the results' command line), HF_TPT_TAG (lab tag, default tpt), HF_TPT_COMMIT (what to
 #            call the holdfast build in the results; default git describe)
@@ -22,10 +26,13 @@
 # The path is side_by_side.sh's: the clients run in the lab's client
 # namespace (lab.sh, HF_LAB_WORLD=0, knotd upstream on 127.53.254.57) on
 # CPU 0; the server sits behind the veth pair on CPU 1, one server at a time.
-# holdfast drives the host veth end through DPDK (net_af_xdp; net_af_packet
-# if af_xdp does not come up, recorded) and hands TCP to the kernel through
+# holdfast drives the host veth end through DPDK (net_af_xdp; with --exception
+# tap, net_af_packet if af_xdp does not come up, recorded). With
+# --exception xdp (the default) its XDP program passes TCP to the host veth
+# end's own stack, which holds the service address as it does for the
+# peers; with --exception tap the worker hands TCP to the kernel through
 # its exception interface (a TAP holding the service addresses, set up as
-# docs/operations.md says); everything of holdfast (worker, control, the
+# docs/operations.md says). Everything of holdfast (worker, control, the
 # exception and transport threads) runs on CPU 1 (`taskset -c 1`, `-l 1`).
 # The peers listen on 198.18.53.1:53 (TCP) and :853 (TLS) of the host veth
 # end, pinned to CPU 1. Every server gets the same certificate (ECDSA P-256,
@@ -59,12 +66,12 @@ lab=$top/tests/lab/lab.sh
 log() { echo "tpt: $*" >&2; }
 die() { log "error: $*" && exit 1; }
 
-idle_sleep=100 smoke=0 out= holdfast= servers= rounds= conn_rate=
+idle_sleep=100 smoke=0 out= holdfast= servers= rounds= conn_rate= exception=xdp
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
 	-h | --help) header_help "$0" ;;
-	--out | --holdfast | --servers | --rounds | --idle-sleep | --conn-rate)
+	--out | --holdfast | --servers | --rounds | --idle-sleep | --conn-rate | --exception)
 		[ $# -ge 2 ] || die "$1 takes a value"
 		opt=${1#--}
 		printf -v "${opt//-/_}" '%s' "$2"
@@ -92,6 +99,7 @@ servers=${servers:-"holdfast unbound kresd"}
 read -r -a servers <<<"$servers"
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds takes a positive whole number"
 [[ $idle_sleep =~ ^[0-9]+$ ]] || die "--idle-sleep takes microseconds"
+[[ $exception == xdp || $exception == tap ]] || die "--exception takes xdp or tap"
 lat_qps=5000 # the fixed-rate runs (long-lived connections)
 clients=8    # dnsperf -c
 outstanding=100
@@ -104,6 +112,7 @@ hf_help=$("$holdfast" -- --help 2>&1 || true)
 # HF_TPT_HOLDFAST_ARGS: more holdfast options (e.g. --idle-polls 32), recorded
 holdfast_extra="$holdfast_extra ${HF_TPT_HOLDFAST_ARGS:-}"
 [[ $hf_help == *"--exception-interface "* ]] || die "$holdfast has no exception-interface (TCP/TLS)"
+[[ $exception == tap || $hf_help == *"--xdp-exception "* ]] || die "$holdfast has no xdp-exception (--exception tap)"
 for t in dnsperf openssl unbound kresd ethtool python3 taskset flock; do
 	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh)"
 done
@@ -190,9 +199,11 @@ EOF
 unbound-checkconf "$run/unbound.conf" >/dev/null || die "unbound.conf does not check"
 
 hf_args() { # the holdfast command line after the binary
+	local path="--exception-interface $exc_if"
+	[ "$exception" = xdp ] && path="--xdp-exception yes"
 	echo "-l 1 --no-huge -m 1024 --no-pci --file-prefix=hf_tpt --vdev=net_${driver}0,iface=$HF_LAB_HOST_IF --" \
 		"--service-address $SERVICE4 --forwarder $HF_LAB_UPSTREAM_ADDR@53 --control-socket $run/holdfast.sock" \
-		"--exception-interface $exc_if --tls-certificate $run/tls.crt --tls-key $run/tls.key" \
+		"$path --tls-certificate $run/tls.crt --tls-key $run/tls.key" \
 		"--idle-sleep $idle_sleep $holdfast_extra"
 }
 
@@ -200,9 +211,16 @@ start_server() { # name
 	local name=$1 log=$run/$1.log
 	case $name in
 	holdfast)
-		# holdfast answers ARP itself: no address on the host end.
-		ip addr flush dev "$HF_LAB_HOST_IF" 2>/dev/null || true
-		sysctl -qw "net.ipv4.conf.$HF_LAB_HOST_IF.arp_ignore=8"
+		if [ "$exception" = xdp ]; then
+			# the kernel behind the XDP program answers ARP and TCP for
+			# the service address, as for the peers
+			ip addr replace "$SERVICE4/24" dev "$HF_LAB_HOST_IF"
+			sysctl -qw "net.ipv4.conf.$HF_LAB_HOST_IF.arp_ignore=0"
+		else
+			# holdfast answers ARP itself: no address on the host end.
+			ip addr flush dev "$HF_LAB_HOST_IF" 2>/dev/null || true
+			sysctl -qw "net.ipv4.conf.$HF_LAB_HOST_IF.arp_ignore=8"
+		fi
 		# shellcheck disable=SC2046 # hf_args is words
 		setsid taskset -c 1 "$holdfast" $(hf_args) </dev/null >>"$log" 2>&1 &
 		echo $! >"$run/holdfast.pid"
@@ -239,6 +257,7 @@ start_server() { # name
 	echo "outstanding=$outstanding"
 	echo "conn_rate_conc=$conc"
 	echo "idle_sleep_us=$idle_sleep"
+	echo "exception=$exception"
 	echo "host_veth_rps_cpus=$(cat "/sys/class/net/$HF_LAB_HOST_IF/queues/rx-0/rps_cpus")"
 	echo "rounds=$rounds"
 } >"$raw/facts.txt"
@@ -252,7 +271,7 @@ awk -v l="$la" 'BEGIN { exit !(l > 0.5) }' &&
 # it is there.
 wait_answer() { # name
 	for _ in $(seq 150); do
-		if [ "$1" = holdfast ] && [ -e "/sys/class/net/$exc_if" ]; then
+		if [ "$1" = holdfast ] && [ "$exception" = tap ] && [ -e "/sys/class/net/$exc_if" ]; then
 			ip route replace 198.18.53.0/24 dev "$exc_if" 2>/dev/null || true
 		fi
 		if "${ns[@]}" dig +tcp +time=1 +tries=1 @"$SERVICE4" www.test A >"$run/answer.txt" 2>&1 &&
@@ -318,7 +337,7 @@ bench_server() { # name
 	log "== $s (round $round of $rounds)"
 	start_server "$s"
 	if ! wait_answer "$s"; then
-		if [ "$s" = holdfast ] && [ "$driver" = af_xdp ]; then
+		if [ "$s" = holdfast ] && [ "$driver" = af_xdp ] && [ "$exception" = tap ]; then
 			log "holdfast does not answer through net_af_xdp; falling back to net_af_packet"
 			tail -n 5 "$run/holdfast.log" >&2
 			stop_all

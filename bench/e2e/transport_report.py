@@ -217,9 +217,16 @@ def markdown(doc, servers):
     facts = doc["facts"]
     res = doc["servers"]
     L = []
+
+    def exc_path(f):
+        # runs before --exception had only the TAP
+        return ("`xdp-exception` (the XDP program passes it to the host veth's stack)"
+                if f.get("exception") == "xdp" else "`exception-interface` (the worker and a TAP)")
+
     L.append("# DNS over TCP and TLS side by side (bench/e2e/transport.sh)\n")
     L.append(f"{facts.get('mode')} run of {facts.get('date')}, holdfast {facts.get('holdfast_commit')} "
-             f"({res.get('holdfast', {}).get('driver') or '-'}, `--idle-sleep {facts.get('idle_sleep_us')}`), "
+             f"({res.get('holdfast', {}).get('driver') or '-'}, `--idle-sleep {facts.get('idle_sleep_us')}`, "
+             f"TCP through {exc_path(facts)}), "
              f"Unbound {facts.get('unbound')}, Knot Resolver {facts.get('kresd')}, OpenSSL {facts.get('openssl')}; "
              f"{facts.get('cpu')}, {facts.get('cpus')} CPUs, kernel {facts.get('kernel')}; "
              f"load average {facts.get('loadavg_start')} at the start, {facts.get('loadavg_end')} at the end. "

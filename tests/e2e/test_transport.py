@@ -30,7 +30,8 @@ and TLS/853 on the transport thread. The cases:
 - tls_reload: `holdfastctl tls reload` with a new certificate: an open TLS
   connection still answers, a new one gets the new certificate; a key that
   does not match is refused with one line naming the file, and the old
-  certificate stays.
+  certificate stays; `holdfastctl reload` refuses it the same way and,
+  once both files are renewed, takes them (applied [tls-certificate]).
 - dnssec_ede: a broken de. (fault-corrupt) gives SERVFAIL with EDE 6 over
   UDP, TCP and TLS alike; `holdfastctl nta add de` makes it NOERROR without
   AD over all three.
@@ -52,6 +53,15 @@ and TLS/853 on the transport thread. The cases:
   a second later.
 - bad_certificate: a missing certificate and a key that does not match each
   stop start-up with one line naming the file.
+- xdp_exception (the last group: net_af_xdp with `xdp-exception`, the
+  service addresses on the lab's host veth as an operator would put them
+  there): holdfast's XDP program is attached; UDP over IPv4 and IPv6 is
+  answered by the worker, dig +tcp and kdig +tls by the transport from the
+  kernel's own sockets, ping by the kernel; the workers received exactly
+  the 2 UDP queries, the transport counted exactly 2 TCP and 1 TLS queries.
+- xdp_exception_errors: xdp-exception with exception-interface, on
+  net_af_packet, and on a vdev that has its own xdp_prog= each stop
+  start-up with one line.
 
 Prints "ok NAME" / "FAIL NAME: reason" per case, then "N passed, N failed".
 """
@@ -69,7 +79,7 @@ from lib import runner  # noqa: E402
 from lib.checks import Fail, check  # noqa: E402
 from lib.dnsmsg import T_A, T_AAAA, T_TXT, NOERROR, SERVFAIL, Response, build_query  # noqa: E402
 from lib.lab import lab_tag  # noqa: E402
-from lib.rig import Rig  # noqa: E402
+from lib.rig import Rig, sh  # noqa: E402
 
 import dns.edns  # noqa: E402
 
@@ -387,12 +397,33 @@ def case_tls_reload():
             check("holdfast-other" in peer_cn(new), f"after a failed reload: {peer_cn(new)}")
         finally:
             new.close()
+        # `holdfastctl reload` (SIGHUP, systemctl reload) reads the files
+        # again too: refused the same way, then a renewal taken
+        res = rig.ctl_raw("reload", json_out=False)
+        check(res.rc == 1 and f"tls-key: {CERT['key']}: does not match tls-certificate {CERT['cert']}" in res.err,
+              f"holdfastctl reload with a mismatched key: rc {res.rc}: {res.err.strip()}")
+        spare = os.path.join(os.path.dirname(CERT["cert"]), "spare.crt")
+        for src, dst in ((spare, CERT["cert"]), (CERT["spare_key"], CERT["key"])):
+            with open(src, "rb") as g, open(dst + ".new", "wb") as f:
+                f.write(g.read())
+            os.replace(dst + ".new", dst)
+        r = rig.ctl("reload")
+        check(r.get("applied") == ["tls-certificate"] and r.get("restart_needed") == [],
+              f"holdfastctl reload with renewed files: {r}")
+        new = connect(rig, port=853, tls=True)
+        try:
+            check("holdfast-spare" in peer_cn(new), f"after holdfastctl reload: {peer_cn(new)}")
+        finally:
+            new.close()
+        r = ask(old, "www.test")
+        check(r.values(T_A) == [WWW_A], f"open connection after holdfastctl reload: {r.summary()}")
     finally:
         old.close()
-        with open(CERT["other_key"], "rb") as g:  # the files agree again for the next instances
-            data = g.read()
-        with open(CERT["key"], "wb") as f:
-            f.write(data)
+        for src, dst in ((CERT["other_cert"], CERT["cert"]), (CERT["other_key"], CERT["key"])):
+            with open(src, "rb") as g:  # the files agree again for the next instances
+                data = g.read()
+            with open(dst, "wb") as f:
+                f.write(data)
 
 
 def over_all(rig, name):
@@ -584,6 +615,77 @@ def case_bad_certificate():
         check(rc == 1 and lines and lines[-1] == want, f"{knobs}: exit {rc}, last lines {lines[-2:]}")
 
 
+def rx_packets(rig):
+    return rig.ctl("stats")["total"]["rx_packets"]
+
+
+def case_xdp_exception():
+    rig = RIG
+    s4, s6 = rig.lab["HF_LAB_SERVICE4"], rig.lab["HF_LAB_SERVICE6"]
+    link = sh("ip", "link", "show", rig.lab["HF_LAB_HOST_IF"])
+    check("prog/xdp" in link and "name hf_xdp_dns" in link, f"holdfast's XDP program is not attached: {link}")
+    rx0, t0 = rx_packets(rig), tr(rig)
+    udp4 = dig(rig, f"@{s4}", "www.test", "A", "+noall", "+answer", "+comments")
+    udp6 = dig(rig, f"@{s6}", "www.test", "AAAA", "+noall", "+answer", "+comments")
+    check("status: NOERROR" in udp4 and WWW_A in udp4, f"dig over UDP/IPv4: {udp4.strip()}")
+    check("status: NOERROR" in udp6 and WWW_AAAA in udp6, f"dig over UDP/IPv6: {udp6.strip()}")
+    for addr, qtype, want in ((s4, "A", WWW_A), (s6, "AAAA", WWW_AAAA)):
+        out = dig(rig, "+tcp", f"@{addr}", "www.test", qtype, "+noall", "+answer", "+comments")
+        check("status: NOERROR" in out and want in out, f"dig +tcp @{addr}: {out.strip()}")
+    r = rig.nsexec("kdig", "+tls", "+time=3", "+retry=0", f"@{s4}", "www.test", "A", timeout=20)
+    check(r.returncode == 0 and "status: NOERROR" in r.stdout and WWW_A in r.stdout and "TLS" in r.stdout,
+          f"kdig +tls: {r.stdout.strip()}")
+    for addr in (s4, s6):
+        p = rig.nsexec("ping", "-6" if ":" in addr else "-4", "-c", "2", "-W", "2", "-i", "0.2", addr, timeout=20)
+        check(p.returncode == 0 and " 0% packet loss" in p.stdout, f"ping {addr}: {p.stdout.strip()[-200:]}")
+    rx1, t1 = rx_packets(rig), tr(rig)
+    # the workers saw the two UDP queries and nothing else: TCP, TLS, ping
+    # and ARP/ND went to the kernel
+    check(rx1 - rx0 == 2, f"the workers received {rx1 - rx0} frames for 2 UDP queries (TCP, TLS, ICMP and "
+          "ARP/ND belong to the kernel with xdp-exception)")
+    d = {k: t1[k] - t0[k] for k in ("tcp_queries", "tcp_answers", "tls_queries", "tls_answers", "tls_accepted")}
+    check(d == {"tcp_queries": 2, "tcp_answers": 2, "tls_queries": 1, "tls_answers": 1, "tls_accepted": 1},
+          f"transport counters moved {d} for 2 TCP and 1 TLS queries")
+    check("exception" not in rig.ctl("stats"), "stats has an exception object without a TAP")
+
+
+def failed_with(rig, knobs, **attrs):
+    """rig.failed_start with some of the rig's attributes changed for it."""
+    saved = {k: getattr(rig, k) for k in attrs}
+    for k, v in attrs.items():
+        setattr(rig, k, v)
+    try:
+        return rig.failed_start(rig.start, **knobs)
+    finally:
+        for k, v in saved.items():
+            setattr(rig, k, v)
+
+
+def case_xdp_exception_errors():
+    rig = RIG
+    knobs = dict(tls_knobs(), **{"xdp-exception": "yes"})
+    rc, lines = rig.failed_start(rig.start, **dict(knobs, **{"exception-interface": rig.exc_ifname()}))
+    check(rc == 1 and lines and lines[-1] == "holdfast: xdp-exception and exception-interface are both set: one "
+          "exception path (XDP passing to the port's interface, or a TAP)", f"both paths: exit {rc}, {lines[-2:]}")
+    rc, lines = failed_with(rig, knobs, driver="af_packet")
+    check(rc == 1 and lines and lines[-1] == "holdfast: xdp-exception: no net_af_xdp vdev on the command line "
+          "(e.g. --vdev=net_af_xdp0,iface=eth1)", f"xdp-exception on net_af_packet: exit {rc}, {lines[-2:]}")
+    rc, lines = failed_with(rig, knobs, vdev_args=",xdp_prog=/nonexistent.o")
+    want = (f"holdfast: xdp-exception: net_af_xdp0,iface={rig.lab['HF_LAB_HOST_IF']},xdp_prog=/nonexistent.o "
+            "already has xdp_prog=: holdfast loads its own program")
+    check(rc == 1 and lines and lines[-1] == want, f"a vdev with its own xdp_prog: exit {rc}, {lines[-2:]}")
+
+
+def xdp_interface(rig):
+    """The operator's part of xdp-exception: the service addresses on the
+    port's own interface, whose kernel now answers ARP/ND for them."""
+    host = rig.lab["HF_LAB_HOST_IF"]
+    sh("sysctl", "-qw", f"net.ipv4.conf.{host}.arp_ignore=0", f"net.ipv6.conf.{host}.disable_ipv6=0")
+    sh("ip", "addr", "replace", f"{rig.lab['HF_LAB_SERVICE4']}/24", "dev", host)
+    sh("ip", "-6", "addr", "replace", f"{rig.lab['HF_LAB_SERVICE6']}/64", "dev", host, "nodad")
+    rig.driver = "af_xdp"
+
+
 # -------------------------------------------------------------- the plan
 
 def tls_knobs():
@@ -598,6 +700,10 @@ def start(rig, label, knobs):
         _, CERT["spare_key"] = make_cert(d, "spare", "holdfast-spare")
     rig.config["nta-state-file"] = os.path.join(rig.lab["HF_LAB_DIR"], "nta.state")
     if knobs.get("bad_cert"):
+        return
+    if knobs.get("xdp"):  # the last group: the lab's interface stays so until lab.sh down
+        xdp_interface(rig)
+        rig.start(**dict(tls_knobs(), **{"xdp-exception": "yes"}))
         return
     knobs = dict(knobs)
     rig.start_with_exception(extra=knobs.pop("extra", ()), **dict(tls_knobs(), **knobs))
@@ -619,7 +725,8 @@ def main():
                                           ("access-control", f"{ACL_DROPPED4}/32 drop"),
                                           ("access-control", f"{ACL_REFUSED6}/128 refuse"),
                                           ("access-control", "203.0.113.0/24 drop")]}, [case_acl]),
-            ("bad certificates", {"bad_cert": True}, [case_bad_certificate])]
+            ("bad certificates", {"bad_cert": True}, [case_bad_certificate]),
+            ("xdp-exception", {"xdp": True}, [case_xdp_exception, case_xdp_exception_errors])]
     return runner.main(__doc__, "transport", plan, make_rig, start=start)
 
 

@@ -968,6 +968,32 @@ static void test_exception_interface(void)
 	CHECK(strstr(dump, "\nexception-interface: \"\"\n") != NULL);
 }
 
+/* xdp-exception: off by default; not with exception-interface; carries TLS */
+static void test_xdp_exception(void)
+{
+	struct hf_config c;
+	char err[256] = "", dump[16384];
+
+	hf_config_defaults(&c);
+	CHECK(!c.xdp_exception);
+	CHECK_EQ(set(&c, "service-address", "198.18.53.1", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "forwarder", "127.58.0.10", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "tls-certificate", "/x.crt", err, sizeof(err)), 0);
+	CHECK_EQ(set(&c, "tls-key", "/x.key", err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "tls-certificate: DNS over TLS needs exception-interface or "
+			  "xdp-exception (a way for TCP to reach the kernel)") == 0);
+	CHECK_EQ(set(&c, "xdp-exception", "yes", err, sizeof(err)), 0);
+	CHECK(c.xdp_exception);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), 0);
+	hf_config_dump(&c, dump, sizeof(dump));
+	CHECK(strstr(dump, "\nxdp-exception: yes\n") != NULL);
+	CHECK_EQ(set(&c, "exception-interface", "hf0", err, sizeof(err)), 0);
+	CHECK_EQ(hf_config_check(&c, err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "xdp-exception and exception-interface are both set: one exception "
+			  "path (XDP passing to the port's interface, or a TAP)") == 0);
+}
+
 /* access-control: PREFIX allow|refuse|drop, repeatable, dumped back */
 static void test_access_control(void)
 {
@@ -1055,6 +1081,7 @@ int main(void)
 		TEST_CASE(test_example_file),
 		TEST_CASE(test_nta_keys),
 		TEST_CASE(test_exception_interface),
+		TEST_CASE(test_xdp_exception),
 		TEST_CASE(test_access_control),
 		TEST_CASE(test_log_level),
 	};

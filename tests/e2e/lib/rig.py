@@ -72,6 +72,8 @@ class Rig:
         self.knobs, self.extra, self.cli = {}, [], None
         self.exits = []  # holdfast exits the tests did not cause (note_exit)
         self.env = None  # holdfast's environment (None: ours), e.g. with NOTIFY_SOCKET
+        self.driver = None  # the DPDK driver (None: HF_E2E_DRIVER, else af_packet)
+        self.vdev_args = ""  # appended to the --vdev argument, e.g. ",xdp_prog=..."
 
     # ---------------------------------------------------------------- lab
     def lab_cmd(self, *args, check_rc=True):
@@ -160,8 +162,8 @@ class Rig:
             f.write(text)
         prefix = f"hf_{self.name}_{os.getpid()}_{self.instance}"
         self.prefixes.append(prefix)
-        driver = os.environ.get("HF_E2E_DRIVER", "af_packet")
-        vdev = f"--vdev=net_{driver}0,iface={self.lab['HF_LAB_HOST_IF']}"
+        driver = self.driver or os.environ.get("HF_E2E_DRIVER", "af_packet")
+        vdev = f"--vdev=net_{driver}0,iface={self.lab['HF_LAB_HOST_IF']}{self.vdev_args}"
         if self.workers:
             lcores = [lcores_arg(self.workers)]
             vdev += f",qpairs={self.workers}" if driver == "af_packet" else f",queue_count={self.workers}"
