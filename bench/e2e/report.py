@@ -4,15 +4,22 @@
     report.py [--check] RAW_DIR OUT_DIR
 
 --check (the smoke run): fail unless every server produced every part
-(kxdpgun steps, both dnsperf runs with latencies, start-up times) and
-answered something in each; no speed is asserted.
+(kxdpgun steps, both dnsperf runs with latencies, start-up times; signed
+workload: holdfast's counters around every measurement instead of start-up
+times) and answered something in each; no speed is asserted.
 
 Reads RAW_DIR/facts.txt, <server>.r<round>.kx.<rate>.txt (kxdpgun),
 <server>.r<round>.dnsperf.<tag>.txt (dnsperf -v: one "> RCODE name type
 seconds" line per answer, then its summary), holdfast.driver, leak.<if>.txt and
 OUT_DIR/side_by_side_startup_<server>.json (hyperfine). Writes
 OUT_DIR/side_by_side.json, side_by_side.md, and side_by_side.dat +
-side_by_side.gpvars for plot.gp. With several rounds every number is the
+side_by_side.gpvars for plot.gp. For facts workload=signed (names that
+expire, validated) the files are side_by_side_signed.*, there is no
+start-up, and each measurement also has SERVFAILs (kxdpgun's "responded
+SERVFAIL", dnsperf's "Response codes") and, for holdfast, the difference of
+`holdfastctl --json stats` before and after it (<file>.stats0, .stats1):
+parked clients, stale answers, refreshes, park_full per second. With
+several rounds every number is the
 numbers of one round: per server, the round whose peak answered rate is the
 median (median_low) of its rounds' peaks, so no row mixes rounds; the
 per-round values are kept in the JSON.
@@ -57,6 +64,12 @@ def parse_kx(path, server, duration, ours):
         "answered_qps": round(answered / duration),
         "loss_pct": round(100.0 * (sent - answered) / sent, 3) if sent else None,
     }
+    rc = {k: int(v) for k, v in re.findall(r"^responded (\S+):\s+(\d+)", text, re.M)}
+    rec["rcodes"] = rc
+    rec["servfail"] = rc.get("SERVFAIL", 0)
+    hs = holdfast_stats(path, duration)
+    if hs:
+        rec["holdfast_stats"] = hs
     m = re.search(r"^XDP threads (\d+)", text, re.M) or re.search(r"XDP threads (\d+)", text)
     if m:
         rec["kxdpgun_threads"] = int(m.group(1))
@@ -76,6 +89,50 @@ def parse_kx(path, server, duration, ours):
     if oc:
         rec.update(oc)
     return rec
+
+
+# holdfast's counters that show expiry on the measured path (JSON "total"):
+# name -> path in the object
+HF_STATS = {
+    "parked": ("parked",),
+    "hits_stale": ("hits_stale",),
+    "hits_fresh": ("hits_fresh",),
+    "refreshes": ("refreshes",),
+    "misses": ("misses",),
+    "servfail_timeout": ("servfail_timeout",),
+    "park_full": ("drops", "park_full"),
+    "servfail": ("rcode", "SERVFAIL"),
+    "answers": ("answers",),
+}
+
+
+def holdfast_stats(path, seconds):
+    """The difference of holdfast's counters after and before a measurement
+    (PATH.stats0 / .stats1: `holdfastctl --json stats`), None without them."""
+    try:
+        with open(path + ".stats0") as f:
+            b = json.load(f)["total"]
+        with open(path + ".stats1") as f:
+            a = json.load(f)["total"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+    def get(d, keys):
+        for k in keys:
+            d = d[k]
+        return d
+
+    out = {}
+    for name, keys in HF_STATS.items():
+        try:
+            out[name] = get(a, keys) - get(b, keys)
+        except (KeyError, TypeError):
+            pass
+    if seconds:
+        for name in ("parked", "hits_stale", "refreshes", "park_full"):
+            if name in out:
+                out[name + "_per_s"] = round(out[name] / seconds, 1)
+    return out
 
 
 def other_cpu(path, ours, wall):
@@ -129,7 +186,14 @@ def parse_dnsperf(path, ours, duration):
             m = re.match(r"\s+Run time \(s\):\s+([\d.]+)", line)
             if m:
                 summary["run_time_s"] = float(m.group(1))
+            m = re.match(r"\s+Response codes:\s+(.*)$", line)
+            if m:
+                summary["rcodes"] = {k: int(v) for k, v in re.findall(r"(\w+) (\d+) \(", m.group(1))}
     lat.sort()
+    summary["servfail"] = summary.get("rcodes", {}).get("SERVFAIL", 0)
+    hs = holdfast_stats(path, summary.get("run_time_s") or duration)
+    if hs:
+        summary["holdfast_stats"] = hs
     oc = other_cpu(path, ours, summary.get("run_time_s") or duration)
     if oc:
         summary.update(oc)
@@ -172,7 +236,12 @@ def fmt_int(v):
 def check(doc):
     """Every part ran and got answers; returns the list of what is missing."""
     bad = []
+    signed = doc["workload"] == "signed"
     for s, e in doc["servers"].items():
+        if signed and s == "holdfast":
+            parts = e["kxdpgun"] + list(e["dnsperf"].values())
+            if not parts or not all("holdfast_stats" in x for x in parts):
+                bad.append(f"{s}: no counters (holdfastctl --json stats) around some measurement")
         if not e["kxdpgun"]:
             bad.append(f"{s}: no kxdpgun results")
         for x in e["kxdpgun"]:
@@ -183,7 +252,7 @@ def check(doc):
             if not d or not d.get("answered") or not d.get("latency_us", {}).get("samples"):
                 bad.append(f"{s}: dnsperf {tag}: no answers or no latencies")
         h = e.get("startup_to_first_answer")
-        if not h or not h["runs"]:
+        if not signed and (not h or not h["runs"]):
             bad.append(f"{s}: no start-up time")
     if not doc["servers"]:
         bad.append("no servers")
@@ -197,6 +266,9 @@ def main():
         args = args[1:]
     raw, out = args[0], args[1]
     facts = read_facts(raw)
+    workload = facts.get("workload", "static")
+    signed = workload == "signed"
+    name = "side_by_side_signed" if signed else "side_by_side"
     servers = facts["servers"].split()
     rates = facts["rates"].split()
     kx_t = float(facts["kx_t"])
@@ -258,7 +330,7 @@ def main():
                 dp[tag] = d
         entry["dnsperf"] = dp
         hp = os.path.join(out, f"side_by_side_startup_{s}.json")
-        if os.path.exists(hp):
+        if not signed and os.path.exists(hp):
             entry["startup_to_first_answer"] = parse_hyperfine(hp)
         entry["peak_answered_qps"] = max((x["answered_qps"] for x in steps), default=None)
         entry["lossless_all_rates"] = all(x["sent"] == x["answered"] for x in steps) if steps else None
@@ -288,8 +360,19 @@ def main():
             "target_2x_best_peer": hf["peak_answered_qps"] >= 2 * res[best]["peak_answered_qps"],
         }
 
+    if signed:
+        query_file = (f"{facts['queries']} names nI.ttl.example.de A (tests/lab/lab.sh HF_LAB_TTL_NAMES), "
+                      f"signed, TTLs {facts['ttl_min']}..{facts['ttl_max']} s spread evenly, no EDNS")
+        upstream = (f"the lab's signed world (root, de., example.de. on knotd) through its iterator-only "
+                    f"Unbound {facts.get('upstream')}; every server validates with the lab's root trust "
+                    "anchor (dnsdist: its Unbound backend does)")
+    else:
+        query_file = f"tests/lab/queries.txt ({facts['queries']} names, no EDNS)"
+        upstream = "lab knotd (zone test.) on loopback, for every server"
     doc = {
-        "benchmark": "holdfast side by side, end to end (bench/e2e/side_by_side.sh)",
+        "benchmark": "holdfast side by side, end to end (bench/e2e/side_by_side.sh"
+                     + (" --workload signed)" if signed else ")"),
+        "workload": workload,
         "mode": facts["mode"],
         "rounds": rounds,
         "statistic": ("each server's numbers from one round: the one whose peak answered rate is the "
@@ -307,8 +390,8 @@ def main():
             "path": "load generators in the lab's client netns on CPU 0, veth pair, server on CPU 1",
             "holdfast_port": "net_" + driver if driver else None,
             "peers_port": "kernel UDP socket on the host veth end (198.18.53.1/24)",
-            "upstream": "lab knotd (zone test.) on loopback, for every server",
-            "query_file": f"tests/lab/queries.txt ({facts['queries']} names, no EDNS)",
+            "upstream": upstream,
+            "query_file": query_file,
             "cache": "warmed with two dnsperf passes over the query file before measuring",
             "kxdpgun": f"kxdpgun {facts['kxdpgun']}, {kx_t:g} s per offered rate, 1 XDP thread on CPU 0",
             "dnsperf": f"dnsperf {facts['dnsperf']}, -c 8, {facts['dp_t']} s; latency run at -Q {facts['lat_qps']}; unthrottled run -q 100",
@@ -320,7 +403,7 @@ def main():
         "summary": summary,
         "leak_check_dns_packets_on_other_interfaces": leaks,
     }
-    with open(os.path.join(out, "side_by_side.json"), "w") as f:
+    with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
     if do_check:
@@ -341,12 +424,16 @@ def main():
     # ---- markdown
     m = doc["machine"]
     L = []
-    L.append(f"Side by side, end to end ({facts['mode']} run, {m['date']}): {m['cpu']}, "
+    L.append(f"Side by side, end to end{', signed workload' if signed else ''} ({facts['mode']} run, {m['date']}): {m['cpu']}, "
              f"{m['cpus']} CPUs, Linux {m['kernel']}; load average before/after "
              f"{m['loadavg_start']} / {m['loadavg_end']}. holdfast {facts.get('holdfast_commit')} "
              f"via {doc['setup']['holdfast_port']}, Unbound {facts['unbound']}, Knot Resolver "
              f"{facts['kresd']}, dnsdist {facts['dnsdist']}; DPDK {facts['dpdk']}. Server on CPU 1, "
-             f"generator on CPU 0; warm caches; {facts['queries']} names. "
+             f"generator on CPU 0; warm caches; {facts['queries']} names"
+             + (f" nI.ttl.example.de A, signed, TTLs {facts['ttl_min']}..{facts['ttl_max']} s spread evenly, "
+                "so answers expire while measured; every server validates with the lab's root anchor and "
+                "forwards to the lab's iterator-only Unbound (dnsdist through a validating Unbound). "
+                if signed else ". ")
              + (f"{rounds} rounds, servers interleaved; each server's numbers all come from one round, "
                 "the one whose peak answered rate is the median of its rounds' (round "
                 + ", ".join(f"{res[s]['label']} {res[s]['round']}" for s in servers) + "); the range column "
@@ -356,8 +443,20 @@ def main():
     L.append("")
     L.append(f"Peak rate: kxdpgun {facts['kxdpgun']}, {kx_t:g} s per step (\"max\": as fast as kxdpgun sends).")
     L.append("")
-    L.append("| server | offered qps | sent qps | answered qps | range over rounds | loss % | reached the server | other processes' CPU |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    def exp_cols(x):
+        """signed: SERVFAILs, and holdfast's parked clients, stale answers
+        and refreshes per second during the measurement"""
+        if not signed:
+            return ""
+        hs = x.get("holdfast_stats")
+        g = lambda k: "-" if not hs or hs.get(k) is None else f"{hs[k]:,.1f}"
+        return f" {fmt_int(x.get('servfail'))} | {g('parked_per_s')} | {g('hits_stale_per_s')} | {g('refreshes_per_s')} |"
+
+    exp_head = " SERVFAIL | parked/s | stale/s | refreshes/s |" if signed else ""
+    exp_rule = "---:|---:|---:|---:|" if signed else ""
+    L.append("| server | offered qps | sent qps | answered qps | range over rounds | loss % |" + exp_head
+             + " reached the server | other processes' CPU |")
+    L.append("|---|---:|---:|---:|---:|---:|" + exp_rule + "---:|---:|")
     for s in servers:
         for x in res[s]["kxdpgun"]:
             off = "max" if x["offered"] == "max" else f"{x['offered'] / 1000:g}k"
@@ -366,25 +465,30 @@ def main():
             per = x.get("answered_qps_per_round") or [x["answered_qps"]]
             rng = f"{min(per) / 1000:.0f}k-{max(per) / 1000:.0f}k" if len(per) > 1 else "-"
             L.append(f"| {res[s]['label']} | {off} | {fmt_int(x['sent_qps'])} | "
-                     f"{fmt_int(x['answered_qps'])} | {rng} | {x['loss_pct']:.2f} | {reached} | {other(x)} |")
+                     f"{fmt_int(x['answered_qps'])} | {rng} | {x['loss_pct']:.2f} |{exp_cols(x)} {reached} | {other(x)} |")
     L.append("")
     L.append("\"reached the server\": holdfast's own received counter (SIGUSR1), or for the kernel peers "
              "the root namespace's UDP InDatagrams (what got past the socket buffer; the rest are RcvbufErrors). "
              "\"other processes' CPU\": CPU time that user-space processes other than the benchmark's own used "
-             f"during the {kx_t:g} s step (the machine may be shared; anything well above zero disturbed the step).")
+             f"during the {kx_t:g} s step (the machine may be shared; anything well above zero disturbed the step)."
+             + (" SERVFAIL: answers with that rcode (kxdpgun's, dnsperf's count). parked/s, stale/s, refreshes/s: "
+                "holdfast's own counters (holdfastctl --json stats before and after the step) per second: clients "
+                "parked to wait for a refresh or a miss, answers from stale data, entries sent for renewal "
+                "(expiry or prefetch); '-' for the peers, which have no such counters here."
+                if signed else ""))
     L.append("")
     L.append(f"Latency: dnsperf {facts['dnsperf']}, 8 clients, {facts['dp_t']} s, at {int(facts['lat_qps']) // 1000}k qps "
              "and unthrottled (up to 100 queries outstanding); microseconds.")
     L.append("")
-    L.append("| server | run | answered qps | loss % | avg | p50 | p99 | p99.9 | max | other processes' CPU |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| server | run | answered qps | loss % |" + exp_head + " avg | p50 | p99 | p99.9 | max | other processes' CPU |")
+    L.append("|---|---|---:|---:|" + exp_rule + "---:|---:|---:|---:|---:|---:|")
     for s in servers:
         for tag, d in res[s]["dnsperf"].items():
             lu = d.get("latency_us", {})
             g = lambda k: "-" if lu.get(k) is None else f"{lu[k]:.0f}"
             run = f"{int(facts['lat_qps']) // 1000}k qps" if tag == "latency" else "unthrottled"
             L.append(f"| {res[s]['label']} | {run} | {fmt_int(d.get('answered_qps'))} | "
-                     f"{d.get('loss_pct', 0):.2f} | {g('avg')} | {g('p50')} | {g('p99')} | {g('p99_9')} | {g('max')} | {other(d)} |")
+                     f"{d.get('loss_pct', 0):.2f} |{exp_cols(d)} {g('avg')} | {g('p50')} | {g('p99')} | {g('p99_9')} | {g('max')} | {other(d)} |")
     st = [(s, res[s]["startup_to_first_answer"]) for s in servers if "startup_to_first_answer" in res[s]]
     if st:
         L.append("")
@@ -399,17 +503,18 @@ def main():
         L.append("")
         L.append(f"holdfast peak {fmt_int(summary['holdfast_peak_answered_qps'])} answered qps, "
                  f"best peer {res[summary['best_peer']]['label']} {fmt_int(summary['best_peer_peak_answered_qps'])}: "
-                 f"{summary['ratio_to_best_peer']}x (target 2x: {'met' if summary['target_2x_best_peer'] else 'not met'}); "
-                 f"holdfast loss at most {summary['holdfast_max_loss_pct']:.2f}% "
-                 f"(target no loss: {'met' if summary['target_no_loss'] else 'not met'}).")
+                 f"{summary['ratio_to_best_peer']}x"
+                 + ("" if signed else f" (target 2x: {'met' if summary['target_2x_best_peer'] else 'not met'})")
+                 + f"; holdfast loss at most {summary['holdfast_max_loss_pct']:.2f}%"
+                 + ("." if signed else f" (target no loss: {'met' if summary['target_no_loss'] else 'not met'})."))
     leaked = sum(leaks.values())
     L.append("")
     L.append(f"DNS packets seen on other interfaces during the run: {leaked}.")
-    with open(os.path.join(out, "side_by_side.md"), "w") as f:
+    with open(os.path.join(out, name + ".md"), "w") as f:
         f.write("\n".join(L) + "\n")
 
     # ---- gnuplot data: one block per server (sent qps, answered qps)
-    with open(os.path.join(out, "side_by_side.dat"), "w") as f:
+    with open(os.path.join(out, name + ".dat"), "w") as f:
         for s in servers:
             f.write(f"# {s}\n")
             for x in res[s]["kxdpgun"]:
@@ -426,7 +531,7 @@ def main():
             t += f" {res[s]['version']}"
         titles.append(t.replace('"', "'"))
     xmax = max((x["sent_qps"] for s in servers for x in res[s]["kxdpgun"]), default=1)
-    with open(os.path.join(out, "side_by_side.gpvars"), "w") as f:
+    with open(os.path.join(out, name + ".gpvars"), "w") as f:
         f.write(f"n = {len(servers)}\n")
         for i, t in enumerate(titles):
             f.write(f't{i} = "{t}"\n')

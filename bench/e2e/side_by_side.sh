@@ -10,10 +10,17 @@
 #                                        results go to /tmp/hf-sbs-smoke unless
 #                                        --out; checks that every part produced
 #                                        results, asserts no speed
+#   bench/e2e/side_by_side.sh --workload signed [--smoke]
+#                                        the second workload: names that
+#                                        expire, validated (below; full run
+#                                        about 25 minutes, smoke about 60 s)
 #   options: --out DIR (default bench/results), --holdfast PATH (default:
 #            build/holdfast, built with ninja), --servers "holdfast unbound ...",
 #            --rounds N (measurement rounds; every server once per round),
-#            --startup-runs N (hyperfine runs per server; 5, smoke 2)
+#            --startup-runs N (hyperfine runs per server; 5, smoke 2),
+#            --workload static|signed (default static), --names N (signed:
+#            how many names, default 1000), --holdfastctl PATH (signed;
+#            default: beside the holdfast binary)
 #   environment: HF_SBS_TAG (lab tag, default sbs), HF_SBS_COMMIT (what to
 #            call the holdfast build in the results; default git describe)
 #
@@ -35,6 +42,20 @@
 # and side_by_side/ (the peers' configs, versions, raw tool output) under
 # --out. Everything it starts is stopped and the lab removed on exit, also on
 # error or Ctrl-C. Run as root on Debian 12. See docs/bench.md.
+#
+# --workload signed: the lab's signed world instead (tests/lab/lab.sh with
+# HF_LAB_TTL_NAMES=N): N names nI.ttl.example.de A, signed, with TTLs of
+# 5..60 s spread evenly, so that expiry, refresh and parking are on the
+# measured path. holdfast validates with the lab's root trust anchor and
+# forwards to the lab's iterator-only Unbound; Unbound and Knot Resolver
+# validate with the same anchor and forward to the same Unbound; dnsdist sits
+# in front of a validating Unbound that does. Full run: kxdpgun at 50k,
+# 100k, 200k and max qps for 15 s each, dnsperf 20 s each (100 s measured
+# per server and round, so every TTL runs out at least once); no start-up
+# timing. holdfast's parked clients, stale answers, refreshes and SERVFAILs
+# per measurement come from `holdfastctl --json stats` before and after;
+# every server's SERVFAILs from kxdpgun's and dnsperf's rcode counts.
+# Writes side_by_side_signed.{json,md,png} and side_by_side_signed/.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -130,9 +151,12 @@ esac
 smoke=0
 out=
 holdfast=
+holdfastctl=
 servers=
 rounds=
 startup_runs=
+workload=static
+names=1000
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
@@ -141,12 +165,19 @@ while [ $# -gt 0 ]; do
 	--servers) servers=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
 	--startup-runs) startup_runs=$2; shift ;;
+	--workload) workload=$2; shift ;;
+	--names) names=$2; shift ;;
+	--holdfastctl) holdfastctl=$2; shift ;;
 	-h | --help) header_help "$0" ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
 done
 
+case $workload in static | signed) ;; *) die "--workload is static or signed, not '$workload'" ;; esac
+[[ $names =~ ^[1-9][0-9]{0,4}$ ]] || die "--names takes a number from 1 to 99999"
+name=side_by_side # results: $out/$name.{json,md,png}, $out/$name/
+[ "$workload" = signed ] && name=side_by_side_signed
 if [ $smoke = 1 ]; then
 	mode=smoke
 	rates=(100000)              # offered qps per kxdpgun step ("max": as fast as it sends)
@@ -166,26 +197,41 @@ else
 	servers=${servers:-"holdfast unbound kresd dnsdist"}
 	out=${out:-$top/bench/results}
 fi
+if [ "$workload" = signed ]; then
+	# Long enough that names expire while measured: 4 x 15 s of kxdpgun and
+	# 2 x 20 s of dnsperf per server and round (TTLs 5..60 s).
+	if [ $smoke = 1 ]; then
+		rates=(20000)
+	else
+		rates=(50000 100000 200000 max)
+		kx_t=15
+		dp_t=20
+	fi
+fi
 read -r -a servers <<<"$servers"
 startup_servers=("${servers[@]}")
+# start-up to first answer is the static workload's (it asks www.test)
+[ "$workload" = signed ] && startup_servers=()
 hf_runs=${startup_runs:-$hf_runs}
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds takes a positive whole number"
 [[ $hf_runs =~ ^[1-9][0-9]*$ ]] || die "--startup-runs takes a positive whole number"
 lat_qps=20000 # dnsperf's fixed rate for the latency run
 
 prelude sbs
-# The peers validate nothing (the lab zone is unsigned and has no chain from
-# the root): neither does holdfast, when it has DNSSEC at all.
-holdfast_extra=
-hf_help=$("$holdfast" -- --help 2>&1 || true)
-[[ $hf_help == *"--dnssec "* ]] && holdfast_extra="--dnssec no"
-export SBS_HOLDFAST_EXTRA=$holdfast_extra
+if [ "$workload" = signed ]; then
+	holdfastctl=${holdfastctl:-$(dirname "$holdfast")/holdfastctl}
+	if [ ! -x "$holdfastctl" ] && [ "$holdfastctl" = "$top/build/holdfastctl" ]; then
+		ninja -C "$top/build" holdfastctl >/dev/null || die "building holdfastctl failed"
+	fi
+	[ -x "$holdfastctl" ] || die "no holdfastctl at $holdfastctl (--holdfastctl)"
+fi
 for t in kxdpgun dnsperf hyperfine gnuplot unbound kresd dnsdist python3 taskset flock; do
 	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh)"
 done
 
 # ---------------------------------------------------------------- the lab
-export HF_LAB_TAG=${HF_SBS_TAG:-sbs} HF_LAB_WORLD=0
+export HF_LAB_TAG=${HF_SBS_TAG:-sbs} HF_LAB_WORLD=0 HF_LAB_TTL_NAMES=0
+[ "$workload" = signed ] && HF_LAB_WORLD=1 HF_LAB_TTL_NAMES=$names
 export HF_LAB_UPSTREAM_ADDR=${HF_SBS_UPSTREAM_ADDR:-127.53.254.53}
 backend_addr=${HF_SBS_BACKEND_ADDR:-127.53.254.54} # Unbound behind dnsdist
 run=$(mktemp -d /tmp/hf-sbs.XXXXXX)
@@ -211,10 +257,29 @@ lab_traps sbs_stop
 
 "$lab" up >"$run/lab.log" 2>&1 || { cat "$run/lab.log" >&2; die "lab.sh up failed"; }
 eval "$("$lab" env)"
-export SBS_HOST_IF=$HF_LAB_HOST_IF SBS_NETNS=$HF_LAB_NETNS SBS_UPSTREAM=$HF_LAB_UPSTREAM_ADDR
 ns=(ip netns exec "$HF_LAB_NETNS")
 host_mac=$(cat "/sys/class/net/$HF_LAB_HOST_IF/address")
-queries=$top/tests/lab/queries.txt
+if [ "$workload" = static ]; then
+	# The peers validate nothing (the lab zone is unsigned and has no chain
+	# from the root): neither does holdfast, when it has DNSSEC at all.
+	upstream=$HF_LAB_UPSTREAM_ADDR
+	holdfast_extra=
+	hf_help=$("$holdfast" -- --help 2>&1 || true)
+	[[ $hf_help == *"--dnssec "* ]] && holdfast_extra="--dnssec no"
+	queries=$top/tests/lab/queries.txt
+	check=(www.test A 198.51.100.10 "") # name type answer flag
+	check_zone=test.
+else
+	# Everyone validates with the lab's root anchor, through its resolver.
+	upstream=$HF_LAB_RESOLVER_ADDR
+	holdfast_extra="--dnssec yes --trust-anchor $HF_LAB_TRUST_ANCHOR"
+	queries=$run/signed_queries.txt
+	awk -v n="$names" 'BEGIN { for (i = 0; i < n; i++) printf "n%d.ttl.example.de A\n", i }' >"$queries"
+	check=(www.example.de A 192.0.2.1 ad)
+	check_zone=example.de.
+fi
+export SBS_HOST_IF=$HF_LAB_HOST_IF SBS_NETNS=$HF_LAB_NETNS SBS_UPSTREAM=$upstream
+export SBS_HOLDFAST_EXTRA=$holdfast_extra
 ss -Hlun "src $backend_addr:53" | grep -q . && die "$backend_addr:53 is taken (set HF_SBS_BACKEND_ADDR)"
 
 # Leak guard: count DNS packets on every other interface for the whole run
@@ -234,10 +299,21 @@ if command -v tcpdump >/dev/null; then
 fi
 
 # Configs: rendered from bench/e2e/*.conf.in into the run dir.
+if [ "$workload" = signed ]; then
+	unbound_modules="validator iterator"
+	unbound_anchor="trust-anchor-file: \"$HF_LAB_TRUST_ANCHOR\""
+	kres_anchor="trust_anchors.add_file('$HF_LAB_TRUST_ANCHOR', true)"
+else
+	unbound_modules=iterator
+	unbound_anchor="# no trust anchor"
+	kres_anchor="-- no trust anchor"
+fi
 render() { # template output listen
 	sed -e "s|@DIR@|$run|g" -e "s|@LISTEN@|$3|g" -e "s|@PORT@|53|g" \
 		-e "s|@PIDFILE@|$run/${2%.conf}.self.pid|g" \
-		-e "s|@UPSTREAM@|$HF_LAB_UPSTREAM_ADDR@53|g" -e "s|@UPSTREAM_KRES@|$HF_LAB_UPSTREAM_ADDR@53|g" \
+		-e "s|@UPSTREAM@|$upstream@53|g" -e "s|@UPSTREAM_KRES@|$upstream@53|g" \
+		-e "s|@UNBOUND_MODULES@|$unbound_modules|g" -e "s|@UNBOUND_ANCHOR@|$unbound_anchor|g" \
+		-e "s|@KRES_ANCHOR@|$kres_anchor|g" -e "s|@CHECK_ZONE@|$check_zone|g" \
 		-e "s|@BACKEND@|$backend_addr:53|g" "$here/$1" >"$run/$2"
 }
 render unbound.conf.in unbound.conf "$SERVICE4"
@@ -250,6 +326,7 @@ dnsdist --check-config -C "$run/dnsdist.conf" >/dev/null || die "dnsdist.conf do
 # ---------------------------------------------------------------- facts
 {
 	facts_common "$mode" "${HF_SBS_COMMIT:-}"
+	echo "workload=$workload"
 	echo "mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
 	echo "unbound=$(unbound -V 2>/dev/null | awk '/^Version/ { print $2 }')"
 	echo "kresd=$(kresd --version 2>/dev/null | awk '{ print $NF }')"
@@ -266,25 +343,43 @@ dnsdist --check-config -C "$run/dnsdist.conf" >/dev/null || die "dnsdist.conf do
 	echo "lat_qps=$lat_qps"
 	echo "hf_runs=$hf_runs"
 	echo "rounds=$rounds"
+	echo "upstream=$upstream"
+	if [ "$workload" = signed ]; then
+		echo "ttl_names=$names"
+		echo "ttl_min=5"
+		echo "ttl_max=60"
+	fi
 } >"$raw/facts.txt"
 la=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$la" 'BEGIN { exit !(l > 0.5) }' &&
 	log "warning: load average $la before the run: something else uses the CPUs, numbers will suffer"
 
 # ---------------------------------------------------------------- measuring
-# Wait until the server answers www.test A with its address (up to 15 s).
+# Wait until the server answers the check question (static: www.test A;
+# signed: www.example.de A, validated: AD set) with its address (up to 15 s).
 # Returns 0 then, 1 when nothing answered at all, 2 when something answered
 # wrongly (the answer's status is in $run/answer.txt).
 wait_answer() {
-	local got=1
+	local got=1 name=${check[0]} type=${check[1]} want=${check[2]} flag=${check[3]}
 	for _ in $(seq 150); do
-		if "${ns[@]}" dig +time=1 +tries=1 @"$SERVICE4" www.test A >"$run/answer.txt" 2>&1; then
-			grep -Eq '^www\.test\.\s.*\sA\s+198\.51\.100\.10$' "$run/answer.txt" && return 0
+		if "${ns[@]}" dig +time=1 +tries=1 ${flag:++dnssec} @"$SERVICE4" "$name" "$type" >"$run/answer.txt" 2>&1; then
+			if grep -Eq "^${name//./\\.}\\.\\s.*\\s$type\\s+${want//./\\.}\$" "$run/answer.txt" &&
+				{ [ -z "$flag" ] || grep -Eq "^;; flags:[a-z ]* ${flag}[ ;]" "$run/answer.txt"; }; then
+				return 0
+			fi
 			grep -q 'status:' "$run/answer.txt" && got=2
 		fi
 		sleep 0.1
 	done
 	return $got
+}
+
+# holdfast's counters as `holdfastctl --json stats` (signed workload; the
+# report takes parked clients, stale answers and SERVFAILs from the
+# difference of two).
+hf_stats() { # server file
+	[ "$workload" = signed ] && [ "$1" = holdfast ] || return 0
+	"$holdfastctl" -s "$run/holdfast.sock" --json stats >"$2" 2>&1 || log "warning: holdfastctl stats failed: $(head -c 200 "$2")"
 }
 
 # holdfast's per-worker counters (SIGUSR1 -> its log): total "rx".
@@ -335,10 +430,12 @@ kxdpgun_step() { # server rate
 		local before after
 		if [ "$server" = holdfast ]; then before=$(holdfast_rx); else before=$(udp_counters); fi
 		wait_quiet
+		hf_stats "$server" "$f.stats0"
 		"$here/cpu_snapshot.py" >"$f.cpu0"
 		timeout $((kx_t + 20)) "${ns[@]}" taskset -c 0 kxdpgun -t "$kx_t" -Q "$q" -F 0 \
 			-I "$HF_LAB_CLIENT_IF" -R "$host_mac" -i "$queries" "$SERVICE4" >"$f" 2>&1 || true
 		"$here/cpu_snapshot.py" >"$f.cpu1"
+		hf_stats "$server" "$f.stats1"
 		if [ "$server" = holdfast ]; then after=$(holdfast_rx); else after=$(udp_counters); fi
 		if grep -q '^total replies' "$f"; then
 			echo "server_counters_before $before" >>"$f"
@@ -358,10 +455,12 @@ dnsperf_run() { # server tag [dnsperf args]
 	local server=$1 tag=$2
 	shift 2
 	wait_quiet
+	hf_stats "$server" "$raw/$server.r$round.dnsperf.$tag.txt.stats0"
 	"$here/cpu_snapshot.py" >"$raw/$server.r$round.dnsperf.$tag.txt.cpu0"
 	timeout $((dp_t + 30)) "${ns[@]}" taskset -c 0 dnsperf -s "$SERVICE4" -d "$queries" -l "$dp_t" \
 		-c 8 -v "$@" >"$raw/$server.r$round.dnsperf.$tag.txt" 2>&1 || true
 	"$here/cpu_snapshot.py" >"$raw/$server.r$round.dnsperf.$tag.txt.cpu1"
+	hf_stats "$server" "$raw/$server.r$round.dnsperf.$tag.txt.stats1"
 	awk -v s="$server" -v t="$tag" '/Queries sent/ { q = $3 } /Queries completed/ { a = $3 } /Queries per second/ { r = $4 }
 		END { printf "sbs:   %-8s dnsperf %-10s sent %9d answered %9d (%.0f qps)\n", s, t, q, a, r }' "$raw/$server.r$round.dnsperf.$tag.txt" >&2
 }
@@ -382,9 +481,9 @@ bench_server() { # name
 		wait_answer || rc=$?
 	fi
 	if [ $rc != 0 ]; then
-		grep -E 'status:|^www' "$run/answer.txt" >&2 || true
+		grep -E 'status:|flags:|^www' "$run/answer.txt" >&2 || true
 		tail -n 5 "$run/$s.log" >&2 || true
-		die "$s does not answer www.test A correctly"
+		die "$s does not answer ${check[0]} ${check[1]} correctly${check[3]:+ (with ${check[3]^^})}"
 	fi
 	[ "$s" = holdfast ] && echo "$SBS_DRIVER" >"$raw/holdfast.driver"
 	cat "$run"/*.pid >>"$raw/our_pids.txt" 2>/dev/null || true
@@ -426,12 +525,12 @@ host_if_dpdk
 
 # ---------------------------------------------------------------- report
 stop_sniffers
-cfg=$out/side_by_side
+cfg=$out/$name
 rm -rf -- "$cfg"
 mkdir -p "$cfg/raw"
 cp "$run/unbound.conf" "$run/unbound-backend.conf" "$run/kresd.conf" "$run/dnsdist.conf" "$cfg/"
 sed -i -e "s|$run|/tmp/hf-sbs.RUN|g" "$cfg"/*.conf
-printf '%s\n' "holdfast -l 0,1 --no-huge -m 1024 --no-pci --file-prefix=hf_sbs --vdev=net_${SBS_DRIVER}0,iface=$HF_LAB_HOST_IF -- --service-address $SERVICE4 --forwarder $HF_LAB_UPSTREAM_ADDR@53 --control-socket /tmp/hf-sbs.RUN/holdfast.sock $holdfast_extra" >"$cfg/holdfast.cmdline"
+printf '%s\n' "holdfast -l 0,1 --no-huge -m 1024 --no-pci --file-prefix=hf_sbs --vdev=net_${SBS_DRIVER}0,iface=$HF_LAB_HOST_IF -- --service-address $SERVICE4 --forwarder $upstream@53 --control-socket /tmp/hf-sbs.RUN/holdfast.sock $holdfast_extra" | sed -e "s|$run|/tmp/hf-sbs.RUN|g" >"$cfg/holdfast.cmdline"
 {
 	unbound -V 2>&1 | head -n 1
 	kresd --version 2>&1
@@ -443,11 +542,11 @@ printf '%s\n' "holdfast -l 0,1 --no-huge -m 1024 --no-pci --file-prefix=hf_sbs -
 	echo "DPDK $(pkg-config --modversion libdpdk 2>/dev/null)"
 } >"$cfg/versions.txt"
 finish_raw "$raw" "$cfg/raw"
-check=()
-[ $smoke = 1 ] && check=(--check)
-python3 "$here/report.py" "${check[@]}" "$raw" "$out" || die "report failed"
-gnuplot -e "datafile='$out/side_by_side.dat'; outfile='$out/side_by_side.png'" "$here/plot.gp" ||
+check_opt=()
+[ $smoke = 1 ] && check_opt=(--check)
+python3 "$here/report.py" "${check_opt[@]}" "$raw" "$out" || die "report failed"
+gnuplot -e "datafile='$out/$name.dat'; outfile='$out/$name.png'" "$here/plot.gp" ||
 	die "gnuplot failed"
-rm -f "$out/side_by_side.dat" "$out/side_by_side.gpvars"
-log "done in $(($(date +%s) - t_start)) s: $out/side_by_side.{json,md,png}"
-cat "$out/side_by_side.md"
+rm -f "$out/$name.dat" "$out/$name.gpvars"
+log "done in $(($(date +%s) - t_start)) s: $out/$name.{json,md,png}"
+cat "$out/$name.md"

@@ -32,7 +32,9 @@
 # /tmp/hf-lab-$HF_LAB_TAG); HF_LAB_UPSTREAM_ADDR (default 127.53.0.10, read
 # by `up` and remembered in the lab dir; the signed world lives on
 # 127.(A+1..A+5).B.C of it); HF_LAB_WORLD=0 (at `up`: no signed world);
-# HF_LAB_RESOLVER_MAX_TTL (at `up`: Unbound's cache-max-ttl). Run as root.
+# HF_LAB_RESOLVER_MAX_TTL (at `up`: Unbound's cache-max-ttl);
+# HF_LAB_TTL_NAMES=N (at `up`, with the world: N more signed names
+# nI.ttl.example.de A 192.0.2.5, TTL 5 + I mod 56 s). Run as root.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,12 +56,17 @@ CLIENT4=198.18.53.2
 CLIENT6=fd53::2
 UPSTREAM_ADDR=${HF_LAB_UPSTREAM_ADDR:-127.53.0.10}
 WORLD=${HF_LAB_WORLD:-1}
+TTL_NAMES=${HF_LAB_TTL_NAMES:-0}
 # A running lab remembers the upstream address it was made with.
 if [ -f "$LAB_DIR/lab.state" ]; then
 	# shellcheck disable=SC1091
 	. "$LAB_DIR/lab.state"
 fi
 # The upstream lives on loopback, always: lab traffic never leaves the machine.
+if ! [[ $TTL_NAMES =~ ^[0-9]{1,6}$ ]]; then
+	echo "lab: HF_LAB_TTL_NAMES must be a number of names (0-999999), got '$TTL_NAMES'" >&2
+	exit 2
+fi
 if ! [[ $UPSTREAM_ADDR =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]]; then
 	echo "lab: HF_LAB_UPSTREAM_ADDR must be an IPv4 loopback address (127.x.y.z), got '$UPSTREAM_ADDR'" >&2
 	exit 2
@@ -243,7 +250,7 @@ lab_up() {
 	done
 	lab_down quiet
 	mkdir -p "$LAB_DIR/knot/db" "$LAB_DIR/zones"
-	printf 'UPSTREAM_ADDR=%s\nWORLD=%s\n' "$UPSTREAM_ADDR" "$WORLD" >"$LAB_DIR/lab.state"
+	printf 'UPSTREAM_ADDR=%s\nWORLD=%s\nTTL_NAMES=%s\n' "$UPSTREAM_ADDR" "$WORLD" "$TTL_NAMES" >"$LAB_DIR/lab.state"
 	cp "$here"/zones/*.zone "$LAB_DIR/zones/"
 	sed -e "s|@LAB_DIR@|$LAB_DIR|g" -e "s|@UPSTREAM_ADDR@|$UPSTREAM_ADDR|g" \
 		"$here/knot.conf.in" >"$KNOT_CONF"

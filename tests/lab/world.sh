@@ -275,6 +275,12 @@ render_zone() { # zone out
 		-e "s|@TLD_ADDR@|$TLD_ADDR|g" -e "s|@SLD_ADDR@|$SLD_ADDR|g" \
 		-e "s|@L3_ADDR@|$L3_ADDR|g" -e "s|@UPSTREAM_ADDR@|$UPSTREAM_ADDR|g" \
 		"$here/zones/world/$(zone_base "$z").zone.in" >"$2"
+	# HF_LAB_TTL_NAMES=N (lab.sh up): N more names in example.de., signed
+	# with the rest, for benchmarks whose answers must expire:
+	# nI.ttl.example.de. A 192.0.2.5 with TTL 5 + I mod 56 (5..60 s).
+	if [ "$z" = example.de. ] && [ "${TTL_NAMES:-0}" -gt 0 ]; then
+		awk -v n="$TTL_NAMES" 'BEGIN { for (i = 0; i < n; i++) printf "n%d.ttl.example.de.\t%d\tIN\tA\t192.0.2.5\n", i, 5 + i % 56 }' >>"$2"
+	fi
 	for c in $(world_zone_list); do
 		if [ "$c" = . ] || [ "$(zone_parent "$c")" != "$z" ] || ! signed_zone "$c"; then
 			continue
