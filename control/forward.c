@@ -208,10 +208,19 @@ static void zone_limited(struct hf_fwd *f, const struct hf_cache_key *key, uint3
 	hf_fwd_send_failure(f, key, hash, HF_EDE_OTHER, text, 0, HF_SECURITY_INSECURE);
 }
 
+/* No room in the in-flight table (or no memory): SERVFAIL at once. */
+static void overloaded(struct hf_fwd *f, const struct hf_msg_query *mq)
+{
+	f->st->overloaded++;
+	f->st->failures++;
+	hf_fwd_send_failure(f, &mq->key, mq->hash, HF_EDE_OTHER, "resolver overloaded",
+			    f->cfg->failure_ttl, HF_SECURITY_INSECURE);
+}
+
 void hf_fwd_request(struct hf_fwd *f, const struct hf_msg_query *mq, uint64_t now)
 {
 	struct hf_fwd_query *q;
-	int32_t zone;
+	int32_t zone = -1; /* not counted: no fetches-per-zone */
 
 	if (mq->key.name_len == 0) {
 		f->st->bad_requests++;
@@ -221,18 +230,19 @@ void hf_fwd_request(struct hf_fwd *f, const struct hf_msg_query *mq, uint64_t no
 		f->st->coalesced++;
 		return;
 	}
-	zone = hf_fwd_zone_acquire(f, &mq->key, zone_limit(f));
-	if (zone < 0) {
+	/* the in-flight table first: a zone slot is then always there */
+	if (f->inflight >= f->max_inflight) {
+		overloaded(f, mq);
+		return;
+	}
+	if (zone_limit(f) != 0 && (zone = hf_fwd_zone_acquire(f, &mq->key, zone_limit(f))) < 0) {
 		zone_limited(f, &mq->key, mq->hash);
 		return;
 	}
 	q = start(f, &mq->key, mq->hash);
 	if (q == NULL) {
 		hf_fwd_zone_release(f, &mq->key, zone);
-		f->st->overloaded++;
-		f->st->failures++;
-		hf_fwd_send_failure(f, &mq->key, mq->hash, HF_EDE_OTHER, "resolver overloaded",
-				    f->cfg->failure_ttl, HF_SECURITY_INSECURE);
+		overloaded(f, mq);
 		return;
 	}
 	q->zone_pos = zone;
@@ -337,7 +347,7 @@ struct hf_fwd *hf_fwd_create(const struct hf_config *cfg, struct hf_val *val, st
 		free(f);
 		return NULL;
 	}
-	if (hf_fwd_zones_init(f, f->max_inflight + 1, err, errlen) != 0) {
+	if (hf_fwd_zones_init(f, f->max_inflight, err, errlen) != 0) {
 		hf_fwd_destroy(f);
 		return NULL;
 	}
