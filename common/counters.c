@@ -20,6 +20,12 @@ const struct hf_counter_group_desc hf_counter_groups[HF_CG_COUNT] = {
 	[HF_CG_VALIDATION] = {.json = "validation", .prom = "validation_", .parent = "control"},
 	[HF_CG_TRANSPORT] = {.json = "transport", .prom = "transport_"},
 	[HF_CG_EXCEPTION] = {.json = "exception", .prom = "exception_"},
+	[HF_CG_FETCH_LIMITED] = {.json = "fetch_limited",
+				 .prom = "control_fetch_limited_total",
+				 .label = "reason",
+				 .help = "Questions answered SERVFAIL at once by a fetch limit, by "
+					 "reason (fetches-per-zone, fetches-per-server).",
+				 .parent = "control"},
 };
 
 #define HF_X(field, grp, nm, hlp) \

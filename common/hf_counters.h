@@ -122,6 +122,11 @@
 	X(failures, HF_CG_CONTROL, "failures", "Resolutions that ended in a failure answer.")      \
 	X(overloaded, HF_CG_CONTROL, "overloaded",                                                 \
 	  "Requests answered \"resolver overloaded\" (in-flight table full).")                     \
+	X(fetch_limited_zone, HF_CG_FETCH_LIMITED, "zone",                                         \
+	  "Questions answered SERVFAIL at once: their zone had fetches-per-zone in flight.")       \
+	X(fetch_limited_server, HF_CG_FETCH_LIMITED, "server",                                     \
+	  "Questions answered SERVFAIL at once: every forwarder had fetches-per-server in "        \
+	  "flight.")                                                                               \
 	X(fills, HF_CG_CONTROL, "fills", "FILL messages sent to the workers.")                     \
 	X(broadcasts, HF_CG_CONTROL, "broadcasts", "Control messages sent to the workers.")        \
 	X(backlogged, HF_CG_CONTROL, "backlogged", "Enqueues deferred by a full worker ring.")     \
@@ -160,6 +165,8 @@ enum hf_counter_group {
 	HF_CG_VALIDATION, /* "control"."validation": holdfast_validation_<name>_total */
 	HF_CG_TRANSPORT,  /* worker "transport": holdfast_transport_<name>_total{core} */
 	HF_CG_EXCEPTION,  /* "exception": holdfast_exception_<name>_total */
+	/* "control"."fetch_limited": holdfast_control_fetch_limited_total{reason} */
+	HF_CG_FETCH_LIMITED,
 	HF_CG_COUNT
 };
 

@@ -86,6 +86,12 @@ static const struct key_def keys[] = {
 	 "wait this long for each upstream attempt"},
 	{"upstream-attempts", K_INT32, OFF(upstream_attempts), 1, 10,
 	 "upstream tries per question, in turn across the forwarders"},
+	{"fetches-per-zone", K_COUNT32, OFF(fetches_per_zone), 0, 65536,
+	 "client questions resolving at once per zone (the name less its first label); past "
+	 "it SERVFAIL at once, EDE 0 (0 = no limit)"},
+	{"fetches-per-server", K_COUNT32, OFF(fetches_per_server), 0, 65536,
+	 "queries in flight at once to one forwarder; past it the next forwarder, or SERVFAIL "
+	 "at once, EDE 0, when all are at it (0 = no limit)"},
 	{"queues", K_INT32, OFF(queues), 0, 64,
 	 "RX/TX queue pairs per port, one per worker (0 = one per worker lcore)"},
 	{"idle-sleep", K_US32, OFF(idle_sleep_us), 0, 100000,

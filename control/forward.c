@@ -75,7 +75,9 @@ void hf_fwd_fail(struct hf_fwd *f, struct hf_fwd_query *q, uint16_t ede, const c
 		return;
 	}
 	f->st->failures++;
-	hf_fwd_send_failure(f, &q->key, q->hash, ede, text, f->cfg->failure_ttl,
+	/* a fetch limit is the state of the moment, not of the name: the
+	 * parked clients get it, the next question asks again */
+	hf_fwd_send_failure(f, &q->key, q->hash, ede, text, q->limited ? 0 : f->cfg->failure_ttl,
 			    HF_SECURITY_INSECURE);
 	hf_fwd_finish(f, q);
 }
@@ -174,6 +176,7 @@ static struct hf_fwd_query *start(struct hf_fwd *f, const struct hf_cache_key *k
 		return NULL;
 	memcpy(&q->key, key, sizeof(q->key));
 	q->hash = hash;
+	q->zone_pos = -1;
 	hf_fwd_query_io_init(f, q);
 	q->last_ede = HF_EDE_NONE;
 	q->start = (uint8_t)(f->next_fwd++ % f->cfg->nforwarders);
@@ -184,9 +187,40 @@ static struct hf_fwd_query *start(struct hf_fwd *f, const struct hf_cache_key *k
 	return q;
 }
 
+/* fetches-per-zone, at most half the in-flight table: one zone never
+ * takes every slot (0: no limit). */
+static uint32_t zone_limit(const struct hf_fwd *f)
+{
+	uint32_t half = HF_MAX(f->max_inflight / 2, 1u);
+	return f->cfg->fetches_per_zone ? HF_MIN(f->cfg->fetches_per_zone, half) : 0;
+}
+
+/* SERVFAIL at once, EDE 0 with the zone and the limit, not cached. */
+static void zone_limited(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t hash)
+{
+	char zone[4 * HF_DNS_NAME_MAX], text[sizeof(zone) + 64];
+	size_t off = hf_fwd_zone_of(key);
+
+	f->st->fetch_limited_zone++;
+	f->st->failures++;
+	snprintf(text, sizeof(text), "fetches-per-zone: %u in flight for %s", zone_limit(f),
+		 hf_dns_name_str(key->name + off, key->name_len - off, zone, sizeof(zone)));
+	hf_fwd_send_failure(f, key, hash, HF_EDE_OTHER, text, 0, HF_SECURITY_INSECURE);
+}
+
+/* No room in the in-flight table (or no memory): SERVFAIL at once. */
+static void overloaded(struct hf_fwd *f, const struct hf_msg_query *mq)
+{
+	f->st->overloaded++;
+	f->st->failures++;
+	hf_fwd_send_failure(f, &mq->key, mq->hash, HF_EDE_OTHER, "resolver overloaded",
+			    f->cfg->failure_ttl, HF_SECURITY_INSECURE);
+}
+
 void hf_fwd_request(struct hf_fwd *f, const struct hf_msg_query *mq, uint64_t now)
 {
 	struct hf_fwd_query *q;
+	int32_t zone = -1; /* not counted: no fetches-per-zone */
 
 	if (mq->key.name_len == 0) {
 		f->st->bad_requests++;
@@ -196,14 +230,22 @@ void hf_fwd_request(struct hf_fwd *f, const struct hf_msg_query *mq, uint64_t no
 		f->st->coalesced++;
 		return;
 	}
-	q = start(f, &mq->key, mq->hash);
-	if (q == NULL) {
-		f->st->overloaded++;
-		f->st->failures++;
-		hf_fwd_send_failure(f, &mq->key, mq->hash, HF_EDE_OTHER, "resolver overloaded",
-				    f->cfg->failure_ttl, HF_SECURITY_INSECURE);
+	/* the in-flight table first: a zone slot is then always there */
+	if (f->inflight >= f->max_inflight) {
+		overloaded(f, mq);
 		return;
 	}
+	if (zone_limit(f) != 0 && (zone = hf_fwd_zone_acquire(f, &mq->key, zone_limit(f))) < 0) {
+		zone_limited(f, &mq->key, mq->hash);
+		return;
+	}
+	q = start(f, &mq->key, mq->hash);
+	if (q == NULL) {
+		hf_fwd_zone_release(f, &mq->key, zone);
+		overloaded(f, mq);
+		return;
+	}
+	q->zone_pos = zone;
 	f->st->resolutions++;
 	hf_fwd_next_attempt(f, q, now);
 }
@@ -305,6 +347,10 @@ struct hf_fwd *hf_fwd_create(const struct hf_config *cfg, struct hf_val *val, st
 		free(f);
 		return NULL;
 	}
+	if (hf_fwd_zones_init(f, f->max_inflight, err, errlen) != 0) {
+		hf_fwd_destroy(f);
+		return NULL;
+	}
 	if (hf_fwd_rand_init(f) != 0) {
 		snprintf(err, errlen, "control: getrandom: %s", strerror(errno));
 		hf_fwd_destroy(f);
@@ -323,5 +369,6 @@ void hf_fwd_destroy(struct hf_fwd *f)
 	if (f->val != NULL)
 		hf_val_set_nta(f->val, NULL, NULL);
 	hf_fwd_table_fini(f);
+	hf_fwd_zones_fini(f);
 	free(f);
 }

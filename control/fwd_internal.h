@@ -69,6 +69,8 @@ struct hf_fwd_query {
 	uint32_t resp_len;
 	uint16_t rounds;  /* NEED rounds so far (HF_VAL_MAX_ROUNDS) */
 	uint8_t internal; /* control's own (NTA recheck): result to ops.internal_done */
+	uint8_t limited;  /* failed on fetches-per-server: the failure is not cached */
+	int32_t zone_pos; /* a client's resolution: its zone's slot (fetches-per-zone); -1 */
 };
 
 /* DNS cookies (RFC 7873), client side, per forwarder. A server cookie
@@ -98,10 +100,14 @@ struct hf_fwd {
 	struct hf_control_stats *st;
 	struct hf_fwd_ops ops;
 	struct rte_hash *table; /* key -> struct hf_fwd_query (resolutions, not sub-queries) */
+	struct rte_hash *zones; /* zone name -> slot of zone_count (fetches-per-zone) */
+	uint32_t *zone_count;	/* per slot: client resolutions in flight in that zone */
 	uint32_t inflight;
 	uint32_t max_inflight;	  /* HF_FWD_MAX_INFLIGHT, less if descriptors are short */
 	bool validating_internal; /* validating an NTA recheck: NTAs do not apply */
 	unsigned next_fwd;	  /* rotating start forwarder */
+	/* per forwarder index: attempts with a socket open to it (fetches-per-server) */
+	uint32_t fwd_out[HF_MAX_FORWARDERS];
 	char fwd_name[HF_MAX_FORWARDERS][INET6_ADDRSTRLEN + 8];
 	uint64_t fwd_log_ms[HF_MAX_FORWARDERS];
 	uint64_t fwd_log_quiet[HF_MAX_FORWARDERS];
@@ -155,5 +161,17 @@ struct hf_fwd_query *hf_fwd_table_find(struct hf_fwd *f, const struct hf_cache_k
 				       uint32_t hash);
 int hf_fwd_table_insert(struct hf_fwd *f, struct hf_fwd_query *q);
 void hf_fwd_table_remove(struct hf_fwd *f, struct hf_fwd_query *q);
+/* Client resolutions in flight per zone (fetches-per-zone), in an rte_hash
+ * keyed by the zone's name: O(1) per question. The zone of a question
+ * (docs/config.md, fetches-per-zone) is its name less the first label. */
+int hf_fwd_zones_init(struct hf_fwd *f, uint32_t entries, char *err, size_t errlen);
+void hf_fwd_zones_fini(struct hf_fwd *f);
+/* The zone of key: its offset in key->name. */
+size_t hf_fwd_zone_of(const struct hf_cache_key *key);
+/* Count a client resolution of key against its zone: the zone's slot, or
+ * HF_EFULL when it already has limit in flight (limit 0: no limit). */
+int32_t hf_fwd_zone_acquire(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t limit);
+/* That resolution is over (slot -1: it was not counted). */
+void hf_fwd_zone_release(struct hf_fwd *f, const struct hf_cache_key *key, int32_t slot);
 
 #endif

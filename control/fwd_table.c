@@ -11,6 +11,12 @@
  * computed by the worker), given to rte_hash as the signature. The
  * extendable bucket table makes an insert below the table's size never
  * fail. Control thread only: no concurrency flags.
+ *
+ * The zones (fetches-per-zone) are a second rte_hash of the same kind,
+ * keyed by a zone's name (zero-padded, so equal names are equal keys);
+ * its position for a key indexes zone_count[]. An entry lives while the
+ * zone has a resolution in flight: at most one per resolution, so a table
+ * as large as the in-flight one never fills.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,27 +39,36 @@ static void key_norm(struct hf_cache_key *out, const struct hf_cache_key *in)
 	memcpy(out->name, in->name, HF_MIN((size_t)in->name_len, sizeof(out->name)));
 }
 
-int hf_fwd_table_init(struct hf_fwd *f, uint32_t entries, char *err, size_t errlen)
+/* A control-thread rte_hash of entries keys of key_len bytes (CRC hash,
+ * extendable buckets); NULL with err set. */
+static struct rte_hash *hash_create(const char *what, uint32_t entries, uint32_t key_len, char *err,
+				    size_t errlen)
 {
 	char name[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters p = {
 		.name = name,
 		.entries = HF_MAX(entries, 8u),
-		.key_len = sizeof(struct hf_cache_key),
+		.key_len = key_len,
 		.hash_func = rte_hash_crc,
 		.socket_id = SOCKET_ID_ANY,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	static unsigned seq;
+	struct rte_hash *h;
 
 	snprintf(name, sizeof(name), "hf_fwd_%d_%u", (int)getpid(), seq++);
-	f->table = rte_hash_create(&p);
-	if (f->table == NULL) {
-		snprintf(err, errlen, "control: in-flight table of %u: %s (raise -m)", p.entries,
+	h = rte_hash_create(&p);
+	if (h == NULL)
+		snprintf(err, errlen, "control: %s of %u: %s (raise -m)", what, p.entries,
 			 rte_strerror(rte_errno));
-		return hf_error(HF_ENOMEM);
-	}
-	return 0;
+	return h;
+}
+
+int hf_fwd_table_init(struct hf_fwd *f, uint32_t entries, char *err, size_t errlen)
+{
+	f->table =
+		hash_create("in-flight table", entries, sizeof(struct hf_cache_key), err, errlen);
+	return f->table != NULL ? 0 : hf_error(HF_ENOMEM);
 }
 
 struct hf_fwd_query *hf_fwd_table_find(struct hf_fwd *f, const struct hf_cache_key *key,
@@ -86,6 +101,79 @@ void hf_fwd_table_remove(struct hf_fwd *f, struct hf_fwd_query *q)
 	key_norm(&k, &q->key);
 	if (rte_hash_del_key_with_hash(f->table, &k, q->hash) >= 0)
 		f->inflight--;
+	hf_fwd_zone_release(f, &q->key, q->zone_pos);
+	q->zone_pos = -1;
+}
+
+/* A zone's name as the zones table keys it. */
+struct zone_key {
+	uint8_t len;
+	uint8_t name[HF_DNS_NAME_MAX];
+};
+
+int hf_fwd_zones_init(struct hf_fwd *f, uint32_t entries, char *err, size_t errlen)
+{
+	f->zones = hash_create("zone table", entries, sizeof(struct zone_key), err, errlen);
+	if (f->zones == NULL)
+		return hf_error(HF_ENOMEM);
+	f->zone_count = calloc((size_t)rte_hash_max_key_id(f->zones) + 1, sizeof(*f->zone_count));
+	if (f->zone_count == NULL) {
+		snprintf(err, errlen, "control: zone table: out of memory");
+		hf_fwd_zones_fini(f);
+		return hf_error(HF_ENOMEM);
+	}
+	return 0;
+}
+
+void hf_fwd_zones_fini(struct hf_fwd *f)
+{
+	rte_hash_free(f->zones); /* NULL: nothing */
+	f->zones = NULL;
+	free(f->zone_count);
+	f->zone_count = NULL;
+}
+
+size_t hf_fwd_zone_of(const struct hf_cache_key *key)
+{
+	/* the root, and a name whose first label is all of it, are their
+	 * own zone: "." */
+	if (key->name_len <= 1 || (size_t)key->name[0] + 1 >= key->name_len)
+		return key->name_len ? key->name_len - 1u : 0;
+	return (size_t)key->name[0] + 1;
+}
+
+static void zone_key(struct zone_key *k, const struct hf_cache_key *key)
+{
+	size_t off = hf_fwd_zone_of(key);
+
+	memset(k, 0, sizeof(*k));
+	k->len = (uint8_t)(key->name_len - off);
+	memcpy(k->name, key->name + off, HF_MIN((size_t)k->len, sizeof(k->name)));
+}
+
+int32_t hf_fwd_zone_acquire(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t limit)
+{
+	struct zone_key k;
+	int32_t pos;
+
+	zone_key(&k, key);
+	pos = rte_hash_lookup(f->zones, &k);
+	if (pos >= 0 && limit != 0 && f->zone_count[pos] >= limit)
+		return hf_error(HF_EFULL);
+	if (pos < 0 && (pos = rte_hash_add_key(f->zones, &k)) < 0)
+		return hf_error(HF_EFULL); /* never: one entry per resolution at most */
+	f->zone_count[pos]++;
+	return pos;
+}
+
+void hf_fwd_zone_release(struct hf_fwd *f, const struct hf_cache_key *key, int32_t slot)
+{
+	struct zone_key k;
+
+	if (slot < 0 || --f->zone_count[slot] != 0)
+		return;
+	zone_key(&k, key);
+	rte_hash_del_key(f->zones, &k);
 }
 
 static void query_free(struct hf_fwd_query *q)

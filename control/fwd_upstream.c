@@ -246,6 +246,24 @@ bool hf_fwd_cookie_ok(struct hf_fwd *f, const struct hf_fwd_query *q, const stru
 	return true;
 }
 
+/* fetches-per-server: when the forwarder whose turn it is has the limit
+ * in flight, the next one in turn that has room takes its place (q->start
+ * moves, so the turns go on from there). False when all are at the limit. */
+static bool pick_forwarder(struct hf_fwd *f, struct hf_fwd_query *q)
+{
+	unsigned n = f->cfg->nforwarders, limit = f->cfg->fetches_per_server, k = 0;
+	unsigned turn = (q->start + q->attempt) % n;
+
+	if (limit == 0)
+		return true;
+	while (k < n && f->fwd_out[(turn + k) % n] >= limit)
+		k++;
+	if (k == n)
+		return false;
+	q->start = (uint8_t)((q->start + k) % n);
+	return true;
+}
+
 /* Start attempt number q->attempt over UDP. 0, or an error with the
  * problem recorded. */
 static int start_udp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
@@ -283,6 +301,7 @@ static int start_udp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 		return hf_error(HF_EIO);
 	}
 	q->fd = fd;
+	f->fwd_out[q->fwd]++;
 	if (connect(fd, (const struct sockaddr *)fa, fwd_addrlen(fa)) != 0 ||
 	    send(fd, q->qbuf + 2, q->qlen, 0) != q->qlen || watch(f, q, EPOLLIN, EPOLL_CTL_ADD)) {
 		hf_fwd_set_problem(f, q, now, HF_EDE_NONE, "%s", errno_text(errno));
@@ -303,10 +322,25 @@ static int start_udp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 /* The current attempt is over: start the next one, or answer FAILURE. */
 void hf_fwd_next_attempt(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 {
+	char text[96];
+
 	hf_fwd_close_io(f, q);
-	while (q->attempt < f->cfg->upstream_attempts)
+	while (q->attempt < f->cfg->upstream_attempts) {
+		if (!pick_forwarder(f, q)) {
+			/* not the forwarders' fault: no retry, not cached */
+			f->st->fetch_limited_server++;
+			q->limited = 1;
+			if (q->parent != NULL) /* a DS/DNSKEY sub-query: its resolution too */
+				q->parent->limited = 1;
+			snprintf(text, sizeof(text),
+				 "fetches-per-server: every forwarder has %u in flight",
+				 f->cfg->fetches_per_server);
+			hf_fwd_fail(f, q, HF_EDE_OTHER, text);
+			return;
+		}
 		if (start_udp(f, q, now) == 0)
 			return;
+	}
 	hf_fwd_fail(f, q, q->last_ede != HF_EDE_NONE ? q->last_ede : HF_EDE_NO_REACHABLE_AUTHORITY,
 		    q->last_err[0] ? q->last_err : "no upstream attempt possible");
 }
@@ -328,6 +362,7 @@ void hf_fwd_start_tcp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 		return;
 	}
 	q->fd = fd;
+	f->fwd_out[q->fwd]++;
 	q->state = HF_FWD_TCP_CONNECT;
 	if (connect(fd, (const struct sockaddr *)fa, fwd_addrlen(fa)) == 0)
 		q->state = HF_FWD_TCP_WRITE;
@@ -463,6 +498,7 @@ void hf_fwd_close_io(struct hf_fwd *f, struct hf_fwd_query *q)
 		hf_loop_del(f->loop, q->fd);
 		close(q->fd);
 		q->fd = -1;
+		f->fwd_out[q->fwd]--;
 	}
 	free(q->rbuf);
 	q->rbuf = NULL;

@@ -58,6 +58,10 @@ struct hf_config {
 	uint32_t max_negative_ttl;    /* max-negative-ttl: default 1h */
 	uint16_t edns_buffer_size;    /* edns-buffer-size: default 1232, 512..4096 */
 	uint64_t upstream_timeout_ms; /* upstream-timeout: per attempt, default 1s */
+	uint32_t fetches_per_zone;    /* fetches-per-zone: client resolutions in flight per zone,
+					 0 = no limit (default) */
+	uint32_t fetches_per_server;  /* fetches-per-server: queries in flight per forwarder,
+					 0 = no limit (default) */
 	uint32_t
 		upstream_attempts; /* upstream-attempts: total tries across forwarders, default 3 */
 	uint32_t queues; /* queues: RX/TX queue pairs per port = workers (default: one per worker

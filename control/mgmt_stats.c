@@ -192,6 +192,9 @@ static void emit_control(struct hf_emit *e, const struct hf_mgmt *mg,
 	hf_emit_u64(e, "in_flight", hf_fwd_inflight(mg->env.fwd));
 	hf_emit_u64(e, "msgs_pending", mg->env.out->sent.n);
 	hf_emit_u64(e, "nta_count", mg->env.ntas->nntas);
+	hf_emit_obj_begin(e, hf_counter_groups[HF_CG_FETCH_LIMITED].json);
+	emit_group(e, s, hf_control_counters, hf_control_ncounters, HF_CG_FETCH_LIMITED);
+	hf_emit_obj_end(e);
 	hf_emit_obj_begin(e, "validation");
 	hf_emit_bool(e, "enabled", mg->env.val != NULL);
 	emit_group(e, s, hf_control_counters, hf_control_ncounters, HF_CG_VERDICT);

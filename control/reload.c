@@ -23,6 +23,8 @@ const char *const hf_reload_runtime_keys[] = {
 	"max-negative-ttl",
 	"upstream-timeout",
 	"upstream-attempts",
+	"fetches-per-zone",
+	"fetches-per-server",
 	"stats-textfile",
 	"stats-textfile-interval",
 	"trust-anchor",

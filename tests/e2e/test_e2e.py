@@ -34,6 +34,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -45,6 +46,9 @@ from lib.dnsmsg import (Response, build_query, question_wire, EDNS_BUFSIZE, OPT_
 from lib.lab import lab_tag  # noqa: E402
 from lib.rig import Rig  # noqa: E402
 import dns.edns  # noqa: E402
+import dns.exception  # noqa: E402
+import dns.message  # noqa: E402
+import dns.name  # noqa: E402
 
 # ---------------------------------------------------------------- constants
 # Values from tests/lab/zones/*.zone (marked "e2e:" there).
@@ -628,11 +632,11 @@ def case_waiters_all_answered():
             s.close()
 
 
-def ask_all(names, qtype=T_A, chunk=300, timeout=8.0):
+def ask_all(names, qtype=T_A, chunk=300, timeout=8.0, meanwhile=None):
     """Ask every name once from one socket (one flow, so one worker core),
-    chunk queries back to back, then their answers; the query ID is the
-    name's index. Returns the Responses in the order of names; fails the
-    case when one is missing."""
+    chunk queries back to back, then (after meanwhile(), when given) their
+    answers; the query ID is the name's index. Returns the Responses in the
+    order of names; fails the case when one is missing."""
     s = RIG.netns.socket(socket.AF_INET)
     got = {}
     try:
@@ -642,6 +646,8 @@ def ask_all(names, qtype=T_A, chunk=300, timeout=8.0):
             ids = range(first, min(first + chunk, len(names)))
             for i in ids:
                 s.send(build_query(names[i], qtype, qid=i))
+            if meanwhile is not None:
+                meanwhile()
             deadline = time.monotonic() + timeout
             while any(i not in got for i in ids) and time.monotonic() < deadline:
                 s.settimeout(max(0.01, deadline - time.monotonic()))
@@ -919,6 +925,125 @@ def case_answer_fits_the_link():
     expect(r, NOERROR, tc=False)
 
 
+# --- fetch limits (issue 15)
+
+class FloodUpstream:
+    """A forwarder for holdfast on 127.0.0.1 (a thread of this process):
+    questions below `silent` are never answered, as an attacked zone's
+    servers would not; every other question is relayed to knotd and its
+    answer sent back."""
+
+    def __init__(self, knotd, silent):
+        host, _, port = knotd.partition("@")
+        self.knotd = (host, int(port or 53))
+        self.silent = dns.name.from_text(silent)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.dropped = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        up.settimeout(1)
+        while not self.stop:
+            try:
+                wire, peer = self.sock.recvfrom(65535)
+                qname = dns.message.from_wire(wire).question[0].name
+            except (socket.timeout, dns.exception.DNSException, IndexError):
+                continue
+            if qname.is_subdomain(self.silent):
+                self.dropped += 1
+                continue
+            try:
+                up.sendto(wire, self.knotd)
+                self.sock.sendto(up.recv(65535), peer)
+            except socket.timeout:
+                pass
+        up.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+FLOOD_LIMIT, FLOOD_NAMES = 20, 60
+
+
+def case_fetches_per_zone():
+    """fetches-per-zone 20: a flood of 60 random names under victim.test,
+    whose servers never answer, gets 20 resolutions; the other 40 get
+    SERVFAIL at once with EDE 0 and the text naming the zone, counted by
+    control.fetch_limited.zone (JSON and Prometheus); a question for
+    another zone resolves during the flood; the limited answer is not
+    cached (the same name asked again goes upstream). Then
+    fetches-per-server 5, set by a reload: of 10 names, 5 go upstream and
+    5 fail at once, counted by control.fetch_limited.server."""
+    up = FloodUpstream(RIG.lab["HF_LAB_UPSTREAM"], "victim.test.")
+    text = f"fetches-per-zone: {FLOOD_LIMIT} in flight for victim.test."
+
+    def other_zone():
+        # the 20 wait out their 1 s upstream timeout: meanwhile another zone resolves
+        r, _ = q("gen-77.test")
+        expect(r, NOERROR)
+        check(r.values(T_A) == ["203.0.113.77"], f"gen-77.test during the flood: {r.summary()}")
+
+    try:
+        RIG.start(cli={"fetches-per-zone": str(FLOOD_LIMIT), "upstream-timeout": "1s", "upstream-attempts": "1"},
+                  forwarder=f"127.0.0.1@{up.port}")
+        zone0 = ctl_json("stats")["control"]["fetch_limited"]["zone"]
+        prom0 = rig_prom("holdfast_control_fetch_limited_total", reason="zone")
+        names = [rnd("flood") + ".victim.test" for _ in range(FLOOD_NAMES)]
+        got = dict(enumerate(ask_all(names, timeout=6, meanwhile=other_zone)))
+        limited = [i for i, r in got.items() if r.rcode == SERVFAIL and r.ede == [(0, text)]]
+        waited = [i for i, r in got.items() if r.rcode == SERVFAIL and r.ede_codes() == [EDE_NO_REACHABLE]]
+        other = [got[i].summary() for i in got if i not in limited and i not in waited]
+        check(not other, f"{len(other)} flood answers neither the limit's nor EDE 22, first {other[:1]}")
+        check(len(limited) == FLOOD_NAMES - FLOOD_LIMIT and len(waited) == FLOOD_LIMIT,
+              f"{len(limited)} limited, {len(waited)} sent upstream; expected "
+              f"{FLOOD_NAMES - FLOOD_LIMIT} and {FLOOD_LIMIT}")
+        check(up.dropped == FLOOD_LIMIT, f"the upstream saw {up.dropped} flood questions, expected {FLOOD_LIMIT}")
+        zone1 = ctl_json("stats")["control"]["fetch_limited"]["zone"]
+        check(zone1 - zone0 == len(limited), f"control.fetch_limited.zone rose by {zone1 - zone0}, "
+              f"{len(limited)} answers limited")
+        prom1 = rig_prom("holdfast_control_fetch_limited_total", reason="zone")
+        check(prom1 - prom0 == len(limited), f"holdfast_control_fetch_limited_total{{reason=\"zone\"}} rose by "
+              f"{prom1 - prom0}, {len(limited)} answers limited")
+        # not cached: a limited name asked again is a miss; the zone has
+        # room again, so it goes upstream (and times out, EDE 22)
+        r, _ = q(names[limited[0]])
+        expect(r, SERVFAIL)
+        check(r.ede_codes() == [EDE_NO_REACHABLE], f"a limited name asked again: {r.summary()}")
+        check(up.dropped == FLOOD_LIMIT + 1, f"the upstream saw {up.dropped} flood questions, expected "
+              f"{FLOOD_LIMIT + 1}")
+
+        # fetches-per-server 5 by a reload: of 10 more flood names (the
+        # zone's limit is not reached), 5 go to the one forwarder, 5 fail
+        # at once
+        RIG.knobs = dict(RIG.knobs, **{"fetches-per-server": "5"})
+        with open(RIG.conf_path, "w") as f:
+            f.write(RIG.config_text(RIG.knobs, RIG.extra))
+        r = RIG.ctl("reload")
+        check(r.get("applied") == ["fetches-per-server"] and r.get("restart_needed") == [], f"reload: {r}")
+        server0 = ctl_json("stats")["control"]["fetch_limited"]["server"]
+        text = "fetches-per-server: every forwarder has 5 in flight"
+        rs = ask_all([rnd("flood") + ".victim.test" for _ in range(10)], timeout=6)
+        limited = [r for r in rs if r.rcode == SERVFAIL and r.ede == [(0, text)]]
+        waited = [r for r in rs if r.rcode == SERVFAIL and r.ede_codes() == [EDE_NO_REACHABLE]]
+        check(len(limited) == 5 and len(waited) == 5, f"{len(limited)} limited, {len(waited)} sent upstream, "
+              f"expected 5 and 5: {[r.summary() for r in rs if r not in limited and r not in waited][:1]}")
+        server1 = ctl_json("stats")["control"]["fetch_limited"]["server"]
+        check(server1 - server0 == 5, f"control.fetch_limited.server rose by {server1 - server0}, expected 5")
+        check(rig_prom("holdfast_control_fetch_limited_total", reason="server") == server1,
+              "holdfast_control_fetch_limited_total{reason=\"server\"} differs from stats")
+    finally:
+        up.close()
+
+
 # (instance knobs, [cases]); instances run in order, each on a fresh holdfast
 # with the knobs as command-line options.
 PLAN = [(" ".join(f"--{k} {v}" for k, v in knobs.items()) or "defaults", knobs, cases) for knobs, cases in [
@@ -933,6 +1058,8 @@ PLAN = [(" ".join(f"--{k} {v}" for k, v in knobs.items()) or "defaults", knobs, 
      [case_stale_at_once, case_upstream_back, case_second_instance_refused, case_sighup_then_term]),
     ({"edns-buffer-size": str(WIDE_BUFSIZE), "cache-entries": str(CACHE_ENTRIES)}, [case_tcp_fallback, case_eviction]),
     ({"edns-buffer-size": "4096"}, [case_answer_fits_the_link]),
+    # restarts holdfast on a forwarder of its own (FloodUpstream)
+    ({}, [case_fetches_per_zone]),
 ]]
 
 

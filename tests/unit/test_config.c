@@ -148,6 +148,8 @@ static void test_defaults(void)
 	CHECK_EQ(c.max_negative_ttl, 3600);
 	CHECK_EQ(c.edns_buffer_size, 1232);
 	CHECK_EQ(c.upstream_timeout_ms, 1000);
+	CHECK_EQ(c.fetches_per_zone, 0);
+	CHECK_EQ(c.fetches_per_server, 0);
 	CHECK_EQ(c.upstream_attempts, 3);
 	CHECK_EQ(c.queues, 0);
 	CHECK_EQ(c.idle_sleep_us, 0);
@@ -360,6 +362,14 @@ static void test_errors(void)
 	CHECK_EQ(set(&c, "upstream-timeout", "31s", err, sizeof(err)), HF_EINVAL);
 	CHECK_EQ(set(&c, "upstream-attempts", "0", err, sizeof(err)), HF_EINVAL);
 	CHECK_EQ(set(&c, "upstream-attempts", "11", err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(set(&c, "fetches-per-zone", "64K", err, sizeof(err)), 0);
+	CHECK_EQ(c.fetches_per_zone, 65536);
+	CHECK_EQ(set(&c, "fetches-per-zone", "65537", err, sizeof(err)), HF_EINVAL);
+	CHECK(strcmp(err, "holdfast.conf:12: fetches-per-zone: \"65537\" is above the maximum "
+			  "65536") == 0);
+	CHECK_EQ(set(&c, "fetches-per-server", "0", err, sizeof(err)), 0);
+	CHECK_EQ(c.fetches_per_server, 0);
+	CHECK_EQ(set(&c, "fetches-per-server", "-1", err, sizeof(err)), HF_EINVAL);
 	CHECK_EQ(set(&c, "cache-entries", "1023", err, sizeof(err)), HF_EINVAL);
 	CHECK(strcmp(err, "holdfast.conf:12: cache-entries: \"1023\" is below the minimum 1024") ==
 	      0);

@@ -44,6 +44,7 @@ enum fake_mode {
 	F_UNRELATED,	  /* the answer plus an A record of another name */
 	F_COOKIE,	  /* echoes the client cookie with the server cookie "SRVCOOKI" */
 	F_COOKIE_BAD,	  /* first another client cookie, then as F_COOKIE */
+	F_FLOOD_SILENT,	  /* as F_ANSWER, but never answers a name whose first label starts "fl" */
 };
 
 struct fake {
@@ -75,6 +76,8 @@ struct env {
 };
 
 static unsigned ring_serial;
+/* fetches-per-zone and fetches-per-server of the next env_new (0: none) */
+static uint32_t next_per_zone, next_per_server;
 
 /* ---- fake upstreams ---- */
 
@@ -212,6 +215,11 @@ static void fake_serve_udp(struct fake *f)
 		f->udp_queries++;
 		switch (f->mode) {
 		case F_ANSWER:
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			break;
+		case F_FLOOD_SILENT:
+			if (hf_dns_lower[q[13]] == 'f' && hf_dns_lower[q[14]] == 'l')
+				continue;
 			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
 			break;
 		case F_SILENT:
@@ -355,6 +363,8 @@ static struct env *env_new(const enum fake_mode *modes, unsigned n, uint64_t tim
 	e->cfg.upstream_timeout_ms = timeout_ms;
 	e->cfg.upstream_attempts = attempts;
 	e->cfg.failure_ttl = 7;
+	e->cfg.fetches_per_zone = next_per_zone;
+	e->cfg.fetches_per_server = next_per_server;
 	e->cfg.dnssec = false;		 /* forwarding only here; test_validate_ctl.c validates */
 	e->cfg.control_socket[0] = '\0'; /* no management socket, no NTA state file */
 	e->cfg.nta_state_file[0] = '\0';
@@ -1045,6 +1055,129 @@ static void test_broadcast(void)
 	env_free(e);
 }
 
+/* A failure answer of a fetch limit: SERVFAIL, EDE 0 with exactly `text`,
+ * not cached (TTL 0), insecure. */
+static void check_limited(const struct hf_dns_answer *a, const char *text)
+{
+	if (a == NULL)
+		return;
+	CHECK_EQ(a->kind, HF_ANS_FAILURE);
+	CHECK_EQ(a->rcode, HF_RCODE_SERVFAIL);
+	CHECK_EQ(a->ede, HF_EDE_OTHER);
+	CHECK_EQ(a->ede_text_len, strlen(text));
+	CHECK(ede_text_has(a, text));
+	CHECK_EQ(a->ttl, 0);
+	CHECK_EQ(a->security, HF_SECURITY_INSECURE);
+}
+
+/* fetches-per-zone 3: a flood of fl<N>.www.example (zone www.example,
+ * the name less its first label) behind a forwarder that does not answer
+ * it gets 3 resolutions; the rest SERVFAIL at once. A question in flight
+ * still joins; www.example (zone example) still resolves; once the 3
+ * time out the zone has room again. */
+static void test_fetches_per_zone(void)
+{
+	enum fake_mode modes[] = {F_FLOOD_SILENT};
+	struct env *e;
+	struct hf_msg_query mq, other;
+	const struct hf_dns_answer *a;
+	char label[16];
+	struct hf_control_stats st;
+
+	next_per_zone = 3;
+	e = env_new(modes, 1, 300, 1, RING_SZ);
+	next_per_zone = 0;
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(label, sizeof(label), "fl%u", i);
+		ask(e, &mq, label);
+	}
+	ask(e, &mq, "fl0"); /* in flight: joins */
+	pump(e, 2, 100);
+	st = stats(e);
+	CHECK_EQ(st.resolutions, 3);
+	CHECK_EQ(st.coalesced, 1);
+	CHECK_EQ(st.fetch_limited_zone, 2);
+	CHECK_EQ(st.fetch_limited_server, 0);
+	CHECK_EQ(st.failures, 2);
+	CHECK_EQ(st.in_flight, 3);
+	CHECK_EQ(e->fakes[0].udp_queries, 3);
+	make_key(&mq, 0, HF_MSG_MISS, 0, "fl3");
+	check_limited(fill_at(e, 0, &mq), "fetches-per-zone: 3 in flight for www.example.");
+	make_key(&mq, 0, HF_MSG_MISS, 0, "fl4");
+	check_limited(fill_at(e, 1, &mq), "fetches-per-zone: 3 in flight for www.example.");
+
+	/* another zone during the flood */
+	ask(e, &other, NULL);
+	a = positive_fill(e, 2, &other, 1);
+	CHECK_EQ(stats(e).resolutions, 4);
+
+	/* the 3 time out (EDE 22, cached): the zone has room again */
+	pump(e, 6, 2000);
+	st = stats(e);
+	CHECK_EQ(st.in_flight, 0);
+	CHECK_EQ(st.timeouts, 3);
+	ask(e, &mq, "fl5");
+	pump(e, 0, 20);
+	st = stats(e);
+	CHECK_EQ(st.resolutions, 5);
+	CHECK_EQ(st.fetch_limited_zone, 2);
+	CHECK_EQ(st.in_flight, 1);
+	(void)a;
+	env_free(e);
+}
+
+/* fetches-per-server 2 on two forwarders: a question whose turn falls on
+ * a forwarder at the limit goes to the other one; when both are at it,
+ * SERVFAIL at once. */
+static void test_fetches_per_server(void)
+{
+	enum fake_mode modes[] = {F_SILENT, F_ANSWER};
+	enum fake_mode silent[] = {F_SILENT, F_SILENT};
+	struct env *e;
+	struct hf_msg_query mq;
+	char label[16];
+	struct hf_control_stats st;
+
+	next_per_server = 2;
+	e = env_new(modes, 2, 5000, 1, RING_SZ);
+	/* turns: q0 -> 0, q1 -> 1, q2 -> 0 (now at 2), q3 -> 1 */
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(label, sizeof(label), "q%u", i);
+		ask(e, &mq, label);
+	}
+	pump(e, 2, 2000); /* forwarder 1 answers q1 and q3 */
+	CHECK_EQ(e->fakes[0].udp_queries, 2);
+	CHECK_EQ(e->fakes[1].udp_queries, 2);
+	/* q4's turn is forwarder 0, at its limit: forwarder 1 answers it */
+	ask(e, &mq, "q4");
+	positive_fill(e, 2, &mq, 1);
+	CHECK_EQ(e->fakes[0].udp_queries, 2);
+	CHECK_EQ(e->fakes[1].udp_queries, 3);
+	st = stats(e);
+	CHECK_EQ(st.fetch_limited_server, 0);
+	CHECK_EQ(st.in_flight, 2);
+	env_free(e);
+
+	/* both silent: 4 in flight, the fifth fails at once */
+	e = env_new(silent, 2, 5000, 1, RING_SZ);
+	next_per_server = 0;
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(label, sizeof(label), "q%u", i);
+		ask(e, &mq, label);
+	}
+	pump(e, 1, 100);
+	CHECK_EQ(e->fakes[0].udp_queries, 2);
+	CHECK_EQ(e->fakes[1].udp_queries, 2);
+	st = stats(e);
+	CHECK_EQ(st.fetch_limited_server, 1);
+	CHECK_EQ(st.fetch_limited_zone, 0);
+	CHECK_EQ(st.failures, 1);
+	CHECK_EQ(st.in_flight, 4);
+	CHECK_EQ(st.upstream_queries, 4);
+	check_limited(fill_at(e, 0, &mq), "fetches-per-server: every forwarder has 2 in flight");
+	env_free(e);
+}
+
 /* Run last: lowers the descriptor limit for good. With 1024 descriptors
  * control allows 768 resolutions in flight; the rest are answered
  * "resolver overloaded" at once. */
@@ -1109,6 +1242,8 @@ int main(int argc, char **argv)
 		TEST_CASE(test_backlog_keeps_order),
 		TEST_CASE(test_many),
 		TEST_CASE(test_broadcast),
+		TEST_CASE(test_fetches_per_zone),
+		TEST_CASE(test_fetches_per_server),
 		TEST_CASE(test_overloaded), /* last: lowers RLIMIT_NOFILE */
 	};
 	int rc;
