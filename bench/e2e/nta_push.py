@@ -100,6 +100,19 @@ def fill_cache(lab, n, qfile):
                    check=True, capture_output=True)
 
 
+def wait_idle(sock, timeout=120.0):
+    """Until the control plane has resolved everything the fill asked (no
+    resolution in flight, no message to the workers pending), so the NTA
+    messages do not queue behind the fill's last FILLs."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        c = request(sock, "HF1 json stats\n").get("control", {})
+        if c.get("in_flight") == 0 and c.get("msgs_pending") == 0:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the control plane was still busy {timeout:.0f} s after the fill: {c}")
+
+
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
@@ -149,6 +162,7 @@ def main():
                         break
                 if len(entries) != queues or min(entries) < names:
                     raise RuntimeError(f"cache fill: {entries} entries per core, wanted {names} on {queues}")
+                wait_idle(sock)
                 us, flushed = [], 0
                 for i in range(a.adds):
                     r = request(sock, "HF1 json nta\tadd\tde\t--lifetime\t1h\n")
