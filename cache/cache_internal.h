@@ -29,7 +29,8 @@
  *    runs on into the slot). A free slot has state HF_ENTRY_FREE and links the
  *    next free slot of its class through waiter_head.
  *  - Waiters: conf->waiters slots; a free list (through `next`); per
- *    entry a doubly linked list (prev/next, entry->waiter_head/tail); and
+ *    entry a doubly linked list (prev/next from entry->waiter_head, the
+ *    head's prev the tail: the entry keeps no tail word); and
  *    per deadline kind a doubly linked queue ordered by deadline
  *    (qprev/qnext). Stale waiters all wait client_timeout and pending
  *    ones miss_timeout, and time only goes forward, so appending keeps a
@@ -115,9 +116,19 @@ struct hf_bucket {
 };
 _Static_assert(sizeof(struct hf_bucket) == 64, "a bucket is one cache line");
 
+/* One NTA change or repair in the log (hf_cache_subtree_event). */
+struct hf_subtree_ev {
+	uint32_t gen; /* the core's gen once it was made */
+	uint8_t mode; /* enum hf_flush_mode */
+	uint8_t name_len;
+	uint8_t name[HF_DNS_NAME_MAX];
+};
+
 struct hf_cache {
 	struct hf_bucket *tbl;
-	uint32_t nb; /* buckets */
+	uint32_t nb;	   /* buckets */
+	uint32_t gen;	   /* subtree generation (hf_cache_head.gen), never 0 */
+	uint32_t catch_up; /* a catch-up walk is due or running */
 	struct hf_cache_conf conf;
 	uint8_t *mem;	    /* all slots */
 	uint64_t mem_bytes; /* sum of slot bytes, <= conf.memory */
@@ -137,9 +148,21 @@ struct hf_cache {
 	uint64_t park_fails;
 	uint64_t alloc_fails;
 	struct hf_cache_key iter_key; /* hf_cache_iterate's copy */
+
+	/* The last NTA changes and repairs, oldest first: a ring of
+	 * HF_CACHE_EV_LOG from ev_head, nev in use, gens rising. Every READY
+	 * entry's gen is at least the oldest's gen - 1 (the catch-up walk
+	 * keeps it so before the ring drops an event). */
+	struct hf_subtree_ev *ev;
+	uint32_t ev_head, nev;
+	struct hf_cache_walk cu_wk; /* the catch-up walk */
+	uint32_t cu_target;	    /* entries it visits end up at least here */
 };
 _Static_assert(offsetof(struct hf_cache, tbl) == offsetof(struct hf_cache_head, tbl) &&
-		       offsetof(struct hf_cache, nb) == offsetof(struct hf_cache_head, nb),
+		       offsetof(struct hf_cache, nb) == offsetof(struct hf_cache_head, nb) &&
+		       offsetof(struct hf_cache, gen) == offsetof(struct hf_cache_head, gen) &&
+		       offsetof(struct hf_cache, catch_up) ==
+			       offsetof(struct hf_cache_head, catch_up),
 	       "struct hf_cache starts as struct hf_cache_head");
 
 /* ---- keys ---- */
@@ -258,6 +281,7 @@ static inline enum hf_wake_mode hf_mode_now(const struct hf_cache_entry *e, uint
 static inline void hf_entry_drop_data(struct hf_cache_entry *e)
 {
 	e->state = HF_ENTRY_PENDING;
+	e->gen = 0;
 	e->inserted_ms = 0;
 	e->expires_ms = 0;
 	e->stale_until_ms = 0;
@@ -279,6 +303,14 @@ struct hf_cache_entry *hf_slot_alloc(struct hf_cache *c, int ci);
 void hf_entry_unhash(struct hf_cache *c, struct hf_cache_entry *e);
 struct hf_cache_entry *hf_insert(struct hf_cache *c, const struct hf_cache_key *key, uint32_t hash,
 				 int ci);
+
+/* walk.c */
+void hf_entry_catch_up(struct hf_cache *c, struct hf_cache_entry *e);
+static inline void hf_entry_sync(struct hf_cache *c, struct hf_cache_entry *e)
+{
+	if (HF_UNLIKELY(e->state == HF_ENTRY_READY && e->gen != c->gen))
+		hf_entry_catch_up(c, e);
+}
 
 /* waiters.c */
 void hf_wake_all(struct hf_cache *c, struct hf_cache_entry *e, enum hf_wake_mode mode,

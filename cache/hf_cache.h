@@ -113,8 +113,15 @@ struct hf_cache_entry {
 		uint64_t refresh_sent_ms;
 	};
 	uint64_t refresh_failed_ms; /* last failed refresh (0 = none) */
-	uint32_t waiter_head;	    /* first waiter index, HF_WAITER_NONE if none */
-	uint32_t waiter_tail;
+	/* first waiter index, HF_WAITER_NONE if none; the list is circular
+	 * through prev (the head's prev is the tail) */
+	uint32_t waiter_head;
+	/* The core's subtree generation (hf_cache_head.gen) its data was last
+	 * brought up to date with; 0 while it holds no data (PENDING, FREE),
+	 * so that gen == the core's is also the READY test (hf_cache_decide).
+	 * An entry behind the core's gen has NTA changes (or repairs) to
+	 * apply before its data is used (hf_cache_subtree_event). */
+	uint32_t gen;
 	uint16_t nwaiters;
 	uint8_t state;		 /* enum hf_entry_state */
 	uint8_t refresh_pending; /* a MISS/REFRESH is out, no FILL back yet */
@@ -173,10 +180,12 @@ static inline uint32_t hf_cache_home(uint32_t nb, uint32_t hash)
 	return (uint32_t)(((uint64_t)(hash * 0x9e3779b1u) * nb) >> 32);
 }
 
-/* The first members of struct hf_cache, for hf_cache_prefetch. */
+/* The first members of struct hf_cache, for the inline functions. */
 struct hf_cache_head {
 	const void *tbl; /* buckets of 64 bytes */
 	uint32_t nb;
+	uint32_t gen;	   /* subtree generation: one more per NTA change or repair */
+	uint32_t catch_up; /* a catch-up walk is due (hf_cache_catch_up_step) */
 };
 
 /* Start loading the bucket a lookup of hash will read, as soon as the hash
@@ -282,16 +291,20 @@ void hf_cache_lookup_bulk(struct hf_cache *c, const struct hf_cache_key *const *
  *       PENDING (data dropped)                -> WAIT + query
  * A WAIT whose park fails is answered by hf_cache_fallback().
  * The first two READY rows are decided inline (a hit: no call); the rest
- * in hf_cache_decide_rest.
+ * in hf_cache_decide_rest, which first brings an entry behind the core's
+ * subtree generation up to date (hf_cache_subtree_event).
  */
 struct hf_cache_decision hf_cache_decide_rest(struct hf_cache *c, struct hf_cache_entry *e,
 					      uint64_t now_ms);
 static inline struct hf_cache_decision hf_cache_decide(struct hf_cache *c, struct hf_cache_entry *e,
 						       uint64_t now_ms)
 {
+	const struct hf_cache_head *h = (const struct hf_cache_head *)(const void *)c;
 	if (!e->referenced) /* a line not written is not written back */
 		e->referenced = 1;
-	if (HF_LIKELY(e->state == HF_ENTRY_READY && now_ms < e->refresh_at_ms)) {
+	/* READY and up to date with every NTA change: one compare (e->gen
+	 * is 0 unless READY) */
+	if (HF_LIKELY(e->gen == h->gen && now_ms < e->refresh_at_ms)) {
 		struct hf_cache_decision d = {HF_ACT_FRESH, 0};
 		if (HF_UNLIKELY(hf_entry_ans(e)->kind == HF_ANS_FAILURE))
 			d.action = HF_ACT_FAILURE;
@@ -366,6 +379,10 @@ enum hf_flush_mode {
 	/* NTA removed: remove failures, bogus data and HF_ANS_F_NTA entries,
 	 * so the next query validates again */
 	HF_FLUSH_NTA_REMOVE = 3,
+	/* the zone validates again (a repair): remove failures, and stale data
+	 * whose refresh failed asks again on its next hit (the failure-recheck
+	 * hold is dropped) */
+	HF_FLUSH_REPAIRED = 4,
 };
 
 /* hf_cache_flush with a mode; returns entries removed or changed. Walks
@@ -390,8 +407,41 @@ bool hf_cache_flush_step(struct hf_cache *c, struct hf_cache_walk *wk, const uin
 			 size_t name_len, bool subtree, enum hf_flush_mode mode, uint32_t budget,
 			 hf_wake_fn wake, void *arg);
 
-/* A walk's visit: one cached entry and its key. It may change the entry's
- * fields but must not insert, fill, flush or evict. */
+/*
+ * An NTA change (HF_FLUSH_NTA_ADD, HF_FLUSH_NTA_REMOVE) or a repair
+ * (HF_FLUSH_REPAIRED) for the subtree at name, in O(1): the core's
+ * generation goes up by one and the change goes into a log of the last
+ * HF_CACHE_EV_LOG changes. Nothing is walked: an entry behind the
+ * generation has the changes it missed applied (under their names, in
+ * order, as hf_cache_flush_mode would have) when it is next used (a hit,
+ * a fill, a timeout, a lookup, a walk), so it is answered as if every core
+ * had walked its cache. A change equal to the newest one (the same mode and
+ * name, an NTA renewed) only moves that one up. Once half the log is in
+ * use a catch-up walk is due (hf_cache_catch_up_due); false when the log
+ * is full: the caller must go on with the catch-up (hf_cache_catch_up_step)
+ * and call again.
+ */
+#define HF_CACHE_EV_LOG 256
+bool hf_cache_subtree_event(struct hf_cache *c, const uint8_t *name, size_t name_len,
+			    enum hf_flush_mode mode);
+/* Is a catch-up walk due? One load: the worker asks once a loop. */
+static inline bool hf_cache_catch_up_due(const struct hf_cache *c)
+{
+	return ((const struct hf_cache_head *)(const void *)c)->catch_up != 0;
+}
+/* Go on with the catch-up walk over at most `budget` slots: the entries
+ * behind the generation get what they missed (removed or changed), and the
+ * log drops what every entry has. True when no walk is due any more.
+ * Packets may be served between steps. */
+bool hf_cache_catch_up_step(struct hf_cache *c, uint32_t budget);
+/* Bring one entry up to date before its data is read outside the paths
+ * above (a management lookup of one key): e, or NULL when the changes it
+ * missed removed it (as their walk would have). */
+struct hf_cache_entry *hf_cache_entry_sync(struct hf_cache *c, struct hf_cache_entry *e);
+
+/* A walk's visit: one cached entry and its key, brought up to date with
+ * the core's generation first. It may change the entry's fields but must
+ * not insert, fill, flush or evict. */
 typedef void (*hf_visit_fn)(void *arg, const struct hf_cache_key *k, struct hf_cache_entry *e);
 /* Visit the entries of at most `budget` slots (start wk from {0}); true
  * when the walk is done (wk->count is the caller's). ~5-10 ns per slot

@@ -31,7 +31,7 @@ static inline void hf_slot_mark_free(struct hf_cache_entry *e, uint8_t ci, uint3
 	e->state = HF_ENTRY_FREE;
 	e->size_class = ci;
 	e->nwaiters = 0;
-	e->waiter_tail = HF_WAITER_NONE;
+	e->gen = 0;
 	e->waiter_head = next; /* free list link */
 }
 
@@ -59,7 +59,6 @@ static struct hf_cache_entry *hf_slot_pop(struct hf_cache *c, int ci)
 	memset(e, 0, sizeof(*e)); /* the header: state PENDING */
 	e->size_class = (uint8_t)ci;
 	e->waiter_head = HF_WAITER_NONE;
-	e->waiter_tail = HF_WAITER_NONE;
 	return e;
 }
 
@@ -215,6 +214,7 @@ static void hf_cache_free(struct hf_cache *c)
 	hf_big_free(c->tbl, sizeof(*c->tbl) * c->nb);
 	hf_big_free(c->mem, c->mem_bytes);
 	rte_free(c->w);
+	rte_free(c->ev);
 	rte_free(c);
 }
 
@@ -293,6 +293,12 @@ struct hf_cache *hf_cache_create(const char *name, const struct hf_cache_conf *c
 	c->w_free = c->nw ? 0 : HF_WAITER_NONE;
 	for (int q = 0; q < HF_WQ_N; q++)
 		c->wq_head[q] = c->wq_tail[q] = HF_WAITER_NONE;
+
+	c->gen = 1; /* an entry without data has 0 */
+	c->ev = rte_zmalloc_socket("hf_cache_ev", sizeof(*c->ev) * HF_CACHE_EV_LOG,
+				   RTE_CACHE_LINE_SIZE, socket);
+	if (c->ev == NULL)
+		goto nomem;
 
 	/* at most 3 keys per 7-word bucket on average: about 0.5% of keys
 	 * overflow into the next bucket when all `entries` are used (1.5%

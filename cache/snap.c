@@ -321,6 +321,7 @@ int hf_cache_snap_restore(struct hf_cache *c, const struct hf_snap_rec *r, uint6
 		sa->ttl = ttl > shift ? ttl - (uint32_t)shift : 0;
 	}
 	e->state = HF_ENTRY_READY;
+	e->gen = c->gen;
 	e->inserted_ms = (uint64_t)ins;
 	e->expires_ms = exp > 0 ? (uint64_t)exp : 0; /* stale: how long ago no longer matters */
 	e->stale_until_ms = (uint64_t)until;

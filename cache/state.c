@@ -26,6 +26,15 @@ struct hf_cache_decision hf_cache_decide_rest(struct hf_cache *c, struct hf_cach
 	struct hf_cache_decision d = {HF_ACT_WAIT, 0};
 
 	c->now_ms = now_ms;
+	if (e->state == HF_ENTRY_READY && e->gen != c->gen) {
+		/* NTA changes it has not seen yet; then a hit may be one */
+		hf_entry_catch_up(c, e);
+		if (e->state == HF_ENTRY_READY && now_ms < e->refresh_at_ms) {
+			d.action = hf_entry_ans(e)->kind == HF_ANS_FAILURE ? HF_ACT_FAILURE
+									   : HF_ACT_FRESH;
+			return d;
+		}
+	}
 	if (e->state == HF_ENTRY_READY) {
 		bool failure = hf_entry_ans(e)->kind == HF_ANS_FAILURE;
 		if (now_ms < e->expires_ms) { /* right on its own too */
@@ -82,6 +91,7 @@ static void hf_entry_store(struct hf_cache *c, struct hf_cache_entry *e,
 {
 	memcpy(hf_entry_ans(e), a, asz);
 	e->state = HF_ENTRY_READY;
+	e->gen = c->gen; /* control made it with every NTA change before it */
 	e->inserted_ms = now_ms;
 	e->expires_ms = now_ms + (uint64_t)a->ttl * 1000u;
 	e->stale_until_ms =
@@ -107,7 +117,7 @@ static struct hf_cache_entry *hf_entry_move(struct hf_cache *c, struct hf_cache_
 		c->w[wi].e = ne;
 	if (w != NULL)
 		*w = hf_tag(hash) | (uintptr_t)ne;
-	e->waiter_head = e->waiter_tail = HF_WAITER_NONE;
+	e->waiter_head = HF_WAITER_NONE;
 	e->nwaiters = 0;
 	hf_slot_free(c, e);
 	return ne;
@@ -143,6 +153,7 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 		return 0;
 	}
 
+	hf_entry_sync(c, e); /* the old data, as the NTA changes before this left it */
 	/* nothing out any more: hits stay inline until the expiry (a refill
 	 * below sets the next prefetch point) */
 	e->refresh_pending = 0;

@@ -38,14 +38,15 @@ static inline void hf_waiter_release(struct hf_cache *c, uint32_t wi)
 	struct hf_cache_waiter *w = &c->w[wi];
 	struct hf_cache_entry *e = w->e;
 
-	if (w->prev == HF_WAITER_NONE)
+	/* the entry's list is circular through prev: the head's is the tail */
+	if (wi == e->waiter_head)
 		e->waiter_head = w->next;
 	else
 		c->w[w->prev].next = w->next;
-	if (w->next == HF_WAITER_NONE)
-		e->waiter_tail = w->prev;
-	else
+	if (w->next != HF_WAITER_NONE)
 		c->w[w->next].prev = w->prev;
+	else if (e->waiter_head != HF_WAITER_NONE) /* the tail went: a new tail */
+		c->w[e->waiter_head].prev = w->prev;
 	e->nwaiters--;
 
 	if (w->qprev == HF_WAITER_NONE)
@@ -99,12 +100,15 @@ int hf_cache_park(struct hf_cache *c, struct hf_cache_entry *e, void *cookie, ui
 	w->deadline_ms = now_ms + (stale ? c->conf.client_timeout_ms : c->conf.miss_timeout_ms);
 
 	w->next = HF_WAITER_NONE;
-	w->prev = e->waiter_tail;
-	if (e->waiter_tail == HF_WAITER_NONE)
+	if (e->waiter_head == HF_WAITER_NONE) {
 		e->waiter_head = wi;
-	else
-		c->w[e->waiter_tail].next = wi;
-	e->waiter_tail = wi;
+		w->prev = wi;
+	} else {
+		uint32_t tail = c->w[e->waiter_head].prev;
+		w->prev = tail;
+		c->w[tail].next = wi;
+		c->w[e->waiter_head].prev = wi;
+	}
 	e->nwaiters++;
 
 	hf_wq_insert(c, wi);
@@ -133,6 +137,7 @@ static void wake_until(struct hf_cache *c, uint64_t until, uint64_t now_ms, hf_w
 		while ((wi = c->wq_head[q]) != HF_WAITER_NONE && c->w[wi].deadline_ms <= until) {
 			struct hf_cache_entry *e = c->w[wi].e;
 			void *cookie = c->w[wi].cookie;
+			hf_entry_sync(c, e); /* stale data under an NTA change */
 			hf_waiter_release(c, wi);
 			wake(arg, cookie, e, hf_mode_now(e, now_ms));
 		}

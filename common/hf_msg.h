@@ -36,7 +36,7 @@ enum hf_msg_type {
 	HF_MSG_FILL = 3,    /* control -> workers: answer for key */
 	HF_MSG_FLUSH = 4,   /* control -> workers: drop name/subtree/all */
 	HF_MSG_CONFIG = 5,  /* control -> workers: new serve-stale knobs */
-	HF_MSG_NTA = 6,	    /* control -> workers: NTA added/removed at key.name (flush mode) */
+	HF_MSG_NTA = 6,	    /* control -> workers: NTA change or repair at key.name (mode) */
 	HF_MSG_LOOKUP = 7,  /* control -> workers: report entries for key.name (res) */
 	HF_MSG_NOP = 8,	    /* control -> workers: nothing (a barrier: "applied" = seen) */
 	HF_MSG_SNAP = 9,    /* control -> workers: worker 0 writes its cache into snap */
@@ -67,7 +67,7 @@ enum hf_lookup_state {
 
 /* One worker's reply to a message that asks for one (see res above). */
 struct hf_msg_result {
-	uint32_t count; /* FLUSH/NTA: entries removed or changed; LOOKUP: entries matched */
+	uint32_t count; /* FLUSH: entries removed or changed (NTA: 0); LOOKUP: matched */
 	uint32_t n;	/* LOOKUP: entries reported in e[] (<= HF_LOOKUP_MAX) */
 	struct hf_lookup_entry e[HF_LOOKUP_MAX];
 } __attribute__((aligned(64)));

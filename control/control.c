@@ -447,7 +447,9 @@ static int fwd_answer(void *arg, const struct hf_cache_key *key, uint32_t hash,
 		      const struct hf_dns_answer *a)
 {
 	struct hf_control *c = arg;
-	return hf_fanout_fill(&c->out, key, hash, a);
+	int rc = hf_fanout_fill(&c->out, key, hash, a);
+	hf_nta_seen_answer(&c->ntas, key, a, hf_control_now_ms()); /* a zone broken or repaired */
+	return rc;
 }
 
 static void fwd_internal_done(void *arg, const uint8_t *name, size_t len, uint8_t verdict,

@@ -34,6 +34,17 @@ struct hf_nta {
 	char reason[HF_NTA_REASON_MAX + 1];
 };
 
+/* A zone where the chain of trust broke, watched for its repair. */
+struct hf_repair_zone {
+	uint8_t name[HF_DNS_NAME_MAX]; /* lower-case wire form */
+	uint8_t name_len;
+	bool broken;	      /* a bogus answer broke there since the last repair */
+	uint64_t broken_ms;   /* when it was last seen broken */
+	uint64_t released_ms; /* the last repair broadcast for it (0: none) */
+};
+
+#define HF_REPAIR_ZONES 64 /* zones watched at once (the oldest make room) */
+
 struct hf_nta_list {
 	const struct hf_config *cfg;
 	struct hf_val *val;
@@ -41,7 +52,9 @@ struct hf_nta_list {
 	struct hf_fwd *fwd;
 	struct hf_nta *ntas; /* [HF_NTA_MAX] */
 	unsigned nntas;
-	uint64_t next_ms; /* next expiry/recheck pass */
+	uint64_t next_ms;	   /* next expiry/recheck pass */
+	struct hf_repair_zone *rz; /* [HF_REPAIR_ZONES] */
+	unsigned nrz, nbroken;
 	/* the last write of nta-state-file failed (until one succeeds): the
 	 * list in force is not what a restart would bring back */
 	bool persist_failed;
@@ -74,6 +87,19 @@ bool hf_nta_tick(struct hf_nta_list *l, uint64_t now_ms);
 /* A recheck's verdict: SECURE removes the NTA. */
 void hf_nta_recheck_done(struct hf_nta_list *l, const uint8_t *name, size_t len, uint8_t verdict,
 			 uint16_t ede, const char *text);
+/*
+ * Every answer control sends to the workers (control.c). A bogus one
+ * (validation failed, no CD) marks the zone where the chain breaks
+ * (hf_val_broken_zone) broken; a secure one at or below a broken zone is
+ * that zone validating again (the validator walks every zone cut from the
+ * anchor down for it): every core is told (HF_MSG_NTA, HF_FLUSH_REPAIRED)
+ * to drop the zone's cached failures and the failure-recheck hold of its
+ * stale data, so those names ask again at their next hit. At most once per
+ * serve-stale-failure-recheck per zone, so a zone that flaps costs the
+ * upstreams no more than the recheck does.
+ */
+void hf_nta_seen_answer(struct hf_nta_list *l, const struct hf_cache_key *key,
+			const struct hf_dns_answer *a, uint64_t now_ms);
 /* Write the list to nta-state-file atomically (hf_file_replace). Sets or
  * clears persist_failed/persist_err; HF_EIO when it failed. */
 int hf_nta_save(struct hf_nta_list *l);

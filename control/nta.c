@@ -10,8 +10,15 @@
  * turns its secure data insecure (HF_ANS_F_NTA); removing one drops the
  * subtree's failures, bogus data and HF_ANS_F_NTA entries, so the next
  * query validates again. Either completes, like every control message,
- * when each worker's applied_seq has reached it. So the packet path pays
- * nothing for NTAs.
+ * when each worker's applied_seq has reached it. Each core applies it in
+ * O(1) (a generation and a log of changes, cache/hf_cache.h,
+ * hf_cache_subtree_event): an entry is changed when it is next used. The
+ * hit path pays one compare it already made.
+ *
+ * Repairs: a zone where a bogus answer's chain broke is watched, and a
+ * secure answer below it sends HF_FLUSH_REPAIRED the same way, so the
+ * names cached there are secure again seconds after the repair instead of
+ * after the failure recheck (hf_nta_seen_answer).
  *
  * Lifetimes are wall-clock (Unix time): an NTA added for an hour expires an
  * hour later even across a restart. The state file (nta-state-file) holds
@@ -75,6 +82,89 @@ static int broadcast(struct hf_nta_list *l, const uint8_t *name, size_t len,
 	if (rc == 0 && seq != NULL)
 		*seq = hf_fanout_last_seq(l->out);
 	return rc;
+}
+
+/* ---- repairs ---- */
+
+static struct hf_repair_zone *repair_zone(struct hf_nta_list *l, const uint8_t *name, size_t len)
+{
+	struct hf_repair_zone *z = NULL;
+	for (unsigned i = 0; i < l->nrz; i++)
+		if (hf_dns_name_equal(l->rz[i].name, l->rz[i].name_len, name, len))
+			return &l->rz[i];
+	if (l->nrz < HF_REPAIR_ZONES) {
+		z = &l->rz[l->nrz++];
+	} else { /* the zone seen broken longest ago makes room */
+		z = &l->rz[0];
+		for (unsigned i = 1; i < l->nrz; i++)
+			if (l->rz[i].broken_ms < z->broken_ms)
+				z = &l->rz[i];
+		if (z->broken)
+			l->nbroken--;
+	}
+	memset(z, 0, sizeof(*z));
+	memcpy(z->name, name, len);
+	z->name_len = (uint8_t)len;
+	return z;
+}
+
+/* Forget the zones at and below name: an NTA change there validates
+ * everything below again anyway. */
+static void repair_forget(struct hf_nta_list *l, const uint8_t *name, size_t len)
+{
+	for (unsigned i = 0; i < l->nrz;) {
+		if (!hf_dns_name_is_sub(l->rz[i].name, l->rz[i].name_len, name, len)) {
+			i++;
+			continue;
+		}
+		if (l->rz[i].broken)
+			l->nbroken--;
+		l->rz[i] = l->rz[--l->nrz];
+	}
+}
+
+void hf_nta_seen_answer(struct hf_nta_list *l, const struct hf_cache_key *key,
+			const struct hf_dns_answer *a, uint64_t now_ms)
+{
+	uint8_t zn[HF_DNS_NAME_MAX];
+	size_t zl = 0;
+	char nm[HF_DNS_NAME_MAX * 4 + 8];
+
+	if (l->val == NULL || l->rz == NULL || (key->flags & HF_KEY_CD))
+		return;
+	if (a->kind == HF_ANS_FAILURE &&
+	    (a->security == HF_SECURITY_BOGUS || a->security == HF_SECURITY_INDETERMINATE)) {
+		struct hf_repair_zone *z;
+		if (!hf_val_broken_zone(l->val, key->name, key->name_len, (uint64_t)time(NULL), zn,
+					&zl))
+			return;
+		z = repair_zone(l, zn, zl);
+		if (!z->broken)
+			l->nbroken++;
+		z->broken = true;
+		z->broken_ms = now_ms;
+		return;
+	}
+	if (l->nbroken == 0 || a->kind == HF_ANS_FAILURE || a->security != HF_SECURITY_SECURE)
+		return;
+	for (unsigned i = 0; i < l->nrz; i++) {
+		struct hf_repair_zone *z = &l->rz[i];
+		if (!z->broken ||
+		    !hf_dns_name_is_sub(key->name, key->name_len, z->name, z->name_len))
+			continue;
+		if (z->released_ms != 0 && now_ms < z->released_ms + l->cfg->failure_recheck_ms)
+			continue; /* flapping: the recheck's pace at most */
+		if (broadcast(l, z->name, z->name_len, HF_FLUSH_REPAIRED, NULL, NULL) != 0)
+			continue;
+		z->broken = false;
+		z->released_ms = now_ms;
+		l->nbroken--;
+		hf_dns_name_str(z->name, z->name_len, nm, sizeof(nm));
+		hf_log(HF_LOG_NOTICE,
+		       "repair: %s validates again; its failures and failure-recheck holds dropped "
+		       "on every core",
+		       nm);
+	}
 }
 
 int hf_nta_save(struct hf_nta_list *l)
@@ -175,6 +265,7 @@ int hf_nta_add(struct hf_nta_list *l, const uint8_t *name, size_t len, uint32_t 
 	}
 	if (l->val != NULL)
 		hf_val_flush_name(l->val, name, len);
+	repair_forget(l, name, len);
 	rc = broadcast(l, name, len, HF_FLUSH_NTA_ADD, res, seq);
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory");
@@ -204,6 +295,7 @@ int hf_nta_remove(struct hf_nta_list *l, const uint8_t *name, size_t len, const 
 	drop(l, (unsigned)i);
 	if (l->val != NULL)
 		hf_val_flush_name(l->val, name, len);
+	repair_forget(l, name, len);
 	rc = broadcast(l, name, len, HF_FLUSH_NTA_REMOVE, res, seq);
 	hf_dns_name_str(name, len, nm, sizeof(nm));
 	if (why != NULL) /* NULL: the caller says it */
@@ -425,7 +517,8 @@ int hf_nta_init(struct hf_nta_list *l, const struct hf_config *cfg, struct hf_va
 	l->out = out;
 	l->fwd = fwd;
 	l->ntas = calloc(HF_NTA_MAX, sizeof(*l->ntas));
-	if (l->ntas == NULL) {
+	l->rz = calloc(HF_REPAIR_ZONES, sizeof(*l->rz));
+	if (l->ntas == NULL || l->rz == NULL) {
 		snprintf(err, errlen, "control: out of memory");
 		return hf_error(HF_ENOMEM);
 	}
@@ -452,6 +545,8 @@ int hf_nta_init(struct hf_nta_list *l, const struct hf_config *cfg, struct hf_va
 void hf_nta_fini(struct hf_nta_list *l)
 {
 	free(l->ntas);
+	free(l->rz);
 	l->ntas = NULL;
-	l->nntas = 0;
+	l->rz = NULL;
+	l->nntas = l->nrz = l->nbroken = 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * holdfast dataplane/: applying the control plane's messages (fills,
- * flushes, NTAs, lookups, knob changes) on the worker's own thread,
- * walks a slice at a time.
+ * flushes, NTAs and repairs, lookups, knob changes) on the worker's own
+ * thread, walks a slice at a time.
  */
 #include <rte_ring.h>
 
@@ -55,6 +55,8 @@ static void lookup_type(struct hf_worker *w, const struct hf_msg_ctl *msg, struc
 		k.flags = f;
 		e = hf_cache_lookup(w->cache, &k, hf_cache_key_hash(&k));
 		if (e != NULL)
+			e = hf_cache_entry_sync(w->cache, e); /* as the NTA changes left it */
+		if (e != NULL)
 			lookup_one(w, &k, e, r);
 	}
 }
@@ -74,11 +76,10 @@ static void lookup_visit(void *arg, const struct hf_cache_key *k, struct hf_cach
 }
 
 /*
- * A FLUSH/NTA, a lookup without a type and a stale-window change walk the
- * whole cache; that is done HF_WALK_BUDGET slots per loop iteration so
- * packets keep flowing between slices (a 1M-entry cache would otherwise
- * stall the core for tens of milliseconds). Later control messages wait
- * until it is done, so they stay in order.
+ * A FLUSH, a lookup without a type and a stale-window change walk the
+ * whole cache (an NTA does not: hf_cache_subtree_event); that is done HF_WALK_BUDGET slots per loop
+ * iteration so packets keep flowing between slices (a 1M-entry cache would otherwise stall the core
+ * for tens of milliseconds). Later control messages wait until it is done, so they stay in order.
  */
 #define HF_WALK_BUDGET 1024
 
@@ -95,8 +96,18 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			      w->wake, w);
 		w->ctr->fills++;
 		break;
-	case HF_MSG_FLUSH:
 	case HF_MSG_NTA:
+		/* O(1): entries under it change when next used; a full log
+		 * first waits for the catch-up walk (in slices, like a flush) */
+		if (!hf_cache_subtree_event(w->cache, msg->key.name, msg->key.name_len,
+					    (enum hf_flush_mode)msg->mode)) {
+			hf_cache_catch_up_step(w->cache, HF_WALK_BUDGET);
+			return false;
+		}
+		if (msg->res != NULL)
+			msg->res[w->idx].count = 0; /* nothing walked */
+		break;
+	case HF_MSG_FLUSH:
 		if (!hf_cache_flush_step(w->cache, &w->walk, msg->all ? NULL : msg->key.name,
 					 msg->all ? 0 : msg->key.name_len, msg->subtree,
 					 (enum hf_flush_mode)msg->mode, HF_WALK_BUDGET, w->wake, w))
@@ -162,6 +173,9 @@ static bool apply_pending(struct hf_worker *w)
 
 void hf_worker_poll_control(struct hf_worker *w)
 {
+	/* half the log of NTA changes in use: walk it down between bursts */
+	if (HF_UNLIKELY(hf_cache_catch_up_due(w->cache)))
+		hf_cache_catch_up_step(w->cache, HF_WALK_BUDGET);
 	if (HF_UNLIKELY(w->ipend < w->npend) && !apply_pending(w))
 		return;
 	w->npend = (uint16_t)rte_ring_dequeue_burst(w->from_control, (void **)w->pend, HF_BURST_MAX,

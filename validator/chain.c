@@ -29,11 +29,17 @@ int val_verdict(struct vc *c, int r, uint16_t ede, const char *fmt, ...)
 	return r;
 }
 
-static int from_entry(struct vc *c, const struct val_entry *e)
+/* The verdict a cached entry for the zone at name gives (a bogus one is
+ * where the chain breaks: c->broken). */
+static int from_entry(struct vc *c, const struct val_entry *e, const uint8_t *name, size_t len)
 {
 	int r = e->state == VAL_ST_BOGUS      ? R_BOGUS
 		: e->state == VAL_ST_INSECURE ? R_INSECURE
 					      : R_INDET;
+	if (r == R_BOGUS) {
+		c->broken = name;
+		c->broken_len = len;
+	}
 	c->res->ede = e->ede;
 	memcpy(c->res->text, e->text, sizeof(c->res->text));
 	return r;
@@ -85,7 +91,7 @@ int val_zone_keys(struct vc *c, const uint8_t *name, size_t len, struct val_entr
 		if (!zone)
 			return need(c, name + off, len - off, HF_TYPE_DNSKEY);
 		if (zone->state != VAL_ST_SECURE)
-			return from_entry(c, zone);
+			return from_entry(c, zone, name + off, len - off);
 	}
 	for (unsigned l = (unsigned)al + 1; l <= total; l++) {
 		size_t off = val_name_suffix(name, len, l);
@@ -95,12 +101,12 @@ int val_zone_keys(struct vc *c, const uint8_t *name, size_t len, struct val_entr
 		if (e->state == VAL_ST_NOCUT)
 			continue;
 		if (e->state != VAL_ST_SECURE)
-			return from_entry(c, e);
+			return from_entry(c, e, name + off, len - off);
 		e = val_cache_get(cache, name + off, len - off, VAL_KIND_KEY, c->now);
 		if (!e)
 			return need(c, name + off, len - off, HF_TYPE_DNSKEY);
 		if (e->state != VAL_ST_SECURE)
-			return from_entry(c, e);
+			return from_entry(c, e, name + off, len - off);
 		zone = e;
 	}
 	*out = zone;

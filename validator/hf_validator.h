@@ -169,6 +169,13 @@ int hf_val_add_keys(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
 void hf_val_flush(struct hf_val *v);
 /* Drop cached state at and below `name` (after an NTA change, say). */
 void hf_val_flush_name(struct hf_val *v, const uint8_t *name, size_t len);
+/* Where the chain of trust to name breaks in the key cache now: the zone
+ * whose cached DNSKEY or DS set is bogus, into zone (HF_DNS_NAME_MAX
+ * bytes) and *zone_len, and true; false when the cached chain is secure,
+ * insecure (an NTA too) or incomplete. Fetches nothing (control: which
+ * subtree a bogus answer belongs to, docs/decisions.md). */
+bool hf_val_broken_zone(struct hf_val *v, const uint8_t *name, size_t len, uint64_t now_s,
+			uint8_t *zone, size_t *zone_len);
 
 void hf_val_get_stats(const struct hf_val *v, struct hf_val_stats *st);
 

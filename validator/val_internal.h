@@ -206,6 +206,10 @@ struct vc {
 	unsigned verifies;
 	unsigned nnsec, nnsec3;
 	bool nsec_unsigned; /* an NSEC/NSEC3 without RRSIG was seen */
+	/* the zone whose cached DNSKEY/DS set val_zone_keys found bogus
+	 * (hf_val_broken_zone), NULL when none */
+	const uint8_t *broken;
+	size_t broken_len;
 	struct nsec_view nsec[VAL_MAX_DENY];
 	struct nsec3_view nsec3[VAL_MAX_DENY];
 };

@@ -294,6 +294,8 @@ void val_call_init(struct vc *c, struct hf_val *v, const struct hf_dns_msg *m, u
 	c->ttl_cap = UINT32_MAX;
 	c->verifies = 0;
 	c->nnsec = c->nnsec3 = 0;
+	c->broken = NULL;
+	c->broken_len = 0;
 	res->verdict = HF_SECURITY_INSECURE;
 	res->ede = HF_EDE_NONE;
 	res->ttl_cap = UINT32_MAX;
@@ -423,6 +425,27 @@ void hf_val_flush(struct hf_val *v)
 void hf_val_flush_name(struct hf_val *v, const uint8_t *name, size_t len)
 {
 	val_cache_flush_below(&v->cache, name, len);
+}
+
+bool hf_val_broken_zone(struct hf_val *v, const uint8_t *name, size_t len, uint64_t now_s,
+			uint8_t *zone, size_t *zone_len)
+{
+	struct hf_val_result res;
+	struct hf_val_need need;
+	struct val_entry *z;
+	uint8_t q[HF_DNS_NAME_MAX];
+	struct vc *c = v->call;
+
+	if (len == 0 || len > sizeof(q))
+		return false;
+	memcpy(q, name, len);
+	hf_dns_name_lower(q, len);
+	val_call_init(c, v, NULL, now_s, &res, &need);
+	if (val_zone_keys(c, q, len, &z) != R_BOGUS || c->broken == NULL)
+		return false;
+	memcpy(zone, c->broken, c->broken_len);
+	*zone_len = c->broken_len;
+	return true;
 }
 
 void hf_val_get_stats(const struct hf_val *v, struct hf_val_stats *st)

@@ -26,6 +26,10 @@ through the incident:
      remove`: the same at once
   6. `nta add de --recheck 1s`, `lab.sh repair de`: the NTA removes itself
      and answers are secure (AD) again
+  7. de. broken again, no NTA: the cached names stale and held (asking them
+     sends nothing upstream); `lab.sh repair de`: every core drops its
+     holds under de. once a name there validates, and the cached names are
+     secure again within 5 s (REPAIR_MAX)
 
 Every phase asserts rcodes, AD bits, EDE codes and TTLs on the wire, the
 load's answers by when they were sent, and per-core counters (`holdfastctl
@@ -71,6 +75,7 @@ UPSTREAM_WINDOW = 1.5  # s before the SIGTERM whose answers the timeline reports
 STALE_TTL = 30  # serve-stale-ttl default
 CLIENT_TIMEOUT = 1.8  # serve-stale-client-timeout default
 NTA_LIFETIME = 15
+REPAIR_MAX = 5.0  # s from lab.sh repair de (no NTA) to the cached names secure again (issue 15)
 REASON = "registry signatures broken"
 EDE_STALE, EDE_EXPIRED, EDE_NO_REACHABLE = 3, 7, 22
 LOAD_RATE = 100  # queries per second
@@ -415,7 +420,8 @@ def nta_add(*args):
     check(obj.get("cores") == WORKERS, f"nta add: cores {obj.get('cores')}, expected {WORKERS}: {obj}")
     check(isinstance(obj.get("apply_us"), int) and 0 <= obj["apply_us"] <= took * 1e6 + 1000,
           f"nta add: apply_us {obj.get('apply_us')!r} (the command took {took * 1e3:.0f} ms): {obj}")
-    check(isinstance(obj.get("flushed"), int) and obj["flushed"] >= 0, f"nta add: flushed {obj.get('flushed')!r}")
+    # an NTA is applied in O(1): nothing walked, each entry changes when next used
+    check(obj.get("flushed") == 0, f"nta add: flushed {obj.get('flushed')!r}, expected 0 (no walk)")
     event(f"holdfastctl nta add {' '.join(args)}: on {obj['cores']} cores in {obj['apply_us']} us "
           f"(command {took * 1e3:.0f} ms), flushed {obj['flushed']}")
     INFO.setdefault("apply_us", []).append(obj["apply_us"])
@@ -568,8 +574,10 @@ def phase5():
     t_rm = now()
     check(obj.get("name") == "de." and obj.get("cores") == WORKERS and isinstance(obj.get("apply_us"), int)
           and isinstance(obj.get("flushed"), int), f"nta remove: {obj}")
-    check(obj["flushed"] > 0, f"nta remove: flushed {obj['flushed']}, but the cores held NTA-derived de. "
-          "entries (the insecure answers just given)")
+    # O(1): nothing walked; the NTA-derived entries both cores held (the
+    # insecure answers just given) go when next used (checked right below
+    # and per core in the load's window)
+    check(obj["flushed"] == 0, f"nta remove: flushed {obj['flushed']}, expected 0 (no walk)")
     event(f"holdfastctl nta remove de: on {obj['cores']} cores in {obj['apply_us']} us "
           f"(command {(t_rm - t) * 1e3:.0f} ms), flushed {obj['flushed']}")
     window("phase 5 (second NTA)", t_add, t, {"cached": ("insecure", [], None), "fresh": ("insecure", [], None)})
@@ -617,6 +625,76 @@ def phase6():
           f"recheck message); its nta lines: {[ln for ln in RIG.log_text().splitlines() if 'nta:' in ln][-3:]}")
 
 
+def phase7():
+    """Repaired without an NTA (issue 15): de. breaks again; the cached
+    names pass their TTL, their refresh fails, and they are answered stale
+    and held (not asked again for serve-stale-failure-recheck, 30 s: the
+    upstreams are protected while de. is broken); then `lab.sh repair de`,
+    and the first secure answer under de. (a fresh name of the load, once
+    the validator's bogus de. keys have run out: failure-ttl) makes every
+    core drop its holds and failures under de.: the cached names are secure
+    again within REPAIR_MAX s of the repair, on every core."""
+    phase("7 repair without an NTA")
+    RIG.fault("expired", "de")
+    t_fault = now()
+    event("lab.sh fault-expired de: de. broken again, no NTA this time")
+    # the cached names and the validator's de. keys pass their TTL (max-ttl
+    # each); then every refresh fails
+    time.sleep(2 * MAX_TTL + 0.5)
+    expect_stale("phase 7, de. broken again")
+    # held: with the load paused, asking the cached names again and again
+    # sends nothing upstream (no REFRESH from any core)
+    LOAD.pause()
+    try:
+        time.sleep(0.3)  # the load's last queries are answered
+        before = RIG.stats()
+        for _ in range(4):
+            expect_stale("phase 7, held")
+            time.sleep(0.25)
+        after = RIG.stats()
+    finally:
+        LOAD.resume()
+    t_resumed = now()
+    up = counter(after, "control.upstream_queries") - counter(before, "control.upstream_queries")
+    r0, r1 = per_core(before, "refreshes"), per_core(after, "refreshes")
+    hits = {c: per_core(after, "hits_stale")[c] - per_core(before, "hits_stale").get(c, 0) for c in r1}
+    check(up == 0 and all(r1[c] == r0.get(c, 0) for c in r1),
+          f"phase 7: {4 * len(CACHED)} queries for the held names sent {up} upstream queries "
+          f"(refreshes per core {r0} -> {r1}); the failure-recheck hold must keep them off the upstreams")
+    check(all(v > 0 for v in hits.values()), f"phase 7: not every core answered the held names: stale hits {hits}")
+    event(f"held: {4 * len(CACHED)} queries for the cached names, stale hits per core {hits}, "
+          "0 upstream queries, 0 refreshes")
+    time.sleep(1.5)  # the load sees it held too
+    t_rep = now()
+    RIG.repair("de")
+    event("lab.sh repair de (no NTA)")
+    secure_at = None
+    while now() < t_rep + REPAIR_MAX + 2.0:
+        res = ask([(n, t) for n, t, _ in CACHED])
+        if all(r.rcode == NOERROR and r.ad and not r.ede for _, _, r in res):
+            secure_at = now()
+            break
+        time.sleep(0.1)
+    check(secure_at is not None, f"phase 7: the cached de. names were not secure {REPAIR_MAX + 2:.0f} s after "
+          f"lab.sh repair de: {[r.summary() for _, _, r in res]}")
+    took = secure_at - t_rep
+    INFO["repair_s"] = took
+    event(f"the cached de. names secure again {took:.1f} s after the repair")
+    check(took <= REPAIR_MAX, f"phase 7: the cached de. names became secure {took:.1f} s after the repair, "
+          f"more than {REPAIR_MAX} s")
+    check("holdfast: repair: de. validates again" in RIG.log_text(),
+          "holdfast's log has no line \"holdfast: repair: de. validates again ...\"; its repair lines: "
+          f"{[ln for ln in RIG.log_text().splitlines() if 'repair' in ln][-3:]}")
+    expect_secure(CACHED, "phase 7, repaired")
+    per_core_burst(CACHED, judge_secure, "phase 7 per-core (repaired, no NTA)")
+    time.sleep(1.5)
+    INFO["t_p7_end"] = now()
+    window("phase 7 (held while broken)", t_resumed + 0.2, t_rep,
+           {"cached": ("stale", [EDE_STALE], STALE_TTL), "fresh": ("servfail", [EDE_EXPIRED], None)})
+    window("phase 7 (repaired, no NTA)", secure_at + 0.3, INFO["t_p7_end"],
+           {"cached": ("secure", [], None), "fresh": ("secure", [], None)})
+
+
 def with_load(fn):
     """fn, once the load (started in phase 1) is seen running."""
     def run():
@@ -658,7 +736,8 @@ PLAN = [("drill", {"max-ttl": MAX_TTL, "failure-ttl": 1}, [
     ("1 healthy", phase1), ("2 fault-expired de", with_load(phase2)), ("3 stale and servfail", with_load(phase3)),
     ("3b restart from the snapshot", with_load(phase3b)),
     ("4 nta add", with_load(phase4)), ("5 nta expiry and remove", with_load(phase5)),
-    ("6 repair and recheck", with_load(phase6)), ("load and totals", load_and_totals)])]
+    ("6 repair and recheck", with_load(phase6)), ("7 repair without an NTA", with_load(phase7)),
+    ("load and totals", load_and_totals)])]
 
 
 # --------------------------------------------------------------- timeline
@@ -719,6 +798,8 @@ def print_timeline():
         print(f"# NTA to all {WORKERS} cores (apply_us of each nta add): {', '.join(f'{x} us' for x in a)}")
     if "recheck_s" in INFO:
         print(f"# NTA recheck removed de. {INFO['recheck_s']:.1f} s after lab.sh repair de")
+    if "repair_s" in INFO:
+        print(f"# without an NTA: the cached de. names secure again {INFO['repair_s']:.1f} s after lab.sh repair de")
     for what, d in INFO.get("per_core", []):
         print(f"# {what}: answers per core {d}")
 

@@ -1204,32 +1204,45 @@ static void fill_sec(struct hf_cache *c, const struct hf_cache_key *k, uint8_t k
 	CHECK_EQ(hf_cache_fill(c, k, hf_cache_key_hash(k), a, now, rec_wake, NULL), 0);
 }
 
+/* The world of the NTA tests: secure, insecure, bogus (CD), failed and
+ * NTA-derived names under de, a secure one outside it, and secure data
+ * past its TTL whose refresh failed (bogus upstream). */
+struct nta_world {
+	struct hf_cache_key ks, ki, kb, kf, kn, kx, kst;
+};
+
+static void nta_world(struct hf_cache *c, struct nta_world *k)
+{
+	mk_key(&k->ks, "secure.de", HF_TYPE_A, HF_KEY_DO);
+	mk_key(&k->ki, "insecure.de", HF_TYPE_A, 0);
+	mk_key(&k->kb, "bogus.de", HF_TYPE_A, HF_KEY_CD);
+	mk_key(&k->kf, "failed.de", HF_TYPE_A, 0);
+	mk_key(&k->kn, "nta.de", HF_TYPE_A, 0);
+	mk_key(&k->kx, "secure.example", HF_TYPE_A, 0);
+	mk_key(&k->kst, "stale.de", HF_TYPE_A, 0);
+	fill_sec(c, &k->ks, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 60, T0);
+	fill_sec(c, &k->ki, HF_ANS_POSITIVE, HF_SECURITY_INSECURE, 0, 60, T0);
+	fill_sec(c, &k->kb, HF_ANS_POSITIVE, HF_SECURITY_BOGUS, 0, 60, T0);
+	fill_sec(c, &k->kf, HF_ANS_FAILURE, HF_SECURITY_INSECURE, 0, 5, T0);
+	fill_sec(c, &k->kn, HF_ANS_POSITIVE, HF_SECURITY_INSECURE, HF_ANS_F_NTA, 60, T0);
+	fill_sec(c, &k->kx, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 60, T0);
+	fill_sec(c, &k->kst, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 1, T0);
+	fill(c, &k->kst, HF_ANS_FAILURE, 5, 40, 1, T0 + 2000);
+}
+
 /* The NTA flush modes (RFC 7646 on the workers) and --bogus. */
 static void test_flush_modes(void)
 {
 	struct hf_cache_conf conf = base_conf();
 	struct hf_cache *c = mk_cache(&conf);
+	struct nta_world k;
 	struct hf_cache_key ks, ki, kb, kf, kn, kx, kst;
 	struct hf_cache_entry *e;
 	uint8_t w[HF_DNS_NAME_MAX + 1];
 	size_t wl = to_wire("de", w);
 
-	mk_key(&ks, "secure.de", HF_TYPE_A, HF_KEY_DO);
-	mk_key(&ki, "insecure.de", HF_TYPE_A, 0);
-	mk_key(&kb, "bogus.de", HF_TYPE_A, HF_KEY_CD);
-	mk_key(&kf, "failed.de", HF_TYPE_A, 0);
-	mk_key(&kn, "nta.de", HF_TYPE_A, 0);
-	mk_key(&kx, "secure.example", HF_TYPE_A, 0);
-	mk_key(&kst, "stale.de", HF_TYPE_A, 0);
-	fill_sec(c, &ks, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 60, T0);
-	fill_sec(c, &ki, HF_ANS_POSITIVE, HF_SECURITY_INSECURE, 0, 60, T0);
-	fill_sec(c, &kb, HF_ANS_POSITIVE, HF_SECURITY_BOGUS, 0, 60, T0);
-	fill_sec(c, &kf, HF_ANS_FAILURE, HF_SECURITY_INSECURE, 0, 5, T0);
-	fill_sec(c, &kn, HF_ANS_POSITIVE, HF_SECURITY_INSECURE, HF_ANS_F_NTA, 60, T0);
-	fill_sec(c, &kx, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 60, T0);
-	/* secure data past its TTL whose refresh failed (bogus upstream) */
-	fill_sec(c, &kst, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 1, T0);
-	fill(c, &kst, HF_ANS_FAILURE, 5, 40, 1, T0 + 2000);
+	nta_world(c, &k);
+	ks = k.ks, ki = k.ki, kb = k.kb, kf = k.kf, kn = k.kn, kx = k.kx, kst = k.kst;
 	e = look(c, &kst);
 	CHECK(e != NULL && e->refresh_failed_ms == T0 + 2000);
 	CHECK_EQ(stats(c).entries, 7);
@@ -1296,6 +1309,165 @@ static void test_flush_modes(void)
 			CHECK(e != NULL && hf_entry_ans(e)->security == HF_SECURITY_INSECURE &&
 			      (hf_entry_ans(e)->flags & HF_ANS_F_NTA));
 		}
+	}
+	hf_cache_destroy(c);
+}
+
+/* Is e's data there, secure or not, NTA-marked or not? */
+static bool has_sec(const struct hf_cache_entry *e, uint8_t security, bool nta)
+{
+	return e != NULL && e->state == HF_ENTRY_READY && hf_entry_ans(e)->security == security &&
+	       !!(hf_entry_ans(e)->flags & HF_ANS_F_NTA) == nta;
+}
+
+/* A hit on k: answered fresh from the cache, no query, as security (NTA-marked or not). */
+static void expect_hit(struct hf_cache *c, const struct hf_cache_key *k, uint64_t now,
+		       uint8_t security, bool nta)
+{
+	struct hf_cache_entry *e = look(c, k);
+	CHECK(e != NULL);
+	if (e == NULL)
+		return;
+	CHECK_DEC(hf_cache_decide(c, e, now), HF_ACT_FRESH, 0);
+	CHECK(has_sec(e, security, nta));
+}
+
+/*
+ * NTA changes and repairs in O(1) (hf_cache_subtree_event): nothing is
+ * walked, and each entry is left, when next used, as the walk of
+ * test_flush_modes leaves it.
+ */
+static void test_subtree_events(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct nta_world k;
+	struct hf_cache_key ks, ki, kb, kf, kn, kx, kst, kxst;
+	struct hf_cache_entry *e;
+	uint8_t w[HF_DNS_NAME_MAX + 1], wx[HF_DNS_NAME_MAX + 1];
+	size_t wl = to_wire("de", w), wxl;
+	uint64_t t = T0 + 3000;
+
+	nta_world(c, &k);
+	ks = k.ks, ki = k.ki, kb = k.kb, kf = k.kf, kn = k.kn, kx = k.kx, kst = k.kst;
+	/* and stale data whose refresh failed outside de */
+	mk_key(&kxst, "stale.example", HF_TYPE_A, 0);
+	fill_sec(c, &kxst, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 1, T0);
+	fill(c, &kxst, HF_ANS_FAILURE, 5, 40, 1, T0 + 2000);
+	CHECK_EQ(stats(c).entries, 8);
+	CHECK(!hf_cache_catch_up_due(c));
+
+	/* NTA added at de: O(1), nothing changed yet */
+	CHECK(hf_cache_subtree_event(c, w, wl, HF_FLUSH_NTA_ADD));
+	CHECK_EQ(stats(c).entries, 8);
+	CHECK(has_sec(look(c, &ks), HF_SECURITY_SECURE, false));
+	/* a hit on secure data: answered insecure, NTA-marked */
+	expect_hit(c, &ks, t, HF_SECURITY_INSECURE, true);
+	/* failure and bogus data: a miss (their data gone, a query out) */
+	e = look(c, &kb);
+	CHECK_DEC(hf_cache_decide(c, e, t), HF_ACT_WAIT, 1);
+	CHECK_EQ(e->state, HF_ENTRY_PENDING);
+	e = look(c, &kf);
+	CHECK_DEC(hf_cache_decide(c, e, t), HF_ACT_WAIT, 1);
+	/* the stale entry asks again (its hold is gone) and is NTA-marked */
+	e = look(c, &kst);
+	CHECK_DEC(hf_cache_decide(c, e, t), HF_ACT_WAIT, 1);
+	CHECK(has_sec(e, HF_SECURITY_INSECURE, true) && e->refresh_failed_ms == 0);
+	/* insecure data and names outside de: as they were, the hold kept */
+	expect_hit(c, &ki, t, HF_SECURITY_INSECURE, false);
+	expect_hit(c, &kx, t, HF_SECURITY_SECURE, false);
+	e = look(c, &kxst);
+	CHECK_DEC(hf_cache_decide(c, e, t), HF_ACT_STALE, 0);
+	/* a management lookup sees the entry as a hit would */
+	e = hf_cache_entry_sync(c, look(c, &kn));
+	CHECK(has_sec(e, HF_SECURITY_INSECURE, true));
+
+	/* NTA removed: NTA-derived entries go when next used, insecure stays */
+	CHECK(hf_cache_subtree_event(c, w, wl, HF_FLUSH_NTA_REMOVE));
+	e = look(c, &ks);
+	CHECK_DEC(hf_cache_decide(c, e, t), HF_ACT_WAIT, 1);
+	CHECK(hf_cache_entry_sync(c, look(c, &kn)) == NULL); /* removed, as by a walk */
+	CHECK(look(c, &kn) == NULL);
+	e = look(c, &ki);
+	CHECK_DEC(hf_cache_decide(c, e, t), HF_ACT_FRESH, 0);
+	/* a FILL after the change: made by control with it, untouched */
+	fill_sec(c, &ks, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 60, t);
+	expect_hit(c, &ks, t, HF_SECURITY_SECURE, false);
+
+	/* a failed refresh of data behind the gen: the change first, then the
+	 * failure's hold (message order) */
+	fill_sec(c, &kst, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 1, t);
+	CHECK(hf_cache_subtree_event(c, w, wl, HF_FLUSH_NTA_ADD));
+	fill(c, &kst, HF_ANS_FAILURE, 5, 40, 1, t + 2000);
+	e = look(c, &kst);
+	CHECK(has_sec(e, HF_SECURITY_INSECURE, true) && e->refresh_failed_ms == t + 2000);
+	CHECK_DEC(hf_cache_decide(c, e, t + 3000), HF_ACT_STALE, 0);
+	CHECK(hf_cache_subtree_event(c, w, wl, HF_FLUSH_NTA_REMOVE));
+
+	/* a repair at de: failures go, stale data whose refresh failed asks
+	 * again at once; outside de the hold stays */
+	t += 10000;
+	fill_sec(c, &kst, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 1, t);
+	fill(c, &kst, HF_ANS_FAILURE, 5, 40, 1, t + 2000);
+	fill_sec(c, &kf, HF_ANS_FAILURE, HF_SECURITY_INSECURE, 0, 5, t);
+	fill_sec(c, &kxst, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 1, t);
+	fill(c, &kxst, HF_ANS_FAILURE, 5, 40, 1, t + 2000);
+	e = look(c, &kst);
+	CHECK_DEC(hf_cache_decide(c, e, t + 3000), HF_ACT_STALE, 0);
+	CHECK(hf_cache_subtree_event(c, w, wl, HF_FLUSH_REPAIRED));
+	CHECK_DEC(hf_cache_decide(c, e, t + 3000), HF_ACT_WAIT, 1);
+	CHECK(has_sec(e, HF_SECURITY_SECURE, false));
+	e = look(c, &kf);
+	CHECK_DEC(hf_cache_decide(c, e, t + 3000), HF_ACT_WAIT, 1);
+	e = look(c, &kxst);
+	CHECK_DEC(hf_cache_decide(c, e, t + 3000), HF_ACT_STALE, 0);
+
+	/* the same change again (an NTA renewed) is one log entry: no
+	 * catch-up however often */
+	for (unsigned i = 0; i < 1000; i++)
+		CHECK(hf_cache_subtree_event(c, w, wl, HF_FLUSH_NTA_ADD));
+	CHECK(!hf_cache_catch_up_due(c));
+	expect_hit(c, &kx, t, HF_SECURITY_SECURE, false);
+	CHECK(hf_cache_subtree_event(c, w, wl, HF_FLUSH_NTA_REMOVE));
+
+	/* distinct changes: a catch-up is due at half the log, and at a full
+	 * log a change waits for it; the walk leaves the entries as the hits
+	 * would */
+	{
+		unsigned n = 0, steps = 0, due = 0;
+		char nm[32];
+		for (unsigned i = 0; i < 40; i++) {
+			struct hf_cache_key kk;
+			snprintf(nm, sizeof(nm), "n%u.de", i);
+			mk_key(&kk, nm, HF_TYPE_A, 0);
+			fill_sec(c, &kk, HF_ANS_POSITIVE, HF_SECURITY_SECURE, 0, 60, t);
+		}
+		for (;; n++) {
+			snprintf(nm, sizeof(nm), "x%u.example", n);
+			wxl = to_wire(nm, wx);
+			if (!hf_cache_subtree_event(c, wx, wxl,
+						    n % 2 ? HF_FLUSH_NTA_ADD : HF_FLUSH_NTA_REMOVE))
+				break;
+			if (hf_cache_catch_up_due(c) && due == 0)
+				due = n + 1;
+			CHECK_EQ(hf_cache_catch_up_due(c), due != 0);
+		}
+		/* the log held the changes at de above too */
+		CHECK(due > HF_CACHE_EV_LOG / 2 - 10 && due <= HF_CACHE_EV_LOG / 2);
+		CHECK(n > HF_CACHE_EV_LOG - 8 && n < HF_CACHE_EV_LOG);
+		CHECK(hf_cache_subtree_event(c, w, wl, HF_FLUSH_NTA_ADD) == false);
+		while (!hf_cache_catch_up_step(c, 7))
+			steps++;
+		CHECK(steps > 5);
+		CHECK(!hf_cache_catch_up_due(c));
+		CHECK(hf_cache_subtree_event(c, w, wl, HF_FLUSH_NTA_ADD));
+		for (unsigned i = 0; i < 40; i++) {
+			struct hf_cache_key kk;
+			snprintf(nm, sizeof(nm), "n%u.de", i);
+			mk_key(&kk, nm, HF_TYPE_A, 0);
+			expect_hit(c, &kk, t, HF_SECURITY_INSECURE, true);
+		}
+		expect_hit(c, &kx, t, HF_SECURITY_SECURE, false);
 	}
 	hf_cache_destroy(c);
 }
@@ -1949,20 +2121,35 @@ int main(int argc, char **argv)
 	if (hf_test_eal_init(argc > 0 ? argv[0] : "test_cache", "cache") != 0)
 		return 1;
 	static const struct hf_test_case cases[] = {
-		TEST_CASE(test_key_hash_cmp),	    TEST_CASE(test_key_hash_parts),
-		TEST_CASE(test_table_collisions),   TEST_CASE(test_miss_then_fill),
-		TEST_CASE(test_stale_wait_refresh), TEST_CASE(test_stale_at_once),
-		TEST_CASE(test_failed_refresh),	    TEST_CASE(test_past_stale_window),
-		TEST_CASE(test_failure_cached),	    TEST_CASE(test_failure_onto_fresh),
-		TEST_CASE(test_nxdomain_stale),	    TEST_CASE(test_miss_timeout),
-		TEST_CASE(test_waiter_limits),	    TEST_CASE(test_eviction_clock),
-		TEST_CASE(test_hash_full),	    TEST_CASE(test_refill_moves_class),
-		TEST_CASE(test_flush_modes),	    TEST_CASE(test_flush),
-		TEST_CASE(test_bulk_lookup),	    TEST_CASE(test_knobs),
-		TEST_CASE(test_stats_and_create),   TEST_CASE(test_walk_step),
-		TEST_CASE(test_entry_has_key),	    TEST_CASE(test_prefetch),
-		TEST_CASE(test_snap_round_trip),    TEST_CASE(test_snap_resume),
-		TEST_CASE(test_snap_corrupt),	    TEST_CASE(test_wake_every),
+		TEST_CASE(test_key_hash_cmp),
+		TEST_CASE(test_key_hash_parts),
+		TEST_CASE(test_table_collisions),
+		TEST_CASE(test_miss_then_fill),
+		TEST_CASE(test_stale_wait_refresh),
+		TEST_CASE(test_stale_at_once),
+		TEST_CASE(test_failed_refresh),
+		TEST_CASE(test_past_stale_window),
+		TEST_CASE(test_failure_cached),
+		TEST_CASE(test_failure_onto_fresh),
+		TEST_CASE(test_nxdomain_stale),
+		TEST_CASE(test_miss_timeout),
+		TEST_CASE(test_waiter_limits),
+		TEST_CASE(test_eviction_clock),
+		TEST_CASE(test_hash_full),
+		TEST_CASE(test_refill_moves_class),
+		TEST_CASE(test_flush_modes),
+		TEST_CASE(test_subtree_events),
+		TEST_CASE(test_flush),
+		TEST_CASE(test_bulk_lookup),
+		TEST_CASE(test_knobs),
+		TEST_CASE(test_stats_and_create),
+		TEST_CASE(test_walk_step),
+		TEST_CASE(test_entry_has_key),
+		TEST_CASE(test_prefetch),
+		TEST_CASE(test_snap_round_trip),
+		TEST_CASE(test_snap_resume),
+		TEST_CASE(test_snap_corrupt),
+		TEST_CASE(test_wake_every),
 	};
 	int rc = hf_test_run(cases, HF_ARRAY_LEN(cases));
 	rte_eal_cleanup();

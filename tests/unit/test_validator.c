@@ -573,12 +573,24 @@ static int drive(struct hf_val *v, struct mb *resp, uint64_t now, struct hf_val_
 	return -1;
 }
 
-static void expect(struct mb *resp, uint8_t verdict, uint16_t ede, const char *text_part)
+/* Validate resp in a fresh validator: the verdict, EDE and a part of the
+ * text; then, unless qname is NULL, where the chain to qname breaks in
+ * the key cache (zone, or NULL for nowhere: hf_val_broken_zone). */
+static void expect_at(struct mb *resp, uint8_t verdict, uint16_t ede, const char *text_part,
+		      const char *qname, const char *zone)
 {
 	struct hf_val *v = new_val();
 	struct hf_val_result res;
+	uint8_t q[HF_DNS_NAME_MAX], z[HF_DNS_NAME_MAX], got[HF_DNS_NAME_MAX];
+	size_t zl = zone ? wname(zone, z) : 0, gl = 0;
 
 	CHECK_EQ(drive(v, resp, NOW, &res), 0);
+	if (qname != NULL) {
+		bool broken = hf_val_broken_zone(v, q, wname(qname, q), NOW, got, &gl);
+		CHECK_EQ(broken, zone != NULL);
+		if (zone != NULL)
+			CHECK(broken && hf_dns_name_equal(got, gl, z, zl));
+	}
 	CHECK_EQ(res.verdict, verdict);
 	CHECK_EQ(res.ede, ede);
 	if (text_part && !strstr(res.text, text_part)) {
@@ -589,6 +601,11 @@ static void expect(struct mb *resp, uint8_t verdict, uint16_t ede, const char *t
 		fprintf(stderr, "  verdict %u ede %u text \"%s\"\n", res.verdict, res.ede,
 			res.text);
 	hf_val_destroy(v);
+}
+
+static void expect(struct mb *resp, uint8_t verdict, uint16_t ede, const char *text_part)
+{
+	expect_at(resp, verdict, ede, text_part, NULL, NULL);
 }
 
 /* ==== published vectors ==== */
@@ -1114,7 +1131,9 @@ static void test_bogus_signatures(void)
 
 	mb_init(&b, "www.ed.test.", HF_TYPE_A, 0);
 	add_signed1(&b, 0, &z_ed, "www.ed.test.", HF_TYPE_A, 600, a_rd, 4, &old);
-	expect(&b, HF_SECURITY_BOGUS, HF_EDE_SIGNATURE_EXPIRED, "signature expired 2023-11-13T");
+	/* the answer's own signature: the chain is fine, no zone is broken */
+	expect_at(&b, HF_SECURITY_BOGUS, HF_EDE_SIGNATURE_EXPIRED, "signature expired 2023-11-13T",
+		  "www.ed.test.", NULL);
 
 	mb_init(&b, "www.test.", HF_TYPE_A, 0);
 	add_signed1(&b, 0, &z_test, "www.test.", HF_TYPE_A, 600, a_rd, 4, &fut);
@@ -1140,14 +1159,17 @@ static void test_bogus_keys(void)
 	can_dnskey(&z_nods, NULL);
 	mb_init(&b, "www.nods.test.", HF_TYPE_A, 0);
 	add_signed1(&b, 0, &z_nods, "www.nods.test.", HF_TYPE_A, 600, a_rd, 4, NULL);
-	expect(&b, HF_SECURITY_BOGUS, HF_EDE_DNSKEY_MISSING, "no key matches DS");
+	/* the chain breaks at nods.test's keys: the zone a repair is watched at */
+	expect_at(&b, HF_SECURITY_BOGUS, HF_EDE_DNSKEY_MISSING, "no key matches DS",
+		  "www.nods.test.", "nods.test.");
 
 	canned_reset();
 	ncanned = 0; /* test. DNSKEY signed long ago */
 	can_dnskey(&z_test, &old);
 	mb_init(&b, "www.test.", HF_TYPE_A, 0);
 	add_signed1(&b, 0, &z_test, "www.test.", HF_TYPE_A, 600, a_rd, 4, NULL);
-	expect(&b, HF_SECURITY_BOGUS, HF_EDE_SIGNATURE_EXPIRED, "test. DNSKEY");
+	expect_at(&b, HF_SECURITY_BOGUS, HF_EDE_SIGNATURE_EXPIRED, "test. DNSKEY", "www.test.",
+		  "test.");
 
 	canned_reset();
 	ncanned = 0; /* upstream failure for the keys */
