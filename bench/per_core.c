@@ -221,25 +221,6 @@ static int hf_pc_seq(uint32_t n, bool zipf, unsigned miss_pct)
 	return 0;
 }
 
-/* A COOKIE option (4 + data[0..n)) appended to the OPT of an EDNS frame
- * of len bytes: the OPT's, UDP's and IPv4's lengths and the IPv4 checksum
- * follow. Returns the new length. */
-static uint16_t hf_pc_add_cookie(uint8_t *f, uint16_t len, const uint8_t *data, uint16_t n)
-{
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(void *)(f + 14);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(void *)(f + 34);
-	hf_put16(f + len - 2, (uint16_t)(4 + n)); /* the OPT's RDLENGTH (it was 0) */
-	hf_put16(f + len, HF_EDNS_OPT_COOKIE);
-	hf_put16(f + len + 2, n);
-	memcpy(f + len + 4, data, n);
-	len = (uint16_t)(len + 4 + n);
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - 14));
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(len - 34));
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	return len;
-}
-
 /* The template; with a cookie (the worker up, its cookies on): the client
  * cookie alone, or with a server cookie of the worker's made now. */
 static void hf_pc_template_cookie(bool edns, unsigned cookie)
@@ -258,9 +239,9 @@ static void hf_pc_template_cookie(bool edns, unsigned cookie)
 		memcpy(opt, client, sizeof(client));
 		hf_cookie_make(&w->cookie, client, pc.tmpl + 14 + 12, 4,
 			       hf_cookie_now(&w->cookie, w->now_ms), opt + HF_COOKIE_CLIENT_LEN);
-		pc.tmpl_len = hf_pc_add_cookie(pc.tmpl, pc.tmpl_len, opt,
-					       cookie == HF_PC_COOKIE_VALID ? HF_COOKIE_OPT_LEN
-									    : HF_COOKIE_CLIENT_LEN);
+		pc.tmpl_len = (uint16_t)hf_bd_add_cookie(
+			pc.tmpl, pc.tmpl_len, opt,
+			cookie == HF_PC_COOKIE_VALID ? HF_COOKIE_OPT_LEN : HF_COOKIE_CLIENT_LEN);
 	}
 	pc.tmpl_cookie = cookie;
 	/* the sum of everything but ID, name and checksum, computed once */
