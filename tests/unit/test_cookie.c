@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "tests/unit/hf_test.h"
 #include "common/hf_common.h"
 #include "dataplane/hf_cookie.h"
@@ -187,12 +189,61 @@ static void test_window(void)
 	hf_cookie_fini(&c);
 }
 
+/* OpenSSL's allocations, counted (CRYPTO_set_mem_functions) */
+static unsigned long nalloc;
+
+static void *count_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	nalloc++;
+	return malloc(n);
+}
+
+static void *count_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	nalloc++;
+	return realloc(p, n);
+}
+
+static void count_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	free(p);
+}
+
+/* No allocation per cookie: only hf_cookie_init allocates. */
+static void test_no_alloc(void)
+{
+	struct hf_cookie c;
+	uint8_t opt[HF_COOKIE_OPT_LEN] = {1, 2, 3}, out[HF_COOKIE_OPT_LEN], a[4] = {198, 18, 0, 1};
+	unsigned long n0;
+	state(&c, "dd3bdf9344b678b185a6f5cb60fca715", "445536bcd2513298075a5d379663c962");
+	hf_cookie_make(&c, opt, a, 4, 1000000, opt + 8);
+	n0 = nalloc;
+	for (int i = 0; i < 1000; i++) {
+		CHECK_EQ(hf_cookie_check(&c, opt, 24, a, 4, 1000000 + (uint32_t)i, out),
+			 HF_COOKIE_VALID);
+		CHECK_EQ(hf_cookie_check(&c, opt, 8, a, 4, 1000000, out), HF_COOKIE_CLIENT_ONLY);
+	}
+	opt[23] ^= 1; /* both secrets tried */
+	CHECK_EQ(hf_cookie_check(&c, opt, 24, a, 4, 1000000, out), HF_COOKIE_INVALID);
+	CHECK_EQ(nalloc - n0, 0);
+	CHECK(n0 > 0); /* the counting allocators were in use */
+	hf_cookie_fini(&c);
+}
+
 int main(void)
 {
+	/* before OpenSSL's first allocation */
+	CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free);
 	static const struct hf_test_case cases[] = {
 		TEST_CASE(test_a1_new),		 TEST_CASE(test_a2_renewed),
 		TEST_CASE(test_a3_other_client), TEST_CASE(test_a4_rotated),
-		TEST_CASE(test_window),
+		TEST_CASE(test_window),		 TEST_CASE(test_no_alloc),
 	};
 	return hf_test_run(cases, HF_ARRAY_LEN(cases));
 }
