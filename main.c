@@ -223,6 +223,9 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->rrl.plen4 = (uint8_t)cfg->rrl_ipv4_prefix;
 	dp->rrl.plen6 = (uint8_t)cfg->rrl_ipv6_prefix;
 	dp->rrl.slots = rte_align32pow2(cfg->rrl_table);
+	dp->cookie_on = cfg->cookie_secret.set;
+	dp->cookie_required = cfg->cookie_required;
+	memcpy(dp->cookie_secret, cfg->cookie_secret.key, HF_COOKIE_SECRET_LEN);
 }
 
 int main(int argc, char **argv)

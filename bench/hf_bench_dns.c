@@ -121,6 +121,25 @@ size_t hf_bd_frame(uint8_t *buf, const uint8_t *name, uint16_t id, bool edns)
 	return HF_BD_DNS_OFF + dlen;
 }
 
+/* A COOKIE option (4 + data[0..n)) appended to the OPT of an EDNS frame
+ * of len bytes: the OPT's, UDP's and IPv4's lengths and the IPv4 checksum
+ * follow. Returns the new length. */
+size_t hf_bd_add_cookie(uint8_t *f, size_t len, const uint8_t *data, uint16_t n)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(void *)(f + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(void *)(f + 34);
+	hf_put16(f + len - 2, (uint16_t)(4 + n)); /* the OPT's RDLENGTH (it was 0) */
+	hf_put16(f + len, HF_EDNS_OPT_COOKIE);
+	hf_put16(f + len + 2, n);
+	memcpy(f + len + 4, data, n);
+	len += 4u + n;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - 14));
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(len - 34));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return len;
+}
+
 const char *hf_bd_check_answer(const uint8_t *p, uint32_t len, uint32_t want_addr)
 {
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(const void *)(p + 14);

@@ -51,6 +51,10 @@ int hf_bd_answer(uint8_t *out, size_t size, const uint8_t *name, uint32_t addr, 
  * DNS query (RD, type A, class IN) for name, with an OPT (udp 1232, DO
  * clear) when edns. IPv4 and UDP checksums are valid. Returns its length. */
 size_t hf_bd_frame(uint8_t *buf, const uint8_t *name, uint16_t id, bool edns);
+/* A COOKIE option with data[0..n) appended to the (empty) OPT of an EDNS
+ * frame of len bytes, lengths and the IPv4 checksum fixed (the UDP
+ * checksum is left as it was); the new length. */
+size_t hf_bd_add_cookie(uint8_t *frame, size_t len, const uint8_t *data, uint16_t n);
 
 /* The unfolded one's complement sum of len (even) bytes, 16-bit words as
  * they lie in memory. */

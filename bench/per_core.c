@@ -27,6 +27,15 @@
  * costs). Every BM_per_core_ run reports floor_fraction against the floor
  * of its N and EDNS mode, measured earlier in the same process.
  *
+ * BM_per_core_<N>_uniform_<cookie|cookieclient>_0miss: EDNS queries with
+ * a DNS COOKIE (dataplane/hf_cookie.h) to a worker with cookies and
+ * response rate limiting on (rrl-rate high enough never to limit): a
+ * valid server cookie of ours (one SipHash to check it, echoed, RRL
+ * skipped), or a client cookie alone (one SipHash for a new server cookie,
+ * and the RRL count). BM_per_core_<N>_uniform_rrl_0miss: the same worker
+ * (cookies and RRL on), queries without a COOKIE. Compare with
+ * ..._edns_0miss (docs/bench.md).
+ *
  * HF_BENCH_SMOKE=1 leaves out the 1M-name workloads (CI smoke pass).
  */
 #include <math.h>
@@ -68,7 +77,10 @@ struct hf_pc_workload {
 	bool zipf;
 	bool edns;
 	unsigned miss_pct; /* 0, 1, 10 */
+	unsigned cookie;   /* 0: none; HF_PC_COOKIE_CLIENT, HF_PC_COOKIE_VALID */
 };
+
+enum { HF_PC_COOKIE_CLIENT = 1, HF_PC_COOKIE_VALID = 2, HF_PC_COOKIE_NONE_RRL = 3 };
 
 static const uint32_t hf_pc_sizes[HF_PC_NSIZES] = {1000, 100000, 1000000};
 
@@ -94,8 +106,9 @@ static struct {
 	uint32_t miss_ctr; /* never-cached names handed out so far */
 	uint16_t id;
 
-	/* the frame template of the current EDNS mode */
+	/* the frame template of the current EDNS and cookie mode */
 	bool tmpl_edns, tmpl_valid;
+	unsigned tmpl_cookie;
 	uint8_t tmpl[HF_BD_FRAME_MAX];
 	uint16_t tmpl_len;
 	uint32_t tmpl_sum; /* pseudo header + UDP header + payload, ID/name/checksum zero */
@@ -208,15 +221,29 @@ static int hf_pc_seq(uint32_t n, bool zipf, unsigned miss_pct)
 	return 0;
 }
 
-static void hf_pc_template(bool edns)
+/* The template; with a cookie (the worker up, its cookies on): the client
+ * cookie alone, or with a server cookie of the worker's made now. */
+static void hf_pc_template_cookie(bool edns, unsigned cookie)
 {
-	uint8_t zero[HF_BD_NAME_LEN];
+	static const uint8_t client[HF_COOKIE_CLIENT_LEN] = {0x24, 0x64, 0xc4, 0xab,
+							     0xcf, 0x10, 0xc9, 0x57};
+	uint8_t zero[HF_BD_NAME_LEN], opt[HF_COOKIE_OPT_LEN];
 	uint16_t ulen;
 
-	if (pc.tmpl_valid && pc.tmpl_edns == edns)
+	if (pc.tmpl_valid && pc.tmpl_edns == edns && pc.tmpl_cookie == cookie)
 		return;
 	memset(zero, 0, sizeof(zero));
 	pc.tmpl_len = (uint16_t)hf_bd_frame(pc.tmpl, zero, 0, edns);
+	if (cookie != 0) {
+		struct hf_worker *w = &pc.bw.w;
+		memcpy(opt, client, sizeof(client));
+		hf_cookie_make(&w->cookie, client, pc.tmpl + 14 + 12, 4,
+			       hf_cookie_now(&w->cookie, w->now_ms), opt + HF_COOKIE_CLIENT_LEN);
+		pc.tmpl_len = (uint16_t)hf_bd_add_cookie(
+			pc.tmpl, pc.tmpl_len, opt,
+			cookie == HF_PC_COOKIE_VALID ? HF_COOKIE_OPT_LEN : HF_COOKIE_CLIENT_LEN);
+	}
+	pc.tmpl_cookie = cookie;
 	/* the sum of everything but ID, name and checksum, computed once */
 	memset(pc.tmpl + HF_PC_UDP_CK, 0, 2);
 	ulen = (uint16_t)(pc.tmpl_len - 34);
@@ -225,6 +252,38 @@ static void hf_pc_template(bool edns)
 		      rte_raw_cksum(pc.tmpl + 34, ulen);
 	pc.tmpl_edns = edns;
 	pc.tmpl_valid = true;
+}
+
+static void hf_pc_template(bool edns)
+{
+	hf_pc_template_cookie(edns, 0);
+}
+
+/* Cookies and rate limiting on the worker for a cookie workload (a secret,
+ * rrl-rate never reached), off for the others. */
+static int hf_pc_cookies(bool edns, unsigned cookie, char *err, size_t errlen)
+{
+	static const uint8_t secret[HF_COOKIE_SECRET_LEN] = {0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2,
+							     0xa4, 0x3f, 0x48, 0xe7, 0xdc, 0x84,
+							     0x9e, 0x37, 0xbf, 0xcf};
+	struct hf_worker *w = &pc.bw.w;
+	hf_cookie_set(&w->cookie, cookie != 0, secret, w->now_ms);
+	hf_pc_template_cookie(edns, cookie == HF_PC_COOKIE_NONE_RRL ? 0 : cookie);
+	if (cookie != 0 && w->rrl == NULL) {
+		pc.bw.conf.rrl = (struct hf_rrl_conf){
+			.rate = UINT32_MAX, .slip = 2, .plen4 = 24, .plen6 = 56, .slots = 65536};
+		w->rrl = rte_zmalloc("hf_pc_rrl", sizeof(*w->rrl) * pc.bw.conf.rrl.slots,
+				     RTE_CACHE_LINE_SIZE);
+		if (w->rrl == NULL) {
+			snprintf(err, errlen, "no memory for the RRL table");
+			return -1;
+		}
+	} else if (cookie == 0 && w->rrl != NULL) {
+		rte_free(w->rrl);
+		w->rrl = NULL;
+		pc.bw.conf.rrl.rate = 0;
+	}
+	return 0;
 }
 
 static const char hf_pc_hex[] = "0123456789abcdef";
@@ -241,6 +300,8 @@ static inline void hf_pc_gen_one(struct rte_mbuf *m, uint32_t idx)
 	uint16_t ck, id = pc.id++;
 
 	rte_memcpy(p, pc.tmpl, HF_PC_COPY);
+	if (HF_UNLIKELY(pc.tmpl_len > HF_PC_COPY)) /* a COOKIE: up to HF_BD_FRAME_MAX */
+		rte_memcpy(p + HF_PC_COPY, pc.tmpl + HF_PC_COPY, HF_BD_FRAME_MAX - HF_PC_COPY);
 	if (HF_LIKELY(idx != HF_PC_MISS)) {
 		memcpy(nm, pc.names + (size_t)idx * HF_BD_NAME_LEN, HF_BD_NAME_LEN);
 	} else {
@@ -622,6 +683,10 @@ static void bm_per_core(struct hf_bench_state *st)
 		hf_bench_skip_with_error(st, err);
 		return;
 	}
+	if (hf_pc_cookies(wl->edns, wl->cookie, err, sizeof(err)) != 0) {
+		hf_bench_skip_with_error(st, err);
+		return;
+	}
 	if (wl->miss_pct > 0)
 		pc.bw_dirty = true;
 	c0 = pc.bw.w.ctr[0];
@@ -648,6 +713,15 @@ static void bm_per_core(struct hf_bench_state *st)
 		return;
 	c1 = pc.bw.w.ctr[0];
 	hf_cache_get_stats(pc.bw.w.cache, &cs1);
+	if (wl->cookie != 0 && wl->cookie != HF_PC_COOKIE_NONE_RRL &&
+	    (c1.cookies - c0.cookies != c1.queries - c0.queries ||
+	     c1.cookies_valid - c0.cookies_valid !=
+		     (wl->cookie == HF_PC_COOKIE_VALID ? c1.queries - c0.queries : 0) ||
+	     c1.drop_rrl != c0.drop_rrl || c1.rrl_slipped != c0.rrl_slipped)) {
+		hf_bench_skip_with_error(st,
+					 "cookies: not every query counted as its workload says");
+		return;
+	}
 	if (c1.servfail_timeout != c0.servfail_timeout || c1.drop_ring_full != c0.drop_ring_full ||
 	    c1.drop_tx_full != c0.drop_tx_full ||
 	    c1.queries - c0.queries != c1.rx_packets - c0.rx_packets) {
@@ -703,6 +777,19 @@ static void bm_per_core(struct hf_bench_state *st)
 
 /* ---- main ---------------------------------------------------------------- */
 
+static void hf_pc_add_cookie_wl(char *name, size_t size, uint32_t n, unsigned cookie)
+{
+	static const char *const sz[] = {"1k", "100k", "1M"};
+	struct hf_pc_workload *wl = &pc.wl[pc.nwl];
+	*wl = (struct hf_pc_workload){HF_PC_WORKER, n, false, true, 0, cookie};
+	snprintf(name, size, "BM_per_core_%s_uniform_%s_0miss", sz[hf_pc_size_index(n)],
+		 cookie == HF_PC_COOKIE_VALID	 ? "cookie"
+		 : cookie == HF_PC_COOKIE_CLIENT ? "cookieclient"
+						 : "rrl");
+	hf_bench_register(name, bm_per_core, pc.nwl);
+	pc.nwl++;
+}
+
 static void hf_pc_add(char *name, size_t size, enum hf_pc_kind kind, uint32_t n, bool zipf,
 		      bool edns, unsigned miss)
 {
@@ -715,6 +802,7 @@ static void hf_pc_add(char *name, size_t size, enum hf_pc_kind kind, uint32_t n,
 	wl->zipf = zipf;
 	wl->edns = edns;
 	wl->miss_pct = miss;
+	wl->cookie = 0;
 	if (kind == HF_PC_WORKER)
 		snprintf(name, size, "BM_per_core_%s_%s_%s_%umiss", s, zipf ? "zipf" : "uniform",
 			 edns ? "edns" : "noedns", miss);
@@ -845,6 +933,14 @@ int main(int argc, char **argv)
 				for (int e = 1; e >= 0; e--)
 					hf_pc_add(name, sizeof(name), HF_PC_WORKER, hf_pc_sizes[s],
 						  z, e, misses[mi]);
+	}
+	/* DNS cookies (and RRL) on, hits only */
+	for (int s = 0; s < HF_PC_NSIZES; s++) {
+		if (hf_pc_sizes[s] > 100000)
+			continue;
+		hf_pc_add_cookie_wl(name, sizeof(name), hf_pc_sizes[s], HF_PC_COOKIE_VALID);
+		hf_pc_add_cookie_wl(name, sizeof(name), hf_pc_sizes[s], HF_PC_COOKIE_CLIENT);
+		hf_pc_add_cookie_wl(name, sizeof(name), hf_pc_sizes[s], HF_PC_COOKIE_NONE_RRL);
 	}
 
 	rc = hf_bench_run();

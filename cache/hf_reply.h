@@ -38,6 +38,23 @@ static inline void hf_reply_count(struct hf_counters *ctr, unsigned rcode)
 }
 
 /*
+ * Append option `code` with data[0..n) to the answer's OPT at d + opt_off
+ * (the last record, ending at len): its RDLENGTH grows by 4 + n. The
+ * caller built the answer within its limit less 4 + n. Returns the new
+ * length. The transport's EDNS keepalive and the server cookie (the UDP
+ * path and the transport) are added this way.
+ */
+static inline uint32_t hf_reply_opt_append(uint8_t *d, uint32_t len, uint32_t opt_off,
+					   uint16_t code, const uint8_t *data, uint16_t n)
+{
+	hf_put16(d + len, code);
+	hf_put16(d + len + 2, n);
+	memcpy(d + len + 4, data, n);
+	hf_put16(d + opt_off + 9, (uint16_t)(hf_get16(d + opt_off + 9) + 4 + n));
+	return len + 4 + n;
+}
+
+/*
  * An answer without records: FORMERR, NOTIMP, REFUSED, BADVERS, or a
  * SERVFAIL with an EDE. The question is echoed when with_question, an OPT
  * is added when the client sent one. `rcode` may be extended (BADVERS).

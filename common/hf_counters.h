@@ -48,6 +48,14 @@
 	  "Answers sent empty with TC=1 by response rate limiting (rrl-slip).")                  \
 	X(acl_refused, HF_CG_NONE, "acl_refused",                                                \
 	  "REFUSED answers (EDE 18, Prohibited) to clients access-control refuses.")             \
+	X(cookies, HF_CG_NONE, "cookies",                                                        \
+	  "Queries with a DNS COOKIE option while cookies are on (cookie-secret).")              \
+	X(cookies_valid, HF_CG_NONE, "cookies_valid",                                            \
+	  "Of those: a valid server cookie of ours (exempt from rrl-rate).")                     \
+	X(cookies_invalid, HF_CG_NONE, "cookies_invalid",                                        \
+	  "Of those: a server cookie not ours, of another form, or out of its time window.")     \
+	X(badcookie, HF_CG_NONE, "badcookie_answers",                                            \
+	  "BADCOOKIE answers (extended rcode 23) with a server cookie to retry with.")           \
 	X(arp_replies, HF_CG_NONE, "arp_replies", "ARP replies sent for the service addresses.") \
 	X(nd_replies, HF_CG_NONE, "nd_replies",                                                  \
 	  "Neighbour advertisements sent for the service addresses.")                            \

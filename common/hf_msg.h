@@ -27,6 +27,7 @@
 
 #include "cache/hf_cache.h"
 #include "common/hf_counters.h"
+#include "common/hf_limits.h"
 
 struct hf_snap_out;
 
@@ -95,6 +96,10 @@ struct hf_msg_ctl {
 	uint32_t hash;		   /* FILL */
 	struct hf_cache_key key;   /* FILL: the question; FLUSH: name in key.name/name_len */
 	struct hf_cache_conf conf; /* CONFIG */
+	/* CONFIG: the DNS cookie secret (cookie-secret; on: it is set). A new
+	 * one becomes current and the current one previous (hf_cookie.h). */
+	uint8_t cookie_on;
+	uint8_t cookie_secret[HF_COOKIE_SECRET_LEN];
 	/* FILL: the stored answer follows (hf_dns_answer_size() bytes) */
 	struct hf_dns_answer ans;
 };

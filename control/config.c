@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "common/hf_log.h"
 #include "control/hf_config.h"
@@ -35,6 +36,7 @@ enum key_kind {
 	K_IFNAME,    /* a network interface name, or "" (stored as K_PATH) */
 	K_ACL,	     /* PREFIX allow|refuse|drop, repeatable */
 	K_LOGLEVEL,  /* error|warning|notice|info|debug (stored as its syslog number) */
+	K_SECRET,    /* 32 hex digits, or random (struct hf_secret); never dumped */
 };
 
 struct key_def {
@@ -159,6 +161,12 @@ static const struct key_def keys[] = {
 	 "client prefixes each core tracks (rounded up to a power of two; 16 bytes each)"},
 	{"log-level", K_LOGLEVEL, OFF(log_level), 0, 0,
 	 "least important messages written: error, warning, notice, info or debug"},
+	{"cookie-secret", K_SECRET, OFF(cookie_secret), 0, 0,
+	 "DNS server cookies (RFC 7873, RFC 9018): their 16-byte secret in 32 hex digits, or "
+	 "random (a new one at each start); not set: no cookies"},
+	{"cookie-required", K_BOOL, OFF(cookie_required), 0, 1,
+	 "a UDP query with a client cookie but no valid server cookie gets BADCOOKIE and a "
+	 "server cookie to retry with"},
 	{"access-control", K_ACL, OFF(acl), 0, 0,
 	 "PREFIX allow|refuse|drop: what clients in PREFIX get (repeatable; longest prefix "
 	 "wins; default: everyone allowed)"},
@@ -698,6 +706,32 @@ static bool same_forwarder(const struct sockaddr_storage *a, const struct sockad
 	return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 }
 
+/* 32 hex digits, or "random": 16 bytes from the kernel's generator. */
+static int set_secret(struct hf_secret *s, const struct key_def *k, const char *value,
+		      const char *where, char *err, size_t errlen)
+{
+	uint8_t key[HF_COOKIE_SECRET_LEN];
+	if (strcmp(value, "random") == 0) {
+		if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
+			seterr(err, errlen, where, k->name, value, "no random bytes: %s",
+			       strerror(errno));
+			return hf_error(HF_EINVAL);
+		}
+	} else {
+		if (strlen(value) != 2 * sizeof(key) ||
+		    strspn(value, "0123456789abcdefABCDEF") != 2 * sizeof(key)) {
+			seterr(err, errlen, where, k->name, NULL,
+			       "is not 32 hex digits (16 bytes) or random");
+			return hf_error(HF_EINVAL);
+		}
+		for (size_t i = 0; i < sizeof(key); i++)
+			sscanf(value + 2 * i, "%2hhx", &key[i]);
+	}
+	memcpy(s->key, key, sizeof(key));
+	s->set = true;
+	return 0;
+}
+
 static int set_key(struct hf_config *cfg, const struct key_def *k, const char *value,
 		   const char *where, char *err, size_t errlen)
 {
@@ -766,6 +800,8 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 	}
 	case K_ACL:
 		return set_acl(cfg, k, value, where, err, errlen);
+	case K_SECRET:
+		return set_secret((struct hf_secret *)field, k, value, where, err, errlen);
 	case K_LOGLEVEL: {
 		int l = hf_log_level_parse(value);
 		if (l < 0) {
@@ -1065,6 +1101,7 @@ static void usage(FILE *f, const char *prog)
 		case K_FORWARDER:
 		case K_NTA:
 		case K_ACL:
+		case K_SECRET:
 			fprintf(f, "  --%-28s %s\n", k->name, k->help);
 			continue;
 		case K_IFNAME:
@@ -1303,6 +1340,12 @@ void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size)
 			continue;
 		case K_BOOL:
 			out(&o, "%s: %s\n", k->name, *(const bool *)field ? "yes" : "no");
+			continue;
+		case K_SECRET: /* a secret is not shown (status, config dumps) */
+			if (((const struct hf_secret *)field)->set)
+				out(&o, "%s: (hidden)\n", k->name);
+			else
+				out(&o, "# %s: (not set)\n", k->name);
 			continue;
 		case K_SIZE64:
 		case K_MS64:

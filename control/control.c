@@ -128,6 +128,8 @@ struct hf_msg_ctl *hf_control_config_msg(const struct hf_config *cfg)
 	m->conf.stale_ttl = cfg->stale_ttl;
 	m->conf.failure_recheck_ms = cfg->failure_recheck_ms;
 	m->conf.miss_timeout_ms = hf_control_miss_timeout_ms(cfg);
+	m->cookie_on = cfg->cookie_secret.set;
+	memcpy(m->cookie_secret, cfg->cookie_secret.key, HF_COOKIE_SECRET_LEN);
 	return m;
 }
 

@@ -102,6 +102,12 @@ struct hf_config {
 	uint32_t rrl_ipv4_prefix; /* rrl-ipv4-prefix: default 24 */
 	uint32_t rrl_ipv6_prefix; /* rrl-ipv6-prefix: default 56 */
 	uint32_t rrl_table;	  /* rrl-table-size: slots per core, default 65536 */
+	/* cookie-secret: HEX or random; DNS server cookies on when set */
+	struct hf_secret {
+		uint8_t key[HF_COOKIE_SECRET_LEN];
+		bool set;
+	} cookie_secret;
+	bool cookie_required; /* cookie-required: BADCOOKIE without a valid server cookie */
 	/* Added fields (not config keys). */
 	bool dump_config; /* --dump-config was given: print the config and exit */
 };

@@ -79,6 +79,14 @@ static const char help_drain[] =
 	"  withdraws the site's BGP announcement, and announces it again after its\n"
 	"  hold-down once undrained.\n";
 
+static const char help_cookie[] =
+	"usage: holdfastctl cookie-secret rotate\n"
+	"       holdfastctl cookie-secret set HEX\n"
+	"  The DNS server cookie secret (cookie-secret): a new random one, or HEX (32\n"
+	"  hex digits, the same on every server of an anycast site). The one before\n"
+	"  stays valid for cookies clients hold, until the next change. Returns when\n"
+	"  every worker core uses it; turns cookies on when they were off.\n";
+
 const char hf_mgmt_usage[] =
 	"usage: holdfastctl [-s SOCKET] [--json] [--timeout DURATION] COMMAND [ARGS]\n"
 	"\n"
@@ -92,6 +100,7 @@ const char hf_mgmt_usage[] =
 	"  cache flush NAME [--subtree] | --bogus | --all\n"
 	"  cache save\n"
 	"  config get [KEY] | config set KEY VALUE\n"
+	"  cookie-secret rotate | set HEX          a new DNS cookie secret on every core\n"
 	"  tls reload                              load the DoT certificate again\n"
 	"  reload                                  read the configuration file again\n"
 	"  drain | undrain                         site out of / back into service (fleet)\n"
@@ -322,6 +331,29 @@ static int parse_config(int argc, char *const *argv, struct hf_mgmt_req *r, char
 	return 0;
 }
 
+/* cookie-secret rotate|set HEX: a `config set` of cookie-secret (random or HEX). */
+static int parse_cookie(int argc, char *const *argv, struct hf_mgmt_req *r, char *err,
+			size_t errlen)
+{
+	struct hf_config tmp;
+	char why[300];
+	const char *v;
+	r->cmd = HF_CMD_CONFIG_SET;
+	snprintf(r->key, sizeof(r->key), "cookie-secret");
+	if (strcmp(argv[1], "rotate") == 0 && argc == 2)
+		v = "random";
+	else if (strcmp(argv[1], "set") == 0 && argc == 3 && strcmp(argv[2], "random") != 0)
+		v = argv[2];
+	else
+		return fail(err, errlen, "cookie-secret: expected \"rotate\" or \"set HEX\"");
+	hf_config_defaults(&tmp);
+	if (strlen(v) >= sizeof(r->value) ||
+	    hf_config_set(&tmp, r->key, v, "cookie-secret", why, sizeof(why)) != 0)
+		return fail(err, errlen, "cookie-secret: not 32 hex digits");
+	snprintf(r->value, sizeof(r->value), "%s", v);
+	return 0;
+}
+
 int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char **help, char *err,
 		  size_t errlen)
 {
@@ -351,6 +383,8 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		h = help_tls;
 	else if (strcmp(cmd, "drain") == 0 || strcmp(cmd, "undrain") == 0)
 		h = help_drain;
+	else if (strcmp(cmd, "cookie-secret") == 0)
+		h = help_cookie;
 	else
 		return fail(
 			err, errlen,
@@ -408,6 +442,8 @@ int hf_mgmt_parse(int argc, char *const *argv, struct hf_mgmt_req *r, const char
 		return parse_nta(argc, argv, r, err, errlen);
 	if (h == help_cache)
 		return parse_cache(argc, argv, r, err, errlen);
+	if (h == help_cookie)
+		return parse_cookie(argc, argv, r, err, errlen);
 	return parse_config(argc, argv, r, err, errlen);
 }
 

@@ -255,7 +255,9 @@ void hf_mgmt_cmd_config_set(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		return;
 	}
 	*mg->env.cfg = tmp;
-	hf_log(HF_LOG_NOTICE, "config set %s %s", k->req.key, k->req.value);
+	/* a secret is not logged */
+	hf_log(HF_LOG_NOTICE, "config set %s %s", k->req.key,
+	       strcmp(k->req.key, "cookie-secret") == 0 ? "(hidden)" : k->req.value);
 	hf_mgmt_wait(mg, k, hf_fanout_last_seq(mg->env.out), NULL, t0);
 }
 

@@ -19,6 +19,7 @@
 
 #include "common/hf_limits.h"
 #include "common/hf_msg.h"
+#include "dataplane/hf_cookie.h"
 #include "dataplane/hf_rrl.h"
 
 #define HF_BURST_MAX 64
@@ -49,6 +50,10 @@ struct hf_dp_conf {
 	/* access-control (dataplane/hf_acl.h), NULL when there is no rule */
 	const struct hf_acl *acl;
 	struct hf_rrl_conf rrl; /* response rate limiting: rate 0 = off */
+	/* DNS cookies at start-up (later secrets come in CONFIG messages) */
+	bool cookie_on;
+	bool cookie_required;
+	uint8_t cookie_secret[HF_COOKIE_SECRET_LEN];
 };
 
 /*
@@ -131,6 +136,11 @@ struct hf_worker {
 	struct rte_ring *exc_to, *exc_from;
 	/* response rate limiting: conf->rrl.slots slots, NULL when off */
 	struct hf_rrl_slot *rrl;
+	/* DNS cookies (dataplane/hf_cookie.h), and the COOKIE option data
+	 * the answers of a burst carry (struct hf_pkt's ck), the last one
+	 * for a parked client's wake */
+	struct hf_cookie cookie;
+	uint8_t ck_opt[HF_BURST_MAX + 1][HF_COOKIE_OPT_LEN];
 };
 
 int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *conf,

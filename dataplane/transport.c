@@ -88,6 +88,8 @@ struct parked {
 	uint32_t conn, gen;
 	uint32_t next_free;
 	bool keepalive;
+	bool has_ck; /* ck: its answer's COOKIE option data */
+	uint8_t ck[HF_COOKIE_OPT_LEN];
 	struct hf_query q;
 	uint8_t msg[HF_DNS_HDR_LEN + HF_DNS_NAME_MAX + 4];
 };
@@ -113,6 +115,8 @@ struct hf_transport {
 	SSL_CTX *tls;
 	SSL_CTX *tls_next; /* from hf_transport_tls_reload (atomic exchange) */
 	uint8_t *rbuf;
+	/* the COOKIE option data of the answer being written, NULL: none */
+	const uint8_t *ck;
 	pthread_t tid;
 	bool started;
 };
@@ -223,21 +227,22 @@ static uint8_t *out_reserve(struct conn *c, uint32_t bound)
 	return c->out + c->out_len + 2;
 }
 
-/* Frame the answer written at out_reserve()'s pointer: its EDNS TCP
- * keepalive (RFC 7828 3.3.2: our idle timeout, in 100 ms units) when the
- * query asked, then the length. */
+/* Frame the answer written at out_reserve()'s pointer: its server
+ * cookie (t->ck) when the query had a cookie, its EDNS TCP keepalive (RFC
+ * 7828 3.3.2: our idle timeout, in 100 ms units) when the query asked,
+ * then the length. */
 static void out_commit(struct hf_transport *t, uint32_t i, uint32_t len, uint32_t opt_off,
 		       bool keepalive)
 {
 	struct conn *c = &t->conns[i];
 	uint8_t *d = c->out + c->out_len + 2;
+	if (t->ck != NULL && opt_off != 0)
+		len = hf_reply_opt_append(d, len, opt_off, HF_EDNS_OPT_COOKIE, t->ck,
+					  HF_COOKIE_OPT_LEN);
 	if (keepalive && opt_off != 0) {
-		uint64_t units = t->tc.idle_timeout_ms / 100;
-		hf_put16(d + len, OPT_KEEPALIVE);
-		hf_put16(d + len + 2, 2);
-		hf_put16(d + len + 4, (uint16_t)HF_MIN(units, 65535u));
-		hf_put16(d + opt_off + 9, (uint16_t)(hf_get16(d + opt_off + 9) + 6));
-		len += 6;
+		uint8_t units[2];
+		hf_put16(units, (uint16_t)HF_MIN(t->tc.idle_timeout_ms / 100, 65535u));
+		len = hf_reply_opt_append(d, len, opt_off, OPT_KEEPALIVE, units, 2);
 	}
 	hf_put16(c->out + c->out_len, (uint16_t)len);
 	c->out_len += 2 + len;
@@ -253,13 +258,13 @@ static void out_commit(struct hf_transport *t, uint32_t i, uint32_t len, uint32_
 }
 
 /* Bytes an answer takes at most: what is copied from the query, the
- * stored sections, an OPT (11) with an EDE (6 + its text) and our
- * keepalive option (KEEPALIVE_ROOM). An answer that would pass 65,535 bytes
- * (a stored body near 64 KiB) is TC=1, the only way it can be. */
-#define KEEPALIVE_ROOM 6
+ * stored sections, an OPT (11) with an EDE (6 + its text), a COOKIE and
+ * our keepalive option (OPTS_ROOM). An answer that would pass 65,535
+ * bytes (a stored body near 64 KiB) is TC=1, the only way it can be. */
+#define OPTS_ROOM (6 + 4 + HF_COOKIE_OPT_LEN)
 static uint32_t answer_bound(uint32_t copy, uint32_t body, uint32_t text_len)
 {
-	return HF_MIN(copy + body + 11 + 6 + text_len + KEEPALIVE_ROOM, (uint32_t)HF_DNS_MSG_MAX);
+	return HF_MIN(copy + body + 11 + 6 + text_len + OPTS_ROOM, (uint32_t)HF_DNS_MSG_MAX);
 }
 
 static struct hf_reply_env reply_env(struct hf_transport *t)
@@ -283,8 +288,8 @@ static void answer_empty(struct hf_transport *t, uint32_t i, const uint8_t *src,
 	if (d == NULL)
 		return;
 	memcpy(d, src, copy);
-	len = hf_reply_build_empty(d, bound - KEEPALIVE_ROOM, &env, q, rcode, with_question, ede,
-				   text, text_len, &opt_off);
+	len = hf_reply_build_empty(d, bound - OPTS_ROOM, &env, q, rcode, with_question, ede, text,
+				   text_len, &opt_off);
 	out_commit(t, i, len, opt_off, keepalive);
 }
 
@@ -312,7 +317,7 @@ static void answer_entry(struct hf_transport *t, uint32_t i, const uint8_t *src,
 		return;
 	memcpy(d, src, q->question_end);
 	/* never TC over TCP: the limit is the whole message (RFC 7766 8) */
-	len = hf_reply_build_entry(d, bound - KEEPALIVE_ROOM, &env, q, e, mode, &opt_off);
+	len = hf_reply_build_entry(d, bound - OPTS_ROOM, &env, q, e, mode, &opt_off);
 	out_commit(t, i, len, opt_off, keepalive);
 }
 
@@ -342,7 +347,9 @@ static void transport_wake(void *arg, void *cookie, struct hf_cache_entry *e,
 	struct conn *c = &t->conns[p->conn];
 
 	if (c->gen == p->gen && c->state == C_OPEN) {
+		t->ck = p->has_ck ? p->ck : NULL;
 		answer_entry(t, p->conn, p->msg, &p->q, p->keepalive, e, mode);
+		t->ck = NULL;
 		if (--c->pending == 0)
 			touch(t, p->conn);
 	}
@@ -364,6 +371,17 @@ static void query(struct hf_transport *t, uint32_t i, const uint8_t *msg, uint16
 	int how;
 
 	w->ctr->queries++;
+	if (HF_UNLIKELY(q->cookie_off != 0) && w->cookie.on) {
+		/* TCP is not spoofed: a cookie gets its answer a server cookie,
+		 * never BADCOOKIE (RFC 7873 5.2) */
+		const struct client_key *ck = &t->conns[i].ck;
+		bool v4 = ck->family == AF_INET ||
+			  IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)ck->addr);
+		hf_cookie_step(w, msg, q,
+			       ck->family == AF_INET ? ck->addr : ck->addr + (v4 ? 12 : 0),
+			       v4 ? 4 : 16, w->ck_opt[0], true);
+		t->ck = w->ck_opt[0];
+	}
 	if (e == NULL && (e = hf_cache_add_pending(w->cache, key, hash, w->now_ms)) == NULL) {
 		static const uint8_t full[] = "cache full";
 		w->ctr->park_full++;
@@ -383,6 +401,9 @@ static void query(struct hf_transport *t, uint32_t i, const uint8_t *msg, uint16
 		p->conn = i;
 		p->gen = t->conns[i].gen;
 		p->keepalive = ka;
+		p->has_ck = t->ck != NULL;
+		if (t->ck != NULL)
+			memcpy(p->ck, t->ck, HF_COOKIE_OPT_LEN);
 		p->q = *q;
 		memcpy(p->msg, msg, q->question_end);
 		t->conns[i].pending++;
@@ -430,6 +451,7 @@ static int on_message(void *arg, const uint8_t *msg, uint16_t len)
 		key.qtype = q.qtype;
 		key.qclass = q.qclass;
 		query(t, fa->i, msg, len, &q, &key);
+		t->ck = NULL;
 		break;
 	case HF_Q_DROP: /* no header to answer: the stream is not DNS */
 		ctr->drop_dns_header++;

@@ -151,6 +151,12 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 	}
 	hf_exc_attach(conf->exc, w); /* HF_EXC: its rings, when the path is on */
 	update_clock(w);
+	if (hf_cookie_init(&w->cookie, w->now_ms) != 0) {
+		snprintf(err, errlen, "worker %u: OpenSSL has no SipHash for DNS cookies", idx);
+		return hf_error(HF_EINVAL);
+	}
+	w->cookie.required = conf->cookie_required;
+	hf_cookie_set(&w->cookie, conf->cookie_on, conf->cookie_secret, w->now_ms);
 	return 0;
 }
 
@@ -161,4 +167,5 @@ void hf_worker_fini(struct hf_worker *w)
 	w->cache = NULL;
 	rte_free(w->rrl);
 	w->rrl = NULL;
+	hf_cookie_fini(&w->cookie);
 }

@@ -116,6 +116,8 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			msg->res[w->idx].count = w->walk.count;
 		break;
 	case HF_MSG_CONFIG:
+		if (!w->walking) /* the cookie secret (dataplane/hf_cookie.h) */
+			hf_cookie_set(&w->cookie, msg->cookie_on, msg->cookie_secret, w->now_ms);
 		/* a new stale window is written into every entry: in slices */
 		if (!w->walking && !hf_cache_put_knobs(w->cache, &msg->conf))
 			break;

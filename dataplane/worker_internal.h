@@ -32,6 +32,7 @@
 #include "dataplane/hf_cksum.h"
 #include "dataplane/hf_dataplane.h"
 #include "dataplane/hf_exception.h"
+#include "dns/hf_query.h"
 
 #define DNS_PORT_BE RTE_BE16(53)
 
@@ -42,6 +43,7 @@ struct hf_pkt {
 	uint16_t dns_off;
 	uint16_t dns_len;
 	uint8_t ipv6;
+	uint8_t ck; /* the answer carries a COOKIE: w->ck_opt[ck - 1]; 0: none */
 };
 
 enum l3_kind { PKT_DROP = 0, PKT_DNS, PKT_ARP, PKT_ND, PKT_EXC /* for the kernel */ };
@@ -324,6 +326,30 @@ static inline __attribute__((always_inline)) int hf_act_on(struct hf_worker *w,
 	w->ctr->park_full++;
 	mode = hf_cache_fallback(w->cache, e, w->now_ms);
 	return mode == HF_WAKE_TIMEOUT ? HF_ACT_PARK_FULL : (int)mode;
+}
+
+/*
+ * The COOKIE step (dataplane/hf_cookie.h) of a parsed query whose COOKIE
+ * option is at q->cookie_off in msg, from addr (4 or 16 bytes), with
+ * cookies on: the verdict, counted when count (once per query), and in out
+ * (HF_COOKIE_OPT_LEN) the option data its answer carries. UDP here, TCP
+ * and TLS in transport.c.
+ */
+static inline enum hf_cookie_verdict hf_cookie_step(struct hf_worker *w, const uint8_t *msg,
+						    const struct hf_query *q, const uint8_t *addr,
+						    unsigned addr_len, uint8_t *out, bool count)
+{
+	enum hf_cookie_verdict v =
+		hf_cookie_check(&w->cookie, msg + q->cookie_off, q->cookie_len, addr, addr_len,
+				hf_cookie_now(&w->cookie, w->now_ms), out);
+	if (count) {
+		w->ctr->cookies++;
+		if (v == HF_COOKIE_VALID)
+			w->ctr->cookies_valid++;
+		else if (v == HF_COOKIE_INVALID)
+			w->ctr->cookies_invalid++;
+	}
+	return v;
 }
 
 /* arp_nd.c. Cold: called from hf_worker_rx's loop, where inlined (before

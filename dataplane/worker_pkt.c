@@ -121,18 +121,50 @@ static inline struct hf_reply_env reply_env(struct hf_worker *w)
 	return (struct hf_reply_env){w->conf->edns_buffer_size, w->now_ms, w->cache, w->ctr};
 }
 
-/* An answer without records (cache/hf_reply.h), sent back in m. */
+/* The largest answer m may carry to this client, less the room of its
+ * COOKIE option when it gets one (pi->ck). */
+static inline uint32_t answer_limit(const struct hf_worker *w, const struct rte_mbuf *m,
+				    const struct hf_pkt *pi, const struct hf_query *q)
+{
+	uint32_t limit = HF_MIN(dns_room(m, pi), client_limit(w, q));
+	return HF_UNLIKELY(pi->ck != 0) ? limit - 4 - HF_COOKIE_OPT_LEN : limit;
+}
+
+/* Send the answer of len bytes built in m, its COOKIE appended to its OPT
+ * (at opt_off, 0: none) when it gets one. */
+static inline __attribute__((always_inline)) void answer_send(struct hf_worker *w,
+							      struct rte_mbuf *m, struct hf_pkt *pi,
+							      uint32_t len, uint32_t opt_off)
+{
+	if (HF_UNLIKELY(pi->ck != 0) && opt_off != 0)
+		len = hf_reply_opt_append(rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off), len,
+					  opt_off, HF_EDNS_OPT_COOKIE, w->ck_opt[pi->ck - 1],
+					  HF_COOKIE_OPT_LEN);
+	hf_turn_around(w, m, pi, len);
+	tx_enqueue(w, m);
+}
+
+/* An answer without records (cache/hf_reply.h), sent back in m; with
+ * extra_flags (TC) set in its header. */
+static void hf_reply_empty_flags(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
+				 const struct hf_query *q, unsigned rcode, bool with_question,
+				 uint16_t ede, const uint8_t *text, uint16_t text_len,
+				 uint16_t extra_flags)
+{
+	struct hf_reply_env env = reply_env(w);
+	uint8_t *d = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off);
+	uint32_t opt_off;
+	uint32_t len = hf_reply_build_empty(d, answer_limit(w, m, pi, q), &env, q, rcode,
+					    with_question, ede, text, text_len, &opt_off);
+	hf_put16(d + 2, hf_get16(d + 2) | extra_flags);
+	answer_send(w, m, pi, len, opt_off);
+}
+
 static void hf_reply_empty(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
 			   const struct hf_query *q, unsigned rcode, bool with_question,
 			   uint16_t ede, const uint8_t *text, uint16_t text_len)
 {
-	struct hf_reply_env env = reply_env(w);
-	uint32_t opt_off;
-	uint32_t len = hf_reply_build_empty(rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off),
-					    HF_MIN(dns_room(m, pi), client_limit(w, q)), &env, q,
-					    rcode, with_question, ede, text, text_len, &opt_off);
-	hf_turn_around(w, m, pi, len);
-	tx_enqueue(w, m);
+	hf_reply_empty_flags(w, m, pi, q, rcode, with_question, ede, text, text_len, 0);
 }
 
 /* An answer from a cache entry in `mode` (cache/hf_reply.h), sent back in m. */
@@ -143,10 +175,39 @@ hf_reply_entry(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi, const
 	struct hf_reply_env env = reply_env(w);
 	uint32_t opt_off;
 	uint32_t len = hf_reply_build_entry(rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off),
-					    HF_MIN(dns_room(m, pi), client_limit(w, q)), &env, q, e,
-					    mode, &opt_off);
-	hf_turn_around(w, m, pi, len);
-	tx_enqueue(w, m);
+					    answer_limit(w, m, pi, q), &env, q, e, mode, &opt_off);
+	answer_send(w, m, pi, len, opt_off);
+}
+
+/*
+ * The COOKIE step for a UDP query (hf_cookie_step): the client's address
+ * from the packet; the answer's option data in w->ck_opt[slot] (pi->ck).
+ * Only for a query with a COOKIE while cookies are on.
+ */
+static __attribute__((noinline)) enum hf_cookie_verdict
+hf_pkt_cookie(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi, const struct hf_query *q,
+	      unsigned slot, bool count)
+{
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l3_off);
+	const uint8_t *addr =
+		pi->ipv6 ? ((const struct rte_ipv6_hdr *)l3)->src_addr
+			 : (const uint8_t *)&((const struct rte_ipv4_hdr *)l3)->src_addr;
+	enum hf_cookie_verdict v =
+		hf_cookie_step(w, rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->dns_off), q, addr,
+			       pi->ipv6 ? 16 : 4, w->ck_opt[slot], count);
+	pi->ck = (uint8_t)(slot + 1);
+	return v;
+}
+
+/* BADCOOKIE (RFC 7873 5.2.3): the question, and the server cookie to
+ * retry with (pi->ck). */
+static __attribute__((cold, noinline)) void hf_reply_badcookie(struct hf_worker *w,
+							       struct rte_mbuf *m,
+							       struct hf_pkt *pi,
+							       const struct hf_query *q)
+{
+	w->ctr->badcookie++;
+	hf_reply_empty(w, m, pi, q, HF_RCODE_BADCOOKIE, true, HF_EDE_NONE, NULL, 0);
 }
 
 static const uint8_t timeout_text[] = "resolution timed out";
@@ -179,6 +240,9 @@ void hf_wake(void *arg, void *cookie, struct hf_cache_entry *e, enum hf_wake_mod
 		rte_pktmbuf_free(m); /* cannot happen: it parsed when parked */
 		return;
 	}
+	pi.ck = 0;
+	if (HF_UNLIKELY(q.cookie_off != 0) && w->cookie.on) /* counted when it came */
+		hf_pkt_cookie(w, m, &pi, &q, HF_BURST_MAX, false);
 	hf_reply_mode(w, m, &pi, &q, e, mode);
 }
 
@@ -210,11 +274,15 @@ static __attribute__((cold, noinline)) bool hf_acl_pass(struct hf_worker *w, str
 /*
  * Response rate limiting (hf_rrl.h) for a query that gets an answer: true
  * to answer it; else the answer was dropped, or slipped: sent empty with
- * TC=1 (the question echoed when it parsed). Only with rrl-rate set.
+ * TC=1 (the question echoed when it parsed), or as BADCOOKIE with a server
+ * cookie when the query had a cookie but no valid server cookie (cv): that
+ * client retries over UDP with it and is exempt then. Only with rrl-rate
+ * set; a valid server cookie never comes here.
  */
 static __attribute__((noinline)) bool hf_rrl_pass(struct hf_worker *w, struct rte_mbuf *m,
 						  struct hf_pkt *pi, const struct hf_query *q,
-						  enum hf_query_verdict v)
+						  enum hf_query_verdict v,
+						  enum hf_cookie_verdict cv)
 {
 	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l3_off);
 	const struct hf_rrl_conf *rc = &w->conf->rrl;
@@ -230,18 +298,12 @@ static __attribute__((noinline)) bool hf_rrl_pass(struct hf_worker *w, struct rt
 		rte_pktmbuf_free(m);
 		return false;
 	}
-	{
-		struct hf_reply_env env = reply_env(w);
-		uint8_t *d = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->dns_off);
-		uint32_t opt_off;
-		uint32_t len = hf_reply_build_empty(d, HF_MIN(dns_room(m, pi), client_limit(w, q)),
-						    &env, q, HF_RCODE_NOERROR, v == HF_Q_OK,
-						    HF_EDE_NONE, NULL, 0, &opt_off);
-		hf_put16(d + 2, hf_get16(d + 2) | HF_DNS_TC);
-		w->ctr->rrl_slipped++;
-		hf_turn_around(w, m, pi, len);
-		tx_enqueue(w, m);
-	}
+	w->ctr->rrl_slipped++;
+	if (cv != HF_COOKIE_NONE)
+		hf_reply_badcookie(w, m, pi, q);
+	else
+		hf_reply_empty_flags(w, m, pi, q, HF_RCODE_NOERROR, v == HF_Q_OK, HF_EDE_NONE, NULL,
+				     0, HF_DNS_TC);
 	return false;
 }
 
@@ -284,6 +346,7 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 		struct rte_mbuf *m = pkts[i];
 		struct hf_pkt *p = &pi[nq];
 		enum hf_query_verdict v;
+		enum hf_cookie_verdict cv = HF_COOKIE_NONE;
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -305,11 +368,21 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 		}
 		v = hf_query_parse(rte_pktmbuf_mtod_offset(m, const uint8_t *, p->dns_off),
 				   p->dns_len, &q[nq], keys[nq].name);
+		p->ck = 0;
 		if (HF_UNLIKELY(w->conf->acl != NULL) && !hf_acl_pass(w, m, p, &q[nq], v))
 			continue;
-		if (HF_UNLIKELY(w->rrl != NULL) && v != HF_Q_DROP &&
-		    !hf_rrl_pass(w, m, p, &q[nq], v))
+		/* DNS cookies: the answer to a query with one carries a server
+		 * cookie; a valid one exempts it from rate limiting */
+		if (HF_UNLIKELY(q[nq].cookie_off != 0) && v == HF_Q_OK && w->cookie.on)
+			cv = hf_pkt_cookie(w, m, p, &q[nq], nq, true);
+		if (HF_UNLIKELY(w->rrl != NULL) && v != HF_Q_DROP && cv != HF_COOKIE_VALID &&
+		    !hf_rrl_pass(w, m, p, &q[nq], v, cv))
 			continue;
+		if (HF_UNLIKELY(cv != HF_COOKIE_NONE && cv != HF_COOKIE_VALID) &&
+		    w->cookie.required) {
+			hf_reply_badcookie(w, m, p, &q[nq]);
+			continue;
+		}
 		if (HF_LIKELY(v == HF_Q_OK)) {
 			struct hf_cache_key *k = &keys[nq];
 			ctr->queries++;

@@ -44,7 +44,8 @@ enum hf_dns_rcode {
 	HF_RCODE_NXDOMAIN = 3,
 	HF_RCODE_NOTIMP = 4,
 	HF_RCODE_REFUSED = 5,
-	HF_RCODE_BADVERS = 16, /* extended: upper 8 bits go in OPT TTL */
+	HF_RCODE_BADVERS = 16,	 /* extended: upper 8 bits go in OPT TTL */
+	HF_RCODE_BADCOOKIE = 23, /* extended (RFC 7873): 7 in the header, 1 in the OPT */
 };
 
 enum hf_dns_type {

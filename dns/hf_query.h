@@ -39,6 +39,10 @@ struct hf_query {
 	uint8_t do_bit;
 	uint8_t edns_version;
 	uint32_t name_crc; /* hf_crc32c() of the lowered qname: the key hash's start */
+	/* the first COOKIE option's data (RFC 7873): its offset in the
+	 * message and length (8 or 16..40); cookie_off 0 when there is none */
+	uint16_t cookie_off;
+	uint8_t cookie_len;
 };
 
 /* Bytes the parser may write at lname: the name and the rest of its last 8-byte word. */
@@ -60,7 +64,8 @@ struct hf_query {
  *   arcount == 1: must be OPT with root owner, rdata options well formed
  *          (each option header and length inside rdlen), else FORMERR;
  *          a COOKIE option (10) of a length other than 8 or 16..40 ->
- *          FORMERR with the OPT facts set (RFC 7873 5.2.2);
+ *          FORMERR with the OPT facts set (RFC 7873 5.2.2); the first
+ *          COOKIE's data is located in cookie_off/cookie_len;
  *          version != 0 -> BADVERS; udp size < 512 counts as 512
  *   bytes after the last record -> FORMERR
  *   qclass != IN -> REFUSED (checked after the OPT parse)

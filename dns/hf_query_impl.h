@@ -13,7 +13,8 @@
  * they are in the message), shifted down and stored whole with zeros
  * after the name.
  * An OPT adds ~10 cycles plus ~3 per option (and a compare or two per
- * option for the COOKIE length rule; none without options).
+ * option for the COOKIE: its length rule and where it is; none without
+ * options).
  *
  * Order of the checks when several apply: header (DROP, NOTIMP, FORMERR for
  * the counts), qname, question fixed part, OPT (FORMERR / BADVERS), trailing
@@ -60,6 +61,8 @@ static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t le
 	q->has_edns = 0;
 	q->do_bit = 0;
 	q->edns_version = 0;
+	q->cookie_off = 0;
+	q->cookie_len = 0;
 	if (HF_UNLIKELY(len < HF_DNS_HDR_LEN)) {
 		q->id = 0;
 		q->flags = 0;
@@ -170,12 +173,17 @@ static inline enum hf_query_verdict hf_query_parse(const uint8_t *p, uint16_t le
 			olen = hf_get16(p + pos + 2);
 			/* a COOKIE is 8 bytes (client cookie) or 16..40 (and a
 			 * server cookie), else FORMERR with an OPT (RFC 7873
-			 * 5.2.2). The length first: a client cookie passes on
-			 * one compare; olen - 16 wraps below 16. */
-			if (HF_UNLIKELY(olen != 8 && olen - 16 > 24 &&
-					hf_get16(p + pos) == HF_EDNS_OPT_COOKIE)) {
-				hf_query_set_edns(q, udp, eflags);
-				return HF_Q_FORMERR;
+			 * 5.2.2); olen - 16 wraps below 16. Only the first one
+			 * counts (RFC 7873 5.2): where it is, for the answer. */
+			if (hf_get16(p + pos) == HF_EDNS_OPT_COOKIE) {
+				if (HF_UNLIKELY(olen != 8 && olen - 16 > 24)) {
+					hf_query_set_edns(q, udp, eflags);
+					return HF_Q_FORMERR;
+				}
+				if (q->cookie_off == 0 && pos + 4u + olen <= end) {
+					q->cookie_off = (uint16_t)(pos + 4);
+					q->cookie_len = (uint8_t)olen;
+				}
 			}
 			pos += 4u + olen;
 			if (HF_UNLIKELY(pos > end))

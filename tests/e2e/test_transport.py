@@ -51,6 +51,28 @@ and TLS/853 on the transport thread. The cases:
   question, the rest nothing; rrl_slipped and drops.rrl say exactly that;
   TCP queries from the same client are answered meanwhile, and UDP again
   a second later.
+- cookies (an instance with cookie-secret, rrl-rate 5, rrl-slip 2): DNS
+  cookies (RFC 7873, RFC 9018), the server cookies checked byte for byte
+  against a SipHash-2-4 of our own:
+  - cookie_dig: `dig +cookie` gets a server cookie of ours ("good"), and
+    sent back it comes back as it was;
+  - cookie_udp: a client cookie alone gets a new server cookie; sent back it
+    is valid and echoed; one past half an hour is valid and renewed; one
+    more than an hour old, five minutes ahead, with a wrong hash or of
+    another form is invalid and answered with a new one; none gets none;
+    `holdfastctl cookie-secret set` keeps the previous secret valid (renewed
+    with the new one), a second change (`rotate`) drops it; the counters
+    cookies, cookies_valid and cookies_invalid moved by exactly those;
+  - cookie_rrl: 20 queries at once with a valid server cookie are all
+    answered (exempt from rrl-rate); 20 with a client cookie alone get 5 to
+    10 answers, the slips as BADCOOKIE with the question and a server
+    cookie to retry with, which is then answered at once;
+    badcookie_answers, rrl_slipped and drops.rrl say exactly that;
+  - cookie_tcp: over TCP and TLS the same cookies, never BADCOOKIE.
+- cookie-required (cookie-secret and cookie-required yes): a client cookie
+  alone, or an invalid server cookie, gets BADCOOKIE with a server cookie
+  over UDP and an answer over TCP; a query without a cookie is answered;
+  `dig +cookie +badcookie` retries with the new cookie and gets its answer.
 - bad_certificate: a missing certificate and a key that does not match each
   stop start-up with one line naming the file.
 - xdp_exception (the last group: net_af_xdp with `xdp-exception`, the
@@ -558,26 +580,31 @@ def case_acl():
           "and 2 drops (a query, a connection)")
 
 
-def case_rrl():
-    rig = RIG
-    time.sleep(1.1)  # the start-up probe's answer out of this second's budget
-    s0 = rig.ctl("stats")["total"]
+def udp_burst(rig, wires):
+    """Send wires at once from one UDP socket: the answers by ID (1.5 s)."""
     s = rig.netns.socket(socket.AF_INET)
+    got = {}
     try:
         s.connect((rig.lab["HF_LAB_SERVICE4"], 53))
-        wires = [build_query("www.test", qid=2000 + i) for i in range(20)]
         for w in wires:
             s.send(w)
-        got = {}
         s.settimeout(1.5)
         try:
-            while len(got) < 20:
+            while len(got) < len(wires):
                 r = Response(s.recv(65535))
                 got[r.id] = r
         except socket.timeout:
             pass
     finally:
         s.close()
+    return got
+
+
+def case_rrl():
+    rig = RIG
+    time.sleep(1.1)  # the start-up probe's answer out of this second's budget
+    s0 = rig.ctl("stats")["total"]
+    got = udp_burst(rig, [build_query("www.test", qid=2000 + i) for i in range(20)])
     ok = [r for r in got.values() if not r.tc and r.values(T_A) == [WWW_A]]
     tc = [r for r in got.values() if r.tc]
     check(len(ok) + len(tc) == len(got), f"answers neither whole nor TC=1: {[r.summary() for r in got.values()]}")
@@ -601,6 +628,271 @@ def case_rrl():
         c.close()
     time.sleep(1.1)  # a new second: the budget is back
     udp_ok(rig)
+
+
+# ------------------------------------------------------------- cookies
+
+COOKIE_SECRET, COOKIE_SECRET2 = "e5e973e5a6b2a43f48e7dc849e37bfcf", "445536bcd2513298075a5d379663c962"
+OPT_COOKIE = dns.edns.OptionType.COOKIE
+BADCOOKIE = 23
+M64 = (1 << 64) - 1
+
+
+def siphash24(key, data):
+    """SipHash-2-4 (Aumasson and Bernstein), 8 bytes as RFC 9018 writes them."""
+    k0, k1 = struct.unpack("<QQ", key)
+    v = [k0 ^ 0x736f6d6570736575, k1 ^ 0x646f72616e646f6d, k0 ^ 0x6c7967656e657261, k1 ^ 0x7465646279746573]
+
+    def rotl(x, b):
+        return ((x << b) | (x >> (64 - b))) & M64
+
+    def sipround():
+        v[0] = (v[0] + v[1]) & M64
+        v[1] = rotl(v[1], 13) ^ v[0]
+        v[0] = rotl(v[0], 32)
+        v[2] = (v[2] + v[3]) & M64
+        v[3] = rotl(v[3], 16) ^ v[2]
+        v[0] = (v[0] + v[3]) & M64
+        v[3] = rotl(v[3], 21) ^ v[0]
+        v[2] = (v[2] + v[1]) & M64
+        v[1] = rotl(v[1], 17) ^ v[2]
+        v[2] = rotl(v[2], 32)
+
+    tail = len(data) % 8
+    words = [struct.unpack_from("<Q", data, i)[0] for i in range(0, len(data) - tail, 8)]
+    words.append(struct.unpack("<Q", data[len(data) - tail:] + bytes(7 - tail) + bytes([len(data) & 0xff]))[0])
+    for m in words:
+        v[3] ^= m
+        sipround()
+        sipround()
+        v[0] ^= m
+    v[2] ^= 0xff
+    for _ in range(4):
+        sipround()
+    return struct.pack("<Q", v[0] ^ v[1] ^ v[2] ^ v[3])
+
+
+def server_cookie(secret, client, ts, addr):
+    """RFC 9018's server cookie for client (8 bytes) from addr at ts."""
+    ip = socket.inet_pton(socket.AF_INET6 if ":" in addr else socket.AF_INET, addr)
+    hdr = b"\x01\x00\x00\x00" + struct.pack("!I", ts & 0xffffffff)
+    return hdr + siphash24(bytes.fromhex(secret), client + hdr + ip)
+
+
+# RFC 9018 appendix A.1: the helper itself is right
+assert server_cookie(COOKIE_SECRET, bytes.fromhex("2464c4abcf10c957"), 1559731985,
+                     "198.51.100.100").hex() == "010000005cf79f111f8130c3eee29480"
+
+
+def cookie_of(r):
+    """The COOKIE option's data of an answer, or None."""
+    c = [o.to_wire() for o in (r.opt["options"] if r.opt else []) if o.otype == OPT_COOKIE]
+    check(len(c) <= 1, f"{len(c)} COOKIE options in one answer")
+    return c[0] if c else None
+
+
+def cookie_opts(data):
+    return [] if data is None else [dns.edns.GenericOption(OPT_COOKIE, data)]
+
+
+def check_new_cookie(r, client, addr, secret=COOKIE_SECRET, what=""):
+    """r carries client and a server cookie of `secret` made about now."""
+    c = cookie_of(r)
+    check(c is not None and len(c) == 24 and c[:8] == client, f"{what}: COOKIE {c.hex() if c else None}, "
+          f"expected {client.hex()} and a 16-byte server cookie")
+    ts = struct.unpack("!I", c[12:16])[0]
+    check(abs(ts - time.time()) <= 5, f"{what}: server cookie timestamp {ts}, now {time.time():.0f}")
+    check(c[8:] == server_cookie(secret, client, ts, addr), f"{what}: server cookie {c[8:].hex()} is not "
+          f"SipHash-2-4 of ours for {addr}")
+    return c
+
+
+def udp_cookie(rig, data, name="www.test", qid=None):
+    """One UDP query with COOKIE data (None: no option): (answer, our address)."""
+    s = rig.netns.socket(socket.AF_INET)
+    try:
+        s.connect((rig.lab["HF_LAB_SERVICE4"], 53))
+        s.settimeout(2.0)
+        wire = build_query(name, qid=qid, options=cookie_opts(data))
+        s.send(wire)
+        r = Response(s.recv(65535))
+        check(r.id == int.from_bytes(wire[:2], "big"), f"answer {r.summary()} to another ID")
+        return r, s.getsockname()[0]
+    finally:
+        s.close()
+
+
+def cookie_counters(rig):
+    t = rig.ctl("stats")["total"]
+    return {k: t[k] for k in ("cookies", "cookies_valid", "cookies_invalid", "badcookie_answers",
+                              "rrl_slipped")} | {"drops.rrl": t["drops"]["rrl"]}
+
+
+def moved(c0, c1):
+    return {k: c1[k] - c0[k] for k in c0 if c1[k] != c0[k]}
+
+
+def answered(r, what):
+    check(r.rcode == NOERROR and not r.tc and r.values(T_A) == [WWW_A], f"{what}: {r.summary()}")
+
+
+def case_cookie_dig():
+    rig = RIG
+    time.sleep(1.1)  # a second of rrl-rate of its own
+    s4 = rig.lab["HF_LAB_SERVICE4"]
+    c0 = cookie_counters(rig)
+    out = dig(rig, "+cookie=2464c4abcf10c957", f"@{s4}", "www.test", "A")
+    line = [ln for ln in out.splitlines() if ln.startswith("; COOKIE: ")]
+    check(len(line) == 1 and line[0].endswith(" (good)") and WWW_A in out,
+          f"dig +cookie: no good COOKIE line: {out.strip()[-600:]}")
+    full = line[0].split()[2]
+    check(len(full) == 48 and full.startswith("2464c4abcf10c95701000000"), f"dig +cookie: COOKIE {full}")
+    out = dig(rig, f"+cookie={full}", f"@{s4}", "www.test", "A")
+    check(f"; COOKIE: {full} (good)" in out and WWW_A in out, f"dig +cookie={full}: {out.strip()[-600:]}")
+    d = moved(c0, cookie_counters(rig))
+    check(d == {"cookies": 2, "cookies_valid": 1}, f"counters moved {d}")
+
+
+def case_cookie_udp():
+    rig = RIG
+    time.sleep(1.1)
+    cl = bytes.fromhex("0123456789abcdef")
+    c0 = cookie_counters(rig)
+    r, me = udp_cookie(rig, cl)
+    answered(r, "a client cookie alone")
+    c = check_new_cookie(r, cl, me, what="a client cookie alone")
+    r, _ = udp_cookie(rig, c)
+    answered(r, "its server cookie sent back")
+    check(cookie_of(r) == c, f"a young valid cookie is echoed: got {cookie_of(r).hex()}, sent {c.hex()}")
+    now = int(time.time())
+    for age, valid in ((2000, True), (3700, False), (-600, False)):
+        old = cl + server_cookie(COOKIE_SECRET, cl, now - age, me)
+        r, _ = udp_cookie(rig, old)
+        answered(r, f"a server cookie {age} s old")
+        check_new_cookie(r, cl, me, what=f"a server cookie {age} s old")
+    r, _ = udp_cookie(rig, c[:23] + bytes([c[23] ^ 1]))
+    answered(r, "a wrong hash")
+    check_new_cookie(r, cl, me, what="a wrong hash")
+    d = moved(c0, cookie_counters(rig))
+    check(d == {"cookies": 6, "cookies_valid": 2, "cookies_invalid": 3}, f"counters moved {d}")
+    time.sleep(1.1)
+    r, _ = udp_cookie(rig, c[:16])  # a server cookie of 8 bytes: not RFC 9018's
+    answered(r, "an 8-byte server cookie")
+    check_new_cookie(r, cl, me, what="an 8-byte server cookie")
+    r, _ = udp_cookie(rig, None)
+    answered(r, "no cookie")
+    check(cookie_of(r) is None, "an answer to a query without a cookie has one")
+    # a new secret: the previous one still validates, renewed with the new
+    rig.ctl("cookie-secret", "set", COOKIE_SECRET2)
+    r, _ = udp_cookie(rig, c)
+    answered(r, "a cookie of the previous secret")
+    c2 = check_new_cookie(r, cl, me, secret=COOKIE_SECRET2, what="a cookie of the previous secret")
+    rig.ctl("cookie-secret", "rotate")  # two changes on: c is no longer ours, c2 is
+    r, _ = udp_cookie(rig, c)
+    answered(r, "a cookie two secrets old")
+    check(cookie_of(r)[8:] not in (c[8:], c2[8:]), "a cookie two secrets old was echoed")
+    time.sleep(1.1)
+    r, _ = udp_cookie(rig, c2)
+    answered(r, "a cookie of the secret before rotate")
+    check(cookie_of(r)[8:] != c2[8:], "a cookie of the previous secret was echoed, not renewed")
+    rig.ctl("cookie-secret", "set", COOKIE_SECRET)  # for the cases after
+    d = moved(c0, cookie_counters(rig))
+    check(d == {"cookies": 10, "cookies_valid": 4, "cookies_invalid": 5}, f"counters moved {d}")
+
+
+def case_cookie_rrl():
+    rig = RIG
+    cl = bytes.fromhex("fedcba9876543210")
+    time.sleep(1.1)
+    r, me = udp_cookie(rig, cl)
+    c = check_new_cookie(r, cl, me, what="a client cookie alone")
+    time.sleep(1.1)
+    c0 = cookie_counters(rig)
+    # a valid server cookie: never limited
+    got = udp_burst(rig, [build_query("www.test", qid=3000 + i, options=cookie_opts(c)) for i in range(20)])
+    check(len(got) == 20, f"{len(got)} of 20 answered with a valid server cookie at rrl-rate 5")
+    for r in got.values():
+        answered(r, "a valid cookie over the rate")
+        check(cookie_of(r) == c, "the valid cookie echoed")
+    d = moved(c0, cookie_counters(rig))
+    check(d == {"cookies": 20, "cookies_valid": 20}, f"counters moved {d}")
+    # a client cookie alone: limited, the slips are BADCOOKIE
+    got = udp_burst(rig, [build_query("www.test", qid=4000 + i, options=cookie_opts(cl)) for i in range(20)])
+    ok = [r for r in got.values() if r.rcode == NOERROR]
+    bad = [r for r in got.values() if r.rcode == BADCOOKIE]
+    check(len(ok) + len(bad) == len(got), f"answers neither NOERROR nor BADCOOKIE: "
+          f"{[r.summary() for r in got.values()]}")
+    for r in ok:
+        answered(r, "a client cookie within the rate")
+        check_new_cookie(r, cl, me, what="a client cookie within the rate")
+    for r in bad:
+        check(not r.answer and not r.tc and r.questions and r.questions[0][0] == "www.test."
+              and r.opt["ext_rcode"] == 1 and (r.flags & 0xf) == 7, f"a BADCOOKIE slip: {r.summary()}")
+        nc = check_new_cookie(r, cl, me, what="a BADCOOKIE slip")
+    check(5 <= len(ok) <= 10 and len(bad) >= 4, f"{len(ok)} answered, {len(bad)} BADCOOKIE, "
+          f"{20 - len(got)} dropped of 20 at rrl-rate 5, rrl-slip 2")
+    d = moved(c0, cookie_counters(rig))
+    want = {"cookies": 40, "cookies_valid": 20, "badcookie_answers": len(bad), "rrl_slipped": len(bad)}
+    if len(got) < 20:
+        want["drops.rrl"] = 20 - len(got)
+    check(d == want, f"counters moved {d}, expected {want}")
+    # the retry BADCOOKIE asks for: with the server cookie it is answered at once
+    r, _ = udp_cookie(rig, nc)
+    answered(r, "the retry with the BADCOOKIE's server cookie")
+
+
+def case_cookie_tcp():
+    rig = RIG
+    cl = bytes.fromhex("1122334455667788")
+    c0 = cookie_counters(rig)
+    for tls in (False, True):
+        s = connect(rig, port=853 if tls else 53, tls=tls)
+        try:
+            me = s.getsockname()[0]
+            r = ask(s, "www.test", options=cookie_opts(cl))
+            answered(r, f"{'TLS' if tls else 'TCP'}: a client cookie alone")
+            c = check_new_cookie(r, cl, me, what=f"{'TLS' if tls else 'TCP'}: a client cookie alone")
+            r = ask(s, "www.test", options=cookie_opts(c))
+            answered(r, f"{'TLS' if tls else 'TCP'}: its server cookie")
+            check(cookie_of(r) == c, f"{'TLS' if tls else 'TCP'}: the valid cookie echoed")
+            r = ask(s, "www.test", options=cookie_opts(c[:23] + bytes([c[23] ^ 1])))
+            answered(r, f"{'TLS' if tls else 'TCP'}: a wrong hash")
+            check_new_cookie(r, cl, me, what=f"{'TLS' if tls else 'TCP'}: a wrong hash")
+        finally:
+            s.close()
+    d = moved(c0, cookie_counters(rig))
+    check(d == {"cookies": 6, "cookies_valid": 2, "cookies_invalid": 2}, f"counters moved {d}")
+
+
+def case_cookie_required():
+    rig = RIG
+    cl = bytes.fromhex("a1a2a3a4a5a6a7a8")
+    c0 = cookie_counters(rig)
+    r, _ = udp_cookie(rig, None)
+    answered(r, "no cookie, cookie-required")
+    r, me = udp_cookie(rig, cl)
+    check(r.rcode == BADCOOKIE and not r.answer and r.questions and r.questions[0][0] == "www.test.",
+          f"a client cookie alone, cookie-required: {r.summary()}")
+    c = check_new_cookie(r, cl, me, what="BADCOOKIE")
+    r, _ = udp_cookie(rig, c)
+    answered(r, "the retry with the server cookie")
+    check(cookie_of(r) == c, "the valid cookie echoed")
+    r, _ = udp_cookie(rig, c[:23] + bytes([c[23] ^ 1]))
+    check(r.rcode == BADCOOKIE and not r.answer, f"a wrong hash, cookie-required: {r.summary()}")
+    check_new_cookie(r, cl, me, what="BADCOOKIE to a wrong hash")
+    s = connect(rig)
+    try:
+        r = ask(s, "www.test", options=cookie_opts(cl))
+        answered(r, "TCP: a client cookie alone, cookie-required")
+        check_new_cookie(r, cl, s.getsockname()[0], what="TCP")
+    finally:
+        s.close()
+    d = moved(c0, cookie_counters(rig))
+    check(d == {"cookies": 4, "cookies_valid": 1, "cookies_invalid": 1, "badcookie_answers": 2},
+          f"counters moved {d}")
+    out = dig(rig, "+cookie", "+badcookie", f"@{rig.lab['HF_LAB_SERVICE4']}", "www.test", "A")
+    check("status: NOERROR" in out and WWW_A in out and " (good)" in out,
+          f"dig +cookie +badcookie: {out.strip()[-600:]}")
 
 
 def case_bad_certificate():
@@ -721,6 +1013,10 @@ def main():
                                  case_tls_kdig, case_dnssec_ede, case_tls_reload]),
             ("limits", {"tcp-max-connections-per-client": "3", "tcp-idle-timeout": "1s"}, [case_limits]),
             ("rrl", {"rrl-rate": "5", "rrl-slip": "2"}, [case_rrl]),
+            ("cookies", {"cookie-secret": COOKIE_SECRET, "rrl-rate": "5", "rrl-slip": "2"},
+             [case_cookie_dig, case_cookie_udp, case_cookie_rrl, case_cookie_tcp]),
+            ("cookie-required", {"cookie-secret": COOKIE_SECRET, "cookie-required": "yes"},
+             [case_cookie_required]),
             ("access-control", {"extra": [("access-control", f"{ACL_REFUSED4}/32 refuse"),
                                           ("access-control", f"{ACL_DROPPED4}/32 drop"),
                                           ("access-control", f"{ACL_REFUSED6}/128 refuse"),

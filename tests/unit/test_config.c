@@ -908,6 +908,46 @@ static void test_dump(void)
 	CHECK_EQ(small[21], 'x');
 }
 
+/* cookie-secret: 32 hex digits or random, never shown in a dump;
+ * cookie-required a yes/no. */
+static void test_cookie_keys(void)
+{
+	struct hf_config c;
+	char err[256], dump[16384];
+	static const uint8_t want[16] = {0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f,
+					 0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf};
+	hf_config_defaults(&c);
+	CHECK(!c.cookie_secret.set);
+	CHECK(!c.cookie_required);
+	hf_config_dump(&c, dump, sizeof(dump));
+	CHECK(strstr(dump, "# cookie-secret: (not set)\n") != NULL);
+	CHECK_EQ(hf_config_set(&c, "cookie-secret", "E5E973E5A6B2A43F48e7dc849e37bfcf", NULL, err,
+			       sizeof(err)),
+		 0);
+	CHECK(c.cookie_secret.set);
+	CHECK_MEM(c.cookie_secret.key, want, 16);
+	hf_config_dump(&c, dump, sizeof(dump));
+	CHECK(strstr(dump, "cookie-secret: (hidden)\n") != NULL);
+	CHECK(strstr(dump, "e5e973") == NULL && strstr(dump, "E5E973") == NULL);
+	/* random: 16 bytes from the kernel, another each time */
+	CHECK_EQ(hf_config_set(&c, "cookie-secret", "random", NULL, err, sizeof(err)), 0);
+	CHECK(memcmp(c.cookie_secret.key, want, 16) != 0);
+	memcpy(dump, c.cookie_secret.key, 16);
+	CHECK_EQ(hf_config_set(&c, "cookie-secret", "random", NULL, err, sizeof(err)), 0);
+	CHECK(memcmp(c.cookie_secret.key, dump, 16) != 0);
+	/* the value is never echoed in an error */
+	CHECK_EQ(hf_config_set(&c, "cookie-secret", "e5e973e5a6b2a43f48e7dc849e37bfc", NULL, err,
+			       sizeof(err)),
+		 HF_EINVAL);
+	CHECK(strcmp(err, "cookie-secret: is not 32 hex digits (16 bytes) or random") == 0);
+	CHECK_EQ(hf_config_set(&c, "cookie-secret", "g5e973e5a6b2a43f48e7dc849e37bfcf", NULL, err,
+			       sizeof(err)),
+		 HF_EINVAL);
+	CHECK(strcmp(err, "cookie-secret: is not 32 hex digits (16 bytes) or random") == 0);
+	CHECK_EQ(hf_config_set(&c, "cookie-required", "yes", NULL, err, sizeof(err)), 0);
+	CHECK(c.cookie_required);
+}
+
 /* The example file at the top of the tree loads and passes the checks.
  * Found from HF_SOURCE_ROOT (meson test sets it), else from this file's
  * path as compiled; not found is a failure, never a skip. */
@@ -1088,6 +1128,7 @@ int main(void)
 		TEST_CASE(test_check),
 		TEST_CASE(test_dump),
 		TEST_CASE(test_dnssec_keys),
+		TEST_CASE(test_cookie_keys),
 		TEST_CASE(test_example_file),
 		TEST_CASE(test_nta_keys),
 		TEST_CASE(test_exception_interface),

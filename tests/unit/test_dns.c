@@ -405,8 +405,23 @@ static void test_query_cookie_length(void)
 			CHECK_EQ(q.udp_size, 1400);
 			CHECK_EQ(q.do_bit, 1);
 			CHECK_EQ(q.question_end, qlen);
+			/* a good one is located: its data behind the OPT
+			 * header (11) and the padding option */
+			CHECK_EQ(q.cookie_off, cases[i].v == HF_Q_OK ? qlen + 11 + pad + 4 : 0);
+			CHECK_EQ(q.cookie_len, cases[i].v == HF_Q_OK ? n : 0);
 		}
 	}
+	/* the first of two is the one (RFC 7873 5.2) */
+	static const uint8_t first[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 10, 0, 16,
+					1, 2,  3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6,  7, 8};
+	len = add_opt(b, qlen, 1232, 0, false, first, sizeof(first));
+	CHECK_EQ(qparse(b, len, &q, lname), HF_Q_OK);
+	CHECK_EQ(q.cookie_off, qlen + 11 + 4);
+	CHECK_EQ(q.cookie_len, 8);
+	/* none without one */
+	len = add_opt(b, qlen, 1232, 0, false, NULL, 0);
+	CHECK_EQ(qparse(b, len, &q, lname), HF_Q_OK);
+	CHECK_EQ(q.cookie_off, 0);
 	/* other options have no such rule: a 3-byte padding option is fine */
 	static const uint8_t pad3[] = {0, 12, 0, 3, 0, 0, 0};
 	len = add_opt(b, qlen, 1232, 0, false, pad3, sizeof(pad3));

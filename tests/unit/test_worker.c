@@ -6,6 +6,7 @@
  * port completes), the RX checksum flags a port sets, a VLAN tag kept in
  * the answer, and ARP. The frames come from bench/hf_bench_dns.c.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -181,6 +182,97 @@ static void test_arp(void)
 	CHECK(memcmp(out + 38, &sip, 4) == 0);
 }
 
+/* The COOKIE option ending an answer to an EDNS query for a bench name
+ * (header, question, OPT at the end): its 24 data bytes, or NULL. */
+static const uint8_t *answer_cookie(const uint8_t *out, uint32_t n)
+{
+	const uint8_t *o = out + n - 28;
+	if (n < HF_BD_DNS_OFF + 12 + 39 || hf_get16(o) != HF_EDNS_OPT_COOKIE ||
+	    hf_get16(o + 2) != 24 || hf_get16(o - 2) != 28 || hf_get16(o - 10) != HF_TYPE_OPT)
+		return NULL;
+	return o + 4;
+}
+
+/* DNS cookies on the UDP path: a client cookie gets a server cookie made
+ * now for the frame's source, in the OPT, checksums right; sent back it
+ * is echoed; with RRL at 1 a second a valid cookie is never limited and a
+ * client cookie alone is slipped as BADCOOKIE with a server cookie;
+ * cookie-required answers BADCOOKIE to a client cookie alone. Counted. */
+static void test_cookies(void)
+{
+	static const uint8_t secret[16] = {0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f,
+					   0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf};
+	static const uint8_t cl[8] = {0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57};
+	uint8_t name[HF_BD_NAME_LEN], f[HF_BD_FRAME_MAX], fv[HF_BD_FRAME_MAX], out[2048];
+	uint8_t want[HF_COOKIE_OPT_LEN];
+	const struct hf_counters *k = &bw.shared->ctr;
+	struct hf_counters k0 = *k;
+	struct hf_worker *w = &bw.w;
+	const uint8_t *c;
+	uint32_t len, lenv, n;
+
+	hf_cookie_set(&w->cookie, true, secret, w->now_ms);
+	hf_bd_name(name, 'n', 11);
+	len = (uint32_t)hf_bd_frame(f, name, 0x0b0b, true);
+	memcpy(want, cl, 8);
+	hf_cookie_make(&w->cookie, cl, f + 14 + 12, 4, hf_cookie_now(&w->cookie, w->now_ms),
+		       want + 8);
+	len = (uint32_t)hf_bd_add_cookie(f, len, cl, 8);
+	n = exchange(f, len, 0, out, NULL, NULL);
+	CHECK(hf_bd_check_answer(out, n, hf_bd_addr(11)) == NULL);
+	CHECK_EQ(n, HF_BD_DNS_OFF + 12 + HF_BD_NAME_LEN + 4 + 16 + 11 + 28);
+	c = answer_cookie(out, n);
+	CHECK(c != NULL && memcmp(c, want, sizeof(want)) == 0);
+	/* sent back: valid, echoed */
+	hf_bd_name(name, 'n', 12);
+	lenv = (uint32_t)hf_bd_add_cookie(fv, hf_bd_frame(fv, name, 0x0c0c, true), want, 24);
+	n = exchange(fv, lenv, 0, out, NULL, NULL);
+	CHECK(hf_bd_check_answer(out, n, hf_bd_addr(12)) == NULL);
+	c = answer_cookie(out, n);
+	CHECK(c != NULL && memcmp(c, want, sizeof(want)) == 0);
+	CHECK_EQ(k->cookies - k0.cookies, 2);
+	CHECK_EQ(k->cookies_valid - k0.cookies_valid, 1);
+
+	/* RRL at 1 answer a second, every limited one slipped */
+	bw.conf.rrl =
+		(struct hf_rrl_conf){.rate = 1, .slip = 1, .plen4 = 24, .plen6 = 56, .slots = 1024};
+	w->rrl = calloc(1024, sizeof(*w->rrl));
+	CHECK(w->rrl != NULL);
+	for (int i = 0; i < 3; i++) {
+		n = exchange(fv, lenv, 0, out, NULL, NULL);
+		CHECK(hf_bd_check_answer(out, n, hf_bd_addr(12)) == NULL);
+	}
+	CHECK(exchange(f, len, 0, out, NULL, NULL) > 0); /* the second's one answer */
+	n = exchange(f, len, 0, out, NULL, NULL);	 /* over: BADCOOKIE, not TC */
+	CHECK_EQ(n, HF_BD_DNS_OFF + 12 + HF_BD_NAME_LEN + 4 + 11 + 28);
+	CHECK_EQ(hf_get16(out + HF_BD_DNS_OFF + 2) & 0x820f, 0x8007); /* QR, no TC, rcode 23 & 15 */
+	CHECK_EQ(hf_get16(out + HF_BD_DNS_OFF + 6), 0);
+	CHECK_EQ(out[HF_BD_DNS_OFF + 12 + HF_BD_NAME_LEN + 4 + 5], 1); /* 23 >> 4 in the OPT */
+	c = answer_cookie(out, n);
+	CHECK(c != NULL && memcmp(c, want, 8) == 0 && c[8] == 1);
+	CHECK_EQ(k->badcookie - k0.badcookie, 1);
+	CHECK_EQ(k->rrl_slipped - k0.rrl_slipped, 1);
+	free(w->rrl);
+	w->rrl = NULL;
+	bw.conf.rrl.rate = 0;
+
+	/* cookie-required: a client cookie alone gets BADCOOKIE, a valid one its answer */
+	w->cookie.required = true;
+	n = exchange(f, len, 0, out, NULL, NULL);
+	CHECK_EQ(hf_get16(out + HF_BD_DNS_OFF + 2) & 0xf, 7);
+	CHECK(answer_cookie(out, n) != NULL);
+	n = exchange(fv, lenv, 0, out, NULL, NULL);
+	CHECK(hf_bd_check_answer(out, n, hf_bd_addr(12)) == NULL);
+	w->cookie.required = false;
+	CHECK_EQ(k->badcookie - k0.badcookie, 2);
+	CHECK_EQ(k->cookies_invalid - k0.cookies_invalid, 0);
+	/* off: no cookie in the answer */
+	hf_cookie_set(&w->cookie, false, secret, w->now_ms);
+	n = exchange(f, len, 0, out, NULL, NULL);
+	CHECK(hf_bd_check_answer(out, n, hf_bd_addr(11)) == NULL);
+	CHECK(answer_cookie(out, n) == NULL);
+}
+
 static int setup(void)
 {
 	struct hf_cache_conf cc;
@@ -221,6 +313,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_rx_checksum_flags),
 		TEST_CASE(test_vlan),
 		TEST_CASE(test_arp),
+		TEST_CASE(test_cookies),
 	};
 	int rc;
 
