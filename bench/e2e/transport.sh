@@ -176,7 +176,8 @@ render() { # template output
 	sed -e "s|@DIR@|$run|g" -e "s|@LISTEN@|$SERVICE4|g" -e "s|@PORT@|53|g" \
 		-e "s|@PIDFILE@|$run/${2%.conf}.self.pid|g" \
 		-e "s|@UPSTREAM@|$HF_LAB_UPSTREAM_ADDR@53|g" -e "s|@UPSTREAM_KRES@|$HF_LAB_UPSTREAM_ADDR@53|g" \
-		"$here/$1" >"$run/$2"
+		-e "s|@UNBOUND_MODULES@|iterator|g" -e "s|@UNBOUND_ANCHOR@|# no trust anchor|g" \
+		-e "s|@KRES_ANCHOR@|-- no trust anchor|g" "$here/$1" >"$run/$2"
 }
 render unbound.conf.in unbound.conf
 cat >>"$run/unbound.conf" <<EOF
