@@ -161,6 +161,7 @@ def main():
     results = []
     try:
         rig.lab_up()
+        rig.config["nta-state-file"] = os.path.join(rig.lab["HF_LAB_DIR"], "nta.state")
         rig.start()
         etcd.up()
         for n in [int(x) for x in args.agents.split(",")]:
