@@ -471,7 +471,7 @@ def case_latency():
     for n in names:
         _, obj, _, _ = fleet_ctl("nta", "remove", n, "--wait", "5s")
         rms.append(obj["wait_ms"])
-    print(f"#   fleet NTA add, etcd commit to applied on both sites (every core): p50 {pct(adds, 50)} ms, "
+    print(f"#   fleet NTA add, etcd commit to applied on every site (every core): p50 {pct(adds, 50)} ms, "
           f"p99 {pct(adds, 99)} ms, max {max(adds)} ms (50 adds); whole holdfastctl --fleet --wait: "
           f"p50 {pct(ends, 50):.0f} ms, p99 {pct(ends, 99):.0f} ms", flush=True)
     print(f"#   fleet NTA remove: p50 {pct(rms, 50)} ms, p99 {pct(rms, 99)} ms (50 removes)", flush=True)
