@@ -388,7 +388,10 @@ static void watch_step(struct agent *a, uint64_t now)
 			return;
 		hf_fleet_key(key, sizeof(key), a->prefix, HF_FLEET_STATE, NULL);
 		if (hf_etcd_watch_start(&a->etcd, &a->w, key, a->applied + 1) != 0) {
-			a->retry_ms = now + 100;
+			/* etcd refusing our user: not ten password checks a second */
+			a->retry_ms =
+				now +
+				(a->etcd.user != NULL && a->etcd.token[0] == '\0' ? 1000 : 100);
 			return;
 		}
 		a->watching = true;
@@ -454,6 +457,9 @@ static const char usage_text[] =
 	"  --etcd-cacert F, --etcd-cert F, --etcd-key F\n"
 	"                       https:// endpoints: the members' CA, our client\n"
 	"                       certificate and its key (etcd --client-cert-auth)\n"
+	"  --etcd-user U --etcd-password-file F\n"
+	"                       etcd's auth: authenticate as U, the password in F's\n"
+	"                       first line\n"
 	"  --prefix P           the fleet's key prefix (default " HF_FLEET_PREFIX_DEF ")\n"
 	"  -s, --socket PATH    holdfast's management socket (default "
 	"/run/holdfast/control.sock)\n"
@@ -468,7 +474,12 @@ static const char usage_text[] =
 	"                       NS) each interval; no NOERROR or NXDOMAIN answer for D\n"
 	"                       (default 2s): unhealthy. NAME \"*.ZONE\": a fresh label\n"
 	"                       under ZONE each time (never cached: the control plane\n"
-	"                       must resolve it)\n";
+	"                       must resolve it)\n"
+	"  --stall-after D, --stall-load N\n"
+	"                       a worker core whose rx_packets (stats --per-core) stood\n"
+	"                       still for D (default 2s) while the other worker cores\n"
+	"                       received at least N packets (default 1000; 0: off):\n"
+	"                       unhealthy\n";
 
 static int duration(const char *opt, const char *v, uint64_t *out)
 {
@@ -496,14 +507,19 @@ int main(int argc, char **argv)
 		{"probe", required_argument, NULL, 'P'},
 		{"probe-name", required_argument, NULL, 'Q'},
 		{"probe-fail", required_argument, NULL, 'F'},
+		{"stall-after", required_argument, NULL, 'S'},
+		{"stall-load", required_argument, NULL, 'L'},
 		{"etcd-cacert", required_argument, NULL, 'A'},
 		{"etcd-cert", required_argument, NULL, 'C'},
 		{"etcd-key", required_argument, NULL, 'K'},
+		{"etcd-user", required_argument, NULL, 'U'},
+		{"etcd-password-file", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static struct agent a;
 	const char *etcd = HF_FLEET_ETCD_DEF, *tls[3] = {NULL, NULL, NULL};
+	const char *user = NULL, *password_file = NULL;
 	struct sigaction sa = {.sa_handler = on_signal};
 	int c, rc;
 
@@ -514,6 +530,8 @@ int main(int argc, char **argv)
 	a.hold_down_ms = 10000;
 	a.mgmt_timeout_ms = 2000;
 	a.probe_fail_ms = 2000;
+	a.stall_ms = 2000;
+	a.stall_load = 1000;
 	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -564,10 +582,34 @@ int main(int argc, char **argv)
 			if (duration("--probe-fail", optarg, &a.probe_fail_ms) != 0)
 				return 2;
 			break;
+		case 'S':
+			if (duration("--stall-after", optarg, &a.stall_ms) != 0)
+				return 2;
+			break;
+		case 'L': {
+			char *end;
+			errno = 0;
+			a.stall_load = strtoull(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-') {
+				fprintf(stderr,
+					"holdfast-fleet: --stall-load needs a number of packets, "
+					"not "
+					"\"%s\"\n",
+					optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'A':
 		case 'C':
 		case 'K':
 			tls[c == 'A' ? 0 : c == 'C' ? 1 : 2] = optarg;
+			break;
+		case 'U':
+			user = optarg;
+			break;
+		case 'W':
+			password_file = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -580,7 +622,8 @@ int main(int argc, char **argv)
 	if (optind != argc || a.site == NULL || a.site[0] == '\0' || strchr(a.site, '/') ||
 	    a.prefix[0] == '\0' || a.prefix[strlen(a.prefix) - 1] != '/' ||
 	    (a.nbird > 0) != (a.bird_sock != NULL) ||
-	    (a.probe_addr != NULL) != (a.probe_name != NULL)) {
+	    (a.probe_addr != NULL) != (a.probe_name != NULL) ||
+	    (user != NULL) != (password_file != NULL)) {
 		fputs(usage_text, stderr);
 		return 2;
 	}
@@ -591,6 +634,11 @@ int main(int argc, char **argv)
 	a.etcd.cacert = tls[0];
 	a.etcd.cert = tls[1];
 	a.etcd.key = tls[2];
+	if (user != NULL && hf_etcd_auth(&a.etcd, user, password_file) != 0) {
+		fprintf(stderr, "holdfast-fleet: %s\n", a.etcd.err);
+		hf_etcd_fini(&a.etcd);
+		return 2;
+	}
 	if (hf_agent_health_init(&a) != 0)
 		return 2;
 	sigaction(SIGINT, &sa, NULL);

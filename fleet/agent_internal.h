@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "common/hf_limits.h"
 #include "fleet/hf_etcd.h"
 #include "fleet/hf_fleet.h"
 
@@ -27,6 +28,7 @@ struct agent {
 	const char *bird_sock, *bird_protos[HF_AGENT_BIRD_MAX];
 	unsigned nbird;
 	const char *probe_netns, *probe_addr, *probe_name;
+	uint64_t stall_ms, stall_load; /* the counter rule; stall_load 0: off */
 	struct hf_etcd etcd;
 
 	/* fleet state */
@@ -48,6 +50,14 @@ struct agent {
 	uint16_t probe_ids[HF_AGENT_PROBES]; /* the last queries' IDs */
 	uint64_t probe_seq, probe_rnd;
 	uint64_t probe_ok_ms; /* last answer to the probe */
+
+	/* the counter rule (health.c): per worker core, its rx_packets when
+	 * last seen, when they last moved, and the other worker cores' sum
+	 * then; ncores 0: start again (holdfast restarted, counters reset) */
+	unsigned ncores;
+	uint64_t core_rx[HF_MAX_WORKERS], core_moved_ms[HF_MAX_WORKERS];
+	uint64_t others_at_move[HF_MAX_WORKERS];
+	uint64_t cores_started; /* holdfast's start time the cores are of */
 };
 
 void hf_agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

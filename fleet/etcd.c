@@ -2,12 +2,14 @@
 /*
  * holdfast fleet/: the etcd v3 JSON gateway client (hf_etcd.h).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "control/hf_mgmt.h"
@@ -113,8 +115,40 @@ oom:
 	return -1;
 }
 
+int hf_etcd_auth(struct hf_etcd *e, const char *user, const char *password_file)
+{
+	FILE *f = fopen(password_file, "re");
+	char line[512];
+	size_t l;
+
+	if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
+		snprintf(e->err, sizeof(e->err), "etcd password file %.300s: %s", password_file,
+			 f == NULL ? strerror(errno) : "empty");
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	l = strcspn(line, "\r\n");
+	line[l] = '\0';
+	free(e->user);
+	free(e->password);
+	e->user = strdup(user);
+	e->password = strdup(line);
+	OPENSSL_cleanse(line, sizeof(line));
+	if (e->user == NULL || e->password == NULL) {
+		snprintf(e->err, sizeof(e->err), "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 void hf_etcd_fini(struct hf_etcd *e)
 {
+	if (e->password != NULL)
+		OPENSSL_cleanse(e->password, strlen(e->password));
+	free(e->user);
+	free(e->password);
 	for (unsigned i = 0; i < e->n; i++)
 		free(e->endpoints[i]);
 	if (e->curl != NULL)
@@ -125,6 +159,25 @@ void hf_etcd_fini(struct hf_etcd *e)
 void hf_etcd_rotate(struct hf_etcd *e)
 {
 	e->cur = (e->cur + 1) % e->n;
+	e->token[0] = '\0'; /* authenticate again, there */
+}
+
+/* The request's headers: the content type, and the token once there is one. */
+static struct curl_slist *headers(const struct hf_etcd *e)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	if (h != NULL && e->token[0] != '\0') {
+		char a[300];
+		struct curl_slist *t;
+		snprintf(a, sizeof(a), "Authorization: %s", e->token);
+		t = curl_slist_append(h, a);
+		if (t == NULL) {
+			curl_slist_free_all(h);
+			return NULL;
+		}
+		h = t;
+	}
+	return h;
 }
 
 /* The TLS files on a handle (they only matter for https:// endpoints). */
@@ -138,26 +191,77 @@ static void tls_opts(const struct hf_etcd *e, CURL *c)
 		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
 }
 
+static json_object *request(struct hf_etcd *e, const char *path, const char *body);
+
+/* With a user and no token for the current endpoint: get one. 0, 1 the
+ * endpoint could not be reached (rotated), -1 etcd refused (e->err). */
+static int authenticate(struct hf_etcd *e)
+{
+	json_object *q, *r, *t;
+	unsigned cur = e->cur;
+
+	if (e->user == NULL || e->token[0] != '\0')
+		return 0;
+	q = json_object_new_object();
+	if (q == NULL) {
+		snprintf(e->err, sizeof(e->err), "out of memory");
+		return -1;
+	}
+	json_object_object_add(q, "name", json_object_new_string(e->user));
+	json_object_object_add(q, "password", json_object_new_string(e->password));
+	r = request(e, NULL, json_object_to_json_string(q));
+	json_object_put(q);
+	if (r == NULL)
+		return e->cur != cur ? 1 : -1;
+	if (!json_object_object_get_ex(r, "token", &t) ||
+	    strlen(json_object_get_string(t)) >= sizeof(e->token)) {
+		snprintf(e->err, sizeof(e->err), "etcd authenticate: no usable token in the reply");
+		json_object_put(r);
+		return -1;
+	}
+	snprintf(e->token, sizeof(e->token), "%s", json_object_get_string(t));
+	json_object_put(r);
+	return 0;
+}
+
 /*
  * POST body to path on the current endpoint, trying each endpoint once
  * in turn while the request cannot be sent or the member answers with a
- * server error (no leader, leader changed, shutting down). The parsed
- * reply, or NULL with e->err set.
+ * server error (no leader, leader changed, shutting down). With a user, a
+ * token first (path NULL: this is the authenticate request), and once
+ * more when etcd no longer takes the token. The parsed reply, or NULL
+ * with e->err set.
  */
 static json_object *request(struct hf_etcd *e, const char *path, const char *body)
 {
 	CURL *c = e->curl;
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	bool again = true;
+
+	e->refused = false;
 
 	for (unsigned tries = 0; tries < e->n; tries++) {
+		struct curl_slist *hdr;
 		struct hf_emit b;
 		char url[320];
 		long code = 0;
 		CURLcode rc;
 		json_object *j;
 
+		if (path != NULL) {
+			int a = authenticate(e);
+			if (a < 0)
+				return NULL;
+			if (a > 0)
+				continue; /* rotated: the next member */
+		}
+		hdr = headers(e);
+		if (hdr == NULL) {
+			snprintf(e->err, sizeof(e->err), "out of memory");
+			return NULL;
+		}
 		hf_emit_init(&b, false);
-		snprintf(url, sizeof(url), "%s%s", e->endpoints[e->cur], path);
+		snprintf(url, sizeof(url), "%s%s", e->endpoints[e->cur],
+			 path != NULL ? path : "/v3/auth/authenticate");
 		curl_easy_reset(c);
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -176,23 +280,31 @@ static json_object *request(struct hf_etcd *e, const char *path, const char *bod
 				 : b.buf	? b.buf
 						: "empty reply");
 			hf_emit_free(&b);
+			curl_slist_free_all(hdr);
 			hf_etcd_rotate(e);
+			continue;
+		}
+		curl_slist_free_all(hdr);
+		if (code == 401 && path != NULL && e->user != NULL && again) {
+			/* the token expired or this member does not know it */
+			hf_emit_free(&b);
+			e->token[0] = '\0';
+			again = false;
+			tries--;
 			continue;
 		}
 		j = json_tokener_parse(b.buf);
 		if (j == NULL || code != 200) {
 			snprintf(e->err, sizeof(e->err), "%.300s: HTTP %ld: %.160s", url, code,
 				 b.buf);
+			e->refused = true;
 			json_object_put(j);
 			hf_emit_free(&b);
-			curl_slist_free_all(hdr);
 			return NULL;
 		}
 		hf_emit_free(&b);
-		curl_slist_free_all(hdr);
 		return j;
 	}
-	curl_slist_free_all(hdr);
 	return NULL;
 }
 
@@ -354,15 +466,27 @@ int hf_etcd_put(struct hf_etcd *e, const char *key, const char *value, int64_t *
 int hf_etcd_watch_start(struct hf_etcd *e, struct hf_etcd_watch *w, const char *prefix,
 			int64_t start_rev)
 {
-	json_object *q = json_object_new_object(), *c = key_obj(prefix, true);
-	static struct curl_slist *hdr;
+	json_object *q, *c;
+	struct curl_slist *hdr;
 
 	memset(w, 0, sizeof(*w));
-	if (hdr == NULL)
-		hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	/* with a user: a token on this endpoint first (a refusal ends here) */
+	if (e->user != NULL && e->token[0] == '\0') {
+		unsigned cur = e->cur;
+		int a = authenticate(e);
+		if (a != 0 || e->cur != cur) {
+			snprintf(w->err, sizeof(w->err), "%s", e->err);
+			return -1;
+		}
+	}
+	q = json_object_new_object();
+	c = key_obj(prefix, true);
+	w->hdr = hdr = headers(e);
 	if (q == NULL || c == NULL || hdr == NULL) {
 		json_object_put(q);
 		json_object_put(c);
+		curl_slist_free_all(hdr);
+		w->hdr = NULL;
 		snprintf(w->err, sizeof(w->err), "out of memory");
 		return -1;
 	}
@@ -404,6 +528,8 @@ void hf_etcd_watch_stop(struct hf_etcd_watch *w)
 	if (w->multi != NULL)
 		curl_multi_cleanup(w->multi);
 	free(w->body);
+	curl_slist_free_all(w->hdr);
+	w->hdr = NULL;
 	hf_emit_free(&w->in);
 	hf_emit_init(&w->in, false);
 	w->multi = w->easy = NULL;

@@ -42,6 +42,8 @@ const char hf_fleet_usage[] =
 	"                " HF_FLEET_PREFIX_DEF ")\n"
 	"  https:// endpoints: $HOLDFAST_ETCD_CACERT (the members' CA), $HOLDFAST_ETCD_CERT\n"
 	"                and $HOLDFAST_ETCD_KEY (our client certificate and key)\n"
+	"  etcd's auth:  $HOLDFAST_ETCD_USER, the password in the first line of\n"
+	"                $HOLDFAST_ETCD_PASSWORD_FILE\n"
 	"  --wait D      return once every live site has applied the edit, or fail\n"
 	"                (exit 1) after D, naming the sites that have not\n";
 
@@ -73,7 +75,7 @@ static uint64_t mono_ms(void)
 static int unreachable(struct ctl *c)
 {
 	fprintf(stderr, "holdfastctl --fleet: etcd: %s\n", c->etcd.err);
-	return EXIT_UNREACHABLE;
+	return c->etcd.refused ? EXIT_REFUSED : EXIT_UNREACHABLE;
 }
 
 static void who(char *out, size_t size)
@@ -474,6 +476,15 @@ int hf_fleet_ctl(int argc, char **argv, const struct hf_fleet_opts *o)
 	c.etcd.cacert = getenv("HOLDFAST_ETCD_CACERT");
 	c.etcd.cert = getenv("HOLDFAST_ETCD_CERT");
 	c.etcd.key = getenv("HOLDFAST_ETCD_KEY");
+	if (getenv("HOLDFAST_ETCD_USER") != NULL &&
+	    hf_etcd_auth(&c.etcd, getenv("HOLDFAST_ETCD_USER"),
+			 getenv("HOLDFAST_ETCD_PASSWORD_FILE")
+				 ? getenv("HOLDFAST_ETCD_PASSWORD_FILE")
+				 : "") != 0) {
+		fprintf(stderr, "holdfastctl --fleet: %s\n", c.etcd.err);
+		hf_etcd_fini(&c.etcd);
+		return EXIT_USAGE;
+	}
 	rc = run(&c, argc, argv);
 	hf_etcd_fini(&c.etcd);
 	return rc;

@@ -3,9 +3,12 @@
  * holdfast fleet/: the site's health and its BGP announcement.
  *
  * Each interval: holdfast's `status` over the management socket (gone, or
- * not answering within the timeout: unhealthy; "drained": unhealthy), and,
- * with --probe, one DNS query through the packet path (no answer, or a
- * SERVFAIL, for --probe-fail: unhealthy). Unhealthy withdraws at once
+ * not answering within the timeout: unhealthy; "drained": unhealthy), its
+ * per-core counters (`stats --per-core`: a worker core whose rx_packets
+ * stood still for --stall-after while the other worker cores received at
+ * least --stall-load packets: unhealthy), and, with --probe, one DNS
+ * query through the packet path (no answer, or a SERVFAIL, for
+ * --probe-fail: unhealthy). Unhealthy withdraws at once
  * (every --bird-protocol disabled through BIRD's control socket, so BIRD
  * sends the BGP withdrawals); healthy again announces after --hold-down.
  */
@@ -253,17 +256,86 @@ static void ask_holdfast(struct agent *a)
 		hf_agent_log("holdfast answers on %s", a->sock);
 }
 
+/* The worker cores' rx_packets from `stats --per-core`, in core order;
+ * the count, 0 when holdfast could not be asked or said nothing usable. */
+static unsigned read_cores(struct agent *a, uint64_t rx[HF_MAX_WORKERS])
+{
+	char *argv[] = {"stats", "--per-core", NULL};
+	json_object *o, *arr;
+	unsigned n = 0;
+
+	if (hf_agent_mgmt(a, 2, argv, &o) != 0)
+		return 0;
+	if (json_object_object_get_ex(o, "per_core", &arr)) {
+		size_t len = json_object_array_length(arr);
+		for (size_t i = 0; i < len && n < HF_MAX_WORKERS; i++) {
+			json_object *c = json_object_array_get_idx(arr, i), *v;
+			/* the transport (TCP/TLS) takes no packets from the port */
+			if (json_object_object_get_ex(c, "role", &v) &&
+			    strcmp(json_object_get_string(v), "worker") != 0)
+				continue;
+			if (!json_object_object_get_ex(c, "rx_packets", &v))
+				break;
+			rx[n++] = (uint64_t)json_object_get_int64(v);
+		}
+	}
+	json_object_put(o);
+	return n;
+}
+
+/* The counter rule: the first worker core standing still under load, or
+ * -1. *load: what the other cores received meanwhile. */
+static int stalled_core(struct agent *a, uint64_t now, uint64_t *load)
+{
+	uint64_t rx[HF_MAX_WORKERS], total = 0;
+	unsigned n = read_cores(a, rx);
+	bool again = n != a->ncores || a->cores_started != a->hf_started;
+	int stalled = -1;
+
+	for (unsigned w = 0; w < n && !again; w++)
+		again = rx[w] < a->core_rx[w]; /* `stats --reset` */
+	for (unsigned w = 0; w < n; w++)
+		total += rx[w];
+	for (unsigned w = 0; w < n; w++) {
+		if (again || rx[w] != a->core_rx[w]) {
+			a->core_moved_ms[w] = now;
+			a->others_at_move[w] = total - rx[w];
+		} else if (stalled < 0 && now - a->core_moved_ms[w] >= a->stall_ms &&
+			   total - rx[w] - a->others_at_move[w] >= a->stall_load) {
+			stalled = (int)w;
+			*load = total - rx[w] - a->others_at_move[w];
+		}
+		a->core_rx[w] = rx[w];
+	}
+	a->ncores = n;
+	a->cores_started = a->hf_started;
+	return stalled;
+}
+
 static void decide(struct agent *a, uint64_t now)
 {
 	bool was_healthy = a->healthy;
+	uint64_t load = 0;
+	int stalled = -1;
 
 	ask_holdfast(a);
 	if (a->probe_fd >= 0)
 		probe(a, now);
+	if (a->holdfast_up && a->stall_load > 0)
+		stalled = stalled_core(a, now, &load);
+	else
+		a->ncores = 0;
 	if (!a->holdfast_up)
 		snprintf(a->why, sizeof(a->why), "holdfast not answering on its socket");
 	else if (a->drained)
 		snprintf(a->why, sizeof(a->why), "drained");
+	else if (stalled >= 0)
+		snprintf(a->why, sizeof(a->why),
+			 "worker core %d received nothing for %llu ms while the others received "
+			 "%llu "
+			 "packets",
+			 stalled, (unsigned long long)(now - a->core_moved_ms[stalled]),
+			 (unsigned long long)load);
 	else if (a->probe_fd >= 0 && now - a->probe_ok_ms >= a->probe_fail_ms)
 		snprintf(a->why, sizeof(a->why), "no answer to the probe for %s for %llu ms",
 			 a->probe_name, (unsigned long long)(now - a->probe_ok_ms));

@@ -27,8 +27,15 @@ struct hf_etcd {
 	 * our client certificate and key (etcd --client-cert-auth); NULL: the
 	 * system's CAs, no client certificate */
 	const char *cacert, *cert, *key;
+	/* etcd's auth (hf_etcd_auth): a user and password, exchanged for a
+	 * token on the current endpoint; token "" until then, and again after
+	 * a failure (hf_etcd_rotate) or a token etcd no longer takes */
+	char *user, *password;
+	char token[256];
 	void *curl;    /* one easy handle for the requests, kept for its connection */
 	char err[512]; /* why the last call failed */
+	bool refused;  /* ... an etcd member answered it with an error (auth,
+			* permission, a bad request): not a member unreachable */
 };
 
 struct hf_etcd_kv {
@@ -39,6 +46,12 @@ struct hf_etcd_kv {
 /* endpoints: comma-separated URLs. 0, or -1 with e->err set. */
 int hf_etcd_init(struct hf_etcd *e, const char *endpoints, long timeout_ms);
 void hf_etcd_fini(struct hf_etcd *e);
+
+/* Authenticate as user, with the password in the first line of
+ * password_file (etcd's auth with roles: through the JSON gateway a client
+ * certificate's common name is no etcd user, and a certificate with one is
+ * refused once auth is on). 0, or -1 (e->err) when the file cannot be read. */
+int hf_etcd_auth(struct hf_etcd *e, const char *user, const char *password_file);
 
 /* The keys under prefix (all of them), *rev the store revision they were
  * read at. 0 or -1 (e->err). hf_etcd_kvs_free frees them. */
@@ -72,6 +85,7 @@ struct hf_etcd_watch {
 	int64_t compacted; /* >0: start revision compacted, etcd cancelled at this one */
 	char err[512];
 	char url[320];
+	void *hdr; /* its headers (a curl_slist): the content type, the token */
 };
 
 /* Start watching prefix from start_rev (>= 1) on e's current endpoint. */
