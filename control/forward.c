@@ -196,6 +196,8 @@ void hf_fwd_request(struct hf_fwd *f, const struct hf_msg_query *mq, uint64_t no
 		f->st->coalesced++;
 		return;
 	}
+	if (hf_fwd_synth(f, &mq->key, mq->hash)) /* RFC 8198: no upstream query */
+		return;
 	q = start(f, &mq->key, mq->hash);
 	if (q == NULL) {
 		f->st->overloaded++;

@@ -78,6 +78,7 @@ int val_deny_collect(struct vc *c, const struct val_entry *z)
 		if (set->type == HF_TYPE_NSEC && c->nnsec < VAL_MAX_DENY) {
 			struct nsec_view *n = &c->nsec[c->nnsec];
 			size_t pos = rr->rdata_off;
+			n->set = set;
 			if (hf_dns_name_unpack(m->wire, rr->rdata_off + rr->rdlen, &pos, n->next,
 					       &n->next_len) < 0)
 				continue;
@@ -166,13 +167,25 @@ static size_t wildcard_of(const uint8_t *name, size_t len, unsigned ce_labels, u
 	return 2 + len - off;
 }
 
-static void nsec_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
-		       unsigned zone_labels, struct proof *p)
+size_t val_nsec_wildcard(const struct nsec_view *cov, const uint8_t *sname, size_t slen,
+			 unsigned zone_labels, uint8_t *w)
+{
+	unsigned ce = val_name_common(sname, slen, cov->owner, cov->owner_len),
+		 c2 = val_name_common(sname, slen, cov->next, cov->next_len);
+
+	if (c2 > ce)
+		ce = c2;
+	if (ce < zone_labels)
+		ce = zone_labels;
+	return wildcard_of(sname, slen, ce, w);
+}
+
+void val_nsec_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
+		    unsigned zone_labels, struct proof *p)
 {
 	const struct nsec_view *cov;
 	uint8_t w[HF_DNS_NAME_MAX];
 	size_t wlen;
-	unsigned ce, c2;
 
 	memset(p, 0, sizeof(*p));
 	for (unsigned i = 0; i < c->nnsec; i++)
@@ -189,13 +202,7 @@ static void nsec_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t
 		p->kind = PR_ENT;
 		return;
 	}
-	ce = val_name_common(sname, slen, cov->owner, cov->owner_len);
-	c2 = val_name_common(sname, slen, cov->next, cov->next_len);
-	if (c2 > ce)
-		ce = c2;
-	if (ce < zone_labels)
-		ce = zone_labels;
-	wlen = wildcard_of(sname, slen, ce, w);
+	wlen = val_nsec_wildcard(cov, sname, slen, zone_labels, w);
 	p->kind = PR_NX_NOWILD;
 	if (wlen == 0)
 		return;
@@ -324,7 +331,7 @@ void val_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
 	unsigned zl = val_name_labels(z->name, z->name_len);
 
 	if (c->nnsec > 0)
-		nsec_prove(c, sname, slen, qtype, zl, p);
+		val_nsec_prove(c, sname, slen, qtype, zl, p);
 	else
 		nsec3_prove(c, sname, slen, qtype, zl, p);
 	if (p->kind == PR_NONE && c->nnsec > 0 && c->nnsec3 > 0)

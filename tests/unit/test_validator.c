@@ -1422,6 +1422,210 @@ static void test_cname_chain_and_nta(void)
 	expect(&b, HF_SECURITY_INDETERMINATE, HF_EDE_NONE, NULL);
 }
 
+/* ==== RFC 8198: answers synthesized from kept NSEC records ==== */
+
+static int synth(struct hf_val *v, const char *name, uint16_t qtype, uint64_t now, uint8_t *out,
+		 size_t size)
+{
+	uint8_t w[256];
+	size_t l = wname(name, w);
+	return hf_val_synth(v, w, l, qtype, now, out, size);
+}
+
+/* The authority section of b (after its question) */
+static size_t mb_auth_off(const struct mb *b)
+{
+	size_t off = 12;
+	while (b->buf[off] != 0)
+		off += 1u + b->buf[off];
+	return off + 5;
+}
+
+/* Validate a secure NODATA for name AAAA (an NSEC name -> next): kept. */
+static void drive_nodata(struct hf_val *v, struct mb *b, const char *name, const char *next)
+{
+	struct hf_val_result res;
+
+	mb_init(b, name, HF_TYPE_AAAA, 0);
+	add_soa(b, &z_test, NULL);
+	add_nsec(b, &z_test, name, next, t_a_nsec_rrsig, NULL);
+	CHECK_EQ(drive(v, b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+}
+
+static void test_aggr_nsec(void)
+{
+	static const uint16_t apex[] = {HF_TYPE_NS,   HF_TYPE_SOA,    HF_TYPE_RRSIG,
+					HF_TYPE_NSEC, HF_TYPE_DNSKEY, 0};
+	static const uint16_t deleg[] = {HF_TYPE_NS, HF_TYPE_RRSIG, HF_TYPE_NSEC, 0};
+	struct hf_val *v;
+	struct hf_val_result res;
+	struct hf_val_stats st;
+	struct hf_dns_msg m;
+	struct mb b, nod;
+	uint8_t out[4096];
+	size_t ao;
+	int n;
+
+	canned_reset();
+	v = new_val();
+	/* nothing kept yet */
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	/* a secure NXDOMAIN: mm.test. -> www.test. and test. -> a.test. kept */
+	mb_init(&b, "nx.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	add_soa(&b, &z_test, NULL);
+	add_nsec(&b, &z_test, "mm.test.", "www.test.", t_a_nsec_rrsig, NULL);
+	add_nsec(&b, &z_test, "test.", "a.test.", apex, NULL);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 2);
+
+	/* another name in the same range: NXDOMAIN, the same SOA and NSECs
+	 * (byte for byte, TTL 300 = min(NSEC, RRSIG original, SOA, MINIMUM)) */
+	n = synth(v, "NY.test.", HF_TYPE_A, NOW, out, sizeof(out));
+	CHECK(n > 0);
+	ao = mb_auth_off(&b);
+	CHECK_EQ((size_t)n, b.len);
+	CHECK_EQ(out[3] & 0xf, HF_RCODE_NXDOMAIN);
+	CHECK_EQ(hf_get16(out + 4), 1);
+	CHECK_EQ(hf_get16(out + 6), 0);
+	CHECK_EQ(hf_get16(out + 8), 6);
+	CHECK_EQ(hf_get16(out + 10), 0);
+	CHECK_MEM(out + 12, "\x02ny\x04test\x00\x00\x01\x00\x01", 13);
+	if (n > 0 && (size_t)n == b.len)
+		CHECK_MEM(out + ao, b.buf + ao, b.len - ao);
+	/* 100 s later every TTL is 200 */
+	n = synth(v, "ny.test.", HF_TYPE_AAAA, NOW + 100, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	CHECK_EQ(m.nrr, 6);
+	for (unsigned i = 0; i < m.nrr && n > 0; i++)
+		CHECK_EQ(m.rr[i].ttl, 200);
+	/* names the NSECs do not cover: nothing */
+	CHECK_EQ(synth(v, "zz.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	CHECK_EQ(synth(v, "b.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	/* the NSEC at mm.test. matches: mm.test. exists; A is there, TXT not */
+	CHECK_EQ(synth(v, "mm.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	n = synth(v, "mm.test.", HF_TYPE_TXT, NOW, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	CHECK_EQ(m.rcode, HF_RCODE_NOERROR);
+	CHECK_EQ(m.nrr, 4); /* SOA, RRSIG, NSEC, RRSIG */
+	/* DS, ANY, NSEC questions are never synthesized */
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_DS, NOW, out, sizeof(out)), 0);
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_ANY, NOW, out, sizeof(out)), 0);
+	/* an NTA over the zone: nothing */
+	nta_name = "test.";
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	nta_name = NULL;
+	/* too small a buffer */
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW, out, 40), HF_ESPACE);
+	/* expired at NOW + 300: dropped when met */
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW + 300, out, sizeof(out)), 0);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 1);
+	CHECK_EQ(st.aggr_nxdomain, 2);
+	CHECK_EQ(st.aggr_nodata, 1);
+
+	/* NODATA www.test. AAAA kept: www.test. TXT is NODATA too */
+	drive_nodata(v, &nod, "www.test.", "x.test.");
+	n = synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out));
+	CHECK_EQ((size_t)n, nod.len);
+	CHECK_EQ(out[3] & 0xf, HF_RCODE_NOERROR);
+	ao = mb_auth_off(&nod);
+	if ((size_t)n == nod.len)
+		CHECK_MEM(out + ao, nod.buf + ao, nod.len - ao);
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	/* wx.test.: covered by this NSEC, the wildcard by test.'s (kept from
+	 * the first answer): NXDOMAIN from two answers' records */
+	n = synth(v, "wx.test.", HF_TYPE_A, NOW, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	CHECK_EQ(m.rcode, HF_RCODE_NXDOMAIN);
+	CHECK_EQ(m.nrr, 6);
+	/* once both have expired: nothing */
+	CHECK_EQ(synth(v, "wx.test.", HF_TYPE_A, NOW + 300, out, sizeof(out)), 0);
+
+	/* a delegation's NSEC (NS, no SOA) proves nothing below it */
+	mb_init(&b, "sub.test.", HF_TYPE_DS, 0);
+	add_soa(&b, &z_test, NULL);
+	add_nsec(&b, &z_test, "sub.test.", "t.test.", deleg, NULL);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+	CHECK_EQ(synth(v, "a.sub.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	CHECK_EQ(synth(v, "sub.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+
+	/* a flush below test. (an NTA change) drops them */
+	hf_val_flush_name(v, (const uint8_t *)"\x04test", 6);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 0);
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
+	hf_val_destroy(v);
+}
+
+/* Only secure proofs are kept; the zone's keys must still be cached; the
+ * LRU bound holds. */
+static void test_aggr_kept_only_secure(void)
+{
+	struct hf_val_conf save = vconf;
+	struct hf_val *v;
+	struct hf_val_result res;
+	struct hf_val_stats st;
+	struct sopt bad = {.corrupt = true};
+	uint8_t out[4096];
+	struct mb b;
+	char nm[32], nx[32];
+
+	canned_reset();
+	v = new_val();
+	/* bogus: the NSEC's signature broken */
+	mb_init(&b, "nx.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	add_soa(&b, &z_test, NULL);
+	add_nsec(&b, &z_test, "mm.test.", "www.test.", t_a_nsec_rrsig, &bad);
+	add_nsec(&b, &z_test, "test.", "a.test.", t_a_nsec_rrsig, NULL);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_BOGUS);
+	/* bogus: the wildcard not denied (the NSECs verify, the proof fails) */
+	mb_init(&b, "nx.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	add_soa(&b, &z_test, NULL);
+	add_nsec(&b, &z_test, "mm.test.", "www.test.", t_a_nsec_rrsig, NULL);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_BOGUS);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 0);
+	/* secure, then the zone's keys gone from the key cache: nothing */
+	drive_nodata(v, &b, "www.test.", "x.test.");
+	CHECK(synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	val_cache_flush(&v->cache);
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
+	hf_val_destroy(v);
+
+	/* at most aggr_entries kept, least recently used out first */
+	vconf.aggr_entries = 2;
+	canned_reset();
+	v = new_val();
+	for (int i = 0; i < 3; i++) {
+		snprintf(nm, sizeof(nm), "n%d.test.", i);
+		snprintf(nx, sizeof(nx), "n%da.test.", i);
+		drive_nodata(v, &b, nm, nx);
+		if (i == 1) /* n0 used: n1 is the LRU one now */
+			CHECK(synth(v, "n0.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	}
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 2);
+	CHECK_EQ(st.aggr_evictions, 1);
+	CHECK(synth(v, "n0.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	CHECK_EQ(synth(v, "n1.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
+	CHECK(synth(v, "n2.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	hf_val_destroy(v);
+	/* 0: nothing kept */
+	vconf.aggr_entries = 0;
+	canned_reset();
+	v = new_val();
+	drive_nodata(v, &b, "www.test.", "x.test.");
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
+	hf_val_destroy(v);
+	vconf = save;
+}
+
 /* A tiny cache still answers right, evicting as it goes. */
 static void test_small_cache(void)
 {
@@ -1677,6 +1881,8 @@ int main(int argc, char **argv)
 		TEST_CASE(test_insecure_delegations),
 		TEST_CASE(test_nsec3_denial),
 		TEST_CASE(test_cname_chain_and_nta),
+		TEST_CASE(test_aggr_nsec),
+		TEST_CASE(test_aggr_kept_only_secure),
 		TEST_CASE(test_small_cache),
 		TEST_CASE(test_add_keys_misuse),
 		TEST_CASE(test_keycache_hit_miss),
