@@ -32,6 +32,7 @@ struct val_aggr_node {
 	uint16_t bm_off, bm_len;	    /* the type bitmap, in data[] */
 	uint16_t rr_off, nsec_len, soa_len; /* the RRs, in data[] */
 	uint8_t nsec_rrs, soa_rrs;
+	bool is3; /* an NSEC3 (in root3; no next name or bitmap offsets) */
 	uint8_t data[];
 };
 
@@ -171,9 +172,16 @@ static void lru_front(struct val_aggr *a, struct val_aggr_node *n)
 		a->tail = n;
 }
 
+static struct val_aggr_node **root_of(struct val_aggr *a, bool is3)
+{
+	return is3 ? &a->root3 : &a->root;
+}
+
 static void drop(struct val_aggr *a, struct val_aggr_node *n)
 {
-	a->root = t_remove(a->root, n);
+	struct val_aggr_node **root = root_of(a, n->is3);
+
+	*root = t_remove(*root, n);
 	lru_unlink(a, n);
 	a->count--;
 	free(n);
@@ -259,33 +267,38 @@ static int put_set(const struct vc *c, const struct val_rrset *set, uint8_t *out
 	return (int)len;
 }
 
-static void keep_nsec(struct vc *c, const struct val_entry *z, const struct nsec_view *nv,
-		      const uint8_t *soa, size_t soa_len, uint8_t soa_rrs, uint32_t ttl)
+/* Keep the NSEC or NSEC3 RRset set at owner (an NSEC's next name and
+ * bitmap length given, to check its first RR against) with the SOA's RRs. */
+static void keep_set(struct vc *c, const struct val_entry *z, const struct val_rrset *set,
+		     const uint8_t *next, size_t next_len, size_t bm_len, const uint8_t *soa,
+		     size_t soa_len, uint8_t soa_rrs, uint32_t ttl)
 {
 	struct val_aggr *a = &c->v->aggr;
+	struct val_aggr_node **root = root_of(a, set->type == HF_TYPE_NSEC3), *n, *old;
 	uint8_t buf[AGGR_DATA_MAX];
-	size_t head = z->name_len + nv->owner_len + nv->next_len;
-	struct val_aggr_node *n, *old;
+	size_t head = z->name_len + set->owner_len + next_len;
 	uint8_t nrrs;
 	int w;
 
 	if (head + soa_len > sizeof(buf))
 		return;
-	w = put_set(c, nv->set, buf, sizeof(buf) - soa_len, &nrrs, &ttl);
-	/* the first RR's RDATA must be the view's next name and bitmap (an
-	 * NSEC with a compressed next name is not kept) */
-	if (w < 0 || ttl == 0 || hf_get16(buf + nv->owner_len + 8) != nv->next_len + nv->bm_len)
+	w = put_set(c, set, buf, sizeof(buf) - soa_len, &nrrs, &ttl);
+	/* an NSEC's first RR's RDATA must be the view's next name and bitmap
+	 * (one with a compressed next name is not kept) */
+	if (w < 0 || ttl == 0 || (next && hf_get16(buf + set->owner_len + 8) != next_len + bm_len))
 		return;
 	n = malloc(sizeof(*n) + head + (size_t)w + soa_len);
 	if (!n)
 		return;
 	memset(n, 0, sizeof(*n));
+	n->is3 = set->type == HF_TYPE_NSEC3;
 	n->zone_len = z->name_len;
-	n->owner_len = (uint8_t)nv->owner_len;
-	n->next_len = (uint8_t)nv->next_len;
+	n->owner_len = set->owner_len;
+	n->next_len = (uint8_t)next_len;
 	memcpy(n->data, z->name, z->name_len);
-	memcpy(n->data + z->name_len, nv->owner, nv->owner_len);
-	memcpy(n->data + z->name_len + nv->owner_len, nv->next, nv->next_len);
+	memcpy(n->data + z->name_len, set->owner, set->owner_len);
+	if (next_len)
+		memcpy(n->data + z->name_len + set->owner_len, next, next_len);
 	n->rr_off = (uint16_t)head;
 	n->nsec_len = (uint16_t)w;
 	n->nsec_rrs = nrrs;
@@ -293,19 +306,19 @@ static void keep_nsec(struct vc *c, const struct val_entry *z, const struct nsec
 	memcpy(n->data + head + w, soa, soa_len);
 	n->soa_len = (uint16_t)soa_len;
 	n->soa_rrs = soa_rrs;
-	/* the bitmap: in the first RR's RDATA, behind the next name */
-	n->bm_off = (uint16_t)(head + nv->owner_len + 10u + nv->next_len);
-	n->bm_len = (uint16_t)nv->bm_len;
+	/* an NSEC's bitmap: in the first RR's RDATA, behind the next name */
+	n->bm_off = (uint16_t)(head + set->owner_len + 10u + next_len);
+	n->bm_len = (uint16_t)bm_len;
 	n->expires = c->now + ttl;
 	n->prio = next_prio(a);
-	old = t_floor(a->root, n_zone(n), n->zone_len, n_owner(n), n->owner_len);
+	old = t_floor(*root, n_zone(n), n->zone_len, n_owner(n), n->owner_len);
 	if (old && key_cmp(n_zone(n), n->zone_len, n_owner(n), n->owner_len, old) == 0)
 		drop(a, old);
 	if (a->count >= a->cap && a->tail) {
 		drop(a, a->tail);
 		a->evictions++;
 	}
-	a->root = t_insert(a->root, n);
+	*root = t_insert(*root, n);
 	lru_front(a, n);
 	a->count++;
 }
@@ -318,7 +331,7 @@ void val_aggr_keep(struct vc *c, const struct val_entry *z, const struct val_rrs
 	uint8_t n;
 	int w;
 
-	if (c->v->aggr.cap == 0 || !soa || soa->nsig == 0 || c->nnsec == 0 ||
+	if (c->v->aggr.cap == 0 || !soa || soa->nsig == 0 || c->nnsec + c->nnsec3 == 0 ||
 	    !hf_dns_name_equal(soa->owner, soa->owner_len, z->name, z->name_len))
 		return;
 	rr = &c->m->rr[soa->rr_head];
@@ -330,10 +343,35 @@ void val_aggr_keep(struct vc *c, const struct val_entry *z, const struct val_rrs
 	if (w < 0)
 		return;
 	for (unsigned i = 0; i < c->nnsec; i++)
-		keep_nsec(c, z, &c->nsec[i], buf, (size_t)w, n, ttl);
+		keep_set(c, z, c->nsec[i].set, c->nsec[i].next, c->nsec[i].next_len,
+			 c->nsec[i].bm_len, buf, (size_t)w, n, ttl);
+	for (unsigned i = 0; i < c->nnsec3; i++)
+		keep_set(c, z, c->nsec3[i].set, NULL, 0, 0, buf, (size_t)w, n, ttl);
 }
 
 /* ---- synthesis ---- */
+
+#define AGGR_USED 4 /* records one answer uses: NSEC3 NXDOMAIN takes three */
+
+/* One synthesis: the zone, and the records the proof used. */
+struct synth {
+	struct val_aggr *a;
+	const uint8_t *zone;
+	size_t zlen;
+	unsigned zl; /* the zone's labels */
+	uint64_t now;
+	struct val_aggr_node *used[AGGR_USED];
+	unsigned nused;
+};
+
+static void use(struct synth *x, struct val_aggr_node *n)
+{
+	for (unsigned i = 0; i < x->nused; i++)
+		if (x->used[i] == n)
+			return;
+	if (x->nused < AGGR_USED)
+		x->used[x->nused++] = n;
+}
 
 static void view_of(const struct val_aggr_node *n, struct nsec_view *v)
 {
@@ -346,11 +384,20 @@ static void view_of(const struct val_aggr_node *n, struct nsec_view *v)
 	v->set = NULL;
 }
 
+static bool view3_of(const struct val_aggr_node *n, struct nsec3_view *v)
+{
+	const uint8_t *rd = n->data + n->rr_off + n->owner_len + 10;
+
+	v->set = NULL;
+	return val_nsec3_view(n_owner(n), n->owner_len, n_zone(n), n->zone_len, rd,
+			      hf_get16(rd - 2), v);
+}
+
 /* The live entry of zone (z, zl) that is the floor of name, or NULL. */
-static struct val_aggr_node *floor_in(struct val_aggr *a, const uint8_t *z, size_t zl,
+static struct val_aggr_node *floor_in(struct val_aggr *a, bool is3, const uint8_t *z, size_t zl,
 				      const uint8_t *name, size_t len, uint64_t now)
 {
-	struct val_aggr_node *n = t_floor(a->root, z, zl, name, len);
+	struct val_aggr_node *n = t_floor(*root_of(a, is3), z, zl, name, len);
 
 	if (!n || !hf_dns_name_equal(n_zone(n), n->zone_len, z, zl))
 		return NULL;
@@ -359,6 +406,161 @@ static struct val_aggr_node *floor_in(struct val_aggr *a, const uint8_t *z, size
 		return NULL;
 	}
 	return n;
+}
+
+/* The deepest zone at or above q with a live record at or below `at`
+ * (at NULL: q itself): its floor record, the zone in x. */
+static struct val_aggr_node *find_zone(struct synth *x, bool is3, const uint8_t *q, size_t qlen,
+				       const uint8_t *(*at)(const uint8_t *, size_t, uint8_t *,
+							    size_t *))
+{
+	uint8_t name[HF_DNS_NAME_MAX];
+	size_t nlen;
+
+	for (unsigned l = val_name_labels(q, qlen) + 1; l-- > 0;) {
+		size_t off = val_name_suffix(q, qlen, l);
+		const uint8_t *k = at(q + off, qlen - off, name, &nlen);
+		struct val_aggr_node *n;
+		if (!k) {
+			k = q;
+			nlen = qlen;
+		}
+		n = floor_in(x->a, is3, q + off, qlen - off, k, nlen, x->now);
+		if (n) {
+			x->zone = q + off;
+			x->zlen = qlen - off;
+			x->zl = l;
+			return n;
+		}
+	}
+	return NULL;
+}
+
+/* NSEC3 owner <b32hex(h)>.zone into out. */
+static size_t n3_owner(const uint8_t h[20], const uint8_t *zone, size_t zlen, uint8_t *out)
+{
+	static const char al[] = "0123456789abcdefghijklmnopqrstuv";
+	uint64_t acc = 0;
+	unsigned bits = 0;
+	size_t n = 1;
+
+	if (33 + zlen > HF_DNS_NAME_MAX)
+		return 0;
+	for (int i = 0; i < 20; i++) {
+		acc = (acc << 8) | h[i];
+		bits += 8;
+		while (bits >= 5) {
+			bits -= 5;
+			out[n++] = (uint8_t)al[(acc >> bits) & 31];
+		}
+	}
+	out[0] = 32;
+	memcpy(out + 33, zone, zlen);
+	return 33 + zlen;
+}
+
+/* find_zone's key for NSEC: the name itself. */
+static const uint8_t *at_name(const uint8_t *zone, size_t zlen, uint8_t *buf, size_t *len)
+{
+	(void)zone;
+	(void)zlen;
+	(void)buf;
+	(void)len;
+	return NULL;
+}
+
+/* find_zone's key for NSEC3: the greatest owner a zone can have. */
+static const uint8_t *at_n3_max(const uint8_t *zone, size_t zlen, uint8_t *buf, size_t *len)
+{
+	static const uint8_t ff[20] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	*len = n3_owner(ff, zone, zlen, buf);
+	return *len ? buf : NULL;
+}
+
+/* NSEC: the record at or before q, then the one for the wildcard. */
+static void prove_nsec(struct vc *c, struct synth *x, const uint8_t *q, size_t qlen, uint16_t qtype,
+		       struct proof *p)
+{
+	struct val_aggr_node *n = find_zone(x, false, q, qlen, at_name), *w;
+	uint8_t wn[HF_DNS_NAME_MAX];
+	size_t wlen;
+
+	memset(p, 0, sizeof(*p));
+	if (!n)
+		return;
+	use(x, n);
+	c->nnsec = 1;
+	view_of(n, &c->nsec[0]);
+	val_nsec_prove(c, q, qlen, qtype, x->zl, p);
+	if (p->kind == PR_NX_NOWILD &&
+	    (wlen = val_nsec_wildcard(&c->nsec[0], q, qlen, x->zl, wn)) > 0 &&
+	    (w = floor_in(x->a, false, x->zone, x->zlen, wn, wlen, x->now)) != NULL && w != n) {
+		use(x, w);
+		c->nnsec = 2;
+		view_of(w, &c->nsec[1]);
+		val_nsec_prove(c, q, qlen, qtype, x->zl, p);
+	}
+	if (p->kind == PR_MATCH || p->kind == PR_ENT)
+		x->nused = 1; /* one NSEC proves it */
+}
+
+static bool same_params(const struct nsec3_view *a, const struct nsec3_view *b)
+{
+	return a->iter == b->iter && a->salt_len == b->salt_len &&
+	       memcmp(a->salt, b->salt, a->salt_len) == 0;
+}
+
+/* NSEC3 proof look-ups (c->n3_find): the kept record matching or covering
+ * h, in the zone's parameters; it becomes one the answer uses. */
+static const struct nsec3_view *n3_find(struct vc *c, const uint8_t h[20], bool cover)
+{
+	struct synth *x = c->n3_arg;
+	uint8_t owner[HF_DNS_NAME_MAX], top[HF_DNS_NAME_MAX];
+	size_t ol = n3_owner(h, x->zone, x->zlen, owner), tl;
+	struct val_aggr_node *n;
+	struct nsec3_view *v = &c->nsec3[c->nnsec3];
+
+	if (ol == 0 || c->nnsec3 >= VAL_MAX_DENY)
+		return NULL;
+	n = floor_in(x->a, true, x->zone, x->zlen, owner, ol, x->now);
+	if (!n && cover && at_n3_max(x->zone, x->zlen, top, &tl)) /* the last one wraps */
+		n = floor_in(x->a, true, x->zone, x->zlen, top, tl, x->now);
+	if (!n || !view3_of(n, v) || !same_params(v, &c->nsec3[0]) ||
+	    (cover ? !val_nsec3_covers(v, h) : memcmp(v->hash, h, 20) != 0))
+		return NULL;
+	c->nnsec3++;
+	use(x, n);
+	return v;
+}
+
+/* NSEC3: the proof walks the kept records through n3_find. */
+static void prove_nsec3(struct vc *c, struct synth *x, const uint8_t *q, size_t qlen,
+			uint16_t qtype, struct proof *p)
+{
+	struct val_aggr_node *n = find_zone(x, true, q, qlen, at_n3_max);
+
+	memset(p, 0, sizeof(*p));
+	x->nused = 0;
+	if (!n || !view3_of(n, &c->nsec3[0])) /* the zone's parameters */
+		return;
+	c->nnsec3 = 1;
+	c->n3_find = n3_find;
+	c->n3_arg = x;
+	val_nsec3_prove(c, q, qlen, qtype, x->zl, p);
+	c->n3_find = NULL;
+	c->n3_arg = NULL;
+}
+
+/* What a proof allows: NXDOMAIN, NOERROR (NODATA) or -1 (nothing). */
+static int verdict(const struct proof *p)
+{
+	if (p->kind == PR_NX)
+		return HF_RCODE_NXDOMAIN;
+	if ((p->kind == PR_MATCH && !p->has_type && !p->has_cname && !(p->has_ns && !p->has_soa)) ||
+	    p->kind == PR_ENT || p->kind == PR_WILD_NODATA)
+		return HF_RCODE_NOERROR;
+	return -1;
 }
 
 /* Copy n's RRs (NSEC, or SOA when soa) with TTL ttl into out at *len. */
@@ -383,69 +585,16 @@ static int put_rrs(const struct val_aggr_node *n, bool soa, uint32_t ttl, uint8_
 	return (int)(soa ? n->soa_rrs : n->nsec_rrs);
 }
 
-int hf_val_synth(struct hf_val *v, const uint8_t *qname, size_t qlen, uint16_t qtype,
-		 uint64_t now_s, uint8_t *out, size_t size)
+/* The response: header, question, the SOA of used[0], every used record. */
+static int write_answer(struct synth *x, const uint8_t *q, size_t qlen, uint16_t qtype,
+			uint8_t rcode, uint8_t *out, size_t size)
 {
-	struct val_aggr *a = &v->aggr;
-	struct val_aggr_node *used[2] = {NULL, NULL};
-	struct hf_val_result res;
-	struct hf_val_need need;
-	struct val_entry *keys;
-	uint8_t q[HF_DNS_NAME_MAX], w[HF_DNS_NAME_MAX];
-	const uint8_t *zone = NULL;
-	unsigned total, zl = 0;
-	size_t zlen = 0, wlen, len;
-	uint32_t ttl;
-	struct proof p;
-	struct vc *c = v->call;
-	uint8_t rcode;
-	int nrr = 0, k;
+	uint64_t left = UINT32_MAX;
+	size_t len = HF_DNS_HDR_LEN + qlen + 4;
+	int nrr, k;
 
-	if (a->cap == 0 || a->root == NULL || qlen == 0 || qlen > HF_DNS_NAME_MAX ||
-	    qtype == HF_TYPE_DS || qtype == HF_TYPE_ANY || qtype == HF_TYPE_RRSIG ||
-	    qtype == HF_TYPE_NSEC || qtype == HF_TYPE_NSEC3)
-		return 0;
-	memcpy(q, qname, qlen);
-	hf_dns_name_lower(q, qlen);
-	val_call_init(c, v, NULL, now_s, &res, &need);
-	if (val_nta(c, q, qlen) || val_anchor_zone(v, q, qlen) < 0)
-		return 0;
-	/* the deepest zone at or above the name with an entry at or below it */
-	total = val_name_labels(q, qlen);
-	for (unsigned l = total + 1; l-- > 0 && !used[0];) {
-		size_t off = val_name_suffix(q, qlen, l);
-		used[0] = floor_in(a, q + off, qlen - off, q, qlen, now_s);
-		zone = q + off;
-		zlen = qlen - off;
-		zl = l;
-	}
-	if (!used[0])
-		return 0;
-	/* only while the zone's keys are still known secure (not bogus since) */
-	keys = val_cache_get(&v->cache, zone, zlen, VAL_KIND_KEY, now_s);
-	if (!keys || keys->state != VAL_ST_SECURE)
-		return 0;
-	c->nnsec = 1;
-	view_of(used[0], &c->nsec[0]);
-	val_nsec_prove(c, q, qlen, qtype, zl, &p);
-	if (p.kind == PR_NX_NOWILD && (wlen = val_nsec_wildcard(&c->nsec[0], q, qlen, zl, w)) > 0 &&
-	    (used[1] = floor_in(a, zone, zlen, w, wlen, now_s)) != NULL && used[1] != used[0]) {
-		c->nnsec = 2;
-		view_of(used[1], &c->nsec[1]);
-		val_nsec_prove(c, q, qlen, qtype, zl, &p);
-	}
-	if (p.kind == PR_NX)
-		rcode = HF_RCODE_NXDOMAIN;
-	else if ((p.kind == PR_MATCH && !p.has_type && !p.has_cname && !(p.has_ns && !p.has_soa)) ||
-		 p.kind == PR_ENT || p.kind == PR_WILD_NODATA)
-		rcode = HF_RCODE_NOERROR;
-	else
-		return 0;
-	if (p.kind == PR_MATCH || p.kind == PR_ENT)
-		used[1] = NULL; /* one NSEC proves it */
-	ttl = (uint32_t)HF_MIN(used[0]->expires - now_s,
-			       used[1] ? used[1]->expires - now_s : UINT32_MAX);
-	len = HF_DNS_HDR_LEN + qlen + 4;
+	for (unsigned i = 0; i < x->nused; i++)
+		left = HF_MIN(left, x->used[i]->expires - x->now);
 	if (len > size)
 		return hf_error(HF_ESPACE);
 	memset(out, 0, HF_DNS_HDR_LEN);
@@ -455,22 +604,54 @@ int hf_val_synth(struct hf_val *v, const uint8_t *qname, size_t qlen, uint16_t q
 	memcpy(out + HF_DNS_HDR_LEN, q, qlen);
 	hf_put16(out + HF_DNS_HDR_LEN + qlen, qtype);
 	hf_put16(out + HF_DNS_HDR_LEN + qlen + 2, HF_CLASS_IN);
-	if ((k = put_rrs(used[0], true, ttl, out, size, &len)) < 0)
+	if ((nrr = put_rrs(x->used[0], true, (uint32_t)left, out, size, &len)) < 0)
 		return hf_error(HF_ESPACE);
-	nrr += k;
-	for (int i = 0; i < 2; i++) {
-		if (!used[i])
-			continue;
-		if ((k = put_rrs(used[i], false, ttl, out, size, &len)) < 0)
+	for (unsigned i = 0; i < x->nused; i++) {
+		if ((k = put_rrs(x->used[i], false, (uint32_t)left, out, size, &len)) < 0)
 			return hf_error(HF_ESPACE);
 		nrr += k;
-		lru_unlink(a, used[i]);
-		lru_front(a, used[i]);
+		lru_unlink(x->a, x->used[i]);
+		lru_front(x->a, x->used[i]);
 	}
 	hf_put16(out + 8, (uint16_t)nrr);
-	if (rcode == HF_RCODE_NXDOMAIN)
-		a->nxdomain++;
-	else
-		a->nodata++;
 	return (int)len;
+}
+
+int hf_val_synth(struct hf_val *v, const uint8_t *qname, size_t qlen, uint16_t qtype,
+		 uint64_t now_s, uint8_t *out, size_t size)
+{
+	struct synth x = {.a = &v->aggr, .now = now_s};
+	struct hf_val_result res;
+	struct hf_val_need need;
+	struct val_entry *keys;
+	uint8_t q[HF_DNS_NAME_MAX];
+	struct vc *c = v->call;
+	struct proof p;
+	int rcode, n;
+
+	if (x.a->count == 0 || qlen == 0 || qlen > HF_DNS_NAME_MAX || qtype == HF_TYPE_DS ||
+	    qtype == HF_TYPE_ANY || qtype == HF_TYPE_RRSIG || qtype == HF_TYPE_NSEC ||
+	    qtype == HF_TYPE_NSEC3)
+		return 0;
+	memcpy(q, qname, qlen);
+	hf_dns_name_lower(q, qlen);
+	val_call_init(c, v, NULL, now_s, &res, &need);
+	if (val_nta(c, q, qlen) || val_anchor_zone(v, q, qlen) < 0)
+		return 0;
+	prove_nsec(c, &x, q, qlen, qtype, &p);
+	if (verdict(&p) < 0)
+		prove_nsec3(c, &x, q, qlen, qtype, &p);
+	rcode = verdict(&p);
+	if (rcode < 0 || x.nused == 0)
+		return 0;
+	/* only while the zone's keys are still known secure (not bogus since) */
+	keys = val_cache_get(&v->cache, x.zone, x.zlen, VAL_KIND_KEY, now_s);
+	if (!keys || keys->state != VAL_ST_SECURE)
+		return 0;
+	n = write_answer(&x, q, qlen, qtype, (uint8_t)rcode, out, size);
+	if (n > 0 && rcode == HF_RCODE_NXDOMAIN)
+		x.a->nxdomain++;
+	else if (n > 0)
+		x.a->nodata++;
+	return n;
 }

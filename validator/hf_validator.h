@@ -179,8 +179,11 @@ int hf_val_add_keys(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
  * the wildcard at the closest encloser) or NODATA (a matching NSEC without
  * the type or CNAME, not at a delegation; an empty non-terminal; a
  * wildcard without the type), while the zone's keys are still cached
- * secure and no NTA covers the name. NSEC only (NSEC3 is not kept); never
- * for DS, ANY, RRSIG, NSEC or NSEC3 questions.
+ * secure and no NTA covers the name. NSEC3 records are kept and used the
+ * same way (closest encloser, next closer name, wildcard: RFC 5155 8.x),
+ * but never when an opt-out NSEC3 covers the next closer name, nor above
+ * the NSEC3 iteration limit. Never for DS, ANY, RRSIG, NSEC or NSEC3
+ * questions.
  *
  * It writes a response into out: ID 0, QR, rcode NXDOMAIN or NOERROR, the
  * question (lower case), and in the authority section the SOA, the NSECs

@@ -145,7 +145,8 @@ struct val_entry *val_cache_put(struct val_cache *c, const uint8_t *name, size_t
 struct val_aggr_node;
 struct val_aggr {
 	uint32_t cap, count;		   /* cap 0: off */
-	struct val_aggr_node *root;	   /* treap by (zone, owner), canonical order */
+	struct val_aggr_node *root;	   /* NSEC treap by (zone, owner), canonical order */
+	struct val_aggr_node *root3;	   /* NSEC3 treap, likewise (owner order = hash order) */
 	struct val_aggr_node *head, *tail; /* LRU, head most recent */
 	uint64_t rnd;			   /* treap priorities */
 	uint64_t evictions, nxdomain, nodata;
@@ -205,6 +206,7 @@ struct nsec_view {
 };
 
 struct nsec3_view {
+	const struct val_rrset *set; /* the RRset in c->s; NULL from aggr.c */
 	uint8_t hash[20], next[20];
 	uint8_t flags;
 	uint16_t iter;
@@ -226,6 +228,10 @@ struct vc {
 	unsigned verifies;
 	unsigned nnsec, nnsec3;
 	bool nsec_unsigned; /* an NSEC/NSEC3 without RRSIG was seen */
+	/* aggr.c: NSEC3 look-ups go to the kept records instead of nsec3[]
+	 * (match, or cover when cover), with n3_arg; NULL: nsec3[] */
+	const struct nsec3_view *(*n3_find)(struct vc *c, const uint8_t h[20], bool cover);
+	void *n3_arg;
 	struct nsec_view nsec[VAL_MAX_DENY];
 	struct nsec3_view nsec3[VAL_MAX_DENY];
 };
@@ -281,6 +287,14 @@ void val_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
 /* The NSEC part of val_prove (for c->nsec[] whatever their source). */
 void val_nsec_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
 		    unsigned zone_labels, struct proof *p);
+/* The NSEC3 part of val_prove: over c->nsec3[] or c->n3_find. */
+void val_nsec3_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
+		     unsigned zone_labels, struct proof *p);
+/* An NSEC3 at owner (directly below zone) with RDATA rd into n (n->set
+ * untouched); false when unusable (other hash or flags, malformed). */
+bool val_nsec3_view(const uint8_t *owner, size_t owner_len, const uint8_t *zone, size_t zlen,
+		    const uint8_t *rd, size_t rdlen, struct nsec3_view *n);
+bool val_nsec3_covers(const struct nsec3_view *n, const uint8_t h[20]);
 /* *.<closest encloser> of sname that NSEC cov (covering sname) implies,
  * into w: its length, 0 when too long. */
 size_t val_nsec_wildcard(const struct nsec_view *cov, const uint8_t *sname, size_t slen,

@@ -301,6 +301,8 @@ void val_call_init(struct vc *c, struct hf_val *v, const struct hf_dns_msg *m, u
 	c->ttl_cap = UINT32_MAX;
 	c->verifies = 0;
 	c->nnsec = c->nnsec3 = 0;
+	c->n3_find = NULL;
+	c->n3_arg = NULL;
 	res->verdict = HF_SECURITY_INSECURE;
 	res->ede = HF_EDE_NONE;
 	res->ttl_cap = UINT32_MAX;

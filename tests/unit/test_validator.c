@@ -1561,6 +1561,101 @@ static void test_aggr_nsec(void)
 	hf_val_destroy(v);
 }
 
+/* NSEC3 (n3.test.): a chain of two records, the apex and www, each
+ * covering up to the other. Without opt-out any other name is NXDOMAIN
+ * from them; with opt-out only NODATA at a matching record. */
+static void n3_chain(struct mb *b, const char *qname, uint16_t qtype, uint8_t rcode, bool optout)
+{
+	static const uint16_t apex[] = {HF_TYPE_NS,	HF_TYPE_SOA,	    HF_TYPE_RRSIG,
+					HF_TYPE_DNSKEY, HF_TYPE_NSEC3PARAM, 0};
+	static const uint16_t t_a[] = {HF_TYPE_A, HF_TYPE_RRSIG, 0};
+	uint8_t ha[20], hw[20];
+
+	n3hash("n3.test.", ha);
+	n3hash("www.n3.test.", hw);
+	mb_init(b, qname, qtype, rcode);
+	add_soa(b, &z_n3, NULL);
+	add_nsec3(b, &z_n3, ha, hw, optout, apex);
+	add_nsec3(b, &z_n3, hw, ha, optout, t_a);
+}
+
+/* A fresh validator that validated the chain for (qname, qtype, rcode):
+ * the verdict and the records kept as expected. */
+static struct hf_val *n3_kept(struct mb *b, const char *qname, uint16_t qtype, uint8_t rcode,
+			      bool optout, uint8_t verdict, uint64_t kept)
+{
+	struct hf_val *v;
+	struct hf_val_result res;
+	struct hf_val_stats st;
+
+	canned_reset();
+	v = new_val();
+	n3_chain(b, qname, qtype, rcode, optout);
+	CHECK_EQ(drive(v, b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, verdict);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, kept);
+	return v;
+}
+
+static void test_aggr_nsec3(void)
+{
+	struct hf_val *v;
+	struct hf_val_result res;
+	struct hf_val_stats st;
+	struct hf_dns_msg m;
+	uint8_t out[4096];
+	struct mb b;
+	int n;
+
+	v = n3_kept(&b, "nx.n3.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN, false, HF_SECURITY_SECURE, 2);
+	/* any other name: NXDOMAIN from the two (the apex matches the closest
+	 * encloser; the next closer name and the wildcard are covered) */
+	for (int i = 0; i < 8; i++) {
+		char nm[32];
+		snprintf(nm, sizeof(nm), "r%d.n3.test.", i);
+		n = synth(v, nm, HF_TYPE_A, NOW + 10, out, sizeof(out));
+		CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+		CHECK_EQ(m.rcode, HF_RCODE_NXDOMAIN);
+		CHECK(m.nrr == 4 || m.nrr == 6); /* SOA and one or two NSEC3s, signed */
+		for (unsigned k = 0; k < m.nrr && n > 0; k++)
+			CHECK_EQ(m.rr[k].ttl, 290);
+	}
+	/* a deeper name: its closest encloser is the apex too */
+	CHECK(synth(v, "a.b.n3.test.", HF_TYPE_A, NOW, out, sizeof(out)) > 0);
+	/* www.n3.test. exists with A: TXT is NODATA (one NSEC3), A nothing */
+	n = synth(v, "www.n3.test.", HF_TYPE_TXT, NOW, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	CHECK_EQ(m.rcode, HF_RCODE_NOERROR);
+	CHECK_EQ(m.nrr, 4);
+	CHECK_EQ(synth(v, "www.n3.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	/* below www.n3.test. (it exists: the closest encloser is www, whose
+	 * wildcard and next closer are covered) */
+	CHECK(synth(v, "x.www.n3.test.", HF_TYPE_A, NOW, out, sizeof(out)) > 0);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_nxdomain, 10);
+	CHECK_EQ(st.aggr_nodata, 1);
+	hf_val_destroy(v);
+
+	/* opt-out: the NXDOMAIN itself is insecure (nothing kept); a NODATA
+	 * keeps the records, which then prove NODATA at a match only */
+	v = n3_kept(&b, "nx.n3.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN, true, HF_SECURITY_INSECURE, 0);
+	n3_chain(&b, "www.n3.test.", HF_TYPE_TXT, 0, true);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 2);
+	CHECK_EQ(synth(v, "r0.n3.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	CHECK(synth(v, "www.n3.test.", HF_TYPE_AAAA, NOW, out, sizeof(out)) > 0);
+	hf_val_destroy(v);
+
+	/* iterations above the limit: insecure, nothing kept */
+	n3_iter = 100;
+	hf_val_destroy(n3_kept(&b, "nx.n3.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN, false,
+			       HF_SECURITY_INSECURE, 0));
+	n3_iter = 0;
+}
+
 /* Only secure proofs are kept; the zone's keys must still be cached; the
  * LRU bound holds. */
 static void test_aggr_kept_only_secure(void)
@@ -1883,6 +1978,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_cname_chain_and_nta),
 		TEST_CASE(test_aggr_nsec),
 		TEST_CASE(test_aggr_kept_only_secure),
+		TEST_CASE(test_aggr_nsec3),
 		TEST_CASE(test_small_cache),
 		TEST_CASE(test_add_keys_misuse),
 		TEST_CASE(test_keycache_hit_miss),
