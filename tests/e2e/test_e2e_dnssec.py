@@ -720,12 +720,13 @@ def nx_insecure_upstream(c, zone):
 
 
 def case_aggr_not_cd():
-    """CD=1: never synthesized, asked upstream (no AD, no EDE)."""
+    """CD=1: never synthesized, asked upstream (validated all the same:
+    AD with DO; no EDE)."""
     check(STATE.get("nx_first"), "no NXDOMAIN kept (an earlier case failed)")
     c = counters()
     name = rnd("nx") + ".example.de"
     r, _ = q(name, cd=True, do=True)
-    expect(r, NXDOMAIN, ad=False, what=f"{name} CD=1")
+    expect(r, NXDOMAIN, ad=True, what=f"{name} CD=1")
     expect_no_ede(r, f"{name} CD=1")
     moved(c, upstream=None)
 
