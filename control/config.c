@@ -107,9 +107,10 @@ static const struct key_def keys[] = {
 	{"dnssec-key-cache", K_COUNT32, OFF(dnssec_key_cache), 8, 16 * MIB,
 	 "validated DNSKEY/DS sets kept (entries)"},
 	{"aggressive-nsec", K_BOOL, OFF(aggressive_nsec), 0, 1,
-	 "answer NXDOMAIN/NODATA from validated NSEC records kept from earlier answers (RFC 8198)"},
+	 "answer NXDOMAIN/NODATA from validated NSEC/NSEC3 records kept from earlier answers "
+	 "(RFC 8198)"},
 	{"aggressive-nsec-entries", K_COUNT32, OFF(aggr_nsec_entries), 16, 16 * MIB,
-	 "validated NSEC records kept for aggressive-nsec (LRU)"},
+	 "validated NSEC/NSEC3 records kept for aggressive-nsec (LRU)"},
 	{"control-socket-group", K_PATH, OFF(control_socket_group), 1, 63,
 	 "group allowed on the management socket (mode 0660; default: owner only, 0600)"},
 	{"nta-state-file", K_PATH, OFF(nta_state_file), 0, 255,
