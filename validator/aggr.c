@@ -337,8 +337,8 @@ void val_aggr_keep(struct vc *c, const struct val_entry *z, const struct val_rrs
 	rr = &c->m->rr[soa->rr_head];
 	if (rr->rdlen < 22)
 		return;
-	/* RFC 9077: no longer than the SOA's TTL and MINIMUM */
-	ttl = hf_get32(c->m->wire + rr->rdata_off + rr->rdlen - 4);
+	/* RFC 9077: no longer than the SOA's TTL and MINIMUM (nor our cap) */
+	ttl = HF_MIN(hf_get32(c->m->wire + rr->rdata_off + rr->rdlen - 4), c->v->conf.aggr_ttl_max);
 	w = put_set(c, soa, buf, sizeof(buf), &n, &ttl);
 	if (w < 0)
 		return;

@@ -74,6 +74,7 @@ struct hf_val_conf {
 	uint32_t bogus_ttl;	       /* how long a bogus zone is remembered; default 60 */
 	uint32_t max_verifies;	 /* signature checks per validate call (KeyTrap); default 64 */
 	uint32_t aggr_entries;	 /* RFC 8198 NSEC records kept (LRU); 0: none; default 16384 */
+	uint32_t aggr_ttl_max;	 /* cap on how long one is kept (s); default 86400 */
 	bool no_default_anchors; /* do not load the built-in IANA root anchors */
 	hf_val_nta_fn nta;	 /* optional NTA hook */
 	void *nta_arg;

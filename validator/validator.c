@@ -367,6 +367,7 @@ void hf_val_conf_default(struct hf_val_conf *conf)
 	conf->bogus_ttl = 60;
 	conf->max_verifies = 64;
 	conf->aggr_entries = 16384;
+	conf->aggr_ttl_max = 86400;
 }
 
 struct hf_val *hf_val_create(const struct hf_val_conf *conf, char *err, size_t errlen)

@@ -1453,6 +1453,17 @@ static void drive_nodata(struct hf_val *v, struct mb *b, const char *name, const
 	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
 }
 
+/* A fresh validator (vconf) that kept www.test.'s NSEC from a NODATA. */
+static struct hf_val *val_www_nodata(struct mb *b)
+{
+	struct hf_val *v;
+
+	canned_reset();
+	v = new_val();
+	drive_nodata(v, b, "www.test.", "x.test.");
+	return v;
+}
+
 static void test_aggr_nsec(void)
 {
 	static const uint16_t apex[] = {HF_TYPE_NS,   HF_TYPE_SOA,    HF_TYPE_RRSIG,
@@ -1499,7 +1510,7 @@ static void test_aggr_nsec(void)
 	n = synth(v, "ny.test.", HF_TYPE_AAAA, NOW + 100, out, sizeof(out));
 	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
 	CHECK_EQ(m.nrr, 6);
-	for (unsigned i = 0; i < m.nrr && n > 0; i++)
+	for (unsigned i = 0; n > 0 && i < m.nrr; i++)
 		CHECK_EQ(m.rr[i].ttl, 200);
 	/* names the NSECs do not cover: nothing */
 	CHECK_EQ(synth(v, "zz.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
@@ -1618,7 +1629,7 @@ static void test_aggr_nsec3(void)
 		CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
 		CHECK_EQ(m.rcode, HF_RCODE_NXDOMAIN);
 		CHECK(m.nrr == 4 || m.nrr == 6); /* SOA and one or two NSEC3s, signed */
-		for (unsigned k = 0; k < m.nrr && n > 0; k++)
+		for (unsigned k = 0; n > 0 && k < m.nrr; k++)
 			CHECK_EQ(m.rr[k].ttl, 290);
 	}
 	/* a deeper name: its closest encloser is the apex too */
@@ -1666,7 +1677,9 @@ static void test_aggr_kept_only_secure(void)
 	struct hf_val_stats st;
 	struct sopt bad = {.corrupt = true};
 	uint8_t out[4096];
+	struct hf_dns_msg m;
 	struct mb b;
+	int n;
 	char nm[32], nx[32];
 
 	canned_reset();
@@ -1711,11 +1724,20 @@ static void test_aggr_kept_only_secure(void)
 	CHECK_EQ(synth(v, "n1.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
 	CHECK(synth(v, "n2.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
 	hf_val_destroy(v);
+	/* kept at most aggr_ttl_max (the NSEC's TTL is 300) */
+	vconf.aggr_entries = 16;
+	vconf.aggr_ttl_max = 50;
+	v = val_www_nodata(&b);
+	n = synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	for (unsigned k = 0; n > 0 && k < m.nrr; k++)
+		CHECK_EQ(m.rr[k].ttl, 50);
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_TXT, NOW + 50, out, sizeof(out)), 0);
+	hf_val_destroy(v);
+	vconf.aggr_ttl_max = 86400;
 	/* 0: nothing kept */
 	vconf.aggr_entries = 0;
-	canned_reset();
-	v = new_val();
-	drive_nodata(v, &b, "www.test.", "x.test.");
+	v = val_www_nodata(&b);
 	CHECK_EQ(synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
 	hf_val_destroy(v);
 	vconf = save;
