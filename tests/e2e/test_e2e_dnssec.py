@@ -741,13 +741,15 @@ def case_aggr_not_nta():
     NXDOMAIN without AD or EDE."""
     check(STATE.get("nx_first"), "no NXDOMAIN kept (an earlier case failed)")
     RIG.ctl("nta", "add", "example.de", "--lifetime", "60s", "--reason", "aggressive nsec test")
-    c = counters()
-    name = rnd("nx") + ".example.de"
-    r, _ = q(name, do=True)
-    expect(r, NXDOMAIN, ad=False, what=f"{name} under an NTA")
-    expect_no_ede(r, f"{name} under an NTA")
-    moved(c, upstream=None)
-    RIG.ctl("nta", "remove", "example.de")
+    try:
+        c = counters()
+        name = rnd("nx") + ".example.de"
+        r, _ = q(name, do=True)
+        expect(r, NXDOMAIN, ad=False, what=f"{name} under an NTA")
+        expect_no_ede(r, f"{name} under an NTA")
+        moved(c, upstream=None)
+    finally:
+        RIG.ctl("nta", "remove", "example.de")
 
 
 def case_aggr_off_by_reload():
@@ -837,7 +839,8 @@ PLAN = [
     ("resolver down", {}, [case_resolver_down_servfail]),
 ] + ([] if REFERENCE else [
     ("trust-anchor reload", {}, [case_anchor_reload]),
-    ("aggressive nsec", {}, [case_aggr_nxdomain, case_aggr_nodata, case_aggr_nsec3, case_aggr_nsec3_optout,
+    # (NTAs not kept in a state file: the lab has no /var/lib/holdfast)
+    ("aggressive nsec", {"nta-state-file": '""'}, [case_aggr_nxdomain, case_aggr_nodata, case_aggr_nsec3, case_aggr_nsec3_optout,
                              case_aggr_not_cd, case_aggr_not_insecure, case_aggr_not_nta,
                              case_aggr_off_by_reload]),
 ])
