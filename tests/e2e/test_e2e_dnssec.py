@@ -825,7 +825,7 @@ PLAN = [
         case_secure_aaaa_over_ipv6, case_insecure_unsigned_delegation, case_insecure_optout,
         # each DO query here must come from upstream (no EDE 29): the NODATA at
         # www.nsec3n.de before the NXDOMAIN, whose NSEC3s (aggressive-nsec)
-        # would prove it; an NXDOMAIN's kept NSEC3s lack the apex it needs
+        # would prove it (the NODATA keeps only www's NSEC3: no closest encloser)
         case_insecure_outside_de, case_nxdomain_nsec, case_nodata_nsec, case_nxdomain_nsec3, case_nodata_nsec3,
         case_nodata_nsec3_secure, case_nxdomain_nsec3_secure,
         case_wildcard, case_nsec3_iterations_insecure]),
