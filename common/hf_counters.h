@@ -144,6 +144,10 @@
 	X(val_indeterminate, HF_CG_VERDICT, "indeterminate",                                       \
 	  "DNSSEC validations that ended indeterminate.")                                          \
 	X(val_subqueries, HF_CG_VALIDATION, "subqueries", "DS and DNSKEY sub-queries started.")    \
+	X(synth_nxdomain, HF_CG_VALIDATION, "synth_nxdomain",                                      \
+	  "NXDOMAIN answers synthesized from validated NSEC records (RFC 8198).")                  \
+	X(synth_nodata, HF_CG_VALIDATION, "synth_nodata",                                          \
+	  "NODATA answers synthesized from validated NSEC records (RFC 8198).")                    \
 	X(val_fetch_failures, HF_CG_VALIDATION, "fetch_failures",                                  \
 	  "Sub-queries that got no answer at all.")
 

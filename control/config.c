@@ -114,6 +114,11 @@ static const struct key_def keys[] = {
 	 "slack on RRSIG inception/expiration"},
 	{"dnssec-key-cache", K_COUNT32, OFF(dnssec_key_cache), 8, 16 * MIB,
 	 "validated DNSKEY/DS sets kept (entries)"},
+	{"aggressive-nsec", K_BOOL, OFF(aggressive_nsec), 0, 1,
+	 "answer NXDOMAIN/NODATA from validated NSEC/NSEC3 records kept from earlier answers "
+	 "(RFC 8198)"},
+	{"aggressive-nsec-entries", K_COUNT32, OFF(aggr_nsec_entries), 16, 16 * MIB,
+	 "validated NSEC/NSEC3 records kept for aggressive-nsec (LRU)"},
 	{"control-socket-group", K_PATH, OFF(control_socket_group), 1, 63,
 	 "group allowed on the management socket (mode 0660; default: owner only, 0600)"},
 	{"nta-state-file", K_PATH, OFF(nta_state_file), 0, 255,
@@ -211,6 +216,8 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->nsec3_max_iterations = 50;
 	cfg->dnssec_clock_skew = 300;
 	cfg->dnssec_key_cache = 4096;
+	cfg->aggressive_nsec = true;
+	cfg->aggr_nsec_entries = 16384;
 	snprintf(cfg->nta_state_file, sizeof(cfg->nta_state_file), "%s",
 		 "/var/lib/holdfast/nta.state");
 	cfg->stats_textfile_ms = 15 * D_SEC;

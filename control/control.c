@@ -359,6 +359,10 @@ static int val_init(struct hf_control *c, char *err, size_t errlen)
 		return 0;
 	hf_val_conf_default(&vc);
 	vc.cache_entries = cfg->dnssec_key_cache;
+	/* kept whatever aggressive-nsec says: a reload may turn it on; no
+	 * longer than a negative answer may be cached */
+	vc.aggr_entries = cfg->aggr_nsec_entries;
+	vc.aggr_ttl_max = HF_MIN(cfg->max_ttl, cfg->max_negative_ttl);
 	vc.clock_skew = cfg->dnssec_clock_skew;
 	vc.nsec3_max_iterations = cfg->nsec3_max_iterations;
 	vc.no_default_anchors = cfg->trust_anchor[0] != '\0';

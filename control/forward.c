@@ -230,6 +230,8 @@ void hf_fwd_request(struct hf_fwd *f, const struct hf_msg_query *mq, uint64_t no
 		f->st->coalesced++;
 		return;
 	}
+	if (hf_fwd_synth(f, &mq->key, mq->hash)) /* RFC 8198: no upstream query */
+		return;
 	/* the in-flight table first: a zone slot is then always there */
 	if (f->inflight >= f->max_inflight) {
 		overloaded(f, mq);

@@ -117,6 +117,7 @@ struct hf_fwd {
 	struct hf_dns_msg vmsg; /* the answer being validated, parsed again */
 	uint8_t rxbuf[65536];
 	uint8_t ansbuf[HF_FWD_ANS_MAX];
+	uint8_t synthbuf[8192]; /* a response hf_val_synth() wrote */
 };
 
 /* forward.c */
@@ -151,6 +152,9 @@ void hf_fwd_validate_start(struct hf_fwd *f, struct hf_fwd_query *q, const uint8
 void hf_fwd_sub_answered(struct hf_fwd *f, struct hf_fwd_query *sub, const struct hf_dns_msg *m,
 			 uint64_t now);
 void hf_fwd_sub_failed(struct hf_fwd *f, struct hf_fwd_query *sub, uint16_t ede, const char *text);
+/* RFC 8198: answer key from validated NSEC records (aggressive-nsec), the
+ * FILL sent; false when it cannot (goes upstream). */
+bool hf_fwd_synth(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t hash);
 /* The validator's NTA hook (installed by hf_fwd_create). */
 bool hf_fwd_nta_hook(void *arg, const uint8_t *name, size_t len, uint64_t now_s);
 

@@ -76,6 +76,8 @@ struct hf_config {
 	uint16_t nsec3_max_iterations; /* nsec3-max-iterations: default 50 (RFC 9276) */
 	uint32_t dnssec_clock_skew;    /* dnssec-clock-skew: s, default 5m */
 	uint32_t dnssec_key_cache;     /* dnssec-key-cache: entries, default 4096 */
+	bool aggressive_nsec;	       /* aggressive-nsec: RFC 8198 synthesis, default yes */
+	uint32_t aggr_nsec_entries;    /* aggressive-nsec-entries: NSECs kept, default 16384 */
 	char control_socket_group[64]; /* control-socket-group: "" = mode 0600, else 0660 */
 	char nta_state_file[256];      /* nta-state-file: "" = NTAs are not persisted */
 	char cache_snapshot[256];      /* cache-snapshot: "" = the cache is not kept (default) */

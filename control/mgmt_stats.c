@@ -19,6 +19,7 @@
 #include "control/hf_fwd.h"
 #include "control/hf_nta.h"
 #include "control/mgmt_internal.h"
+#include "validator/hf_validator.h"
 
 #ifndef HF_VERSION
 #define HF_VERSION "unknown"
@@ -184,6 +185,17 @@ static void emit_counters(struct hf_emit *e, const struct hf_counters *k,
 	hf_emit_obj_end(e);
 }
 
+/* RFC 8198: the NSEC/NSEC3 records the validator keeps now (a gauge). */
+static uint64_t aggr_records(const struct hf_mgmt *mg)
+{
+	struct hf_val_stats vs;
+
+	if (mg->env.val == NULL)
+		return 0;
+	hf_val_get_stats(mg->env.val, &vs);
+	return vs.aggr_entries;
+}
+
 static void emit_control(struct hf_emit *e, const struct hf_mgmt *mg,
 			 const struct hf_control_stats *s)
 {
@@ -199,6 +211,7 @@ static void emit_control(struct hf_emit *e, const struct hf_mgmt *mg,
 	hf_emit_bool(e, "enabled", mg->env.val != NULL);
 	emit_group(e, s, hf_control_counters, hf_control_ncounters, HF_CG_VERDICT);
 	emit_group(e, s, hf_control_counters, hf_control_ncounters, HF_CG_VALIDATION);
+	hf_emit_u64(e, "aggressive_nsec_records", aggr_records(mg));
 	emit_ede(e, s->val_ede, HF_ARRAY_LEN(s->val_ede));
 	hf_emit_obj_end(e);
 	hf_emit_obj_end(e);
@@ -374,6 +387,10 @@ static void render_prometheus(const struct hf_mgmt *mg, struct hf_emit *e)
 			      hf_exception_ncounters);
 	prom_family(e, "ntas", "gauge", "Negative Trust Anchors in force.");
 	hf_emit_rawf(e, "holdfast_ntas %u\n", mg->env.ntas->nntas);
+	prom_family(e, "aggressive_nsec_records", "gauge",
+		    "Validated NSEC/NSEC3 records kept for aggressive-nsec (RFC 8198).");
+	hf_emit_rawf(e, "holdfast_aggressive_nsec_records %llu\n",
+		     (unsigned long long)aggr_records(mg));
 	prom_family(e, "nta_state_persist_failed", "gauge",
 		    "1 while the NTAs in force are not what nta-state-file holds (its last "
 		    "write failed).");

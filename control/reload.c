@@ -29,6 +29,7 @@ const char *const hf_reload_runtime_keys[] = {
 	"stats-textfile-interval",
 	"trust-anchor",
 	"log-level",
+	"aggressive-nsec",
 };
 const unsigned hf_reload_nruntime_keys = HF_ARRAY_LEN(hf_reload_runtime_keys);
 

@@ -100,6 +100,7 @@ enum hf_ede {
 	HF_EDE_NO_REACHABLE_AUTHORITY = 22,
 	HF_EDE_NETWORK_ERROR = 23,
 	HF_EDE_UNSUPPORTED_NSEC3_ITER = 27, /* RFC 9276: NSEC3 iterations above our limit */
+	HF_EDE_SYNTHESIZED = 29, /* an answer synthesized from validated NSEC records (RFC 8198) */
 	HF_EDE_NONE = 0xffff,
 };
 

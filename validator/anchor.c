@@ -278,6 +278,7 @@ int hf_val_load_anchors_str(struct hf_val *v, const char *text, bool replace, ch
 		memcpy(v->anchors, tmp, sizeof(v->anchors[0]) * n);
 		v->nanchors = n;
 		val_cache_flush(&v->cache);
+		val_aggr_flush_below(&v->aggr, NULL, 0);
 	}
 	free(tmp);
 	return rc;

@@ -196,8 +196,8 @@ int val_sets_build(const struct hf_dns_msg *m, struct val_sets *s)
  * corrected by RFC 6840 section 5.1: HINFO and NSEC are not). A6 (obsolete,
  * RFC 6563) is left opaque.
  */
-static int canon_rdata(const struct hf_dns_msg *m, const struct hf_dns_rr *rr, uint8_t *out,
-		       size_t room, size_t *out_len)
+int val_canon_rdata(const struct hf_dns_msg *m, const struct hf_dns_rr *rr, uint8_t *out,
+		    size_t room, size_t *out_len)
 {
 	static const uint8_t sig_layout[] = {18, HF_RDF_NAME, HF_RDF_END};
 	static const uint8_t nxt_layout[] = {HF_RDF_NAME, HF_RDF_END};
@@ -330,7 +330,7 @@ int val_signed_data(const struct hf_dns_msg *m, const struct val_sets *s,
 
 	for (int16_t i = set->rr_head; i >= 0; i = s->next[i]) {
 		size_t l;
-		int rc = canon_rdata(m, &m->rr[i], cbuf + cused, csize - cused, &l);
+		int rc = val_canon_rdata(m, &m->rr[i], cbuf + cused, csize - cused, &l);
 		if (rc < 0)
 			return rc;
 		if (l > 0xffff)

@@ -44,6 +44,33 @@ static int b32hex_decode(const uint8_t *in, size_t len, uint8_t *out, size_t roo
 	return (int)b.n;
 }
 
+bool val_nsec3_view(const uint8_t *owner, size_t owner_len, const uint8_t *zone, size_t zlen,
+		    const uint8_t *rd, size_t rdlen, struct nsec3_view *n)
+{
+	size_t l1 = owner[0], hl, off;
+
+	if (rdlen < 5 || rd[0] != 1 || (rd[1] & ~1u) != 0)
+		return false; /* RFC 5155 8.1/8.2: unknown hash or flags: ignore */
+	if (owner_len - 1u - l1 != zlen || memcmp(owner + 1 + l1, zone, zlen) != 0)
+		return false; /* not directly below the apex */
+	if (b32hex_decode(owner + 1, l1, n->hash, 20) != 20)
+		return false;
+	n->flags = rd[1];
+	n->iter = hf_get16(rd + 2);
+	n->salt_len = rd[4];
+	n->salt = rd + 5;
+	off = 5u + n->salt_len;
+	if (off + 1 > rdlen)
+		return false;
+	hl = rd[off];
+	if (hl != 20 || off + 1 + hl > rdlen)
+		return false;
+	memcpy(n->next, rd + off + 1, 20);
+	n->bm = rd + off + 1 + hl;
+	n->bm_len = rdlen - (off + 1 + hl);
+	return true;
+}
+
 /*
  * Collect the authority-section NSEC and NSEC3 RRsets of `zone`, each
  * verified with the zone's keys. A bad one makes the answer bogus; one
@@ -78,6 +105,7 @@ int val_deny_collect(struct vc *c, const struct val_entry *z)
 		if (set->type == HF_TYPE_NSEC && c->nnsec < VAL_MAX_DENY) {
 			struct nsec_view *n = &c->nsec[c->nnsec];
 			size_t pos = rr->rdata_off;
+			n->set = set;
 			if (hf_dns_name_unpack(m->wire, rr->rdata_off + rr->rdlen, &pos, n->next,
 					       &n->next_len) < 0)
 				continue;
@@ -90,27 +118,10 @@ int val_deny_collect(struct vc *c, const struct val_entry *z)
 			c->nnsec++;
 		} else if (set->type == HF_TYPE_NSEC3 && c->nnsec3 < VAL_MAX_DENY) {
 			struct nsec3_view *n = &c->nsec3[c->nnsec3];
-			size_t l1 = set->owner[0], hl, off;
-			if (rr->rdlen < 5 || rd[0] != 1 || (rd[1] & ~1u) != 0)
-				continue; /* RFC 5155 8.1/8.2: unknown hash or flags: ignore */
-			if (set->owner_len - 1u - l1 != z->name_len ||
-			    memcmp(set->owner + 1 + l1, z->name, z->name_len) != 0)
-				continue; /* not directly below the apex */
-			if (b32hex_decode(set->owner + 1, l1, n->hash, 20) != 20)
+			if (!val_nsec3_view(set->owner, set->owner_len, z->name, z->name_len, rd,
+					    rr->rdlen, n))
 				continue;
-			n->flags = rd[1];
-			n->iter = hf_get16(rd + 2);
-			n->salt_len = rd[4];
-			n->salt = rd + 5;
-			off = 5u + n->salt_len;
-			if (off + 1 > rr->rdlen)
-				continue;
-			hl = rd[off];
-			if (hl != 20 || off + 1 + hl > rr->rdlen)
-				continue;
-			memcpy(n->next, rd + off + 1, 20);
-			n->bm = rd + off + 1 + hl;
-			n->bm_len = rr->rdlen - (off + 1 + hl);
+			n->set = set;
 			c->nnsec3++;
 		}
 	}
@@ -166,13 +177,25 @@ static size_t wildcard_of(const uint8_t *name, size_t len, unsigned ce_labels, u
 	return 2 + len - off;
 }
 
-static void nsec_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
-		       unsigned zone_labels, struct proof *p)
+size_t val_nsec_wildcard(const struct nsec_view *cov, const uint8_t *sname, size_t slen,
+			 unsigned zone_labels, uint8_t *w)
+{
+	unsigned ce = val_name_common(sname, slen, cov->owner, cov->owner_len),
+		 c2 = val_name_common(sname, slen, cov->next, cov->next_len);
+
+	if (c2 > ce)
+		ce = c2;
+	if (ce < zone_labels)
+		ce = zone_labels;
+	return wildcard_of(sname, slen, ce, w);
+}
+
+void val_nsec_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
+		    unsigned zone_labels, struct proof *p)
 {
 	const struct nsec_view *cov;
 	uint8_t w[HF_DNS_NAME_MAX];
 	size_t wlen;
-	unsigned ce, c2;
 
 	memset(p, 0, sizeof(*p));
 	for (unsigned i = 0; i < c->nnsec; i++)
@@ -189,13 +212,7 @@ static void nsec_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t
 		p->kind = PR_ENT;
 		return;
 	}
-	ce = val_name_common(sname, slen, cov->owner, cov->owner_len);
-	c2 = val_name_common(sname, slen, cov->next, cov->next_len);
-	if (c2 > ce)
-		ce = c2;
-	if (ce < zone_labels)
-		ce = zone_labels;
-	wlen = wildcard_of(sname, slen, ce, w);
+	wlen = val_nsec_wildcard(cov, sname, slen, zone_labels, w);
 	p->kind = PR_NX_NOWILD;
 	if (wlen == 0)
 		return;
@@ -212,22 +229,31 @@ static void nsec_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t
 
 static const struct nsec3_view *n3_match(struct vc *c, const uint8_t h[20])
 {
+	if (c->n3_find)
+		return c->n3_find(c, h, false);
 	for (unsigned i = 0; i < c->nnsec3; i++)
 		if (memcmp(c->nsec3[i].hash, h, 20) == 0)
 			return &c->nsec3[i];
 	return NULL;
 }
 
+bool val_nsec3_covers(const struct nsec3_view *n, const uint8_t h[20])
+{
+	int lo = memcmp(n->hash, h, 20), hi = memcmp(h, n->next, 20);
+
+	if (lo < 0 && hi < 0)
+		return true;
+	/* the last one wraps around */
+	return memcmp(n->next, n->hash, 20) <= 0 && (lo < 0 || hi < 0);
+}
+
 static const struct nsec3_view *n3_cover(struct vc *c, const uint8_t h[20])
 {
-	for (unsigned i = 0; i < c->nnsec3; i++) {
-		const struct nsec3_view *n = &c->nsec3[i];
-		int lo = memcmp(n->hash, h, 20), hi = memcmp(h, n->next, 20);
-		if (lo < 0 && hi < 0)
-			return n;
-		if (memcmp(n->next, n->hash, 20) <= 0 && (lo < 0 || hi < 0))
-			return n; /* the last one wraps around */
-	}
+	if (c->n3_find)
+		return c->n3_find(c, h, true);
+	for (unsigned i = 0; i < c->nnsec3; i++)
+		if (val_nsec3_covers(&c->nsec3[i], h))
+			return &c->nsec3[i];
 	return NULL;
 }
 
@@ -252,8 +278,8 @@ static int n3_hash(struct vc *c, const uint8_t *name, size_t len, uint8_t h[20])
 	return val_nsec3_hash(&c->v->cr, name, len, p->salt, p->salt_len, p->iter, h);
 }
 
-static void nsec3_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
-			unsigned zone_labels, struct proof *p)
+void val_nsec3_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
+		     unsigned zone_labels, struct proof *p)
 {
 	const struct nsec3_view *n, *nc_cov;
 	uint8_t h[20], w[HF_DNS_NAME_MAX];
@@ -324,11 +350,11 @@ void val_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
 	unsigned zl = val_name_labels(z->name, z->name_len);
 
 	if (c->nnsec > 0)
-		nsec_prove(c, sname, slen, qtype, zl, p);
+		val_nsec_prove(c, sname, slen, qtype, zl, p);
 	else
-		nsec3_prove(c, sname, slen, qtype, zl, p);
+		val_nsec3_prove(c, sname, slen, qtype, zl, p);
 	if (p->kind == PR_NONE && c->nnsec > 0 && c->nnsec3 > 0)
-		nsec3_prove(c, sname, slen, qtype, zl, p);
+		val_nsec3_prove(c, sname, slen, qtype, zl, p);
 }
 
 /* A wildcard expansion: the owner itself must not exist (RFC 4035

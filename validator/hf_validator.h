@@ -73,6 +73,8 @@ struct hf_val_conf {
 	uint32_t insecure_ttl;	       /* cap for "zone proven insecure" entries; default 3600 */
 	uint32_t bogus_ttl;	       /* how long a bogus zone is remembered; default 60 */
 	uint32_t max_verifies;	 /* signature checks per validate call (KeyTrap); default 64 */
+	uint32_t aggr_entries;	 /* RFC 8198 NSEC records kept (LRU); 0: none; default 16384 */
+	uint32_t aggr_ttl_max;	 /* cap on how long one is kept (s); default 86400 */
 	bool no_default_anchors; /* do not load the built-in IANA root anchors */
 	hf_val_nta_fn nta;	 /* optional NTA hook */
 	void *nta_arg;
@@ -100,6 +102,9 @@ struct hf_val_stats {
 	uint64_t sig_verifies; /* signature verifications attempted */
 	uint64_t key_parses;   /* DNSKEYs turned into EVP_PKEYs */
 	uint64_t cache_hits, cache_misses, cache_evictions;
+	uint64_t aggr_entries;		     /* RFC 8198 NSEC records kept now */
+	uint64_t aggr_evictions;	     /* ... dropped for room (LRU) */
+	uint64_t aggr_nxdomain, aggr_nodata; /* answers hf_val_synth() made */
 };
 
 struct hf_val;
@@ -164,6 +169,30 @@ int hf_val_validate(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
  * (nothing it could be checked against: not something validate asked for).
  */
 int hf_val_add_keys(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t now_s);
+
+/*
+ * RFC 8198, aggressive use of the DNSSEC-validated cache: every NSEC record
+ * of a secure NXDOMAIN/NODATA proof is kept (with its RRSIGs and the zone's
+ * signed SOA) for min(its TTL, its RRSIGs' original TTL and remaining
+ * validity, the SOA's TTL and MINIMUM (RFC 9077)), at most aggr_entries of
+ * them (LRU). hf_val_synth() answers (qname, qtype) from them when they
+ * prove NXDOMAIN (an NSEC covering the name and one covering or matching
+ * the wildcard at the closest encloser) or NODATA (a matching NSEC without
+ * the type or CNAME, not at a delegation; an empty non-terminal; a
+ * wildcard without the type), while the zone's keys are still cached
+ * secure and no NTA covers the name. NSEC3 records are kept and used the
+ * same way (closest encloser, next closer name, wildcard: RFC 5155 8.x),
+ * but never when an opt-out NSEC3 covers the next closer name, nor above
+ * the NSEC3 iteration limit. Never for DS, ANY, RRSIG, NSEC or NSEC3
+ * questions.
+ *
+ * It writes a response into out: ID 0, QR, rcode NXDOMAIN or NOERROR, the
+ * question (lower case), and in the authority section the SOA, the NSECs
+ * and their RRSIGs, every TTL the proof's remaining lifetime. Returns its
+ * length, 0 when nothing kept proves the answer, or HF_ESPACE.
+ */
+int hf_val_synth(struct hf_val *v, const uint8_t *qname, size_t len, uint16_t qtype, uint64_t now_s,
+		 uint8_t *out, size_t size);
 
 /* Drop every cached key, DS set and insecure/bogus zone. */
 void hf_val_flush(struct hf_val *v);

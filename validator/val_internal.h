@@ -55,6 +55,10 @@ int val_signed_data(const struct hf_dns_msg *m, const struct val_sets *s,
 		    const struct val_rrset *set, uint16_t sig, uint8_t *out, size_t size,
 		    uint8_t *cbuf, size_t csize);
 
+/* RR's RDATA in canonical form (RFC 4034 6.2, uncompressed) into out. */
+int val_canon_rdata(const struct hf_dns_msg *m, const struct hf_dns_rr *rr, uint8_t *out,
+		    size_t room, size_t *out_len);
+
 /* ---- crypto (crypto.c) ---- */
 struct val_crypto {
 	EVP_MD *sha1, *sha256, *sha384, *sha512;
@@ -137,6 +141,21 @@ struct val_entry *val_cache_get(struct val_cache *c, const uint8_t *name, size_t
  * tail when full. Never NULL. */
 struct val_entry *val_cache_put(struct val_cache *c, const uint8_t *name, size_t len, uint8_t kind);
 
+/* ---- RFC 8198: validated NSEC records kept (aggr.c) ---- */
+struct val_aggr_node;
+struct val_aggr {
+	uint32_t cap, count;		   /* cap 0: off */
+	struct val_aggr_node *root;	   /* NSEC treap by (zone, owner), canonical order */
+	struct val_aggr_node *root3;	   /* NSEC3 treap, likewise (owner order = hash order) */
+	struct val_aggr_node *head, *tail; /* LRU, head most recent */
+	uint64_t rnd;			   /* treap priorities */
+	uint64_t evictions, nxdomain, nodata;
+};
+
+void val_aggr_init(struct val_aggr *a, uint32_t cap);
+/* Drop the entries whose zone or owner is at or below name (NULL: all). */
+void val_aggr_flush_below(struct val_aggr *a, const uint8_t *name, size_t len);
+
 /* ---- anchors (anchor.c) ---- */
 struct val_anchor {
 	uint8_t name[HF_DNS_NAME_MAX];
@@ -158,6 +177,7 @@ struct hf_val {
 	struct hf_val_conf conf;
 	struct val_crypto cr;
 	struct val_cache cache;
+	struct val_aggr aggr;
 	unsigned nanchors;
 	struct val_anchor anchors[VAL_MAX_ANCHORS];
 	struct hf_val_stats st;
@@ -175,6 +195,7 @@ struct hf_val {
 enum { R_SECURE = 0, R_INSECURE, R_BOGUS, R_NEED, R_INDET, R_NODNAME };
 
 struct nsec_view {
+	const struct val_rrset *set; /* the RRset in c->s; NULL from aggr.c */
 	const uint8_t *owner;
 	size_t owner_len;
 	uint8_t next[HF_DNS_NAME_MAX];
@@ -185,6 +206,7 @@ struct nsec_view {
 };
 
 struct nsec3_view {
+	const struct val_rrset *set; /* the RRset in c->s; NULL from aggr.c */
 	uint8_t hash[20], next[20];
 	uint8_t flags;
 	uint16_t iter;
@@ -210,6 +232,10 @@ struct vc {
 	 * (hf_val_broken_zone), NULL when none */
 	const uint8_t *broken;
 	size_t broken_len;
+	/* aggr.c: NSEC3 look-ups go to the kept records instead of nsec3[]
+	 * (match, or cover when cover), with n3_arg; NULL: nsec3[] */
+	const struct nsec3_view *(*n3_find)(struct vc *c, const uint8_t h[20], bool cover);
+	void *n3_arg;
 	struct nsec_view nsec[VAL_MAX_DENY];
 	struct nsec3_view nsec3[VAL_MAX_DENY];
 };
@@ -262,6 +288,24 @@ int val_deny_collect(struct vc *c, const struct val_entry *z);
 /* What the collected NSEC/NSEC3 records prove about (sname, qtype). */
 void val_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
 	       const struct val_entry *z, struct proof *p);
+/* The NSEC part of val_prove (for c->nsec[] whatever their source). */
+void val_nsec_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
+		    unsigned zone_labels, struct proof *p);
+/* The NSEC3 part of val_prove: over c->nsec3[] or c->n3_find. */
+void val_nsec3_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
+		     unsigned zone_labels, struct proof *p);
+/* An NSEC3 at owner (directly below zone) with RDATA rd into n (n->set
+ * untouched); false when unusable (other hash or flags, malformed). */
+bool val_nsec3_view(const uint8_t *owner, size_t owner_len, const uint8_t *zone, size_t zlen,
+		    const uint8_t *rd, size_t rdlen, struct nsec3_view *n);
+bool val_nsec3_covers(const struct nsec3_view *n, const uint8_t h[20]);
+/* *.<closest encloser> of sname that NSEC cov (covering sname) implies,
+ * into w: its length, 0 when too long. */
+size_t val_nsec_wildcard(const struct nsec_view *cov, const uint8_t *sname, size_t slen,
+			 unsigned zone_labels, uint8_t *w);
+/* A secure NXDOMAIN/NODATA proof: keep c->nsec[] of zone z with the SOA
+ * (RFC 8198, aggr.c). */
+void val_aggr_keep(struct vc *c, const struct val_entry *z, const struct val_rrset *soa);
 /* A wildcard expansion: proof that the owner itself does not exist. */
 int val_wildcard_proof(struct vc *c, const struct val_rrset *set, unsigned sig_labels,
 		       const struct val_entry *z);

@@ -97,6 +97,13 @@ static const struct val_rrset *find_soa(struct vc *c, const uint8_t *sname, size
 	return NULL;
 }
 
+/* A denial proven secure: its NSEC records are kept for RFC 8198. */
+static int denied(struct vc *c, const struct val_entry *z, const struct val_rrset *soa)
+{
+	val_aggr_keep(c, z, soa);
+	return R_SECURE;
+}
+
 /* NXDOMAIN (nx) or NODATA for (sname, qtype). */
 static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype, bool nx)
 {
@@ -152,7 +159,7 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 		return val_verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
 	case PR_NX:
 		if (nx)
-			return R_SECURE;
+			return denied(c, z, soa);
 		break;
 	case PR_MATCH:
 		if (nx)
@@ -167,11 +174,11 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 		if (qtype == HF_TYPE_DS && p.has_soa && val_name_labels(sname, slen) > 0)
 			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
 					   "%s: DS denial from the child zone", what);
-		return R_SECURE;
+		return denied(c, z, soa);
 	case PR_ENT:
 	case PR_WILD_NODATA:
 		if (!nx)
-			return R_SECURE;
+			return denied(c, z, soa);
 		break;
 	case PR_WILD_EXISTS:
 		return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
@@ -296,6 +303,8 @@ void val_call_init(struct vc *c, struct hf_val *v, const struct hf_dns_msg *m, u
 	c->nnsec = c->nnsec3 = 0;
 	c->broken = NULL;
 	c->broken_len = 0;
+	c->n3_find = NULL;
+	c->n3_arg = NULL;
 	res->verdict = HF_SECURITY_INSECURE;
 	res->ede = HF_EDE_NONE;
 	res->ttl_cap = UINT32_MAX;
@@ -359,6 +368,8 @@ void hf_val_conf_default(struct hf_val_conf *conf)
 	conf->insecure_ttl = 3600;
 	conf->bogus_ttl = 60;
 	conf->max_verifies = 64;
+	conf->aggr_entries = 16384;
+	conf->aggr_ttl_max = 86400;
 }
 
 struct hf_val *hf_val_create(const struct hf_val_conf *conf, char *err, size_t errlen)
@@ -386,6 +397,7 @@ struct hf_val *hf_val_create(const struct hf_val_conf *conf, char *err, size_t e
 		free(v);
 		return NULL;
 	}
+	val_aggr_init(&v->aggr, v->conf.aggr_entries);
 	if (val_cache_init(&v->cache, v->conf.cache_entries) < 0) {
 		snprintf(err, errlen, "out of memory for %u cache entries", v->conf.cache_entries);
 		hf_val_destroy(v);
@@ -403,6 +415,7 @@ void hf_val_destroy(struct hf_val *v)
 {
 	if (!v)
 		return;
+	val_aggr_flush_below(&v->aggr, NULL, 0);
 	val_cache_free(&v->cache);
 	val_crypto_free(&v->cr);
 	free(v->sbuf);
@@ -420,11 +433,13 @@ void hf_val_set_nta(struct hf_val *v, hf_val_nta_fn fn, void *arg)
 void hf_val_flush(struct hf_val *v)
 {
 	val_cache_flush(&v->cache);
+	val_aggr_flush_below(&v->aggr, NULL, 0);
 }
 
 void hf_val_flush_name(struct hf_val *v, const uint8_t *name, size_t len)
 {
 	val_cache_flush_below(&v->cache, name, len);
+	val_aggr_flush_below(&v->aggr, name, len);
 }
 
 bool hf_val_broken_zone(struct hf_val *v, const uint8_t *name, size_t len, uint64_t now_s,
@@ -454,4 +469,8 @@ void hf_val_get_stats(const struct hf_val *v, struct hf_val_stats *st)
 	st->cache_hits = v->cache.hits;
 	st->cache_misses = v->cache.misses;
 	st->cache_evictions = v->cache.evictions;
+	st->aggr_entries = v->aggr.count;
+	st->aggr_evictions = v->aggr.evictions;
+	st->aggr_nxdomain = v->aggr.nxdomain;
+	st->aggr_nodata = v->aggr.nodata;
 }

@@ -38,6 +38,7 @@ from lib import runner  # noqa: E402
 from lib.checks import (check, rnd, expect, expect_ede, expect_no_ede, expect_a, ede_str,  # noqa: E402
                         ede_name, answer_ttl, soa_of, rcode_name, type_name)
 from lib.client import Client, RootNs  # noqa: E402
+from lib.ctl import prom_sum  # noqa: E402
 from lib.dnsmsg import (T_A, T_SOA, T_TXT, T_AAAA, T_RRSIG, T_NSEC, T_NSEC3,  # noqa: E402
                         NOERROR, SERVFAIL, NXDOMAIN)
 from lib.lab import lab_tag, libc, PR_SET_PDEATHSIG  # noqa: E402
@@ -565,6 +566,210 @@ def case_resolver_down_servfail():
     expect_no_ede(r, "www.alg13.de")
 
 
+# --- instance "aggressive nsec": RFC 8198 synthesis (a fresh holdfast, counters from 0)
+
+EDE_SYNTHESIZED = 29
+UPSTREAM = "holdfast_control_upstream_queries_total"
+SYNTH_NX = "holdfast_validation_synth_nxdomain_total"
+SYNTH_NODATA = "holdfast_validation_synth_nodata_total"
+
+
+def counters():
+    text = RIG.ctl_text("stats", "--prometheus")
+    return {m: prom_sum(text, m) for m in (UPSTREAM, SYNTH_NX, SYNTH_NODATA)}
+
+
+def moved(before, **want):
+    """The counters moved by exactly want (UPSTREAM as upstream=, ...); a
+    counter not named must not have moved unless it is UPSTREAM and
+    upstream=None (it may)."""
+    now = counters()
+    names = {"upstream": UPSTREAM, "nx": SYNTH_NX, "nodata": SYNTH_NODATA}
+    for k, m in names.items():
+        d = now[m] - before[m]
+        w = want.get(k, 0)
+        if w is None:
+            check(d > 0, f"{m} did not move")
+        else:
+            check(d == w, f"{m} moved by {d}, expected {w}")
+    return now
+
+
+def authority_ttls(r):
+    return [rr.ttl for rr in r.authority]
+
+
+def expect_synth(r, rcode, first, t_first, what):
+    """r synthesized from the NSECs of `first` (answered at t_first): rcode,
+    AD, exactly EDE 29, the same NSEC owners and SOA, every authority TTL
+    the same and exactly first's smallest less the seconds since."""
+    expect(r, rcode, ad=True, what=what)
+    check(r.ede_codes() == [EDE_SYNTHESIZED], f"{what}: EDE {ede_str(r)}, expected exactly 29 (Synthesized)")
+    check(not r.answer, f"{what}: answer section not empty: {r.summary()}")
+    soa_of(r, "example.de.")
+    owners = sorted(rr.name.lower() for rr in r.records(T_NSEC, r.authority))
+    first_owners = sorted(rr.name.lower() for rr in first.records(T_NSEC, first.authority))
+    check(owners and set(owners) <= set(first_owners), f"{what}: NSEC owners {owners}, from {first_owners}")
+    expect_rrsig(r, T_SOA, section=r.authority, what=what)
+    expect_rrsig(r, T_NSEC, section=r.authority, what=what)
+    check(len(r.records(T_RRSIG, r.authority)) == 1 + len(owners), f"{what}: RRSIGs: {r.summary()}")
+    ttls = set(authority_ttls(r))
+    bound = min(authority_ttls(first))
+    elapsed = time.monotonic() - t_first
+    check(len(ttls) == 1, f"{what}: authority TTLs {sorted(ttls)}, expected one value")
+    t = min(ttls)
+    # whole seconds on both sides (control's clock, the cores'): 2 s of slack below
+    check(bound - int(elapsed) - 2 <= t <= bound and t <= NEG_TTL,
+          f"{what}: TTL {t}, expected {bound} (first answer's) less {elapsed:.1f} s, at most {NEG_TTL}")
+
+
+def case_aggr_nxdomain():
+    """After one NXDOMAIN under example.de (NSEC), another random name in
+    the same NSEC range is NXDOMAIN with AD and EDE 29 from the kept NSECs:
+    no upstream query, synth_nxdomain +1, TTL the first answer's less the
+    time since; asked again, the cores answer it (no counter moves);
+    without DO, the same (no DNSSEC records, no AD) from a second synthesis."""
+    first = rnd("nx") + ".example.de"
+    r1, _ = q(first, do=True)
+    t1 = time.monotonic()
+    expect_denial(r1, NXDOMAIN, "example.de.", T_NSEC, f"{first} +do")
+    STATE["nx_first"] = (r1, t1)
+    kept = RIG.prom("holdfast_aggressive_nsec_records")
+    check(kept == len(r1.records(T_NSEC, r1.authority)), f"holdfast_aggressive_nsec_records {kept}, expected "
+          f"the first answer's NSECs: {r1.summary()}")
+    c = counters()
+    time.sleep(1.1)  # a second passes: the TTL must show it
+    name = rnd("nx") + ".example.de"
+    r, _ = q(name, do=True)
+    expect_synth(r, NXDOMAIN, r1, t1, f"{name} +do")
+    c = moved(c, nx=1)
+    r, _ = q(name, do=True)
+    expect(r, NXDOMAIN, ad=True, what=f"{name} +do again")
+    c = moved(c)
+    r, _ = q(name, ad=True)
+    expect(r, NXDOMAIN, ad=True, what=f"{name} AD=1 without DO")
+    expect_no_dnssec(r, f"{name} AD=1 without DO")
+    check(r.ede_codes() == [EDE_SYNTHESIZED], f"{name} AD=1: EDE {ede_str(r)}")
+    soa_of(r, "example.de.")
+    moved(c, nx=1)
+
+
+def case_aggr_nodata():
+    """txt.example.de A (NODATA, its NSEC lists TXT RRSIG NSEC): then AAAA
+    is NODATA from that NSEC (AD, EDE 29, synth_nodata +1, no upstream
+    query); TXT, which the NSEC lists, still goes upstream and is answered."""
+    r1, _ = q("txt.example.de", T_A, do=True)
+    t1 = time.monotonic()
+    expect_denial(r1, NOERROR, "example.de.", T_NSEC, "txt.example.de A +do")
+    c = counters()
+    r, _ = q("txt.example.de", T_AAAA, do=True)
+    expect_synth(r, NOERROR, r1, t1, "txt.example.de AAAA +do")
+    check([rr.name.lower() for rr in r.records(T_NSEC, r.authority)] == ["txt.example.de."],
+          f"txt.example.de AAAA: NSECs {r.summary()}")
+    c = moved(c, nodata=1)
+    r, _ = q("txt.example.de", T_TXT, do=True)
+    expect(r, NOERROR, ad=True, what="txt.example.de TXT +do")
+    check(r.records(T_TXT), f"txt.example.de TXT: no TXT: {r.summary()}")
+    moved(c, upstream=None)
+
+
+def case_aggr_nsec3():
+    """nsec3n.de (NSEC3, no opt-out; three names, so three NSEC3 ranges):
+    of eight fresh names, each is either synthesized (NXDOMAIN, AD, EDE 29,
+    NSEC3s, no upstream query, synth_nxdomain +1) or asked upstream (which
+    keeps the range it falls in); at most three ranges can be missing, so
+    at least five are synthesized."""
+    synthesized = 0
+    for _ in range(8):
+        c = counters()
+        name = rnd("nx") + ".nsec3n.de"
+        r, _ = q(name, do=True)
+        expect(r, NXDOMAIN, ad=True, what=f"{name} +do")
+        check(r.records(T_NSEC3, r.authority) and not r.records(T_NSEC, r.authority),
+              f"{name}: expected NSEC3 proofs: {r.summary()}")
+        if r.ede_codes() == [EDE_SYNTHESIZED]:
+            synthesized += 1
+            moved(c, nx=1)
+        else:
+            expect_no_ede(r, name)
+            moved(c, upstream=None)
+    check(synthesized >= 5, f"{synthesized} of 8 names synthesized, expected at least 5")
+
+
+def case_aggr_nsec3_optout():
+    """nsec3.de (NSEC3 opt-out): an NXDOMAIN is insecure and never
+    synthesized; a NODATA at a matching NSEC3 is (www.nsec3.de TXT, then
+    MX: AD, EDE 29, no upstream query)."""
+    r, _ = q("www.nsec3.de", T_TXT, do=True)
+    expect(r, NOERROR, ad=True, what="www.nsec3.de TXT +do")
+    c = counters()
+    r, _ = q("www.nsec3.de", 15, do=True)  # MX
+    expect(r, NOERROR, ad=True, what="www.nsec3.de MX +do")
+    check(r.ede_codes() == [EDE_SYNTHESIZED], f"www.nsec3.de MX: EDE {ede_str(r)}, expected 29")
+    nx_insecure_upstream(moved(c, nodata=1), ".nsec3.de")
+
+
+def nx_insecure_upstream(c, zone):
+    """Two fresh names under zone: NXDOMAIN, no AD, no EDE, asked upstream."""
+    for _ in range(2):
+        name = rnd("nx") + zone
+        r, _ = q(name, do=True)
+        expect(r, NXDOMAIN, ad=False, what=f"{name} +do")
+        expect_no_ede(r, name)
+    moved(c, upstream=None)
+
+
+def case_aggr_not_cd():
+    """CD=1: never synthesized, asked upstream (validated all the same:
+    AD with DO; no EDE)."""
+    check(STATE.get("nx_first"), "no NXDOMAIN kept (an earlier case failed)")
+    c = counters()
+    name = rnd("nx") + ".example.de"
+    r, _ = q(name, cd=True, do=True)
+    expect(r, NXDOMAIN, ad=True, what=f"{name} CD=1")
+    expect_no_ede(r, f"{name} CD=1")
+    moved(c, upstream=None)
+
+
+def case_aggr_not_insecure():
+    """Under unsigned.de (insecure): a second NXDOMAIN goes upstream too."""
+    nx_insecure_upstream(counters(), ".unsigned.de")
+
+
+def case_aggr_not_nta():
+    """An NTA on example.de: a name in the kept range goes upstream and is
+    NXDOMAIN without AD or EDE."""
+    check(STATE.get("nx_first"), "no NXDOMAIN kept (an earlier case failed)")
+    RIG.ctl("nta", "add", "example.de", "--lifetime", "60s", "--reason", "aggressive nsec test")
+    try:
+        c = counters()
+        name = rnd("nx") + ".example.de"
+        r, _ = q(name, do=True)
+        expect(r, NXDOMAIN, ad=False, what=f"{name} under an NTA")
+        expect_no_ede(r, f"{name} under an NTA")
+        moved(c, upstream=None)
+    finally:
+        RIG.ctl("nta", "remove", "example.de")
+
+
+def case_aggr_off_by_reload():
+    """aggressive-nsec: no, applied by reload: a name the kept NSECs of a
+    fresh NXDOMAIN cover goes upstream (AD, no EDE)."""
+    first = rnd("nx") + ".example.de"
+    r, _ = q(first, do=True)
+    expect_denial(r, NXDOMAIN, "example.de.", T_NSEC, f"{first} +do")
+    RIG.knobs = dict(RIG.knobs, **{"aggressive-nsec": "no"})
+    with open(RIG.conf_path, "w") as f:
+        f.write(RIG.config_text(RIG.knobs, RIG.extra))
+    res = RIG.ctl("reload")
+    check(res.get("applied") == ["aggressive-nsec"] and res.get("restart_needed") == [], f"reload: {res}")
+    c = counters()
+    name = rnd("nx") + ".example.de"
+    r, _ = q(name, do=True)
+    expect_denial(r, NXDOMAIN, "example.de.", T_NSEC, f"{name} +do, aggressive-nsec: no")
+    moved(c, upstream=None)
+
+
 # ------------------------------------------------------------------ runner
 
 # (instance name, holdfast config knobs, [cases]); each instance a fresh holdfast.
@@ -618,8 +823,11 @@ def case_anchor_reload():
 PLAN = [
     ("validating", {}, [secure_case(n) for n in SECURE_WWW] + [
         case_secure_aaaa_over_ipv6, case_insecure_unsigned_delegation, case_insecure_optout,
+        # each DO query here must come from upstream (no EDE 29): the NODATA at
+        # www.nsec3n.de before the NXDOMAIN, whose NSEC3s (aggressive-nsec)
+        # would prove it (the NODATA keeps only www's NSEC3: no closest encloser)
         case_insecure_outside_de, case_nxdomain_nsec, case_nodata_nsec, case_nxdomain_nsec3, case_nodata_nsec3,
-        case_nxdomain_nsec3_secure, case_nodata_nsec3_secure,
+        case_nodata_nsec3_secure, case_nxdomain_nsec3_secure,
         case_wildcard, case_nsec3_iterations_insecure]),
     ("fault-expired de", {}, [fault_case("expired"), case_cd_gets_data, case_outside_zone_untouched,
                               case_repaired]),
@@ -632,7 +840,13 @@ PLAN = [
     ("stale", {"max-ttl": STALE_MAX_TTL}, [case_stale_prime, case_stale_tld_expired, case_stale_uncached_servfail,
                                            case_repaired]),
     ("resolver down", {}, [case_resolver_down_servfail]),
-] + ([] if REFERENCE else [("trust-anchor reload", {}, [case_anchor_reload])])
+] + ([] if REFERENCE else [
+    ("trust-anchor reload", {}, [case_anchor_reload]),
+    # (NTAs not kept in a state file: the lab has no /var/lib/holdfast)
+    ("aggressive nsec", {"nta-state-file": '""'}, [case_aggr_nxdomain, case_aggr_nodata, case_aggr_nsec3, case_aggr_nsec3_optout,
+                             case_aggr_not_cd, case_aggr_not_insecure, case_aggr_not_nta,
+                             case_aggr_off_by_reload]),
+])
 
 
 def make_rig(holdfast, srcdir):

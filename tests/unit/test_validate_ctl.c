@@ -249,6 +249,16 @@ static struct mb *can(const char *name, uint16_t qtype, uint8_t rcode)
 
 static const uint8_t a_rd[4] = {192, 0, 2, 1};
 
+/* SOA RDATA of zone (MNAME and RNAME the zone) with this MINIMUM. */
+static size_t soa_rd(const char *zone, uint32_t minimum, uint8_t *rd)
+{
+	size_t n = wname(zone, rd);
+	n += wname(zone, rd + n);
+	memset(rd + n, 0, 20);
+	hf_put32(rd + n + 16, minimum);
+	return n + 20;
+}
+
 static void build_world(void)
 {
 	struct mb *b;
@@ -277,11 +287,7 @@ static void build_world(void)
 	add_signed1(b, 0, &z_sec, "old.sec.test.", HF_TYPE_A, 600, a_rd, 4, &old);
 	/* ins.test.: no DS, proven by an NSEC with NS only (and SOA for NODATA) */
 	b = can("ins.test.", HF_TYPE_DS, 0);
-	n = wname("test.", rd);
-	n += wname("test.", rd + n);
-	memset(rd + n, 0, 20);
-	hf_put32(rd + n + 16, 300);
-	n += 20;
+	n = soa_rd("test.", 300, rd);
 	add_signed1(b, 1, &z_test, "test.", HF_TYPE_SOA, 300, rd, n, NULL);
 	n = wname("mm.test.", rd);
 	rd[n] = 0;     /* window 0 */
@@ -293,6 +299,17 @@ static void build_world(void)
 	add_signed1(b, 1, &z_test, "ins.test.", HF_TYPE_NSEC, 300, rd, n, NULL);
 	b = can("www.ins.test.", HF_TYPE_A, 0);
 	mb_rr(b, 0, "www.ins.test.", HF_TYPE_A, 300, a_rd, 4);
+	/* nx.sec.test. NXDOMAIN: a.sec.test. -> www.sec.test. covers it,
+	 * sec.test. -> a.sec.test. the wildcard; NSEC TTL 300, SOA MINIMUM 60 */
+	b = can("nx.sec.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	n = soa_rd("sec.test.", 60, rd);
+	add_signed1(b, 1, &z_sec, "sec.test.", HF_TYPE_SOA, 300, rd, n, NULL);
+	n = wname("www.sec.test.", rd);
+	memcpy(rd + n, "\x00\x06\x40\x00\x00\x00\x00\x03", 8); /* A RRSIG NSEC */
+	add_signed1(b, 1, &z_sec, "a.sec.test.", HF_TYPE_NSEC, 300, rd, n + 8, NULL);
+	n = wname("a.sec.test.", rd);
+	memcpy(rd + n, "\x00\x07\x22\x00\x00\x00\x00\x03\x80", 9); /* NS SOA RRSIG NSEC DNSKEY */
+	add_signed1(b, 1, &z_sec, "sec.test.", HF_TYPE_NSEC, 300, rd, n + 9, NULL);
 	/* www.gone.test.: unsigned, so the walk asks for gone.test. DS, which
 	 * the fake never answers */
 	b = can("www.gone.test.", HF_TYPE_A, 0);
@@ -651,6 +668,60 @@ static void test_fetch_fails(void)
 	env_free(e);
 }
 
+/* RFC 8198: after one secure NXDOMAIN, another name in the range is
+ * answered from the kept NSECs without an upstream query: secure, EDE 29,
+ * TTL bounded by the SOA MINIMUM (60 < the NSEC's 300); CD=1 goes
+ * upstream. */
+static void test_synth(void)
+{
+	struct env *e = env_new(true);
+	const struct hf_dns_answer *a = resolve(e, "nx.sec.test.", HF_TYPE_A, HF_KEY_DO);
+	struct hf_control_stats st;
+
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_NXDOMAIN);
+		CHECK_EQ(a->security, HF_SECURITY_SECURE);
+		CHECK_EQ(a->ede, HF_EDE_NONE);
+	}
+	CHECK_EQ(e->fake.nq, 4);
+	a = resolve(e, "ny.sec.test.", HF_TYPE_A, HF_KEY_DO);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_NXDOMAIN);
+		CHECK_EQ(a->rcode, HF_RCODE_NXDOMAIN);
+		CHECK_EQ(a->security, HF_SECURITY_SECURE);
+		CHECK_EQ(a->ede, HF_EDE_SYNTHESIZED);
+		CHECK(a->ttl >= 59 && a->ttl <= 60);
+		CHECK_EQ(a->ancount, 0);
+		CHECK_EQ(a->nscount, 6);
+		CHECK_EQ(count_type(a, HF_TYPE_SOA), 1);
+		CHECK_EQ(count_type(a, HF_TYPE_NSEC), 2);
+		CHECK_EQ(count_type(a, HF_TYPE_RRSIG), 3);
+		for (unsigned i = 0; i < a->nttl; i++)
+			CHECK(hf_get32(hf_dns_answer_body(a) + hf_dns_answer_ttl_offs(a)[i]) <= 60);
+	}
+	/* without DO: the SOA alone */
+	a = resolve(e, "nz.sec.test.", HF_TYPE_AAAA, 0);
+	if (a) {
+		CHECK_EQ(a->kind, HF_ANS_NXDOMAIN);
+		CHECK_EQ(a->security, HF_SECURITY_SECURE);
+		CHECK_EQ(a->nscount, 1);
+		CHECK_EQ(count_type(a, HF_TYPE_SOA), 1);
+	}
+	CHECK_EQ(e->fake.nq, 4);
+	st = stats(e);
+	CHECK_EQ(st.synth_nxdomain, 2);
+	CHECK_EQ(st.synth_nodata, 0);
+	CHECK_EQ(st.resolutions, 1);
+	CHECK_EQ(st.fills, 3);
+	/* CD=1: upstream (which does not know the name: two attempts) */
+	a = resolve(e, "nq.sec.test.", HF_TYPE_A, HF_KEY_DO | HF_KEY_CD);
+	if (a)
+		CHECK_EQ(a->kind, HF_ANS_FAILURE);
+	CHECK_EQ(e->fake.nq, 6);
+	CHECK_EQ(stats(e).synth_nxdomain, 2);
+	env_free(e);
+}
+
 static void test_dnssec_off(void)
 {
 	struct env *e = env_new(false);
@@ -700,8 +771,9 @@ static void test_bad_anchor(void)
 int main(int argc, char **argv)
 {
 	static const struct hf_test_case cases[] = {
-		TEST_CASE(test_secure),	     TEST_CASE(test_bogus),	 TEST_CASE(test_insecure),
-		TEST_CASE(test_fetch_fails), TEST_CASE(test_dnssec_off), TEST_CASE(test_bad_anchor),
+		TEST_CASE(test_secure),	     TEST_CASE(test_bogus), TEST_CASE(test_insecure),
+		TEST_CASE(test_fetch_fails), TEST_CASE(test_synth), TEST_CASE(test_dnssec_off),
+		TEST_CASE(test_bad_anchor),
 	};
 	char anchor[400], hx[100];
 	uint8_t rd[64];

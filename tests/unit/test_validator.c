@@ -1444,6 +1444,327 @@ static void test_cname_chain_and_nta(void)
 	expect(&b, HF_SECURITY_INDETERMINATE, HF_EDE_NONE, NULL);
 }
 
+/* ==== RFC 8198: answers synthesized from kept NSEC records ==== */
+
+static int synth(struct hf_val *v, const char *name, uint16_t qtype, uint64_t now, uint8_t *out,
+		 size_t size)
+{
+	uint8_t w[256];
+	size_t l = wname(name, w);
+	return hf_val_synth(v, w, l, qtype, now, out, size);
+}
+
+/* The authority section of b (after its question) */
+static size_t mb_auth_off(const struct mb *b)
+{
+	size_t off = 12;
+	while (b->buf[off] != 0)
+		off += 1u + b->buf[off];
+	return off + 5;
+}
+
+/* Validate a secure NODATA for name AAAA (an NSEC name -> next): kept. */
+static void drive_nodata(struct hf_val *v, struct mb *b, const char *name, const char *next)
+{
+	struct hf_val_result res;
+
+	mb_init(b, name, HF_TYPE_AAAA, 0);
+	add_soa(b, &z_test, NULL);
+	add_nsec(b, &z_test, name, next, t_a_nsec_rrsig, NULL);
+	CHECK_EQ(drive(v, b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+}
+
+/* A fresh validator (vconf) that kept www.test.'s NSEC from a NODATA. */
+static struct hf_val *val_www_nodata(struct mb *b)
+{
+	struct hf_val *v;
+
+	canned_reset();
+	v = new_val();
+	drive_nodata(v, b, "www.test.", "x.test.");
+	return v;
+}
+
+static void test_aggr_nsec(void)
+{
+	static const uint16_t apex[] = {HF_TYPE_NS,   HF_TYPE_SOA,    HF_TYPE_RRSIG,
+					HF_TYPE_NSEC, HF_TYPE_DNSKEY, 0};
+	static const uint16_t deleg[] = {HF_TYPE_NS, HF_TYPE_RRSIG, HF_TYPE_NSEC, 0};
+	struct hf_val *v;
+	struct hf_val_result res;
+	struct hf_val_stats st;
+	struct hf_dns_msg m;
+	struct mb b, nod;
+	uint8_t out[4096];
+	size_t ao;
+	int n;
+
+	canned_reset();
+	v = new_val();
+	/* nothing kept yet */
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	/* a secure NXDOMAIN: mm.test. -> www.test. and test. -> a.test. kept */
+	mb_init(&b, "nx.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	add_soa(&b, &z_test, NULL);
+	add_nsec(&b, &z_test, "mm.test.", "www.test.", t_a_nsec_rrsig, NULL);
+	add_nsec(&b, &z_test, "test.", "a.test.", apex, NULL);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 2);
+
+	/* another name in the same range: NXDOMAIN, the same SOA and NSECs
+	 * (byte for byte, TTL 300 = min(NSEC, RRSIG original, SOA, MINIMUM)) */
+	n = synth(v, "NY.test.", HF_TYPE_A, NOW, out, sizeof(out));
+	CHECK(n > 0);
+	ao = mb_auth_off(&b);
+	CHECK_EQ((size_t)n, b.len);
+	CHECK_EQ(out[3] & 0xf, HF_RCODE_NXDOMAIN);
+	CHECK_EQ(hf_get16(out + 4), 1);
+	CHECK_EQ(hf_get16(out + 6), 0);
+	CHECK_EQ(hf_get16(out + 8), 6);
+	CHECK_EQ(hf_get16(out + 10), 0);
+	CHECK_MEM(out + 12, "\x02ny\x04test\x00\x00\x01\x00\x01", 13);
+	if (n > 0 && (size_t)n == b.len)
+		CHECK_MEM(out + ao, b.buf + ao, b.len - ao);
+	/* 100 s later every TTL is 200 */
+	n = synth(v, "ny.test.", HF_TYPE_AAAA, NOW + 100, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	CHECK_EQ(m.nrr, 6);
+	for (unsigned i = 0; n > 0 && i < m.nrr; i++)
+		CHECK_EQ(m.rr[i].ttl, 200);
+	/* names the NSECs do not cover: nothing */
+	CHECK_EQ(synth(v, "zz.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	CHECK_EQ(synth(v, "b.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	/* the NSEC at mm.test. matches: mm.test. exists; A is there, TXT not */
+	CHECK_EQ(synth(v, "mm.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	n = synth(v, "mm.test.", HF_TYPE_TXT, NOW, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	CHECK_EQ(m.rcode, HF_RCODE_NOERROR);
+	CHECK_EQ(m.nrr, 4); /* SOA, RRSIG, NSEC, RRSIG */
+	/* DS, ANY, NSEC questions are never synthesized */
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_DS, NOW, out, sizeof(out)), 0);
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_ANY, NOW, out, sizeof(out)), 0);
+	/* an NTA over the zone: nothing */
+	nta_name = "test.";
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	nta_name = NULL;
+	/* too small a buffer */
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW, out, 40), HF_ESPACE);
+	/* expired at NOW + 300: dropped when met */
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW + 300, out, sizeof(out)), 0);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 1);
+	CHECK_EQ(st.aggr_nxdomain, 2);
+	CHECK_EQ(st.aggr_nodata, 1);
+
+	/* NODATA www.test. AAAA kept: www.test. TXT is NODATA too */
+	drive_nodata(v, &nod, "www.test.", "x.test.");
+	n = synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out));
+	CHECK_EQ((size_t)n, nod.len);
+	CHECK_EQ(out[3] & 0xf, HF_RCODE_NOERROR);
+	ao = mb_auth_off(&nod);
+	if ((size_t)n == nod.len)
+		CHECK_MEM(out + ao, nod.buf + ao, nod.len - ao);
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	/* wx.test.: covered by this NSEC, the wildcard by test.'s (kept from
+	 * the first answer): NXDOMAIN from two answers' records */
+	n = synth(v, "wx.test.", HF_TYPE_A, NOW, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	CHECK_EQ(m.rcode, HF_RCODE_NXDOMAIN);
+	CHECK_EQ(m.nrr, 6);
+	/* once both have expired: nothing */
+	CHECK_EQ(synth(v, "wx.test.", HF_TYPE_A, NOW + 300, out, sizeof(out)), 0);
+
+	/* a delegation's NSEC (NS, no SOA) proves nothing below it */
+	mb_init(&b, "sub.test.", HF_TYPE_DS, 0);
+	add_soa(&b, &z_test, NULL);
+	add_nsec(&b, &z_test, "sub.test.", "t.test.", deleg, NULL);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+	CHECK_EQ(synth(v, "a.sub.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	CHECK_EQ(synth(v, "sub.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+
+	/* a flush below test. (an NTA change) drops them */
+	hf_val_flush_name(v, (const uint8_t *)"\x04test", 6);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 0);
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
+	hf_val_destroy(v);
+}
+
+/* NSEC3 (n3.test.): a chain of two records, the apex and www, each
+ * covering up to the other. Without opt-out any other name is NXDOMAIN
+ * from them; with opt-out only NODATA at a matching record. */
+static void n3_chain(struct mb *b, const char *qname, uint16_t qtype, uint8_t rcode, bool optout)
+{
+	static const uint16_t apex[] = {HF_TYPE_NS,	HF_TYPE_SOA,	    HF_TYPE_RRSIG,
+					HF_TYPE_DNSKEY, HF_TYPE_NSEC3PARAM, 0};
+	static const uint16_t t_a[] = {HF_TYPE_A, HF_TYPE_RRSIG, 0};
+	uint8_t ha[20], hw[20];
+
+	n3hash("n3.test.", ha);
+	n3hash("www.n3.test.", hw);
+	mb_init(b, qname, qtype, rcode);
+	add_soa(b, &z_n3, NULL);
+	add_nsec3(b, &z_n3, ha, hw, optout, apex);
+	add_nsec3(b, &z_n3, hw, ha, optout, t_a);
+}
+
+/* A fresh validator that validated the chain for (qname, qtype, rcode):
+ * the verdict and the records kept as expected. */
+static struct hf_val *n3_kept(struct mb *b, const char *qname, uint16_t qtype, uint8_t rcode,
+			      bool optout, uint8_t verdict, uint64_t kept)
+{
+	struct hf_val *v;
+	struct hf_val_result res;
+	struct hf_val_stats st;
+
+	canned_reset();
+	v = new_val();
+	n3_chain(b, qname, qtype, rcode, optout);
+	CHECK_EQ(drive(v, b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, verdict);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, kept);
+	return v;
+}
+
+static void test_aggr_nsec3(void)
+{
+	struct hf_val *v;
+	struct hf_val_result res;
+	struct hf_val_stats st;
+	struct hf_dns_msg m;
+	uint8_t out[4096];
+	struct mb b;
+	int n;
+
+	v = n3_kept(&b, "nx.n3.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN, false, HF_SECURITY_SECURE, 2);
+	/* any other name: NXDOMAIN from the two (the apex matches the closest
+	 * encloser; the next closer name and the wildcard are covered) */
+	for (int i = 0; i < 8; i++) {
+		char nm[32];
+		snprintf(nm, sizeof(nm), "r%d.n3.test.", i);
+		n = synth(v, nm, HF_TYPE_A, NOW + 10, out, sizeof(out));
+		CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+		CHECK_EQ(m.rcode, HF_RCODE_NXDOMAIN);
+		CHECK(m.nrr == 4 || m.nrr == 6); /* SOA and one or two NSEC3s, signed */
+		for (unsigned k = 0; n > 0 && k < m.nrr; k++)
+			CHECK_EQ(m.rr[k].ttl, 290);
+	}
+	/* a deeper name: its closest encloser is the apex too */
+	CHECK(synth(v, "a.b.n3.test.", HF_TYPE_A, NOW, out, sizeof(out)) > 0);
+	/* www.n3.test. exists with A: TXT is NODATA (one NSEC3), A nothing */
+	n = synth(v, "www.n3.test.", HF_TYPE_TXT, NOW, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	CHECK_EQ(m.rcode, HF_RCODE_NOERROR);
+	CHECK_EQ(m.nrr, 4);
+	CHECK_EQ(synth(v, "www.n3.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	/* below www.n3.test. (it exists: the closest encloser is www, whose
+	 * wildcard and next closer are covered) */
+	CHECK(synth(v, "x.www.n3.test.", HF_TYPE_A, NOW, out, sizeof(out)) > 0);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_nxdomain, 10);
+	CHECK_EQ(st.aggr_nodata, 1);
+	hf_val_destroy(v);
+
+	/* opt-out: the NXDOMAIN itself is insecure (nothing kept); a NODATA
+	 * keeps the records, which then prove NODATA at a match only */
+	v = n3_kept(&b, "nx.n3.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN, true, HF_SECURITY_INSECURE, 0);
+	n3_chain(&b, "www.n3.test.", HF_TYPE_TXT, 0, true);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 2);
+	CHECK_EQ(synth(v, "r0.n3.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	CHECK(synth(v, "www.n3.test.", HF_TYPE_AAAA, NOW, out, sizeof(out)) > 0);
+	hf_val_destroy(v);
+
+	/* iterations above the limit: insecure, nothing kept */
+	n3_iter = 100;
+	hf_val_destroy(n3_kept(&b, "nx.n3.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN, false,
+			       HF_SECURITY_INSECURE, 0));
+	n3_iter = 0;
+}
+
+/* Only secure proofs are kept; the zone's keys must still be cached; the
+ * LRU bound holds. */
+static void test_aggr_kept_only_secure(void)
+{
+	struct hf_val_conf save = vconf;
+	struct hf_val *v;
+	struct hf_val_result res;
+	struct hf_val_stats st;
+	struct sopt bad = {.corrupt = true};
+	uint8_t out[4096];
+	struct hf_dns_msg m;
+	struct mb b;
+	int n;
+	char nm[32], nx[32];
+
+	canned_reset();
+	v = new_val();
+	/* bogus: the NSEC's signature broken */
+	mb_init(&b, "nx.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	add_soa(&b, &z_test, NULL);
+	add_nsec(&b, &z_test, "mm.test.", "www.test.", t_a_nsec_rrsig, &bad);
+	add_nsec(&b, &z_test, "test.", "a.test.", t_a_nsec_rrsig, NULL);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_BOGUS);
+	/* bogus: the wildcard not denied (the NSECs verify, the proof fails) */
+	mb_init(&b, "nx.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	add_soa(&b, &z_test, NULL);
+	add_nsec(&b, &z_test, "mm.test.", "www.test.", t_a_nsec_rrsig, NULL);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_BOGUS);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 0);
+	/* secure, then the zone's keys gone from the key cache: nothing */
+	drive_nodata(v, &b, "www.test.", "x.test.");
+	CHECK(synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	val_cache_flush(&v->cache);
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
+	hf_val_destroy(v);
+
+	/* at most aggr_entries kept, least recently used out first */
+	vconf.aggr_entries = 2;
+	canned_reset();
+	v = new_val();
+	for (int i = 0; i < 3; i++) {
+		snprintf(nm, sizeof(nm), "n%d.test.", i);
+		snprintf(nx, sizeof(nx), "n%da.test.", i);
+		drive_nodata(v, &b, nm, nx);
+		if (i == 1) /* n0 used: n1 is the LRU one now */
+			CHECK(synth(v, "n0.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	}
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 2);
+	CHECK_EQ(st.aggr_evictions, 1);
+	CHECK(synth(v, "n0.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	CHECK_EQ(synth(v, "n1.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
+	CHECK(synth(v, "n2.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	hf_val_destroy(v);
+	/* kept at most aggr_ttl_max (the NSEC's TTL is 300) */
+	vconf.aggr_entries = 16;
+	vconf.aggr_ttl_max = 50;
+	v = val_www_nodata(&b);
+	n = synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	for (unsigned k = 0; n > 0 && k < m.nrr; k++)
+		CHECK_EQ(m.rr[k].ttl, 50);
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_TXT, NOW + 50, out, sizeof(out)), 0);
+	hf_val_destroy(v);
+	vconf.aggr_ttl_max = 86400;
+	/* 0: nothing kept */
+	vconf.aggr_entries = 0;
+	v = val_www_nodata(&b);
+	CHECK_EQ(synth(v, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)), 0);
+	hf_val_destroy(v);
+	vconf = save;
+}
+
 /* A tiny cache still answers right, evicting as it goes. */
 static void test_small_cache(void)
 {
@@ -1699,6 +2020,9 @@ int main(int argc, char **argv)
 		TEST_CASE(test_insecure_delegations),
 		TEST_CASE(test_nsec3_denial),
 		TEST_CASE(test_cname_chain_and_nta),
+		TEST_CASE(test_aggr_nsec),
+		TEST_CASE(test_aggr_kept_only_secure),
+		TEST_CASE(test_aggr_nsec3),
 		TEST_CASE(test_small_cache),
 		TEST_CASE(test_add_keys_misuse),
 		TEST_CASE(test_keycache_hit_miss),
