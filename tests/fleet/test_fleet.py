@@ -71,7 +71,9 @@ Cases:
                      the lost ones counted; site b cut off from etcd and the
                      NTA removed: b keeps it until it rejoins, then drops it
                      within 1 s; de. repaired, every site secure again
-  agent_idle         each agent's CPU share and resident memory over 10 s idle
+  agent_idle         each agent's CPU share and resident memory over 10 s idle,
+                     printed; it fails on a spinning agent (half a core) or a
+                     memory bound, not on a speed
 
 Output as the e2e suites: "ok CASE" / "FAIL CASE: reason", "N passed, N
 failed". Logs (holdfast, agents, etcd, BIRD) in meson-logs/ or
@@ -561,8 +563,11 @@ def case_agent_idle():
         with open(f"/proc/{ag.proc.pid}/maps") as f:
             asan = "libasan" in f.read()
         limit = 512 * 1024 if asan else 32 * 1024
-        check(share < 5 and rss < limit, f"agent {ag.site} at idle: {share:.2f}% CPU, {rss} KiB "
-              f"(at most {limit} KiB{' under ASan' if asan else ''})")
+        # the share is a benchmark's number (bench/results/fleet.txt), printed
+        # below; here only that the agent sleeps between its timers rather
+        # than spinning (a spinning loop takes a whole core)
+        check(share < 50 and rss < limit, f"agent {ag.site} at idle: {share:.2f}% CPU, {rss} KiB "
+              f"(at most 50% and {limit} KiB{' under ASan' if asan else ''})")
     print(f"#   agents at idle over {dt:.0f} s (health every 500 ms, site key every 1 s, a probe on a): "
           + "; ".join(out), flush=True)
 
