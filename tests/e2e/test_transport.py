@@ -99,6 +99,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from lib import runner  # noqa: E402
 from lib.checks import Fail, check  # noqa: E402
+from lib.ctl import counter  # noqa: E402
 from lib.dnsmsg import T_A, T_AAAA, T_TXT, NOERROR, SERVFAIL, Response, build_query  # noqa: E402
 from lib.lab import lab_tag  # noqa: E402
 from lib.rig import Rig, sh  # noqa: E402
@@ -907,16 +908,12 @@ def case_bad_certificate():
         check(rc == 1 and lines and lines[-1] == want, f"{knobs}: exit {rc}, last lines {lines[-2:]}")
 
 
-def rx_packets(rig):
-    return rig.ctl("stats")["total"]["rx_packets"]
-
-
 def case_xdp_exception():
     rig = RIG
     s4, s6 = rig.lab["HF_LAB_SERVICE4"], rig.lab["HF_LAB_SERVICE6"]
     link = sh("ip", "link", "show", rig.lab["HF_LAB_HOST_IF"])
     check("prog/xdp" in link and "name hf_xdp_dns" in link, f"holdfast's XDP program is not attached: {link}")
-    rx0, t0 = rx_packets(rig), tr(rig)
+    rx0, t0 = counter(rig.ctl("stats"), "total.rx_packets"), tr(rig)
     udp4 = dig(rig, f"@{s4}", "www.test", "A", "+noall", "+answer", "+comments")
     udp6 = dig(rig, f"@{s6}", "www.test", "AAAA", "+noall", "+answer", "+comments")
     check("status: NOERROR" in udp4 and WWW_A in udp4, f"dig over UDP/IPv4: {udp4.strip()}")
@@ -930,7 +927,7 @@ def case_xdp_exception():
     for addr in (s4, s6):
         p = rig.nsexec("ping", "-6" if ":" in addr else "-4", "-c", "2", "-W", "2", "-i", "0.2", addr, timeout=20)
         check(p.returncode == 0 and " 0% packet loss" in p.stdout, f"ping {addr}: {p.stdout.strip()[-200:]}")
-    rx1, t1 = rx_packets(rig), tr(rig)
+    rx1, t1 = counter(rig.ctl("stats"), "total.rx_packets"), tr(rig)
     # the workers saw the two UDP queries and nothing else: TCP, TLS, ping
     # and ARP/ND went to the kernel
     check(rx1 - rx0 == 2, f"the workers received {rx1 - rx0} frames for 2 UDP queries (TCP, TLS, ICMP and "
