@@ -205,6 +205,8 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->idle_sleep_us = cfg->idle_sleep_us;
 	dp->idle_polls = cfg->idle_polls;
 	dp->waiters = cfg->waiters;
+	memcpy(dp->rss_key, cfg->rss_key.key, cfg->rss_key.len);
+	dp->rss_key_len = cfg->rss_key.len;
 	dp->cache.entries = cfg->cache_entries;
 	dp->cache.memory = cfg->cache_memory;
 	dp->cache.waiters = cfg->waiters;

@@ -12,6 +12,7 @@
 #define HF_MAX_SERVICE_ADDRS 16	  /* service addresses per family */
 #define HF_ACL_MAX	     1024 /* access-control rules */
 #define HF_COOKIE_SECRET_LEN 16	  /* a DNS server cookie secret (RFC 9018: SipHash-2-4 key) */
+#define HF_RSS_KEY_MAX	     52	  /* rss-key: the longest RSS hash key a port takes (bytes) */
 
 /* What an access-control rule does with a client (longest prefix wins;
  * a client no rule covers is allowed). */

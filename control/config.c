@@ -9,6 +9,7 @@
  * (config get/set) on control's own copy.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ enum key_kind {
 	K_ACL,	     /* PREFIX allow|refuse|drop, repeatable */
 	K_LOGLEVEL,  /* error|warning|notice|info|debug (stored as its syslog number) */
 	K_SECRET,    /* 32 hex digits, or random (struct hf_secret); never dumped */
+	K_RSSKEY,    /* 40 or 52 bytes in hex, colons allowed (struct hf_rss_key) */
 };
 
 struct key_def {
@@ -96,6 +98,9 @@ static const struct key_def keys[] = {
 	 "at once, EDE 0, when all are at it (0 = no limit)"},
 	{"queues", K_INT32, OFF(queues), 0, 64,
 	 "RX/TX queue pairs per port, one per worker (0 = one per worker lcore)"},
+	{"rss-key", K_RSSKEY, OFF(rss_key), 0, 0,
+	 "with more than one worker: the Toeplitz key the ports' RSS hashes clients with, 40 or "
+	 "52 bytes in hex (aa:bb:... as ethtool -x shows it; default: the port's own)"},
 	{"idle-sleep", K_US32, OFF(idle_sleep_us), 0, 100000,
 	 "worker sleep after idle-polls empty polls, microseconds (0 = busy poll)"},
 	{"idle-polls", K_INT32, OFF(idle_polls), 1, 1000000,
@@ -739,6 +744,31 @@ static int set_secret(struct hf_secret *s, const struct key_def *k, const char *
 	return 0;
 }
 
+/* 40 or 52 bytes in hex, with or without a colon between two bytes. */
+static int set_rss_key(struct hf_rss_key *r, const struct key_def *k, const char *value,
+		       const char *where, char *err, size_t errlen)
+{
+	uint8_t key[HF_RSS_KEY_MAX];
+	size_t n = 0;
+	const char *p = value;
+
+	while (n < sizeof(key) && p[0] != '\0' && isxdigit((unsigned char)p[0]) &&
+	       isxdigit((unsigned char)p[1])) {
+		sscanf(p, "%2hhx", &key[n++]);
+		p += 2;
+		if (*p == ':' && isxdigit((unsigned char)p[1]))
+			p++;
+	}
+	if (*p != '\0' || (n != 40 && n != 52)) {
+		seterr(err, errlen, where, k->name, value,
+		       "is not 40 or 52 bytes in hex (aa:bb:... or aabb...)");
+		return hf_error(HF_EINVAL);
+	}
+	memcpy(r->key, key, n);
+	r->len = (uint8_t)n;
+	return 0;
+}
+
 static int set_key(struct hf_config *cfg, const struct key_def *k, const char *value,
 		   const char *where, char *err, size_t errlen)
 {
@@ -809,6 +839,8 @@ static int set_key(struct hf_config *cfg, const struct key_def *k, const char *v
 		return set_acl(cfg, k, value, where, err, errlen);
 	case K_SECRET:
 		return set_secret((struct hf_secret *)field, k, value, where, err, errlen);
+	case K_RSSKEY:
+		return set_rss_key((struct hf_rss_key *)field, k, value, where, err, errlen);
 	case K_LOGLEVEL: {
 		int l = hf_log_level_parse(value);
 		if (l < 0) {
@@ -1109,6 +1141,7 @@ static void usage(FILE *f, const char *prog)
 		case K_NTA:
 		case K_ACL:
 		case K_SECRET:
+		case K_RSSKEY:
 			fprintf(f, "  --%-28s %s\n", k->name, k->help);
 			continue;
 		case K_IFNAME:
@@ -1348,6 +1381,17 @@ void hf_config_dump(const struct hf_config *cfg, char *buf, size_t size)
 		case K_BOOL:
 			out(&o, "%s: %s\n", k->name, *(const bool *)field ? "yes" : "no");
 			continue;
+		case K_RSSKEY: {
+			const struct hf_rss_key *r = (const struct hf_rss_key *)field;
+			if (r->len == 0) {
+				out(&o, "# %s: (not set)\n", k->name);
+				continue;
+			}
+			out(&o, "%s: ", k->name);
+			for (unsigned j = 0; j < r->len; j++)
+				out(&o, "%02x%s", r->key[j], j + 1 < r->len ? ":" : "\n");
+			continue;
+		}
 		case K_SECRET: /* a secret is not shown (status, config dumps) */
 			if (((const struct hf_secret *)field)->set)
 				out(&o, "%s: (hidden)\n", k->name);

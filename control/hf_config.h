@@ -66,6 +66,12 @@ struct hf_config {
 		upstream_attempts; /* upstream-attempts: total tries across forwarders, default 3 */
 	uint32_t queues; /* queues: RX/TX queue pairs per port = workers (default: one per worker
 			    lcore) */
+	/* rss-key: the Toeplitz key the ports' RSS hashes with, len 0 = the
+	 * PMD's own (docs/operations.md, "Cores and queues") */
+	struct hf_rss_key {
+		uint8_t key[HF_RSS_KEY_MAX];
+		uint8_t len;
+	} rss_key;
 	uint32_t idle_sleep_us;	       /* idle-sleep: worker sleeps this long after idle-polls empty
 					  polls (default 0) */
 	uint32_t idle_polls;	       /* idle-polls: default 1024 */

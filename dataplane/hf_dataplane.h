@@ -36,6 +36,10 @@ struct hf_dp_conf {
 	uint32_t idle_sleep_us;
 	uint32_t idle_polls; /* empty polls before the first sleep (0: 1024) */
 	uint32_t nb_queues;  /* queue pairs per port = workers */
+	/* rss-key: the Toeplitz key of the ports' RSS, rss_key_len 0 = each
+	 * PMD's own (hf_port_rss_conf) */
+	uint8_t rss_key[HF_RSS_KEY_MAX];
+	uint8_t rss_key_len;
 	uint32_t waiters;    /* parked clients per worker (sizes mbuf pools) */
 	uint64_t tsc_per_ms; /* the workers' clock (hf_tsc_cal_end); 0: DPDK's TSC rate */
 	struct hf_cache_conf cache;
@@ -83,6 +87,25 @@ struct hf_port {
 int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned *nports,
 		  struct rte_mempool **pools, char *err, size_t errlen);
 void hf_ports_close(const struct hf_port *ports, unsigned nports);
+
+/*
+ * RSS, what hf_ports_init asks of a port with conf->nb_queues > 1
+ * (docs/operations.md, "Cores and queues"). hf_port_rss_conf fills pc's
+ * RSS part from the port's info: the Toeplitz hash over IP addresses and
+ * UDP ports the port offers, with conf's rss-key when it has one (which
+ * must be the size the port takes). A port that does not hash in DPDK
+ * (no RSS offloads: af_packet, af_xdp) gets none, and an rss-key for it
+ * is an error rather than a key that does nothing. 0, or -1 with err set.
+ */
+struct rte_eth_dev_info;
+struct rte_eth_conf;
+struct rte_eth_rss_reta_entry64;
+int hf_port_rss_conf(const struct hf_dp_conf *conf, uint16_t port_id,
+		     const struct rte_eth_dev_info *info, struct rte_eth_conf *pc, char *err,
+		     size_t errlen);
+/* The redirection table, round robin: entry i -> queue i mod nq, in
+ * reta_size / RTE_ETH_RETA_GROUP_SIZE groups (zeroed by the caller). */
+void hf_port_reta_fill(struct rte_eth_rss_reta_entry64 *reta, uint16_t reta_size, uint32_t nq);
 
 /*
  * `xdp-exception`, before rte_eal_init: put holdfast's XDP program (UDP/53

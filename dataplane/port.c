@@ -132,6 +132,110 @@ static int lock_interface(unsigned if_index, const char *port, char *err, size_t
 	return 0; /* fd stays open: the lock lives as long as the process */
 }
 
+/*
+ * RSS: with n > 1 queue pairs the port hashes each frame's IP addresses
+ * and UDP ports (Toeplitz, keyed by rss-key or the PMD's own key), and its
+ * redirection table (RETA) maps the hash to a queue. holdfast fills the
+ * table round robin (entry i -> queue i mod n), so each worker takes an
+ * equal share of the hash space whatever the PMD's default is. A port
+ * without RSS offloads spreads in the kernel (net_af_packet: the
+ * PACKET_FANOUT flow hash; net_af_xdp: the NIC driver's RSS, which
+ * `ethtool -X` sets): it gets no RSS configuration, and rss-key for it
+ * stops start-up instead of doing nothing.
+ */
+int hf_port_rss_conf(const struct hf_dp_conf *conf, uint16_t port_id,
+		     const struct rte_eth_dev_info *info, struct rte_eth_conf *pc, char *err,
+		     size_t errlen)
+{
+	const char *drv = info->driver_name ? info->driver_name : "?";
+
+	if (conf->nb_queues < 2) /* one queue: nothing to spread, rss-key unused */
+		return 0;
+	if (info->flow_type_rss_offloads == 0) {
+		if (conf->rss_key_len == 0)
+			return 0;
+		snprintf(err, errlen,
+			 "rss-key: port %u (%s) does not hash in DPDK: the kernel spreads its "
+			 "queues (af_packet: PACKET_FANOUT's flow hash; af_xdp: the NIC's RSS, "
+			 "set with ethtool -X IFACE hkey KEY)",
+			 port_id, drv);
+		return -1;
+	}
+	pc->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	pc->rx_adv_conf.rss_conf.rss_hf =
+		(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info->flow_type_rss_offloads;
+	if (conf->rss_key_len == 0)
+		return 0;
+	if (conf->rss_key_len != info->hash_key_size) {
+		snprintf(err, errlen, "rss-key: port %u (%s) takes a %u-byte key, rss-key has %u",
+			 port_id, drv, info->hash_key_size, conf->rss_key_len);
+		return -1;
+	}
+	/* rte_eth_conf's key is not const, but ethdev only reads it */
+	pc->rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)conf->rss_key;
+	pc->rx_adv_conf.rss_conf.rss_key_len = conf->rss_key_len;
+	return 0;
+}
+
+void hf_port_reta_fill(struct rte_eth_rss_reta_entry64 *reta, uint16_t reta_size, uint32_t nq)
+{
+	for (unsigned i = 0; i < reta_size; i++) {
+		struct rte_eth_rss_reta_entry64 *g = &reta[i / RTE_ETH_RETA_GROUP_SIZE];
+		g->mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+		g->reta[i % RTE_ETH_RETA_GROUP_SIZE] = (uint16_t)(i % nq);
+	}
+}
+
+#define RETA_MAX 4096 /* the largest table we program (ice: 2048) */
+
+/*
+ * After start: the round-robin RETA, and the key read back when rss-key
+ * is set (a PMD may take a key at configure and hash with its own: net_tap
+ * does, its key is built into its eBPF program). A PMD without a table to
+ * set keeps its own. 0, or -1 with err set.
+ */
+static int rss_after_start(const struct hf_dp_conf *conf, uint16_t port_id,
+			   const struct rte_eth_dev_info *info, char *err, size_t errlen)
+{
+	static struct rte_eth_rss_reta_entry64 reta[RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	const char *drv = info->driver_name ? info->driver_name : "?";
+	struct rte_eth_rss_conf got;
+	uint8_t key[HF_RSS_KEY_MAX];
+	int rc;
+
+	if (conf->nb_queues < 2 || info->flow_type_rss_offloads == 0)
+		return 0;
+	if (info->reta_size > 0 && info->reta_size <= RETA_MAX) {
+		memset(reta, 0, sizeof(reta));
+		hf_port_reta_fill(reta, info->reta_size, conf->nb_queues);
+		rc = rte_eth_dev_rss_reta_update(port_id, reta, info->reta_size);
+		if (rc != 0 && rc != -ENOTSUP) {
+			snprintf(err, errlen, "port %u (%s): cannot set its %u-entry RSS table: %s",
+				 port_id, drv, info->reta_size, rte_strerror(-rc));
+			return -1;
+		}
+	}
+	if (conf->rss_key_len == 0)
+		return 0;
+	memset(&got, 0, sizeof(got));
+	got.rss_key = key;
+	got.rss_key_len = sizeof(key);
+	rc = rte_eth_dev_rss_hash_conf_get(port_id, &got);
+	if (rc != 0) {
+		snprintf(err, errlen,
+			 "rss-key: port %u (%s) does not tell the key it hashes with (%s), so "
+			 "rss-key would not be known to apply",
+			 port_id, drv, rte_strerror(-rc));
+		return -1;
+	}
+	if (memcmp(key, conf->rss_key, conf->rss_key_len) != 0) {
+		snprintf(err, errlen, "rss-key: port %u (%s) hashes with a key other than rss-key",
+			 port_id, drv);
+		return -1;
+	}
+	return 0;
+}
+
 int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned *nports,
 		  struct rte_mempool **pools, char *err, size_t errlen)
 {
@@ -218,11 +322,8 @@ int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned
 				 info.max_tx_queues, nq);
 			return hf_error(HF_EINVAL);
 		}
-		if (nq > 1 && info.flow_type_rss_offloads) {
-			pc.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-			pc.rx_adv_conf.rss_conf.rss_hf =
-				(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
-		}
+		if (hf_port_rss_conf(conf, p->port_id, &info, &pc, err, errlen) != 0)
+			return hf_error(HF_EINVAL);
 		{
 			uint64_t want =
 				RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
@@ -255,6 +356,8 @@ int hf_ports_init(const struct hf_dp_conf *conf, struct hf_port *ports, unsigned
 		}
 		/* Neighbour solicitations go to multicast MACs. */
 		rte_eth_promiscuous_enable(p->port_id);
+		if (rss_after_start(conf, p->port_id, &info, err, errlen) != 0)
+			return hf_error(HF_EINVAL);
 	}
 	*nports = np;
 	return 0;

@@ -948,6 +948,54 @@ static void test_cookie_keys(void)
 	CHECK(c.cookie_required);
 }
 
+/* rss-key: 40 or 52 bytes in hex, with or without colons; unset by
+ * default; dumped as ethtool -x shows a key. */
+static void test_rss_key(void)
+{
+	struct hf_config c;
+	char err[256], dump[16384], hex[200];
+	static const char ms[] = "6d:5a:56:da:25:5b:0e:c2:41:67:25:3d:43:a3:8f:b0:d0:ca:2b:cb:ae:"
+				 "7b:30:b4:77:cb:2d:a3:80:30:f2:0c:6a:42:b7:3b:be:ac:01:fa";
+	static const uint8_t ms_bin[40] = {
+		0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+		0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+		0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+	size_t n = 0;
+
+	hf_config_defaults(&c);
+	CHECK_EQ(c.rss_key.len, 0);
+	hf_config_dump(&c, dump, sizeof(dump));
+	CHECK(strstr(dump, "# rss-key: (not set)\n") != NULL);
+	CHECK_EQ(hf_config_set(&c, "rss-key", ms, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(c.rss_key.len, 40);
+	CHECK_MEM(c.rss_key.key, ms_bin, 40);
+	hf_config_dump(&c, dump, sizeof(dump));
+	snprintf(hex, sizeof(hex), "\nrss-key: %s\n", ms);
+	CHECK(strstr(dump, hex) != NULL);
+	/* without colons, upper case; 52 bytes */
+	for (unsigned i = 0; i < 52; i++)
+		n += (size_t)snprintf(hex + n, sizeof(hex) - n, "%02X",
+				      (unsigned)(i * 7 + 1) & 0xff);
+	CHECK_EQ(hf_config_set(&c, "rss-key", hex, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(c.rss_key.len, 52);
+	CHECK_EQ(c.rss_key.key[0], 1);
+	CHECK_EQ(c.rss_key.key[51], (51 * 7 + 1) & 0xff);
+	round_trip(&c); /* the dump loads back to the same key */
+	/* other lengths, stray colons, not hex */
+	static const char *const bad[] = {"6d:5a", "6d5a56", ":6d", "6d::5a", "6d:", "zz", "6d 5a"};
+	for (size_t i = 0; i < HF_ARRAY_LEN(bad); i++) {
+		char want[200];
+		CHECK_EQ(hf_config_set(&c, "rss-key", bad[i], NULL, err, sizeof(err)), HF_EINVAL);
+		snprintf(want, sizeof(want),
+			 "rss-key: \"%s\" is not 40 or 52 bytes in hex (aa:bb:... or aabb...)",
+			 bad[i]);
+		CHECK(strcmp(err, want) == 0);
+	}
+	hex[2 * 41] = '\0'; /* 41 bytes */
+	CHECK_EQ(hf_config_set(&c, "rss-key", hex, NULL, err, sizeof(err)), HF_EINVAL);
+	CHECK_EQ(c.rss_key.len, 52); /* a refused value leaves the key as it was */
+}
+
 /* The example file at the top of the tree loads and passes the checks.
  * Found from HF_SOURCE_ROOT (meson test sets it), else from this file's
  * path as compiled; not found is a failure, never a skip. */
@@ -1129,6 +1177,7 @@ int main(void)
 		TEST_CASE(test_dump),
 		TEST_CASE(test_dnssec_keys),
 		TEST_CASE(test_cookie_keys),
+		TEST_CASE(test_rss_key),
 		TEST_CASE(test_example_file),
 		TEST_CASE(test_nta_keys),
 		TEST_CASE(test_exception_interface),
