@@ -43,6 +43,7 @@ from lib.checks import check, rnd, expect, expect_no_ede, answer_ttl, soa_of, rc
 from lib.dnsmsg import (Response, build_query, question_wire, EDNS_BUFSIZE, OPT_COOKIE,  # noqa: E402
                         T_A, T_CNAME, T_TXT, T_AAAA, T_OPT, C_IN, C_CH, OP_NOTIFY, OP_UPDATE,
                         NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, BADVERS)
+from lib.frames import inet_sum, udp4_frame  # noqa: E402
 from lib.lab import lab_tag  # noqa: E402
 from lib.rig import Rig  # noqa: E402
 import dns.edns  # noqa: E402
@@ -332,15 +333,6 @@ def case_opcode_and_class():
     check(len(r.questions) == 1 and r.questions[0][2] == 254, f"class NONE REFUSED without the question: {r.summary()}")
 
 
-def inet_sum(data):
-    if len(data) % 2:
-        data += b"\x00"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
-
-
 def case_checksums_and_addresses():
     """Capture the answer frames in the client namespace and check every
     header byte holdfast wrote: MACs, IP addresses, ports, lengths, the
@@ -428,18 +420,6 @@ def case_checksums_and_addresses():
             cap.close()
             udp.close()
 
-
-
-def udp4_frame(dst_mac, src_mac, src, dst, payload, bad_ip_sum=False):
-    udp = struct.pack("!HHHH", 40000, 53, 8 + len(payload), 0) + payload
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, len(udp))
-    csum = 0xFFFF - inet_sum(pseudo + udp) or 0xFFFF
-    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, socket.inet_aton(src),
-                     socket.inet_aton(dst))
-    isum = 0xFFFF - inet_sum(ip)
-    ip = ip[:10] + struct.pack("!H", isum ^ (0x0101 if bad_ip_sum else 0)) + ip[12:]
-    return dst_mac + src_mac + b"\x08\x00" + ip + udp
 
 
 def ip6_frame(dst_mac, src_mac, src, dst, proto, l4, csum_at, hop=64, zero_sum=False, bad_sum=False):

@@ -74,6 +74,7 @@ class Rig:
         self.env = None  # holdfast's environment (None: ours), e.g. with NOTIFY_SOCKET
         self.driver = None  # the DPDK driver (None: HF_E2E_DRIVER, else af_packet)
         self.vdev_args = ""  # appended to the --vdev argument, e.g. ",xdp_prog=..."
+        self.vdev = None  # the whole --vdev argument (None: net_DRIVER0 on the lab's veth)
 
     # ---------------------------------------------------------------- lab
     def lab_cmd(self, *args, check_rc=True):
@@ -163,10 +164,11 @@ class Rig:
         prefix = f"hf_{self.name}_{os.getpid()}_{self.instance}"
         self.prefixes.append(prefix)
         driver = self.driver or os.environ.get("HF_E2E_DRIVER", "af_packet")
-        vdev = f"--vdev=net_{driver}0,iface={self.lab['HF_LAB_HOST_IF']}{self.vdev_args}"
+        vdev = self.vdev or f"--vdev=net_{driver}0,iface={self.lab['HF_LAB_HOST_IF']}{self.vdev_args}"
         if self.workers:
             lcores = [lcores_arg(self.workers)]
-            vdev += f",qpairs={self.workers}" if driver == "af_packet" else f",queue_count={self.workers}"
+            if not self.vdev:
+                vdev += f",qpairs={self.workers}" if driver == "af_packet" else f",queue_count={self.workers}"
         else:
             lcores = ["-l", os.environ.get("HF_E2E_LCORES") or
                       ("0,1" if len(os.sched_getaffinity(0)) >= 2 else "0")]
