@@ -347,10 +347,14 @@ enum hf_wake_mode hf_cache_fallback(const struct hf_cache *c, const struct hf_ca
  *   otherwise the failure is stored for a->ttl seconds;
  * - a fill for a key that is not cached is inserted (every core caches
  *   every answer), evicting if needed;
+ * - a positive/negative refill with TTL 0 of data that had a TTL (a
+ *   caching upstream's copy in its last second) is kept for
+ *   HF_CACHE_TTL0_HOLD_MS, answered with TTL 0, before the next refresh;
  * refresh_pending is cleared. Every client parked on the key is then woken
  * through wake() (FRESH, STALE or FAILURE) and unparked.
  * Returns 0, or HF_ENOMEM when there was no room (waiters still woken).
  */
+#define HF_CACHE_TTL0_HOLD_MS 1000u
 int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t hash,
 		  const struct hf_dns_answer *a, uint64_t now_ms, hf_wake_fn wake, void *arg);
 

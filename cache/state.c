@@ -134,7 +134,7 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 	size_t asz = hf_dns_answer_size(a);
 	size_t need = HF_ENTRY_NEED(key->name_len, asz);
 	int ci = hf_class_for(need);
-	bool failure = a->kind == HF_ANS_FAILURE;
+	bool failure = a->kind == HF_ANS_FAILURE, countdown;
 	struct hf_cache_entry *e;
 
 	hash = hf_cache_key_hash(key); /* where a key is stored: never the caller's */
@@ -154,6 +154,14 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 	}
 
 	hf_entry_sync(c, e); /* the old data, as the NTA changes before this left it */
+	/* a refill of data that had a TTL with TTL 0: a caching upstream in
+	 * the last second of its own copy (TTLs are whole seconds, rounded
+	 * down). Asking again within that second gets the same copy, so the
+	 * answer is kept (TTL 0 on the wire) until the second is over rather
+	 * than refreshed on every hit (docs/decisions.md, "The last second of
+	 * an upstream's copy"). */
+	countdown = !failure && a->ttl == 0 && e->state == HF_ENTRY_READY &&
+		    hf_entry_ans(e)->kind != HF_ANS_FAILURE && hf_entry_ans(e)->ttl != 0;
 	/* nothing out any more: hits stay inline until the expiry (a refill
 	 * below sets the next prefetch point) */
 	e->refresh_pending = 0;
@@ -177,6 +185,11 @@ int hf_cache_fill(struct hf_cache *c, const struct hf_cache_key *key, uint32_t h
 		/* else: no smaller slot free, keep the bigger one */
 	}
 	hf_entry_store(c, e, a, asz, now_ms);
+	if (countdown) {
+		e->expires_ms += HF_CACHE_TTL0_HOLD_MS;
+		e->stale_until_ms += HF_CACHE_TTL0_HOLD_MS;
+		e->refresh_at_ms = e->expires_ms;
+	}
 	hf_wake_all(c, e, failure ? HF_WAKE_FAILURE : HF_WAKE_FRESH, wake, arg);
 	return 0;
 

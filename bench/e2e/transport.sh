@@ -52,7 +52,8 @@
 #     TLS handshakes per second one at a time (latency bound).
 # Rounds interleave the servers so a noisy minute on a shared machine hits
 # one round of everyone; the report takes the median over rounds. Writes
-# transport.{json,md} and transport/ (configs, versions, raw tool output)
+# transport.{json,md,png} (the chart: transport_plot.py) and transport/
+# (configs, versions, raw tool output)
 # under --out. Everything it starts is stopped and the lab removed on exit.
 # Run as root on Debian 12. See docs/bench.md, "TCP and TLS side by side".
 set -euo pipefail
@@ -113,7 +114,7 @@ hf_help=$("$holdfast" -- --help 2>&1 || true)
 holdfast_extra="$holdfast_extra ${HF_TPT_HOLDFAST_ARGS:-}"
 [[ $hf_help == *"--exception-interface "* ]] || die "$holdfast has no exception-interface (TCP/TLS)"
 [[ $exception == tap || $hf_help == *"--xdp-exception "* ]] || die "$holdfast has no xdp-exception (--exception tap)"
-for t in dnsperf openssl unbound kresd ethtool python3 taskset flock; do
+for t in dnsperf openssl unbound kresd ethtool python3 gnuplot taskset flock; do
 	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh)"
 done
 holdfastctl=$(dirname "$holdfast")/holdfastctl
@@ -397,5 +398,7 @@ sed -i -e "s|$run|/tmp/hf-tpt.RUN|g" "$cfg"/*.conf "$cfg/holdfast.cmdline"
 check=()
 [ $smoke = 1 ] && check=(--check)
 python3 "$here/transport_report.py" "${check[@]}" "$raw" "$out" || die "report failed"
-log "done in $(($(date +%s) - t_start)) s: $out/transport.{json,md}"
+python3 "$here/transport_plot.py" "$out/transport.json" "$out/transport.png" ||
+	die "chart failed"
+log "done in $(($(date +%s) - t_start)) s: $out/transport.{json,md,png}"
 cat "$out/transport.md"

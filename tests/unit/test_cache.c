@@ -767,6 +767,56 @@ static void test_prefetch(void)
 	hf_cache_destroy(c);
 }
 
+/* A caching upstream in the last second of its copy answers with TTL 0:
+ * that answer is kept for a second rather than asked for on every hit. */
+static void test_ttl0_refill(void)
+{
+	struct hf_cache_conf conf = base_conf();
+	struct hf_cache *c = mk_cache(&conf);
+	struct hf_cache_key k, kz;
+	struct hf_cache_entry *e;
+	uint64_t t = T0 + 5000;
+
+	mk_key(&k, "countdown.example", HF_TYPE_A, 0);
+	mk_key(&kz, "zero.example", HF_TYPE_A, 0);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 5, 40, 1, T0), 0);
+	e = look(c, &k);
+	CHECK(e != NULL);
+	if (e == NULL)
+		return;
+	/* expired: the client waits on a refresh */
+	CHECK_DEC(hf_cache_decide(c, e, t), HF_ACT_WAIT, 1);
+	CHECK_EQ(hf_cache_park(c, e, (void *)1, t), 0);
+	/* it comes back with TTL 0: the parked client gets it fresh ... */
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 0, 40, 2, t + 2), 0);
+	CHECK_EQ(nwakes, 1);
+	CHECK_EQ(wakes[0].mode, HF_WAKE_FRESH);
+	e = look(c, &k);
+	CHECK_EQ(e->expires_ms, t + 2 + HF_CACHE_TTL0_HOLD_MS);
+	CHECK_EQ(e->refresh_at_ms, e->expires_ms);
+	CHECK_EQ(e->stale_until_ms, e->expires_ms + conf.stale_window_ms);
+	/* ... and so does every hit for the rest of that second, without a query */
+	CHECK_DEC(hf_cache_decide(c, e, t + 3), HF_ACT_FRESH, 0);
+	CHECK_DEC(hf_cache_decide(c, e, t + 2 + HF_CACHE_TTL0_HOLD_MS - 1), HF_ACT_FRESH, 0);
+	/* then the next refresh, which finds the upstream's copy renewed */
+	CHECK_DEC(hf_cache_decide(c, e, t + 2 + HF_CACHE_TTL0_HOLD_MS), HF_ACT_WAIT, 1);
+	CHECK_EQ(fill(c, &k, HF_ANS_POSITIVE, 5, 40, 3, t + 1010), 0);
+	e = look(c, &k);
+	CHECK_EQ(e->expires_ms, t + 1010 + 5000);
+
+	/* an answer whose TTL was 0 from the start (an authoritative TTL 0) is
+	 * not held: every hit asks, one query out at a time */
+	CHECK_EQ(fill(c, &kz, HF_ANS_POSITIVE, 0, 40, 1, T0), 0);
+	e = look(c, &kz);
+	CHECK_EQ(e->expires_ms, T0);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 1), HF_ACT_WAIT, 1);
+	CHECK_EQ(fill(c, &kz, HF_ANS_POSITIVE, 0, 40, 1, T0 + 2), 0);
+	e = look(c, &kz);
+	CHECK_EQ(e->expires_ms, T0 + 2);
+	CHECK_DEC(hf_cache_decide(c, e, T0 + 3), HF_ACT_WAIT, 1);
+	hf_cache_destroy(c);
+}
+
 static void test_nxdomain_stale(void)
 {
 	struct hf_cache_conf conf = base_conf();
@@ -2146,6 +2196,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_walk_step),
 		TEST_CASE(test_entry_has_key),
 		TEST_CASE(test_prefetch),
+		TEST_CASE(test_ttl0_refill),
 		TEST_CASE(test_snap_round_trip),
 		TEST_CASE(test_snap_resume),
 		TEST_CASE(test_snap_corrupt),
