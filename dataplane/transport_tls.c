@@ -94,9 +94,14 @@ SSL_CTX *hf_tls_ctx_new(const char *cert, const char *key, char *err, size_t err
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, 16384);
 	/* answers are written from a buffer that moves as it grows, a piece
-	 * at a time when the socket is full */
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-				      SSL_MODE_RELEASE_BUFFERS);
+	 * at a time when the socket is full. The record buffers stay with
+	 * the connection (no SSL_MODE_RELEASE_BUFFERS: that frees and
+	 * allocates them again on every read and write) */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* read as much as the socket has into the record buffer: a client's
+	 * queries are a record each, and without this OpenSSL reads each
+	 * record with two system calls (its header, then its body) */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
