@@ -389,7 +389,8 @@ class RecordConn:
 
     def __init__(self, rig):
         self.sock = connect(rig, port=853)
-        self.tls = tls_context(ssl.TLSVersion.TLSv1_3).wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO())
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = tls_context(ssl.TLSVersion.TLSv1_3).wrap_bio(self.inc, self.out)
         self.raw, self.recs, self.plain = b"", [], b""
         while True:
             try:
@@ -401,7 +402,7 @@ class RecordConn:
         self._push()
 
     def _push(self):
-        out = self.tls.outgoing.read()
+        out = self.out.read()
         if out:
             self.sock.sendall(out)
 
@@ -409,7 +410,7 @@ class RecordConn:
         d = self.sock.recv(65536)
         if not d:
             raise Fail("the server closed the TLS connection")
-        self.tls.incoming.write(d)
+        self.inc.write(d)
         self.raw += d
         while len(self.raw) >= 5 and len(self.raw) >= 5 + struct.unpack("!H", self.raw[3:5])[0]:
             n = struct.unpack("!H", self.raw[3:5])[0]
