@@ -23,7 +23,8 @@
 #            default all), --perf DIR (holdfast's parts profiled: perf
 #            record -g of CPU 1, the transport thread's system calls, every
 #            thread's CPU time and both CPUs' busy time, into DIR; see
-#            docs/bench.md, "Where DoT's core goes")
+#            docs/bench.md, "DoT and TLS handshakes: where the core
+#            goes")
 #   environment: HF_TPT_HOLDFAST_ARGS (more holdfast options, recorded in
 #            the results' command line), HF_TPT_TAG (lab tag, default tpt), HF_TPT_COMMIT (what to
 #            call the holdfast build in the results; default git describe)
