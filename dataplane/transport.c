@@ -615,6 +615,12 @@ static void conn_read(struct hf_transport *t, uint32_t i)
 			c->paused = true;
 			return;
 		}
+		/* epoll is level-triggered and reports what is left: read again
+		 * only when this read filled the buffer (TCP) or OpenSSL holds
+		 * bytes it read ahead (TLS), never just for the EAGAIN that
+		 * would end the cycle (one system call a cycle) */
+		if (c->ssl != NULL ? !SSL_has_pending(c->ssl) : (size_t)n < READ_CHUNK)
+			return;
 	}
 bad:
 	if (rc == HF_STREAM_BAD)
@@ -661,12 +667,20 @@ static bool conn_handshake(struct hf_transport *t, uint32_t i)
 static void conn_event(struct hf_transport *t, uint32_t i, uint32_t ev)
 {
 	struct conn *c = &t->conns[i];
-	(void)ev;
+	bool in = (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
 	if (c->state == C_HANDSHAKE) {
 		if (!conn_handshake(t, i) || c->state != C_OPEN)
 			return;
+		/* the handshake read the socket: a first query that came with
+		 * the client's Finished is held by OpenSSL (below), a later one
+		 * makes the socket readable again */
+		in = false;
 	}
-	if (!c->paused && !c->peer_done) {
+	/* read when the socket is readable or OpenSSL holds input it read
+	 * ahead, not when the socket only took output */
+	if (c->ssl != NULL && SSL_has_pending(c->ssl))
+		in = true;
+	if (!c->paused && !c->peer_done && in) {
 		conn_read(t, i);
 		if (c->state == C_FREE)
 			return;
@@ -694,7 +708,7 @@ static void accept_all(struct hf_transport *t, const struct listener *l)
 		struct epoll_event e;
 		struct conn *c;
 		uint32_t i;
-		int one = 1;
+		/* TCP_NODELAY comes from the listener (listen_on) */
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return; /* EAGAIN, or out of descriptors: the next wake-up tries again */
@@ -732,7 +746,6 @@ static void accept_all(struct hf_transport *t, const struct listener *l)
 		c->pending = 0;
 		c->out_off = c->out_len = c->out_cap = 0;
 		c->events = EPOLLIN;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		t->nopen++;
 		touch(t, i);
 		if (l->tls) {
@@ -870,6 +883,9 @@ static int listen_on(struct hf_transport *t, int family, const void *addr, uint1
 		   family == AF_INET ? IP_FREEBIND : IPV6_FREEBIND, &one, sizeof(one));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* answers go out as they are ready; Linux hands this to every
+	 * accepted socket, which saves a system call per connection */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
 		snprintf(err, errlen, "tcp: cannot listen on %s port %u: %s", a, port,
 			 strerror(errno));

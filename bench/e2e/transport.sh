@@ -18,7 +18,13 @@
 #            --exception xdp|tap (how TCP reaches holdfast's kernel side;
 #            default xdp: `xdp-exception`, the port's XDP program passes
 #            TCP to the host veth's own stack; tap: `exception-interface`,
-#            through the workers and a TAP)
+#            through the workers and a TAP), --parts "dot.long.max
+#            tls.short ..." (only these parts, by their report names;
+#            default all), --perf DIR (holdfast's parts profiled: perf
+#            record -g of CPU 1, the transport thread's system calls, every
+#            thread's CPU time and both CPUs' busy time, into DIR; see
+#            docs/bench.md, "DoT and TLS handshakes: where the core
+#            goes")
 #   environment: HF_TPT_HOLDFAST_ARGS (more holdfast options, recorded in
 #            the results' command line), HF_TPT_TAG (lab tag, default tpt), HF_TPT_COMMIT (what to
 #            call the holdfast build in the results; default git describe)
@@ -67,12 +73,12 @@ lab=$top/tests/lab/lab.sh
 log() { echo "tpt: $*" >&2; }
 die() { log "error: $*" && exit 1; }
 
-idle_sleep=100 smoke=0 out= holdfast= servers= rounds= conn_rate= exception=xdp
+idle_sleep=100 smoke=0 out= holdfast= servers= rounds= conn_rate= exception=xdp parts= perf=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
 	-h | --help) header_help "$0" ;;
-	--out | --holdfast | --servers | --rounds | --idle-sleep | --conn-rate | --exception)
+	--out | --holdfast | --servers | --rounds | --idle-sleep | --conn-rate | --exception | --parts | --perf)
 		[ $# -ge 2 ] || die "$1 takes a value"
 		opt=${1#--}
 		printf -v "${opt//-/_}" '%s' "$2"
@@ -101,6 +107,20 @@ read -r -a servers <<<"$servers"
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds takes a positive whole number"
 [[ $idle_sleep =~ ^[0-9]+$ ]] || die "--idle-sleep takes microseconds"
 [[ $exception == xdp || $exception == tap ]] || die "--exception takes xdp or tap"
+for p in $parts; do
+	case $p in
+	tcp.long.max | tcp.long.rate | dot.long.max | dot.long.rate | tcp.short | tls.short | tls.short.resumed | tls.new | tls.reuse) ;;
+	*) die "unknown part $p (--parts)" ;;
+	esac
+done
+want() { # part: is it to be run (--parts)?
+	[ -z "$parts" ] || [[ " $parts " == *" $1 "* ]]
+}
+if [ -n "$perf" ]; then
+	command -v perf >/dev/null || die "perf not found (apt-get install linux-perf)"
+	mkdir -p "$perf"
+	perf=$(cd "$perf" && pwd)
+fi
 lat_qps=5000 # the fixed-rate runs (long-lived connections)
 clients=8    # dnsperf -c
 outstanding=100
@@ -262,6 +282,7 @@ start_server() { # name
 	echo "exception=$exception"
 	echo "host_veth_rps_cpus=$(cat "/sys/class/net/$HF_LAB_HOST_IF/queues/rx-0/rps_cpus")"
 	echo "rounds=$rounds"
+	echo "parts=${parts:-all}"
 } >"$raw/facts.txt"
 la=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$la" 'BEGIN { exit !(l > 0.5) }' &&
@@ -290,14 +311,47 @@ hf_transport() { # file
 	"$holdfastctl" -s "$run/holdfast.sock" --json stats >"$1" 2>&1 || true
 }
 
+# --perf: every holdfast thread's CPU ticks ("tid comm ticks"), and both
+# CPUs' lines of /proc/stat
+prof_snap() { # file
+	local t
+	for t in /proc/"$(cat "$run/holdfast.pid")"/task/*; do
+		sed -e 's/^\([0-9]*\) (\([^)]*\)) /\1 \2 /' "$t/stat" 2>/dev/null |
+			awk '{ print $1, $2, $14 + $15 }' || true
+	done >"$1"
+	grep -E '^cpu[01] ' /proc/stat >>"$1"
+}
+# --perf, around one of holdfast's parts (dp_t seconds): perf record -g of
+# CPU 1 and perf stat of the transport thread's system calls, both on CPU 0
+prof_start() { # server tag
+	prof_f=
+	[ -n "$perf" ] && [ "$1" = holdfast ] || return 0
+	local tid
+	prof_f=$perf/r$round.$2
+	tid=$(grep -lx hf-transport /proc/"$(cat "$run/holdfast.pid")"/task/*/comm | head -n 1 | cut -d/ -f5)
+	prof_snap "$prof_f.cpu0"
+	taskset -c 0 perf record -q -g -C 1 -o "$prof_f.perf.data" -- sleep "$dp_t" >/dev/null 2>&1 &
+	prof_pids=$!
+	taskset -c 0 perf stat -x, -e raw_syscalls:sys_enter -t "$tid" -o "$prof_f.syscalls" -- sleep "$dp_t" >/dev/null 2>&1 &
+	prof_pids="$prof_pids $!"
+}
+prof_stop() {
+	[ -n "$prof_f" ] || return 0
+	# shellcheck disable=SC2086 # pids
+	wait $prof_pids || true
+	prof_snap "$prof_f.cpu1"
+}
+
 dnsperf_run() { # server tag [dnsperf args]
 	local server=$1 tag=$2 f
 	shift 2
 	f=$raw/$server.r$round.$tag.txt
 	"$here/cpu_snapshot.py" >"$f.cpu0"
 	[ "$server" = holdfast ] && hf_transport "$f.hf0"
+	prof_start "$server" "$tag"
 	timeout $((dp_t + 30)) "${ns[@]}" taskset -c 0 dnsperf -s "$SERVICE4" -d "$queries" -l "$dp_t" \
 		-c "$clients" -v "$@" >"$f" 2>&1 || true
+	prof_stop
 	[ "$server" = holdfast ] && hf_transport "$f.hf1"
 	"$here/cpu_snapshot.py" >"$f.cpu1"
 	awk -v s="$server" -v t="$tag" '/Queries sent/ { q = $3 } /Queries completed/ { a = $3 } /Queries per second/ { r = $4 }
@@ -327,8 +381,10 @@ conn_rate_run() { # server tag port [conn_rate args]
 	f=$raw/$server.r$round.$tag.txt
 	"$here/cpu_snapshot.py" >"$f.cpu0"
 	[ "$server" = holdfast ] && hf_transport "$f.hf0"
+	prof_start "$server" "$tag"
 	timeout $((dp_t + 30)) "${ns[@]}" taskset -c 0 "$conn_rate" -c "$conc" -l "$dp_t" "$@" \
 		"$SERVICE4" "$port" www.test >"$f" 2>&1 || true
+	prof_stop
 	[ "$server" = holdfast ] && hf_transport "$f.hf1"
 	"$here/cpu_snapshot.py" >"$f.cpu1"
 	awk -v s="$server" -v t="$tag" '/^connections/ { printf "tpt:   %-8s %-14s %8d connections, %d errors (%d/s)\n", s, t, $2, $4, $8 }' "$f" >&2
@@ -361,14 +417,14 @@ bench_server() { # name
 	grep -q "Queries completed: *$(($(wc -l <"$queries") * 2)) " "$raw/$s.r$round.warm.txt" ||
 		log "warning: warm-up incomplete for $s: $(grep -E 'Queries (completed|lost)' "$raw/$s.r$round.warm.txt" | tr -s ' ' | tr '\n' ' ')"
 	for m in tcp dot; do
-		dnsperf_run "$s" "$m.long.max" -m "$m" -q "$outstanding"
-		dnsperf_run "$s" "$m.long.rate" -m "$m" -q "$outstanding" -Q "$lat_qps"
+		if want "$m.long.max"; then dnsperf_run "$s" "$m.long.max" -m "$m" -q "$outstanding"; fi
+		if want "$m.long.rate"; then dnsperf_run "$s" "$m.long.rate" -m "$m" -q "$outstanding" -Q "$lat_qps"; fi
 	done
-	conn_rate_run "$s" tcp.short 53
-	conn_rate_run "$s" tls.short 853 -T "$run/tls.crt"
-	conn_rate_run "$s" tls.short.resumed 853 -T "$run/tls.crt" -r
-	s_time_run "$s" tls.new -new
-	s_time_run "$s" tls.reuse -reuse
+	if want tcp.short; then conn_rate_run "$s" tcp.short 53; fi
+	if want tls.short; then conn_rate_run "$s" tls.short 853 -T "$run/tls.crt"; fi
+	if want tls.short.resumed; then conn_rate_run "$s" tls.short.resumed 853 -T "$run/tls.crt" -r; fi
+	if want tls.new; then s_time_run "$s" tls.new -new; fi
+	if want tls.reuse; then s_time_run "$s" tls.reuse -reuse; fi
 }
 
 for round in $(seq "$rounds"); do

@@ -27,6 +27,9 @@ and TLS/853 on the transport thread. The cases:
 - tls_kdig: kdig +tls gets the answer; TLS 1.2 and 1.3 both handshake with
   ALPN "dot"; a second connection resumes the first one's session (1.2
   and 1.3), and tls_resumed counts it.
+- tls_coalesced: 50 cached queries sent in one TLS record get their 50
+  answers in one record, each matched by ID and 0x20 case; a query split
+  across two records sent 50 ms apart is answered.
 - tls_reload: `holdfastctl tls reload` with a new certificate: an open TLS
   connection still answers, a new one gets the new certificate; a key that
   does not match is refused with one line naming the file, and the old
@@ -378,6 +381,99 @@ def case_tls_kdig():
     d = {k: t1[k] - t0[k] for k in ("tls_handshakes", "tls_resumed", "tls_queries", "tls_answers")}
     check(d == {"tls_handshakes": 4, "tls_resumed": 2, "tls_queries": 4, "tls_answers": 4},
           f"TLS counters moved {d}")
+
+
+class RecordConn:
+    """A TLS 1.3 client over a memory BIO that sees the server's records as
+    they come: recs is the (type, length) of every complete record read."""
+
+    def __init__(self, rig):
+        self.sock = connect(rig, port=853)
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = tls_context(ssl.TLSVersion.TLSv1_3).wrap_bio(self.inc, self.out)
+        self.raw, self.recs, self.plain = b"", [], b""
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._push()
+                self._pull()
+        self._push()
+
+    def _push(self):
+        out = self.out.read()
+        if out:
+            self.sock.sendall(out)
+
+    def _pull(self):
+        d = self.sock.recv(65536)
+        if not d:
+            raise Fail("the server closed the TLS connection")
+        self.inc.write(d)
+        self.raw += d
+        while len(self.raw) >= 5 and len(self.raw) >= 5 + struct.unpack("!H", self.raw[3:5])[0]:
+            n = struct.unpack("!H", self.raw[3:5])[0]
+            self.recs.append((self.raw[0], n))
+            self.raw = self.raw[5 + n:]
+
+    def send(self, data):
+        """data as one TLS record (one write of the client's)."""
+        self.tls.write(data)
+        self._push()
+
+    def answers(self, n):
+        """The next n messages the server sends."""
+        got = []
+        while len(got) < n:
+            if len(self.plain) >= 2 and len(self.plain) >= 2 + struct.unpack("!H", self.plain[:2])[0]:
+                k = struct.unpack("!H", self.plain[:2])[0]
+                got.append(Response(self.plain[2:2 + k]))
+                self.plain = self.plain[2 + k:]
+                continue
+            try:
+                self.plain += self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                self._pull()
+        return got
+
+    def close(self):
+        self.sock.close()
+
+
+def case_tls_coalesced():
+    rig = RIG
+    c = RecordConn(rig)
+    try:
+        w = build_query("www.test", qid=1)
+        c.send(struct.pack("!H", len(w)) + w)  # the replica's cache gets www.test
+        check(c.answers(1)[0].id == 1, "the first answer over TLS")
+        # 50 cached answers asked in one record come back in one record,
+        # each matched to its query by ID and 0x20 case
+        names = ["".join(ch.upper() if (i >> k) & 1 else ch for k, ch in enumerate("www.test")) for i in range(50)]
+        wires = [build_query(n, qid=2000 + i) for i, n in enumerate(names)]
+        n0 = len(c.recs)
+        c.send(b"".join(struct.pack("!H", len(w)) + w for w in wires))
+        got = {r.id: r for r in c.answers(50)}
+        recs = c.recs[n0:]
+        check(sorted(got) == list(range(2000, 2050)), f"answers to IDs {sorted(got)}")
+        for i, n in enumerate(names):
+            r = got[2000 + i]
+            check(r.questions and r.questions[0][0] == n + "." and r.values(T_A) == [WWW_A],
+                  f"ID {2000 + i} ({n}): {r.summary()}, question {r.questions}")
+        check(len(recs) == 1 and recs[0][0] == 23, f"50 answers came in records {recs}, expected one of "
+              "application data")
+        # a query split across two records, 50 ms apart, is answered
+        w = build_query("wWw.tEsT", qid=3000)
+        m = struct.pack("!H", len(w)) + w
+        c.send(m[:7])
+        time.sleep(0.05)
+        c.send(m[7:])
+        r = c.answers(1)[0]
+        check(r.id == 3000 and r.questions[0][0] == "wWw.tEsT." and r.values(T_A) == [WWW_A],
+              f"a query split across two records: {r.summary()}")
+    finally:
+        c.close()
 
 
 def peer_cn(s):
@@ -1007,7 +1103,7 @@ def make_rig(holdfast, srcdir):
 
 def main():
     plan = [("tcp and tls", {}, [case_tcp_dig, case_tc_retry, case_pipelining, case_keepalive, case_bad_framing,
-                                 case_tls_kdig, case_dnssec_ede, case_tls_reload]),
+                                 case_tls_kdig, case_tls_coalesced, case_dnssec_ede, case_tls_reload]),
             ("limits", {"tcp-max-connections-per-client": "3", "tcp-idle-timeout": "1s"}, [case_limits]),
             ("rrl", {"rrl-rate": "5", "rrl-slip": "2"}, [case_rrl]),
             ("cookies", {"cookie-secret": COOKIE_SECRET, "rrl-rate": "5", "rrl-slip": "2"},
