@@ -4,7 +4,7 @@
 # Knot Resolver, each in turn on side_by_side.sh's path.
 #
 #   bench/e2e/flood.sh           the whole run: about 2 minutes per server
-#   bench/e2e/flood.sh --smoke   every part for a few seconds (about 90
+#   bench/e2e/flood.sh --smoke   every part for a few seconds (about 65
 #                                s); results go to /tmp/hf-flood-smoke
 #                                unless --out; checks that every part
 #                                produced results, asserts no speed
