@@ -72,67 +72,9 @@ die() {
 }
 
 # ---------------------------------------------------------------- servers
-# Shared by the main run and by the hyperfine helpers below (which run as
+# host_if_dpdk, host_if_kernel, start_server, stop_all, server_up: lib.sh
+# (shared with flood.sh and with the hyperfine helpers below, which run as
 # separate processes of this script and get the state through SBS_* vars).
-
-SERVICE4=198.18.53.1
-
-# Host veth end: no address for holdfast (it answers ARP itself, the kernel
-# must stay silent: lab.sh's state), the service address for kernel peers.
-host_if_dpdk() {
-	ip addr flush dev "$SBS_HOST_IF" 2>/dev/null || true
-	sysctl -qw "net.ipv4.conf.$SBS_HOST_IF.arp_ignore=8" >/dev/null
-}
-host_if_kernel() {
-	ip addr replace "$SERVICE4/24" dev "$SBS_HOST_IF"
-	sysctl -qw "net.ipv4.conf.$SBS_HOST_IF.arp_ignore=0" >/dev/null
-}
-
-stop_all() {
-	stop_pidfile "$SBS_RUN/holdfast.pid" "$SBS_HOLDFAST"
-	wait_xdp_detached "$SBS_HOST_IF"
-	stop_pidfile "$SBS_RUN/dnsdist.pid" "dnsdist -C $SBS_RUN"
-	stop_pidfile "$SBS_RUN/kresd.pid" "kresd -n -c $SBS_RUN"
-	stop_pidfile "$SBS_RUN/unbound.pid" "unbound -d -c $SBS_RUN/unbound.conf"
-	stop_pidfile "$SBS_RUN/unbound-backend.pid" "unbound -d -c $SBS_RUN/unbound-backend.conf"
-}
-
-# Start NAME in the background, detached (its own session), pinned to the
-# server core; does not wait for it to answer.
-start_server() { # name
-	local name=$1 log=$SBS_RUN/$1.log
-	case $name in
-	holdfast)
-		host_if_dpdk
-		# -l 0,1: the worker (all packet work) on lcore 1 = CPU 1, the
-		# control plane on CPU 0 (it sleeps once the cache is warm).
-		setsid "$SBS_HOLDFAST" -l 0,1 --no-huge -m 1024 --no-pci --file-prefix=hf_sbs \
-			--vdev="net_${SBS_DRIVER}0,iface=$SBS_HOST_IF" -- \
-			--service-address "$SERVICE4" --forwarder "$SBS_UPSTREAM@53" \
-			--control-socket "$SBS_RUN/holdfast.sock" $SBS_HOLDFAST_EXTRA </dev/null >>"$log" 2>&1 &
-		echo $! >"$SBS_RUN/holdfast.pid"
-		;;
-	unbound)
-		host_if_kernel
-		setsid taskset -c 1 unbound -d -c "$SBS_RUN/unbound.conf" </dev/null >>"$log" 2>&1 &
-		echo $! >"$SBS_RUN/unbound.pid"
-		;;
-	kresd)
-		host_if_kernel
-		mkdir -p "$SBS_RUN/kresd"
-		setsid taskset -c 1 kresd -n -c "$SBS_RUN/kresd.conf" "$SBS_RUN/kresd" </dev/null >>"$log" 2>&1 &
-		echo $! >"$SBS_RUN/kresd.pid"
-		;;
-	dnsdist)
-		host_if_kernel
-		setsid taskset -c 1 unbound -d -c "$SBS_RUN/unbound-backend.conf" </dev/null >>"$SBS_RUN/unbound-backend.log" 2>&1 &
-		echo $! >"$SBS_RUN/unbound-backend.pid"
-		setsid taskset -c 1 dnsdist -C "$SBS_RUN/dnsdist.conf" --supervised --disable-syslog </dev/null >>"$log" 2>&1 &
-		echo $! >"$SBS_RUN/dnsdist.pid"
-		;;
-	*) die "unknown server $name" ;;
-	esac
-}
 
 # hyperfine helpers: --prepare stops everything, the timed command starts
 # one server and returns at its first answer.
@@ -240,15 +182,6 @@ raw=$run/raw
 mkdir -p "$raw"
 export SBS_RUN=$run SBS_HOLDFAST=$holdfast SBS_DRIVER=af_xdp
 
-sniff_pids=()
-stop_sniffers() {
-	local p
-	for p in "${sniff_pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	sniff_pids=()
-}
 sbs_stop() {
 	if [ -n "${SBS_HOST_IF:-}" ]; then stop_all; fi
 	stop_sniffers
@@ -282,58 +215,18 @@ export SBS_HOST_IF=$HF_LAB_HOST_IF SBS_NETNS=$HF_LAB_NETNS SBS_UPSTREAM=$upstrea
 export SBS_HOLDFAST_EXTRA=$holdfast_extra
 ss -Hlun "src $backend_addr:53" | grep -q . && die "$backend_addr:53 is taken (set HF_SBS_BACKEND_ADDR)"
 
-# Leak guard: count DNS packets on every other interface for the whole run
-# (nothing of ours may leave loopback and the lab's veth pair).
-others=()
-for i in /sys/class/net/*; do
-	i=${i##*/}
-	case $i in lo | "$HF_LAB_HOST_IF" | hf*) continue ;; esac
-	[ "$(cat "/sys/class/net/$i/operstate" 2>/dev/null)" = down ] && continue
-	others+=("$i")
-done
-if command -v tcpdump >/dev/null; then
-	for i in "${others[@]}"; do
-		tcpdump -i "$i" -n -l -q "port 53 or port 853" >"$raw/leak.$i.txt" 2>/dev/null &
-		sniff_pids+=($!)
-	done
-fi
+# Leak guard (lib.sh): DNS packets on every other interface, whole run.
+start_sniffers "$raw"
 
 # Configs: rendered from bench/e2e/*.conf.in into the run dir.
-if [ "$workload" = signed ]; then
-	unbound_modules="validator iterator"
-	unbound_anchor="trust-anchor-file: \"$HF_LAB_TRUST_ANCHOR\""
-	kres_anchor="trust_anchors.add_file('$HF_LAB_TRUST_ANCHOR', true)"
-else
-	unbound_modules=iterator
-	unbound_anchor="# no trust anchor"
-	kres_anchor="-- no trust anchor"
-fi
-render() { # template output listen
-	sed -e "s|@DIR@|$run|g" -e "s|@LISTEN@|$3|g" -e "s|@PORT@|53|g" \
-		-e "s|@PIDFILE@|$run/${2%.conf}.self.pid|g" \
-		-e "s|@UPSTREAM@|$upstream@53|g" -e "s|@UPSTREAM_KRES@|$upstream@53|g" \
-		-e "s|@UNBOUND_MODULES@|$unbound_modules|g" -e "s|@UNBOUND_ANCHOR@|$unbound_anchor|g" \
-		-e "s|@KRES_ANCHOR@|$kres_anchor|g" -e "s|@CHECK_ZONE@|$check_zone|g" \
-		-e "s|@BACKEND@|$backend_addr:53|g" "$here/$1" >"$run/$2"
-}
-render unbound.conf.in unbound.conf "$SERVICE4"
-render unbound.conf.in unbound-backend.conf "$backend_addr"
-render kresd.conf.in kresd.conf "$SERVICE4"
-render dnsdist.conf.in dnsdist.conf "$SERVICE4"
-unbound-checkconf "$run/unbound.conf" >/dev/null || die "unbound.conf does not check"
-dnsdist --check-config -C "$run/dnsdist.conf" >/dev/null || die "dnsdist.conf does not check"
+peer_confs "$workload"
 
 # ---------------------------------------------------------------- facts
 {
 	facts_common "$mode" "${HF_SBS_COMMIT:-}"
 	echo "workload=$workload"
 	echo "mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
-	echo "unbound=$(unbound -V 2>/dev/null | awk '/^Version/ { print $2 }')"
-	echo "kresd=$(kresd --version 2>/dev/null | awk '{ print $NF }')"
-	echo "dnsdist=$(dnsdist --version 2>/dev/null | awk 'NR == 1 { print $2 }')"
-	echo "knotd=$(knotd --version 2>/dev/null | awk '{ print $NF }')"
-	echo "kxdpgun=$(kxdpgun --version 2>/dev/null | awk '{ print $NF }')"
-	echo "dnsperf=$(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
+	facts_tools
 	echo "hyperfine=$(hyperfine --version | awk '{ print $2 }')"
 	echo "servers=${servers[*]}"
 	echo "queries=$(wc -l <"$queries")"
@@ -350,30 +243,9 @@ dnsdist --check-config -C "$run/dnsdist.conf" >/dev/null || die "dnsdist.conf do
 		echo "ttl_max=60"
 	fi
 } >"$raw/facts.txt"
-la=$(cut -d' ' -f1 /proc/loadavg)
-awk -v l="$la" 'BEGIN { exit !(l > 0.5) }' &&
-	log "warning: load average $la before the run: something else uses the CPUs, numbers will suffer"
+warn_if_busy
 
 # ---------------------------------------------------------------- measuring
-# Wait until the server answers the check question (static: www.test A;
-# signed: www.example.de A, validated: AD set) with its address (up to 15 s).
-# Returns 0 then, 1 when nothing answered at all, 2 when something answered
-# wrongly (the answer's status is in $run/answer.txt).
-wait_answer() {
-	local got=1 name=${check[0]} type=${check[1]} want=${check[2]} flag=${check[3]}
-	for _ in $(seq 150); do
-		if "${ns[@]}" dig +time=1 +tries=1 ${flag:++dnssec} @"$SERVICE4" "$name" "$type" >"$run/answer.txt" 2>&1; then
-			if grep -Eq "^${name//./\\.}\\.\\s.*\\s$type\\s+${want//./\\.}\$" "$run/answer.txt" &&
-				{ [ -z "$flag" ] || grep -Eq "^;; flags:[a-z ]* ${flag}[ ;]" "$run/answer.txt"; }; then
-				return 0
-			fi
-			grep -q 'status:' "$run/answer.txt" && got=2
-		fi
-		sleep 0.1
-	done
-	return $got
-}
-
 # holdfast's counters as `holdfastctl --json stats` (signed workload; the
 # report takes parked clients, stale answers and SERVFAILs from the
 # difference of two).
@@ -468,25 +340,7 @@ dnsperf_run() { # server tag [dnsperf args]
 bench_server() { # name
 	local s=$1
 	log "== $s (round $round of $rounds)"
-	start_server "$s"
-	local rc=0
-	wait_answer || rc=$?
-	if [ $rc = 1 ] && [ "$s" = holdfast ] && [ "$SBS_DRIVER" = af_xdp ]; then
-		log "holdfast does not answer through net_af_xdp; falling back to net_af_packet"
-		tail -n 5 "$run/holdfast.log" >&2
-		stop_all
-		export SBS_DRIVER=af_packet
-		start_server holdfast
-		rc=0
-		wait_answer || rc=$?
-	fi
-	if [ $rc != 0 ]; then
-		grep -E 'status:|flags:|^www' "$run/answer.txt" >&2 || true
-		tail -n 5 "$run/$s.log" >&2 || true
-		die "$s does not answer ${check[0]} ${check[1]} correctly${check[3]:+ (with ${check[3]^^})}"
-	fi
-	[ "$s" = holdfast ] && echo "$SBS_DRIVER" >"$raw/holdfast.driver"
-	cat "$run"/*.pid >>"$raw/our_pids.txt" 2>/dev/null || true
+	server_up "$s"
 	# Warm the cache: two passes over the query file.
 	timeout 60 "${ns[@]}" taskset -c 0 dnsperf -s "$SERVICE4" -d "$queries" -n 2 -c 8 -t 5 \
 		>"$raw/$s.r$round.warm.txt" 2>&1 || true
@@ -532,14 +386,8 @@ cp "$run/unbound.conf" "$run/unbound-backend.conf" "$run/kresd.conf" "$run/dnsdi
 sed -i -e "s|$run|/tmp/hf-sbs.RUN|g" "$cfg"/*.conf
 printf '%s\n' "holdfast -l 0,1 --no-huge -m 1024 --no-pci --file-prefix=hf_sbs --vdev=net_${SBS_DRIVER}0,iface=$HF_LAB_HOST_IF -- --service-address $SERVICE4 --forwarder $upstream@53 --control-socket /tmp/hf-sbs.RUN/holdfast.sock $holdfast_extra" | sed -e "s|$run|/tmp/hf-sbs.RUN|g" >"$cfg/holdfast.cmdline"
 {
-	unbound -V 2>&1 | head -n 1
-	kresd --version 2>&1
-	dnsdist --version 2>&1 | head -n 1
-	knotd --version 2>&1
-	kxdpgun --version 2>&1
-	dnsperf -h 2>&1 | grep '^Version' | sed 's/^/dnsperf /'
+	versions_txt
 	hyperfine --version 2>&1
-	echo "DPDK $(pkg-config --modversion libdpdk 2>/dev/null)"
 } >"$cfg/versions.txt"
 finish_raw "$raw" "$cfg/raw"
 check_opt=()
