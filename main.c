@@ -3,7 +3,8 @@
  * holdfast: start-up and shut-down. Usage:
  *   holdfast [EAL options] -- [-c FILE] [--KEY VALUE ...]
  * Configuration errors are reported before DPDK starts. The main lcore
- * runs the control thread; every other lcore runs a worker (one RX/TX
+ * runs the control thread (and starts the other control threads of
+ * control-threads N); every other lcore runs a worker (one RX/TX
  * queue pair per port). With a single lcore, the worker takes the main
  * lcore and control runs in an ordinary thread.
  */
@@ -41,6 +42,9 @@ static struct hf_worker_shared *shared[HF_MAX_WORKERS];
 static unsigned nworkers;
 static struct hf_transport *transport; /* DNS over TCP/TLS: control's last "worker" */
 static struct hf_acl *acl;	       /* access-control, NULL without rules */
+static unsigned nctl = 1;	       /* control-threads */
+/* each worker's (and the transport's) ring to each control thread */
+static struct rte_ring *ctl_in[HF_MAX_WORKERS][HF_MAX_CTL_THREADS];
 
 static void print_counters(FILE *f)
 {
@@ -119,13 +123,22 @@ static void fail(const char *msg)
 	exit(EXIT_FAILURE);
 }
 
-/* The rings and shared counters of control's worker w. */
+/* The rings and shared counters of control's worker w: to_control[w] to
+ * control thread 0, ctl_in[w][t] to each (ctl_in[w][0] the same ring). */
 static int rings_for(unsigned w, struct rte_ring **to_control, struct rte_ring **to_worker)
 {
 	char name[32];
 	snprintf(name, sizeof(name), "hf_to_ctl_%u", w);
 	to_control[w] = rte_ring_create_elem(name, sizeof(struct hf_msg_query), RING_SIZE,
 					     rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	ctl_in[w][0] = to_control[w];
+	for (unsigned t = 1; t < nctl; t++) {
+		snprintf(name, sizeof(name), "hf_to_ctl_%u_%u", w, t);
+		ctl_in[w][t] = rte_ring_create_elem(name, sizeof(struct hf_msg_query), RING_SIZE,
+						    rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (ctl_in[w][t] == NULL)
+			return -1;
+	}
 	snprintf(name, sizeof(name), "hf_to_wrk_%u", w);
 	to_worker[w] =
 		rte_ring_create(name, RING_SIZE, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -183,6 +196,7 @@ static void transport_create(const struct hf_config *cfg, const struct hf_dp_con
 					&stop, err, sizeof(err));
 	if (transport == NULL)
 		fail(err);
+	hf_transport_set_control(transport, ctl_in[idx], nctl);
 }
 
 static void *control_thread(void *arg)
@@ -237,6 +251,7 @@ int main(int argc, char **argv)
 	static struct hf_port ports[HF_MAX_PORTS];
 	static struct hf_worker workers[HF_MAX_WORKERS];
 	static struct rte_ring *to_control[HF_MAX_WORKERS], *to_worker[HF_MAX_WORKERS];
+	static struct rte_ring *ctl_rings[HF_MAX_CTL_THREADS * HF_MAX_WORKERS];
 	struct rte_mempool *pools[HF_MAX_WORKERS];
 	char err[512];
 	int app_argc = 1, eal_argc = argc, rc;
@@ -316,6 +331,7 @@ int main(int argc, char **argv)
 	}
 	dp_conf_from(&cfg, &dp);
 	dp.nb_queues = nworkers;
+	nctl = cfg.control_threads;
 	if (cfg.nacl > 0)
 		dp.acl = acl = acl_create(&cfg);
 	if (hf_ports_init(&dp, ports, &nports, pools, err, sizeof(err)) != 0)
@@ -337,6 +353,7 @@ int main(int argc, char **argv)
 		if (hf_worker_init(&workers[w], w, &dp, ports, nports, to_control[w], to_worker[w],
 				   shared[w], &stop, err, sizeof(err)) != 0)
 			fail(err);
+		hf_worker_set_control(&workers[w], ctl_in[w], nctl);
 	}
 	if (nworkers + 1 > HF_MAX_WORKERS)
 		fail("too many worker lcores");
@@ -344,12 +361,16 @@ int main(int argc, char **argv)
 	{
 		struct hf_control_workers cw = {
 			.n = nworkers + (transport != NULL ? 1 : 0),
-			.to_control = to_control,
+			.nthreads = nctl,
+			.to_control = ctl_rings,
 			.to_worker = to_worker,
 			.shared = shared,
 			.tsc_per_ms = dp.tsc_per_ms,
 			.ntransport = transport != NULL ? 1 : 0,
 		};
+		for (unsigned t = 0; t < nctl; t++) /* worker w's ring to thread t at [t * n + w] */
+			for (w = 0; w < cw.n; w++)
+				ctl_rings[t * cw.n + w] = ctl_in[w][t];
 		ctl = hf_control_create(&cfg, &cw, err, sizeof(err));
 		if (ctl == NULL)
 			fail(err);

@@ -20,6 +20,8 @@
  *                                    through one hf_worker_rx call
  *   BM_ring_{query_elem,ptr}/<B>     rte_ring enqueue + dequeue of B
  *                                    struct hf_msg_query / pointers
+ *   BM_fanout_fill/<W>, BM_ctl_done_ring  (bench/micro_fanout.c) what an
+ *                                    answer costs control thread 0
  *   BM_cache_snapshot_{save,load}/<N> the cache of N names into a snapshot
  *                                    image (walk, records, CRC32-C) and
  *                                    back into an empty cache (check,

@@ -18,5 +18,7 @@
  * a client no rule covers is allowed). */
 enum hf_acl_action { HF_ACL_ALLOW = 0, HF_ACL_REFUSE = 1, HF_ACL_DROP = 2 };
 #define HF_MAX_FORWARDERS 8 /* upstream forwarders */
+/* control-threads: threads that resolve misses; each worker has a ring to each */
+#define HF_MAX_CTL_THREADS 8
 
 #endif

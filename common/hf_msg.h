@@ -4,8 +4,12 @@
  *
  * Concurrency contract:
  *  - worker -> control: one single-producer/single-consumer rte_ring per
- *    worker whose elements are struct hf_msg_query by value (no memory to
- *    reclaim). The worker enqueues, control dequeues.
+ *    worker and control thread (control-threads) whose elements are struct
+ *    hf_msg_query by value (no memory to reclaim). The worker enqueues a
+ *    question on the ring of the thread hf_msg_shard() names for its key
+ *    hash, so one question from every core meets in one thread; that
+ *    thread dequeues. Control thread 0 is the only producer of what goes
+ *    back to the workers (below), whichever thread resolved it.
  *  - control -> worker: one SPSC rte_ring of pointers per worker. Control
  *    allocates a struct hf_msg_ctl, gives it the next sequence number and
  *    enqueues the same pointer on every worker's ring. Workers only read
@@ -80,6 +84,14 @@ struct hf_msg_query {
 	uint32_t hash;
 	struct hf_cache_key key;
 } __attribute__((aligned(8)));
+
+/* The control thread (of n) that resolves a question with this key hash:
+ * the hash spread evenly over n by a multiply and a shift (no division);
+ * always 0 for n = 1. */
+static inline unsigned hf_msg_shard(uint32_t hash, unsigned n)
+{
+	return (unsigned)(((uint64_t)hash * n) >> 32);
+}
 
 struct hf_msg_ctl {
 	uint64_t seq;

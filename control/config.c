@@ -96,6 +96,9 @@ static const struct key_def keys[] = {
 	{"fetches-per-server", K_COUNT32, OFF(fetches_per_server), 0, 65536,
 	 "queries in flight at once to one forwarder; past it the next forwarder, or SERVFAIL "
 	 "at once, EDE 0, when all are at it (0 = no limit)"},
+	{"control-threads", K_INT32, OFF(control_threads), 1, HF_MAX_CTL_THREADS,
+	 "threads that resolve misses, each question on the one its hash names (restart to "
+	 "change)"},
 	{"queues", K_INT32, OFF(queues), 0, 64,
 	 "RX/TX queue pairs per port, one per worker (0 = one per worker lcore)"},
 	{"rss-key", K_RSSKEY, OFF(rss_key), 0, 0,
@@ -201,6 +204,7 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->upstream_timeout_ms = 1000;
 	cfg->upstream_attempts = 3;
 	cfg->queues = 0;
+	cfg->control_threads = 1;
 	cfg->idle_sleep_us = 0;
 	cfg->idle_polls = 1024;
 	cfg->log_level = HF_LOG_INFO;

@@ -26,6 +26,7 @@
 
 #include "common/hf_log.h"
 #include "control/hf_control.h"
+#include "control/hf_ctl_thread.h"
 #include "control/hf_fanout.h"
 #include "control/hf_file.h"
 #include "control/hf_fwd.h"
@@ -39,7 +40,8 @@
 
 #define HF_CTL_INTAKE_BURST 64 /* hf_msg_query elements per ring per pass */
 /* timers armed at once: the forwarder's, and some for the other parts */
-#define HF_CTL_TIMERS (HF_FWD_MAX_TIMERS + 64u)
+#define HF_CTL_TIMERS	  (HF_FWD_MAX_TIMERS + 64u)
+#define HF_CTL_DONE_BURST 32 /* answers per resolver thread per pass */
 
 struct hf_control {
 	struct hf_config cfg; /* control's copy; config set changes it */
@@ -48,20 +50,28 @@ struct hf_control {
 	struct hf_fanout out;
 	struct hf_val *val; /* NULL with dnssec: no */
 	struct hf_fwd *fwd;
+	struct hf_config fwd_cfg; /* the forwarder's copy: its share of the fetch limits */
 	struct hf_nta_list ntas;
 	struct hf_mgmt mgmt;
 	struct hf_snap_job snap; /* holdfastctl cache save */
 	struct hf_svc svc;	 /* readiness and the watchdog (systemd) */
 	unsigned nw;
-	struct rte_ring **to_control; /* [nw] */
-	bool stats_print;	      /* set (atomically) by hf_control_request_stats */
-	bool reload_req;	      /* set (atomically) by hf_control_request_reload */
-	uint64_t reload_seq;	      /* a reload's CONFIG: READY=1 once every core applied it */
-	int argc;		      /* the arguments a reload reads again */
+	unsigned nthreads;	      /* control-threads: this one (0) and the resolver threads */
+	struct rte_ring **to_control; /* [nthreads * nw]: worker w -> thread t at [t * nw + w] */
+	struct hf_ctl_thread *threads[HF_MAX_CTL_THREADS];	  /* [1 .. nthreads-1] */
+	const struct hf_ctl_thread_pub *pubs[HF_MAX_CTL_THREADS]; /* [t - 1]: for stats */
+	/* NTA changes: the resolver threads' answers made before one that
+	 * covers their name are resolved again (thread_answer) */
+	struct hf_ctl_nta_log nta_log;
+	bool stats_print;    /* set (atomically) by hf_control_request_stats */
+	bool reload_req;     /* set (atomically) by hf_control_request_reload */
+	uint64_t reload_seq; /* a reload's CONFIG: READY=1 once every core applied it */
+	int argc;	     /* the arguments a reload reads again */
 	char **argv;
 	char *anchor_text; /* the trust-anchor file's text in force; NULL: built-in anchors */
 	bool busy;	   /* the last pass did work */
 	struct hf_msg_query intake[HF_CTL_INTAKE_BURST];
+	struct hf_ctl_done done[HF_CTL_DONE_BURST];
 };
 
 uint64_t hf_control_now_ms(void)
@@ -97,24 +107,124 @@ uint64_t hf_control_last_seq(const struct hf_control *c)
 
 static bool intake(struct hf_control *c, uint64_t now)
 {
-	bool work = false;
-	for (unsigned w = 0; w < c->nw; w++) {
-		unsigned n = rte_ring_dequeue_burst_elem(c->to_control[w], c->intake,
-							 sizeof(struct hf_msg_query),
-							 HF_CTL_INTAKE_BURST, NULL);
-		for (unsigned i = 0; i < n; i++) {
-			const struct hf_msg_query *q = &c->intake[i];
-			c->st.requests++;
-			if (q->type != HF_MSG_MISS && q->type != HF_MSG_REFRESH) {
-				c->st.bad_requests++;
-				continue;
-			}
-			hf_fwd_request(c->fwd, q, now);
+	return hf_ctl_intake(c->to_control, c->nw, c->intake, HF_CTL_INTAKE_BURST, c->fwd, &c->st,
+			     now);
+}
+
+/* ---- the resolver threads (control-threads; control/hf_ctl_thread.h) ---- */
+
+static void to_threads(struct hf_control *c, struct hf_ctl_cmd *proto, const char *what)
+{
+	for (unsigned t = 1; t < c->nthreads; t++) {
+		struct hf_ctl_cmd *cmd = hf_ctl_cmd_new(proto->type);
+		if (cmd != NULL) {
+			*cmd = *proto;
+			cmd->cfg = NULL;
+			cmd->text = NULL;
 		}
+		if (cmd != NULL && proto->cfg != NULL &&
+		    (cmd->cfg = malloc(sizeof(*cmd->cfg))) != NULL)
+			hf_ctl_cfg_share(cmd->cfg, proto->cfg, c->nthreads);
+		if (cmd != NULL && proto->text != NULL)
+			cmd->text = strdup(proto->text);
+		if (cmd == NULL || (proto->cfg != NULL && cmd->cfg == NULL) ||
+		    (proto->text != NULL && cmd->text == NULL)) {
+			hf_ctl_cmd_free(cmd);
+			hf_log(HF_LOG_ERR, "control: out of memory: thread %u misses %s", t, what);
+			continue;
+		}
+		if (hf_ctl_thread_send(c->threads[t], cmd) != 0)
+			hf_log(HF_LOG_ERR, "control: out of memory: thread %u misses %s", t, what);
+	}
+}
+
+/* control's configuration changed (reload, config set): the forwarders'
+ * copies follow. */
+static void cfg_changed(struct hf_control *c, bool fwd_changed)
+{
+	struct hf_ctl_cmd cmd = {.type = HF_CTL_CMD_CONFIG, .fwd_changed = fwd_changed};
+
+	hf_ctl_cfg_share(&c->fwd_cfg, &c->cfg, c->nthreads);
+	cmd.cfg = &c->cfg;
+	to_threads(c, &cmd, "a configuration change");
+}
+
+static void mgmt_cfg_changed(void *arg)
+{
+	cfg_changed(arg, false);
+}
+
+/* The validator's keys flushed on thread 0 (holdfastctl flush): on the others too. */
+static void mgmt_val_flush(void *arg, bool all, const uint8_t *name, size_t len)
+{
+	struct hf_ctl_cmd cmd = {.type = HF_CTL_CMD_VAL_FLUSH, .all = all};
+
+	memcpy(cmd.nta.name, name, len);
+	cmd.nta.name_len = (uint8_t)len;
+	to_threads(arg, &cmd, "a key-cache flush");
+}
+
+static void nta_changed(void *arg, const uint8_t *name, size_t len, const struct hf_nta *n)
+{
+	struct hf_control *c = arg;
+	struct hf_ctl_cmd cmd = {.type = n ? HF_CTL_CMD_NTA_SET : HF_CTL_CMD_NTA_DEL};
+
+	cmd.epoch = hf_ctl_nta_log_add(&c->nta_log, name, len);
+	if (n != NULL) {
+		cmd.nta = *n; /* its name in lower case */
+	} else {
+		memcpy(cmd.nta.name, name, len);
+		cmd.nta.name_len = (uint8_t)len;
+	}
+	to_threads(c, &cmd, "an NTA change");
+}
+
+/* A resolver thread's answer: to every worker, as thread 0's own are; one
+ * that an NTA change has made stale goes back to be resolved again (its
+ * clients stay parked meanwhile). */
+static void thread_answer(struct hf_control *c, struct hf_ctl_thread *t,
+			  const struct hf_ctl_done *d, uint64_t now)
+{
+	struct hf_msg_ctl *m = d->m;
+
+	if (hf_ctl_nta_log_stale(&c->nta_log, d->epoch, m->key.name, m->key.name_len)) {
+		struct hf_ctl_cmd *cmd = hf_ctl_cmd_new(HF_CTL_CMD_RESOLVE);
+		if (cmd != NULL) {
+			cmd->q.type = HF_MSG_MISS;
+			cmd->q.hash = m->hash;
+			cmd->q.key = m->key;
+			free(m);
+			hf_ctl_thread_send(t, cmd);
+			return;
+		}
+	}
+	if (hf_fanout_send_fill(&c->out, m) != 0) {
+		hf_log(HF_LOG_ERR, "control: out of memory for a FILL");
+		return;
+	}
+	hf_nta_seen(&c->ntas, &m->key, &m->ans, d->zone, d->zone_len, now);
+}
+
+static bool threads_pass(struct hf_control *c, uint64_t now)
+{
+	bool work = false;
+	for (unsigned t = 1; t < c->nthreads; t++) {
+		unsigned n;
+		if (hf_ctl_thread_flush(c->threads[t]))
+			work = true;
+		n = hf_ctl_thread_take(c->threads[t], c->done, HF_CTL_DONE_BURST);
+		for (unsigned i = 0; i < n; i++)
+			thread_answer(c, c->threads[t], &c->done[i], now);
 		if (n)
 			work = true;
 	}
 	return work;
+}
+
+static void threads_stop(struct hf_control *c)
+{
+	for (unsigned t = 1; t < c->nthreads; t++)
+		hf_ctl_thread_stop(c->threads[t]);
 }
 
 struct hf_msg_ctl *hf_control_config_msg(const struct hf_config *cfg)
@@ -247,6 +357,11 @@ static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err,
 		free(c->anchor_text);
 		c->anchor_text = anchors;
 		anchors = NULL;
+		{
+			struct hf_ctl_cmd cmd = {.type = HF_CTL_CMD_ANCHORS,
+						 .text = c->anchor_text};
+			to_threads(c, &cmd, "the new trust anchors");
+		}
 		if (strstr(d->applied, "trust-anchor") == NULL) /* same path, new text */
 			applied_add(d, "trust-anchor");
 	}
@@ -265,6 +380,7 @@ static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err,
 	c->reload_seq = *seq;
 	c->cfg = out;
 	hf_log_init((int)out.log_level);
+	cfg_changed(c, strstr(d->applied, "forwarder") != NULL);
 	if (strstr(d->applied, "forwarder") != NULL)
 		hf_fwd_forwarders_changed(c->fwd);
 	hf_log(HF_LOG_NOTICE, "reload: applied: %s; needs a restart (old value kept): %s",
@@ -285,6 +401,8 @@ bool hf_control_poll(struct hf_control *c)
 	if (hf_fanout_pass(&c->out))
 		work = true;
 	if (intake(c, now))
+		work = true;
+	if (threads_pass(c, now))
 		work = true;
 	/* also the loop's idle sleep */
 	if (hf_loop_run(&c->loop, c->busy || work ? 0 : 1) != 0)
@@ -357,23 +475,7 @@ static int val_init(struct hf_control *c, char *err, size_t errlen)
 
 	if (!cfg->dnssec)
 		return 0;
-	hf_val_conf_default(&vc);
-	vc.cache_entries = cfg->dnssec_key_cache;
-	/* kept whatever aggressive-nsec says: a reload may turn it on; no
-	 * longer than a negative answer may be cached */
-	vc.aggr_entries = cfg->aggr_nsec_entries;
-	vc.aggr_ttl_max = HF_MIN(cfg->max_ttl, cfg->max_negative_ttl);
-	vc.clock_skew = cfg->dnssec_clock_skew;
-	vc.nsec3_max_iterations = cfg->nsec3_max_iterations;
-	vc.no_default_anchors = cfg->trust_anchor[0] != '\0';
-	/* max-ttl caps everything holdfast caches, validated keys included:
-	 * a zone broken after its keys were cached shows within max-ttl */
-	vc.key_ttl_max = HF_MIN(vc.key_ttl_max, HF_MAX(cfg->max_ttl, 1u));
-	vc.insecure_ttl = HF_MIN(vc.insecure_ttl, HF_MAX(cfg->max_ttl, 1u));
-	/* a bogus zone is a resolution failure: remembered for failure-ttl
-	 * (RFC 9520), like the SERVFAIL the workers cache, so a repaired zone
-	 * validates again as soon as the cached failures are gone */
-	vc.bogus_ttl = cfg->failure_ttl;
+	hf_ctl_val_conf(cfg, &vc);
 	c->val = hf_val_create(&vc, verr, sizeof(verr));
 	if (c->val == NULL) {
 		snprintf(err, errlen, "dnssec: cannot create the validator: %s", verr);
@@ -434,6 +536,7 @@ void hf_control_run(struct hf_control *c, volatile bool *stop)
 	c->svc.running = true;
 	while (!*stop)
 		hf_control_poll(c);
+	threads_stop(c);
 	hf_svc_notify(&c->svc, "STOPPING=1");
 }
 
@@ -445,6 +548,13 @@ void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *s
 const struct hf_nta_list *hf_control_ntas(const struct hf_control *c)
 {
 	return &c->ntas;
+}
+
+uint64_t hf_control_thread_resolutions(const struct hf_control *c, unsigned t)
+{
+	if (t == 0)
+		return c->st.resolutions;
+	return t < c->nthreads ? hf_ctl_thread_pub(c->threads[t])->st.resolutions : 0;
 }
 
 /* ---- wiring: the forwarder's callbacks ---- */
@@ -481,7 +591,13 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	};
 	struct hf_mgmt_env env;
 	struct hf_control *c;
+	unsigned nt = w->nthreads ? w->nthreads : 1;
 
+	if (nt != cfg->control_threads || nt > HF_MAX_CTL_THREADS) {
+		snprintf(err, errlen, "control: rings for %u control thread(s), control-threads %u",
+			 nt, cfg->control_threads);
+		return NULL;
+	}
 	if (cfg->nforwarders == 0) {
 		snprintf(err, errlen, "no forwarder configured");
 		return NULL;
@@ -497,16 +613,17 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	}
 	c->cfg = *cfg;
 	c->nw = w->n;
+	c->nthreads = nt;
 	c->loop.epfd = -1;
 	c->mgmt.lfd = -1;
 	c->svc.fd = -1;
-	c->to_control = calloc(w->n + 1, sizeof(*c->to_control));
+	c->to_control = calloc(nt * w->n + 1, sizeof(*c->to_control));
 	if (c->to_control == NULL ||
 	    hf_fanout_init(&c->out, w->n, w->to_worker, w->shared, w->tsc_per_ms, &c->st) != 0) {
 		snprintf(err, errlen, "control: out of memory");
 		goto fail;
 	}
-	for (unsigned i = 0; i < w->n; i++)
+	for (unsigned i = 0; i < nt * w->n; i++)
 		c->to_control[i] = w->to_control[i];
 	/* holdfast replaces these files, often as root: a directory others
 	 * could plant names in is refused rather than trusted */
@@ -524,7 +641,8 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 	if (c->val != NULL && cfg->trust_anchor[0] != '\0') /* what a reload compares with */
 		c->anchor_text = hf_val_read_anchor_file(cfg->trust_anchor, err, errlen);
 	ops.arg = c;
-	c->fwd = hf_fwd_create(&c->cfg, c->val, &c->loop, &c->st, &ops, err, errlen);
+	hf_ctl_cfg_share(&c->fwd_cfg, &c->cfg, nt);
+	c->fwd = hf_fwd_create(&c->fwd_cfg, c->val, &c->loop, &c->st, &ops, nt, err, errlen);
 	if (c->fwd == NULL)
 		goto fail;
 	if (hf_nta_init(&c->ntas, &c->cfg, c->val, &c->out, c->fwd, err, errlen) != 0)
@@ -542,16 +660,43 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		.snap = &c->snap,
 		.reload = reload,
 		.reload_arg = c,
+		.nthreads = nt,
+		.pubs = c->pubs,
+		.cfg_changed = mgmt_cfg_changed,
+		.val_flush = mgmt_val_flush,
+		.sync_arg = c,
 	};
 	if (hf_mgmt_init(&c->mgmt, &env, err, errlen) != 0)
 		goto fail;
 	if (hf_svc_init(&c->svc, &c->out, err, errlen) != 0)
 		goto fail;
+	for (unsigned t = 1; t < nt; t++) {
+		struct hf_ctl_thread_conf tc = {
+			.idx = t,
+			.nthreads = nt,
+			.cfg = &c->cfg,
+			.anchor_text = c->anchor_text,
+			.ntas = &c->ntas,
+			.nta_epoch = c->nta_log.epoch,
+			.nw = w->n,
+			.in = c->to_control + t * w->n,
+			.tsc_per_ms = w->tsc_per_ms,
+		};
+		c->threads[t] = hf_ctl_thread_create(&tc, err, errlen);
+		if (c->threads[t] == NULL)
+			goto fail;
+		c->pubs[t - 1] = hf_ctl_thread_pub(c->threads[t]);
+	}
+	c->ntas.changed = nta_changed; /* the threads' copies follow from here on */
+	c->ntas.changed_arg = c;
+	for (unsigned t = 1; t < nt; t++)
+		if (hf_ctl_thread_start(c->threads[t], err, errlen) != 0)
+			goto fail;
 	hf_log(HF_LOG_INFO,
 	       "control: %u forwarder(s), %u worker(s)%s, up to %u resolutions in "
-	       "flight, DNSSEC %s",
+	       "flight%s, DNSSEC %s",
 	       cfg->nforwarders, c->nw - w->ntransport, w->ntransport ? " and the transport" : "",
-	       hf_fwd_max_inflight(c->fwd),
+	       hf_fwd_max_inflight(c->fwd), nt > 1 ? " in each of the control threads" : "",
 	       c->val == NULL		      ? "off"
 	       : cfg->trust_anchor[0] != '\0' ? "on (anchors from trust-anchor)"
 					      : "on (built-in root anchors)");
@@ -566,6 +711,9 @@ void hf_control_destroy(struct hf_control *c)
 {
 	if (c == NULL)
 		return;
+	threads_stop(c);
+	for (unsigned t = 1; t < c->nthreads; t++)
+		hf_ctl_thread_destroy(c->threads[t]);
 	hf_svc_fini(&c->svc);
 	hf_mgmt_fini(&c->mgmt);
 	hf_snap_job_fini(&c->snap);

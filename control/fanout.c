@@ -123,21 +123,35 @@ static bool collect(struct hf_fanout *o)
 	return freed;
 }
 
-int hf_fanout_fill(struct hf_fanout *o, const struct hf_cache_key *key, uint32_t hash,
-		   const struct hf_dns_answer *a)
+struct hf_msg_ctl *hf_fill_msg(const struct hf_cache_key *key, uint32_t hash,
+			       const struct hf_dns_answer *a, uint64_t tsc_per_ms)
 {
 	size_t asize = hf_dns_answer_size(a);
 	size_t size = sizeof(struct hf_msg_ctl) - sizeof(struct hf_dns_answer) + asize;
 	struct hf_msg_ctl *m = calloc(1, HF_MAX(size, sizeof(struct hf_msg_ctl)));
 	if (m == NULL)
-		return hf_error(HF_ENOMEM);
+		return NULL;
 	m->type = HF_MSG_FILL;
-	m->made_ms = o->tsc_per_ms ? rte_rdtsc() / o->tsc_per_ms : 0;
+	m->made_ms = tsc_per_ms ? rte_rdtsc() / tsc_per_ms : 0;
 	m->hash = hash;
 	memcpy(&m->key, key, sizeof(m->key));
 	memcpy(&m->ans, a, asize);
+	return m;
+}
+
+int hf_fanout_send_fill(struct hf_fanout *o, struct hf_msg_ctl *m)
+{
 	o->st->fills++;
 	return hf_fanout_send(o, m);
+}
+
+int hf_fanout_fill(struct hf_fanout *o, const struct hf_cache_key *key, uint32_t hash,
+		   const struct hf_dns_answer *a)
+{
+	struct hf_msg_ctl *m = hf_fill_msg(key, hash, a, o->tsc_per_ms);
+	if (m == NULL)
+		return hf_error(HF_ENOMEM);
+	return hf_fanout_send_fill(o, m);
 }
 
 bool hf_fanout_pass(struct hf_fanout *o)

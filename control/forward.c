@@ -330,8 +330,8 @@ void hf_fwd_forwarders_changed(struct hf_fwd *f)
 }
 
 struct hf_fwd *hf_fwd_create(const struct hf_config *cfg, struct hf_val *val, struct hf_loop *loop,
-			     struct hf_control_stats *st, const struct hf_fwd_ops *ops, char *err,
-			     size_t errlen)
+			     struct hf_control_stats *st, const struct hf_fwd_ops *ops,
+			     unsigned share, char *err, size_t errlen)
 {
 	struct hf_fwd *f = calloc(1, sizeof(*f));
 
@@ -344,7 +344,7 @@ struct hf_fwd *hf_fwd_create(const struct hf_config *cfg, struct hf_val *val, st
 	f->loop = loop;
 	f->st = st;
 	f->ops = *ops;
-	f->max_inflight = max_inflight();
+	f->max_inflight = HF_MAX(max_inflight() / HF_MAX(share, 1u), 16u);
 	if (hf_fwd_table_init(f, f->max_inflight, err, errlen) != 0) {
 		free(f);
 		return NULL;

@@ -64,6 +64,8 @@ struct hf_config {
 					 0 = no limit (default) */
 	uint32_t
 		upstream_attempts; /* upstream-attempts: total tries across forwarders, default 3 */
+	uint32_t control_threads;  /* control-threads: resolver threads, questions sharded by hash
+				      (default 1) */
 	uint32_t queues; /* queues: RX/TX queue pairs per port = workers (default: one per worker
 			    lcore) */
 	/* rss-key: the Toeplitz key the ports' RSS hashes with, len 0 = the

@@ -20,7 +20,12 @@ struct hf_control;
 
 struct hf_control_workers {
 	unsigned n;
-	struct rte_ring **to_control;	  /* [n] worker -> control (hf_msg_query elements) */
+	/* control-threads: the threads resolving questions (0 counts as 1); it
+	 * must be the configuration's control-threads */
+	unsigned nthreads;
+	/* [nthreads * n] worker -> control thread (hf_msg_query elements):
+	 * worker w's ring to thread t at [t * n + w] */
+	struct rte_ring **to_control;
 	struct rte_ring **to_worker;	  /* [n] control -> worker (struct hf_msg_ctl *) */
 	struct hf_worker_shared **shared; /* [n] counters and applied_seq */
 	uint64_t tsc_per_ms;		  /* the workers' clock, for FILL stamps; 0: none */
@@ -61,6 +66,8 @@ void hf_control_get_stats(const struct hf_control *c, struct hf_control_stats *s
 struct hf_nta_list;
 /* The NTA list (control/hf_nta.h), for tests. */
 const struct hf_nta_list *hf_control_ntas(const struct hf_control *c);
+/* Resolutions control thread t (control-threads) started, for tests. */
+uint64_t hf_control_thread_resolutions(const struct hf_control *c, unsigned t);
 
 /* The control thread's clocks (monotonic). */
 uint64_t hf_control_now_ms(void);

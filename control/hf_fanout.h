@@ -62,6 +62,12 @@ int hf_fanout_send(struct hf_fanout *o, struct hf_msg_ctl *m);
 /* A FILL of key with answer a, stamped with the workers' clock. */
 int hf_fanout_fill(struct hf_fanout *o, const struct hf_cache_key *key, uint32_t hash,
 		   const struct hf_dns_answer *a);
+/* The same in two steps, for a FILL another thread made (control-threads):
+ * the message (malloc()ed, stamped with the clock tsc_per_ms; NULL when out
+ * of memory), any thread; then sent and counted, control thread only. */
+struct hf_msg_ctl *hf_fill_msg(const struct hf_cache_key *key, uint32_t hash,
+			       const struct hf_dns_answer *a, uint64_t tsc_per_ms);
+int hf_fanout_send_fill(struct hf_fanout *o, struct hf_msg_ctl *m);
 /* Has every worker applied message seq? */
 bool hf_fanout_applied(const struct hf_fanout *o, uint64_t seq);
 /* The seq the last message got (0 before the first). */

@@ -5,7 +5,8 @@
  * validates the answer when DNSSEC is on, and reports the result through
  * its callbacks: it knows nothing of the workers, the NTA list or the
  * management socket. Its sockets and deadlines live in the control loop
- * (control/hf_loop.h). Control thread only.
+ * (control/hf_loop.h). One thread only: control's, or the resolver thread
+ * (control-threads) that owns it.
  */
 #ifndef HF_FWD_H
 #define HF_FWD_H
@@ -40,11 +41,13 @@ struct hf_fwd_ops {
 };
 
 /* cfg is read at each use (settings holdfastctl changes apply at once);
- * val is NULL without DNSSEC; st gets the forwarder's counters. NULL, with
- * err set, on failure. */
+ * val is NULL without DNSSEC; st gets the forwarder's counters; share: how
+ * many forwarders split the process's descriptors (one per control
+ * thread), each gets that share of in-flight room. NULL, with err set, on
+ * failure. */
 struct hf_fwd *hf_fwd_create(const struct hf_config *cfg, struct hf_val *val, struct hf_loop *loop,
-			     struct hf_control_stats *st, const struct hf_fwd_ops *ops, char *err,
-			     size_t errlen);
+			     struct hf_control_stats *st, const struct hf_fwd_ops *ops,
+			     unsigned share, char *err, size_t errlen);
 void hf_fwd_destroy(struct hf_fwd *f);
 /* cfg's forwarder list was replaced (a reload): their names, and no
  * cookie kept. A UDP attempt in flight finishes on its socket, connected

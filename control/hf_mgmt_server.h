@@ -31,6 +31,7 @@ struct rte_mempool;
 struct hf_mgmt_conn;
 struct hf_snap_job;
 struct hf_reload_diff;
+struct hf_ctl_thread_pub;
 
 /* What management reads and changes. Owned by control; cfg is control's
  * copy, which config set changes. */
@@ -49,6 +50,15 @@ struct hf_mgmt_env {
 	 * core must apply) set, or an error with err set and nothing changed */
 	int (*reload)(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err, size_t errlen);
 	void *reload_arg;
+	/* control-threads (control.c, control/hf_ctl_thread.h): st, fwd and
+	 * val above are thread 0's; pubs[t - 1] what thread t publishes */
+	unsigned nthreads; /* 0 counts as 1; to_control has [nthreads * out->nw] */
+	const struct hf_ctl_thread_pub *const *pubs;
+	/* told after config set changed cfg, and after a flush flushed val's
+	 * keys (all, or at and below name), for the other threads; NULL: none */
+	void (*cfg_changed)(void *arg);
+	void (*val_flush)(void *arg, bool all, const uint8_t *name, size_t len);
+	void *sync_arg;
 };
 
 /* A port as status and stats show it. */

@@ -59,6 +59,11 @@ struct hf_nta_list {
 	 * list in force is not what a restart would bring back */
 	bool persist_failed;
 	char persist_err[320]; /* "cannot write PATH: errno text" */
+	/* told of every change after start-up, NULL: nobody (control.c: the
+	 * resolver threads' copies); n is the NTA added or renewed, NULL when
+	 * name was removed */
+	void (*changed)(void *arg, const uint8_t *name, size_t len, const struct hf_nta *n);
+	void *changed_arg;
 };
 
 /* The config file's NTAs and the state file's. cfg is read at each use;
@@ -100,6 +105,22 @@ void hf_nta_recheck_done(struct hf_nta_list *l, const uint8_t *name, size_t len,
  */
 void hf_nta_seen_answer(struct hf_nta_list *l, const struct hf_cache_key *key,
 			const struct hf_dns_answer *a, uint64_t now_ms);
+/* The same in two steps, for an answer another thread validated
+ * (control-threads): there, with that thread's validator, the zone where a
+ * bogus answer's chain broke (false, *zone_len 0: none, or not a bogus
+ * answer); here, with the list, what it means (zl 0: no broken zone). */
+bool hf_nta_broken_zone(struct hf_val *val, const struct hf_cache_key *key,
+			const struct hf_dns_answer *a, uint8_t *zone, size_t *zone_len);
+void hf_nta_seen(struct hf_nta_list *l, const struct hf_cache_key *key,
+		 const struct hf_dns_answer *a, const uint8_t *zn, size_t zl, uint64_t now_ms);
+/*
+ * A resolver thread's copy of the list (control-threads): the NTAs only
+ * (names and lifetimes, for hf_nta_covers), kept up to date from the
+ * changes the list reports (changed). Freed with hf_nta_fini.
+ */
+int hf_nta_copy_init(struct hf_nta_list *copy, const struct hf_nta_list *from);
+void hf_nta_copy_set(struct hf_nta_list *copy, const struct hf_nta *n);
+void hf_nta_copy_del(struct hf_nta_list *copy, const uint8_t *name, size_t len);
 /* Write the list to nta-state-file atomically (hf_file_replace). Sets or
  * clears persist_failed/persist_err; HF_EIO when it failed. */
 int hf_nta_save(struct hf_nta_list *l);

@@ -145,6 +145,8 @@ void hf_mgmt_cmd_flush(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 			hf_val_flush(mg->env.val);
 		else
 			hf_val_flush_name(mg->env.val, k->req.name, k->req.name_len);
+		if (mg->env.val_flush != NULL) /* the other control threads' */
+			mg->env.val_flush(mg->env.sync_arg, m->all, k->req.name, k->req.name_len);
 	}
 	if (hf_fanout_send(mg->env.out, m) != 0) {
 		free(res);
@@ -255,6 +257,8 @@ void hf_mgmt_cmd_config_set(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 		return;
 	}
 	*mg->env.cfg = tmp;
+	if (mg->env.cfg_changed != NULL) /* the forwarders' copies */
+		mg->env.cfg_changed(mg->env.sync_arg);
 	/* a secret is not logged */
 	hf_log(HF_LOG_NOTICE, "config set %s %s", k->req.key,
 	       strcmp(k->req.key, "cookie-secret") == 0 ? "(hidden)" : k->req.value);

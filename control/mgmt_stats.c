@@ -15,6 +15,7 @@
 
 #include "common/hf_log.h"
 #include "control/hf_control.h"
+#include "control/hf_ctl_thread.h"
 #include "control/hf_file.h"
 #include "control/hf_fwd.h"
 #include "control/hf_nta.h"
@@ -146,12 +147,26 @@ struct core_gauges {
 	uint64_t waiters, entries, ring_in, ring_out, tcp_open, tls_open;
 };
 
+static unsigned nthreads(const struct hf_mgmt *mg)
+{
+	return mg->env.nthreads ? mg->env.nthreads : 1;
+}
+
+/* MISS/REFRESH from worker w waiting for the control threads. */
+static unsigned ring_in(const struct hf_mgmt *mg, unsigned w)
+{
+	unsigned n = 0;
+	for (unsigned t = 0; t < nthreads(mg); t++)
+		n += rte_ring_count(mg->env.to_control[t * mg->env.out->nw + w]);
+	return n;
+}
+
 static void gauges_add(struct core_gauges *g, const struct hf_mgmt *mg, unsigned w)
 {
 	const struct hf_worker_shared *sh = mg->env.out->shared[w];
 	g->waiters += sh->waiters;
 	g->entries += sh->cache_entries;
-	g->ring_in += rte_ring_count(mg->env.to_control[w]);
+	g->ring_in += ring_in(mg, w);
 	g->ring_out += rte_ring_count(mg->env.out->to_worker[w]);
 	g->tcp_open += sh->tcp_open;
 	g->tls_open += sh->tls_open;
@@ -185,15 +200,56 @@ static void emit_counters(struct hf_emit *e, const struct hf_counters *k,
 	hf_emit_obj_end(e);
 }
 
-/* RFC 8198: the NSEC/NSEC3 records the validator keeps now (a gauge). */
+/* RFC 8198: the NSEC/NSEC3 records the validators keep now (a gauge). */
 static uint64_t aggr_records(const struct hf_mgmt *mg)
 {
 	struct hf_val_stats vs;
+	uint64_t n = 0;
 
 	if (mg->env.val == NULL)
 		return 0;
 	hf_val_get_stats(mg->env.val, &vs);
-	return vs.aggr_entries;
+	for (unsigned t = 1; t < nthreads(mg); t++)
+		n += mg->env.pubs[t - 1]->aggr_records;
+	return n + vs.aggr_entries;
+}
+
+/* Thread t's resolutions started and resolutions in flight now (since start). */
+static void thread_counts(const struct hf_mgmt *mg, unsigned t, uint64_t *resolutions,
+			  uint64_t *in_flight)
+{
+	const struct hf_control_stats *st = t ? &mg->env.pubs[t - 1]->st : mg->env.st;
+	*resolutions = st->resolutions;
+	*in_flight = t ? st->in_flight : hf_fwd_inflight(mg->env.fwd);
+}
+
+/* Resolutions in flight now, every control thread's. */
+static uint64_t in_flight_now(const struct hf_mgmt *mg)
+{
+	uint64_t n = 0, r, f;
+	for (unsigned t = 0; t < nthreads(mg); t++) {
+		thread_counts(mg, t, &r, &f);
+		n += f;
+	}
+	return n;
+}
+
+/* Each control thread's share, "thread": {"0": {...}, ...}. */
+static void emit_threads(struct hf_emit *e, const struct hf_mgmt *mg)
+{
+	char t_name[16];
+	uint64_t r, f;
+
+	hf_emit_obj_begin(e, "thread");
+	for (unsigned t = 0; t < nthreads(mg); t++) {
+		thread_counts(mg, t, &r, &f);
+		snprintf(t_name, sizeof(t_name), "%u", t);
+		hf_emit_obj_begin(e, t_name);
+		hf_emit_u64(e, "resolutions", r);
+		hf_emit_u64(e, "in_flight", f);
+		hf_emit_obj_end(e);
+	}
+	hf_emit_obj_end(e);
 }
 
 static void emit_control(struct hf_emit *e, const struct hf_mgmt *mg,
@@ -201,7 +257,7 @@ static void emit_control(struct hf_emit *e, const struct hf_mgmt *mg,
 {
 	hf_emit_obj_begin(e, "control");
 	emit_group(e, s, hf_control_counters, hf_control_ncounters, HF_CG_CONTROL);
-	hf_emit_u64(e, "in_flight", hf_fwd_inflight(mg->env.fwd));
+	hf_emit_u64(e, "in_flight", in_flight_now(mg));
 	hf_emit_u64(e, "msgs_pending", mg->env.out->sent.n);
 	hf_emit_u64(e, "nta_count", mg->env.ntas->nntas);
 	hf_emit_obj_begin(e, hf_counter_groups[HF_CG_FETCH_LIMITED].json);
@@ -214,6 +270,7 @@ static void emit_control(struct hf_emit *e, const struct hf_mgmt *mg,
 	hf_emit_u64(e, "aggressive_nsec_records", aggr_records(mg));
 	emit_ede(e, s->val_ede, HF_ARRAY_LEN(s->val_ede));
 	hf_emit_obj_end(e);
+	emit_threads(e, mg);
 	hf_emit_obj_end(e);
 }
 
@@ -362,8 +419,7 @@ static void render_prometheus(const struct hf_mgmt *mg, struct hf_emit *e)
 		hf_emit_rawf(e,
 			     "holdfast_ring_occupancy{core=\"%u\",ring=\"to_control\"} %u\n"
 			     "holdfast_ring_occupancy{core=\"%u\",ring=\"to_worker\"} %u\n",
-			     w, rte_ring_count(mg->env.to_control[w]), w,
-			     rte_ring_count(mg->env.out->to_worker[w]));
+			     w, ring_in(mg, w), w, rte_ring_count(mg->env.out->to_worker[w]));
 	prom_family(e, "cache_entries", "gauge", "Questions cached on the core.");
 	for (unsigned w = 0; w < nw; w++)
 		hf_emit_rawf(e, "holdfast_cache_entries{core=\"%u\"} %llu\n", w,
@@ -382,6 +438,14 @@ static void render_prometheus(const struct hf_mgmt *mg, struct hf_emit *e)
 				w, (unsigned long long)mg->env.out->shared[w]->tcp_open, w,
 				(unsigned long long)mg->env.out->shared[w]->tls_open);
 	prom_counters(e, &s, 0, 1, false, hf_control_counters, hf_control_ncounters);
+	prom_family(e, "control_thread_resolutions_total", "counter",
+		    "Resolutions started, by control thread (control-threads).");
+	for (unsigned t = 0; t < nthreads(mg); t++) {
+		uint64_t r, f;
+		thread_counts(mg, t, &r, &f);
+		hf_emit_rawf(e, "holdfast_control_thread_resolutions_total{thread=\"%u\"} %llu\n",
+			     t, (unsigned long long)r);
+	}
 	if (mg->exc != NULL)
 		prom_counters(e, mg->exc, 0, 1, false, hf_exception_counters,
 			      hf_exception_ncounters);
@@ -557,5 +621,11 @@ void hf_mgmt_get_stats(const struct hf_mgmt *mg, struct hf_control_stats *st)
 {
 	*st = *mg->env.st;
 	st->in_flight = hf_fwd_inflight(mg->env.fwd);
+	for (unsigned t = 1; t < nthreads(mg); t++) { /* every field a uint64_t (u64s_sub) */
+		const uint64_t *a = (const uint64_t *)(const void *)&mg->env.pubs[t - 1]->st;
+		uint64_t *o = (uint64_t *)(void *)st;
+		for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+			o[i] += a[i];
+	}
 	st->msgs_pending = mg->env.out->sent.n;
 }

@@ -123,11 +123,20 @@ static void repair_forget(struct hf_nta_list *l, const uint8_t *name, size_t len
 	}
 }
 
-void hf_nta_seen_answer(struct hf_nta_list *l, const struct hf_cache_key *key,
-			const struct hf_dns_answer *a, uint64_t now_ms)
+bool hf_nta_broken_zone(struct hf_val *val, const struct hf_cache_key *key,
+			const struct hf_dns_answer *a, uint8_t *zone, size_t *zone_len)
 {
-	uint8_t zn[HF_DNS_NAME_MAX];
-	size_t zl = 0;
+	*zone_len = 0;
+	if (val == NULL || (key->flags & HF_KEY_CD) || a->kind != HF_ANS_FAILURE ||
+	    (a->security != HF_SECURITY_BOGUS && a->security != HF_SECURITY_INDETERMINATE))
+		return false;
+	return hf_val_broken_zone(val, key->name, key->name_len, (uint64_t)time(NULL), zone,
+				  zone_len);
+}
+
+void hf_nta_seen(struct hf_nta_list *l, const struct hf_cache_key *key,
+		 const struct hf_dns_answer *a, const uint8_t *zn, size_t zl, uint64_t now_ms)
+{
 	char nm[HF_DNS_NAME_MAX * 4 + 8];
 
 	if (l->val == NULL || l->rz == NULL || (key->flags & HF_KEY_CD))
@@ -135,8 +144,7 @@ void hf_nta_seen_answer(struct hf_nta_list *l, const struct hf_cache_key *key,
 	if (a->kind == HF_ANS_FAILURE &&
 	    (a->security == HF_SECURITY_BOGUS || a->security == HF_SECURITY_INDETERMINATE)) {
 		struct hf_repair_zone *z;
-		if (!hf_val_broken_zone(l->val, key->name, key->name_len, (uint64_t)time(NULL), zn,
-					&zl))
+		if (zl == 0)
 			return;
 		z = repair_zone(l, zn, zl);
 		if (!z->broken)
@@ -165,6 +173,18 @@ void hf_nta_seen_answer(struct hf_nta_list *l, const struct hf_cache_key *key,
 		       "on every core",
 		       nm);
 	}
+}
+
+void hf_nta_seen_answer(struct hf_nta_list *l, const struct hf_cache_key *key,
+			const struct hf_dns_answer *a, uint64_t now_ms)
+{
+	uint8_t zn[HF_DNS_NAME_MAX];
+	size_t zl = 0;
+
+	if (l->rz == NULL)
+		return;
+	hf_nta_broken_zone(l->val, key, a, zn, &zl);
+	hf_nta_seen(l, key, a, zn, zl, now_ms);
 }
 
 int hf_nta_save(struct hf_nta_list *l)
@@ -265,6 +285,8 @@ int hf_nta_add(struct hf_nta_list *l, const uint8_t *name, size_t len, uint32_t 
 	}
 	if (l->val != NULL)
 		hf_val_flush_name(l->val, name, len);
+	if (l->changed != NULL)
+		l->changed(l->changed_arg, name, len, &l->ntas[find(l, name, len)]);
 	repair_forget(l, name, len);
 	rc = broadcast(l, name, len, HF_FLUSH_NTA_ADD, res, seq);
 	if (rc != 0) {
@@ -295,6 +317,8 @@ int hf_nta_remove(struct hf_nta_list *l, const uint8_t *name, size_t len, const 
 	drop(l, (unsigned)i);
 	if (l->val != NULL)
 		hf_val_flush_name(l->val, name, len);
+	if (l->changed != NULL)
+		l->changed(l->changed_arg, name, len, NULL);
 	repair_forget(l, name, len);
 	rc = broadcast(l, name, len, HF_FLUSH_NTA_REMOVE, res, seq);
 	hf_dns_name_str(name, len, nm, sizeof(nm));
@@ -540,6 +564,35 @@ int hf_nta_init(struct hf_nta_list *l, const struct hf_config *cfg, struct hf_va
 	}
 	load_state(l);
 	return 0;
+}
+
+int hf_nta_copy_init(struct hf_nta_list *copy, const struct hf_nta_list *from)
+{
+	memset(copy, 0, sizeof(*copy));
+	copy->ntas = calloc(HF_NTA_MAX, sizeof(*copy->ntas));
+	if (copy->ntas == NULL)
+		return hf_error(HF_ENOMEM);
+	memcpy(copy->ntas, from->ntas, from->nntas * sizeof(*from->ntas));
+	copy->nntas = from->nntas;
+	return 0;
+}
+
+void hf_nta_copy_set(struct hf_nta_list *copy, const struct hf_nta *n)
+{
+	int i = find(copy, n->name, n->name_len);
+	if (i < 0) {
+		if (copy->nntas >= HF_NTA_MAX) /* as in the list it copies: never */
+			return;
+		i = (int)copy->nntas++;
+	}
+	copy->ntas[i] = *n;
+}
+
+void hf_nta_copy_del(struct hf_nta_list *copy, const uint8_t *name, size_t len)
+{
+	int i = find(copy, name, len);
+	if (i >= 0)
+		drop(copy, (unsigned)i);
 }
 
 void hf_nta_fini(struct hf_nta_list *l)

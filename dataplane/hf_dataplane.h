@@ -138,7 +138,7 @@ struct hf_worker {
 	/* wakes a parked client of this cache: hf_wake (a parked mbuf) on a
 	 * UDP core, the transport's for a TCP/TLS query (dataplane/transport.c) */
 	hf_wake_fn wake;
-	struct rte_ring *to_control;   /* hf_msg_query elements */
+	struct rte_ring *to_control;   /* hf_msg_query elements, to control thread 0 */
 	struct rte_ring *from_control; /* struct hf_msg_ctl pointers */
 	struct hf_worker_shared *shared;
 	volatile bool *stop;
@@ -164,6 +164,11 @@ struct hf_worker {
 	 * for a parked client's wake */
 	struct hf_cookie cookie;
 	uint8_t ck_opt[HF_BURST_MAX + 1][HF_COOKIE_OPT_LEN];
+	/* the rings to every control thread (to_ctl[0] is to_control): a MISS
+	 * or REFRESH goes to to_ctl[hf_msg_shard(hash, nctl)]. Last, so the
+	 * fields the hit path uses keep their places. */
+	unsigned nctl;
+	struct rte_ring *to_ctl[HF_MAX_CTL_THREADS];
 };
 
 int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *conf,
@@ -171,6 +176,9 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 		   struct rte_ring *from_control, struct hf_worker_shared *shared,
 		   volatile bool *stop, char *err, size_t errlen);
 void hf_worker_fini(struct hf_worker *w);
+/* control-threads > 1: the rings to every control thread (to_control[0]
+ * is the one hf_worker_init took), before the worker runs. */
+void hf_worker_set_control(struct hf_worker *w, struct rte_ring *const *to_control, unsigned n);
 
 /* The lcore function: poll until *stop. arg is a struct hf_worker. */
 int hf_worker_main(void *arg);

@@ -56,6 +56,10 @@ int hf_transport_start(struct hf_transport *t, char *err, size_t errlen);
 /* Wait for the thread (after *stop), then close everything. */
 void hf_transport_destroy(struct hf_transport *t);
 
+/* control-threads > 1: its rings to every control thread
+ * (hf_worker_set_control), before the thread starts. */
+void hf_transport_set_control(struct hf_transport *t, struct rte_ring *const *to_control,
+			      unsigned n);
 /* The replica's cache, for loading a snapshot before the thread starts. */
 struct hf_cache *hf_transport_cache(struct hf_transport *t);
 

@@ -1054,6 +1054,12 @@ int hf_transport_tls_reload(struct hf_transport *t, char *err, size_t errlen)
 	return 0;
 }
 
+void hf_transport_set_control(struct hf_transport *t, struct rte_ring *const *to_control,
+			      unsigned n)
+{
+	hf_worker_set_control(&t->w, to_control, n);
+}
+
 struct hf_cache *hf_transport_cache(struct hf_transport *t)
 {
 	return t->w.cache;

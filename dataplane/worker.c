@@ -120,6 +120,8 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 	w->ports = ports;
 	w->nports = nports;
 	w->to_control = to_control;
+	w->to_ctl[0] = to_control;
+	w->nctl = 1;
 	w->from_control = from_control;
 	w->shared = shared;
 	w->ctr = &shared->ctr;
@@ -158,6 +160,13 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 	w->cookie.required = conf->cookie_required;
 	hf_cookie_set(&w->cookie, conf->cookie_on, conf->cookie_secret, w->now_ms);
 	return 0;
+}
+
+void hf_worker_set_control(struct hf_worker *w, struct rte_ring *const *to_control, unsigned n)
+{
+	w->nctl = HF_MAX(HF_MIN(n, (unsigned)HF_MAX_CTL_THREADS), 1u);
+	for (unsigned t = 0; t < w->nctl; t++)
+		w->to_ctl[t] = to_control[t];
 }
 
 void hf_worker_fini(struct hf_worker *w)

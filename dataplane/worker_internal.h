@@ -263,7 +263,8 @@ static inline void hf_publish_gauges(struct hf_worker *w)
 	w->ctr->cache_evictions = st.evictions;
 }
 
-/* A MISS or REFRESH to control; a full ring is a counted drop. */
+/* A MISS or REFRESH to the control thread its hash shards to; a full ring
+ * is a counted drop. */
 static inline void hf_send_query(struct hf_worker *w, uint8_t type, const struct hf_cache_key *key,
 				 uint32_t hash)
 {
@@ -273,7 +274,8 @@ static inline void hf_send_query(struct hf_worker *w, uint8_t type, const struct
 	msg.pad = 0;
 	msg.hash = hash;
 	memcpy(&msg.key, key, HF_CACHE_KEY_HDR + key->name_len);
-	if (HF_UNLIKELY(rte_ring_enqueue_elem(w->to_control, &msg, sizeof(msg)) != 0)) {
+	if (HF_UNLIKELY(rte_ring_enqueue_elem(w->to_ctl[hf_msg_shard(hash, w->nctl)], &msg,
+					      sizeof(msg)) != 0)) {
 		w->ctr->drop_ring_full++;
 		return;
 	}

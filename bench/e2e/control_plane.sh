@@ -11,7 +11,11 @@
 #   options: --out DIR (default bench/results), --holdfast PATH (default
 #            build/holdfast, built with ninja), --names N (per cold-cache
 #            workload), --mem-names N (names cached for the memory number),
-#            --rounds N (cold-cache passes per workload; medians reported)
+#            --rounds N (cold-cache passes per workload; medians reported),
+#            --control-threads N (holdfast's control-threads; given, the main
+#            lcore and the control threads float over CPUs 0 and 1,
+#            --lcores=0@(0-1),1@1, instead of control on CPU 0: see
+#            docs/bench.md, "Control threads")
 #   environment: HF_CPB_TAG (lab tag, default cpb), HF_CPB_UPSTREAM_ADDR
 #            (the lab's loopback base address, default 127.70.254.53; the
 #            signed world takes 127.71-75.254.53)
@@ -66,6 +70,7 @@ holdfast=
 names=
 mem_names=
 rounds=
+ctl_threads=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
@@ -74,6 +79,7 @@ while [ $# -gt 0 ]; do
 	--names) names=$2; shift ;;
 	--mem-names) mem_names=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
+	--control-threads) ctl_threads=$2; shift ;;
 	-h | --help) header_help "$0" ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
@@ -89,6 +95,13 @@ fi
 for v in names mem_names rounds; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--${v/_/-} takes a positive whole number"
 done
+lcores=(-l 0,1)
+threads=()
+if [ -n "$ctl_threads" ]; then
+	[[ $ctl_threads =~ ^[1-8]$ ]] || die "--control-threads takes 1 .. 8"
+	lcores=("--lcores=0@(0-1),1@1")
+	threads=(--control-threads "$ctl_threads")
+fi
 
 prelude cpb
 for t in dnsperf openssl python3 taskset flock dig; do
@@ -135,10 +148,10 @@ hf_log=$run/holdfast.log
 # name (RFC 8198 synthesis would answer most of them from the first's NSECs)
 start_holdfast() { # extra holdfast options...
 	: >"$hf_log"
-	setsid "$holdfast" -l 0,1 --no-huge -m "$hf_mem" --no-pci --file-prefix=hf_cpb \
+	setsid "$holdfast" "${lcores[@]}" --no-huge -m "$hf_mem" --no-pci --file-prefix=hf_cpb \
 		--vdev="net_af_xdp0,iface=$HF_LAB_HOST_IF" -- \
 		--service-address "$S" --control-socket "$run/holdfast.sock" \
-		--upstream-timeout 2s --idle-sleep 100 --aggressive-nsec no "$@" </dev/null >>"$hf_log" 2>&1 &
+		--upstream-timeout 2s --idle-sleep 100 --aggressive-nsec no "${threads[@]}" "$@" </dev/null >>"$hf_log" 2>&1 &
 	echo $! >"$run/holdfast.pid"
 	for _ in $(seq 150); do
 		grep -q 'holdfast: ready' "$hf_log" && return 0
@@ -274,6 +287,7 @@ log "   RSS $rss0 KiB empty, $rss1 KiB with $mem_names names cached"
 	echo "dnsperf=$(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
 	echo "names=$names"
 	echo "rounds=$rounds"
+	echo "control_threads=${ctl_threads:-1 (-l 0,1)}"
 	echo "duration_s=$(($(date +%s) - t_start))"
 	echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$raw/facts.txt"

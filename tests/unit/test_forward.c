@@ -4,7 +4,9 @@
  * fake upstream servers on 127.0.0.1 sockets inside the test, with the
  * test's own thread playing the two workers (it owns both ends of the
  * rings). Everything runs on one thread: pump() alternates a control pass,
- * the fake servers and the fake workers.
+ * the fake servers and the fake workers; with control-threads N
+ * (test_threads_*) the other N-1 control threads run as control starts
+ * them, and the fakes still answer from the test's thread.
  */
 #define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
@@ -27,6 +29,7 @@
 #include "tests/unit/hf_test_eal.h"
 #include "control/hf_config.h"
 #include "control/hf_control.h"
+#include "control/hf_ctl_thread.h"
 
 #define NW	 2
 #define RING_SZ	 1024
@@ -62,7 +65,10 @@ struct fake {
 
 struct env {
 	struct hf_config cfg;
-	struct rte_ring *to_control[NW], *to_worker[NW];
+	unsigned nthreads; /* control-threads */
+	struct rte_ring
+		*to_control[HF_MAX_CTL_THREADS * NW]; /* worker w -> thread t: [t * NW + w] */
+	struct rte_ring *to_worker[NW];
 	struct hf_worker_shared *shared[NW];
 	struct hf_control *c;
 	struct fake fakes[HF_MAX_FORWARDERS];
@@ -78,6 +84,8 @@ struct env {
 static unsigned ring_serial;
 /* fetches-per-zone and fetches-per-server of the next env_new (0: none) */
 static uint32_t next_per_zone, next_per_server;
+/* control-threads of the next env_new */
+static unsigned next_threads = 1;
 
 /* ---- fake upstreams ---- */
 
@@ -365,6 +373,8 @@ static struct env *env_new(const enum fake_mode *modes, unsigned n, uint64_t tim
 	e->cfg.failure_ttl = 7;
 	e->cfg.fetches_per_zone = next_per_zone;
 	e->cfg.fetches_per_server = next_per_server;
+	e->cfg.control_threads = next_threads;
+	e->nthreads = next_threads;
 	e->cfg.dnssec = false;		 /* forwarding only here; test_validate_ctl.c validates */
 	e->cfg.control_socket[0] = '\0'; /* no management socket, no NTA state file */
 	e->cfg.nta_state_file[0] = '\0';
@@ -376,11 +386,14 @@ static struct env *env_new(const enum fake_mode *modes, unsigned n, uint64_t tim
 		if (hf_config_set(&e->cfg, "forwarder", fwd, NULL, err, sizeof(err)) != 0)
 			fprintf(stderr, "%s\n", err);
 	}
-	for (unsigned i = 0; i < NW; i++) {
+	for (unsigned i = 0; i < e->nthreads * NW; i++) {
 		snprintf(name, sizeof(name), "tc%u", ring_serial++);
 		e->to_control[i] =
 			rte_ring_create_elem(name, sizeof(struct hf_msg_query), RING_SZ,
 					     SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		CHECK(e->to_control[i] != NULL);
+	}
+	for (unsigned i = 0; i < NW; i++) {
 		snprintf(name, sizeof(name), "tw%u", ring_serial++);
 		e->to_worker[i] = rte_ring_create(name, ring_size, SOCKET_ID_ANY,
 						  RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -389,6 +402,7 @@ static struct env *env_new(const enum fake_mode *modes, unsigned n, uint64_t tim
 		CHECK(e->to_control[i] != NULL && e->to_worker[i] != NULL);
 	}
 	w.n = NW;
+	w.nthreads = e->nthreads;
 	w.to_control = e->to_control;
 	w.to_worker = e->to_worker;
 	w.shared = e->shared;
@@ -404,8 +418,9 @@ static struct env *env_new(const enum fake_mode *modes, unsigned n, uint64_t tim
 static void env_free(struct env *e)
 {
 	hf_control_destroy(e->c);
-	for (unsigned i = 0; i < NW; i++) {
+	for (unsigned i = 0; i < e->nthreads * NW; i++)
 		rte_ring_free(e->to_control[i]);
+	for (unsigned i = 0; i < NW; i++) {
 		rte_ring_free(e->to_worker[i]);
 		free(e->shared[i]);
 	}
@@ -493,7 +508,9 @@ static void make_key(struct hf_msg_query *mq, unsigned worker, uint8_t type, uin
 
 static void send_miss(struct env *e, const struct hf_msg_query *mq)
 {
-	CHECK_EQ(rte_ring_enqueue_elem(e->to_control[mq->worker], (void *)(uintptr_t)mq,
+	/* as a worker sends it: to the ring of the thread its hash names */
+	unsigned t = hf_msg_shard(mq->hash, e->nthreads);
+	CHECK_EQ(rte_ring_enqueue_elem(e->to_control[t * NW + mq->worker], (void *)(uintptr_t)mq,
 				       sizeof(*mq)),
 		 0);
 }
@@ -1181,6 +1198,181 @@ static void test_fetches_per_server(void)
 	env_free(e);
 }
 
+/* ---- control-threads ---- */
+
+/* A key hash names one of n threads, the same for every worker, spread
+ * evenly; n = 1 is always thread 0 (what every worker did before). */
+static void test_threads_shard(void)
+{
+	unsigned count[HF_MAX_CTL_THREADS];
+	uint32_t h = 0x9e3779b9u;
+
+	for (unsigned i = 0; i < 1000; i++, h = h * 1664525u + 1013904223u)
+		CHECK_EQ(hf_msg_shard(h, 1), 0);
+	CHECK_EQ(hf_msg_shard(0, 2), 0);
+	CHECK_EQ(hf_msg_shard(UINT32_MAX, 2), 1);
+	CHECK_EQ(hf_msg_shard(UINT32_MAX, 8), 7);
+	CHECK_EQ(hf_msg_shard(0x80000000u, 2), 1);
+	CHECK_EQ(hf_msg_shard(0x7fffffffu, 2), 0);
+	for (unsigned n = 2; n <= HF_MAX_CTL_THREADS; n++) {
+		struct hf_msg_query mq;
+		char label[16];
+		memset(count, 0, sizeof(count));
+		/* real keys' hashes: www.example with 8000 first labels */
+		for (unsigned i = 0; i < 8000; i++) {
+			snprintf(label, sizeof(label), "n%u", i);
+			make_key(&mq, 0, HF_MSG_MISS, 0, label);
+			CHECK(hf_msg_shard(mq.hash, n) < n);
+			count[hf_msg_shard(mq.hash, n)]++;
+		}
+		for (unsigned t = 0; t < n; t++) /* within 15% of an even share */
+			CHECK(count[t] * 100 > 8000 * 85 / n && count[t] * 100 < 8000 * 115 / n);
+	}
+}
+
+/* Pump until every worker saw want messages, as pump() does, and the
+ * other control threads have been given their time. */
+static void pump_threads(struct env *e, unsigned want, unsigned ms)
+{
+	pump(e, want, ms);
+	CHECK(e->nseen[0] >= want && e->nseen[1] >= want);
+}
+
+/* control-threads 2: one question from both workers, on the ring of the
+ * thread its hash names, is resolved once: one upstream query, one FILL on
+ * each worker, sent by thread 0 whichever thread resolved it. */
+static void test_threads_once(void)
+{
+	enum fake_mode modes[] = {F_ANSWER};
+	struct hf_msg_query mq;
+	struct hf_control_stats st;
+	struct env *e;
+	char label[16];
+	unsigned t = 0, i;
+
+	next_threads = 2;
+	e = env_new(modes, 1, 2000, 1, RING_SZ);
+	next_threads = 1;
+	/* once with a name thread 0 resolves, once with one thread 1 does */
+	for (unsigned want = 0; want < 2; want++) {
+		for (i = 0;; i++) {
+			snprintf(label, sizeof(label), "o%u", i);
+			make_key(&mq, 0, HF_MSG_MISS, 0, label);
+			if (hf_msg_shard(mq.hash, 2) == want)
+				break;
+		}
+		t = want;
+		send_miss(e, &mq);
+		mq.worker = 1;
+		send_miss(e, &mq);
+		pump_threads(e, want + 1, 2000);
+		fill_at(e, want, &mq);
+		pump(e, 0, 50); /* nothing more comes */
+		CHECK_EQ(e->nseen[0], want + 1);
+		CHECK_EQ(e->nseen[1], want + 1);
+		CHECK_EQ(e->fakes[0].udp_queries, want + 1);
+		CHECK_EQ(hf_control_thread_resolutions(e->c, t), 1);
+	}
+	st = stats(e); /* summed over both threads */
+	CHECK_EQ(st.requests, 4);
+	CHECK_EQ(st.resolutions, 2);
+	CHECK_EQ(st.coalesced, 2);
+	CHECK_EQ(st.fills, 2);
+	CHECK_EQ(st.in_flight, 0);
+	env_free(e);
+}
+
+/* The NTA changes thread 0 remembers: an answer made under an older list
+ * is stale when a change since then is at or above its name. */
+static void test_threads_nta_log(void)
+{
+	static struct hf_ctl_nta_log l; /* zeroed: epoch 0, no change */
+	static const uint8_t zone[] = "\7example", www[] = "\3www\7example", other[] = "\5other",
+			     root[] = "";
+	uint64_t e1, e2;
+
+	CHECK(!hf_ctl_nta_log_stale(&l, 0, www, sizeof(www)));
+	e1 = hf_ctl_nta_log_add(&l, zone, sizeof(zone));
+	CHECK_EQ(e1, 1);
+	CHECK(hf_ctl_nta_log_stale(&l, 0, www, sizeof(www)));	   /* below the change */
+	CHECK(hf_ctl_nta_log_stale(&l, 0, zone, sizeof(zone)));	   /* at it */
+	CHECK(!hf_ctl_nta_log_stale(&l, 0, other, sizeof(other))); /* elsewhere */
+	CHECK(!hf_ctl_nta_log_stale(&l, 0, root, sizeof(root)));   /* above it */
+	CHECK(!hf_ctl_nta_log_stale(&l, e1, www, sizeof(www)));	   /* made after it */
+	e2 = hf_ctl_nta_log_add(&l, other, sizeof(other));
+	CHECK(hf_ctl_nta_log_stale(&l, e1, other, sizeof(other)));
+	CHECK(!hf_ctl_nta_log_stale(&l, e1, www, sizeof(www)));
+	CHECK(!hf_ctl_nta_log_stale(&l, e2, other, sizeof(other)));
+	/* past what is kept: stale whatever the name */
+	for (unsigned i = 0; i < HF_CTL_NTA_LOG; i++)
+		hf_ctl_nta_log_add(&l, other, sizeof(other));
+	CHECK_EQ(l.epoch, e2 + HF_CTL_NTA_LOG);
+	CHECK(!hf_ctl_nta_log_stale(&l, e2, www, sizeof(www))); /* the last 64: all "other" */
+	CHECK(hf_ctl_nta_log_stale(&l, e1, www, sizeof(www)));	/* older than the log */
+}
+
+/* An env with control-threads n and one fake upstream in mode, and
+ * `names` questions (prefix0.www.example, ...) sent from alternating
+ * workers; want[t]: how many of them thread t resolves. */
+static struct env *threads_env(unsigned n, enum fake_mode mode, uint64_t timeout_ms,
+			       const char *prefix, unsigned names, unsigned *want)
+{
+	struct hf_msg_query mq;
+	struct env *e;
+	char label[16];
+
+	next_threads = n;
+	e = env_new(&mode, 1, timeout_ms, 1, RING_SZ);
+	next_threads = 1;
+	memset(want, 0, n * sizeof(*want));
+	for (unsigned i = 0; i < names; i++) {
+		snprintf(label, sizeof(label), "%s%u", prefix, i);
+		make_key(&mq, i % NW, HF_MSG_MISS, 0, label);
+		want[hf_msg_shard(mq.hash, n)]++;
+		send_miss(e, &mq);
+	}
+	return e;
+}
+
+/* control-threads 2: 200 names from both workers, each resolved by the
+ * thread its hash names; every answer reaches both workers. */
+static void test_threads_spread(void)
+{
+	unsigned want[2];
+	struct env *e = threads_env(2, F_ANSWER, 2000, "s", 200, want);
+
+	pump_threads(e, 200, 5000);
+	CHECK(want[0] > 0 && want[1] > 0);
+	CHECK_EQ(hf_control_thread_resolutions(e->c, 0), want[0]);
+	CHECK_EQ(hf_control_thread_resolutions(e->c, 1), want[1]);
+	CHECK_EQ(e->fakes[0].udp_queries, 200);
+	CHECK_EQ(stats(e).fills, 200);
+	for (unsigned i = 0; i < 200; i++) {
+		CHECK_EQ(e->seen[0][i]->type, HF_MSG_FILL);
+		CHECK(e->seen_ptr[1][i] == e->seen_ptr[0][i]); /* one producer: one order */
+	}
+	env_free(e);
+}
+
+/* control-threads 3, an upstream that never answers: a stop with
+ * resolutions in flight on every thread frees them all (ASan's leak check
+ * in the ASan build). */
+static void test_threads_stop_in_flight(void)
+{
+	unsigned want[3];
+	struct env *e = threads_env(3, F_SILENT, 10000, "x", 60, want);
+
+	for (uint64_t end = now_ms() + 2000; now_ms() < end && stats(e).in_flight < 60;)
+		pump(e, 0, 10);
+	CHECK_EQ(stats(e).in_flight, 60);
+	for (unsigned t = 0; t < 3; t++) {
+		CHECK(want[t] > 0);
+		CHECK_EQ(hf_control_thread_resolutions(e->c, t), want[t]);
+	}
+	CHECK_EQ(e->nseen[0], 0);
+	env_free(e);
+}
+
 /* Run last: lowers the descriptor limit for good. With 1024 descriptors
  * control allows 768 resolutions in flight; the rest are answered
  * "resolver overloaded" at once. */
@@ -1247,6 +1439,11 @@ int main(int argc, char **argv)
 		TEST_CASE(test_broadcast),
 		TEST_CASE(test_fetches_per_zone),
 		TEST_CASE(test_fetches_per_server),
+		TEST_CASE(test_threads_shard),
+		TEST_CASE(test_threads_nta_log),
+		TEST_CASE(test_threads_once),
+		TEST_CASE(test_threads_spread),
+		TEST_CASE(test_threads_stop_in_flight),
 		TEST_CASE(test_overloaded), /* last: lowers RLIMIT_NOFILE */
 	};
 	int rc;
