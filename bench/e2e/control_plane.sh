@@ -218,14 +218,17 @@ dnsperf_measured() { # query file, output tag [profile: perf record too]
 	wait "$pp" $pr || true
 	echo "control_cpu_ns $((c1 - c0))" >"$raw/$2.cpu"
 	if [ -n "$pr" ]; then
+		# flat lists: what each function and what it calls took (children),
+		# then each function's own time (self); awk, not head: no SIGPIPE
 		{
-			echo "# perf record --call-graph dwarf -F 999 of the control thread over $2 (children: the call graph's totals)"
-			perf report -i "$run/$2.perf.data" --stdio --children --percent-limit 1.5 2>/dev/null |
-				grep -v '^$' | head -n 400
-			echo "# self time, by function"
-			perf report -i "$run/$2.perf.data" --stdio --no-children --sort symbol -g none \
-				--percent-limit 0.5 2>/dev/null | grep -v '^$' | grep -v '^#' | head -n 80
-		} >"$raw/${2%.p*}.profile.txt"
+			echo "# perf record --call-graph dwarf -F 999 of the control thread over $2"
+			echo "# children (inclusive), by named symbol"
+			perf report -i "$run/$2.perf.data" --stdio --children --sort symbol -g none \
+				--percent-limit 1 2>/dev/null | awk 'NF && !/^#/ && !/\] 0x/ && n++ < 60'
+			echo "# self, by object (libcrypto has no symbols)"
+			perf report -i "$run/$2.perf.data" --stdio --no-children --sort dso -g none \
+				--percent-limit 0.3 2>/dev/null | awk 'NF && !/^#/ && n++ < 20'
+		} >"$raw/${2%.p*}.profile.txt" || true
 	fi
 }
 
