@@ -200,8 +200,9 @@ void hf_fwd_sock_release(struct hf_fwd *f, struct hf_fwd_query *q)
 	q->sock = NULL;
 	q->fd = -1;
 	s->q = NULL;
+	/* a reload may have shortened the list: no idle socket out of it */
 	if (!s->answered || s->dirty || s->uses >= HF_FWD_SOCK_USES ||
-	    p->nidle[s->fwd] >= HF_FWD_SOCK_IDLE) {
+	    p->nidle[s->fwd] >= HF_FWD_SOCK_IDLE || s->fwd >= f->cfg->nforwarders) {
 		sock_close(f, s);
 		return;
 	}
