@@ -125,6 +125,8 @@
 	  "Upstream attempts lost to socket errors (refused, unreachable).")                       \
 	X(icmp_errors, HF_CG_CONTROL, "icmp_errors",                                               \
 	  "ICMP errors on upstream UDP sockets (waited past).")                                    \
+	X(upstream_sockets, HF_CG_CONTROL, "upstream_sockets",                                     \
+	  "UDP sockets opened for upstream queries (each carries up to 16, one at a time).")       \
 	X(rcode_errors, HF_CG_CONTROL, "rcode_errors",                                             \
 	  "Upstream attempts answered SERVFAIL, REFUSED, FORMERR or the like.")                    \
 	X(failures, HF_CG_CONTROL, "failures", "Resolutions that ended in a failure answer.")      \

@@ -325,6 +325,7 @@ void hf_fwd_forwarders_changed(struct hf_fwd *f)
 	name_forwarders(f);
 	/* a cookie belongs to a server: every forwarder starts afresh */
 	memset(f->cookie, 0, sizeof(f->cookie));
+	hf_fwd_sock_close_idle(f); /* and so do the sockets connected to one */
 	memset(f->fwd_log_ms, 0, sizeof(f->fwd_log_ms));
 	memset(f->fwd_log_quiet, 0, sizeof(f->fwd_log_quiet));
 }
@@ -370,6 +371,7 @@ void hf_fwd_destroy(struct hf_fwd *f)
 		return;
 	if (f->val != NULL)
 		hf_val_set_nta(f->val, NULL, NULL);
+	hf_fwd_sock_fini(f); /* first: the attempts that use a socket let go of it */
 	hf_fwd_table_fini(f);
 	hf_fwd_zones_fini(f);
 	free(f);

@@ -6,6 +6,8 @@
  *                   TCP I/O, deadlines
  *   fwd_validate.c  DNSSEC: validating answers, DS/DNSKEY sub-queries
  *   fwd_table.c     the in-flight table (rte_hash)
+ *   fwd_sock.c      the UDP sockets of attempts, reused a bounded number
+ *                   of times
  */
 #ifndef HF_FWD_INTERNAL_H
 #define HF_FWD_INTERNAL_H
@@ -19,6 +21,12 @@
 #define HF_FWD_QUERY_MAX      336 /* header + name + question + OPT with a COOKIE of 40 */
 #define HF_FWD_COOKIE_LIFE_MS (3600u * 1000u) /* a client cookie's lifetime */
 #define HF_FWD_ERR_MAX	      128	      /* EDE extra text: "ADDR@PORT: problem" */
+/* A UDP socket (one source port) carries at most HF_FWD_SOCK_USES queries,
+ * one at a time, within HF_FWD_SOCK_LIFE_MS of its opening; up to
+ * HF_FWD_SOCK_IDLE wait per forwarder for the next (fwd_sock.c). */
+#define HF_FWD_SOCK_USES    16
+#define HF_FWD_SOCK_LIFE_MS 1000
+#define HF_FWD_SOCK_IDLE    64
 /* Room for any stored answer: header, TTL offsets and a 64 KiB body. */
 #define HF_FWD_ANS_MAX (sizeof(struct hf_dns_answer) + 2u * HF_DNS_MSG_MAX_RR + 65536u + 256u)
 
@@ -31,6 +39,33 @@ enum hf_fwd_state {
 	HF_FWD_TCP_CONNECT, /* TCP connect in progress */
 	HF_FWD_TCP_WRITE,   /* sending the length-prefixed query */
 	HF_FWD_TCP_READ,    /* reading the length-prefixed answer */
+};
+
+struct hf_fwd_query;
+
+/* One UDP socket connected to a forwarder (fwd_sock.c). */
+struct hf_fwd_sock {
+	struct hf_handler io; /* its readiness (the loop), for as long as it is open */
+	struct hf_fwd *owner;
+	struct hf_fwd_query *q;	  /* the attempt it carries; NULL: idle */
+	int fd;			  /* -1: a slot without a socket */
+	int16_t idle_pos;	  /* index in its forwarder's idle list, -1: not there */
+	uint8_t fwd;		  /* the forwarder index it is connected to */
+	uint8_t answered;	  /* its attempt ended on a datagram it accepted */
+	uint8_t dirty;		  /* it got a datagram or ICMP error that was not that */
+	uint16_t uses;		  /* queries it carried */
+	uint64_t born_ms;	  /* when it was opened */
+	struct sockaddr_in6 peer; /* the forwarder's address it is connected to */
+	struct hf_fwd_sock *next_free;
+};
+
+struct hf_fwd_sock_chunk;
+
+struct hf_fwd_pool {
+	struct hf_fwd_sock_chunk *chunks; /* every slot, freed by hf_fwd_sock_fini */
+	struct hf_fwd_sock *free;	  /* slots without a socket */
+	struct hf_fwd_sock *idle[HF_MAX_FORWARDERS][HF_FWD_SOCK_IDLE];
+	uint16_t nidle[HF_MAX_FORWARDERS];
 };
 
 /* One resolution in flight (one distinct key). */
@@ -54,6 +89,8 @@ struct hf_fwd_query {
 	uint32_t rlen, rhave;  /* TCP: answer length, bytes read (incl. 2-byte prefix) */
 	uint8_t lenbuf[2];
 	uint8_t *rbuf; /* TCP: answer being read */
+	/* UDP: the pool's socket the attempt uses (fd is its fd), or NULL */
+	struct hf_fwd_sock *sock;
 	char last_err[HF_FWD_ERR_MAX];
 	uint8_t qbuf[2 + HF_FWD_QUERY_MAX]; /* TCP length prefix + query */
 	/*
@@ -113,6 +150,7 @@ struct hf_fwd {
 	uint64_t fwd_log_quiet[HF_MAX_FORWARDERS];
 	struct hf_fwd_cookie cookie[HF_MAX_FORWARDERS];
 	struct hf_rand rnd;
+	struct hf_fwd_pool pool; /* UDP sockets (fwd_sock.c) */
 	struct hf_dns_msg msg;
 	struct hf_dns_msg vmsg; /* the answer being validated, parsed again */
 	uint8_t rxbuf[65536];
@@ -135,6 +173,11 @@ void hf_fwd_query_io_init(struct hf_fwd *f, struct hf_fwd_query *q);
 void hf_fwd_next_attempt(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now);
 void hf_fwd_start_tcp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now);
 void hf_fwd_close_io(struct hf_fwd *f, struct hf_fwd_query *q);
+/* Read what q's UDP socket holds. True while q still waits for this
+ * attempt, false when it moved on (q may be gone). */
+bool hf_fwd_udp_readable(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now);
+/* A random 16-bit number (the buffered kernel CSPRNG). */
+uint16_t hf_fwd_rand16(struct hf_fwd *f);
 bool hf_fwd_cookie_ok(struct hf_fwd *f, const struct hf_fwd_query *q, const struct hf_dns_msg *m);
 void __attribute__((format(printf, 5, 6)))
 hf_fwd_set_problem(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now, uint16_t ede,
@@ -145,6 +188,18 @@ static inline const uint8_t *hf_fwd_sent_qname(const struct hf_fwd_query *q)
 {
 	return q->qbuf + 2 + HF_DNS_HDR_LEN;
 }
+
+/* fwd_sock.c: q's attempt (q->fwd set) gets a UDP socket connected to its
+ * forwarder, an idle one or a new one: q->sock and q->fd set, or -1 with
+ * errno. */
+int hf_fwd_sock_take(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now);
+/* q's attempt is over: its socket goes back to the pool when it may carry
+ * another query, or is closed. */
+void hf_fwd_sock_release(struct hf_fwd *f, struct hf_fwd_query *q);
+/* Every idle socket closed (the forwarders changed, descriptors short). */
+void hf_fwd_sock_close_idle(struct hf_fwd *f);
+/* Every socket closed (the attempts that use one: fd -1), slots freed. */
+void hf_fwd_sock_fini(struct hf_fwd *f);
 
 /* fwd_validate.c */
 void hf_fwd_validate_start(struct hf_fwd *f, struct hf_fwd_query *q, const uint8_t *wire,

@@ -2,10 +2,11 @@
 /*
  * holdfast control/: the forwarder's attempts (control/fwd_internal.h).
  *
- * Every attempt uses a fresh non-blocking UDP socket connect()ed to the
+ * Every attempt uses a non-blocking UDP socket connect()ed to the
  * forwarder, so the kernel picks a random source port and drops datagrams
- * from any other address or port, and an answer for an earlier attempt can
- * never be taken for the current one. DNS IDs come from the kernel CSPRNG
+ * from any other address or port: a fresh one, or one that carried a few
+ * earlier queries cleanly (fwd_sock.c says which and how many), carrying
+ * one query at a time. DNS IDs come from the kernel CSPRNG
  * (getrandom(), 4 KiB buffered: one system call per 400 queries or so),
  * so an ID says nothing about the next one. The query name's letters get
  * a random case per attempt from the same source (DNS 0x20). TC=1 moves
@@ -95,7 +96,7 @@ static void rand_bytes(struct hf_fwd *f, void *out, size_t n)
 	r->pos += n;
 }
 
-static uint16_t rand16(struct hf_fwd *f)
+uint16_t hf_fwd_rand16(struct hf_fwd *f)
 {
 	uint16_t v;
 	rand_bytes(f, &v, 2);
@@ -268,23 +269,21 @@ static bool pick_forwarder(struct hf_fwd *f, struct hf_fwd_query *q)
  * problem recorded. */
 static int start_udp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 {
-	const struct sockaddr_storage *fa;
 	struct hf_cache_key lk;
 	uint16_t flags = HF_DNS_RD;
-	int len, fd;
+	int len;
 
 	q->fwd = (uint8_t)((q->start + q->attempt) % f->cfg->nforwarders);
 	q->attempt++;
 	q->state = HF_FWD_UDP;
 	q->icmp_err = 0;
-	fa = &f->cfg->forwarder[q->fwd];
 	/* Validating ourselves: the forwarder must not (CD) and must send the
 	 * DNSSEC records (DO), whatever the client asked. */
 	if (f->val != NULL || (q->key.flags & HF_KEY_CD))
 		flags |= HF_DNS_CD;
 	memcpy(&lk, &q->key, sizeof(lk));
 	mix_case(f, lk.name, lk.name_len); /* the answer must echo it exactly */
-	q->id = rand16(f);
+	q->id = hf_fwd_rand16(f);
 	len = hf_dns_query_build(q->qbuf + 2, HF_FWD_QUERY_MAX, q->id, flags, lk.name, lk.name_len,
 				 lk.qtype, lk.qclass, true, f->cfg->edns_buffer_size,
 				 f->val != NULL || (q->key.flags & HF_KEY_DO) != 0);
@@ -294,16 +293,13 @@ static int start_udp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 	}
 	len = add_cookie(f, q, len, now);
 	q->qlen = (uint16_t)len;
-	fd = socket(fa->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		hf_fwd_set_problem(f, q, now, HF_EDE_NONE, "socket: %s", strerror(errno));
+	if (hf_fwd_sock_take(f, q, now) != 0) {
+		hf_fwd_set_problem(f, q, now, HF_EDE_NONE, "%s", errno_text(errno));
 		f->st->upstream_errors++;
 		return hf_error(HF_EIO);
 	}
-	q->fd = fd;
 	f->fwd_out[q->fwd]++;
-	if (connect(fd, (const struct sockaddr *)fa, fwd_addrlen(fa)) != 0 ||
-	    send(fd, q->qbuf + 2, q->qlen, 0) != q->qlen || watch(f, q, EPOLLIN, EPOLL_CTL_ADD)) {
+	if (send(q->fd, q->qbuf + 2, q->qlen, 0) != q->qlen) {
 		hf_fwd_set_problem(f, q, now, HF_EDE_NONE, "%s", errno_text(errno));
 		f->st->upstream_errors++;
 		hf_fwd_close_io(f, q);
@@ -386,8 +382,10 @@ void hf_fwd_start_tcp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 
 /* Read what the UDP socket holds. Returns true while q is still waiting
  * for this attempt, false when it moved on (q may be gone). */
-static bool udp_readable(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
+bool hf_fwd_udp_readable(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 {
+	struct hf_fwd_sock *s = q->sock;
+
 	for (int i = 0; i < HF_FWD_UDP_READS; i++) {
 		ssize_t r = recv(q->fd, f->rxbuf, sizeof(f->rxbuf), 0);
 		if (r < 0) {
@@ -400,10 +398,17 @@ static bool udp_readable(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 			 * is noted and the attempt waits for its deadline. */
 			f->st->icmp_errors++;
 			q->icmp_err = errno;
+			s->dirty = 1;
 			continue;
 		}
+		/* accepted, the attempt ends here and the socket is released
+		 * with the mark; ignored, the mark goes and the socket is
+		 * not used again */
+		s->answered = 1;
 		if (hf_fwd_response(f, q, f->rxbuf, (size_t)r, false, now))
 			return false;
+		s->answered = 0;
+		s->dirty = 1;
 	}
 	return true;
 }
@@ -494,7 +499,10 @@ static void tcp_readable(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 
 void hf_fwd_close_io(struct hf_fwd *f, struct hf_fwd_query *q)
 {
-	if (q->fd >= 0) {
+	if (q->sock != NULL) {
+		hf_fwd_sock_release(f, q);
+		f->fwd_out[q->fwd]--;
+	} else if (q->fd >= 0) {
 		hf_loop_del(f->loop, q->fd);
 		close(q->fd);
 		q->fd = -1;
@@ -513,8 +521,7 @@ static void query_io(struct hf_handler *h, uint32_t events, uint64_t now)
 	struct hf_fwd *f = q->owner;
 
 	switch (q->state) {
-	case HF_FWD_UDP:
-		(void)udp_readable(f, q, now);
+	case HF_FWD_UDP: /* its socket's own handler reads (fwd_sock.c) */
 		break;
 	case HF_FWD_TCP_CONNECT:
 	case HF_FWD_TCP_WRITE:
@@ -535,7 +542,7 @@ static void query_timeout(struct hf_timer *t, uint64_t now)
 	/* An answer may be waiting that this pass's events did not cover (a
 	 * busy loop): read it before giving up. If q moved on, it has a new
 	 * deadline or is gone. */
-	if (q->state == HF_FWD_UDP && q->fd >= 0 && !udp_readable(f, q, now))
+	if (q->state == HF_FWD_UDP && q->fd >= 0 && !hf_fwd_udp_readable(f, q, now))
 		return;
 	if (q->state == HF_FWD_UDP && q->icmp_err != 0) {
 		/* no answer, only ICMP errors: what they said */

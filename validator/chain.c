@@ -207,8 +207,10 @@ int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zon
 			}
 			v->st.sig_verifies++;
 			c->verifies++;
-			ok = val_verify(&v->cr, alg, keys[k].pkey, v->sbuf, (size_t)dlen, sig,
-					sig_len);
+			/* the key's verify context is made on first use: the keys
+			 * are the key cache's or the caller's own, never const */
+			ok = val_verify(&v->cr, (struct val_key *)&keys[k], v->sbuf, (size_t)dlen,
+					sig, sig_len);
 			if (ok != 1) {
 				fail(&f, 3, HF_EDE_DNSSEC_BOGUS,
 				     "%s %s %u alg %u: signature does not verify", on, tb, tag,

@@ -3,9 +3,13 @@
  * OpenSSL 3 (EVP) for DNSSEC: public keys from DNSKEY RDATA, RRSIG
  * verification, DS digests, NSEC3 hashes, key tags.
  *
- * Costs (one core of the development VM, see docs/dnssec.md): a verify is
- * the OpenSSL primitive plus one EVP_MD_CTX reset and init; key parsing
- * happens once per key per cache lifetime.
+ * Costs (docs/dnssec.md, "Performance"): key parsing happens once per key
+ * per cache lifetime, and so does setting up its verification (the
+ * provider look-up of EVP_DigestVerifyInit, 2-3 us): a key keeps its
+ * verify context (struct val_key). A verify is then, for RSA and ECDSA,
+ * one digest of the signed data and EVP_PKEY_verify() on the key's
+ * context (what `openssl speed` measures), and for EdDSA a copy of the
+ * key's initialized EVP_MD_CTX and one EVP_DigestVerify().
  */
 #include <string.h>
 
@@ -190,35 +194,69 @@ static size_t der_int(uint8_t *out, const uint8_t *v, size_t n)
 	return 2 + pad + n;
 }
 
-int val_verify(struct val_crypto *c, uint8_t alg, EVP_PKEY *pk, const uint8_t *data, size_t len,
-	       const uint8_t *sig, size_t sig_len)
+/* The digest an algorithm signs (NULL: EdDSA signs the data itself) and,
+ * for ECDSA, the size of r and s. -1: not an algorithm we verify. */
+static int alg_md(const struct val_crypto *c, uint8_t alg, const EVP_MD **md, size_t *half)
 {
-	uint8_t der[2 + 2 * (3 + 48)];
-	const EVP_MD *md = NULL;
-	size_t half = 0;
-	int rc;
-
+	*md = NULL;
+	*half = 0;
 	switch (alg) {
 	case HF_ALG_RSASHA256:
-		md = c->sha256;
-		break;
+		*md = c->sha256;
+		return 0;
 	case HF_ALG_RSASHA512:
-		md = c->sha512;
-		break;
+		*md = c->sha512;
+		return 0;
 	case HF_ALG_ECDSAP256:
-		md = c->sha256;
-		half = 32;
-		break;
+		*md = c->sha256;
+		*half = 32;
+		return 0;
 	case HF_ALG_ECDSAP384:
-		md = c->sha384;
-		half = 48;
-		break;
+		*md = c->sha384;
+		*half = 48;
+		return 0;
 	case HF_ALG_ED25519:
 	case HF_ALG_ED448:
-		break;
+		return 0;
 	default:
-		return hf_error(HF_ENOTSUP);
+		return -1;
 	}
+}
+
+/* k's verify context, made once: 0, or -1 when OpenSSL will not. */
+static int key_ctx(struct val_key *k, const EVP_MD *md)
+{
+	if (md != NULL) {
+		if (k->pctx != NULL)
+			return 0;
+		k->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+		if (k->pctx != NULL && EVP_PKEY_verify_init(k->pctx) > 0 &&
+		    EVP_PKEY_CTX_set_signature_md(k->pctx, md) > 0)
+			return 0;
+		EVP_PKEY_CTX_free(k->pctx);
+		k->pctx = NULL;
+		return -1;
+	}
+	if (k->mctx != NULL)
+		return 0;
+	k->mctx = EVP_MD_CTX_new();
+	if (k->mctx != NULL && EVP_DigestVerifyInit(k->mctx, NULL, NULL, NULL, k->pkey) > 0)
+		return 0;
+	EVP_MD_CTX_free(k->mctx);
+	k->mctx = NULL;
+	return -1;
+}
+
+int val_verify(struct val_crypto *c, struct val_key *k, const uint8_t *data, size_t len,
+	       const uint8_t *sig, size_t sig_len)
+{
+	uint8_t der[2 + 2 * (3 + 48)], dgst[EVP_MAX_MD_SIZE];
+	const EVP_MD *md;
+	unsigned int dlen = 0;
+	size_t half;
+
+	if (alg_md(c, k->alg, &md, &half) != 0)
+		return hf_error(HF_ENOTSUP);
 	if (half) {
 		/* RFC 6605 section 4: r || s, each `half` octets; EVP wants DER */
 		size_t n;
@@ -231,11 +269,26 @@ int val_verify(struct val_crypto *c, uint8_t alg, EVP_PKEY *pk, const uint8_t *d
 		sig = der;
 		sig_len = n + 2;
 	}
-	EVP_MD_CTX_reset(c->mdctx);
-	if (EVP_DigestVerifyInit(c->mdctx, NULL, md, NULL, pk) <= 0)
+	if (key_ctx(k, md) != 0)
 		return hf_error(HF_EINVAL);
-	rc = EVP_DigestVerify(c->mdctx, sig, sig_len, data, len);
-	return rc == 1 ? 1 : 0;
+	if (md == NULL) { /* EdDSA: one-shot over the data, on a copy of the key's context */
+		if (EVP_MD_CTX_copy_ex(c->mdctx, k->mctx) <= 0)
+			return hf_error(HF_EINVAL);
+		return EVP_DigestVerify(c->mdctx, sig, sig_len, data, len) == 1 ? 1 : 0;
+	}
+	if (EVP_DigestInit_ex2(c->hctx, md, NULL) <= 0 ||
+	    EVP_DigestUpdate(c->hctx, data, len) <= 0 ||
+	    EVP_DigestFinal_ex(c->hctx, dgst, &dlen) <= 0)
+		return hf_error(HF_EINVAL);
+	return EVP_PKEY_verify(k->pctx, sig, sig_len, dgst, dlen) == 1 ? 1 : 0;
+}
+
+void val_key_free(struct val_key *k)
+{
+	EVP_PKEY_CTX_free(k->pctx);
+	EVP_MD_CTX_free(k->mctx);
+	EVP_PKEY_free(k->pkey);
+	memset(k, 0, sizeof(*k));
 }
 
 int val_ds_digest(struct val_crypto *c, const uint8_t *owner, size_t owner_len,
@@ -322,22 +375,23 @@ int hf_val_verify_raw(const uint8_t *dnskey, size_t dnskey_len, const uint8_t *d
 		      const uint8_t *sig, size_t sig_len)
 {
 	struct val_crypto c;
-	EVP_PKEY *pk;
+	struct val_key k = {0};
 	int rc;
 
 	if (dnskey_len < 4)
 		return hf_error(HF_EINVAL);
 	if (!hf_val_alg_supported(dnskey[3]))
 		return hf_error(HF_ENOTSUP);
-	pk = val_key_parse(dnskey[3], dnskey + 4, dnskey_len - 4);
-	if (!pk)
+	k.alg = dnskey[3];
+	k.pkey = val_key_parse(dnskey[3], dnskey + 4, dnskey_len - 4);
+	if (!k.pkey)
 		return hf_error(HF_EINVAL);
 	if (val_crypto_init(&c) < 0) {
-		EVP_PKEY_free(pk);
+		val_key_free(&k);
 		return hf_error(HF_ENOMEM);
 	}
-	rc = val_verify(&c, dnskey[3], pk, data, len, sig, sig_len);
+	rc = val_verify(&c, &k, data, len, sig, sig_len);
 	val_crypto_free(&c);
-	EVP_PKEY_free(pk);
+	val_key_free(&k);
 	return rc;
 }

@@ -62,7 +62,7 @@ static void entry_clear(struct val_entry *e)
 {
 	if (e->kind == VAL_KIND_KEY)
 		for (unsigned i = 0; i < e->n && i < VAL_MAX_KEYS; i++)
-			EVP_PKEY_free(e->u.keys[i].pkey);
+			val_key_free(&e->u.keys[i]);
 	e->n = 0;
 }
 

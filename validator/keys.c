@@ -206,6 +206,8 @@ static int add_dnskey(struct vc *c, const uint8_t *name, size_t len)
 		if (!key_trusted(c, t, name, len, rd, rr->rdlen))
 			continue;
 		ksk[nksk].pkey = val_key_parse(rd[3], rd + 4, rr->rdlen - 4u);
+		ksk[nksk].pctx = NULL;
+		ksk[nksk].mctx = NULL;
 		v->st.key_parses++;
 		if (!ksk[nksk].pkey)
 			continue;
@@ -249,6 +251,8 @@ static int add_dnskey(struct vc *c, const uint8_t *name, size_t len)
 				continue;
 		}
 		keys[nkeys].pkey = val_key_parse(rd[3], rd + 4, rr->rdlen - 4u);
+		keys[nkeys].pctx = NULL;
+		keys[nkeys].mctx = NULL;
 		v->st.key_parses++;
 		if (!keys[nkeys].pkey)
 			continue;
@@ -266,7 +270,7 @@ static int add_dnskey(struct vc *c, const uint8_t *name, size_t len)
 	return 0;
 done:
 	for (unsigned i = 0; i < nksk; i++)
-		EVP_PKEY_free(ksk[i].pkey);
+		val_key_free(&ksk[i]);
 	store_r(c, name, len, VAL_KIND_KEY, r, v->conf.insecure_ttl);
 	free(t);
 	return 0;

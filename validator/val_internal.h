@@ -68,9 +68,14 @@ struct val_crypto {
 int val_crypto_init(struct val_crypto *c);
 void val_crypto_free(struct val_crypto *c);
 EVP_PKEY *val_key_parse(uint8_t alg, const uint8_t *key, size_t len);
-/* 1 valid, 0 invalid, <0 error */
-int val_verify(struct val_crypto *c, uint8_t alg, EVP_PKEY *pk, const uint8_t *data, size_t len,
+struct val_key;
+/* Verify sig over data with key k (its algorithm k->alg). The first verify
+ * with k gives it a verify context of its own, which the next ones reuse.
+ * 1 valid, 0 invalid, <0 error. */
+int val_verify(struct val_crypto *c, struct val_key *k, const uint8_t *data, size_t len,
 	       const uint8_t *sig, size_t sig_len);
+/* k's key and verify context freed (k zeroed). */
+void val_key_free(struct val_key *k);
 int val_ds_digest(struct val_crypto *c, const uint8_t *owner, size_t owner_len,
 		  const uint8_t *dnskey, size_t len, uint8_t type, uint8_t *out);
 int val_nsec3_hash(struct val_crypto *c, const uint8_t *name, size_t len, const uint8_t *salt,
@@ -86,10 +91,19 @@ enum val_state {
 	VAL_ST_INDET = 5,    /* the fetch failed upstream: indeterminate, briefly */
 };
 
+/*
+ * A zone key. Its verify context is made at its first verify (crypto.c):
+ * RSA and ECDSA keep an EVP_PKEY_CTX set up for verification with the
+ * algorithm's digest (the signed data's digest is computed apart), EdDSA
+ * an EVP_MD_CTX after EVP_DigestVerifyInit, copied for each verify. Both
+ * belong to the thread that owns the validator, like the rest of it.
+ */
 struct val_key {
 	uint16_t tag, flags;
 	uint8_t alg;
 	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *pctx; /* RSA, ECDSA: NULL until the first verify */
+	EVP_MD_CTX *mctx;   /* EdDSA: NULL until the first verify */
 };
 
 struct val_ds {

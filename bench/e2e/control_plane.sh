@@ -16,6 +16,10 @@
 #            lcore and the control threads float over CPUs 0 and 1,
 #            --lcores=0@(0-1),1@1, instead of control on CPU 0: see
 #            docs/bench.md, "Control threads")
+#            --profile (one more "holdfast cold" pass per workload, not in
+#            the medians, with perf record of the control thread's call
+#            graphs: <workload>.profile.txt, perf report's top entries,
+#            beside the results)
 #   environment: HF_CPB_TAG (lab tag, default cpb), HF_CPB_UPSTREAM_ADDR
 #            (the lab's loopback base address, default 127.70.254.53; the
 #            signed world takes 127.71-75.254.53)
@@ -39,7 +43,11 @@
 #    one query per zone warms holdfast's DNSKEY/DS cache (a resolver's steady
 #    state: new names under zones it knows). Rates come from holdfast's own
 #    counters (control: resolutions, secure/insecure/bogus verdicts) over
-#    dnsperf's run time.
+#    dnsperf's run time. The control thread's CPU time over each pass
+#    (/proc/PID/task/PID/schedstat: the main lcore is the process's main
+#    thread) gives its cost per resolution whatever else shares CPU 0, and
+#    `perf stat` on the syscall tracepoints (counting only) its system calls
+#    per resolution, by call.
 # 3. Memory: holdfast with dnssec: no forwarding to the knotd that serves
 #    example.de (wildcard: every name answers one A record) is fed M
 #    distinct names (default 1M) once; resident size (VmRSS) before and
@@ -71,6 +79,7 @@ names=
 mem_names=
 rounds=
 ctl_threads=
+profile=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
@@ -80,6 +89,7 @@ while [ $# -gt 0 ]; do
 	--mem-names) mem_names=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
 	--control-threads) ctl_threads=$2; shift ;;
+	--profile) profile=1 ;;
 	-h | --help) header_help "$0" ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
@@ -104,7 +114,7 @@ if [ -n "$ctl_threads" ]; then
 fi
 
 prelude cpb
-for t in dnsperf openssl python3 taskset flock dig; do
+for t in dnsperf openssl python3 taskset flock dig perf; do
 	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh)"
 done
 
@@ -193,6 +203,47 @@ dnsperf_once() { # query file, output
 	timeout 900 "${ns[@]}" taskset -c 1 dnsperf -s "$S" -d "$1" -n 1 -c 8 -q 64 -t 5 \
 		-S 0 >"$2" 2>&1 || true
 }
+# The control thread (holdfast's main thread: the main lcore): nanoseconds it
+# has run so far.
+ctl_cpu_ns() {
+	local pid
+	pid=$(cat "$run/holdfast.pid")
+	awk '{ print $1 }' "/proc/$pid/task/$pid/schedstat"
+}
+# dnsperf_once, with the control thread's CPU time and system calls (perf
+# stat, counting the tracepoints of the calls it makes) over it.
+syscalls=(socket connect close sendto recvfrom epoll_wait epoll_ctl getrandom)
+dnsperf_measured() { # query file, output tag [profile: perf record too]
+	local pid c0 c1 ev=raw_syscalls:sys_enter s pp pr=
+	pid=$(cat "$run/holdfast.pid")
+	for s in "${syscalls[@]}"; do ev+=",syscalls:sys_enter_$s"; done
+	perf stat -x, -o "$raw/$2.syscalls" -e "$ev" -t "$pid" 2>"$raw/$2.perf.err" &
+	pp=$!
+	if [ "${3:-}" = profile ]; then
+		perf record --call-graph dwarf,16384 -F 999 -t "$pid" -o "$run/$2.perf.data" 2>>"$raw/$2.perf.err" &
+		pr=$!
+	fi
+	sleep 0.2 # perf attached
+	c0=$(ctl_cpu_ns)
+	dnsperf_once "$1" "$raw/$2.dnsperf.txt"
+	c1=$(ctl_cpu_ns)
+	kill -INT "$pp" $pr 2>/dev/null || true
+	wait "$pp" $pr || true
+	echo "control_cpu_ns $((c1 - c0))" >"$raw/$2.cpu"
+	if [ -n "$pr" ]; then
+		# flat lists: what each function and what it calls took (children),
+		# then each function's own time (self); awk, not head: no SIGPIPE
+		{
+			echo "# perf record --call-graph dwarf -F 999 of the control thread over $2"
+			echo "# children (inclusive), by named symbol"
+			perf report -i "$run/$2.perf.data" --stdio --children --sort symbol -g none \
+				--percent-limit 1 2>/dev/null | awk 'NF && !/^#/ && !/\] 0x/ && n++ < 60'
+			echo "# self, by object (libcrypto has no symbols)"
+			perf report -i "$run/$2.perf.data" --stdio --no-children --sort dso -g none \
+				--percent-limit 0.3 2>/dev/null | awk 'NF && !/^#/ && n++ < 20'
+		} >"$raw/${2%.p*}.profile.txt" || true
+	fi
+}
 
 # ---------------------------------------------------------------- cold cache
 hf_mem=1024
@@ -214,17 +265,26 @@ for w in "${workloads[@]}"; do
 	opts=("${validating[@]}")
 	[ "$mode" = nodnssec ] && opts=(--forwarder "$HF_LAB_RESOLVER" --dnssec no)
 	# what the validator has to check per answer: the upstream's response
-	# (DO, CD) to one of the names, RRSIGs counted by the report
+	# (DO, CD) to a name like the workload's and in the same NSEC span
+	# (c1x.alg8.de for c1.alg8.de: one NSEC covers both it and the
+	# wildcard, as for every c<i>; x<name> would sort past www and need a
+	# second), not one of them (the resolver stays cold); RRSIGs counted by
+	# the report
 	first=$(head -n 1 "$run/q.$file" | cut -d' ' -f1)
-	dig +time=2 +tries=1 +dnssec +cd @"$HF_LAB_RESOLVER_ADDR" "x${first}" A >"$raw/$name.upstream.txt" 2>&1 || true
-	for pass in $(seq 0 "$rounds"); do
-		# pass 0: everything cold; passes 1..: holdfast cold, Unbound warm
+	dig +time=2 +tries=1 +dnssec +cd @"$HF_LAB_RESOLVER_ADDR" "${first/./x.}" A >"$raw/$name.upstream.txt" 2>&1 || true
+	passes=$(seq 0 "$rounds")
+	[ "$profile" = 1 ] && passes+=" prof"
+	for pass in $passes; do
+		# pass 0: everything cold; passes 1..: holdfast cold, Unbound warm;
+		# prof: one more of those, profiled (not in the medians)
 		tag=$name.p$pass
 		log "== cold cache: $name, pass $pass ($([ "$pass" = 0 ] && echo "resolver cold too" || echo "holdfast cold, resolver warm")), $names names"
 		start_holdfast "${opts[@]}"
 		expect "$warm" NOERROR +dnssec
 		snap "$raw/$tag.before"
-		dnsperf_once "$run/q.$file" "$raw/$tag.dnsperf.txt"
+		prof=
+		[ "$pass" = prof ] && prof=profile
+		dnsperf_measured "$run/q.$file" "$tag" $prof
 		snap "$raw/$tag.after"
 		first=$(head -n 1 "$run/q.$file" | cut -d' ' -f1)
 		expect "$first" "$rcode" +dnssec
@@ -300,5 +360,6 @@ python3 "$here/control_plane_report.py" "${check[@]}" "$raw" "$out" || die "repo
 rm -rf -- "$out/control_plane"
 mkdir -p "$out/control_plane"
 cp "$raw"/openssl_speed.txt "$raw"/*.upstream.txt "$raw"/*.answer.txt "$raw"/facts.txt "$raw"/mem.txt "$out/control_plane/"
+[ "$profile" = 0 ] || cp "$raw"/*.profile.txt "$out/control_plane/"
 log "done in $(($(date +%s) - t_start)) s: $out/control_plane.{json,md}"
 cat "$out/control_plane.md"

@@ -5,6 +5,8 @@
 
 Reads RAW_DIR/facts.txt, openssl_speed.txt, <workload>.p<pass>.{before,after}
 (holdfast's SIGUSR1 counter lines), <workload>.p<pass>.dnsperf.txt,
+<workload>.p<pass>.cpu (the control thread's CPU time over the pass) and
+.syscalls (perf stat -x, of its system calls),
 <workload>.upstream.txt (dig +dnssec +cd of the upstream: what the validator
 checks per answer), mem.txt, mem.{before,filled,checked}; writes
 OUT_DIR/control_plane.json and control_plane.md. --check (the smoke run):
@@ -100,6 +102,32 @@ def rrsigs(path):
     return n
 
 
+def control_cost(raw, tag, resolutions):
+    """The control thread's CPU time and system calls over a pass, per
+    resolution (None where the pass has no such file)."""
+    out = {"control_cpu_s": None, "control_cpu_us_per_resolution": None,
+           "syscalls": None, "syscalls_per_resolution": None}
+    path = os.path.join(raw, tag + ".cpu")
+    if os.path.exists(path):
+        ns = int(open(path).read().split()[1])
+        out["control_cpu_s"] = round(ns / 1e9, 3)
+        if resolutions:
+            out["control_cpu_us_per_resolution"] = round(ns / 1e3 / resolutions, 1)
+    path = os.path.join(raw, tag + ".syscalls")
+    if os.path.exists(path):
+        calls = {}
+        for line in open(path):
+            a = line.strip().split(",")
+            if len(a) > 2 and re.fullmatch(r"\d+", a[0]):
+                ev = a[2].split(":")[-1].replace("sys_enter_", "")
+                calls["all" if ev == "sys_enter" else ev] = int(a[0])
+        if calls:
+            out["syscalls"] = calls
+            if resolutions:
+                out["syscalls_per_resolution"] = {k: round(v / resolutions, 2) for k, v in calls.items()}
+    return out
+
+
 def one_pass(raw, tag):
     c0, w0 = snap(os.path.join(raw, tag + ".before"))
     c1, w1 = snap(os.path.join(raw, tag + ".after"))
@@ -121,7 +149,17 @@ def one_pass(raw, tag):
         "validations_per_s": round(verdicts / t) if t else None,
         "worker_misses": dw.get("misses", 0),
         "servfail": dw.get("rcode.SERVFAIL", 0),
+        "upstream_sockets": dc.get("upstream_sockets"),
+        **control_cost(raw, tag, dc.get("resolutions", 0)),
     }
+
+
+def calls_str(c):
+    """'8.1 (sendto 1.0, recvfrom 1.1, ...)': all, then each counted call."""
+    if not c:
+        return "-"
+    rest = ", ".join(f"{k} {v}" for k, v in c.items() if k != "all" and v)
+    return f"{c['all']} ({rest})" if rest else f"{c['all']}"
 
 
 def main():
@@ -140,7 +178,13 @@ def main():
     for name, what, alg, rcode in WORKLOADS:
         p0 = one_pass(raw, f"{name}.p0")
         hot = [one_pass(raw, f"{name}.p{i}") for i in range(1, rounds + 1)]
-        med = lambda k: statistics.median_low([h[k] for h in hot if h[k] is not None]) if hot else None
+        def med(k):
+            v = [h[k] for h in hot if h[k] is not None]
+            return statistics.median_low(v) if v else None
+
+        def med_calls():
+            v = [h["syscalls_per_resolution"] for h in hot if h["syscalls_per_resolution"]]
+            return v[[x["all"] for x in v].index(statistics.median_low([x["all"] for x in v]))] if v else None
         e = {
             "what": what,
             "dnssec_algorithm": alg,
@@ -151,6 +195,9 @@ def main():
                 "validations_per_s": med("validations_per_s"),
                 "resolutions_per_s_per_round": [h["resolutions_per_s"] for h in hot],
                 "validations_per_s_per_round": [h["validations_per_s"] for h in hot],
+                "control_cpu_us_per_resolution": med("control_cpu_us_per_resolution"),
+                "control_cpu_us_per_resolution_per_round": [h["control_cpu_us_per_resolution"] for h in hot],
+                "syscalls_per_resolution": med_calls(),
                 "passes": hot,
             },
         }
@@ -165,12 +212,20 @@ def main():
                     hv = e["holdfast_cold_resolver_warm"]["validations_per_s"]
                     if hv:
                         e["fraction_of_crypto_bound"] = round(hv / e["crypto_bound_answers_per_s"], 3)
+                    # the same on the control thread's own CPU time: the
+                    # verifies' share of what one answer cost it
+                    us = e["holdfast_cold_resolver_warm"]["control_cpu_us_per_resolution"]
+                    if us:
+                        e["crypto_us_per_answer"] = round(1e6 / e["crypto_bound_answers_per_s"], 1)
+                        e["fraction_of_crypto_bound_cpu"] = round(e["crypto_us_per_answer"] / us, 3)
         work[name] = e
         for label, p in [("cold", p0)] + [(f"holdfast cold {i + 1}", h) for i, h in enumerate(hot)]:
             if p["answered"] != p["queries"] or p["rcodes"].get(rcode, 0) != p["queries"]:
                 bad.append(f"{name} {label}: {p['answered']} of {p['queries']} answered, rcodes {p['rcodes']}")
             if alg is not None and p["verdicts"]["secure"] < p["queries"]:
                 bad.append(f"{name} {label}: {p['verdicts']['secure']} secure of {p['queries']}")
+            if p["control_cpu_s"] is None or not p["syscalls"]:
+                bad.append(f"{name} {label}: no control CPU time or system call counts")
 
     # memory
     m = dict(line.split() for line in open(os.path.join(raw, "mem.txt")))
@@ -223,6 +278,11 @@ def main():
                                            "holdfast's control plane alone; median over rounds",
             "validations": "secure + insecure + bogus + indeterminate verdicts of holdfast's validator "
                            "(control counters), one per answer",
+            "control_cpu": "the control thread's CPU time over the pass (/proc/PID/task/PID/schedstat) "
+                           "per resolution; fraction_of_crypto_bound_cpu = the verifies' time per answer "
+                           "at openssl speed's rate / that",
+            "syscalls": "the control thread's system calls over the pass (perf stat on the syscall "
+                        "tracepoints, counting only), per resolution; 'all' is every call",
         },
         "openssl_speed_verify_per_s": {f"{k[0]} {k[1]}": round(v) for k, v in ssl.items()},
         "cold_cache": work,
@@ -239,8 +299,9 @@ def main():
          f"{facts['unbound']}, knotd {facts['knotd']}. {facts['names']} new names per workload; "
          f"\"holdfast cold\" is the median of {rounds} rounds.", "",
          "| workload | alg | RRSIGs per answer | cold: resolutions/s | holdfast cold: resolutions/s | "
-         "validations/s | openssl verify/s | crypto bound (answers/s) | fraction |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+         "validations/s | openssl verify/s | crypto bound (answers/s) | fraction | control CPU per "
+         "resolution (us) | fraction of its CPU | system calls per resolution |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, what, alg, _ in WORKLOADS:
         e = work[name]
         h = e["holdfast_cold_resolver_warm"]
@@ -248,7 +309,9 @@ def main():
                  f"{d(e['cold']['resolutions_per_s'])} | {d(h['resolutions_per_s'])} | "
                  f"{d(h['validations_per_s']) if alg or name == 'insecure' else '-'} | "
                  f"{d(e.get('openssl_verify_per_s'))} | {d(e.get('crypto_bound_answers_per_s'))} | "
-                 f"{e.get('fraction_of_crypto_bound', '-')} |")
+                 f"{e.get('fraction_of_crypto_bound', '-')} | "
+                 f"{d(h['control_cpu_us_per_resolution'])} | {e.get('fraction_of_crypto_bound_cpu', '-')} | "
+                 f"{calls_str(h['syscalls_per_resolution'])} |")
     L += ["", f"Memory: {n:,} names cached in a real holdfast (one worker): RSS {mem['rss_mib_filled']} MiB; "
           f"{mem['rss_mib_empty']} MiB with the same cache empty, {mem['rss_mib_tiny_cache']} MiB with the "
           f"smallest cache: {mem['bytes_per_cached_name']} bytes per cached name over the smallest cache "

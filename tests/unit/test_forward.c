@@ -48,6 +48,8 @@ enum fake_mode {
 	F_COOKIE,	  /* echoes the client cookie with the server cookie "SRVCOOKI" */
 	F_COOKIE_BAD,	  /* first another client cookie, then as F_COOKIE */
 	F_FLOOD_SILENT,	  /* as F_ANSWER, but never answers a name whose first label starts "fl" */
+	F_LATE,		  /* as F_ANSWER, but a query from the port of the one before it
+			   * first gets that one's answer again (a late copy) */
 };
 
 struct fake {
@@ -58,7 +60,10 @@ struct fake {
 	uint8_t last_query[512];
 	size_t last_len;
 	uint16_t ids[64];
+	uint16_t ports[64];	 /* the source port of each UDP query */
 	struct sockaddr_in from; /* where the last UDP query came from */
+	uint8_t prev[600];	 /* F_LATE: the last answer sent */
+	size_t prev_len;
 	uint8_t tcpbuf[600];
 	size_t tcphave;
 };
@@ -218,12 +223,23 @@ static void fake_serve_udp(struct fake *f)
 		f->last_len = (size_t)n;
 		memcpy(&f->from, &from, sizeof(f->from));
 		id = hf_get16(q);
-		if (f->udp_queries < HF_ARRAY_LEN(f->ids))
+		if (f->udp_queries < HF_ARRAY_LEN(f->ids)) {
 			f->ids[f->udp_queries] = id;
+			f->ports[f->udp_queries] = ntohs(f->from.sin_port);
+		}
 		f->udp_queries++;
 		switch (f->mode) {
 		case F_ANSWER:
 			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			break;
+		case F_LATE:
+			if (f->udp_queries >= 2 && f->udp_queries <= HF_ARRAY_LEN(f->ports) &&
+			    f->ports[f->udp_queries - 1] == f->ports[f->udp_queries - 2])
+				sendto(f->udp, f->prev, f->prev_len, 0, (struct sockaddr *)&from,
+				       fl);
+			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
+			memcpy(f->prev, r, rl);
+			f->prev_len = rl;
 			break;
 		case F_FLOOD_SILENT:
 			if (hf_dns_lower[q[13]] == 'f' && hf_dns_lower[q[14]] == 'l')
@@ -1370,6 +1386,104 @@ static void test_threads_stop_in_flight(void)
 		CHECK_EQ(hf_control_thread_resolutions(e->c, t), want[t]);
 	}
 	CHECK_EQ(e->nseen[0], 0);
+/* The UDP sockets of attempts (control/fwd_sock.c): one that carried a
+ * query cleanly carries the next, at most 16 queries, one at a time; then
+ * a new socket, on a new source port. 40 questions one after the other:
+ * 3 sockets, the ports in runs of 16, 16 and 8 (the kernel draws a new
+ * socket's port at random from about 28,000: a 1 in 14,000 chance that
+ * two runs share one and the case fails). */
+static void test_socket_reuse_bounded(void)
+{
+	enum fake_mode modes[] = {F_ANSWER};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct fake *f = &e->fakes[0];
+	struct hf_msg_query mq;
+	unsigned run = 1, runs[8] = {0}, nruns = 0;
+	char label[8];
+
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(label, sizeof(label), "r%u", i);
+		ask(e, &mq, label);
+		positive_fill(e, i, &mq, 1);
+	}
+	CHECK_EQ(f->udp_queries, 40);
+	for (unsigned i = 1; i <= 40; i++) {
+		if (i < 40 && f->ports[i] == f->ports[i - 1]) {
+			run++;
+			continue;
+		}
+		if (nruns < HF_ARRAY_LEN(runs))
+			runs[nruns] = run;
+		nruns++;
+		run = 1;
+	}
+	CHECK_EQ(nruns, 3);
+	CHECK_EQ(runs[0], 16);
+	CHECK_EQ(runs[1], 16);
+	CHECK_EQ(runs[2], 8);
+	CHECK_EQ(stats(e).upstream_sockets, 3);
+	CHECK_EQ(stats(e).upstream_queries, 40);
+	CHECK_EQ(stats(e).mismatched, 0);
+	/* each query its own random ID: not all the same on one socket */
+	{
+		bool differ = false;
+		for (unsigned i = 1; i < 16; i++)
+			differ |= f->ids[i] != f->ids[0];
+		CHECK(differ);
+	}
+	env_free(e);
+}
+
+/* A late copy of the previous answer on a reused socket: the ID and the
+ * question (another name) are not the current query's, so it is counted
+ * and ignored, the query takes its own answer, and the socket, which got
+ * something that was not its answer, is not used again. */
+static void test_socket_late_answer(void)
+{
+	enum fake_mode modes[] = {F_LATE};
+	struct env *e = env_new(modes, 1, 500, 1, RING_SZ);
+	struct fake *f = &e->fakes[0];
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+
+	ask(e, &mq, "a");
+	positive_fill(e, 0, &mq, 1);
+	CHECK_EQ(stats(e).mismatched, 0);
+	ask(e, &mq, "b");
+	a = positive_fill(e, 1, &mq, 1); /* fill_at checks it is b's key */
+	if (a)
+		CHECK_EQ(a->ttl, 300);
+	CHECK_EQ(f->udp_queries, 2);
+	CHECK_EQ(f->ports[1], f->ports[0]); /* reused */
+	CHECK_EQ(stats(e).mismatched, 1);   /* a's answer, late */
+	CHECK_EQ(stats(e).responses, 2);
+	CHECK_EQ(stats(e).upstream_sockets, 1);
+	ask(e, &mq, "c");
+	positive_fill(e, 2, &mq, 1);
+	CHECK_EQ(stats(e).upstream_sockets, 2); /* a new socket for c */
+	CHECK_EQ(stats(e).mismatched, 1);	/* and no late copy on it */
+	CHECK_EQ(stats(e).failures, 0);
+	env_free(e);
+}
+
+/* A socket whose attempt timed out may still get the late answer: it is
+ * closed, and the next query goes out on a new one (on another port but
+ * for a 1 in 28,000 chance). */
+static void test_socket_not_reused_after_timeout(void)
+{
+	enum fake_mode modes[] = {F_FLOOD_SILENT};
+	struct env *e = env_new(modes, 1, 100, 1, RING_SZ);
+	struct fake *f = &e->fakes[0];
+	struct hf_msg_query mq;
+
+	ask(e, &mq, "flood");
+	pump(e, 1, 2000);
+	CHECK_EQ(stats(e).timeouts, 1);
+	ask(e, &mq, "ok");
+	positive_fill(e, 1, &mq, 1);
+	CHECK_EQ(f->udp_queries, 2);
+	CHECK(f->ports[1] != f->ports[0]);
+	CHECK_EQ(stats(e).upstream_sockets, 2);
 	env_free(e);
 }
 
@@ -1444,6 +1558,9 @@ int main(int argc, char **argv)
 		TEST_CASE(test_threads_once),
 		TEST_CASE(test_threads_spread),
 		TEST_CASE(test_threads_stop_in_flight),
+		TEST_CASE(test_socket_reuse_bounded),
+		TEST_CASE(test_socket_late_answer),
+		TEST_CASE(test_socket_not_reused_after_timeout),
 		TEST_CASE(test_overloaded), /* last: lowers RLIMIT_NOFILE */
 	};
 	int rc;
