@@ -242,6 +242,9 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->cookie_on = cfg->cookie_secret.set;
 	dp->cookie_required = cfg->cookie_required;
 	memcpy(dp->cookie_secret, cfg->cookie_secret.key, HF_COOKIE_SECRET_LEN);
+	/* RFC 8198 on the cores: allocated even with aggressive-nsec off (a
+	 * reload may turn it on); only records validated by DNSSEC fill it */
+	dp->aggr_slots = cfg->dnssec ? cfg->aggr_core_records : 0;
 }
 
 int main(int argc, char **argv)

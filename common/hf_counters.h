@@ -38,6 +38,12 @@
 	  "Parked clients answered SERVFAIL after waiting too long.")                            \
 	X(truncated, HF_CG_NONE, "truncated", "Answers sent with TC=1.")                         \
 	X(fills, HF_CG_NONE, "fills", "FILL messages applied to the core's cache.")              \
+	X(synth_nxdomain, HF_CG_NONE, "synth_nxdomain",                                          \
+	  "NXDOMAIN answers the core synthesized from its copy of validated NSECs (RFC 8198).")  \
+	X(synth_nodata, HF_CG_NONE, "synth_nodata",                                              \
+	  "NODATA answers the core synthesized from its copy of validated NSECs (RFC 8198).")    \
+	X(nsec_copies, HF_CG_NONE, "nsec_copies",                                                \
+	  "Validated NSEC records copied into the core's store (HF_MSG_NSEC).")                  \
 	X(cache_evictions, HF_CG_NONE, "cache_evictions",                                        \
 	  "Cache entries evicted to make room (cache-entries or cache-memory full).")            \
 	X(formerr, HF_CG_NONE, "formerr_answers", "FORMERR answers to malformed queries.")       \
@@ -139,6 +145,8 @@
 	  "flight.")                                                                               \
 	X(fills, HF_CG_CONTROL, "fills", "FILL messages sent to the workers.")                     \
 	X(broadcasts, HF_CG_CONTROL, "broadcasts", "Control messages sent to the workers.")        \
+	X(nsec_copies, HF_CG_CONTROL, "nsec_copies",                                               \
+	  "Validated NSEC records sent to the workers' stores (aggressive-nsec-core-records).")    \
 	X(backlogged, HF_CG_CONTROL, "backlogged", "Enqueues deferred by a full worker ring.")     \
 	X(val_secure, HF_CG_VERDICT, "secure", "DNSSEC validations that ended secure.")            \
 	X(val_insecure, HF_CG_VERDICT, "insecure", "DNSSEC validations that ended insecure.")      \

@@ -45,6 +45,22 @@ enum hf_msg_type {
 	HF_MSG_LOOKUP = 7,  /* control -> workers: report entries for key.name (res) */
 	HF_MSG_NOP = 8,	    /* control -> workers: nothing (a barrier: "applied" = seen) */
 	HF_MSG_SNAP = 9,    /* control -> workers: worker 0 writes its cache into snap */
+	HF_MSG_NSEC = 10, /* control -> workers: a validated NSEC record for the cores' RFC 8198 */
+};
+
+/* NSEC and CONFIG: what the workers' RFC 8198 synthesis needs besides the
+ * records (validator/hf_aggr.h). */
+struct hf_msg_aggr {
+	uint8_t on; /* aggressive-nsec; off: the cores drop their records */
+	/* CONFIG: new trust anchors (control's validated keys are gone): the
+	 * cores drop every record too */
+	uint8_t drop_all;
+	uint32_t max_ttl, min_ttl, max_negative_ttl; /* the answers' limits, as control's */
+	/* NSEC: control's time(NULL) at made_ms, the clock of the record's
+	 * times; and the record's length (at `ans`, hf_val_keep_fn's bytes; 0:
+	 * the knobs only) */
+	uint64_t wall_s;
+	uint32_t rec_len;
 };
 
 #define HF_LOOKUP_MAX 16 /* entries one worker reports for a cache lookup */
@@ -112,7 +128,9 @@ struct hf_msg_ctl {
 	 * one becomes current and the current one previous (hf_cookie.h). */
 	uint8_t cookie_on;
 	uint8_t cookie_secret[HF_COOKIE_SECRET_LEN];
-	/* FILL: the stored answer follows (hf_dns_answer_size() bytes) */
+	struct hf_msg_aggr aggr; /* NSEC, CONFIG */
+	/* FILL: the stored answer follows (hf_dns_answer_size() bytes); NSEC:
+	 * aggr.rec_len bytes of a record instead */
 	struct hf_dns_answer ans;
 };
 

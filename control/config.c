@@ -127,6 +127,9 @@ static const struct key_def keys[] = {
 	 "(RFC 8198)"},
 	{"aggressive-nsec-entries", K_COUNT32, OFF(aggr_nsec_entries), 16, 16 * MIB,
 	 "validated NSEC/NSEC3 records kept for aggressive-nsec (LRU)"},
+	{"aggressive-nsec-core-records", K_COUNT32, OFF(aggr_core_records), 0, MIB,
+	 "validated NSEC records each worker core keeps a copy of, to synthesize without "
+	 "control (1 KiB each; 0: control synthesizes)"},
 	{"control-socket-group", K_PATH, OFF(control_socket_group), 1, 63,
 	 "group allowed on the management socket (mode 0660; default: owner only, 0600)"},
 	{"nta-state-file", K_PATH, OFF(nta_state_file), 0, 255,
@@ -227,6 +230,7 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->dnssec_key_cache = 4096;
 	cfg->aggressive_nsec = true;
 	cfg->aggr_nsec_entries = 16384;
+	cfg->aggr_core_records = 4096;
 	snprintf(cfg->nta_state_file, sizeof(cfg->nta_state_file), "%s",
 		 "/var/lib/holdfast/nta.state");
 	cfg->stats_textfile_ms = 15 * D_SEC;

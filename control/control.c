@@ -32,6 +32,7 @@
 #include "control/hf_fwd.h"
 #include "control/hf_loop.h"
 #include "control/hf_mgmt_server.h"
+#include "control/hf_nsec_copy.h"
 #include "control/hf_nta.h"
 #include "control/hf_snapshot.h"
 #include "control/hf_reload.h"
@@ -187,6 +188,11 @@ static void thread_answer(struct hf_control *c, struct hf_ctl_thread *t,
 {
 	struct hf_msg_ctl *m = d->m;
 
+	if (m->type == HF_MSG_NSEC) { /* a copy for the cores: d->zone is its zone */
+		if (hf_nsec_send(&c->out, &c->ntas, d->zone, d->zone_len, m) != 0)
+			hf_log(HF_LOG_ERR, "control: out of memory for an NSEC copy");
+		return;
+	}
 	if (hf_ctl_nta_log_stale(&c->nta_log, d->epoch, m->key.name, m->key.name_len)) {
 		struct hf_ctl_cmd *cmd = hf_ctl_cmd_new(HF_CTL_CMD_RESOLVE);
 		if (cmd != NULL) {
@@ -240,6 +246,7 @@ struct hf_msg_ctl *hf_control_config_msg(const struct hf_config *cfg)
 	m->conf.miss_timeout_ms = hf_control_miss_timeout_ms(cfg);
 	m->cookie_on = cfg->cookie_secret.set;
 	memcpy(m->cookie_secret, cfg->cookie_secret.key, HF_COOKIE_SECRET_LEN);
+	hf_nsec_knobs(cfg, &m->aggr);
 	return m;
 }
 
@@ -354,6 +361,7 @@ static int reload(void *arg, struct hf_reload_diff *d, uint64_t *seq, char *err,
 			free(m);
 			goto fail;
 		}
+		m->aggr.drop_all = 1; /* the cores' NSECs go with the keys */
 		free(c->anchor_text);
 		c->anchor_text = anchors;
 		anchors = NULL;
@@ -464,6 +472,16 @@ void hf_control_print_stats(const struct hf_control *c, FILE *f)
 	fflush(f);
 }
 
+/* The validator kept an NSEC record: a copy for every core (RFC 8198 on
+ * the cores, control/hf_nsec_copy.h). */
+static void val_keep(void *arg, const uint8_t *zone, size_t zlen, const uint8_t *rec, size_t len,
+		     bool is3)
+{
+	struct hf_control *c = arg;
+	if (hf_nsec_copy(&c->out, &c->ntas, &c->cfg, zone, zlen, rec, len, is3) != 0)
+		hf_log(HF_LOG_ERR, "control: out of memory for an NSEC copy");
+}
+
 /* dnssec: yes: a validator with the configured anchors, or an error naming
  * the trust-anchor file (and line). */
 static int val_init(struct hf_control *c, char *err, size_t errlen)
@@ -481,6 +499,7 @@ static int val_init(struct hf_control *c, char *err, size_t errlen)
 		snprintf(err, errlen, "dnssec: cannot create the validator: %s", verr);
 		return hf_error(HF_ENOMEM);
 	}
+	hf_val_set_keep_hook(c->val, val_keep, c);
 	if (cfg->trust_anchor[0] == '\0')
 		return 0;
 	verr[0] = '\0';

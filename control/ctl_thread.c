@@ -24,6 +24,7 @@
 #include "control/hf_fanout.h"
 #include "control/hf_fwd.h"
 #include "control/hf_loop.h"
+#include "control/hf_nsec_copy.h"
 #include "validator/hf_validator.h"
 
 #define CMD_RING  1024 /* commands from thread 0 (rare: changes, re-resolutions) */
@@ -246,12 +247,29 @@ static bool done_flush(struct hf_ctl_thread *t)
 	return moved;
 }
 
+/* d for thread 0: on the ring, or behind what waits for room in order. */
+static int done_push(struct hf_ctl_thread *t, struct hf_ctl_done *d)
+{
+	struct hf_ctl_done *copy;
+
+	if (t->done_backlog.n == 0 && rte_ring_enqueue_elem(t->done, d, sizeof(*d)) == 0)
+		return 0;
+	copy = malloc(sizeof(*copy));
+	if (copy == NULL || hf_ptrq_push(&t->done_backlog, copy) != 0) {
+		free(copy);
+		free(d->m);
+		return hf_error(HF_ENOMEM);
+	}
+	*copy = *d;
+	return 0;
+}
+
 /* The forwarder's answer (a failure included): a FILL for thread 0. */
 static int answer(void *arg, const struct hf_cache_key *key, uint32_t hash,
 		  const struct hf_dns_answer *a)
 {
 	struct hf_ctl_thread *t = arg;
-	struct hf_ctl_done d, *copy;
+	struct hf_ctl_done d;
 	size_t zl = 0;
 
 	d.m = hf_fill_msg(key, hash, a, t->tsc_per_ms);
@@ -260,16 +278,28 @@ static int answer(void *arg, const struct hf_cache_key *key, uint32_t hash,
 	d.epoch = t->epoch;
 	hf_nta_broken_zone(t->val, key, a, d.zone, &zl);
 	d.zone_len = (uint8_t)zl;
-	if (t->done_backlog.n == 0 && rte_ring_enqueue_elem(t->done, &d, sizeof(d)) == 0)
-		return 0;
-	copy = malloc(sizeof(*copy));
-	if (copy == NULL || hf_ptrq_push(&t->done_backlog, copy) != 0) {
-		free(copy);
+	return done_push(t, &d);
+}
+
+/* The validator kept an NSEC record: its copy for the cores, which thread
+ * 0 checks against its NTAs and sends (control/hf_nsec_copy.h); zone is
+ * then the record's zone. */
+static void keep(void *arg, const uint8_t *zone, size_t zlen, const uint8_t *rec, size_t len,
+		 bool is3)
+{
+	struct hf_ctl_thread *t = arg;
+	struct hf_ctl_done d;
+
+	d.m = hf_nsec_msg(&t->cfg, t->tsc_per_ms, rec, len, is3);
+	if (d.m == NULL || zlen > sizeof(d.zone)) {
 		free(d.m);
-		return hf_error(HF_ENOMEM);
+		return;
 	}
-	*copy = d;
-	return 0;
+	d.epoch = t->epoch;
+	memcpy(d.zone, zone, zlen);
+	d.zone_len = (uint8_t)zlen;
+	if (done_push(t, &d) != 0)
+		hf_log(HF_LOG_ERR, "control thread %u: out of memory for an NSEC copy", t->idx);
 }
 
 /* Only thread 0 starts NTA rechecks (hf_fwd_internal): never called here. */
@@ -408,6 +438,7 @@ struct hf_ctl_thread *hf_ctl_thread_create(const struct hf_ctl_thread_conf *tc, 
 				 t->idx, verr);
 			goto fail;
 		}
+		hf_val_set_keep_hook(t->val, keep, t);
 	}
 	ops.arg = t;
 	t->fwd = hf_fwd_create(&t->cfg, t->val, &t->loop, &t->pub.st, &ops, tc->nthreads, err,

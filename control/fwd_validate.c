@@ -20,6 +20,7 @@
 
 #include "common/hf_log.h"
 #include "control/fwd_internal.h"
+#include "validator/hf_aggr.h"
 
 /* Is name under an NTA in force? Not while validating a recheck, which
  * must see the zone as if there were none. */
@@ -274,11 +275,10 @@ bool hf_fwd_synth(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t has
 		return false;
 	n = hf_val_synth(f->val, key->name, key->name_len, key->qtype, (uint64_t)time(NULL),
 			 f->synthbuf, sizeof(f->synthbuf));
-	if (n <= 0 || hf_dns_msg_parse(f->synthbuf, (size_t)n, &f->vmsg) != 0 ||
-	    hf_dns_answer_build(&f->vmsg, &lim, f->ansbuf, sizeof(f->ansbuf)) < 0)
+	/* the stored answer the cores' own synthesis makes too (hf_aggr.h) */
+	if (n <= 0 || hf_aggr_answer(f->synthbuf, (size_t)n, &lim, &f->vmsg, f->ansbuf,
+				     sizeof(f->ansbuf)) < 0)
 		return false;
-	a->security = HF_SECURITY_SECURE;
-	a->ede = HF_EDE_SYNTHESIZED;
 	if (f->vmsg.rcode == HF_RCODE_NXDOMAIN)
 		f->st->synth_nxdomain++;
 	else

@@ -86,6 +86,7 @@ struct hf_config {
 	uint32_t dnssec_key_cache;     /* dnssec-key-cache: entries, default 4096 */
 	bool aggressive_nsec;	       /* aggressive-nsec: RFC 8198 synthesis, default yes */
 	uint32_t aggr_nsec_entries;    /* aggressive-nsec-entries: NSECs kept, default 16384 */
+	uint32_t aggr_core_records;    /* aggressive-nsec-core-records: per core, 4096 */
 	char control_socket_group[64]; /* control-socket-group: "" = mode 0600, else 0660 */
 	char nta_state_file[256];      /* nta-state-file: "" = NTAs are not persisted */
 	char cache_snapshot[256];      /* cache-snapshot: "" = the cache is not kept (default) */

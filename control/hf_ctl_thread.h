@@ -59,9 +59,11 @@ struct hf_ctl_cmd {
 
 /* An answer a thread made, for thread 0 (its done ring's elements, by value). */
 struct hf_ctl_done {
-	struct hf_msg_ctl *m; /* the FILL (hf_fill_msg): thread 0 sends it, or frees it */
+	struct hf_msg_ctl *m; /* the FILL (hf_fill_msg) or an NSEC copy (hf_nsec_msg): thread 0
+			       * sends it, or frees it */
 	uint64_t epoch;	      /* the NTA list's epoch the thread had applied */
-	uint8_t zone_len;     /* a bogus answer: where its chain broke (hf_nta_seen); 0: none */
+	uint8_t zone_len;     /* a FILL of a bogus answer: where its chain broke (hf_nta_seen),
+			       * 0: none; an NSEC copy: its zone */
 	uint8_t zone[HF_DNS_NAME_MAX];
 } __attribute__((aligned(8)));
 

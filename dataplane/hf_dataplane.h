@@ -22,6 +22,9 @@
 #include "dataplane/hf_cookie.h"
 #include "dataplane/hf_rrl.h"
 
+struct hf_aggr;
+struct hf_worker_synth;
+
 #define HF_BURST_MAX 64
 
 struct hf_exc; /* dataplane/hf_exception.h */
@@ -58,6 +61,9 @@ struct hf_dp_conf {
 	bool cookie_on;
 	bool cookie_required;
 	uint8_t cookie_secret[HF_COOKIE_SECRET_LEN];
+	/* aggressive-nsec-core-records: slots of the core's copy of the
+	 * validated NSECs (validator/hf_aggr.h); 0: no synthesis on the core */
+	uint32_t aggr_slots;
 };
 
 /*
@@ -169,6 +175,12 @@ struct hf_worker {
 	 * fields the hit path uses keep their places. */
 	unsigned nctl;
 	struct rte_ring *to_ctl[HF_MAX_CTL_THREADS];
+	/* RFC 8198 on the core: its copy of the validated NSECs (HF_MSG_NSEC),
+	 * the knobs control last sent, and the scratch of one synthesis;
+	 * NULL when off (docs/decisions.md, "RFC 8198 on the cores") */
+	struct hf_aggr *aggr;
+	struct hf_msg_aggr aggr_knobs;
+	struct hf_worker_synth *synth;
 };
 
 int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *conf,
@@ -179,6 +191,10 @@ void hf_worker_fini(struct hf_worker *w);
 /* control-threads > 1: the rings to every control thread (to_control[0]
  * is the one hf_worker_init took), before the worker runs. */
 void hf_worker_set_control(struct hf_worker *w, struct rte_ring *const *to_control, unsigned n);
+/* RFC 8198 on the core: its store of `slots` slots and the synthesis
+ * scratch (hf_worker_init does it with conf->aggr_slots); 0 or HF_ENOMEM
+ * (hf_worker_fini frees what was made). */
+int hf_worker_aggr_init(struct hf_worker *w, uint32_t slots);
 
 /* The lcore function: poll until *stop. arg is a struct hf_worker. */
 int hf_worker_main(void *arg);

@@ -15,6 +15,7 @@
  * messages worker_ctl.c (worker_internal.h lists them).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -151,6 +152,14 @@ int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *c
 			return hf_error(HF_ENOMEM);
 		}
 	}
+	/* RFC 8198 on the core: a UDP core's (the transport has no port and
+	 * asks control for what it misses) */
+	if (conf->aggr_slots != 0 && nports > 0 && hf_worker_aggr_init(w, conf->aggr_slots) != 0) {
+		snprintf(err, errlen,
+			 "worker %u: no memory for aggressive-nsec-core-records %u (%u KiB)", idx,
+			 conf->aggr_slots, conf->aggr_slots * (HF_AGGR_SLOT / 1024));
+		return hf_error(HF_ENOMEM);
+	}
 	hf_exc_attach(conf->exc, w); /* HF_EXC: its rings, when the path is on */
 	update_clock(w);
 	if (hf_cookie_init(&w->cookie, w->now_ms) != 0) {
@@ -169,6 +178,13 @@ void hf_worker_set_control(struct hf_worker *w, struct rte_ring *const *to_contr
 		w->to_ctl[t] = to_control[t];
 }
 
+int hf_worker_aggr_init(struct hf_worker *w, uint32_t slots)
+{
+	w->aggr = hf_aggr_create(slots);
+	w->synth = calloc(1, sizeof(*w->synth));
+	return w->aggr != NULL && w->synth != NULL ? 0 : hf_error(HF_ENOMEM);
+}
+
 void hf_worker_fini(struct hf_worker *w)
 {
 	if (w->cache)
@@ -176,5 +192,9 @@ void hf_worker_fini(struct hf_worker *w)
 	w->cache = NULL;
 	rte_free(w->rrl);
 	w->rrl = NULL;
+	hf_aggr_destroy(w->aggr);
+	w->aggr = NULL;
+	free(w->synth);
+	w->synth = NULL;
 	hf_cookie_fini(&w->cookie);
 }

@@ -83,6 +83,28 @@ static void lookup_visit(void *arg, const struct hf_cache_key *k, struct hf_cach
  */
 #define HF_WALK_BUDGET 1024
 
+/* RFC 8198 on the core: control's knobs (NSEC, CONFIG); off, or new trust
+ * anchors, drop every record kept. */
+static void aggr_knobs(struct hf_worker *w, const struct hf_msg_aggr *k)
+{
+	w->aggr_knobs = *k;
+	if (!k->on || k->drop_all)
+		hf_aggr_flush_below(w->aggr, NULL, 0);
+}
+
+/* A validated NSEC record for the core's store, its times moved from
+ * control's clock (wall_s at made_ms) to the core's. */
+static void apply_nsec(struct hf_worker *w, const struct hf_msg_ctl *msg)
+{
+	uint64_t made = msg->made_ms && msg->made_ms < w->now_ms ? msg->made_ms : w->now_ms;
+	int64_t shift = (int64_t)(made / 1000) - (int64_t)msg->aggr.wall_s;
+
+	aggr_knobs(w, &msg->aggr);
+	if (msg->aggr.on && msg->aggr.rec_len != 0 &&
+	    hf_aggr_put(w->aggr, (const uint8_t *)&msg->ans, msg->aggr.rec_len, shift) == 0)
+		w->ctr->nsec_copies++;
+}
+
 /* Apply msg; false when it is a walk that is not finished yet. A walk
  * starts with w->walk zeroed and w->walking false (apply_pending keeps
  * both), so !w->walking marks its first slice. */
@@ -96,7 +118,14 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			      w->wake, w);
 		w->ctr->fills++;
 		break;
+	case HF_MSG_NSEC:
+		if (w->aggr != NULL)
+			apply_nsec(w, msg);
+		break;
 	case HF_MSG_NTA:
+		/* the core's validated NSECs of every zone near it go at once */
+		if (w->aggr != NULL && msg->mode == HF_FLUSH_NTA_ADD && !w->walking)
+			hf_aggr_flush_nta(w->aggr, msg->key.name, msg->key.name_len);
 		/* O(1): entries under it change when next used; a full log
 		 * first waits for the catch-up walk (in slices, like a flush) */
 		if (!hf_cache_subtree_event(w->cache, msg->key.name, msg->key.name_len,
@@ -108,6 +137,10 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			msg->res[w->idx].count = 0; /* nothing walked */
 		break;
 	case HF_MSG_FLUSH:
+		/* as control's validator drops its own (control/mgmt_exec.c) */
+		if (w->aggr != NULL && !w->walking)
+			hf_aggr_flush_below(w->aggr, msg->all ? NULL : msg->key.name,
+					    msg->all ? 0 : msg->key.name_len);
 		if (!hf_cache_flush_step(w->cache, &w->walk, msg->all ? NULL : msg->key.name,
 					 msg->all ? 0 : msg->key.name_len, msg->subtree,
 					 (enum hf_flush_mode)msg->mode, HF_WALK_BUDGET, w->wake, w))
@@ -116,6 +149,8 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			msg->res[w->idx].count = w->walk.count;
 		break;
 	case HF_MSG_CONFIG:
+		if (!w->walking && w->aggr != NULL)
+			aggr_knobs(w, &msg->aggr);
 		if (!w->walking) /* the cookie secret (dataplane/hf_cookie.h) */
 			hf_cookie_set(&w->cookie, msg->cookie_on, msg->cookie_secret, w->now_ms);
 		/* a new stale window is written into every entry: in slices */

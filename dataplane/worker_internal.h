@@ -29,10 +29,13 @@
 #include <rte_ring_elem.h>
 #include <rte_udp.h>
 
+#include "cache/hf_cache.h"
 #include "dataplane/hf_cksum.h"
 #include "dataplane/hf_dataplane.h"
 #include "dataplane/hf_exception.h"
+#include "dns/hf_dns.h"
 #include "dns/hf_query.h"
+#include "validator/hf_aggr.h"
 
 #define DNS_PORT_BE RTE_BE16(53)
 
@@ -44,6 +47,18 @@ struct hf_pkt {
 	uint16_t dns_len;
 	uint8_t ipv6;
 	uint8_t ck; /* the answer carries a COOKIE: w->ck_opt[ck - 1]; 0: none */
+};
+
+/* The scratch of one synthesis on the core (worker_pkt.c hf_synth): the
+ * response hf_aggr_synth writes, parsed, and the stored answer built from
+ * it behind an entry's header and key, as a FILL would have put it into
+ * the cache. Allocated at start-up. */
+#define HF_SYNTH_WIRE 8192 /* as control's (control/fwd_internal.h synthbuf) */
+struct hf_worker_synth {
+	struct hf_dns_msg msg;
+	uint8_t wire[HF_SYNTH_WIRE];
+	uint8_t entry[HF_ENTRY_ANS_OFF(HF_DNS_NAME_MAX) + sizeof(struct hf_dns_answer) +
+		      2u * HF_DNS_MSG_MAX_RR + HF_SYNTH_WIRE + 256u] __attribute__((aligned(64)));
 };
 
 enum l3_kind { PKT_DROP = 0, PKT_DNS, PKT_ARP, PKT_ND, PKT_EXC /* for the kernel */ };

@@ -307,6 +307,49 @@ static __attribute__((noinline)) bool hf_rrl_pass(struct hf_worker *w, struct rt
 	return false;
 }
 
+/*
+ * RFC 8198 on the core: a miss that the core's copy of the validated NSECs
+ * answers (NXDOMAIN or NODATA), written into m as the answer control's
+ * synthesis and FILL would have had from the cache: the same response
+ * (hf_aggr_synth is hf_val_synth's code), the same stored answer
+ * (hf_dns_answer_build with control's limits, SECURE, EDE 29), not aged.
+ * Neither cached nor sent to control. False when nothing kept proves it.
+ * CD=1 and classes other than IN never, as on control (names under an NTA
+ * are not in the store: hf_aggr_flush_nta). Cold, like hf_arp: misses
+ * only, laid out away from the hit path.
+ */
+static __attribute__((cold, noinline)) bool hf_synth(struct hf_worker *w, struct rte_mbuf *m,
+						     struct hf_pkt *pi, const struct hf_query *q,
+						     const struct hf_cache_key *k)
+{
+	const struct hf_msg_aggr *kn = &w->aggr_knobs;
+	struct hf_worker_synth *s = w->synth;
+	struct hf_cache_entry *e = (struct hf_cache_entry *)(void *)s->entry;
+	struct hf_dns_answer_limits lim = {
+		.max_ttl = kn->max_ttl,
+		.min_ttl = kn->min_ttl,
+		.max_negative_ttl = kn->max_negative_ttl,
+		.strip_dnssec = !(k->flags & HF_KEY_DO),
+	};
+	int n;
+
+	if (!kn->on || (k->flags & HF_KEY_CD) || k->qclass != HF_CLASS_IN)
+		return false;
+	n = hf_aggr_synth(w->aggr, k->name, k->name_len, k->qtype, w->now_ms / 1000, s->wire,
+			  sizeof(s->wire));
+	e->inserted_ms = w->now_ms;
+	e->key[0] = k->name_len;
+	if (n <= 0 || hf_aggr_answer(s->wire, (size_t)n, &lim, &s->msg, (uint8_t *)hf_entry_ans(e),
+				     sizeof(s->entry) - HF_ENTRY_ANS_OFF(k->name_len)) < 0)
+		return false;
+	if (s->msg.rcode == HF_RCODE_NXDOMAIN)
+		w->ctr->synth_nxdomain++;
+	else
+		w->ctr->synth_nodata++;
+	hf_reply_entry(w, m, pi, q, e, HF_WAKE_FRESH);
+	return true;
+}
+
 /* Act on a cache decision for one query (the entry is never NULL). */
 static void hf_act(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
 		   const struct hf_query *q, const struct hf_cache_key *key, uint32_t hash,
@@ -450,6 +493,9 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 	for (unsigned j = 0; j < nmiss; j++) {
 		unsigned i = miss[j];
 		struct hf_cache_entry *e;
+		/* a name the core's validated NSECs deny: answered here */
+		if (w->aggr != NULL && hf_synth(w, qm[i], &pi[i], &q[i], kp[i]))
+			continue;
 		/* Looks the key up again first: an earlier miss in this burst may
 		 * have added it already. */
 		e = hf_cache_add_pending(w->cache, kp[i], hashes[i], w->now_ms);

@@ -194,6 +194,16 @@ int hf_val_add_keys(struct hf_val *v, const struct hf_dns_msg *resp, uint64_t no
 int hf_val_synth(struct hf_val *v, const uint8_t *qname, size_t len, uint16_t qtype, uint64_t now_s,
 		 uint8_t *out, size_t size);
 
+/*
+ * Called as each record is kept (above), on the control thread: the zone
+ * (lower case), the record as validator/hf_aggr.h's hf_aggr_put takes it
+ * (len bytes, valid only during the call), and whether it is an NSEC3.
+ * Control copies the NSECs to the workers' stores with it (HF_MSG_NSEC).
+ */
+typedef void (*hf_val_keep_fn)(void *arg, const uint8_t *zone, size_t zlen, const uint8_t *rec,
+			       size_t len, bool is3);
+void hf_val_set_keep_hook(struct hf_val *v, hf_val_keep_fn fn, void *arg);
+
 /* Drop every cached key, DS set and insecure/bogus zone. */
 void hf_val_flush(struct hf_val *v);
 /* Drop cached state at and below `name` (after an NTA change, say). */

@@ -155,7 +155,27 @@ struct val_entry *val_cache_get(struct val_cache *c, const uint8_t *name, size_t
  * tail when full. Never NULL. */
 struct val_entry *val_cache_put(struct val_cache *c, const uint8_t *name, size_t len, uint8_t kind);
 
-/* ---- RFC 8198: validated NSEC records kept (aggr.c) ---- */
+/* ---- RFC 8198: validated NSEC records kept (aggr.c: which; aggr_store.c:
+ * the store and the answers, shared with the workers' copies, hf_aggr.h) ---- */
+
+/* One kept NSEC or NSEC3 RRset, as a node holds it and as the validator
+ * exports it (hf_val_keep_fn): this, then data_len bytes of data: zone,
+ * owner and next name, then the RRs in wire form (uncompressed, TTL fields
+ * zero): the NSEC RRs and their RRSIGs, then the zone's SOA and its
+ * RRSIGs. */
+struct val_aggr_rec {
+	uint64_t expires;      /* s: its TTLs run out (RFC 9077) */
+	uint64_t keys_expires; /* s: the zone's validated keys do */
+	uint16_t data_len;
+	uint16_t bm_off, bm_len;	    /* the type bitmap, in data[] */
+	uint16_t rr_off, nsec_len, soa_len; /* the RRs, in data[] */
+	uint8_t zone_len, owner_len, next_len;
+	uint8_t nsec_rrs, soa_rrs;
+	uint8_t is3; /* an NSEC3 (no next name or bitmap offsets) */
+};
+
+#define VAL_AGGR_DATA_MAX 4096 /* larger NSEC + SOA sets are not kept */
+
 struct val_aggr_node;
 struct val_aggr {
 	uint32_t cap, count;		   /* cap 0: off */
@@ -164,11 +184,44 @@ struct val_aggr {
 	struct val_aggr_node *head, *tail; /* LRU, head most recent */
 	uint64_t rnd;			   /* treap priorities */
 	uint64_t evictions, nxdomain, nodata;
+	uint8_t *pool; /* a worker's: cap slots of slot bytes; NULL: malloc() each */
+	uint32_t slot;
+	struct val_aggr_node *free; /* the pool's free slots */
 };
 
 void val_aggr_init(struct val_aggr *a, uint32_t cap);
+/* The same with every node in a pool of cap slots of slot bytes. */
+int val_aggr_init_pool(struct val_aggr *a, uint32_t cap, uint32_t slot);
+void val_aggr_fini(struct val_aggr *a);
 /* Drop the entries whose zone or owner is at or below name (NULL: all). */
 void val_aggr_flush_below(struct val_aggr *a, const uint8_t *name, size_t len);
+/* Keep record h/data until drop_at (s); 0, HF_EINVAL, HF_ESPACE or HF_ENOMEM. */
+int val_aggr_put(struct val_aggr *a, const struct val_aggr_rec *h, const uint8_t *data,
+		 uint64_t drop_at);
+
+#define VAL_AGGR_USED 4 /* records one answer uses: NSEC3 NXDOMAIN takes three */
+
+/* One synthesis: the zone, and the records the proof used. */
+struct val_synth {
+	struct val_aggr *a;
+	const uint8_t *zone;
+	size_t zlen;
+	unsigned zl; /* the zone's labels */
+	uint64_t now;
+	struct val_aggr_node *used[VAL_AGGR_USED];
+	unsigned nused;
+};
+
+struct vc;
+/* Not for DS, ANY, RRSIG, NSEC or NSEC3 questions. */
+bool val_aggr_qtype_ok(uint16_t qtype);
+/* The proof for q (lower case) from x->a's records: NSEC, then NSEC3 when
+ * nsec3 (c->v's crypto and limits then needed); the rcode it allows, or -1. */
+int val_aggr_prove(struct vc *c, struct val_synth *x, const uint8_t *q, size_t qlen, uint16_t qtype,
+		   bool nsec3);
+/* The response of that proof into out (hf_val_synth's), counted. */
+int val_aggr_write(struct val_synth *x, const uint8_t *q, size_t qlen, uint16_t qtype, int rcode,
+		   uint8_t *out, size_t size);
 
 /* ---- anchors (anchor.c) ---- */
 struct val_anchor {
@@ -192,6 +245,8 @@ struct hf_val {
 	struct val_crypto cr;
 	struct val_cache cache;
 	struct val_aggr aggr;
+	hf_val_keep_fn keep;
+	void *keep_arg;
 	unsigned nanchors;
 	struct val_anchor anchors[VAL_MAX_ANCHORS];
 	struct hf_val_stats st;

@@ -572,19 +572,28 @@ EDE_SYNTHESIZED = 29
 UPSTREAM = "holdfast_control_upstream_queries_total"
 SYNTH_NX = "holdfast_validation_synth_nxdomain_total"
 SYNTH_NODATA = "holdfast_validation_synth_nodata_total"
+# RFC 8198 on the cores (NSEC records): the workers' own synthesis
+CORE_NX = "holdfast_synth_nxdomain_total"
+CORE_NODATA = "holdfast_synth_nodata_total"
+MISSES = "holdfast_misses_total"
+CACHED = "holdfast_cache_entries"
 
 
 def counters():
     text = RIG.ctl_text("stats", "--prometheus")
-    return {m: prom_sum(text, m) for m in (UPSTREAM, SYNTH_NX, SYNTH_NODATA)}
+    return {m: prom_sum(text, m) for m in (UPSTREAM, SYNTH_NX, SYNTH_NODATA, CORE_NX, CORE_NODATA, MISSES,
+                                           CACHED)}
 
 
 def moved(before, **want):
-    """The counters moved by exactly want (UPSTREAM as upstream=, ...); a
-    counter not named must not have moved unless it is UPSTREAM and
-    upstream=None (it may)."""
+    """The counters moved by exactly want (UPSTREAM as upstream=, control's
+    synthesis as nx= and nodata=, the cores' as core_nx= and core_nodata=);
+    a counter not named must not have moved unless it is UPSTREAM and
+    upstream=None (it may). The misses and the cache's entries are not
+    looked at here."""
     now = counters()
-    names = {"upstream": UPSTREAM, "nx": SYNTH_NX, "nodata": SYNTH_NODATA}
+    names = {"upstream": UPSTREAM, "nx": SYNTH_NX, "nodata": SYNTH_NODATA, "core_nx": CORE_NX,
+             "core_nodata": CORE_NODATA}
     for k, m in names.items():
         d = now[m] - before[m]
         w = want.get(k, 0)
@@ -625,10 +634,11 @@ def expect_synth(r, rcode, first, t_first, what):
 
 def case_aggr_nxdomain():
     """After one NXDOMAIN under example.de (NSEC), another random name in
-    the same NSEC range is NXDOMAIN with AD and EDE 29 from the kept NSECs:
-    no upstream query, synth_nxdomain +1, TTL the first answer's less the
-    time since; asked again, the cores answer it (no counter moves);
-    without DO, the same (no DNSSEC records, no AD) from a second synthesis."""
+    the same NSEC range is NXDOMAIN with AD and EDE 29 from the kept NSECs,
+    synthesized by the core from its copy of them: no upstream query, no
+    MISS, the core's synth_nxdomain +1 (control's not), TTL the first
+    answer's less the time since; asked again, synthesized again (nothing
+    was cached); without DO, the same (no DNSSEC records, no AD)."""
     first = rnd("nx") + ".example.de"
     r1, _ = q(first, do=True)
     t1 = time.monotonic()
@@ -642,22 +652,71 @@ def case_aggr_nxdomain():
     name = rnd("nx") + ".example.de"
     r, _ = q(name, do=True)
     expect_synth(r, NXDOMAIN, r1, t1, f"{name} +do")
-    c = moved(c, nx=1)
+    c = moved(c, core_nx=1)
     r, _ = q(name, do=True)
-    expect(r, NXDOMAIN, ad=True, what=f"{name} +do again")
-    c = moved(c)
+    expect_synth(r, NXDOMAIN, r1, t1, f"{name} +do again")
+    c = moved(c, core_nx=1)
     r, _ = q(name, ad=True)
     expect(r, NXDOMAIN, ad=True, what=f"{name} AD=1 without DO")
     expect_no_dnssec(r, f"{name} AD=1 without DO")
     check(r.ede_codes() == [EDE_SYNTHESIZED], f"{name} AD=1: EDE {ede_str(r)}")
     soa_of(r, "example.de.")
-    moved(c, nx=1)
+    moved(c, core_nx=1)
+    not_cached(c)
+
+
+def not_cached(before):
+    """Neither a MISS nor a cache entry since before."""
+    now = counters()
+    for m in (MISSES, CACHED):
+        check(now[m] == before[m], f"{m} moved by {now[m] - before[m]}, expected 0 (the cores synthesize)")
+
+
+CORE_FLOOD = 40
+
+
+def case_aggr_core_flood():
+    """A random-subdomain flood under example.de after its first NXDOMAIN:
+    CORE_FLOOD fresh names, each NXDOMAIN with AD, exactly EDE 29, the
+    first answer's TTL less the time since, all from the cores: 0 upstream
+    queries, the cores' synth_nxdomain +CORE_FLOOD, control's synthesis,
+    the MISS count and the cache's entries unchanged."""
+    check(STATE.get("nx_first"), "no NXDOMAIN kept (an earlier case failed)")
+    r1, t1 = STATE["nx_first"]
+    c = counters()
+    for _ in range(CORE_FLOOD):
+        name = rnd("nx") + ".example.de"  # in the first NXDOMAIN's NSEC range
+        r, _ = q(name, do=True)
+        expect_synth(r, NXDOMAIN, r1, t1, f"{name} +do")
+    c = moved(c, core_nx=CORE_FLOOD)
+    not_cached(c)
+
+
+def case_aggr_core_flush():
+    """`cache flush example.de` drops the cores' NSECs with control's: the
+    next fresh name goes upstream (AD, no EDE), and its NXDOMAIN's NSECs
+    reach the cores again: the one after is synthesized there."""
+    check(STATE.get("nx_first"), "no NXDOMAIN kept (an earlier case failed)")
+    RIG.ctl("cache", "flush", "example.de")
+    c = counters()
+    name = rnd("nx") + ".example.de"
+    r1, _ = q(name, do=True)
+    t1 = time.monotonic()
+    expect_denial(r1, NXDOMAIN, "example.de.", T_NSEC, f"{name} +do after the flush")
+    c = moved(c, upstream=None)
+    name = rnd("nx") + ".example.de"
+    r, _ = q(name, do=True)
+    expect_synth(r, NXDOMAIN, r1, t1, f"{name} +do")
+    c = moved(c, core_nx=1)
+    not_cached(c)
+    STATE["nx_first"] = (r1, t1)
 
 
 def case_aggr_nodata():
     """txt.example.de A (NODATA, its NSEC lists TXT RRSIG NSEC): then AAAA
-    is NODATA from that NSEC (AD, EDE 29, synth_nodata +1, no upstream
-    query); TXT, which the NSEC lists, still goes upstream and is answered."""
+    is NODATA from that NSEC (AD, EDE 29, the core's synth_nodata +1, no
+    upstream query, no MISS); TXT, which the NSEC lists, still goes
+    upstream and is answered."""
     r1, _ = q("txt.example.de", T_A, do=True)
     t1 = time.monotonic()
     expect_denial(r1, NOERROR, "example.de.", T_NSEC, "txt.example.de A +do")
@@ -666,7 +725,8 @@ def case_aggr_nodata():
     expect_synth(r, NOERROR, r1, t1, "txt.example.de AAAA +do")
     check([rr.name.lower() for rr in r.records(T_NSEC, r.authority)] == ["txt.example.de."],
           f"txt.example.de AAAA: NSECs {r.summary()}")
-    c = moved(c, nodata=1)
+    c = moved(c, core_nodata=1)
+    not_cached(c)
     r, _ = q("txt.example.de", T_TXT, do=True)
     expect(r, NOERROR, ad=True, what="txt.example.de TXT +do")
     check(r.records(T_TXT), f"txt.example.de TXT: no TXT: {r.summary()}")
@@ -720,8 +780,8 @@ def nx_insecure_upstream(c, zone):
 
 
 def case_aggr_not_cd():
-    """CD=1: never synthesized, asked upstream (validated all the same:
-    AD with DO; no EDE)."""
+    """CD=1: never synthesized (by the cores nor by control), asked upstream
+    (validated all the same: AD with DO; no EDE)."""
     check(STATE.get("nx_first"), "no NXDOMAIN kept (an earlier case failed)")
     c = counters()
     name = rnd("nx") + ".example.de"
@@ -737,8 +797,9 @@ def case_aggr_not_insecure():
 
 
 def case_aggr_not_nta():
-    """An NTA on example.de: a name in the kept range goes upstream and is
-    NXDOMAIN without AD or EDE."""
+    """An NTA on example.de: a name in the kept range goes upstream at once
+    (neither the cores nor control synthesize) and is NXDOMAIN without AD
+    or EDE."""
     check(STATE.get("nx_first"), "no NXDOMAIN kept (an earlier case failed)")
     RIG.ctl("nta", "add", "example.de", "--lifetime", "60s", "--reason", "aggressive nsec test")
     try:
@@ -843,7 +904,8 @@ PLAN = [
 ] + ([] if REFERENCE else [
     ("trust-anchor reload", {}, [case_anchor_reload]),
     # (NTAs not kept in a state file: the lab has no /var/lib/holdfast)
-    ("aggressive nsec", {"nta-state-file": '""'}, [case_aggr_nxdomain, case_aggr_nodata, case_aggr_nsec3, case_aggr_nsec3_optout,
+    ("aggressive nsec", {"nta-state-file": '""'}, [case_aggr_nxdomain, case_aggr_core_flood, case_aggr_nodata,
+                             case_aggr_core_flush, case_aggr_nsec3, case_aggr_nsec3_optout,
                              case_aggr_not_cd, case_aggr_not_insecure, case_aggr_not_nta,
                              case_aggr_off_by_reload]),
 ])

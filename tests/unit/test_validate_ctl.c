@@ -34,6 +34,7 @@
 #include "tests/unit/hf_test_eal.h"
 #include "control/hf_config.h"
 #include "control/hf_control.h"
+#include "validator/hf_aggr.h"
 #include "validator/hf_validator.h"
 
 #define NW	 2
@@ -390,6 +391,10 @@ struct env {
 	struct fake fake;
 	struct hf_msg_ctl *seen[MAX_SEEN];
 	unsigned nseen;
+	/* RFC 8198 on the cores: the NSEC copies worker 0 got, the first two kept */
+	unsigned nnsec;
+	uint8_t nsec_rec[2][4096];
+	uint32_t nsec_len[2];
 };
 
 static unsigned ring_serial;
@@ -455,14 +460,22 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Worker 0 keeps a copy of every FILL; both apply everything. */
+/* Worker 0 keeps a copy of every FILL and counts the NSEC copies; both
+ * apply everything. */
 static void workers_poll(struct env *e)
 {
 	for (unsigned w = 0; w < NW; w++) {
 		void *p = NULL;
 		while (rte_ring_dequeue(e->to_worker[w], &p) == 0) {
 			struct hf_msg_ctl *m = p;
-			if (w == 0 && e->nseen < MAX_SEEN) {
+			if (w == 0 && m->type == HF_MSG_NSEC) {
+				CHECK(m->aggr.on && m->aggr.rec_len <= sizeof(e->nsec_rec[0]));
+				if (e->nnsec < 2 && m->aggr.rec_len <= sizeof(e->nsec_rec[0])) {
+					memcpy(e->nsec_rec[e->nnsec], &m->ans, m->aggr.rec_len);
+					e->nsec_len[e->nnsec] = m->aggr.rec_len;
+				}
+				e->nnsec++;
+			} else if (w == 0 && e->nseen < MAX_SEEN) {
 				size_t sz = HF_MAX(sizeof(*m), offsetof(struct hf_msg_ctl, ans) +
 								       hf_dns_answer_size(&m->ans));
 				e->seen[e->nseen] = malloc(sz);
@@ -668,6 +681,28 @@ static void test_fetch_fails(void)
 	env_free(e);
 }
 
+/* The two NSEC copies in a core's store (validator/hf_aggr.h) prove
+ * NXDOMAIN for nw.sec.test. as control would. */
+static void core_synth(struct env *e)
+{
+	struct hf_aggr *a = hf_aggr_create(4);
+	uint8_t out[4096], name[HF_DNS_NAME_MAX];
+	size_t l = wname("nw.sec.test.", name);
+	struct hf_dns_msg m;
+	int n;
+
+	CHECK(a != NULL);
+	if (a == NULL)
+		return;
+	for (unsigned i = 0; i < 2 && i < e->nnsec; i++)
+		CHECK_EQ(hf_aggr_put(a, e->nsec_rec[i], e->nsec_len[i], 0), 0);
+	n = hf_aggr_synth(a, name, l, HF_TYPE_A, (uint64_t)time(NULL), out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	if (n > 0)
+		CHECK_EQ(m.rcode, HF_RCODE_NXDOMAIN);
+	hf_aggr_destroy(a);
+}
+
 /* RFC 8198: after one secure NXDOMAIN, another name in the range is
  * answered from the kept NSECs without an upstream query: secure, EDE 29,
  * TTL bounded by the SOA MINIMUM (60 < the NSEC's 300); CD=1 goes
@@ -684,6 +719,11 @@ static void test_synth(void)
 		CHECK_EQ(a->ede, HF_EDE_NONE);
 	}
 	CHECK_EQ(e->fake.nq, 4);
+	/* its two NSECs went to the workers too (aggressive-nsec-core-records):
+	 * in a core's store they prove another name */
+	CHECK_EQ(e->nnsec, 2);
+	CHECK_EQ(stats(e).nsec_copies, 2);
+	core_synth(e);
 	a = resolve(e, "ny.sec.test.", HF_TYPE_A, HF_KEY_DO);
 	if (a) {
 		CHECK_EQ(a->kind, HF_ANS_NXDOMAIN);
@@ -719,6 +759,7 @@ static void test_synth(void)
 		CHECK_EQ(a->kind, HF_ANS_FAILURE);
 	CHECK_EQ(e->fake.nq, 6);
 	CHECK_EQ(stats(e).synth_nxdomain, 2);
+	CHECK_EQ(e->nnsec, 2); /* synthesis keeps nothing new */
 	env_free(e);
 }
 

@@ -31,6 +31,7 @@
 
 #include "tests/unit/hf_test.h"
 #include "tests/unit/hf_test_eal.h"
+#include "validator/hf_aggr.h"
 #include "validator/hf_validator.h"
 #include "validator/val_internal.h"
 
@@ -1631,6 +1632,181 @@ static struct hf_val *n3_kept(struct mb *b, const char *qname, uint16_t qtype, u
 	return v;
 }
 
+/* ==== RFC 8198 on the cores: the records the validator hands out, in a
+ * worker's store (validator/hf_aggr.h) ==== */
+
+#define KEPT_MAX 8
+static struct {
+	uint8_t rec[8192];
+	size_t len;
+	bool is3;
+} kept[KEPT_MAX];
+static unsigned nkept;
+
+static void keep_hook(void *arg, const uint8_t *zone, size_t zlen, const uint8_t *rec, size_t len,
+		      bool is3)
+{
+	(void)arg;
+	CHECK(hf_dns_name_equal(zone, zlen, (const uint8_t *)"\x04test", 6) ||
+	      hf_dns_name_equal(zone, zlen, (const uint8_t *)"\x02n3\x04test", 9));
+	if (nkept < KEPT_MAX && len <= sizeof(kept[0].rec)) {
+		memcpy(kept[nkept].rec, rec, len);
+		kept[nkept].len = len;
+		kept[nkept].is3 = is3;
+		nkept++;
+	}
+}
+
+static int core_synth(struct hf_aggr *a, const char *name, uint16_t qtype, uint64_t now,
+		      uint8_t *out, size_t size)
+{
+	uint8_t w[256];
+	size_t l = wname(name, w);
+	return hf_aggr_synth(a, w, l, qtype, now, out, size);
+}
+
+/* The core's answer and control's are the same bytes (or both nothing). */
+static void same_synth(struct hf_val *v, struct hf_aggr *a, const char *name, uint16_t qtype,
+		       uint64_t now, uint64_t shift)
+{
+	uint8_t o1[4096], o2[4096];
+	int n1 = synth(v, name, qtype, now, o1, sizeof(o1));
+	int n2 = core_synth(a, name, qtype, now + shift, o2, sizeof(o2));
+
+	CHECK_EQ(n2, n1);
+	if (n1 > 0 && n1 == n2)
+		CHECK_MEM(o2, o1, (size_t)n1);
+}
+
+static void test_aggr_core(void)
+{
+	struct hf_aggr_stats st;
+	struct hf_val_result res;
+	struct val_aggr_rec h;
+	struct hf_aggr *a;
+	struct hf_val *v;
+	struct mb b, nod;
+	uint8_t out[4096], big[sizeof(struct val_aggr_rec) + 1000];
+
+	canned_reset();
+	v = new_val();
+	nkept = 0;
+	hf_val_set_keep_hook(v, keep_hook, NULL);
+	/* the NXDOMAIN of test_aggr_nsec: its two NSECs handed out */
+	mb_init(&b, "nx.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	add_soa(&b, &z_test, NULL);
+	add_nsec(&b, &z_test, "mm.test.", "www.test.", t_a_nsec_rrsig, NULL);
+	add_nsec(&b, &z_test, "test.", "a.test.",
+		 (const uint16_t[]){HF_TYPE_NS, HF_TYPE_SOA, HF_TYPE_RRSIG, HF_TYPE_NSEC,
+				    HF_TYPE_DNSKEY, 0},
+		 NULL);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+	CHECK_EQ(nkept, 2);
+	CHECK(!kept[0].is3 && !kept[1].is3);
+
+	a = hf_aggr_create(2);
+	CHECK(a != NULL);
+	if (a == NULL || nkept < 2)
+		return;
+	CHECK_EQ(core_synth(a, "ny.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0); /* empty */
+	for (unsigned i = 0; i < 2; i++)
+		CHECK_EQ(hf_aggr_put(a, kept[i].rec, kept[i].len, 0), 0);
+	hf_aggr_get_stats(a, &st);
+	CHECK_EQ(st.records, 2);
+	/* the same bytes as control: NXDOMAIN (both NSECs), NODATA at the
+	 * matching one, later TTLs, and nothing where control has nothing */
+	same_synth(v, a, "NY.test.", HF_TYPE_A, NOW, 0);
+	same_synth(v, a, "ny.test.", HF_TYPE_AAAA, NOW + 100, 0);
+	same_synth(v, a, "mm.test.", HF_TYPE_TXT, NOW, 0);
+	same_synth(v, a, "mm.test.", HF_TYPE_A, NOW, 0);
+	same_synth(v, a, "zz.test.", HF_TYPE_A, NOW, 0);
+	same_synth(v, a, "b.test.", HF_TYPE_A, NOW, 0);
+	CHECK(core_synth(a, "ny.test.", HF_TYPE_A, NOW, out, sizeof(out)) > 0);
+	CHECK_EQ(core_synth(a, "ny.test.", HF_TYPE_DS, NOW, out, sizeof(out)), 0);
+	CHECK_EQ(core_synth(a, "ny.test.", HF_TYPE_ANY, NOW, out, sizeof(out)), 0);
+	CHECK_EQ(core_synth(a, "ny.test.", HF_TYPE_NSEC, NOW, out, sizeof(out)), 0);
+	CHECK_EQ(core_synth(a, "ny.test.", HF_TYPE_A, NOW, out, 40), HF_ESPACE);
+	hf_aggr_get_stats(a, &st);
+	CHECK_EQ(st.nxdomain, 3); /* the one too large for out is not counted */
+	CHECK_EQ(st.nodata, 1);
+
+	/* another clock: times moved by the shift, the same bytes */
+	hf_aggr_flush_below(a, NULL, 0);
+	for (unsigned i = 0; i < 2; i++)
+		CHECK_EQ(hf_aggr_put(a, kept[i].rec, kept[i].len, 5000), 0);
+	same_synth(v, a, "ny.test.", HF_TYPE_A, NOW + 10, 5000);
+
+	/* expiry: at NOW + 300 (the TTL) both go when met */
+	CHECK_EQ(core_synth(a, "ny.test.", HF_TYPE_A, NOW + 5300, out, sizeof(out)), 0);
+	hf_aggr_get_stats(a, &st);
+	CHECK_EQ(st.records, 1); /* the floor of ny.test. (mm.test.) met and dropped */
+
+	/* the zone's keys expire first: the records go with them */
+	hf_aggr_flush_below(a, NULL, 0);
+	for (unsigned i = 0; i < 2; i++) {
+		memcpy(&h, kept[i].rec, sizeof(h));
+		CHECK(h.keys_expires > NOW);
+		h.keys_expires = NOW + 50;
+		memcpy(kept[i].rec, &h, sizeof(h));
+		CHECK_EQ(hf_aggr_put(a, kept[i].rec, kept[i].len, 0), 0);
+	}
+	CHECK(core_synth(a, "ny.test.", HF_TYPE_A, NOW + 49, out, sizeof(out)) > 0);
+	CHECK_EQ(core_synth(a, "ny.test.", HF_TYPE_A, NOW + 50, out, sizeof(out)), 0);
+
+	/* LRU: two slots; the third record takes the least recently used */
+	hf_aggr_flush_below(a, NULL, 0);
+	for (unsigned i = 0; i < 2; i++)
+		CHECK_EQ(hf_aggr_put(a, kept[i].rec, kept[i].len, 0), 0);
+	drive_nodata(v, &nod, "www.test.", "x.test.");
+	CHECK_EQ(nkept, 3);
+	CHECK(core_synth(a, "mm.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0); /* mm used */
+	CHECK_EQ(hf_aggr_put(a, kept[2].rec, kept[2].len, 0), 0);		  /* test. goes */
+	hf_aggr_get_stats(a, &st);
+	CHECK_EQ(st.records, 2);
+	CHECK_EQ(st.evictions, 1);
+	CHECK(core_synth(a, "mm.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	CHECK(core_synth(a, "www.test.", HF_TYPE_TXT, NOW, out, sizeof(out)) > 0);
+	/* NXDOMAIN for ny.test. needs test.'s NSEC (the wildcard): gone */
+	CHECK_EQ(core_synth(a, "ny.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
+	/* the same key again replaces it (no eviction) */
+	CHECK_EQ(hf_aggr_put(a, kept[2].rec, kept[2].len, 0), 0);
+	hf_aggr_get_stats(a, &st);
+	CHECK_EQ(st.records, 2);
+	CHECK_EQ(st.evictions, 1);
+
+	/* an NTA below the zone drops every record of the zone */
+	hf_aggr_flush_nta(a, (const uint8_t *)"\x03sub\x04test", 10);
+	hf_aggr_get_stats(a, &st);
+	CHECK_EQ(st.records, 0);
+
+	/* larger than a slot, malformed, or an NSEC3: not copied */
+	memcpy(&h, kept[0].rec, sizeof(h));
+	h.data_len = 1000;
+	memset(big, 0, sizeof(big));
+	memcpy(big, &h, sizeof(h));
+	CHECK_EQ(hf_aggr_put(a, big, sizeof(big), 0), HF_ESPACE);
+	CHECK_EQ(hf_aggr_put(a, kept[0].rec, kept[0].len - 1, 0), HF_EINVAL);
+	memcpy(&h, kept[0].rec, sizeof(h));
+	h.is3 = 1;
+	memcpy(big, kept[0].rec, kept[0].len);
+	memcpy(big, &h, sizeof(h));
+	CHECK_EQ(hf_aggr_put(a, big, kept[0].len, 0), HF_EINVAL);
+	hf_aggr_destroy(a);
+
+	/* NSEC3 records are handed out too, marked (the cores refuse them) */
+	hf_val_destroy(v);
+	canned_reset();
+	v = new_val();
+	nkept = 0;
+	hf_val_set_keep_hook(v, keep_hook, NULL);
+	n3_chain(&b, "nx.n3.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN, false);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(nkept, 2);
+	CHECK(nkept == 2 && kept[0].is3 && kept[1].is3);
+	hf_val_destroy(v);
+}
+
 static void test_aggr_nsec3(void)
 {
 	struct hf_val *v;
@@ -2023,6 +2199,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_aggr_nsec),
 		TEST_CASE(test_aggr_kept_only_secure),
 		TEST_CASE(test_aggr_nsec3),
+		TEST_CASE(test_aggr_core),
 		TEST_CASE(test_small_cache),
 		TEST_CASE(test_add_keys_misuse),
 		TEST_CASE(test_keycache_hit_miss),

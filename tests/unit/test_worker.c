@@ -4,7 +4,9 @@
  * bench/per_core.c drives it): answers with software checksums and with the
  * port's checksum offload (mbuf flags, lengths, the pseudo-header sum the
  * port completes), the RX checksum flags a port sets, a VLAN tag kept in
- * the answer, and ARP. The frames come from bench/hf_bench_dns.c.
+ * the answer, ARP, DNS cookies, and RFC 8198 on the core (a name the
+ * core's copy of an NSEC denies answered there). The frames come from
+ * bench/hf_bench_dns.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,8 @@
 #include "bench/hf_bench_dns.h"
 #include "tests/unit/hf_test.h"
 #include "tests/unit/hf_test_eal.h"
+#include "validator/hf_aggr.h"
+#include "validator/val_internal.h"
 
 static struct hf_bd_worker bw;
 static struct rte_ring *rx, *tx;
@@ -273,6 +277,226 @@ static void test_cookies(void)
 	CHECK(answer_cookie(out, n) == NULL);
 }
 
+/* ---- RFC 8198 on the core ---- */
+
+static size_t put_rr(uint8_t *p, const uint8_t *owner, size_t olen, uint16_t type,
+		     const uint8_t *rd, size_t rdlen)
+{
+	memcpy(p, owner, olen);
+	hf_put16(p + olen, type);
+	hf_put16(p + olen + 2, HF_CLASS_IN);
+	memset(p + olen + 4, 0, 4); /* TTL: the store writes it */
+	hf_put16(p + olen + 8, (uint16_t)rdlen);
+	memcpy(p + olen + 10, rd, rdlen);
+	return olen + 10 + rdlen;
+}
+
+/* An RRSIG's RDATA over type with signer zone (a made-up signature: the
+ * core checks none, control did). */
+static size_t rrsig_rd(uint8_t *rd, uint16_t type, const uint8_t *zone, size_t zlen)
+{
+	hf_put16(rd, type);
+	rd[2] = 13;
+	rd[3] = 2;
+	hf_put32(rd + 4, 3600);
+	hf_put32(rd + 8, 0x7fffffff);
+	hf_put32(rd + 12, 1);
+	hf_put16(rd + 16, 4242);
+	memcpy(rd + 18, zone, zlen);
+	memset(rd + 18 + zlen, 0xab, 64);
+	return 18 + zlen + 64;
+}
+
+/*
+ * The record the validator would hand out for the benchmark zone's apex
+ * NSEC (next name the apex itself: it covers every other name and the
+ * wildcard; types NS SOA RRSIG NSEC), made at control's time wall with ttl
+ * seconds to live, the zone's keys 1000: struct val_aggr_rec, then data.
+ */
+static size_t apex_nsec(uint8_t *out, const uint8_t *zone, size_t zlen, uint64_t wall, uint32_t ttl)
+{
+	static const uint8_t bm[] = {0, 6, 0x22, 0, 0, 0, 0, 0x03};
+	struct val_aggr_rec h;
+	uint8_t *d = out + sizeof(h), rd[512];
+	size_t n, l;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(d, zone, zlen);
+	memcpy(d + zlen, zone, zlen);
+	memcpy(d + 2 * zlen, zone, zlen);
+	n = h.rr_off = (uint16_t)(3 * zlen);
+	memcpy(rd, zone, zlen);
+	memcpy(rd + zlen, bm, sizeof(bm));
+	n += put_rr(d + n, zone, zlen, HF_TYPE_NSEC, rd, zlen + sizeof(bm));
+	n += put_rr(d + n, zone, zlen, HF_TYPE_RRSIG, rd, rrsig_rd(rd, HF_TYPE_NSEC, zone, zlen));
+	h.nsec_len = (uint16_t)(n - h.rr_off);
+	h.nsec_rrs = 2;
+	memcpy(rd, zone, zlen);
+	memcpy(rd + zlen, zone, zlen);
+	l = 2 * zlen;
+	for (int i = 0; i < 5; i++, l += 4)
+		hf_put32(rd + l, 3600);
+	l = put_rr(d + n, zone, zlen, HF_TYPE_SOA, rd, l);
+	l += put_rr(d + n + l, zone, zlen, HF_TYPE_RRSIG, rd,
+		    rrsig_rd(rd, HF_TYPE_SOA, zone, zlen));
+	h.soa_len = (uint16_t)l;
+	h.soa_rrs = 2;
+	h.data_len = (uint16_t)(n + l);
+	h.zone_len = h.owner_len = h.next_len = (uint8_t)zlen;
+	h.bm_off = (uint16_t)(h.rr_off + zlen + 10 + zlen);
+	h.bm_len = sizeof(bm);
+	h.expires = wall + ttl;
+	h.keys_expires = wall + 1000;
+	memcpy(out, &h, sizeof(h));
+	return sizeof(h) + h.data_len;
+}
+
+/* Give the worker msg (calloc()ed) and let it apply it. */
+static void apply(struct hf_msg_ctl *m)
+{
+	m->seq = ++bw.seq;
+	CHECK(hf_bd_send_ctl(&bw, m));
+	hf_worker_poll_control(&bw.w);
+	CHECK_EQ(__atomic_load_n(&bw.shared->applied_seq, __ATOMIC_ACQUIRE), m->seq);
+	free(m);
+}
+
+/* An NSEC message with the zone's apex NSEC (100 s to live) made when
+ * control's clock was behind the core's by lag seconds; NULL when out of
+ * memory. */
+static struct hf_msg_ctl *nsec_msg(const uint8_t *zone, size_t zlen, uint64_t lag)
+{
+	struct hf_msg_ctl *m = calloc(1, sizeof(*m) + 2048);
+
+	CHECK(m != NULL);
+	if (m == NULL)
+		return NULL;
+	m->type = HF_MSG_NSEC;
+	m->aggr = (struct hf_msg_aggr){.on = 1, .max_ttl = 86400, .max_negative_ttl = 3600};
+	m->made_ms = bw.w.now_ms;
+	m->aggr.wall_s = bw.w.now_ms / 1000 - lag;
+	m->aggr.rec_len = (uint32_t)apex_nsec((uint8_t *)&m->ans, zone, zlen, m->aggr.wall_s, 100);
+	return m;
+}
+
+/* A query frame for 'm' name i, with DO and CD as asked (UDP checksum
+ * made again). */
+static uint32_t synth_frame(uint8_t *f, uint32_t i, bool do_bit, bool cd)
+{
+	uint8_t name[HF_BD_NAME_LEN];
+	uint32_t len;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(void *)(f + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(void *)(f + 34);
+
+	hf_bd_name(name, 'm', i);
+	len = (uint32_t)hf_bd_frame(f, name, (uint16_t)i, true);
+	if (do_bit)
+		f[HF_BD_NAME_OFF + HF_BD_NAME_LEN + 4 + 7] |= 0x80;
+	if (cd)
+		f[HF_BD_DNS_OFF + 3] |= HF_DNS_CD;
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	return len;
+}
+
+/*
+ * With the apex NSEC of the benchmark zone in the core's store, a name
+ * never cached is answered by the core: NXDOMAIN, EDE 29, the record's TTL
+ * less nothing, AD and the NSEC with DO, the SOA alone without; counted in
+ * synth_nxdomain, and neither a MISS nor a cache entry. CD=1 is a miss.
+ * An NTA at the zone empties the store, and so does aggressive-nsec off.
+ */
+static void test_synth(void)
+{
+	uint8_t name[HF_BD_NAME_LEN], f[HF_BD_FRAME_MAX], out[2048];
+	const struct hf_counters *k = &bw.shared->ctr;
+	struct hf_counters k0 = *k;
+	struct hf_worker *w = &bw.w;
+	const uint8_t *zone = name + 9;
+	const size_t zlen = HF_BD_NAME_LEN - 9;
+	static struct hf_dns_msg msg;
+	struct hf_cache_stats cs0, cs;
+	struct hf_aggr_stats as;
+	struct hf_msg_ctl *m;
+	struct hf_msg_query mq;
+	const uint8_t *d = out + HF_BD_DNS_OFF;
+	uint32_t n, ttl;
+
+	hf_bd_name(name, 'm', 0);
+	CHECK_EQ(hf_worker_aggr_init(w, 16), 0);
+	if (w->aggr == NULL || w->synth == NULL)
+		return;
+	/* control's clock 1000 s behind the core's */
+	if ((m = nsec_msg(zone, zlen, 1000)) == NULL)
+		return;
+	apply(m);
+	hf_aggr_get_stats(w->aggr, &as);
+	CHECK_EQ(as.records, 1);
+	CHECK_EQ(k->nsec_copies - k0.nsec_copies, 1);
+	hf_cache_get_stats(w->cache, &cs0);
+
+	/* without DO: NXDOMAIN, the SOA alone, EDE 29, no AD */
+	n = exchange(f, synth_frame(f, 1, false, false), 0, out, NULL, NULL);
+	CHECK(n > HF_BD_DNS_OFF + 12);
+	CHECK_EQ(hf_get16(d + 2) & 0x8fff, 0x8183); /* QR RD RA, NXDOMAIN, no AD */
+	CHECK_EQ(hf_get16(d + 6), 0);
+	CHECK_EQ(hf_get16(d + 8), 1);
+	CHECK_EQ(hf_get16(d + 10), 1);
+	CHECK_MEM(out + n - 6, "\x00\x0f\x00\x02\x00\x1d", 6); /* EDE 29 */
+	CHECK(hf_dns_msg_parse(d, n - HF_BD_DNS_OFF, &msg) == 0 && msg.nrr == 2);
+	ttl = msg.rr[0].ttl; /* the SOA's: the record's 100 s, not aged */
+	CHECK(msg.rr[0].type == HF_TYPE_SOA && (ttl == 100 || ttl == 99));
+	/* with DO: AD, the SOA, the NSEC and their RRSIGs */
+	n = exchange(f, synth_frame(f, 2, true, false), 0, out, NULL, NULL);
+	CHECK_EQ(hf_get16(d + 2) & 0x8fff, 0x81a3);
+	CHECK_EQ(hf_get16(d + 8), 4);
+	CHECK_MEM(out + n - 6, "\x00\x0f\x00\x02\x00\x1d", 6);
+	CHECK_EQ(k->synth_nxdomain - k0.synth_nxdomain, 2);
+	CHECK_EQ(k->misses - k0.misses, 0);
+	CHECK_EQ(rte_ring_count(bw.to_control), 0);
+	hf_cache_get_stats(w->cache, &cs);
+	CHECK_EQ(cs.entries, cs0.entries);
+
+	/* CD=1: never on the core: a miss, parked */
+	CHECK_EQ(exchange(f, synth_frame(f, 3, true, true), 0, out, NULL, NULL), 0);
+	CHECK_EQ(k->misses - k0.misses, 1);
+	CHECK_EQ(rte_ring_dequeue_elem(bw.to_control, &mq, sizeof(mq)), 0);
+
+	/* an NTA at the zone: the store is emptied, the next name a miss */
+	m = calloc(1, sizeof(*m));
+	CHECK(m != NULL);
+	if (m == NULL)
+		return;
+	m->type = HF_MSG_NTA;
+	m->mode = HF_FLUSH_NTA_ADD;
+	memcpy(m->key.name, zone, zlen);
+	m->key.name_len = (uint8_t)zlen;
+	apply(m);
+	hf_aggr_get_stats(w->aggr, &as);
+	CHECK_EQ(as.records, 0);
+	CHECK_EQ(exchange(f, synth_frame(f, 4, true, false), 0, out, NULL, NULL), 0);
+	CHECK_EQ(k->misses - k0.misses, 2);
+	CHECK_EQ(rte_ring_dequeue_elem(bw.to_control, &mq, sizeof(mq)), 0);
+	CHECK_EQ(k->synth_nxdomain - k0.synth_nxdomain, 2);
+
+	/* again a copy, then aggressive-nsec off (CONFIG): emptied */
+	if ((m = nsec_msg(zone, zlen, 0)) == NULL)
+		return;
+	apply(m);
+	hf_aggr_get_stats(w->aggr, &as);
+	CHECK_EQ(as.records, 1);
+	m = calloc(1, sizeof(*m));
+	CHECK(m != NULL);
+	if (m == NULL)
+		return;
+	m->type = HF_MSG_CONFIG;
+	m->conf = *hf_cache_knobs(w->cache);
+	m->aggr.on = 0;
+	apply(m);
+	hf_aggr_get_stats(w->aggr, &as);
+	CHECK_EQ(as.records, 0);
+}
+
 static int setup(void)
 {
 	struct hf_cache_conf cc;
@@ -314,6 +538,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_vlan),
 		TEST_CASE(test_arp),
 		TEST_CASE(test_cookies),
+		TEST_CASE(test_synth),
 	};
 	int rc;
 
