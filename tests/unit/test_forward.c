@@ -1386,6 +1386,9 @@ static void test_threads_stop_in_flight(void)
 		CHECK_EQ(hf_control_thread_resolutions(e->c, t), want[t]);
 	}
 	CHECK_EQ(e->nseen[0], 0);
+	env_free(e);
+}
+
 /* The UDP sockets of attempts (control/fwd_sock.c): one that carried a
  * query cleanly carries the next, at most 16 queries, one at a time; then
  * a new socket, on a new source port. 40 questions one after the other:
