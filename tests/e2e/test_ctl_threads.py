@@ -19,6 +19,10 @@ resolutions in flight:
   threads; after `nta add` the same names resolve insecure, on both;
 - reload: a reload that changes the forwarder reaches both threads: every
   new name goes to the new relay, none to the old;
+- nsec_cores: whichever thread resolves the first NXDOMAIN under
+  example.de (NSEC), its NSECs reach the cores (through thread 0): the
+  next fresh names are synthesized by the cores, no miss, no upstream
+  query; six rounds, the zone flushed between them;
 - stop: SIGTERM with resolutions in flight on both threads is a clean
   stop (status 0; in the ASan build, no leak).
 
@@ -289,6 +293,38 @@ def case_reload():
     check(all(new.count(n) >= 1 for n in names), "a name did not go to the new forwarder")
 
 
+def case_nsec_cores():
+    """Six rounds: flush example.de, one fresh NXDOMAIN under it (upstream,
+    on the thread its hash names: over six rounds thread 1 with
+    probability 63/64), then 5 more fresh names: all synthesized by the
+    cores from the NSECs that thread kept (RFC 8198 on the cores), none a
+    miss, none upstream."""
+    threads = set()
+    for rnd_i in range(6):
+        RIG.ctl("cache", "flush", "example.de")
+        s0 = stats()
+        first = rnd(f"x{rnd_i}") + ".example.de"
+        r = ask([first])[first][0]
+        check(r.rcode == NXDOMAIN, f"{first}: {r.summary()}")
+        s1 = stats()
+        d = [b - a for a, b in zip(thread_res(s0), thread_res(s1))]
+        check(sum(d) == 1, f"{first}: resolutions by thread rose by {d}, expected 1 in all")
+        threads.add(d.index(1))
+        time.sleep(0.2)  # the copies reach the cores through thread 0
+        names = [rnd(f"y{rnd_i}{i}") + ".example.de" for i in range(5)]
+        for n in names:
+            r = ask([n])[n][0]
+            check(r.rcode == NXDOMAIN, f"{n}: {r.summary()}")
+        s2 = stats()
+        synth = sum(per_core(s2, "synth_nxdomain").values()) - sum(per_core(s1, "synth_nxdomain").values())
+        misses = sum(per_core(s2, "misses").values()) - sum(per_core(s1, "misses").values())
+        check(synth == 5 and misses == 0,
+              f"round {rnd_i} (first resolved by thread {d.index(1)}): the cores synthesized {synth} of 5, "
+              f"{misses} misses")
+        check(all(RELAYS[0].count(n) == 0 for n in names), f"round {rnd_i}: a synthesized name went upstream")
+    print(f"  first NXDOMAINs resolved by threads {sorted(threads)}")
+
+
 def case_stop():
     """SIGTERM with resolutions in flight on both threads (the relay never
     answers them) is a clean stop: status 0, and no leak in the ASan build."""
@@ -315,7 +351,7 @@ def case_stop():
             c.close()
 
 
-PLAN = [("control-threads 2", {}, [case_once, case_spread, case_nta, case_reload, case_stop])]
+PLAN = [("control-threads 2", {}, [case_once, case_spread, case_nta, case_reload, case_nsec_cores, case_stop])]
 
 
 def make_rig(holdfast, srcdir):
