@@ -741,6 +741,7 @@ STALE_TTL = 30  # serve-stale-ttl default
 DRILL_CACHED = [("www.alg13.de", "192.0.2.13"), ("www.alg15.de", "192.0.2.15")]
 WILD_A = "192.0.2.2"
 LOAD_RATE = 100  # the client's queries per second during the kill
+KILL_MARGIN = 0.1  # s: a query sent this close to the kill may die with site a
 
 
 def fresh_wild():
@@ -909,11 +910,14 @@ def case_drill():
         load.join(timeout=10)
     check(load.error is None, f"the client's load: {load.error}")
     res = load.results
-    before = [x for x in res if x[0] < t_kill]
+    # A query still on its way to site a, or in its receive ring, when SIGKILL lands is lost as any
+    # server's would be: the steady state is judged on the queries sent up to KILL_MARGIN before.
+    before = [x for x in res if x[0] < t_kill - KILL_MARGIN]
     lost = [x for x in res if x[1] is None]
     after = [x for x in res if x[0] >= t_moved + 0.1]
-    check(before and all(x[1] is not None for x in before), f"queries lost before the kill: "
-          f"{sum(1 for x in before if x[1] is None)} of {len(before)}")
+    lost_before = [f"{(x[0] - t_kill) * 1000:.0f} ms" for x in before if x[1] is None]
+    check(before and not lost_before, f"queries lost before the kill: {len(lost_before)} of {len(before)}, "
+          f"sent at {', '.join(lost_before)} from it")
     check(len(after) >= LOAD_RATE, f"only {len(after)} queries sent after the route moved")
     check(all(x[1] is not None for x in after),
           f"{sum(1 for x in after if x[1] is None)} of {len(after)} queries lost after the route moved to site b")
