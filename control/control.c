@@ -64,6 +64,9 @@ struct hf_control {
 	/* NTA changes: the resolver threads' answers made before one that
 	 * covers their name are resolved again (thread_answer) */
 	struct hf_ctl_nta_log nta_log;
+	/* every change sent to the resolver threads (to_threads): their NSEC
+	 * copies made before the last one are not sent on (thread_answer) */
+	uint64_t gen;
 	bool stats_print;    /* set (atomically) by hf_control_request_stats */
 	bool reload_req;     /* set (atomically) by hf_control_request_reload */
 	uint64_t reload_seq; /* a reload's CONFIG: READY=1 once every core applied it */
@@ -116,6 +119,7 @@ static bool intake(struct hf_control *c, uint64_t now)
 
 static void to_threads(struct hf_control *c, struct hf_ctl_cmd *proto, const char *what)
 {
+	proto->gen = ++c->gen;
 	for (unsigned t = 1; t < c->nthreads; t++) {
 		struct hf_ctl_cmd *cmd = hf_ctl_cmd_new(proto->type);
 		if (cmd != NULL) {
@@ -180,6 +184,22 @@ static void nta_changed(void *arg, const uint8_t *name, size_t len, const struct
 	to_threads(c, &cmd, "an NTA change");
 }
 
+/* A zone validates again (hf_nta_seen): the other threads' validators
+ * forget what they knew of it as bogus, and their failures under it made
+ * before are resolved again, as after an NTA change. */
+static void zone_repaired(void *arg, const uint8_t *name, size_t len)
+{
+	struct hf_control *c = arg;
+	struct hf_ctl_cmd cmd = {.type = HF_CTL_CMD_VAL_FLUSH};
+
+	if (c->nthreads < 2)
+		return;
+	cmd.epoch = hf_ctl_nta_log_add(&c->nta_log, name, len);
+	memcpy(cmd.nta.name, name, len);
+	cmd.nta.name_len = (uint8_t)len;
+	to_threads(c, &cmd, "a repaired zone");
+}
+
 /* A resolver thread's answer: to every worker, as thread 0's own are; one
  * that an NTA change has made stale goes back to be resolved again (its
  * clients stay parked meanwhile). */
@@ -188,7 +208,11 @@ static void thread_answer(struct hf_control *c, struct hf_ctl_thread *t,
 {
 	struct hf_msg_ctl *m = d->m;
 
-	if (m->type == HF_MSG_NSEC) { /* a copy for the cores: d->zone is its zone */
+	if (m->type == HF_MSG_NSEC) {	/* a copy for the cores: d->zone is its zone */
+		if (d->gen != c->gen) { /* made before a flush, new anchors or knobs, an NTA */
+			free(m);
+			return;
+		}
 		if (hf_nsec_send(&c->out, &c->ntas, d->zone, d->zone_len, m) != 0)
 			hf_log(HF_LOG_ERR, "control: out of memory for an NSEC copy");
 		return;
@@ -199,10 +223,10 @@ static void thread_answer(struct hf_control *c, struct hf_ctl_thread *t,
 			cmd->q.type = HF_MSG_MISS;
 			cmd->q.hash = m->hash;
 			cmd->q.key = m->key;
-			free(m);
 			hf_ctl_thread_send(t, cmd);
-			return;
-		}
+		} /* else out of memory: its clients time out */
+		free(m);
+		return;
 	}
 	if (hf_fanout_send_fill(&c->out, m) != 0) {
 		hf_log(HF_LOG_ERR, "control: out of memory for a FILL");
@@ -657,8 +681,9 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		goto fail;
 	if (val_init(c, err, errlen) != 0)
 		goto fail;
-	if (c->val != NULL && cfg->trust_anchor[0] != '\0') /* what a reload compares with */
-		c->anchor_text = hf_val_read_anchor_file(cfg->trust_anchor, err, errlen);
+	if (c->val != NULL && cfg->trust_anchor[0] != '\0' && /* what a reload compares with */
+	    (c->anchor_text = hf_val_read_anchor_file(cfg->trust_anchor, err, errlen)) == NULL)
+		goto fail;
 	ops.arg = c;
 	hf_ctl_cfg_share(&c->fwd_cfg, &c->cfg, nt);
 	c->fwd = hf_fwd_create(&c->fwd_cfg, c->val, &c->loop, &c->st, &ops, nt, err, errlen);
@@ -697,6 +722,7 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 			.anchor_text = c->anchor_text,
 			.ntas = &c->ntas,
 			.nta_epoch = c->nta_log.epoch,
+			.gen = c->gen,
 			.nw = w->n,
 			.in = c->to_control + t * w->n,
 			.tsc_per_ms = w->tsc_per_ms,
@@ -707,6 +733,7 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		c->pubs[t - 1] = hf_ctl_thread_pub(c->threads[t]);
 	}
 	c->ntas.changed = nta_changed; /* the threads' copies follow from here on */
+	c->ntas.repaired = zone_repaired;
 	c->ntas.changed_arg = c;
 	for (unsigned t = 1; t < nt; t++)
 		if (hf_ctl_thread_start(c->threads[t], err, errlen) != 0)

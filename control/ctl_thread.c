@@ -40,6 +40,7 @@ struct hf_ctl_thread {
 	struct hf_fwd *fwd;
 	struct hf_nta_list ntas; /* its copy of the NTAs */
 	uint64_t epoch;		 /* the last NTA change applied */
+	uint64_t gen;		 /* the last command of thread 0's applied (hf_ctl_cmd.gen) */
 	unsigned nw;
 	struct rte_ring **in;	     /* [nw] */
 	struct rte_ring *cmd;	     /* thread 0 -> t: struct hf_ctl_cmd * */
@@ -182,6 +183,8 @@ static void apply(struct hf_ctl_thread *t, struct hf_ctl_cmd *cmd, uint64_t now)
 {
 	char err[256];
 
+	if (cmd->type != HF_CTL_CMD_RESOLVE)
+		t->gen = cmd->gen;
 	switch (cmd->type) {
 	case HF_CTL_CMD_CONFIG:
 		t->cfg = *cmd->cfg;
@@ -203,6 +206,8 @@ static void apply(struct hf_ctl_thread *t, struct hf_ctl_cmd *cmd, uint64_t now)
 			hf_val_flush(t->val);
 		else if (t->val != NULL)
 			hf_val_flush_name(t->val, cmd->nta.name, cmd->nta.name_len);
+		if (cmd->epoch != 0) /* a repaired zone: logged like an NTA change */
+			t->epoch = cmd->epoch;
 		break;
 	case HF_CTL_CMD_ANCHORS:
 		/* checked by thread 0 before it loaded them itself */
@@ -276,6 +281,7 @@ static int answer(void *arg, const struct hf_cache_key *key, uint32_t hash,
 	if (d.m == NULL)
 		return hf_error(HF_ENOMEM);
 	d.epoch = t->epoch;
+	d.gen = t->gen;
 	hf_nta_broken_zone(t->val, key, a, d.zone, &zl);
 	d.zone_len = (uint8_t)zl;
 	return done_push(t, &d);
@@ -291,11 +297,10 @@ static void keep(void *arg, const uint8_t *zone, size_t zlen, const uint8_t *rec
 	struct hf_ctl_done d;
 
 	d.m = hf_nsec_msg(&t->cfg, t->tsc_per_ms, rec, len, is3);
-	if (d.m == NULL || zlen > sizeof(d.zone)) {
-		free(d.m);
+	if (d.m == NULL)
 		return;
-	}
 	d.epoch = t->epoch;
+	d.gen = t->gen;
 	memcpy(d.zone, zone, zlen);
 	d.zone_len = (uint8_t)zlen;
 	if (done_push(t, &d) != 0)
@@ -410,6 +415,7 @@ struct hf_ctl_thread *hf_ctl_thread_create(const struct hf_ctl_thread_conf *tc, 
 	t->idx = tc->idx;
 	t->loop.epfd = -1;
 	t->epoch = tc->nta_epoch;
+	t->gen = tc->gen;
 	t->tsc_per_ms = tc->tsc_per_ms;
 	t->nw = tc->nw;
 	hf_ctl_cfg_share(&t->cfg, tc->cfg, tc->nthreads);

@@ -50,7 +50,9 @@ struct hf_ctl_cmd {
 	uint8_t type; /* enum hf_ctl_cmd_type */
 	bool fwd_changed;
 	bool all;
-	uint64_t epoch;	       /* NTA_SET/DEL: the list's epoch after this change */
+	uint64_t epoch;	       /* NTA_SET/DEL, VAL_FLUSH of a repaired zone: the NTA log's
+				* epoch after this change (0: none) */
+	uint64_t gen;	       /* every command but RESOLVE: thread 0's changes so far */
 	struct hf_config *cfg; /* CONFIG (malloc()ed, freed with the command) */
 	char *text;	       /* ANCHORS (malloc()ed, freed with the command; NULL: built-in) */
 	struct hf_nta nta;     /* NTA_SET/DEL; VAL_FLUSH: nta.name/name_len */
@@ -61,7 +63,8 @@ struct hf_ctl_cmd {
 struct hf_ctl_done {
 	struct hf_msg_ctl *m; /* the FILL (hf_fill_msg) or an NSEC copy (hf_nsec_msg): thread 0
 			       * sends it, or frees it */
-	uint64_t epoch;	      /* the NTA list's epoch the thread had applied */
+	uint64_t epoch;	      /* the NTA log's epoch the thread had applied */
+	uint64_t gen;	      /* thread 0's changes the thread had applied (hf_ctl_cmd.gen) */
 	uint8_t zone_len;     /* a FILL of a bogus answer: where its chain broke (hf_nta_seen),
 			       * 0: none; an NSEC copy: its zone */
 	uint8_t zone[HF_DNS_NAME_MAX];
@@ -80,6 +83,7 @@ struct hf_ctl_thread_conf {
 	const char *anchor_text;     /* trust anchors in force (NULL: built-in) */
 	const struct hf_nta_list *ntas; /* the list in force, copied */
 	uint64_t nta_epoch;
+	uint64_t gen;
 	unsigned nw;		    /* workers (and the transport) */
 	struct rte_ring *const *in; /* [nw]: each worker's ring to this thread */
 	uint64_t tsc_per_ms;	    /* the workers' clock, for FILL stamps */

@@ -63,7 +63,10 @@ struct hf_nta_list {
 	 * resolver threads' copies); n is the NTA added or renewed, NULL when
 	 * name was removed */
 	void (*changed)(void *arg, const uint8_t *name, size_t len, const struct hf_nta *n);
-	void *changed_arg;
+	/* told of every zone that validates again (hf_nta_seen), after the
+	 * cores were; NULL: nobody */
+	void (*repaired)(void *arg, const uint8_t *name, size_t len);
+	void *changed_arg; /* both's */
 };
 
 /* The config file's NTAs and the state file's. cfg is read at each use;

@@ -274,6 +274,12 @@ static void emit_control(struct hf_emit *e, const struct hf_mgmt *mg,
 	hf_emit_obj_end(e);
 }
 
+/* The counter structs summed and subtracted as arrays of uint64_t. */
+_Static_assert(sizeof(struct hf_control_stats) % sizeof(uint64_t) == 0,
+	       "struct hf_control_stats: uint64_t counters only");
+_Static_assert(sizeof(struct hf_exc_counters) % sizeof(uint64_t) == 0,
+	       "struct hf_exc_counters: uint64_t counters only");
+
 /* out = now - base, for a struct of uint64_t counters of size bytes. */
 static void u64s_sub(void *out, const void *now, const void *base, size_t size)
 {

@@ -23,12 +23,9 @@ void hf_nsec_knobs(const struct hf_config *cfg, struct hf_msg_aggr *k)
 /* An NTA at, above or below zone? */
 static bool nta_near(const struct hf_nta_list *ntas, const uint8_t *zone, size_t zlen)
 {
-	for (unsigned i = 0; i < ntas->nntas; i++) {
-		const struct hf_nta *n = &ntas->ntas[i];
-		if (hf_dns_name_is_sub(zone, zlen, n->name, n->name_len) ||
-		    hf_dns_name_is_sub(n->name, n->name_len, zone, zlen))
+	for (unsigned i = 0; i < ntas->nntas; i++)
+		if (hf_dns_name_on_path(zone, zlen, ntas->ntas[i].name, ntas->ntas[i].name_len))
 			return true;
-	}
 	return false;
 }
 
@@ -72,7 +69,7 @@ int hf_nsec_copy(struct hf_fanout *out, const struct hf_nta_list *ntas, const st
 {
 	struct hf_msg_ctl *m;
 
-	if (out->nw == 0 || nta_near(ntas, zone, zlen))
+	if (out->nw == 0)
 		return 0;
 	m = hf_nsec_msg(cfg, out->tsc_per_ms, rec, len, is3);
 	return m != NULL ? hf_nsec_send(out, ntas, zone, zlen, m) : 0;

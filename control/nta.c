@@ -167,6 +167,8 @@ void hf_nta_seen(struct hf_nta_list *l, const struct hf_cache_key *key,
 		z->broken = false;
 		z->released_ms = now_ms;
 		l->nbroken--;
+		if (l->repaired != NULL)
+			l->repaired(l->changed_arg, z->name, z->name_len);
 		hf_dns_name_str(z->name, z->name_len, nm, sizeof(nm));
 		hf_log(HF_LOG_NOTICE,
 		       "repair: %s validates again; its failures and failure-recheck holds dropped "

@@ -132,6 +132,12 @@ bool hf_dns_name_is_sub(const uint8_t *name, size_t len, const uint8_t *parent, 
 	return hf_dns_name_equal(name + i, plen, parent, plen);
 }
 
+bool hf_dns_name_on_path(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen >= blen ? hf_dns_name_is_sub(a, alen, b, blen)
+			    : hf_dns_name_is_sub(b, blen, a, alen);
+}
+
 /* Characters written as \c in presentation form. */
 static bool name_special(uint8_t c)
 {

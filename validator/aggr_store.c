@@ -640,8 +640,7 @@ void hf_aggr_flush_nta(struct hf_aggr *a, const uint8_t *name, size_t len)
 
 	for (; n; n = dn) {
 		dn = n->dn;
-		if (hf_dns_name_is_sub(n_zone(n), n->h.zone_len, name, len) ||
-		    hf_dns_name_is_sub(name, len, n_zone(n), n->h.zone_len))
+		if (hf_dns_name_on_path(n_zone(n), n->h.zone_len, name, len))
 			drop(&a->a, n);
 	}
 }

@@ -633,6 +633,10 @@ static void test_name_compare(void)
 	CHECK(!hf_dns_name_is_sub(xex, 14, ex, 13)); /* not on a label boundary */
 	CHECK(!hf_dns_name_is_sub(com, 5, ex, 13));
 	CHECK(!hf_dns_name_is_sub(root, 1, com, 5));
+	CHECK(hf_dns_name_on_path(a, 17, ex, 13) && hf_dns_name_on_path(ex, 13, a, 17));
+	CHECK(hf_dns_name_on_path(root, 1, com, 5) && hf_dns_name_on_path(b, 17, a, 17));
+	CHECK(!hf_dns_name_on_path(xex, 14, ex, 13) && !hf_dns_name_on_path(ex, 13, xex, 14));
+	CHECK(!hf_dns_name_on_path(a, 17, (const uint8_t *)"\003org", 5));
 	memcpy(c, a, 17);
 	hf_dns_name_lower(c, 17);
 	CHECK_MEM(c, "\003www\007example\003com", 17);
