@@ -313,14 +313,17 @@ static __attribute__((noinline)) bool hf_rrl_pass(struct hf_worker *w, struct rt
  * synthesis and FILL would have had from the cache: the same response
  * (hf_aggr_synth is hf_val_synth's code), the same stored answer
  * (hf_dns_answer_build with control's limits, SECURE, EDE 29), not aged.
- * Neither cached nor sent to control. False when nothing kept proves it.
+ * Never sent to control. A NODATA is then cached on this core, as control's
+ * FILL would have been (a name that exists, asked for a type it lacks, is
+ * asked again: AAAA of an IPv4-only name); an NXDOMAIN is not, so a flood
+ * of random names takes no cache slot. False when nothing kept proves it.
  * CD=1 and classes other than IN never, as on control (names under an NTA
  * are not in the store: hf_aggr_flush_nta). Cold, like hf_arp: misses
  * only, laid out away from the hit path.
  */
 static __attribute__((cold, noinline)) bool hf_synth(struct hf_worker *w, struct rte_mbuf *m,
 						     struct hf_pkt *pi, const struct hf_query *q,
-						     const struct hf_cache_key *k)
+						     const struct hf_cache_key *k, uint32_t hash)
 {
 	const struct hf_msg_aggr *kn = &w->aggr_knobs;
 	struct hf_worker_synth *s = w->synth;
@@ -342,10 +345,12 @@ static __attribute__((cold, noinline)) bool hf_synth(struct hf_worker *w, struct
 	if (n <= 0 || hf_aggr_answer(s->wire, (size_t)n, &lim, &s->msg, (uint8_t *)hf_entry_ans(e),
 				     sizeof(s->entry) - HF_ENTRY_ANS_OFF(k->name_len)) < 0)
 		return false;
-	if (s->msg.rcode == HF_RCODE_NXDOMAIN)
+	if (s->msg.rcode == HF_RCODE_NXDOMAIN) {
 		w->ctr->synth_nxdomain++;
-	else
+	} else {
 		w->ctr->synth_nodata++;
+		hf_cache_fill(w->cache, k, hash, hf_entry_ans(e), w->now_ms, w->wake, w);
+	}
 	hf_reply_entry(w, m, pi, q, e, HF_WAKE_FRESH);
 	return true;
 }
@@ -494,7 +499,7 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 		unsigned i = miss[j];
 		struct hf_cache_entry *e;
 		/* a name the core's validated NSECs deny: answered here */
-		if (w->aggr != NULL && hf_synth(w, qm[i], &pi[i], &q[i], kp[i]))
+		if (w->aggr != NULL && hf_synth(w, qm[i], &pi[i], &q[i], kp[i], hashes[i]))
 			continue;
 		/* Looks the key up again first: an earlier miss in this burst may
 		 * have added it already. */

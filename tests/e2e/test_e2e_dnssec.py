@@ -715,8 +715,9 @@ def case_aggr_core_flush():
 def case_aggr_nodata():
     """txt.example.de A (NODATA, its NSEC lists TXT RRSIG NSEC): then AAAA
     is NODATA from that NSEC (AD, EDE 29, the core's synth_nodata +1, no
-    upstream query, no MISS); TXT, which the NSEC lists, still goes
-    upstream and is answered."""
+    upstream query, no MISS) and is cached on the core (one entry more):
+    asked again, it is a hit (synth_nodata +0), the same answer; TXT,
+    which the NSEC lists, still goes upstream and is answered."""
     r1, _ = q("txt.example.de", T_A, do=True)
     t1 = time.monotonic()
     expect_denial(r1, NOERROR, "example.de.", T_NSEC, "txt.example.de A +do")
@@ -725,8 +726,16 @@ def case_aggr_nodata():
     expect_synth(r, NOERROR, r1, t1, "txt.example.de AAAA +do")
     check([rr.name.lower() for rr in r.records(T_NSEC, r.authority)] == ["txt.example.de."],
           f"txt.example.de AAAA: NSECs {r.summary()}")
-    c = moved(c, core_nodata=1)
-    not_cached(c)
+    c0, c = c, moved(c, core_nodata=1)
+    check(c[MISSES] == c0[MISSES], f"{MISSES} moved by {c[MISSES] - c0[MISSES]}, expected 0 (the core synthesizes)")
+    check(c[CACHED] == c0[CACHED] + 1, f"{CACHED} moved by {c[CACHED] - c0[CACHED]}, expected 1 (a NODATA is cached)")
+    r2, _ = q("txt.example.de", T_AAAA, do=True)
+    expect_synth(r2, NOERROR, r1, t1, "txt.example.de AAAA +do, again (from the cache)")
+    same = [[(rr.name, rr.type, rr.rdata.to_text()) for rr in all_records(x)] for x in (r, r2)]
+    check(same[0] == same[1], f"txt.example.de AAAA again: {r2.summary()}, first {r.summary()}")
+    c = moved(c)
+    check(c[MISSES] == c0[MISSES] and c[CACHED] == c0[CACHED] + 1,
+          f"txt.example.de AAAA again: {MISSES} {c[MISSES] - c0[MISSES]}, {CACHED} {c[CACHED] - c0[CACHED]}")
     r, _ = q("txt.example.de", T_TXT, do=True)
     expect(r, NOERROR, ad=True, what="txt.example.de TXT +do")
     check(r.records(T_TXT), f"txt.example.de TXT: no TXT: {r.summary()}")
