@@ -10,6 +10,7 @@
 #include "common/hf_log.h"
 #include "control/hf_nsec_copy.h"
 #include "dns/hf_dns.h"
+#include "validator/hf_aggr.h"
 
 void hf_nsec_knobs(const struct hf_config *cfg, struct hf_msg_aggr *k)
 {
@@ -35,8 +36,8 @@ struct hf_msg_ctl *hf_nsec_msg(const struct hf_config *cfg, uint64_t tsc_per_ms,
 	size_t size = sizeof(struct hf_msg_ctl) - sizeof(struct hf_dns_answer) + len;
 	struct hf_msg_ctl *m;
 
-	if (is3 || !cfg->aggressive_nsec || cfg->aggr_core_records == 0 || len > UINT16_MAX)
-		return NULL;
+	if (is3 || !cfg->aggressive_nsec || cfg->aggr_core_records == 0 || !hf_aggr_fits(len))
+		return NULL; /* not for the cores: control keeps it alone */
 	m = calloc(1, HF_MAX(size, sizeof(struct hf_msg_ctl)));
 	if (m == NULL) {
 		hf_log(HF_LOG_ERR, "control: out of memory for an NSEC copy");

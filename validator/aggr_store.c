@@ -610,6 +610,11 @@ void hf_aggr_destroy(struct hf_aggr *a)
 	free(a);
 }
 
+bool hf_aggr_fits(size_t len)
+{
+	return offsetof(struct val_aggr_node, h) + len <= HF_AGGR_SLOT;
+}
+
 int hf_aggr_put(struct hf_aggr *a, const uint8_t *rec, size_t len, int64_t shift_s)
 {
 	struct val_aggr_rec h;

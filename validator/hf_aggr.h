@@ -46,6 +46,9 @@ void hf_aggr_destroy(struct hf_aggr *a);
  * proofs stay on control) or HF_ESPACE (larger than a slot).
  */
 int hf_aggr_put(struct hf_aggr *a, const uint8_t *rec, size_t len, int64_t shift_s);
+/* Does an exported record of len bytes fit a slot (else hf_aggr_put says
+ * HF_ESPACE, and control keeps it alone)? */
+bool hf_aggr_fits(size_t len);
 /* Drop the records whose zone or owner is at or below name (NULL: all). */
 void hf_aggr_flush_below(struct hf_aggr *a, const uint8_t *name, size_t len);
 /* An NTA at name: drop the records of every zone at, below or above it

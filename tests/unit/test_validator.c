@@ -1785,7 +1785,8 @@ static void test_aggr_core(void)
 	h.data_len = 1000;
 	memset(big, 0, sizeof(big));
 	memcpy(big, &h, sizeof(h));
-	CHECK_EQ(hf_aggr_put(a, big, sizeof(big), 0), HF_ESPACE);
+	CHECK_EQ(hf_aggr_put(a, big, sizeof(h) + h.data_len, 0), HF_ESPACE);
+	CHECK(!hf_aggr_fits(sizeof(h) + h.data_len) && hf_aggr_fits(kept[0].len));
 	CHECK_EQ(hf_aggr_put(a, kept[0].rec, kept[0].len - 1, 0), HF_EINVAL);
 	memcpy(&h, kept[0].rec, sizeof(h));
 	h.is3 = 1;
