@@ -29,6 +29,7 @@
 #include "tests/unit/hf_test_eal.h"
 #include "control/hf_config.h"
 #include "control/hf_control.h"
+#include "control/fwd_internal.h" /* HF_FWD_SOCK_LIFE_MS */
 #include "control/hf_ctl_thread.h"
 
 #define NW	 2
@@ -1394,7 +1395,10 @@ static void test_threads_stop_in_flight(void)
  * a new socket, on a new source port. 40 questions one after the other:
  * 3 sockets, the ports in runs of 16, 16 and 8 (the kernel draws a new
  * socket's port at random from about 28,000: a 1 in 14,000 chance that
- * two runs share one and the case fails). */
+ * two runs share one and the case fails). A socket also retires
+ * HF_FWD_SOCK_LIFE_MS after it opened: when a slow machine (ASan, a busy
+ * CPU) takes longer than that over the 40, runs may be shorter, never
+ * longer than 16. */
 static void test_socket_reuse_bounded(void)
 {
 	enum fake_mode modes[] = {F_ANSWER};
@@ -1403,12 +1407,15 @@ static void test_socket_reuse_bounded(void)
 	struct hf_msg_query mq;
 	unsigned run = 1, runs[8] = {0}, nruns = 0;
 	char label[8];
+	uint64_t t0 = now_ms();
+	bool slow;
 
 	for (unsigned i = 0; i < 40; i++) {
 		snprintf(label, sizeof(label), "r%u", i);
 		ask(e, &mq, label);
 		positive_fill(e, i, &mq, 1);
 	}
+	slow = now_ms() - t0 >= HF_FWD_SOCK_LIFE_MS;
 	CHECK_EQ(f->udp_queries, 40);
 	for (unsigned i = 1; i <= 40; i++) {
 		if (i < 40 && f->ports[i] == f->ports[i - 1]) {
@@ -1420,11 +1427,20 @@ static void test_socket_reuse_bounded(void)
 		nruns++;
 		run = 1;
 	}
-	CHECK_EQ(nruns, 3);
-	CHECK_EQ(runs[0], 16);
-	CHECK_EQ(runs[1], 16);
-	CHECK_EQ(runs[2], 8);
-	CHECK_EQ(stats(e).upstream_sockets, 3);
+	if (slow) {
+		printf("# 40 round trips took over %u ms: runs checked for at most 16 each\n",
+		       HF_FWD_SOCK_LIFE_MS);
+		CHECK(nruns >= 3 && nruns <= HF_ARRAY_LEN(runs));
+		for (unsigned i = 0; i < nruns && i < HF_ARRAY_LEN(runs); i++)
+			CHECK(runs[i] >= 1 && runs[i] <= 16);
+		CHECK_EQ(stats(e).upstream_sockets, nruns);
+	} else {
+		CHECK_EQ(nruns, 3);
+		CHECK_EQ(runs[0], 16);
+		CHECK_EQ(runs[1], 16);
+		CHECK_EQ(runs[2], 8);
+		CHECK_EQ(stats(e).upstream_sockets, 3);
+	}
 	CHECK_EQ(stats(e).upstream_queries, 40);
 	CHECK_EQ(stats(e).mismatched, 0);
 	/* each query its own random ID: not all the same on one socket */
