@@ -184,6 +184,12 @@ hf_fwd_set_problem(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now, uint1
 		   const char *fmt, ...);
 const char *hf_fwd_rcode_text(unsigned rcode, char *buf, size_t size);
 /* The question name as sent, in its random case. */
+/* The length of a forwarder's address (IPv4 or IPv6). */
+static inline socklen_t hf_fwd_addrlen(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
 static inline const uint8_t *hf_fwd_sent_qname(const struct hf_fwd_query *q)
 {
 	return q->qbuf + 2 + HF_DNS_HDR_LEN;

@@ -41,11 +41,6 @@ struct hf_fwd_sock_chunk {
 	struct hf_fwd_sock s[HF_FWD_SOCK_CHUNK];
 };
 
-static socklen_t addrlen(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
 /* s out of its forwarder's idle list: the last one takes its place. */
 static void idle_remove(struct hf_fwd_pool *p, struct hf_fwd_sock *s)
 {
@@ -138,7 +133,7 @@ static struct hf_fwd_sock *sock_open(struct hf_fwd *f, unsigned fwd, uint64_t no
 		hf_fwd_sock_close_idle(f); /* descriptors are short */
 		fd = socket(fa->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
-	if (fd < 0 || connect(fd, (const struct sockaddr *)fa, addrlen(fa)) != 0 ||
+	if (fd < 0 || connect(fd, (const struct sockaddr *)fa, hf_fwd_addrlen(fa)) != 0 ||
 	    hf_loop_add(f->loop, fd, EPOLLIN, &s->io) != 0) {
 		e = errno;
 		if (fd >= 0)
@@ -152,7 +147,7 @@ static struct hf_fwd_sock *sock_open(struct hf_fwd *f, unsigned fwd, uint64_t no
 	s->fwd = (uint8_t)fwd;
 	s->uses = 0;
 	s->born_ms = now;
-	memcpy(&s->peer, fa, addrlen(fa));
+	memcpy(&s->peer, fa, hf_fwd_addrlen(fa));
 	f->st->upstream_sockets++;
 	return s;
 }
@@ -163,7 +158,7 @@ static bool reusable(const struct hf_fwd *f, const struct hf_fwd_sock *s, unsign
 {
 	const struct sockaddr_storage *fa = &f->cfg->forwarder[fwd];
 	return s->uses < HF_FWD_SOCK_USES && now - s->born_ms < HF_FWD_SOCK_LIFE_MS &&
-	       memcmp(&s->peer, fa, addrlen(fa)) == 0; /* a reload may change the list */
+	       memcmp(&s->peer, fa, hf_fwd_addrlen(fa)) == 0; /* a reload may change the list */
 }
 
 int hf_fwd_sock_take(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)

@@ -195,11 +195,6 @@ static int watch(struct hf_fwd *f, struct hf_fwd_query *q, uint32_t events, int 
 				   : hf_loop_mod(f->loop, q->fd, events, &q->io);
 }
 
-static socklen_t fwd_addrlen(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
 /* Append our COOKIE option (client cookie, and the server cookie when one
  * is known) to the query of len bytes in q->qbuf, whose OPT is the last
  * RR and has no options yet. Returns the new length. */
@@ -360,7 +355,7 @@ void hf_fwd_start_tcp(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
 	q->fd = fd;
 	f->fwd_out[q->fwd]++;
 	q->state = HF_FWD_TCP_CONNECT;
-	if (connect(fd, (const struct sockaddr *)fa, fwd_addrlen(fa)) == 0)
+	if (connect(fd, (const struct sockaddr *)fa, hf_fwd_addrlen(fa)) == 0)
 		q->state = HF_FWD_TCP_WRITE;
 	else if (errno != EINPROGRESS) {
 		hf_fwd_set_problem(f, q, now, HF_EDE_NONE, "%s (TCP)", errno_text(errno));
