@@ -731,6 +731,7 @@ struct hf_control *hf_control_create(const struct hf_config *cfg,
 		if (c->threads[t] == NULL)
 			goto fail;
 		c->pubs[t - 1] = hf_ctl_thread_pub(c->threads[t]);
+		c->svc.passes[t - 1] = &c->pubs[t - 1]->passes;
 	}
 	c->ntas.changed = nta_changed; /* the threads' copies follow from here on */
 	c->ntas.repaired = zone_repaired;

@@ -348,6 +348,7 @@ bool hf_ctl_thread_poll(struct hf_ctl_thread *t)
 	if (done_flush(t))
 		work = true;
 	publish(t);
+	__atomic_store_n(&t->pub.passes, t->pub.passes + 1, __ATOMIC_RELAXED);
 	t->busy = work;
 	return work;
 }

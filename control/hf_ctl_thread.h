@@ -74,6 +74,7 @@ struct hf_ctl_done {
 struct hf_ctl_thread_pub {
 	struct hf_control_stats st; /* its forwarder's counters; in_flight: now */
 	uint64_t aggr_records;	    /* RFC 8198 records its validator keeps now */
+	uint64_t passes;	    /* its loop's passes: the watchdog's sign of life (svc.c) */
 } __attribute__((aligned(64)));
 
 struct hf_ctl_thread_conf {

@@ -7,9 +7,11 @@
  *  - READY=1 once every worker has applied a first control message (a
  *    NOP barrier): every worker's loop is running and polling its queue.
  *  - WATCHDOG=1 every half $WATCHDOG_USEC, and only when every worker has
- *    applied the NOP probe sent with the previous ping: a worker whose
- *    loop is stuck (or the control loop itself, which sends the pings)
- *    stops them, and systemd restarts holdfast after WatchdogSec.
+ *    applied the NOP probe sent with the previous ping and every other
+ *    control thread (control-threads) has made a pass since: a worker or
+ *    resolver thread whose loop is stuck (or the control loop itself,
+ *    which sends the pings) stops them, and systemd restarts holdfast
+ *    after WatchdogSec.
  *  - RELOADING=1 / READY=1 around a reload, STOPPING=1 at the end.
  *
  * Without $NOTIFY_SOCKET all of it is off (the NOP barrier still runs so
@@ -23,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "common/hf_limits.h"
 #include "control/hf_fanout.h"
 
 struct hf_svc {
@@ -38,6 +41,11 @@ struct hf_svc {
 	bool ready;
 	bool lagging; /* a ping is overdue: logged once, until it goes out */
 	uint64_t pings, send_errors;
+	/* control threads 1..N-1: each one's pass count (written by it), and
+	 * its value at the last ping */
+	const uint64_t *passes[HF_MAX_CTL_THREADS]; /* [t - 1], NULL: none */
+	uint64_t passes_seen[HF_MAX_CTL_THREADS];
+	bool threads_lagging;
 };
 
 /* From the environment ($NOTIFY_SOCKET, $WATCHDOG_USEC, $WATCHDOG_PID).

@@ -101,6 +101,20 @@ static void laggards(const struct hf_svc *s, uint64_t seq, char *buf, size_t siz
 			n += (size_t)snprintf(buf + n, size - n, " %u", w);
 }
 
+/* The control threads with no pass since the last ping, as " 1 3"; every
+ * one's count taken for the next. */
+static void stuck_threads(struct hf_svc *s, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (unsigned t = 1; t < HF_MAX_CTL_THREADS && s->passes[t - 1] != NULL; t++) {
+		uint64_t p = __atomic_load_n(s->passes[t - 1], __ATOMIC_RELAXED);
+		if (p == s->passes_seen[t - 1] && n + 12 < size)
+			n += (size_t)snprintf(buf + n, size - n, " %u", t);
+		s->passes_seen[t - 1] = p;
+	}
+}
+
 bool hf_svc_tick(struct hf_svc *s, uint64_t now_ms)
 {
 	char msg[160];
@@ -143,6 +157,20 @@ bool hf_svc_tick(struct hf_svc *s, uint64_t now_ms)
 			s->probe_seq = send_nop(s);
 		return false;
 	}
+	stuck_threads(s, msg, sizeof(msg));
+	if (msg[0] != '\0') {
+		if (!s->threads_lagging)
+			hf_log(HF_LOG_WARNING,
+			       "watchdog: control thread(s)%s not making progress: WATCHDOG=1 "
+			       "held back",
+			       msg);
+		s->threads_lagging = true;
+		s->next_ping = now_ms + s->ping_ms; /* each looked at over a whole period */
+		return false;
+	}
+	if (s->threads_lagging)
+		hf_log(HF_LOG_NOTICE, "watchdog: every control thread makes progress again");
+	s->threads_lagging = false;
 	hf_svc_notify(s, "WATCHDOG=1");
 	s->pings++;
 	if (s->lagging)

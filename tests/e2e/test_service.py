@@ -22,6 +22,9 @@ NOTIFY_SOCKET pointing at it and WATCHDOG_USEC=1000000 (a ping due every
   says so.
 - control_stall: the same with the control thread (the main lcore): no
   ping while it is stopped, pings again after.
+- ctl_thread_stall (a holdfast with `control-threads 2`): the same with
+  resolver thread 1 (hf-ctl-1), which sends no pings itself: thread 0
+  holds them back while it makes no pass, and the log names it.
 
 - reload_notify: SIGHUP under the notify protocol: "RELOADING=1" with
   MONOTONIC_USEC, then "READY=1" once every core applied the reload.
@@ -114,7 +117,7 @@ def case_watchdog():
     check_steady(3.0)
 
 
-def stall(comm, log_line):
+def stall(comm, log_line, back_line="holdfast: watchdog: every worker makes progress again"):
     tid = thread_of(RIG.proc.pid, comm) if comm else RIG.proc.pid
     comm = comm or "the control thread"
     receive(time.monotonic() + 0.6)  # drain
@@ -131,7 +134,7 @@ def stall(comm, log_line):
     if log_line:
         log = RIG.log_text()
         check(log_line in log, f"no {log_line!r} in the log")
-        check("holdfast: watchdog: every worker makes progress again" in log, "no recovery line in the log")
+        check(back_line in log, f"no {back_line!r} in the log")
     check_steady(3.0)
 
 
@@ -142,6 +145,11 @@ def case_worker_stall():
 
 def case_control_stall():
     stall(None, None)  # the main thread: the main lcore, the control loop
+
+
+def case_ctl_thread_stall():
+    stall("hf-ctl-1", "holdfast: watchdog: control thread(s) 1 not making progress: WATCHDOG=1 held back",
+          "holdfast: watchdog: every control thread makes progress again")
 
 
 def case_reload_notify():
@@ -252,7 +260,7 @@ def case_reload_forwarder():
     expect(r, NOERROR, "with the lab's forwarder back")
 
 
-def start_notify(rig):
+def start_notify(rig, knobs):
     """Start holdfast with NOTIFY_SOCKET and WATCHDOG_USEC; wait for READY=1
     and query at once."""
     if NOTIFY["sock"] is not None:
@@ -264,7 +272,7 @@ def start_notify(rig):
     NOTIFY.update(sock=s, path=path, got=[], answered=False, dig=None)
     rig.env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC=str(WD_USEC))
     try:
-        rig.start(wait=False)
+        rig.start(wait=False, **knobs)
     finally:
         rig.env = None
     t0 = time.monotonic()
@@ -288,15 +296,16 @@ def make_rig(holdfast, srcdir):
 
 
 def start(rig, label, knobs):
-    if label == "notify":
-        start_notify(rig)
+    if label.startswith("notify"):
+        start_notify(rig, knobs)
     else:
         rig.start(**knobs)
 
 
 PLAN = [("notify", {}, [case_ready, case_watchdog, case_worker_stall, case_control_stall, case_reload_notify]),
         ("reload", {}, [case_reload_changed, case_reload_restart_only, case_reload_broken, case_reload_sighup,
-                        case_reload_forwarder])]
+                        case_reload_forwarder]),
+        ("notify, control-threads 2", {"control-threads": "2"}, [case_ctl_thread_stall])]
 
 
 def main():
