@@ -241,6 +241,15 @@ dnsperf_measured() { # query file, output tag [profile: perf record too]
 			echo "# self, by object (libcrypto has no symbols)"
 			perf report -i "$run/$2.perf.data" --stdio --no-children --sort dso -g none \
 				--percent-limit 0.3 2>/dev/null | awk 'NF && !/^#/ && n++ < 20'
+			# what is neither the verifies nor the kernel: the user-space
+			# rest of a resolution, function by function
+			echo "# self, by function, outside libcrypto and the kernel (percent of all samples)"
+			perf report -i "$run/$2.perf.data" --stdio --no-children --sort dso,symbol -g none \
+				--percent-limit 0.1 2>/dev/null |
+				awk 'NF && !/^#/ && !/libcrypto|\[k\]/ && n++ < 50'
+			echo "# children (inclusive), holdfast's own functions"
+			perf report -i "$run/$2.perf.data" --stdio --children --sort dso,symbol -g none \
+				--percent-limit 0.3 2>/dev/null | awk 'NF && !/^#/ && / holdfast / && n++ < 60'
 		} >"$raw/${2%.p*}.profile.txt" || true
 	fi
 }
