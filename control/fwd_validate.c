@@ -13,6 +13,7 @@
  * each fetch it (the validator's key cache makes the second and later
  * resolutions free once one has finished).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,10 @@ static void count_verdict(struct hf_fwd *f, const struct hf_val_result *res)
 		f->st->val_ede[res->ede]++;
 }
 
-/* The verdict is in: FILL every worker and end the resolution. */
-static void deliver(struct hf_fwd *f, struct hf_fwd_query *q, const struct hf_val_result *res)
+/* The verdict is in: FILL every worker and end the resolution. parsed:
+ * f->vmsg already holds q->resp parsed (validate_step's). */
+static void deliver(struct hf_fwd *f, struct hf_fwd_query *q, const struct hf_val_result *res,
+		    bool parsed)
 {
 	struct hf_dns_msg *m = &f->vmsg;
 	struct hf_dns_answer_limits lim = {
@@ -90,7 +93,7 @@ static void deliver(struct hf_fwd *f, struct hf_fwd_query *q, const struct hf_va
 		hf_fwd_finish(f, q);
 		return;
 	}
-	if (hf_dns_msg_parse(q->resp, q->resp_len, m) != 0) {
+	if (!parsed && hf_dns_msg_parse(q->resp, q->resp_len, m) != 0) {
 		hf_fwd_fail(f, q, HF_EDE_OTHER, "malformed answer");
 		return;
 	}
@@ -131,21 +134,21 @@ static void deliver_indeterminate(struct hf_fwd *f, struct hf_fwd_query *q, uint
 	struct hf_val_result res = {.verdict = HF_SECURITY_INDETERMINATE, .ede = ede};
 	snprintf(res.text, sizeof(res.text), "%s", text);
 	res.ttl_cap = UINT32_MAX;
-	deliver(f, q, &res);
+	deliver(f, q, &res, false);
 }
 
 static void start_sub(struct hf_fwd *f, struct hf_fwd_query *q, const struct hf_val_need *need,
 		      uint64_t now);
 
 /* Validate q->resp against the key cache; finish, or fetch what it needs.
- * q may be gone afterwards. */
-static void validate_step(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now)
+ * parsed: f->vmsg holds it parsed already. q may be gone afterwards. */
+static void validate_step(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now, bool parsed)
 {
 	struct hf_val_result res;
 	struct hf_val_need need;
 	int rc;
 
-	if (hf_dns_msg_parse(q->resp, q->resp_len, &f->vmsg) != 0) {
+	if (!parsed && hf_dns_msg_parse(q->resp, q->resp_len, &f->vmsg) != 0) {
 		hf_fwd_fail(f, q, HF_EDE_OTHER, "malformed answer");
 		return;
 	}
@@ -153,7 +156,7 @@ static void validate_step(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now
 	rc = hf_val_validate(f->val, &f->vmsg, (uint64_t)time(NULL), &res, &need);
 	f->validating_internal = false;
 	if (rc == HF_VAL_DONE) {
-		deliver(f, q, &res);
+		deliver(f, q, &res, true);
 		return;
 	}
 	if (rc != HF_VAL_NEED) {
@@ -169,7 +172,20 @@ static void validate_step(struct hf_fwd *f, struct hf_fwd_query *q, uint64_t now
 	start_sub(f, q, &need, now);
 }
 
-/* Answer a resolution's answer: keep a copy and validate it. */
+/*
+ * f->msg, the upstream check's parse of an answer, as the parse of its
+ * copy at wire: a parse holds offsets into the message and one pointer to
+ * it, so the RRs parsed (and nothing past them) are copied and the pointer
+ * moved; the same bytes parse the same way.
+ */
+static void parse_moved(struct hf_dns_msg *to, const struct hf_dns_msg *from, const uint8_t *wire)
+{
+	memcpy(to, from, offsetof(struct hf_dns_msg, rr) + from->nrr * sizeof(from->rr[0]));
+	to->wire = wire;
+}
+
+/* Answer a resolution's answer (f->msg: its parse): keep a copy and
+ * validate it. */
 void hf_fwd_validate_start(struct hf_fwd *f, struct hf_fwd_query *q, const uint8_t *wire,
 			   size_t len, uint64_t now)
 {
@@ -180,9 +196,10 @@ void hf_fwd_validate_start(struct hf_fwd *f, struct hf_fwd_query *q, const uint8
 	}
 	memcpy(q->resp, wire, len); /* before close_io: wire may be q->rbuf */
 	q->resp_len = (uint32_t)len;
+	parse_moved(&f->vmsg, &f->msg, q->resp);
 	hf_fwd_close_io(f, q);
 	hf_timer_stop(f->loop, &q->timer); /* the sub-queries have the deadlines now */
-	validate_step(f, q, now);
+	validate_step(f, q, now, true);
 }
 
 static void start_sub(struct hf_fwd *f, struct hf_fwd_query *q, const struct hf_val_need *need,
@@ -228,7 +245,7 @@ void hf_fwd_sub_answered(struct hf_fwd *f, struct hf_fwd_query *sub, const struc
 		deliver_indeterminate(f, q, HF_EDE_DNSSEC_INDETERMINATE, what);
 		return;
 	}
-	validate_step(f, q, now);
+	validate_step(f, q, now, false); /* f->vmsg may be another's since */
 }
 
 /*

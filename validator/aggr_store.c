@@ -278,8 +278,18 @@ int val_aggr_put(struct val_aggr *a, const struct val_aggr_rec *h, const uint8_t
 	/* the one of the same key goes first, then the least recently used
 	 * when full, so a pool always has a slot for it */
 	old = t_floor(*root, data, h->zone_len, data + h->zone_len, h->owner_len);
-	if (old && key_cmp(data, h->zone_len, data + h->zone_len, h->owner_len, old) == 0)
+	if (old && key_cmp(data, h->zone_len, data + h->zone_len, h->owner_len, old) == 0) {
+		if (old->h.data_len == h->data_len && memcmp(old->data, data, h->data_len) == 0) {
+			/* the same record again (each answer the NSEC covers
+			 * brings it): only its times and its place in the LRU */
+			old->h = *h;
+			old->drop_at = drop_at;
+			lru_unlink(a, old);
+			lru_front(a, old);
+			return 0;
+		}
 		drop(a, old);
+	}
 	if (a->count >= a->cap && a->tail) {
 		drop(a, a->tail);
 		a->evictions++;

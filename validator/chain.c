@@ -118,22 +118,40 @@ int val_zone_keys(struct vc *c, const uint8_t *name, size_t len, struct val_entr
 struct sig_fail {
 	int rank; /* 0 none, 1 unsupported alg, 2 no key, 3 bad signature, 4 time */
 	uint16_t ede;
+	const struct val_rrset *set; /* the RRset the text names */
 	char text[HF_VAL_TEXT_MAX];
 };
 
+/* "<owner> <type>" of an RRset, for a text: only made on the way to a
+ * failure (a secure answer formats nothing). */
+static int set_what(const struct val_rrset *set, char *buf, size_t size)
+{
+	char on[64], tb[16];
+
+	val_name_str(set->owner, set->owner_len, on, sizeof(on));
+	val_type_str(set->type, tb, sizeof(tb));
+	return snprintf(buf, size, "%s %s", on, tb);
+}
+
+/* A failure of rank: kept, with its text (the RRset's owner and type, then
+ * fmt), when it beats the one so far. */
 static void fail(struct sig_fail *f, int rank, uint16_t ede, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static void fail(struct sig_fail *f, int rank, uint16_t ede, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	if (rank <= f->rank)
 		return;
 	f->rank = rank;
 	f->ede = ede;
+	n = set_what(f->set, f->text, sizeof(f->text));
+	if (n < 0 || (size_t)n >= sizeof(f->text))
+		return;
 	va_start(ap, fmt);
-	vsnprintf(f->text, sizeof(f->text), fmt, ap);
+	vsnprintf(f->text + n, sizeof(f->text) - (size_t)n, fmt, ap);
 	va_end(ap);
 }
 
@@ -149,12 +167,9 @@ int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zon
 {
 	struct hf_val *v = c->v;
 	const struct hf_dns_msg *m = c->m;
-	struct sig_fail f = {0, HF_EDE_RRSIGS_MISSING, ""};
-	char on[64], tb[16];
+	struct sig_fail f = {0, HF_EDE_RRSIGS_MISSING, set, ""};
 	unsigned tries = 0;
 
-	val_name_str(set->owner, set->owner_len, on, sizeof(on));
-	val_type_str(set->type, tb, sizeof(tb));
 	for (int16_t j = set->sig_head; j >= 0; j = c->s->next[j]) {
 		const struct hf_dns_rr *rr = &m->rr[j];
 		const uint8_t *rd = m->wire + rr->rdata_off;
@@ -176,13 +191,13 @@ int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zon
 		sig = m->wire + pos;
 		sig_len = rr->rdata_off + rr->rdlen - pos;
 		if (labels > set->labels) {
-			fail(&f, 3, HF_EDE_DNSSEC_BOGUS, "%s %s %u: RRSIG labels %u > owner's", on,
-			     tb, tag, labels);
+			fail(&f, 3, HF_EDE_DNSSEC_BOGUS, " %u: RRSIG labels %u > owner's", tag,
+			     labels);
 			continue;
 		}
 		if (!hf_val_alg_supported(alg)) {
-			fail(&f, 1, HF_EDE_UNSUPPORTED_DNSKEY_ALG,
-			     "%s %s %u: algorithm %u unsupported", on, tb, tag, alg);
+			fail(&f, 1, HF_EDE_UNSUPPORTED_DNSKEY_ALG, " %u: algorithm %u unsupported",
+			     tag, alg);
 			continue;
 		}
 		for (unsigned k = 0; k < nkeys; k++) {
@@ -191,8 +206,7 @@ int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zon
 				continue;
 			matched = true;
 			if (tries >= VAL_SIG_TRIES || c->verifies >= v->conf.max_verifies) {
-				fail(&f, 3, HF_EDE_DNSSEC_BOGUS,
-				     "%s %s: too many signatures to check", on, tb);
+				fail(&f, 3, HF_EDE_DNSSEC_BOGUS, ": too many signatures to check");
 				break;
 			}
 			tries++;
@@ -200,8 +214,8 @@ int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zon
 				dlen = val_signed_data(m, c->s, set, (uint16_t)j, v->sbuf, VAL_SBUF,
 						       v->cbuf, VAL_CBUF);
 				if (dlen < 0) {
-					fail(&f, 3, HF_EDE_DNSSEC_BOGUS,
-					     "%s %s %u: malformed RRset", on, tb, tag);
+					fail(&f, 3, HF_EDE_DNSSEC_BOGUS, " %u: malformed RRset",
+					     tag);
 					break;
 				}
 			}
@@ -213,29 +227,26 @@ int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zon
 					sig, sig_len);
 			if (ok != 1) {
 				fail(&f, 3, HF_EDE_DNSSEC_BOGUS,
-				     "%s %s %u alg %u: signature does not verify", on, tb, tag,
-				     alg);
+				     " %u alg %u: signature does not verify", tag, alg);
 				continue;
 			}
 			if (val_serial_lt(exp, inc)) {
 				fail(&f, 3, HF_EDE_DNSSEC_BOGUS,
-				     "%s %s %u alg %u: expiration before inception", on, tb, tag,
-				     alg);
+				     " %u alg %u: expiration before inception", tag, alg);
 				continue;
 			}
 			if (val_serial_lt(c->now32 + v->conf.clock_skew, inc)) {
 				char ts[32];
 				time_str(inc, c->now, ts, sizeof(ts));
 				fail(&f, 4, HF_EDE_SIGNATURE_NOT_YET_VALID,
-				     "%s %s %u alg %u: signature not valid before %s", on, tb, tag,
-				     alg, ts);
+				     " %u alg %u: signature not valid before %s", tag, alg, ts);
 				continue;
 			}
 			if (val_serial_lt(exp, c->now32 - v->conf.clock_skew)) {
 				char ts[32];
 				time_str(exp, c->now, ts, sizeof(ts));
 				fail(&f, 4, HF_EDE_SIGNATURE_EXPIRED,
-				     "%s %s %u alg %u: signature expired %s", on, tb, tag, alg, ts);
+				     " %u alg %u: signature expired %s", tag, alg, ts);
 				continue;
 			}
 			{
@@ -255,17 +266,18 @@ int val_verify_set(struct vc *c, const struct val_rrset *set, const uint8_t *zon
 		if (!matched) {
 			char zn[64];
 			val_name_str(zone, zone_len, zn, sizeof(zn));
-			fail(&f, 2, HF_EDE_DNSKEY_MISSING, "%s %s: no DNSKEY %u alg %u in %s", on,
-			     tb, tag, alg, zn);
+			fail(&f, 2, HF_EDE_DNSKEY_MISSING, ": no DNSKEY %u alg %u in %s", tag, alg,
+			     zn);
 		}
 		if (tries >= VAL_SIG_TRIES || c->verifies >= v->conf.max_verifies)
 			break;
 	}
 	if (f.rank == 0) {
-		char zn[64];
+		char zn[64], what[96];
 		val_name_str(zone, zone_len, zn, sizeof(zn));
-		return val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s %s: no RRSIG by %s", on,
-				   tb, zn);
+		set_what(set, what, sizeof(what));
+		return val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING, "%s: no RRSIG by %s", what,
+				   zn);
 	}
 	return val_verdict(c, R_BOGUS, f.ede, "%s", f.text);
 }

@@ -367,7 +367,6 @@ int val_wildcard_proof(struct vc *c, const struct val_rrset *set, unsigned sig_l
 
 	if (r != R_SECURE)
 		return r;
-	val_name_str(set->owner, set->owner_len, on, sizeof(on));
 	if (c->nnsec > 0) {
 		const struct nsec_view *cov = nsec_covering(c, set->owner, set->owner_len);
 		if (cov &&
@@ -380,10 +379,12 @@ int val_wildcard_proof(struct vc *c, const struct val_rrset *set, unsigned sig_l
 		uint8_t h[20];
 		size_t off = val_name_suffix(set->owner, set->owner_len, sig_labels + 1);
 		const struct nsec3_view *cov;
-		if (c->nsec3[0].iter > c->v->conf.nsec3_max_iterations)
+		if (c->nsec3[0].iter > c->v->conf.nsec3_max_iterations) {
+			val_name_str(set->owner, set->owner_len, on, sizeof(on));
 			return val_verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_NSEC3_ITER,
 					   "%s: NSEC3 iterations %u > %u", on, c->nsec3[0].iter,
 					   c->v->conf.nsec3_max_iterations);
+		}
 		if (n3_hash(c, set->owner + off, set->owner_len - off, h) == 0 &&
 		    (cov = n3_cover(c, h)) != NULL) {
 			if (cov->flags & 1)
@@ -391,6 +392,7 @@ int val_wildcard_proof(struct vc *c, const struct val_rrset *set, unsigned sig_l
 			return R_SECURE;
 		}
 	}
+	val_name_str(set->owner, set->owner_len, on, sizeof(on));
 	return val_verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING,
 			   "%s: wildcard answer without proof the name does not exist", on);
 }

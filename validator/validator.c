@@ -63,9 +63,10 @@ static int check_rrset(struct vc *c, const struct val_rrset *set)
 	char on[64], tb[16], what[96];
 	int r;
 
-	val_name_str(set->owner, set->owner_len, on, sizeof(on));
-	val_type_str(set->type, tb, sizeof(tb));
+	/* the texts only on the way to a verdict that is not secure */
 	if (set->nsig == 0 || !val_set_signer(c, set, signer, &slen)) {
+		val_name_str(set->owner, set->owner_len, on, sizeof(on));
+		val_type_str(set->type, tb, sizeof(tb));
 		snprintf(what, sizeof(what), "%s %s", on, tb);
 		return check_unsigned(c, set->owner, set->owner_len, set->type, what);
 	}
@@ -74,6 +75,8 @@ static int check_rrset(struct vc *c, const struct val_rrset *set)
 		return r;
 	if (!hf_dns_name_equal(z->name, z->name_len, signer, slen)) {
 		char sn[64];
+		val_name_str(set->owner, set->owner_len, on, sizeof(on));
+		val_type_str(set->type, tb, sizeof(tb));
 		val_name_str(signer, slen, sn, sizeof(sn));
 		return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
 				   "%s %s: signer %s is not a zone", on, tb, sn);
@@ -104,6 +107,29 @@ static int denied(struct vc *c, const struct val_entry *z, const struct val_rrse
 	return R_SECURE;
 }
 
+/* The denial being checked, and its "<name> <type> NXDOMAIN|NODATA" for
+ * the texts, made on first use (a secure denial formats nothing). */
+struct denial {
+	const uint8_t *sname;
+	size_t slen;
+	uint16_t qtype;
+	bool nx;
+	char what[96];
+};
+
+static const char *denial_what(struct denial *d)
+{
+	char on[64], tb[16];
+
+	if (d->what[0] == 0) {
+		val_name_str(d->sname, d->slen, on, sizeof(on));
+		val_type_str(d->qtype, tb, sizeof(tb));
+		snprintf(d->what, sizeof(d->what), "%s %s %s", on, tb,
+			 d->nx ? "NXDOMAIN" : "NODATA");
+	}
+	return d->what;
+}
+
 /* NXDOMAIN (nx) or NODATA for (sname, qtype). */
 static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype, bool nx)
 {
@@ -112,28 +138,25 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 	const struct val_rrset *soa = find_soa(c, sname, slen);
 	struct val_entry *z;
 	struct proof p;
-	char on[64], tb[16], what[96];
+	struct denial d = {sname, slen, qtype, nx, ""};
 	int r;
 
-	val_name_str(sname, slen, on, sizeof(on));
-	val_type_str(qtype, tb, sizeof(tb));
-	snprintf(what, sizeof(what), "%s %s %s", on, tb, nx ? "NXDOMAIN" : "NODATA");
 	if (!val_deny_signer(c, sname, slen, qtype == HF_TYPE_DS, zone, &zlen)) {
 		/* nothing signed: fine in an insecure zone, else RRSIGs missing */
 		if (soa && (qtype != HF_TYPE_DS || soa->owner_len < slen))
-			return check_unsigned(c, soa->owner, soa->owner_len, 0, what);
-		return check_unsigned(c, sname, slen, qtype, what);
+			return check_unsigned(c, soa->owner, soa->owner_len, 0, denial_what(&d));
+		return check_unsigned(c, sname, slen, qtype, denial_what(&d));
 	}
 	r = val_zone_keys(c, zone, zlen, &z);
 	if (r != R_SECURE)
 		return r;
 	if (!hf_dns_name_equal(z->name, z->name_len, zone, zlen))
 		return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS, "%s: signer is not a zone",
-				   what);
+				   denial_what(&d));
 	if (soa) {
 		if (soa->nsig == 0)
 			return val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
-					   "%s: SOA without RRSIG", what);
+					   "%s: SOA without RRSIG", denial_what(&d));
 		r = val_verify_set(c, soa, z->name, z->name_len, z->u.keys, z->n, NULL);
 		if (r != R_SECURE)
 			return r;
@@ -144,16 +167,16 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 	if (c->nnsec == 0 && c->nnsec3 == 0) {
 		if (c->nsec_unsigned)
 			return val_verdict(c, R_BOGUS, HF_EDE_RRSIGS_MISSING,
-					   "%s: NSEC without RRSIG", what);
+					   "%s: NSEC without RRSIG", denial_what(&d));
 		return val_verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s: no NSEC/NSEC3 proof",
-				   what);
+				   denial_what(&d));
 	}
 	val_prove(c, sname, slen, qtype, z, &p);
 	switch (p.kind) {
 	case PR_ITER:
 		return val_verdict(c, R_INSECURE, HF_EDE_UNSUPPORTED_NSEC3_ITER,
-				   "%s: NSEC3 iterations %u > %u", what, c->nsec3[0].iter,
-				   c->v->conf.nsec3_max_iterations);
+				   "%s: NSEC3 iterations %u > %u", denial_what(&d),
+				   c->nsec3[0].iter, c->v->conf.nsec3_max_iterations);
 	case PR_OPTOUT:
 		/* RFC 5155 9.2: opt-out leaves room for an unsigned delegation */
 		return val_verdict(c, R_INSECURE, HF_EDE_NONE, NULL);
@@ -164,16 +187,17 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 	case PR_MATCH:
 		if (nx)
 			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-					   "%s: NSEC says the name exists", what);
+					   "%s: NSEC says the name exists", denial_what(&d));
 		if (p.has_type || p.has_cname)
 			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-					   "%s: NSEC says the type exists", what);
+					   "%s: NSEC says the type exists", denial_what(&d));
 		if (qtype != HF_TYPE_DS && p.has_ns && !p.has_soa)
 			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-					   "%s: NSEC from the parent side of a delegation", what);
+					   "%s: NSEC from the parent side of a delegation",
+					   denial_what(&d));
 		if (qtype == HF_TYPE_DS && p.has_soa && val_name_labels(sname, slen) > 0)
 			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-					   "%s: DS denial from the child zone", what);
+					   "%s: DS denial from the child zone", denial_what(&d));
 		return denied(c, z, soa);
 	case PR_ENT:
 	case PR_WILD_NODATA:
@@ -182,11 +206,12 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 		break;
 	case PR_WILD_EXISTS:
 		return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
-				   "%s: a wildcard should have answered", what);
+				   "%s: a wildcard should have answered", denial_what(&d));
 	default:
 		break;
 	}
-	return val_verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s: NSEC/NSEC3 do not prove it", what);
+	return val_verdict(c, R_BOGUS, HF_EDE_NSEC_MISSING, "%s: NSEC/NSEC3 do not prove it",
+			   denial_what(&d));
 }
 
 /* target of the first RR (CNAME) of set */

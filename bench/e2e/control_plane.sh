@@ -18,8 +18,10 @@
 #            docs/bench.md, "Control threads")
 #            --profile (one more "holdfast cold" pass per workload, not in
 #            the medians, with perf record of the control thread's call
-#            graphs: <workload>.profile.txt, perf report's top entries,
-#            beside the results)
+#            graphs at 4999 Hz: <workload>.profile.txt, beside the
+#            results: the top entries inclusive, each object's share, the
+#            functions outside libcrypto and the kernel, holdfast's own
+#            functions inclusive)
 #   environment: HF_CPB_TAG (lab tag, default cpb), HF_CPB_UPSTREAM_ADDR
 #            (the lab's loopback base address, default 127.70.254.53; the
 #            signed world takes 127.71-75.254.53)
@@ -220,7 +222,7 @@ dnsperf_measured() { # query file, output tag [profile: perf record too]
 	perf stat -x, -o "$raw/$2.syscalls" -e "$ev" -t "$pid" 2>"$raw/$2.perf.err" &
 	pp=$!
 	if [ "${3:-}" = profile ]; then
-		perf record --call-graph dwarf,16384 -F 999 -t "$pid" -o "$run/$2.perf.data" 2>>"$raw/$2.perf.err" &
+		perf record --call-graph dwarf,16384 -F 4999 -t "$pid" -o "$run/$2.perf.data" 2>>"$raw/$2.perf.err" &
 		pr=$!
 	fi
 	sleep 0.2 # perf attached
@@ -234,13 +236,22 @@ dnsperf_measured() { # query file, output tag [profile: perf record too]
 		# flat lists: what each function and what it calls took (children),
 		# then each function's own time (self); awk, not head: no SIGPIPE
 		{
-			echo "# perf record --call-graph dwarf -F 999 of the control thread over $2"
+			echo "# perf record --call-graph dwarf -F 4999 of the control thread over $2"
 			echo "# children (inclusive), by named symbol"
 			perf report -i "$run/$2.perf.data" --stdio --children --sort symbol -g none \
 				--percent-limit 1 2>/dev/null | awk 'NF && !/^#/ && !/\] 0x/ && n++ < 60'
 			echo "# self, by object (libcrypto has no symbols)"
 			perf report -i "$run/$2.perf.data" --stdio --no-children --sort dso -g none \
 				--percent-limit 0.3 2>/dev/null | awk 'NF && !/^#/ && n++ < 20'
+			# what is neither the verifies nor the kernel: the user-space
+			# rest of a resolution, function by function
+			echo "# self, by function, outside libcrypto and the kernel (percent of all samples)"
+			perf report -i "$run/$2.perf.data" --stdio --no-children --sort dso,symbol -g none \
+				--percent-limit 0.1 2>/dev/null |
+				awk 'NF && !/^#/ && !/libcrypto|\[k\]/ && n++ < 50'
+			echo "# children (inclusive), holdfast's own functions"
+			perf report -i "$run/$2.perf.data" --stdio --children --sort dso,symbol -g none \
+				--percent-limit 0.3 2>/dev/null | awk 'NF && !/^#/ && / holdfast / && n++ < 60'
 		} >"$raw/${2%.p*}.profile.txt" || true
 	fi
 }

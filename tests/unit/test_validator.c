@@ -1487,10 +1487,21 @@ static struct hf_val *val_www_nodata(struct mb *b)
 	return v;
 }
 
-static void test_aggr_nsec(void)
+/* A secure NXDOMAIN for nx.test.: the SOA, mm.test. -> www.test. and
+ * test. -> a.test. */
+static void mb_nx_two_nsecs(struct mb *b)
 {
 	static const uint16_t apex[] = {HF_TYPE_NS,   HF_TYPE_SOA,    HF_TYPE_RRSIG,
 					HF_TYPE_NSEC, HF_TYPE_DNSKEY, 0};
+
+	mb_init(b, "nx.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
+	add_soa(b, &z_test, NULL);
+	add_nsec(b, &z_test, "mm.test.", "www.test.", t_a_nsec_rrsig, NULL);
+	add_nsec(b, &z_test, "test.", "a.test.", apex, NULL);
+}
+
+static void test_aggr_nsec(void)
+{
 	static const uint16_t deleg[] = {HF_TYPE_NS, HF_TYPE_RRSIG, HF_TYPE_NSEC, 0};
 	struct hf_val *v;
 	struct hf_val_result res;
@@ -1506,10 +1517,7 @@ static void test_aggr_nsec(void)
 	/* nothing kept yet */
 	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW, out, sizeof(out)), 0);
 	/* a secure NXDOMAIN: mm.test. -> www.test. and test. -> a.test. kept */
-	mb_init(&b, "nx.test.", HF_TYPE_A, HF_RCODE_NXDOMAIN);
-	add_soa(&b, &z_test, NULL);
-	add_nsec(&b, &z_test, "mm.test.", "www.test.", t_a_nsec_rrsig, NULL);
-	add_nsec(&b, &z_test, "test.", "a.test.", apex, NULL);
+	mb_nx_two_nsecs(&b);
 	CHECK_EQ(drive(v, &b, NOW, &res), 0);
 	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
 	hf_val_get_stats(v, &st);
@@ -1805,6 +1813,39 @@ static void test_aggr_core(void)
 	CHECK_EQ(drive(v, &b, NOW, &res), 0);
 	CHECK_EQ(nkept, 2);
 	CHECK(nkept == 2 && kept[0].is3 && kept[1].is3);
+	hf_val_destroy(v);
+}
+
+/* The same NXDOMAIN again 200 s later: its NSECs, byte for byte the ones
+ * kept, are refreshed in place (aggr_store.c): no more entries, none
+ * evicted, and they now live to NOW + 500 (TTL 300 from the second answer). */
+static void test_aggr_refresh(void)
+{
+	struct hf_val *v;
+	struct hf_val_result res;
+	struct hf_val_stats st;
+	struct hf_dns_msg m;
+	struct mb b;
+	uint8_t out[4096];
+	int n;
+
+	canned_reset();
+	v = new_val();
+	mb_nx_two_nsecs(&b);
+	CHECK_EQ(drive(v, &b, NOW, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+	CHECK_EQ(drive(v, &b, NOW + 200, &res), 0);
+	CHECK_EQ(res.verdict, HF_SECURITY_SECURE);
+	hf_val_get_stats(v, &st);
+	CHECK_EQ(st.aggr_entries, 2);
+	CHECK_EQ(st.aggr_evictions, 0);
+	/* past the first answer's NOW + 300: still there, 100 s left */
+	n = synth(v, "ny.test.", HF_TYPE_A, NOW + 400, out, sizeof(out));
+	CHECK(n > 0 && hf_dns_msg_parse(out, (size_t)n, &m) == 0);
+	CHECK_EQ(m.nrr, 6);
+	for (unsigned i = 0; n > 0 && i < m.nrr; i++)
+		CHECK_EQ(m.rr[i].ttl, 100);
+	CHECK_EQ(synth(v, "ny.test.", HF_TYPE_A, NOW + 500, out, sizeof(out)), 0);
 	hf_val_destroy(v);
 }
 
@@ -2198,6 +2239,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_nsec3_denial),
 		TEST_CASE(test_cname_chain_and_nta),
 		TEST_CASE(test_aggr_nsec),
+		TEST_CASE(test_aggr_refresh),
 		TEST_CASE(test_aggr_kept_only_secure),
 		TEST_CASE(test_aggr_nsec3),
 		TEST_CASE(test_aggr_core),
