@@ -152,7 +152,7 @@ struct hf_fwd {
 	struct hf_rand rnd;
 	struct hf_fwd_pool pool; /* UDP sockets (fwd_sock.c) */
 	struct hf_dns_msg msg;
-	struct hf_dns_msg vmsg; /* the answer being validated, parsed again */
+	struct hf_dns_msg vmsg; /* the answer being validated: the upstream check's parse, moved */
 	uint8_t rxbuf[65536];
 	uint8_t ansbuf[HF_FWD_ANS_MAX];
 	uint8_t synthbuf[8192]; /* a response hf_val_synth() wrote */
