@@ -700,7 +700,8 @@ static void conn_read(struct hf_transport *t, uint32_t i)
 bad:
 	if (rc == HF_STREAM_BAD)
 		t->w.ctr->conn_malformed++;
-	/* what was answered before the bad message still goes out */
+	/* what came before the bad message is answered and still goes out */
+	batch_run(t);
 	conn_flush(t, i);
 	if (c->state != C_FREE)
 		conn_close(t, i);

@@ -22,7 +22,8 @@ and TLS/853 on the transport thread. The cases:
 - bad_framing: a length of 0, a message with QR=1, a message declared
   longer than sent and then a half-close, and garbage after a TLS
   handshake: each connection is closed, its counter moves by one, and a
-  new connection is answered; a TLS client that closes without
+  new connection is answered; two queries and a length of 0 in one write
+  get both answers before the close; a TLS client that closes without
   close_notify counts as closed by the client, not as malformed.
 - tls_kdig: kdig +tls gets the answer; TLS 1.2 and 1.3 both handshake with
   ALPN "dot"; a second connection resumes the first one's session (1.2
@@ -347,6 +348,19 @@ def case_bad_framing():
     t5 = tr(rig)
     d = (t5["closed_by_client"] - t4["closed_by_client"], t5["closed_malformed"] - t4["closed_malformed"])
     check(d == (1, 0), f"TLS close without close_notify: closed_by_client +{d[0]}, closed_malformed +{d[1]}")
+    # two queries and a length 0 in one write: both answered, then the close
+    s = connect(rig)
+    try:
+        wires = [build_query("www.test"), build_query("www.test", T_AAAA)]
+        s.sendall(b"".join(struct.pack("!H", len(w)) + w for w in wires) + b"\x00\x00")
+        got = sorted(Response(recv_msg(s)).id for _ in wires)
+        check(got == sorted(int.from_bytes(w[:2], "big") for w in wires), f"answers before the bad frame: {got}")
+        closed_within(s, 3)
+    finally:
+        s.close()
+    t6 = tr(rig)
+    check(t6["closed_malformed"] - t5["closed_malformed"] == 1, "queries then length 0: closed_malformed moved by "
+          f"{t6['closed_malformed'] - t5['closed_malformed']}")
     s = connect(rig)
     try:
         r = ask(s, "www.test")
