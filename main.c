@@ -218,6 +218,7 @@ static void dp_conf_from(const struct hf_config *cfg, struct hf_dp_conf *dp)
 	dp->burst = (uint16_t)(cfg->burst ? HF_MIN(cfg->burst, HF_BURST_MAX) : 32);
 	dp->idle_sleep_us = cfg->idle_sleep_us;
 	dp->idle_polls = cfg->idle_polls;
+	dp->idle_sleep_max_us = cfg->idle_sleep_max_us;
 	dp->waiters = cfg->waiters;
 	memcpy(dp->rss_key, cfg->rss_key.key, cfg->rss_key.len);
 	dp->rss_key_len = cfg->rss_key.len;

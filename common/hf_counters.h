@@ -69,6 +69,8 @@
 	  "Frames for the service addresses handed to the kernel (exception-interface).")        \
 	X(exc_from_kernel, HF_CG_NONE, "exception_from_kernel",                                  \
 	  "Frames from the kernel sent out of the port (exception-interface).")                  \
+	X(idle_sleeps, HF_CG_NONE, "idle_sleeps",                                                \
+	  "Times the core slept on an idle port (idle-sleep, backing off to idle-sleep-max).")   \
 	X(drop_not_ip, HF_CG_DROPS, "not_ip", "Frames neither IPv4, IPv6 nor ARP.")              \
 	X(drop_not_ours, HF_CG_DROPS, "not_ours",                                                \
 	  "Packets not UDP to port 53 of a service address.")                                    \

@@ -108,6 +108,9 @@ static const struct key_def keys[] = {
 	 "worker sleep after idle-polls empty polls, microseconds (0 = busy poll)"},
 	{"idle-polls", K_INT32, OFF(idle_polls), 1, 1000000,
 	 "empty polls in a row before a worker sleeps idle-sleep (then every 24 more)"},
+	{"idle-sleep-max", K_US32, OFF(idle_sleep_max_us), 0, 100000,
+	 "an idle worker's sleeps double from idle-sleep up to this, microseconds (at most "
+	 "idle-sleep: no back-off)"},
 	{"burst", K_INT32, OFF(burst), 1, 64, "RX burst size"},
 	{"control-socket", K_PATH, OFF(control_socket), 0, 107,
 	 "management socket path (\"\" = none)"},
@@ -210,6 +213,7 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->control_threads = 1;
 	cfg->idle_sleep_us = 0;
 	cfg->idle_polls = 1024;
+	cfg->idle_sleep_max_us = 1000;
 	cfg->log_level = HF_LOG_INFO;
 	cfg->burst = 32;
 	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",

@@ -77,6 +77,7 @@ struct hf_config {
 	uint32_t idle_sleep_us;	       /* idle-sleep: worker sleeps this long after idle-polls empty
 					  polls (default 0) */
 	uint32_t idle_polls;	       /* idle-polls: default 1024 */
+	uint32_t idle_sleep_max_us;    /* idle-sleep-max: the back-off's bound (default 1000) */
 	uint32_t burst;		       /* burst: RX burst size, default 32, max 64 */
 	char control_socket[108];      /* control-socket: default /run/holdfast/control.sock */
 	bool dnssec;		       /* dnssec: yes|no, validate answers (default yes) */

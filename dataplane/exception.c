@@ -275,7 +275,7 @@ void hf_exc_to_kernel(struct rte_ring *r, struct hf_counters *ctr, struct rte_mb
 	ctr->exc_to_kernel++;
 }
 
-void hf_exc_worker_drain(struct hf_worker *w)
+unsigned hf_exc_worker_drain(struct hf_worker *w)
 {
 	struct rte_mbuf *m[HF_BURST_MAX];
 	unsigned n = rte_ring_sc_dequeue_burst(w->exc_from, (void **)m, HF_BURST_MAX, NULL);
@@ -290,6 +290,7 @@ void hf_exc_worker_drain(struct hf_worker *w)
 		q->pkts[q->n++] = m[i];
 		w->ctr->exc_from_kernel++;
 	}
+	return n;
 }
 
 void hf_exc_attach(struct hf_exc *x, struct hf_worker *w)

@@ -37,8 +37,9 @@ struct hf_dp_conf {
 	uint16_t edns_buffer_size; /* largest UDP answer we send, and what our OPT says */
 	uint16_t burst;
 	uint32_t idle_sleep_us;
-	uint32_t idle_polls; /* empty polls before the first sleep (0: 1024) */
-	uint32_t nb_queues;  /* queue pairs per port = workers */
+	uint32_t idle_polls;	    /* empty polls before the first sleep (0: 1024) */
+	uint32_t idle_sleep_max_us; /* the sleeps double up to this (hf_idle.h) */
+	uint32_t nb_queues;	    /* queue pairs per port = workers */
 	/* rss-key: the Toeplitz key of the ports' RSS, rss_key_len 0 = each
 	 * PMD's own (hf_port_rss_conf) */
 	uint8_t rss_key[HF_RSS_KEY_MAX];
@@ -200,7 +201,9 @@ int hf_worker_aggr_init(struct hf_worker *w, uint32_t slots);
 int hf_worker_main(void *arg);
 
 /* One round of the lcore loop: clock, control messages, one RX burst per
- * port, the 1 ms timer (waiter deadlines, stats), TX. Returns packets received. */
+ * port, the 1 ms timer (waiter deadlines, stats), TX. Returns packets
+ * received and frames from the kernel taken (exception-interface): work
+ * that keeps an idle worker from backing off (hf_idle.h). */
 unsigned hf_worker_poll_once(struct hf_worker *w);
 /* Process one received burst at time w->now_ms; answers go to w->tx[]. */
 void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n);

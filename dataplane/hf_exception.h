@@ -60,7 +60,7 @@ const struct hf_exc_counters *hf_exc_counters(const struct hf_exc *x);
 void hf_exc_to_kernel(struct rte_ring *r, struct hf_counters *ctr, struct rte_mbuf *m);
 
 /* Worker: frames from the kernel into w->tx[] (hf_worker_poll_once, before
- * hf_worker_flush). */
-void hf_exc_worker_drain(struct hf_worker *w);
+ * hf_worker_flush); how many it took. */
+unsigned hf_exc_worker_drain(struct hf_worker *w);
 
 #endif

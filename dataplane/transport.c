@@ -52,6 +52,7 @@
 #define MAX_LISTENERS (2 * 2 * HF_MAX_SERVICE_ADDRS)
 #define LISTENER_BIT  (1ull << 40) /* epoll data: a listener, else a connection */
 #define OPT_KEEPALIVE 11	   /* EDNS TCP keepalive (RFC 7828) */
+#define BATCH	      32	   /* queries looked up in one bulk lookup */
 
 enum conn_state { C_FREE = 0, C_HANDSHAKE, C_OPEN };
 
@@ -94,6 +95,17 @@ struct parked {
 	uint8_t msg[HF_DNS_HDR_LEN + HF_DNS_NAME_MAX + 4];
 };
 
+/* A query of this readiness cycle waiting for the bulk lookup (batch_run):
+ * its header and question, as a parked one keeps them. It counts in its
+ * connection's pending until then. */
+struct batched {
+	uint32_t conn, gen, hash;
+	bool keepalive;
+	struct hf_query q;
+	struct hf_cache_key key;
+	uint8_t msg[HF_DNS_HDR_LEN + HF_DNS_NAME_MAX + 4];
+};
+
 struct listener {
 	int fd;
 	bool tls;
@@ -112,6 +124,8 @@ struct hf_transport {
 	struct rte_hash *clients; /* struct client_key -> connections open */
 	struct parked *parked;
 	uint32_t nparked, parked_free;
+	struct batched *batch; /* [BATCH] */
+	uint32_t nbatch;
 	SSL_CTX *tls;
 	SSL_CTX *tls_next; /* from hf_transport_tls_reload (atomic exchange) */
 	uint8_t *rbuf;
@@ -359,14 +373,13 @@ static void transport_wake(void *arg, void *cookie, struct hf_cache_entry *e,
 }
 
 /* What the UDP path does for a parsed query (hf_act_on), with the answer
- * written to the connection, or the query parked for it. */
-static void query(struct hf_transport *t, uint32_t i, const uint8_t *msg, uint16_t len,
-		  const struct hf_query *q, const struct hf_cache_key *key)
+ * written to the connection, or the query parked for it; e is what the
+ * lookup found (NULL: nothing). */
+static void query_found(struct hf_transport *t, uint32_t i, const uint8_t *msg,
+			const struct hf_query *q, const struct hf_cache_key *key, uint32_t hash,
+			bool ka, struct hf_cache_entry *e)
 {
 	struct hf_worker *w = &t->w;
-	uint32_t hash = hf_cache_key_hash(key);
-	bool ka = opt_has(msg, len, q, OPT_KEEPALIVE);
-	struct hf_cache_entry *e = hf_cache_lookup(w->cache, key, hash);
 	struct parked *p = t->parked_free != NONE ? &t->parked[t->parked_free] : NULL;
 	int how;
 
@@ -408,6 +421,68 @@ static void query(struct hf_transport *t, uint32_t i, const uint8_t *msg, uint16
 		memcpy(p->msg, msg, q->question_end);
 		t->conns[i].pending++;
 	}
+}
+
+/* The queries of this readiness cycle (all connections'), in one bulk
+ * lookup: the buckets and entries of all of them loaded at once, as a
+ * worker does for a burst, then each answered or parked. */
+static void batch_run(struct hf_transport *t)
+{
+	const struct hf_cache_key *keys[BATCH];
+	struct hf_cache_entry *found[BATCH];
+	uint32_t hashes[BATCH], n = t->nbatch;
+	bool changed = false;
+
+	if (n == 0)
+		return;
+	for (uint32_t k = 0; k < n; k++) {
+		keys[k] = &t->batch[k].key;
+		hashes[k] = t->batch[k].hash;
+	}
+	hf_cache_lookup_bulk(t->w.cache, keys, hashes, n, found);
+	t->nbatch = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct batched *b = &t->batch[k];
+		struct conn *c = &t->conns[b->conn];
+		struct hf_cache_entry *e = found[k];
+		if (c->gen != b->gen || c->state != C_OPEN)
+			continue; /* closed meanwhile (what came after it was bad) */
+		c->pending--;
+		/* a miss adds an entry, which may evict one found for a later
+		 * query or be the one a later query of the same key wants:
+		 * after a miss, the rest look up again */
+		if (changed)
+			e = hf_cache_lookup(t->w.cache, &b->key, b->hash);
+		changed |= e == NULL;
+		query_found(t, b->conn, b->msg, &b->q, &b->key, b->hash, b->keepalive, e);
+	}
+}
+
+/* A query: into this cycle's batch, or at once when it carries a cookie
+ * (its answer needs the whole message) or the batch is full. */
+static void query(struct hf_transport *t, uint32_t i, const uint8_t *msg, uint16_t len,
+		  const struct hf_query *q, const struct hf_cache_key *key)
+{
+	uint32_t hash = hf_cache_key_hash(key);
+	bool ka = opt_has(msg, len, q, OPT_KEEPALIVE);
+	struct batched *b;
+
+	if (HF_UNLIKELY(q->cookie_off != 0) && t->w.cookie.on) {
+		query_found(t, i, msg, q, key, hash, ka, hf_cache_lookup(t->w.cache, key, hash));
+		return;
+	}
+	if (t->nbatch == BATCH)
+		batch_run(t);
+	b = &t->batch[t->nbatch++];
+	b->conn = i;
+	b->gen = t->conns[i].gen;
+	b->hash = hash;
+	b->keepalive = ka;
+	b->q = *q;
+	memcpy(&b->key, key, HF_CACHE_KEY_HDR + key->name_len);
+	memcpy(b->msg, msg, q->question_end);
+	hf_cache_prefetch(t->w.cache, hash);
+	t->conns[i].pending++; /* held until batch_run */
 }
 
 /* Enough waiting or unsent: the connection is read no further for now. */
@@ -625,7 +700,8 @@ static void conn_read(struct hf_transport *t, uint32_t i)
 bad:
 	if (rc == HF_STREAM_BAD)
 		t->w.ctr->conn_malformed++;
-	/* what was answered before the bad message still goes out */
+	/* what came before the bad message is answered and still goes out */
+	batch_run(t);
 	conn_flush(t, i);
 	if (c->state != C_FREE)
 		conn_close(t, i);
@@ -685,7 +761,10 @@ static void conn_event(struct hf_transport *t, uint32_t i, uint32_t ev)
 		if (c->state == C_FREE)
 			return;
 	}
-	conn_settle(t, i);
+	/* with answers queued (or to come from this cycle's batch, which
+	 * queues them) it is written once, by flush_dirty */
+	if (!c->dirty)
+		conn_settle(t, i);
 }
 
 static void key_of(struct client_key *k, const struct sockaddr_storage *ss)
@@ -791,6 +870,8 @@ static void expire_idle(struct hf_transport *t)
 	}
 }
 
+/* Write every connection with new answers; one that a write lets read
+ * again may take queries, which are answered before this returns. */
 static void flush_dirty(struct hf_transport *t)
 {
 	while (t->dirty_head != NONE) {
@@ -800,6 +881,8 @@ static void flush_dirty(struct hf_transport *t)
 		c->dirty = false;
 		if (c->state != C_FREE)
 			conn_settle(t, i);
+		if (t->dirty_head == NONE)
+			batch_run(t);
 	}
 }
 
@@ -830,6 +913,7 @@ static void *transport_main(void *arg)
 			else if (t->conns[d].state != C_FREE)
 				conn_event(t, (uint32_t)d, ev[k].events);
 		}
+		batch_run(t);
 		if (w->now_ms >= next_ms) {
 			hf_cache_expire_waiters(w->cache, w->now_ms, w->wake, w);
 			hf_publish_gauges(w);
@@ -841,6 +925,7 @@ static void *transport_main(void *arg)
 	}
 	/* a stop: every parked query answered with what the cache has, and
 	 * written out before the connections close */
+	batch_run(t);
 	hf_cache_wake_every(w->cache, rte_rdtsc() / w->tsc_per_ms, w->wake, w);
 	flush_dirty(t);
 	return NULL;
@@ -952,7 +1037,8 @@ struct hf_transport *hf_transport_create(const struct hf_transport_conf *tc,
 	t->conns = calloc(tc->max_conns, sizeof(*t->conns));
 	t->parked = calloc(dp->cache.waiters, sizeof(*t->parked));
 	t->rbuf = malloc(READ_CHUNK);
-	if (t->conns == NULL || t->parked == NULL || t->rbuf == NULL) {
+	t->batch = malloc(BATCH * sizeof(*t->batch));
+	if (t->conns == NULL || t->parked == NULL || t->rbuf == NULL || t->batch == NULL) {
 		snprintf(err, errlen, "tcp: out of memory for %u connections", tc->max_conns);
 		goto fail;
 	}
@@ -1036,6 +1122,7 @@ void hf_transport_destroy(struct hf_transport *t)
 	free(t->conns);
 	free(t->parked);
 	free(t->rbuf);
+	free(t->batch);
 	free(t);
 }
 

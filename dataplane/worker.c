@@ -22,6 +22,7 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
+#include "dataplane/hf_idle.h"
 #include "dataplane/worker_internal.h"
 
 void hf_worker_flush(struct hf_worker *w)
@@ -61,7 +62,7 @@ unsigned hf_worker_poll_once(struct hf_worker *w)
 		}
 	}
 	if (w->exc_from != NULL) /* HF_EXC: what the kernel sent, out of our TX queues */
-		hf_exc_worker_drain(w);
+		got += hf_exc_worker_drain(w);
 	if (HF_UNLIKELY(w->now_ms >= w->next_timer_ms)) {
 		hf_cache_expire_waiters(w->cache, w->now_ms, w->wake, w);
 		hf_publish_gauges(w);
@@ -90,18 +91,16 @@ void hf_worker_drain(struct hf_worker *w)
 int hf_worker_main(void *arg)
 {
 	struct hf_worker *w = arg;
-	uint32_t idle = 0, polls = w->conf->idle_polls ? w->conf->idle_polls : 1024;
-	/* once asleep, the next sleep comes after fewer empty polls */
-	uint32_t again = polls - HF_MIN(polls - 1, 24u);
+	struct hf_idle idle;
 
+	/* an idle port: sleep, longer and longer up to idle-sleep-max (hf_idle.h) */
+	hf_idle_init(&idle, w->conf->idle_sleep_us, w->conf->idle_sleep_max_us,
+		     w->conf->idle_polls);
 	while (!*w->stop) {
-		if (hf_worker_poll_once(w) == 0 && w->conf->idle_sleep_us) {
-			if (++idle >= polls) {
-				rte_delay_us_sleep(w->conf->idle_sleep_us);
-				idle = again;
-			}
-		} else {
-			idle = 0;
+		uint32_t us = hf_idle_step(&idle, hf_worker_poll_once(w));
+		if (us != 0) {
+			rte_delay_us_sleep(us);
+			w->ctr->idle_sleeps++;
 		}
 	}
 	hf_worker_drain(w);

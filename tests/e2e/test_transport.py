@@ -22,7 +22,8 @@ and TLS/853 on the transport thread. The cases:
 - bad_framing: a length of 0, a message with QR=1, a message declared
   longer than sent and then a half-close, and garbage after a TLS
   handshake: each connection is closed, its counter moves by one, and a
-  new connection is answered; a TLS client that closes without
+  new connection is answered; two queries and a length of 0 in one write
+  get both answers before the close; a TLS client that closes without
   close_notify counts as closed by the client, not as malformed.
 - tls_kdig: kdig +tls gets the answer; TLS 1.2 and 1.3 both handshake with
   ALPN "dot"; a second connection resumes the first one's session (1.2
@@ -84,6 +85,12 @@ and TLS/853 on the transport thread. The cases:
   answered by the worker, dig +tcp and kdig +tls by the transport from the
   kernel's own sockets, ping by the kernel; the workers received exactly
   the 2 UDP queries, the transport counted exactly 2 TCP and 1 TLS queries.
+- idle_backoff (in the xdp-exception group, where the worker's port sees
+  UDP/53 only): over a second with no UDP the worker core sleeps in steps
+  of idle-sleep-max (default 1 ms): idle_sleeps moves by 100 to 1,000 plus
+  the back-off's first steps (with the e2e default idle-sleep 20 µs and no
+  back-off it would be thousands); a UDP query after the idle second is
+  answered, and so is the next one; the counter keeps moving after them.
 - xdp_exception_errors: xdp-exception with exception-interface, on
   net_af_packet, and on a vdev that has its own xdp_prog= each stop
   start-up with one line.
@@ -341,6 +348,19 @@ def case_bad_framing():
     t5 = tr(rig)
     d = (t5["closed_by_client"] - t4["closed_by_client"], t5["closed_malformed"] - t4["closed_malformed"])
     check(d == (1, 0), f"TLS close without close_notify: closed_by_client +{d[0]}, closed_malformed +{d[1]}")
+    # two queries and a length 0 in one write: both answered, then the close
+    s = connect(rig)
+    try:
+        wires = [build_query("www.test"), build_query("www.test", T_AAAA)]
+        s.sendall(b"".join(struct.pack("!H", len(w)) + w for w in wires) + b"\x00\x00")
+        got = sorted(Response(recv_msg(s)).id for _ in wires)
+        check(got == sorted(int.from_bytes(w[:2], "big") for w in wires), f"answers before the bad frame: {got}")
+        closed_within(s, 3)
+    finally:
+        s.close()
+    t6 = tr(rig)
+    check(t6["closed_malformed"] - t5["closed_malformed"] == 1, "queries then length 0: closed_malformed moved by "
+          f"{t6['closed_malformed'] - t5['closed_malformed']}")
     s = connect(rig)
     try:
         r = ask(s, "www.test")
@@ -1034,6 +1054,34 @@ def case_xdp_exception():
     check("exception" not in rig.ctl("stats"), "stats has an exception object without a TAP")
 
 
+def case_idle_backoff():
+    rig = RIG
+
+    def sleeps():
+        return rig.ctl("stats", "--per-core")["per_core"][0]["idle_sleeps"], time.monotonic()
+
+    udp_ok(rig)  # the name is cached: what follows times the wake-up, not a resolution
+    time.sleep(0.1)
+    s0, t0 = sleeps()
+    time.sleep(1.0)
+    s1, t1 = sleeps()
+    # each sleep is at least idle-sleep-max (1 ms) once backed off; the
+    # back-off's first steps (20, 40, ... 640 µs) add at most 6
+    bound = int((t1 - t0) * 1000) + 6
+    check(100 <= s1 - s0 <= bound, f"the idle worker slept {s1 - s0} times in {t1 - t0:.3f} s: not in 100 .. "
+          f"{bound} (idle-sleep 20 µs backing off to idle-sleep-max 1 ms)")
+    rx0 = counter(rig.ctl("stats"), "total.rx_packets")
+    for i in range(2):
+        r, dt = rig.client.query("www.test", T_A)
+        check(r.rcode == NOERROR and r.values(T_A) == [WWW_A], f"UDP www.test A after the idle second: {r.summary()}")
+        check(dt < 0.5, f"UDP query {i + 1} after the idle second took {dt * 1000:.1f} ms")
+    rx1 = counter(rig.ctl("stats"), "total.rx_packets")
+    check(rx1 - rx0 == 2, f"the worker received {rx1 - rx0} frames for 2 UDP queries")
+    time.sleep(0.1)
+    s2, _ = sleeps()
+    check(s2 > s1, f"idle_sleeps did not move after the queries ({s1} -> {s2})")
+
+
 def failed_with(rig, knobs, **attrs):
     """rig.failed_start with some of the rig's attributes changed for it."""
     saved = {k: getattr(rig, k) for k in attrs}
@@ -1115,7 +1163,8 @@ def main():
                                           ("access-control", f"{ACL_REFUSED6}/128 refuse"),
                                           ("access-control", "203.0.113.0/24 drop")]}, [case_acl]),
             ("bad certificates", {"bad_cert": True}, [case_bad_certificate]),
-            ("xdp-exception", {"xdp": True}, [case_xdp_exception, case_xdp_exception_errors])]
+            ("xdp-exception", {"xdp": True}, [case_xdp_exception, case_idle_backoff,
+                                               case_xdp_exception_errors])]
     return runner.main(__doc__, "transport", plan, make_rig, start=start)
 
 
