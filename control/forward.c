@@ -145,6 +145,8 @@ bool hf_fwd_response(struct hf_fwd *f, struct hf_fwd_query *q, const uint8_t *wi
 		hf_fwd_next_attempt(f, q, now);
 		return true;
 	}
+	if (!q->internal)
+		hf_fwd_cut_learn(f, &q->key, m); /* fetches-per-zone's zones */
 	if (f->val != NULL) {
 		hf_fwd_validate_start(f, q, wire, len, now);
 		return true;
@@ -199,7 +201,7 @@ static uint32_t zone_limit(const struct hf_fwd *f)
 static void zone_limited(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t hash)
 {
 	char zone[4 * HF_DNS_NAME_MAX], text[sizeof(zone) + 64];
-	size_t off = hf_fwd_zone_of(key);
+	size_t off = hf_fwd_zone_of(f, key);
 
 	f->st->fetch_limited_zone++;
 	f->st->failures++;
@@ -243,7 +245,7 @@ void hf_fwd_request(struct hf_fwd *f, const struct hf_msg_query *mq, uint64_t no
 	}
 	q = start(f, &mq->key, mq->hash);
 	if (q == NULL) {
-		hf_fwd_zone_release(f, &mq->key, zone);
+		hf_fwd_zone_release(f, zone);
 		overloaded(f, mq);
 		return;
 	}
