@@ -1161,6 +1161,9 @@ static void test_fetches_per_zone(void)
 	check_limited(fill_at(e, 0, &mq), "fetches-per-zone: 3 in flight for www.example.");
 	make_key(&mq, 0, HF_MSG_MISS, 0, "fl4");
 	check_limited(fill_at(e, 1, &mq), "fetches-per-zone: 3 in flight for www.example.");
+	/* the zone (from fl4's 4 bytes on) rides in the flags, for the cores */
+	a = fill_at(e, 1, &mq);
+	CHECK(a != NULL && a->flags == HF_ANS_ZONE_FLAGS(4));
 
 	/* another zone during the flood */
 	ask(e, &other, NULL);
@@ -1248,7 +1251,9 @@ static void test_fetches_per_zone_cut(void)
 	make_key2(&mq, "fl4", "s4");
 	check_limited(fill_at(e, nfill++, &mq), "fetches-per-zone: 3 in flight for www.example.");
 	make_key2(&mq, "fl5", "s5");
-	check_limited(fill_at(e, nfill++, &mq), "fetches-per-zone: 3 in flight for www.example.");
+	check_limited(fill_at(e, nfill, &mq), "fetches-per-zone: 3 in flight for www.example.");
+	a = fill_at(e, nfill++, &mq);
+	CHECK(a != NULL && a->flags == HF_ANS_ZONE_FLAGS(7)); /* fl5.s5. is 7 bytes */
 
 	/* the 4 time out; no count is left behind */
 	pump(e, nfill + 4, 2000);
