@@ -215,6 +215,17 @@ net_snap() { # server phase
 		"${ns[@]}" grep -E '^Udp:' /proc/net/snmp
 		echo "# softnet"
 		cat /proc/net/softnet_stat
+		# the server's AF_XDP sockets: their drops (RX ring full, fill ring empty)
+		echo "# xsk"
+		ss -a --xdp -e -m 2>/dev/null || true
+		# the server's threads: run time and time waiting for a CPU (ns),
+		# /proc/PID/task/TID/schedstat: did something else take their CPU?
+		echo "# sched"
+		local pid t
+		pid=$(cat "$run/$1.pid")
+		for t in /proc/"$pid"/task/*; do
+			echo "$(cat "$t/comm" 2>/dev/null | tr ' ' _) $(cat "$t/schedstat" 2>/dev/null)"
+		done
 	} >"$raw/$1.net.$2.txt" 2>&1
 }
 # the hit load: dnsperf from ports 1100-1107 (below kxdpgun's), -v for the
