@@ -43,7 +43,9 @@
 #      each, a right answer being A 192.0.2.2 within 5 s);
 #   4. after: the hit load alone again (is the hit path back?).
 # The server's RSS (VmRSS, VmHWM) after the warm-up and after the flood;
-# holdfast's counters (`holdfastctl --json stats`) around every phase.
+# holdfast's counters (`holdfastctl --json stats`) around every phase; after
+# every phase the veth pair's and the client's drop counters and the
+# server's threads' run and wait-for-CPU times (net_snap).
 # dnsperf and the trickle send from ports below 2000: kxdpgun's XDP program
 # takes every UDP packet to a port from 2000 up on the client interface.
 #
