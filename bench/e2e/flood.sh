@@ -217,7 +217,8 @@ net_snap() { # server phase
 		"${ns[@]}" grep -E '^Udp:' /proc/net/snmp
 		echo "# softnet"
 		cat /proc/net/softnet_stat
-		# the server's AF_XDP sockets: their drops (RX ring full, fill ring empty)
+		# the server's AF_XDP sockets: their drops (RX ring full, fill ring
+		# empty); nothing without the kernel's xsk_diag
 		echo "# xsk"
 		ss -a --xdp -e -m 2>/dev/null || true
 		# the server's threads: run time and time waiting for a CPU (ns),
