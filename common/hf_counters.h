@@ -44,6 +44,8 @@
 	  "NODATA answers the core synthesized from its copy of validated NSECs (RFC 8198).")    \
 	X(nsec_copies, HF_CG_NONE, "nsec_copies",                                                \
 	  "Validated NSEC records copied into the core's store (HF_MSG_NSEC).")                  \
+	X(fetch_limited_zone, HF_CG_NONE, "fetch_limited_zone",                                  \
+	  "Misses the core answered SERVFAIL itself: their zone was at fetches-per-zone.")       \
 	X(cache_evictions, HF_CG_NONE, "cache_evictions",                                        \
 	  "Cache entries evicted to make room (cache-entries or cache-memory full).")            \
 	X(formerr, HF_CG_NONE, "formerr_answers", "FORMERR answers to malformed queries.")       \

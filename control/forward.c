@@ -47,18 +47,26 @@ void hf_fwd_finish(struct hf_fwd *f, struct hf_fwd_query *q)
 	free(q);
 }
 
-/* Send a failure answer for key to every worker. */
-void hf_fwd_send_failure(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t hash,
-			 uint16_t ede, const char *text, uint32_t ttl, uint8_t security)
+/* Send a failure answer for key, with flags (HF_ANS_F_*), to every worker. */
+static void send_failure_flags(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t hash,
+			       uint16_t ede, const char *text, uint32_t ttl, uint8_t security,
+			       uint16_t flags)
 {
 	int rc = hf_dns_answer_failure(f->ansbuf, sizeof(f->ansbuf), key->name_len,
 				       HF_RCODE_SERVFAIL, ede, text, ttl);
 	/* a validation failure says so (cache lookup shows it bogus) */
 	((struct hf_dns_answer *)f->ansbuf)->security = security;
+	((struct hf_dns_answer *)f->ansbuf)->flags = flags;
 	if (rc < 0 ||
 	    f->ops.answer(f->ops.arg, key, hash, (const struct hf_dns_answer *)f->ansbuf) != 0)
 		hf_log(HF_LOG_ERR, "control: cannot send a failure answer (%s)",
 		       rc < 0 ? hf_strerror(rc) : "out of memory");
+}
+
+void hf_fwd_send_failure(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t hash,
+			 uint16_t ede, const char *text, uint32_t ttl, uint8_t security)
+{
+	send_failure_flags(f, key, hash, ede, text, ttl, security, 0);
 }
 
 /* End the resolution with a failure answer (a sub-query: its parent). */
@@ -145,6 +153,8 @@ bool hf_fwd_response(struct hf_fwd *f, struct hf_fwd_query *q, const uint8_t *wi
 		hf_fwd_next_attempt(f, q, now);
 		return true;
 	}
+	if (!q->internal)
+		hf_fwd_cut_learn(f, &q->key, m); /* fetches-per-zone's zones */
 	if (f->val != NULL) {
 		hf_fwd_validate_start(f, q, wire, len, now);
 		return true;
@@ -195,17 +205,20 @@ static uint32_t zone_limit(const struct hf_fwd *f)
 	return f->cfg->fetches_per_zone ? HF_MIN(f->cfg->fetches_per_zone, half) : 0;
 }
 
-/* SERVFAIL at once, EDE 0 with the zone and the limit, not cached. */
+/* SERVFAIL at once, EDE 0 with the zone and the limit, not cached; the
+ * zone rides in the flags, so that the cores answer the next questions in
+ * it themselves for a moment (dataplane/worker_pkt.c, hf_zone_limited). */
 static void zone_limited(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t hash)
 {
 	char zone[4 * HF_DNS_NAME_MAX], text[sizeof(zone) + 64];
-	size_t off = hf_fwd_zone_of(key);
+	size_t off = hf_fwd_zone_of(f, key);
 
 	f->st->fetch_limited_zone++;
 	f->st->failures++;
 	snprintf(text, sizeof(text), "fetches-per-zone: %u in flight for %s", zone_limit(f),
 		 hf_dns_name_str(key->name + off, key->name_len - off, zone, sizeof(zone)));
-	hf_fwd_send_failure(f, key, hash, HF_EDE_OTHER, text, 0, HF_SECURITY_INSECURE);
+	send_failure_flags(f, key, hash, HF_EDE_OTHER, text, 0, HF_SECURITY_INSECURE,
+			   HF_ANS_ZONE_FLAGS(off));
 }
 
 /* No room in the in-flight table (or no memory): SERVFAIL at once. */
@@ -243,7 +256,7 @@ void hf_fwd_request(struct hf_fwd *f, const struct hf_msg_query *mq, uint64_t no
 	}
 	q = start(f, &mq->key, mq->hash);
 	if (q == NULL) {
-		hf_fwd_zone_release(f, &mq->key, zone);
+		hf_fwd_zone_release(f, zone);
 		overloaded(f, mq);
 		return;
 	}

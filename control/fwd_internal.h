@@ -130,6 +130,9 @@ struct hf_rand {
 
 struct rte_hash;
 
+/* Zone cuts a forwarder remembers for fetches-per-zone (fwd_table.c). */
+#define HF_FWD_CUTS_MAX 1024
+
 struct hf_fwd {
 	const struct hf_config *cfg;
 	struct hf_val *val; /* NULL with dnssec: no */
@@ -139,6 +142,9 @@ struct hf_fwd {
 	struct rte_hash *table; /* key -> struct hf_fwd_query (resolutions, not sub-queries) */
 	struct rte_hash *zones; /* zone name -> slot of zone_count (fetches-per-zone) */
 	uint32_t *zone_count;	/* per slot: client resolutions in flight in that zone */
+	struct rte_hash *cuts;	/* zone cuts learnt (fetches-per-zone's zones) */
+	void *cut_fifo;		/* their names, HF_FWD_CUTS_MAX, in the order learnt */
+	uint32_t cut_n, cut_next;
 	uint32_t inflight;
 	uint32_t max_inflight;	  /* HF_FWD_MAX_INFLIGHT, less if descriptors are short */
 	bool validating_internal; /* validating an NTA recheck: NTAs do not apply */
@@ -228,15 +234,23 @@ int hf_fwd_table_insert(struct hf_fwd *f, struct hf_fwd_query *q);
 void hf_fwd_table_remove(struct hf_fwd *f, struct hf_fwd_query *q);
 /* Client resolutions in flight per zone (fetches-per-zone), in an rte_hash
  * keyed by the zone's name: O(1) per question. The zone of a question
- * (docs/config.md, fetches-per-zone) is its name less the first label. */
+ * (docs/config.md, fetches-per-zone) is the deepest zone cut known at or
+ * above its name (learnt from the SOA owners of negative answers; never
+ * the root or a TLD), else its name less the first label. */
 int hf_fwd_zones_init(struct hf_fwd *f, uint32_t entries, char *err, size_t errlen);
 void hf_fwd_zones_fini(struct hf_fwd *f);
 /* The zone of key: its offset in key->name. */
-size_t hf_fwd_zone_of(const struct hf_cache_key *key);
+size_t hf_fwd_zone_of(const struct hf_fwd *f, const struct hf_cache_key *key);
 /* Count a client resolution of key against its zone: the zone's slot, or
  * HF_EFULL when it already has limit in flight (limit 0: no limit). */
 int32_t hf_fwd_zone_acquire(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t limit);
 /* That resolution is over (slot -1: it was not counted). */
-void hf_fwd_zone_release(struct hf_fwd *f, const struct hf_cache_key *key, int32_t slot);
+void hf_fwd_zone_release(struct hf_fwd *f, int32_t slot);
+/* A zone cut (wire form, any case): remembered, the oldest forgotten
+ * past HF_FWD_CUTS_MAX; the root and TLDs are not. */
+void hf_fwd_cut_add(struct hf_fwd *f, const uint8_t *name, size_t len);
+/* An upstream answer m to key: a negative one's SOA owner, when it is at
+ * or above the question, is a zone cut (hf_fwd_cut_add). */
+void hf_fwd_cut_learn(struct hf_fwd *f, const struct hf_cache_key *key, const struct hf_dns_msg *m);
 
 #endif

@@ -16,7 +16,14 @@
  * keyed by a zone's name (zero-padded, so equal names are equal keys);
  * its position for a key indexes zone_count[]. An entry lives while the
  * zone has a resolution in flight: at most one per resolution, so a table
- * as large as the in-flight one never fills.
+ * as large as the in-flight one never fills. A resolution keeps its
+ * zone's position, and the release deletes the name stored there: what
+ * is known of the zone cuts may change meanwhile, the count never leaks.
+ *
+ * Which zone a question counts against: the deepest zone cut known above
+ * it (or at it), a third rte_hash of the SOA owners of negative answers
+ * (HF_FWD_CUTS_MAX, the oldest forgotten first); else, with nothing
+ * known, its name less the first label (docs/config.md, fetches-per-zone).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,11 +108,11 @@ void hf_fwd_table_remove(struct hf_fwd *f, struct hf_fwd_query *q)
 	key_norm(&k, &q->key);
 	if (rte_hash_del_key_with_hash(f->table, &k, q->hash) >= 0)
 		f->inflight--;
-	hf_fwd_zone_release(f, &q->key, q->zone_pos);
+	hf_fwd_zone_release(f, q->zone_pos);
 	q->zone_pos = -1;
 }
 
-/* A zone's name as the zones table keys it. */
+/* A zone's name as the zones and cuts tables key it. */
 struct zone_key {
 	uint8_t len;
 	uint8_t name[HF_DNS_NAME_MAX];
@@ -116,8 +123,14 @@ int hf_fwd_zones_init(struct hf_fwd *f, uint32_t entries, char *err, size_t errl
 	f->zones = hash_create("zone table", entries, sizeof(struct zone_key), err, errlen);
 	if (f->zones == NULL)
 		return hf_error(HF_ENOMEM);
+	f->cuts = hash_create("zone cuts", HF_FWD_CUTS_MAX, sizeof(struct zone_key), err, errlen);
+	if (f->cuts == NULL) {
+		hf_fwd_zones_fini(f);
+		return hf_error(HF_ENOMEM);
+	}
 	f->zone_count = calloc((size_t)rte_hash_max_key_id(f->zones) + 1, sizeof(*f->zone_count));
-	if (f->zone_count == NULL) {
+	f->cut_fifo = calloc(HF_FWD_CUTS_MAX, sizeof(struct zone_key));
+	if (f->zone_count == NULL || f->cut_fifo == NULL) {
 		snprintf(err, errlen, "control: zone table: out of memory");
 		hf_fwd_zones_fini(f);
 		return hf_error(HF_ENOMEM);
@@ -129,34 +142,114 @@ void hf_fwd_zones_fini(struct hf_fwd *f)
 {
 	rte_hash_free(f->zones); /* NULL: nothing */
 	f->zones = NULL;
+	rte_hash_free(f->cuts);
+	f->cuts = NULL;
 	free(f->zone_count);
 	f->zone_count = NULL;
+	free(f->cut_fifo);
+	f->cut_fifo = NULL;
+	f->cut_n = f->cut_next = 0;
 }
 
-size_t hf_fwd_zone_of(const struct hf_cache_key *key)
+static void zone_key_set(struct zone_key *k, const uint8_t *name, size_t len)
 {
-	/* the root, and a name whose first label is all of it, are their
-	 * own zone: "." */
+	memset(k, 0, sizeof(*k));
+	k->len = (uint8_t)len;
+	memcpy(k->name, name, HF_MIN(len, sizeof(k->name)));
+}
+
+/* Labels of a wire name (the root: 0). */
+static unsigned labels(const uint8_t *name, size_t len)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < len && name[i] != 0; i += (size_t)name[i] + 1)
+		n++;
+	return n;
+}
+
+/* The root and the top-level domains are never a learnt cut: a forwarder
+ * sees few of the delegations below them, and every name under one whose
+ * own cut is not known would count against it. */
+static bool cut_usable(const uint8_t *name, size_t len)
+{
+	return labels(name, len) >= 2;
+}
+
+size_t hf_fwd_zone_of(const struct hf_fwd *f, const struct hf_cache_key *key)
+{
+	struct zone_key k;
+	size_t off = 0;
+
+	/* a DS set is the parent's: the name itself is never its zone */
+	if (key->qtype == HF_TYPE_DS && key->name_len > 1)
+		off = (size_t)key->name[0] + 1;
+	if (f->cuts != NULL && f->cut_n != 0)
+		for (; off < key->name_len && key->name[off] != 0;
+		     off += (size_t)key->name[off] + 1) {
+			if (!cut_usable(key->name + off, key->name_len - off))
+				break;
+			zone_key_set(&k, key->name + off, key->name_len - off);
+			if (rte_hash_lookup(f->cuts, &k) >= 0)
+				return off;
+		}
+	/* nothing known: the name less its first label; the root, and a
+	 * name whose first label is all of it, are their own zone: "." */
 	if (key->name_len <= 1 || (size_t)key->name[0] + 1 >= key->name_len)
 		return key->name_len ? key->name_len - 1u : 0;
 	return (size_t)key->name[0] + 1;
 }
 
-static void zone_key(struct zone_key *k, const struct hf_cache_key *key)
+void hf_fwd_cut_add(struct hf_fwd *f, const uint8_t *name, size_t len)
 {
-	size_t off = hf_fwd_zone_of(key);
+	struct zone_key *k, nk;
 
-	memset(k, 0, sizeof(*k));
-	k->len = (uint8_t)(key->name_len - off);
-	memcpy(k->name, key->name + off, HF_MIN((size_t)k->len, sizeof(k->name)));
+	if (f->cuts == NULL || len > HF_DNS_NAME_MAX || !cut_usable(name, len))
+		return;
+	zone_key_set(&nk, name, len);
+	hf_dns_name_lower(nk.name, len);
+	if (rte_hash_lookup(f->cuts, &nk) >= 0)
+		return;
+	k = &((struct zone_key *)f->cut_fifo)[f->cut_next];
+	if (f->cut_n == HF_FWD_CUTS_MAX) /* full: the oldest goes */
+		rte_hash_del_key(f->cuts, k);
+	else
+		f->cut_n++;
+	*k = nk;
+	if (rte_hash_add_key(f->cuts, k) < 0) { /* never: there is room */
+		f->cut_n--;
+		return;
+	}
+	f->cut_next = (f->cut_next + 1) % HF_FWD_CUTS_MAX;
+}
+
+void hf_fwd_cut_learn(struct hf_fwd *f, const struct hf_cache_key *key, const struct hf_dns_msg *m)
+{
+	uint8_t owner[HF_DNS_NAME_MAX];
+	size_t len, pos;
+
+	if (m->rcode != HF_RCODE_NXDOMAIN && (m->rcode != HF_RCODE_NOERROR || m->ancount != 0))
+		return;
+	for (unsigned i = 0; i < m->nrr; i++) {
+		const struct hf_dns_rr *rr = &m->rr[i];
+		if (rr->section != HF_SEC_AUTHORITY || rr->type != HF_TYPE_SOA)
+			continue;
+		pos = rr->owner_off;
+		if (hf_dns_name_unpack(m->wire, m->len, &pos, owner, &len) != 0)
+			return;
+		/* only a zone at or above the question counts */
+		if (hf_dns_name_is_sub(key->name, key->name_len, owner, len))
+			hf_fwd_cut_add(f, owner, len);
+		return;
+	}
 }
 
 int32_t hf_fwd_zone_acquire(struct hf_fwd *f, const struct hf_cache_key *key, uint32_t limit)
 {
 	struct zone_key k;
+	size_t off = hf_fwd_zone_of(f, key);
 	int32_t pos;
 
-	zone_key(&k, key);
+	zone_key_set(&k, key->name + off, key->name_len - off);
 	pos = rte_hash_lookup(f->zones, &k);
 	if (pos >= 0 && limit != 0 && f->zone_count[pos] >= limit)
 		return hf_error(HF_EFULL);
@@ -166,14 +259,15 @@ int32_t hf_fwd_zone_acquire(struct hf_fwd *f, const struct hf_cache_key *key, ui
 	return pos;
 }
 
-void hf_fwd_zone_release(struct hf_fwd *f, const struct hf_cache_key *key, int32_t slot)
+void hf_fwd_zone_release(struct hf_fwd *f, int32_t slot)
 {
-	struct zone_key k;
+	void *k;
 
 	if (slot < 0 || --f->zone_count[slot] != 0)
 		return;
-	zone_key(&k, key);
-	rte_hash_del_key(f->zones, &k);
+	/* the name the slot was taken for (cuts learnt since do not matter) */
+	if (rte_hash_get_key_with_position(f->zones, slot, &k) == 0)
+		rte_hash_del_key(f->zones, k);
 }
 
 static void query_free(struct hf_fwd_query *q)

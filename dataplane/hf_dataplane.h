@@ -135,6 +135,24 @@ struct hf_txq {
 	struct rte_mbuf *pkts[2 * HF_BURST_MAX];
 };
 
+/*
+ * fetches-per-zone on the core: a zone control refused a question in (a
+ * FILL with HF_ANS_F_ZONE_LIMITED), and the EDE text it answered with. For
+ * HF_ZONE_MARK_MS after, a miss one label below it is answered with the
+ * same SERVFAIL by the core, with no entry and no MISS (worker_pkt.c,
+ * hf_zone_limited). A text longer than HF_ZONE_MARK_TEXT is not marked.
+ */
+#define HF_ZONE_MARKS	  8
+#define HF_ZONE_MARK_MS	  100
+#define HF_ZONE_MARK_TEXT 320
+struct hf_zone_mark {
+	uint64_t until_ms;
+	uint8_t len; /* of name; 0: never used */
+	uint8_t name[HF_DNS_NAME_MAX];
+	uint16_t text_len;
+	uint8_t text[HF_ZONE_MARK_TEXT];
+};
+
 struct hf_worker {
 	unsigned idx;
 	uint16_t queue;
@@ -182,6 +200,10 @@ struct hf_worker {
 	struct hf_aggr *aggr;
 	struct hf_msg_aggr aggr_knobs;
 	struct hf_worker_synth *synth;
+	/* zones at their fetches-per-zone limit a moment ago; zmark_until is
+	 * the latest until_ms among them (a miss checks it first) */
+	uint64_t zmark_until;
+	struct hf_zone_mark zmark[HF_ZONE_MARKS];
 };
 
 int hf_worker_init(struct hf_worker *w, unsigned idx, const struct hf_dp_conf *conf,

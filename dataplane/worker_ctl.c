@@ -105,6 +105,35 @@ static void apply_nsec(struct hf_worker *w, const struct hf_msg_ctl *msg)
 		w->ctr->nsec_copies++;
 }
 
+/* A FILL refusing a question at its zone's fetches-per-zone: the core
+ * answers the zone's next misses itself for HF_ZONE_MARK_MS (the same
+ * zone's mark renewed, else the mark that lapses first replaced). */
+static void zone_mark(struct hf_worker *w, const struct hf_msg_ctl *msg)
+{
+	unsigned off = HF_ANS_ZONE_OFF(msg->ans.flags);
+	size_t len = msg->key.name_len - off;
+	struct hf_zone_mark *m = NULL;
+
+	if (off >= msg->key.name_len || msg->ans.ede_text_len > sizeof(m->text))
+		return;
+	for (unsigned i = 0; i < HF_ZONE_MARKS && m == NULL; i++)
+		if (w->zmark[i].len == len &&
+		    memcmp(w->zmark[i].name, msg->key.name + off, len) == 0)
+			m = &w->zmark[i];
+	if (m == NULL) {
+		m = &w->zmark[0];
+		for (unsigned i = 1; i < HF_ZONE_MARKS; i++)
+			if (w->zmark[i].until_ms < m->until_ms)
+				m = &w->zmark[i];
+	}
+	m->until_ms = w->now_ms + HF_ZONE_MARK_MS;
+	m->len = (uint8_t)len;
+	memcpy(m->name, msg->key.name + off, len);
+	m->text_len = msg->ans.ede_text_len;
+	memcpy(m->text, hf_dns_answer_ede_text(&msg->ans), m->text_len);
+	w->zmark_until = HF_MAX(w->zmark_until, m->until_ms);
+}
+
 /* Apply msg; false when it is a walk that is not finished yet. A walk
  * starts with w->walk zeroed and w->walking false (apply_pending keeps
  * both), so !w->walking marks its first slice. */
@@ -117,6 +146,8 @@ static bool apply_ctl(struct hf_worker *w, const struct hf_msg_ctl *msg)
 			      msg->made_ms && msg->made_ms < w->now_ms ? msg->made_ms : w->now_ms,
 			      w->wake, w);
 		w->ctr->fills++;
+		if (HF_UNLIKELY(msg->ans.flags & HF_ANS_F_ZONE_LIMITED))
+			zone_mark(w, msg);
 		break;
 	case HF_MSG_NSEC:
 		if (w->aggr != NULL)

@@ -355,6 +355,38 @@ static __attribute__((cold, noinline)) bool hf_synth(struct hf_worker *w, struct
 	return true;
 }
 
+/*
+ * fetches-per-zone on the core: a miss one label below a zone control
+ * refused a question in less than HF_ZONE_MARK_MS ago gets the same
+ * SERVFAIL (EDE 0, control's text) here, with no cache entry, no parked
+ * client and no MISS: a flood of <random>.victim stays off the cache, the
+ * waiters and the ring. One label below only: that is the zone control
+ * counts such a name against whatever it knows (control/fwd_table.c),
+ * while a deeper name may belong to a cut below the zone. Cold, like
+ * hf_synth: misses only, and only while a mark is live.
+ */
+static __attribute__((cold, noinline)) bool hf_zone_limited(struct hf_worker *w, struct rte_mbuf *m,
+							    struct hf_pkt *pi,
+							    const struct hf_query *q,
+							    const struct hf_cache_key *k)
+{
+	size_t off = (size_t)k->name[0] + 1;
+
+	if (k->name_len <= off)
+		return false;
+	for (unsigned i = 0; i < HF_ZONE_MARKS; i++) {
+		const struct hf_zone_mark *z = &w->zmark[i];
+		if (z->until_ms <= w->now_ms || z->len != k->name_len - off ||
+		    memcmp(z->name, k->name + off, z->len) != 0)
+			continue;
+		w->ctr->fetch_limited_zone++;
+		hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER, z->text,
+			       z->text_len);
+		return true;
+	}
+	return false;
+}
+
 /* Act on a cache decision for one query (the entry is never NULL). */
 static void hf_act(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
 		   const struct hf_query *q, const struct hf_cache_key *key, uint32_t hash,
@@ -500,6 +532,10 @@ void hf_worker_rx(struct hf_worker *w, struct rte_mbuf **pkts, unsigned n)
 		struct hf_cache_entry *e;
 		/* a name the core's validated NSECs deny: answered here */
 		if (w->aggr != NULL && hf_synth(w, qm[i], &pi[i], &q[i], kp[i], hashes[i]))
+			continue;
+		/* a zone at its fetches-per-zone limit: refused here */
+		if (HF_UNLIKELY(w->zmark_until > w->now_ms) &&
+		    hf_zone_limited(w, qm[i], &pi[i], &q[i], kp[i]))
 			continue;
 		/* Looks the key up again first: an earlier miss in this burst may
 		 * have added it already. */

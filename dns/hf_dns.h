@@ -290,6 +290,11 @@ enum hf_answer_kind {
 
 /* hf_dns_answer.flags */
 #define HF_ANS_F_NTA 0x0001 /* insecure because of a Negative Trust Anchor (RFC 7646) */
+/* A fetches-per-zone refusal (control/forward.c): the zone is the question
+ * name from the offset in the flags' high byte (HF_ANS_ZONE_OFF). */
+#define HF_ANS_F_ZONE_LIMITED  0x0002
+#define HF_ANS_ZONE_OFF(flags) ((unsigned)(flags) >> 8)
+#define HF_ANS_ZONE_FLAGS(off) ((uint16_t)(HF_ANS_F_ZONE_LIMITED | ((unsigned)(off) << 8)))
 
 enum hf_security {
 	HF_SECURITY_INSECURE = 0, /* not validated, or provably insecure */

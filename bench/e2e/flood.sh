@@ -43,7 +43,9 @@
 #      each, a right answer being A 192.0.2.2 within 5 s);
 #   4. after: the hit load alone again (is the hit path back?).
 # The server's RSS (VmRSS, VmHWM) after the warm-up and after the flood;
-# holdfast's counters (`holdfastctl --json stats`) around every phase.
+# holdfast's counters (`holdfastctl --json stats`) around every phase; after
+# every phase the veth pair's and the client's drop counters and the
+# server's threads' run and wait-for-CPU times (net_snap).
 # dnsperf and the trickle send from ports below 2000: kxdpgun's XDP program
 # takes every UDP packet to a port from 2000 up on the client interface.
 #
@@ -112,7 +114,7 @@ if [ ! -x "$holdfastctl" ] && [ "$holdfastctl" = "$top/build/holdfastctl" ]; the
 	ninja -C "$top/build" holdfastctl >/dev/null || die "building holdfastctl failed"
 fi
 [ -x "$holdfastctl" ] || die "no holdfastctl at $holdfastctl (--holdfastctl)"
-for t in kxdpgun dnsperf unbound unbound-control kresd python3 taskset dig; do
+for t in kxdpgun dnsperf unbound unbound-control kresd python3 taskset dig ethtool; do
 	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh)"
 done
 
@@ -199,6 +201,36 @@ rss() { # server phase: "phase VmRSS VmHWM" (KiB) into $raw/<server>.rss.txt
 	pid=$(cat "$run/$1.pid")
 	awk -v p="$2" '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print p, r, h }' "/proc/$pid/status" >>"$raw/$1.rss.txt"
 }
+# Where packets go missing outside the server (the machine's share of a
+# loss): both ends of the veth pair (ip -s -s link; ethtool -S for veth's
+# XDP counters) and the client namespace's UDP counters (a generator's
+# socket buffer overflowing: RcvbufErrors), into $raw/<server>.net.<phase>.txt
+net_snap() { # server phase
+	{
+		echo "# host $HF_LAB_HOST_IF"
+		ip -s -s link show dev "$HF_LAB_HOST_IF"
+		ethtool -S "$HF_LAB_HOST_IF" 2>/dev/null || true
+		echo "# client $HF_LAB_CLIENT_IF"
+		ip -n "$HF_LAB_NETNS" -s -s link show dev "$HF_LAB_CLIENT_IF"
+		"${ns[@]}" ethtool -S "$HF_LAB_CLIENT_IF" 2>/dev/null || true
+		echo "# client snmp"
+		"${ns[@]}" grep -E '^Udp:' /proc/net/snmp
+		echo "# softnet"
+		cat /proc/net/softnet_stat
+		# the server's AF_XDP sockets: their drops (RX ring full, fill ring
+		# empty); nothing without the kernel's xsk_diag
+		echo "# xsk"
+		ss -a --xdp -e -m 2>/dev/null || true
+		# the server's threads: run time and time waiting for a CPU (ns),
+		# /proc/PID/task/TID/schedstat: did something else take their CPU?
+		echo "# sched"
+		local pid t
+		pid=$(cat "$run/$1.pid")
+		for t in /proc/"$pid"/task/*; do
+			echo "$(cat "$t/comm" 2>/dev/null | tr ' ' _) $(cat "$t/schedstat" 2>/dev/null)"
+		done
+	} >"$raw/$1.net.$2.txt" 2>&1
+}
 # the hit load: dnsperf from ports 1100-1107 (below kxdpgun's), -v for the
 # latencies of every answer; up to 50,000 queries outstanding, so that a
 # server that loses queries does not slow the rate offered (a query not
@@ -243,10 +275,12 @@ bench_server() { # name
 	sleep 1
 	rss "$s" warm
 	hf_stats "$s" "$raw/$s.stats.warm.json"
+	net_snap "$s" warm
 
 	hit_load "$s" baseline "$base_t"
 	hit_line "$s" baseline
 	hf_stats "$s" "$raw/$s.stats.baseline.json"
+	net_snap "$s" baseline
 
 	# the flood: kxdpgun first (it reads its file before it sends), then
 	# the hit load and the trickle for flood_t seconds while it sends.
@@ -275,12 +309,14 @@ bench_server() { # name
 		END { printf "flood:   %-8s flood    sent %9d answered %9d (%.2f%%)\n", s, q, a, q ? 100 * a / q : 0 }' "$kx" >&2
 	hit_line "$s" flood
 	hf_stats "$s" "$raw/$s.stats.flood.json"
+	net_snap "$s" flood
 	rss "$s" flood
 
 	sleep 1
 	hit_load "$s" after "$after_t"
 	hit_line "$s" after
 	hf_stats "$s" "$raw/$s.stats.after.json"
+	net_snap "$s" after
 	rss "$s" after
 	stop_all
 	sleep 1 # let the kernel finish tearing down XDP sockets and ports

@@ -21,6 +21,7 @@ whose name holds "synth" is summed, wherever it is). Standard library only.
 import argparse
 import glob
 import json
+import re
 import os
 import sys
 
@@ -53,7 +54,65 @@ HF_COUNTERS = {
     "fetch_limited_server": ("control", "fetch_limited", "server"),
     "control_synth_nxdomain": ("control", "validation", "synth_nxdomain"),
     "control_synth_nodata": ("control", "validation", "synth_nodata"),
+    "core_fetch_limited_zone": ("total", "fetch_limited_zone"),
+    "cache_evictions": ("total", "cache_evictions"),
+    "rx_packets": ("total", "rx_packets"),
 }
+
+
+def read_net(raw, s, phase):
+    """flood.sh's net_snap of a phase: the veth pair's counters (host and
+    client side, ethtool -S), the client namespace's UDP counters and the
+    softnet backlog drops, as one flat dict; None when absent."""
+    try:
+        with open(os.path.join(raw, f"{s}.net.{phase}.txt")) as f:
+            text = f.read()
+    except OSError:
+        return None
+    out, side, udp_head = {}, None, None
+    dropped = 0
+    for line in text.splitlines():
+        if line.startswith("# "):
+            side = line[2:].split()[0]
+            continue
+        p = line.split()
+        if side in ("host", "client") and len(p) == 2 and p[0].endswith(":") and p[1].isdigit():
+            out[f"{side}.{p[0][:-1]}"] = int(p[1])
+        elif side == "client" and p[:1] == ["Udp:"]:
+            if udp_head is None:
+                udp_head = p[1:]
+            else:
+                out.update({f"udp.{k}": int(v) for k, v in zip(udp_head, p[1:])})
+        elif side == "softnet" and len(p) >= 2:
+            dropped += int(p[1], 16)
+        elif side == "sched" and len(p) == 4 and p[1].isdigit() and p[2].isdigit():
+            for k, v in (("run", p[1]), ("wait", p[2])):
+                out[f"sched.{p[0]}.{k}"] = out.get(f"sched.{p[0]}.{k}", 0) + int(v)
+    out["softnet.dropped"] = dropped
+    return out
+
+
+def net_delta(raw, s):
+    """Where the flood phase's packets went missing outside the server."""
+    a, b = read_net(raw, s, "flood"), read_net(raw, s, "baseline")
+    if a is None or b is None:
+        return None
+    d = {k: a[k] - b.get(k, 0) for k in a}
+    keep = {
+        "host_veth_rx_drops": "host.rx_queue_0_drops",
+        "host_veth_xdp_redirect": "host.rx_queue_0_xdp_redirect",
+        "host_veth_xdp_packets": "host.rx_queue_0_xdp_packets",
+        "client_veth_rx_drops": "client.rx_queue_0_drops",
+        "client_udp_rcvbuf_errors": "udp.RcvbufErrors",
+        "client_udp_in_errors": "udp.InErrors",
+        "softnet_dropped": "softnet.dropped",
+    }
+    out = {k: d[v] for k, v in keep.items() if v in d}
+    # the server's threads that ran at least 1 s of the phase: seconds run
+    # and seconds waited for a CPU (something else had it)
+    out["threads"] = {k[6:-4]: {"run_s": round(d[k] / 1e9, 2), "wait_s": round(d[k[:-4] + ".wait"] / 1e9, 2)}
+                      for k in d if k.startswith("sched.") and k.endswith(".run") and d[k] >= 1e9}
+    return out
 
 
 def get(d, keys):
@@ -156,6 +215,16 @@ def server_entry(raw, facts, s):
         with open(tp) as f:
             e["trickle"] = json.load(f)
     e["rss"] = read_rss(raw, s)
+    e["net_flood"] = net_delta(raw, s)
+    for ph, d in e["hits"].items():
+        # the hit set's rcodes: a hit answered SERVFAIL is an answer to
+        # dnsperf, not to the client
+        try:
+            with open(os.path.join(raw, f"{s}.{ph}.hits.txt")) as f:
+                line = next((x for x in f if "Response codes:" in x), "")
+            d["rcodes"] = {m[0]: int(m[1]) for m in re.findall(r"([A-Z]+) (\d+) \(", line)}
+        except OSError:
+            pass
     if s == "holdfast":
         st = {ph: load_stats(raw, ph) for ph in ("warm",) + PHASES}
         e["holdfast_stats_present"] = sorted(ph for ph, v in st.items() if v is not None)
@@ -262,6 +331,21 @@ def md(doc):
             f"{fmt_int(k.get('lost'))} | "
             f"{rss.get('warm', {}).get('vmrss_kib', 0) // 1024} / {rss.get('flood', {}).get('vmrss_kib', 0) // 1024} |")
     L.append("")
+    L.append("The hit set's answers in the flood, by rcode, and where packets went missing outside the server "
+             "in the flood phase (veth: the host side's RX ring, before XDP or the server's socket; the client "
+             "side's; the client namespace's UDP receive-buffer errors; the kernel's backlog drops):")
+    L.append("")
+    for s, e in doc["servers"].items():
+        rc = (e.get("hits", {}).get("flood") or {}).get("rcodes") or {}
+        n = e.get("net_flood") or {}
+        L.append(f"- {e['label']}: hits {', '.join(f'{k} {fmt_int(v)}' for k, v in rc.items()) or '-'}; "
+                 f"host veth RX drops {fmt_int(n.get('host_veth_rx_drops'))}, "
+                 f"client veth RX drops {fmt_int(n.get('client_veth_rx_drops'))}, "
+                 f"client UDP RcvbufErrors {fmt_int(n.get('client_udp_rcvbuf_errors'))}, "
+                 f"softnet drops {fmt_int(n.get('softnet_dropped'))}"
+                 + "".join(f"; thread {t} ran {v['run_s']} s, waited {v['wait_s']} s for a CPU"
+                           for t, v in (n.get("threads") or {}).items()))
+    L.append("")
     L.append("Legitimate misses that did not resolve, by what came back instead:")
     L.append("")
     for s, e in doc["servers"].items():
@@ -279,7 +363,8 @@ def md(doc):
         L.append("")
         keys = ["answers", "nxdomain", "servfail", "synth_total", "control_synth_nxdomain", "ede29_synthesized",
                 "misses", "parked", "park_full", "ring_full", "servfail_timeout", "requests", "resolutions",
-                "upstream_queries", "fetch_limited_zone", "fetch_limited_server", "overloaded"]
+                "upstream_queries", "fetch_limited_zone", "core_fetch_limited_zone", "fetch_limited_server",
+                "overloaded", "cache_evictions", "rx_packets"]
         L.append("| counter | " + " | ".join(p for p in PHASES if p in h) + " |")
         L.append("|---|" + "---:|" * len([p for p in PHASES if p in h]))
         for key in keys:

@@ -11,7 +11,7 @@ PREFIX-N.ZONE A (with EDNS, no DO), once. A query is resolved when a
 NOERROR answer with our ID and question carries exactly the A record ANSWER
 within --timeout seconds (default 5) of its sending; no query is sent
 twice. Writes OUT_JSON: sent, resolved, wrong (any other answer, by
-rcode and EDE codes), unanswered, and the resolved answers' latency
+rcode and EDE codes and texts), unanswered, and the resolved answers' latency
 percentiles in milliseconds; prints a one-line summary on stderr. Exits 0
 when it ran (whatever it measured).
 """
@@ -96,8 +96,9 @@ def main():
             resolved += 1
             lat.append((time.monotonic() - got[1]) * 1000)
         else:
-            codes = resp.ede_codes()
-            wrong[rcode_name(resp.rcode) + (f" EDE {codes}" if codes else "")] += 1
+            # the EDE codes and texts: which limit or timeout it was
+            ede = "; ".join(f"{c} {t!r}" if t else str(c) for c, t in resp.ede)
+            wrong[rcode_name(resp.rcode) + (f" EDE {ede}" if ede else "")] += 1
     lat.sort()
     out = {
         "sent": n, "resolved": resolved, "unanswered": unanswered,

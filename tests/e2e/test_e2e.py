@@ -909,14 +909,16 @@ def case_answer_fits_the_link():
 
 class FloodUpstream:
     """A forwarder for holdfast on 127.0.0.1 (a thread of this process):
-    questions below `silent` are never answered, as an attacked zone's
-    servers would not; every other question is relayed to knotd and its
-    answer sent back."""
+    questions below `silent` (with `first`: only those whose first label
+    starts with it) are never answered, as an attacked zone's servers
+    would not; every other question is relayed to knotd and its answer
+    sent back."""
 
-    def __init__(self, knotd, silent):
+    def __init__(self, knotd, silent, first=None):
         host, _, port = knotd.partition("@")
         self.knotd = (host, int(port or 53))
         self.silent = dns.name.from_text(silent)
+        self.first = first.encode() if first else None
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
@@ -935,7 +937,8 @@ class FloodUpstream:
                 qname = dns.message.from_wire(wire).question[0].name
             except (socket.timeout, dns.exception.DNSException, IndexError):
                 continue
-            if qname.is_subdomain(self.silent):
+            if qname.is_subdomain(self.silent) and (
+                    self.first is None or qname.labels[0].lower().startswith(self.first)):
                 self.dropped += 1
                 continue
             try:
@@ -954,11 +957,38 @@ class FloodUpstream:
 FLOOD_LIMIT, FLOOD_NAMES = 20, 60
 
 
+def zone_limited():
+    """Questions refused at fetches-per-zone: by control, and by the cores
+    while control's refusal marks the zone (JSON, Prometheus)."""
+    st = ctl_json("stats")
+    return (st["control"]["fetch_limited"]["zone"] + st["total"]["fetch_limited_zone"],
+            rig_prom("holdfast_control_fetch_limited_total", reason="zone")
+            + rig_prom("holdfast_fetch_limited_zone_total"))
+
+
+def flood_split(got, text, up):
+    """The answers to FLOOD_NAMES flood names: FLOOD_LIMIT went upstream
+    (their servers never answer: EDE 22), the rest SERVFAIL at once with
+    EDE 0 and text; returns the indexes of the limited ones."""
+    got = dict(enumerate(got))
+    limited = [i for i, r in got.items() if r.rcode == SERVFAIL and r.ede == [(0, text)]]
+    waited = [i for i, r in got.items() if r.rcode == SERVFAIL and r.ede_codes() == [EDE_NO_REACHABLE]]
+    other = [got[i].summary() for i in got if i not in limited and i not in waited]
+    check(not other, f"{len(other)} flood answers neither the limit's nor EDE 22, first {other[:1]}")
+    check(len(limited) == FLOOD_NAMES - FLOOD_LIMIT and len(waited) == FLOOD_LIMIT,
+          f"{len(limited)} limited, {len(waited)} sent upstream; expected "
+          f"{FLOOD_NAMES - FLOOD_LIMIT} and {FLOOD_LIMIT}")
+    check(up.dropped == FLOOD_LIMIT, f"the upstream saw {up.dropped} flood questions, expected {FLOOD_LIMIT}")
+    return limited
+
+
 def case_fetches_per_zone():
     """fetches-per-zone 20: a flood of 60 random names under victim.test,
     whose servers never answer, gets 20 resolutions; the other 40 get
     SERVFAIL at once with EDE 0 and the text naming the zone, counted by
-    control.fetch_limited.zone (JSON and Prometheus); a question for
+    control.fetch_limited.zone, or by the core's fetch_limited_zone when
+    the core answered it from control's mark (JSON and Prometheus); a
+    question for
     another zone resolves during the flood; the limited answer is not
     cached (the same name asked again goes upstream). Then
     fetches-per-server 5, set by a reload: of 10 names, 5 go upstream and
@@ -975,24 +1005,14 @@ def case_fetches_per_zone():
     try:
         RIG.start(cli={"fetches-per-zone": str(FLOOD_LIMIT), "upstream-timeout": "1s", "upstream-attempts": "1"},
                   forwarder=f"127.0.0.1@{up.port}")
-        zone0 = ctl_json("stats")["control"]["fetch_limited"]["zone"]
-        prom0 = rig_prom("holdfast_control_fetch_limited_total", reason="zone")
+        zone0, prom0 = zone_limited()
         names = [rnd("flood") + ".victim.test" for _ in range(FLOOD_NAMES)]
-        got = dict(enumerate(ask_all(names, timeout=6, meanwhile=other_zone)))
-        limited = [i for i, r in got.items() if r.rcode == SERVFAIL and r.ede == [(0, text)]]
-        waited = [i for i, r in got.items() if r.rcode == SERVFAIL and r.ede_codes() == [EDE_NO_REACHABLE]]
-        other = [got[i].summary() for i in got if i not in limited and i not in waited]
-        check(not other, f"{len(other)} flood answers neither the limit's nor EDE 22, first {other[:1]}")
-        check(len(limited) == FLOOD_NAMES - FLOOD_LIMIT and len(waited) == FLOOD_LIMIT,
-              f"{len(limited)} limited, {len(waited)} sent upstream; expected "
-              f"{FLOOD_NAMES - FLOOD_LIMIT} and {FLOOD_LIMIT}")
-        check(up.dropped == FLOOD_LIMIT, f"the upstream saw {up.dropped} flood questions, expected {FLOOD_LIMIT}")
-        zone1 = ctl_json("stats")["control"]["fetch_limited"]["zone"]
-        check(zone1 - zone0 == len(limited), f"control.fetch_limited.zone rose by {zone1 - zone0}, "
-              f"{len(limited)} answers limited")
-        prom1 = rig_prom("holdfast_control_fetch_limited_total", reason="zone")
-        check(prom1 - prom0 == len(limited), f"holdfast_control_fetch_limited_total{{reason=\"zone\"}} rose by "
-              f"{prom1 - prom0}, {len(limited)} answers limited")
+        limited = flood_split(ask_all(names, timeout=6, meanwhile=other_zone), text, up)
+        zone1, prom1 = zone_limited()
+        check(zone1 - zone0 == len(limited), f"control.fetch_limited.zone and total.fetch_limited_zone rose by "
+              f"{zone1 - zone0}, {len(limited)} answers limited")
+        check(prom1 - prom0 == len(limited), f"holdfast_control_fetch_limited_total{{reason=\"zone\"}} and "
+              f"holdfast_fetch_limited_zone_total rose by {prom1 - prom0}, {len(limited)} answers limited")
         # not cached: a limited name asked again is a miss; the zone has
         # room again, so it goes upstream (and times out, EDE 22)
         r, _ = q(names[limited[0]])
@@ -1024,6 +1044,32 @@ def case_fetches_per_zone():
         up.close()
 
 
+def case_fetches_per_zone_cut():
+    """fetches-per-zone 20 counts a question against the deepest zone cut
+    holdfast knows: once it has seen an NXDOMAIN from stale.test (its SOA
+    in authority), a flood of 60 names with two random labels under
+    stale.test, whose servers never answer them, gets 20 resolutions and 40
+    SERVFAILs naming stale.test. (Counted against the name less its first
+    label, each was a zone of its own and all 60 went upstream.)"""
+    up = FloodUpstream(RIG.lab["HF_LAB_UPSTREAM"], "stale.test.", first="flood")
+    text = f"fetches-per-zone: {FLOOD_LIMIT} in flight for stale.test."
+    try:
+        RIG.start(cli={"fetches-per-zone": str(FLOOD_LIMIT), "upstream-timeout": "1s", "upstream-attempts": "1"},
+                  forwarder=f"127.0.0.1@{up.port}")
+        r, _ = q(rnd("nx") + ".stale.test")
+        expect(r, NXDOMAIN)
+        soa_of(r, "stale.test.")
+        limited0 = ctl_json("stats")["control"]["fetch_limited"]["zone"]
+        names = [f"{rnd('flood')}.{rnd('sub')}.stale.test" for _ in range(FLOOD_NAMES)]
+        limited = flood_split(ask_all(names, timeout=6), text, up)
+        # two labels below the zone: never refused on the cores
+        limited1 = ctl_json("stats")["control"]["fetch_limited"]["zone"]
+        check(limited1 - limited0 == len(limited), f"control.fetch_limited.zone rose by {limited1 - limited0}, "
+              f"{len(limited)} answers limited")
+    finally:
+        up.close()
+
+
 # (instance knobs, [cases]); instances run in order, each on a fresh holdfast
 # with the knobs as command-line options.
 PLAN = [(" ".join(f"--{k} {v}" for k, v in knobs.items()) or "defaults", knobs, cases) for knobs, cases in [
@@ -1039,7 +1085,7 @@ PLAN = [(" ".join(f"--{k} {v}" for k, v in knobs.items()) or "defaults", knobs, 
     ({"edns-buffer-size": str(WIDE_BUFSIZE), "cache-entries": str(CACHE_ENTRIES)}, [case_tcp_fallback, case_eviction]),
     ({"edns-buffer-size": "4096"}, [case_answer_fits_the_link]),
     # restarts holdfast on a forwarder of its own (FloodUpstream)
-    ({}, [case_fetches_per_zone]),
+    ({}, [case_fetches_per_zone, case_fetches_per_zone_cut]),
 ]]
 
 

@@ -48,7 +48,9 @@ enum fake_mode {
 	F_UNRELATED,	  /* the answer plus an A record of another name */
 	F_COOKIE,	  /* echoes the client cookie with the server cookie "SRVCOOKI" */
 	F_COOKIE_BAD,	  /* first another client cookie, then as F_COOKIE */
-	F_FLOOD_SILENT,	  /* as F_ANSWER, but never answers a name whose first label starts "fl" */
+	F_FLOOD_SILENT,	  /* as F_ANSWER, but never answers a name whose first label starts
+			   * "fl", and a name whose first label starts "nx" is NXDOMAIN with
+			   * the SOA of the name less that label in authority */
 	F_LATE,		  /* as F_ANSWER, but a query from the port of the one before it
 			   * first gets that one's answer again (a late copy) */
 };
@@ -245,6 +247,24 @@ static void fake_serve_udp(struct fake *f)
 		case F_FLOOD_SILENT:
 			if (hf_dns_lower[q[13]] == 'f' && hf_dns_lower[q[14]] == 'l')
 				continue;
+			if (hf_dns_lower[q[13]] == 'n' && hf_dns_lower[q[14]] == 'x') {
+				/* SOA (root mname and rname, 5 numbers of 300) owned
+				 * by the question's name less its first label */
+				uint8_t soa[12 + 22] = {0xc0, (uint8_t)(12 + 1 + q[12]),
+							0,    6,
+							0,    1,
+							0,    0,
+							1,    0x2c,
+							0,    22};
+				for (unsigned k = 0; k < 5; k++)
+					hf_put32(soa + 14 + 4 * k, 300);
+				rl = make_response(r, q, (size_t)n, id, 0, HF_RCODE_NXDOMAIN, false,
+						   -1);
+				memcpy(r + rl, soa, sizeof(soa));
+				rl += sizeof(soa);
+				hf_put16(r + 8, 1);
+				break;
+			}
 			rl = make_response(r, q, (size_t)n, id, 0, 0, true, -1);
 			break;
 		case F_SILENT:
@@ -1142,6 +1162,9 @@ static void test_fetches_per_zone(void)
 	check_limited(fill_at(e, 0, &mq), "fetches-per-zone: 3 in flight for www.example.");
 	make_key(&mq, 0, HF_MSG_MISS, 0, "fl4");
 	check_limited(fill_at(e, 1, &mq), "fetches-per-zone: 3 in flight for www.example.");
+	/* the zone (from fl4's 4 bytes on) rides in the flags, for the cores */
+	a = fill_at(e, 1, &mq);
+	CHECK(a != NULL && a->flags == HF_ANS_ZONE_FLAGS(4));
 
 	/* another zone during the flood */
 	ask(e, &other, NULL);
@@ -1160,6 +1183,91 @@ static void test_fetches_per_zone(void)
 	CHECK_EQ(st.fetch_limited_zone, 2);
 	CHECK_EQ(st.in_flight, 1);
 	(void)a;
+	env_free(e);
+}
+
+/* mq: a MISS from worker 0 for <l1>.<l2>.www.example A. */
+static void make_key2(struct hf_msg_query *mq, const char *l1, const char *l2)
+{
+	uint8_t name[HF_DNS_NAME_MAX];
+	size_t n = 0, l;
+
+	make_key(mq, 0, HF_MSG_MISS, 0, l2);
+	l = strlen(l1);
+	name[n++] = (uint8_t)l;
+	memcpy(name + n, l1, l);
+	n += l;
+	memcpy(name + n, mq->key.name, mq->key.name_len);
+	n += mq->key.name_len;
+	memcpy(mq->key.name, name, n);
+	mq->key.name_len = (uint8_t)n;
+	mq->hash = hf_cache_key_hash(&mq->key);
+}
+
+/* MISSes for fl<N>.s<N>.www.example, N from .. to. */
+static void flood2(struct env *e, unsigned from, unsigned to)
+{
+	struct hf_msg_query mq;
+	char l1[16], l2[16];
+
+	for (unsigned i = from; i <= to; i++) {
+		snprintf(l1, sizeof(l1), "fl%u", i);
+		snprintf(l2, sizeof(l2), "s%u", i);
+		make_key2(&mq, l1, l2);
+		send_miss(e, &mq);
+	}
+}
+
+/* fetches-per-zone 3 counts against the deepest zone cut known: once an
+ * NXDOMAIN with the SOA of www.example is seen, fl<N>.s<N>.www.example
+ * (each its own "zone" by the name less its first label) all count
+ * against www.example: 3 resolutions, the rest SERVFAIL at once naming
+ * www.example. A resolution counted before the cut was known (against
+ * s0.www.example) gives its count back to that zone: once the 4 time
+ * out, 3 go out again and the 4th is limited. */
+static void test_fetches_per_zone_cut(void)
+{
+	enum fake_mode modes[] = {F_FLOOD_SILENT};
+	struct env *e;
+	struct hf_msg_query mq;
+	const struct hf_dns_answer *a;
+	struct hf_control_stats st;
+	unsigned nfill = 0;
+
+	next_per_zone = 3;
+	e = env_new(modes, 1, 300, 1, RING_SZ);
+	next_per_zone = 0;
+	make_key2(&mq, "fl0", "s0"); /* before the cut is known: zone s0.www.example */
+	send_miss(e, &mq);
+	ask(e, &mq, "nx1");
+	pump(e, ++nfill, 2000);
+	a = fill_at(e, 0, &mq);
+	CHECK(a != NULL && a->rcode == HF_RCODE_NXDOMAIN);
+	flood2(e, 1, 5);
+	pump(e, nfill + 2, 1000);
+	st = stats(e);
+	CHECK_EQ(st.resolutions, 5); /* fl0.s0, nx1, fl1.s1 .. fl3.s3 */
+	CHECK_EQ(st.fetch_limited_zone, 2);
+	CHECK_EQ(st.in_flight, 4);
+	make_key2(&mq, "fl4", "s4");
+	check_limited(fill_at(e, nfill++, &mq), "fetches-per-zone: 3 in flight for www.example.");
+	make_key2(&mq, "fl5", "s5");
+	check_limited(fill_at(e, nfill, &mq), "fetches-per-zone: 3 in flight for www.example.");
+	a = fill_at(e, nfill++, &mq);
+	CHECK(a != NULL && a->flags == HF_ANS_ZONE_FLAGS(7)); /* fl5.s5. is 7 bytes */
+
+	/* the 4 time out; no count is left behind */
+	pump(e, nfill + 4, 2000);
+	nfill += 4;
+	CHECK_EQ(stats(e).in_flight, 0);
+	flood2(e, 6, 9);
+	make_key2(&mq, "fl9", "s9");
+	pump(e, nfill + 1, 1000);
+	st = stats(e);
+	CHECK_EQ(st.resolutions, 8);
+	CHECK_EQ(st.fetch_limited_zone, 3);
+	CHECK_EQ(st.in_flight, 3);
+	check_limited(fill_at(e, nfill, &mq), "fetches-per-zone: 3 in flight for www.example.");
 	env_free(e);
 }
 
@@ -1571,6 +1679,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_many),
 		TEST_CASE(test_broadcast),
 		TEST_CASE(test_fetches_per_zone),
+		TEST_CASE(test_fetches_per_zone_cut),
 		TEST_CASE(test_fetches_per_server),
 		TEST_CASE(test_threads_shard),
 		TEST_CASE(test_threads_nta_log),

@@ -497,6 +497,85 @@ static void test_synth(void)
 	CHECK_EQ(as.records, 0);
 }
 
+/* A FILL refusing 'q' name 0 at the fetches-per-zone of the zone from
+ * offset off of its name, EDE 0 with text; NULL when out of memory. */
+static struct hf_msg_ctl *limited_fill(size_t off, const char *text)
+{
+	struct hf_msg_ctl *m = calloc(1, sizeof(*m) + 512);
+
+	CHECK(m != NULL);
+	if (m == NULL)
+		return NULL;
+	m->type = HF_MSG_FILL;
+	hf_bd_name(m->key.name, 'q', 0);
+	m->key.name_len = HF_BD_NAME_LEN;
+	m->key.qtype = HF_TYPE_A;
+	m->key.qclass = HF_CLASS_IN;
+	m->hash = hf_cache_key_hash(&m->key);
+	m->made_ms = bw.w.now_ms;
+	CHECK(hf_dns_answer_failure((uint8_t *)&m->ans, 512, HF_BD_NAME_LEN, HF_RCODE_SERVFAIL,
+				    HF_EDE_OTHER, text, 0) > 0);
+	m->ans.flags = HF_ANS_ZONE_FLAGS(off);
+	return m;
+}
+
+/*
+ * fetches-per-zone on the core: after a FILL refusing a question at its
+ * zone's limit, a miss one label below that zone is answered SERVFAIL with
+ * control's EDE 0 text by the core (counted, no MISS, no entry) for
+ * HF_ZONE_MARK_MS; a name two labels below it, or after the mark lapsed,
+ * is a miss as before.
+ */
+static void test_zone_limited(void)
+{
+	static const char text[] = "fetches-per-zone: 20 in flight for zone.";
+	uint8_t f[HF_BD_FRAME_MAX], out[2048], name[HF_BD_NAME_LEN];
+	const struct hf_counters *k = &bw.shared->ctr;
+	struct hf_counters k0 = *k;
+	struct hf_cache_stats cs0, cs;
+	struct hf_msg_query mq;
+	struct hf_msg_ctl *m;
+	const uint8_t *d = out + HF_BD_DNS_OFF;
+	const size_t tl = sizeof(text) - 1;
+	uint32_t n;
+
+	/* the zone above the names' zone: they are two labels below it */
+	hf_bd_name(name, 'q', 1);
+	if ((m = limited_fill(9 + 1u + name[9], text)) == NULL)
+		return;
+	apply(m);
+	CHECK_EQ(exchange(f, (uint32_t)hf_bd_frame(f, name, 1, true), 0, out, NULL, NULL), 0);
+	CHECK_EQ(k->misses - k0.misses, 1);
+	CHECK_EQ(rte_ring_dequeue_elem(bw.to_control, &mq, sizeof(mq)), 0);
+
+	/* the names' own zone: refused on the core */
+	if ((m = limited_fill(9, text)) == NULL)
+		return;
+	apply(m);
+	hf_cache_get_stats(bw.w.cache, &cs0);
+	hf_bd_name(name, 'q', 2);
+	n = exchange(f, (uint32_t)hf_bd_frame(f, name, 2, true), 0, out, NULL, NULL);
+	CHECK(n > HF_BD_DNS_OFF + 12 + tl);
+	CHECK_EQ(hf_get16(d + 2) & 0x8fff, 0x8182); /* QR RD RA, SERVFAIL */
+	CHECK_EQ(hf_get16(out + n - tl - 6), HF_EDNS_OPT_EDE);
+	CHECK_EQ(hf_get16(out + n - tl - 4), 2 + tl);
+	CHECK_EQ(hf_get16(out + n - tl - 2), HF_EDE_OTHER);
+	CHECK_MEM(out + n - tl, text, tl);
+	CHECK_EQ(k->fetch_limited_zone - k0.fetch_limited_zone, 1);
+	CHECK_EQ(k->misses - k0.misses, 1);
+	CHECK_EQ(rte_ring_count(bw.to_control), 0);
+	hf_cache_get_stats(bw.w.cache, &cs);
+	CHECK_EQ(cs.entries, cs0.entries);
+
+	/* the mark lapses: a miss again */
+	bw.w.now_ms += HF_ZONE_MARK_MS;
+	hf_bd_name(name, 'q', 3);
+	CHECK_EQ(exchange(f, (uint32_t)hf_bd_frame(f, name, 3, true), 0, out, NULL, NULL), 0);
+	CHECK_EQ(k->misses - k0.misses, 2);
+	CHECK_EQ(k->fetch_limited_zone - k0.fetch_limited_zone, 1);
+	CHECK_EQ(rte_ring_dequeue_elem(bw.to_control, &mq, sizeof(mq)), 0);
+}
+
 static int setup(void)
 {
 	struct hf_cache_conf cc;
@@ -539,6 +618,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_arp),
 		TEST_CASE(test_cookies),
 		TEST_CASE(test_synth),
+		TEST_CASE(test_zone_limited),
 	};
 	int rc;
 
