@@ -25,6 +25,11 @@
 #include "dataplane/hf_idle.h"
 #include "dataplane/worker_internal.h"
 
+/* What a TX queue did not take stays queued, in order, for the next pass:
+ * net_af_packet takes only what its ring has free frames for, and frames
+ * come free once the kernel has sent them (a burst of answers can hold the
+ * socket's send buffer until the peer side has taken them). Answers are
+ * dropped (drop_tx_full) only when the queue is full (hf_tx). */
 void hf_worker_flush(struct hf_worker *w)
 {
 	for (unsigned p = 0; p < w->nports; p++) {
@@ -33,12 +38,20 @@ void hf_worker_flush(struct hf_worker *w)
 		if (q->n == 0)
 			continue;
 		sent = rte_eth_tx_burst(w->ports[p].port_id, w->queue, q->pkts, q->n);
-		if (HF_UNLIKELY(sent < q->n)) {
-			w->ctr->drop_tx_full += q->n - sent;
-			rte_pktmbuf_free_bulk(q->pkts + sent, q->n - sent);
-		}
-		q->n = 0;
+		if (HF_UNLIKELY(sent < q->n))
+			memmove(q->pkts, q->pkts + sent,
+				(size_t)(q->n - sent) * sizeof(q->pkts[0]));
+		q->n = (uint16_t)(q->n - sent);
 	}
+}
+
+/* Answers still queued (hf_worker_flush). */
+static unsigned tx_pending(const struct hf_worker *w)
+{
+	unsigned n = 0;
+	for (unsigned p = 0; p < w->nports; p++)
+		n += w->tx[p].n;
+	return n;
 }
 
 static inline void update_clock(struct hf_worker *w)
@@ -55,7 +68,13 @@ unsigned hf_worker_poll_once(struct hf_worker *w)
 	update_clock(w);
 	hf_worker_poll_control(w);
 	for (unsigned p = 0; p < w->nports; p++) {
-		uint16_t n = rte_eth_rx_burst(w->ports[p].port_id, w->queue, pkts, burst);
+		uint16_t n;
+		/* a port whose TX queue holds answers it did not take yet is not
+		 * read until a burst's answers fit: its queries wait in its RX
+		 * ring instead of their answers being dropped (hf_worker_flush) */
+		if (HF_UNLIKELY(w->tx[p].n > HF_ARRAY_LEN(w->tx[p].pkts) - burst))
+			continue;
+		n = rte_eth_rx_burst(w->ports[p].port_id, w->queue, pkts, burst);
 		if (n) {
 			hf_worker_rx(w, pkts, n);
 			got += n;
@@ -86,6 +105,17 @@ void hf_worker_drain(struct hf_worker *w)
 	update_clock(w);
 	hf_cache_wake_every(w->cache, w->now_ms, w->wake, w);
 	hf_worker_flush(w);
+	/* what the ports did not take yet: up to 10 ms more, then dropped */
+	for (unsigned i = 0; i < 100 && tx_pending(w) != 0; i++) {
+		rte_delay_us_sleep(100);
+		hf_worker_flush(w);
+	}
+	for (unsigned p = 0; p < w->nports; p++) {
+		struct hf_txq *q = &w->tx[p];
+		w->ctr->drop_tx_full += q->n;
+		rte_pktmbuf_free_bulk(q->pkts, q->n);
+		q->n = 0;
+	}
 }
 
 int hf_worker_main(void *arg)
