@@ -213,7 +213,7 @@ void hf_config_defaults(struct hf_config *cfg)
 	cfg->control_threads = 1;
 	cfg->idle_sleep_us = 0;
 	cfg->idle_polls = 1024;
-	cfg->idle_sleep_max_us = 1000;
+	cfg->idle_sleep_max_us = 0; /* no back-off: docs/decisions.md */
 	cfg->log_level = HF_LOG_INFO;
 	cfg->burst = 32;
 	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",

@@ -226,7 +226,7 @@ hf_args() { # the holdfast command line after the binary
 	echo "-l 1 --no-huge -m 1024 --no-pci --file-prefix=hf_tpt --vdev=net_${driver}0,iface=$HF_LAB_HOST_IF --" \
 		"--service-address $SERVICE4 --forwarder $HF_LAB_UPSTREAM_ADDR@53 --control-socket $run/holdfast.sock" \
 		"$path --tls-certificate $run/tls.crt --tls-key $run/tls.key" \
-		"--idle-sleep $idle_sleep $holdfast_extra"
+		"--idle-sleep $idle_sleep --idle-sleep-max 1000 $holdfast_extra"
 }
 
 start_server() { # name

@@ -87,7 +87,7 @@ and TLS/853 on the transport thread. The cases:
   the 2 UDP queries, the transport counted exactly 2 TCP and 1 TLS queries.
 - idle_backoff (in the xdp-exception group, where the worker's port sees
   UDP/53 only): over a second with no UDP the worker core sleeps in steps
-  of idle-sleep-max (default 1 ms): idle_sleeps moves by 100 to 1,000 plus
+  of idle-sleep-max (1 ms in that group; the default 0 is no back-off): idle_sleeps moves by 100 to 1,000 plus
   the back-off's first steps (with the e2e default idle-sleep 20 µs and no
   back-off it would be thousands); a UDP query after the idle second is
   answered, and so is the next one; the counter keeps moving after them.
@@ -1136,7 +1136,7 @@ def start(rig, label, knobs):
         return
     if knobs.get("xdp"):  # the last group: the lab's interface stays so until lab.sh down
         xdp_interface(rig)
-        rig.start(**dict(tls_knobs(), **{"xdp-exception": "yes"}))
+        rig.start(**dict(tls_knobs(), **{"xdp-exception": "yes", "idle-sleep-max": "1000"}))
         return
     knobs = dict(knobs)
     rig.start_with_exception(extra=knobs.pop("extra", ()), **dict(tls_knobs(), **knobs))
