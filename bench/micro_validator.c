@@ -176,7 +176,7 @@ static size_t response(EVP_PKEY *pk, uint8_t alg, uint16_t tag, const char *qnam
 	uint8_t o[64];
 	size_t ol = wn(qname, o);
 
-	return add_set(pk, alg, tag, out, len, qname, (uint8_t)val_name_labels(o, ol), type, rds,
+	return add_set(pk, alg, tag, out, len, qname, (uint8_t)hf_dns_name_labels(o, ol), type, rds,
 		       rls, n);
 }
 

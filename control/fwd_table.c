@@ -158,21 +158,12 @@ static void zone_key_set(struct zone_key *k, const uint8_t *name, size_t len)
 	memcpy(k->name, name, HF_MIN(len, sizeof(k->name)));
 }
 
-/* Labels of a wire name (the root: 0). */
-static unsigned labels(const uint8_t *name, size_t len)
-{
-	unsigned n = 0;
-	for (size_t i = 0; i < len && name[i] != 0; i += (size_t)name[i] + 1)
-		n++;
-	return n;
-}
-
 /* The root and the top-level domains are never a learnt cut: a forwarder
  * sees few of the delegations below them, and every name under one whose
  * own cut is not known would count against it. */
 static bool cut_usable(const uint8_t *name, size_t len)
 {
-	return labels(name, len) >= 2;
+	return hf_dns_name_labels(name, len) >= 2;
 }
 
 size_t hf_fwd_zone_of(const struct hf_fwd *f, const struct hf_cache_key *key)

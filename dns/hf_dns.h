@@ -159,6 +159,8 @@ void hf_dns_name_lower(uint8_t *name, size_t len);
 bool hf_dns_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 /* Is `name` equal to or below `parent` (both uncompressed wire form)? */
 bool hf_dns_name_is_sub(const uint8_t *name, size_t len, const uint8_t *parent, size_t plen);
+/* Labels of an uncompressed wire name (the root: 0). */
+unsigned hf_dns_name_labels(const uint8_t *name, size_t len);
 /* Is one of a and b equal to or below the other (one on the other's path to
  * the root)? */
 bool hf_dns_name_on_path(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

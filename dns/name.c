@@ -132,6 +132,15 @@ bool hf_dns_name_is_sub(const uint8_t *name, size_t len, const uint8_t *parent, 
 	return hf_dns_name_equal(name + i, plen, parent, plen);
 }
 
+unsigned hf_dns_name_labels(const uint8_t *name, size_t len)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < len && name[i] != 0; i += 1u + name[i])
+		n++;
+	return n;
+}
+
 bool hf_dns_name_on_path(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	return alen >= blen ? hf_dns_name_is_sub(a, alen, b, blen)

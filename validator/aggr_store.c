@@ -361,7 +361,7 @@ static struct val_aggr_node *find_zone(struct val_synth *x, bool is3, const uint
 	uint8_t name[HF_DNS_NAME_MAX];
 	size_t nlen;
 
-	for (unsigned l = val_name_labels(q, qlen) + 1; l-- > 0;) {
+	for (unsigned l = hf_dns_name_labels(q, qlen) + 1; l-- > 0;) {
 		size_t off = val_name_suffix(q, qlen, l);
 		const uint8_t *k = at(q + off, qlen - off, name, &nlen);
 		struct val_aggr_node *n;

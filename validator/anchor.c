@@ -246,7 +246,7 @@ int val_anchor_zone(const struct hf_val *v, const uint8_t *name, size_t len)
 	for (unsigned i = 0; i < v->nanchors; i++) {
 		const struct val_anchor *a = &v->anchors[i];
 		if (hf_dns_name_is_sub(name, len, a->name, a->name_len)) {
-			int l = (int)val_name_labels(a->name, a->name_len);
+			int l = (int)hf_dns_name_labels(a->name, a->name_len);
 			if (l > best)
 				best = l;
 		}

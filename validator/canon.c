@@ -6,21 +6,9 @@
 
 #include "validator/val_internal.h"
 
-unsigned val_name_labels(const uint8_t *n, size_t len)
-{
-	unsigned labels = 0;
-	size_t i = 0;
-
-	while (i < len && n[i] != 0) {
-		labels++;
-		i += 1u + n[i];
-	}
-	return labels;
-}
-
 size_t val_name_suffix(const uint8_t *n, size_t len, unsigned labels)
 {
-	unsigned total = val_name_labels(n, len), skip;
+	unsigned total = hf_dns_name_labels(n, len), skip;
 	size_t i = 0;
 
 	if (labels >= total)
@@ -166,7 +154,7 @@ int val_sets_build(const struct hf_dns_msg *m, struct val_sets *s)
 				r = &s->set[s->n++];
 				memcpy(r->owner, owner, olen);
 				r->owner_len = (uint8_t)olen;
-				r->labels = (uint8_t)val_name_labels(owner, olen);
+				r->labels = (uint8_t)hf_dns_name_labels(owner, olen);
 				r->section = rr->section;
 				r->type = type;
 				r->rclass = rr->rclass;

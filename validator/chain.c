@@ -77,7 +77,7 @@ int val_zone_keys(struct vc *c, const uint8_t *name, size_t len, struct val_entr
 {
 	struct val_cache *cache = &c->v->cache;
 	struct val_entry *zone, *e;
-	unsigned total = val_name_labels(name, len);
+	unsigned total = hf_dns_name_labels(name, len);
 	int al;
 
 	if (val_nta(c, name, len))

@@ -283,7 +283,7 @@ void val_nsec3_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t q
 {
 	const struct nsec3_view *n, *nc_cov;
 	uint8_t h[20], w[HF_DNS_NAME_MAX];
-	unsigned total = val_name_labels(sname, slen), ce = 0;
+	unsigned total = hf_dns_name_labels(sname, slen), ce = 0;
 	size_t wlen, off;
 	bool found = false;
 
@@ -347,7 +347,7 @@ void val_nsec3_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t q
 void val_prove(struct vc *c, const uint8_t *sname, size_t slen, uint16_t qtype,
 	       const struct val_entry *z, struct proof *p)
 {
-	unsigned zl = val_name_labels(z->name, z->name_len);
+	unsigned zl = hf_dns_name_labels(z->name, z->name_len);
 
 	if (c->nnsec > 0)
 		val_nsec_prove(c, sname, slen, qtype, zl, p);

@@ -280,7 +280,7 @@ static int add_ds(struct vc *c, const uint8_t *name, size_t len)
 {
 	struct hf_val *v = c->v;
 	const struct hf_dns_msg *m = c->m;
-	unsigned total = val_name_labels(name, len);
+	unsigned total = hf_dns_name_labels(name, len);
 	struct val_entry *z = NULL;
 	const struct val_rrset *set;
 	struct proof p;

@@ -17,7 +17,6 @@
 #define VAL_CBUF	(1u << 19) /* canonical RDATA scratch */
 
 /* ---- names (canon.c) ---- */
-unsigned val_name_labels(const uint8_t *n, size_t len);
 /* The rightmost `labels` labels of n: returns its offset in n. */
 size_t val_name_suffix(const uint8_t *n, size_t len, unsigned labels);
 /* Number of rightmost labels a and b share (case-insensitive). */

@@ -195,7 +195,7 @@ static int check_denial(struct vc *c, const uint8_t *sname, size_t slen, uint16_
 			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
 					   "%s: NSEC from the parent side of a delegation",
 					   denial_what(&d));
-		if (qtype == HF_TYPE_DS && p.has_soa && val_name_labels(sname, slen) > 0)
+		if (qtype == HF_TYPE_DS && p.has_soa && hf_dns_name_labels(sname, slen) > 0)
 			return val_verdict(c, R_BOGUS, HF_EDE_DNSSEC_BOGUS,
 					   "%s: DS denial from the child zone", denial_what(&d));
 		return denied(c, z, soa);
