@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Print "pid ticks comm" (user+system clock ticks, children not included)
 for every user-space process, then "total ticks hz" for the whole machine
-(/proc/stat). bench/e2e/side_by_side.sh takes one before and one after each
+(/proc/stat), then "cpuN ticks" for each CPU (busy: all but idle and
+iowait) and "wall SECONDS" (CLOCK_MONOTONIC). bench/e2e/side_by_side.sh takes one before and one after each
 measurement; report.py (which imports this file) subtracts them to show how
 much CPU processes other than the benchmark's own used meanwhile (the
 machine may be shared). Standard library only.
@@ -14,6 +15,7 @@ machine may be shared). Standard library only.
 """
 import os
 import sys
+import time
 
 # the load generators and the script's own helpers
 OURS_COMM = {"kxdpgun", "dnsperf", "cpu_snapshot.py", "timeout", "ip", "taskset", "conn_rate", "openssl"}
@@ -27,9 +29,28 @@ def read(path):
             a = line.split()
             if a[0] == "total":
                 total, hz = int(a[1]), int(a[2])
-            else:
+            elif not a[0].startswith("cpu") and a[0] != "wall":
                 procs[a[0]] = (int(a[1]), a[2])
     return procs, total, hz
+
+
+def per_cpu(path):
+    """A snapshot file's ({CPU number: busy ticks}, wall seconds); ({}, None)
+    for snapshots older than these lines."""
+    out, wall = {}, None
+    with open(path) as f:
+        for line in f:
+            a = line.split()
+            if a[0].startswith("cpu"):
+                out[int(a[0][3:])] = int(a[1])
+            elif a[0] == "wall":
+                wall = float(a[1])
+    return out, wall
+
+
+def busy_ticks(fields):
+    """A /proc/stat cpu line's fields after its name: all but idle and iowait."""
+    return sum(int(x) for x in fields) - int(fields[3]) - int(fields[4])
 
 
 def others(p0, p1, ours):
@@ -61,9 +82,10 @@ def snapshot():
             continue  # kernel threads: may be doing our packets' work, not counted
         out.append(f"{pid} {int(fields[11]) + int(fields[12])} {comm}")
     with open("/proc/stat") as f:
-        cpu = f.readline().split()
-    busy = sum(int(x) for x in cpu[1:]) - int(cpu[4]) - int(cpu[5])  # minus idle, iowait
-    out.append(f"total {busy} {os.sysconf('SC_CLK_TCK')}")
+        lines = [line.split() for line in f if line.startswith("cpu")]
+    out.append(f"total {busy_ticks(lines[0][1:])} {os.sysconf('SC_CLK_TCK')}")
+    out += [f"{a[0]} {busy_ticks(a[1:])}" for a in lines[1:]]
+    out.append(f"wall {time.clock_gettime(time.CLOCK_MONOTONIC):.3f}")
     return "\n".join(out)
 
 

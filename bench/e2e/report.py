@@ -145,11 +145,17 @@ def other_cpu(path, ours, wall):
         return None
     by_comm = cpu_snapshot.others(p0, p1, ours)
     top = sorted(by_comm.items(), key=lambda x: -x[1])[:3]
-    return {
+    (c0, w0), (c1, w1) = cpu_snapshot.per_cpu(path + ".cpu0"), cpu_snapshot.per_cpu(path + ".cpu1")
+    out = {
         "other_processes_cpu_s": round(sum(by_comm.values()) / hz, 2),
         "other_processes_top": [f"{c} {t / hz:.2f}s" for c, t in top],
         "machine_busy_pct": round(100.0 * (t1 - t0) / hz / (2 * wall), 1) if wall else None,
     }
+    if w0 is not None and w1 is not None and w1 > w0:
+        # each CPU's busy share of the time between the snapshots (since 2026-12-05)
+        out["cpu_busy_s"] = {str(n): round((c1[n] - c0[n]) / hz, 2) for n in sorted(c0) if n in c1}
+        out["cpu_busy_pct"] = {n: round(100.0 * v / (w1 - w0), 1) for n, v in out["cpu_busy_s"].items()}
+    return out
 
 
 def pct(sorted_vals, p):

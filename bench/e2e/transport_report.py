@@ -90,6 +90,23 @@ def rate_of(part, rec):
     return rec.get("answered_qps") if part in DNSPERF_PARTS else rec.get("per_second")
 
 
+# Everything of the server runs on this CPU (and the kernel's work for its
+# packets: the host veth's RPS sends it there); the clients run on CPU 0.
+SERVER_CPU = "1"
+
+
+def per_core_rate(part, rec):
+    """Answers (connections, handshakes) per second of the server CPU's busy
+    time: what one core of it would carry if the clients could keep it
+    busy. All of them happened between the snapshots, and all the CPU's
+    busy time between them is counted (other processes' too), so a
+    server that leaves its core partly idle is not flattered by the time
+    dnsperf spends starting and stopping."""
+    busy = (rec.get("cpu_busy_s") or {}).get(SERVER_CPU)
+    count = rec.get("answered") if part in DNSPERF_PARTS else rec.get("connections", rec.get("handshakes"))
+    return round(count / busy) if busy and count else None
+
+
 def check(doc):
     bad = []
     for s, e in doc["servers"].items():
@@ -160,6 +177,7 @@ def main():
             rep = min(n for n in heads if heads[n] == mid)
             d = dict(per[rep])
             d["round"] = rep
+            d["per_server_core_second"] = per_core_rate(part, d)
             d["rate_per_round"] = [rate_of(part, per[n]) for n in sorted(per)]
             if part in DNSPERF_PARTS:
                 d["p50_us_per_round"] = [per[n].get("latency_us", {}).get("p50") for n in sorted(per)]
@@ -179,8 +197,17 @@ def main():
             b = rate_of(part, res[best]["parts"].get(part, {}))
             vs[part] = {"holdfast": h, "best_peer": best, "best_peer_rate": b,
                         "ratio": round(h / b, 2) if h and b else None}
+            # the same per second of the server core's busy time (the best peer by that)
+            hc = res["holdfast"]["parts"].get(part, {}).get("per_server_core_second")
+            bc_peer = max(peers, key=lambda p: res[p]["parts"].get(part, {}).get("per_server_core_second") or 0)
+            bc = res[bc_peer]["parts"].get(part, {}).get("per_server_core_second")
+            if hc and bc:
+                vs[part].update({"holdfast_per_core_s": hc, "best_peer_per_core": bc_peer,
+                                 "best_peer_per_core_s": bc, "ratio_per_core": round(hc / bc, 2)})
     target = {t: (vs[p]["ratio"] is not None and vs[p]["ratio"] >= 2.0) if p in vs else None
               for t, p in (("tcp", "tcp.long.max"), ("dot", "dot.long.max"))}
+    target_core = {t: (vs[p].get("ratio_per_core", 0) >= 2.0) if p in vs else None
+                   for t, p in (("tcp", "tcp.long.max"), ("dot", "dot.long.max"))}
     doc = {
         "benchmark": "transport",
         "facts": facts,
@@ -198,6 +225,7 @@ def main():
         "servers": res,
         "holdfast_vs_best_peer": vs,
         "target_2x_met": target,
+        "target_2x_met_per_core": target_core,
     }
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "transport.json"), "w") as f:
@@ -234,16 +262,20 @@ def markdown(doc, servers):
              "Server (all of it) on CPU 1, clients on CPU 0. See docs/bench.md, \"TCP and TLS side by side\".\n")
     L.append("## Long-lived connections (dnsperf)\n")
     L.append(f"{doc['method']['long']}.\n")
-    L.append("| server | transport | unthrottled answered qps | avg / p50 / p99 (µs) | "
-             f"at {int(facts.get('lat_qps', 0)):,} qps: avg / p50 / p99 (µs) | qps per round (unthrottled) |")
-    L.append("|---|---|---:|---|---|---|")
+    L.append("| server | transport | unthrottled answered qps | busy: CPU 0 (clients), CPU 1 (server) | answers per busy CPU-1 second | "
+             f"avg / p50 / p99 (µs) | at {int(facts.get('lat_qps', 0)):,} qps: avg / p50 / p99 (µs) | "
+             "qps per round (unthrottled) |")
+    L.append("|---|---|---:|---:|---:|---|---|---|")
     for s in servers:
         for t in ("tcp", "dot"):
             mx = res[s]["parts"].get(f"{t}.long.max", {})
             rt = res[s]["parts"].get(f"{t}.long.rate", {})
             lm, lr = mx.get("latency_us", {}), rt.get("latency_us", {})
             lat = lambda d: " / ".join(f"{d[k]:,.0f}" if d.get(k) is not None else "-" for k in ("avg", "p50", "p99"))
+            cb = mx.get("cpu_busy_pct") or {}
+            busy = f"{cb['0']:.0f}%, {cb[SERVER_CPU]:.0f}%" if "0" in cb and SERVER_CPU in cb else "-"
             L.append(f"| {res[s]['label']} | {'TCP' if t == 'tcp' else 'DoT'} | {fmt_int(mx.get('answered_qps'))} | "
+                     f"{busy} | {fmt_int(mx.get('per_server_core_second'))} | "
                      f"{lat(lm)} | {lat(lr)} | {', '.join(fmt_int(v) for v in mx.get('rate_per_round', []))} |")
     L.append("")
     L.append("## Short connections\n")
@@ -266,15 +298,21 @@ def markdown(doc, servers):
     vs = doc["holdfast_vs_best_peer"]
     if vs:
         L.append("## holdfast against the best peer\n")
-        L.append("| part | holdfast | best peer | ratio |")
-        L.append("|---|---:|---|---:|")
+        L.append("| part | holdfast | best peer | ratio | per busy CPU-1 second: holdfast | best peer | ratio |")
+        L.append("|---|---:|---|---:|---:|---|---:|")
         for part, v in vs.items():
+            pc = (f"{fmt_int(v['holdfast_per_core_s'])} | {PEER_LABEL.get(v['best_peer_per_core'], v['best_peer_per_core'])} "
+                  f"{fmt_int(v['best_peer_per_core_s'])} | {v['ratio_per_core']}x" if v.get("ratio_per_core") else "- | - | -")
             L.append(f"| {part} | {fmt_int(v['holdfast'])} | {PEER_LABEL.get(v['best_peer'], v['best_peer'])} "
-                     f"{fmt_int(v['best_peer_rate'])} | {v['ratio'] if v['ratio'] is not None else '-'}x |")
+                     f"{fmt_int(v['best_peer_rate'])} | {v['ratio'] if v['ratio'] is not None else '-'}x | {pc} |")
         L.append("")
-        t = doc["target_2x_met"]
-        L.append(f"Issue 13's target (at least 2x the best peer's answered rate on one core): "
-                 f"TCP {'met' if t.get('tcp') else 'NOT met'}, DoT {'met' if t.get('dot') else 'NOT met'}.\n")
+        t, tc = doc["target_2x_met"], doc.get("target_2x_met_per_core") or {}
+        met = lambda x: "met" if x else "NOT met"
+        L.append(f"Issue 13's target (at least 2x the best peer's answered rate on one core), as answered: "
+                 f"TCP {met(t.get('tcp'))}, DoT {met(t.get('dot'))}; per busy second of the server's core: "
+                 f"TCP {met(tc.get('tcp'))}, DoT {met(tc.get('dot'))}. A server whose core is not busy "
+                 "all the time answered what the clients (one core, CPU 0) could send: its answered "
+                 "rate is what the clients carried, its rate per busy second what its core carries.\n")
     return "\n".join(L)
 
 
