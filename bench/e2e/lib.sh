@@ -122,7 +122,13 @@ finish_raw() { # raw dest
 	echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$1/facts.txt"
 	mkdir -p "$2"
 	for f in "$1"/*; do
-		case ${f##*/} in our_pids.txt | *.cpu[01]) continue ;; esac
+		case ${f##*/} in
+		our_pids.txt) continue ;;
+		*.cpu[01]) # cpu_snapshot.py's: the CPUs' lines, not every process's
+			grep -E '^(total|cpu[0-9]+|wall) ' "$f" >"$2/${f##*/}" || true
+			continue
+			;;
+		esac
 		[ -f "$f" ] && { grep -v '^> ' "$f" >"$2/${f##*/}" || true; }
 	done
 }

@@ -147,7 +147,8 @@ def other_cpu(path, ours, wall):
     top = sorted(by_comm.items(), key=lambda x: -x[1])[:3]
     (c0, w0), (c1, w1) = cpu_snapshot.per_cpu(path + ".cpu0"), cpu_snapshot.per_cpu(path + ".cpu1")
     out = {
-        "other_processes_cpu_s": round(sum(by_comm.values()) / hz, 2),
+        # None from stored raw output, whose snapshots keep only the CPU lines (lib.sh, finish_raw)
+        "other_processes_cpu_s": round(sum(by_comm.values()) / hz, 2) if p0 and p1 else None,
         "other_processes_top": [f"{c} {t / hz:.2f}s" for c, t in top],
         "machine_busy_pct": round(100.0 * (t1 - t0) / hz / (2 * wall), 1) if wall else None,
     }
