@@ -140,14 +140,21 @@ struct hf_txq {
  * FILL with HF_ANS_F_ZONE_LIMITED), and the EDE text it answered with. For
  * HF_ZONE_MARK_MS after, a miss one label below it is answered with the
  * same SERVFAIL by the core, with no entry and no MISS (worker_pkt.c,
- * hf_zone_limited). A text longer than HF_ZONE_MARK_TEXT is not marked.
+ * hf_zone_limited). For HF_ZONE_MARK_MS more (the grace), the first
+ * HF_ZONE_PROBES of them go to control and the rest are still answered
+ * here: control refusing one renews the mark, and if none is refused the
+ * mark ends with the grace. So a zone still flooded costs the core at most
+ * HF_ZONE_PROBES parked clients a mark, never a flood's worth while control
+ * catches up. A text longer than HF_ZONE_MARK_TEXT is not marked.
  */
 #define HF_ZONE_MARKS	  8
 #define HF_ZONE_MARK_MS	  100
+#define HF_ZONE_PROBES	  64
 #define HF_ZONE_MARK_TEXT 320
 struct hf_zone_mark {
-	uint64_t until_ms;
-	uint8_t len; /* of name; 0: never used */
+	uint64_t until_ms; /* refused until; then the grace, as long again */
+	uint16_t probes;   /* misses the grace still lets through */
+	uint8_t len;	   /* of name; 0: never used */
 	uint8_t name[HF_DNS_NAME_MAX];
 	uint16_t text_len;
 	uint8_t text[HF_ZONE_MARK_TEXT];
@@ -201,7 +208,7 @@ struct hf_worker {
 	struct hf_msg_aggr aggr_knobs;
 	struct hf_worker_synth *synth;
 	/* zones at their fetches-per-zone limit a moment ago; zmark_until is
-	 * the latest until_ms among them (a miss checks it first) */
+	 * the latest end of a grace among them (a miss checks it first) */
 	uint64_t zmark_until;
 	struct hf_zone_mark zmark[HF_ZONE_MARKS];
 };

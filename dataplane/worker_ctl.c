@@ -106,8 +106,9 @@ static void apply_nsec(struct hf_worker *w, const struct hf_msg_ctl *msg)
 }
 
 /* A FILL refusing a question at its zone's fetches-per-zone: the core
- * answers the zone's next misses itself for HF_ZONE_MARK_MS (the same
- * zone's mark renewed, else the mark that lapses first replaced). */
+ * answers the zone's next misses itself for HF_ZONE_MARK_MS, then lets
+ * HF_ZONE_PROBES through in the grace (the same zone's mark renewed, else
+ * the mark that lapses first replaced). */
 static void zone_mark(struct hf_worker *w, const struct hf_msg_ctl *msg)
 {
 	unsigned off = HF_ANS_ZONE_OFF(msg->ans.flags);
@@ -127,11 +128,12 @@ static void zone_mark(struct hf_worker *w, const struct hf_msg_ctl *msg)
 				m = &w->zmark[i];
 	}
 	m->until_ms = w->now_ms + HF_ZONE_MARK_MS;
+	m->probes = HF_ZONE_PROBES;
 	m->len = (uint8_t)len;
 	memcpy(m->name, msg->key.name + off, len);
 	m->text_len = msg->ans.ede_text_len;
 	memcpy(m->text, hf_dns_answer_ede_text(&msg->ans), m->text_len);
-	w->zmark_until = HF_MAX(w->zmark_until, m->until_ms);
+	w->zmark_until = HF_MAX(w->zmark_until, m->until_ms + HF_ZONE_MARK_MS);
 }
 
 /* Apply msg; false when it is a walk that is not finished yet. A walk

@@ -360,10 +360,13 @@ static __attribute__((cold, noinline)) bool hf_synth(struct hf_worker *w, struct
  * refused a question in less than HF_ZONE_MARK_MS ago gets the same
  * SERVFAIL (EDE 0, control's text) here, with no cache entry, no parked
  * client and no MISS: a flood of <random>.victim stays off the cache, the
- * waiters and the ring. One label below only: that is the zone control
- * counts such a name against whatever it knows (control/fwd_table.c),
- * while a deeper name may belong to a cut below the zone. Cold, like
- * hf_synth: misses only, and only while a mark is live.
+ * waiters and the ring. In the grace after (hf_dataplane.h, struct
+ * hf_zone_mark) HF_ZONE_PROBES misses go on to control, to be refused
+ * (which renews the mark) or resolved, and the rest are refused here. One
+ * label below only: that is the zone control counts such a name against
+ * whatever it knows (control/fwd_table.c), while a deeper name may belong
+ * to a cut below the zone. Cold, like hf_synth: misses only, and only
+ * while a mark or its grace is live.
  */
 static __attribute__((cold, noinline)) bool hf_zone_limited(struct hf_worker *w, struct rte_mbuf *m,
 							    struct hf_pkt *pi,
@@ -375,10 +378,14 @@ static __attribute__((cold, noinline)) bool hf_zone_limited(struct hf_worker *w,
 	if (k->name_len <= off)
 		return false;
 	for (unsigned i = 0; i < HF_ZONE_MARKS; i++) {
-		const struct hf_zone_mark *z = &w->zmark[i];
-		if (z->until_ms <= w->now_ms || z->len != k->name_len - off ||
+		struct hf_zone_mark *z = &w->zmark[i];
+		if (z->until_ms + HF_ZONE_MARK_MS <= w->now_ms || z->len != k->name_len - off ||
 		    memcmp(z->name, k->name + off, z->len) != 0)
 			continue;
+		if (z->until_ms <= w->now_ms && z->probes > 0) {
+			z->probes--; /* the grace: to control */
+			return false;
+		}
 		w->ctr->fetch_limited_zone++;
 		hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER, z->text,
 			       z->text_len);

@@ -523,8 +523,9 @@ static struct hf_msg_ctl *limited_fill(size_t off, const char *text)
  * fetches-per-zone on the core: after a FILL refusing a question at its
  * zone's limit, a miss one label below that zone is answered SERVFAIL with
  * control's EDE 0 text by the core (counted, no MISS, no entry) for
- * HF_ZONE_MARK_MS; a name two labels below it, or after the mark lapsed,
- * is a miss as before.
+ * HF_ZONE_MARK_MS; a name two labels below it is a miss as before. In the
+ * grace after, HF_ZONE_PROBES misses go to control and the rest are still
+ * refused; a refusal then renews the mark; after the grace, a miss again.
  */
 static void test_zone_limited(void)
 {
@@ -567,12 +568,33 @@ static void test_zone_limited(void)
 	hf_cache_get_stats(bw.w.cache, &cs);
 	CHECK_EQ(cs.entries, cs0.entries);
 
-	/* the mark lapses: a miss again */
+	/* the grace: HF_ZONE_PROBES misses to control, then refused again */
 	bw.w.now_ms += HF_ZONE_MARK_MS;
+	for (uint32_t p = 0; p < HF_ZONE_PROBES; p++) {
+		hf_bd_name(name, 'q', 100 + p);
+		CHECK_EQ(exchange(f, (uint32_t)hf_bd_frame(f, name, 3, true), 0, out, NULL, NULL),
+			 0);
+		CHECK_EQ(rte_ring_dequeue_elem(bw.to_control, &mq, sizeof(mq)), 0);
+	}
+	CHECK_EQ(k->misses - k0.misses, 1 + HF_ZONE_PROBES);
 	hf_bd_name(name, 'q', 3);
-	CHECK_EQ(exchange(f, (uint32_t)hf_bd_frame(f, name, 3, true), 0, out, NULL, NULL), 0);
-	CHECK_EQ(k->misses - k0.misses, 2);
-	CHECK_EQ(k->fetch_limited_zone - k0.fetch_limited_zone, 1);
+	CHECK(exchange(f, (uint32_t)hf_bd_frame(f, name, 3, true), 0, out, NULL, NULL) > 0);
+	CHECK_EQ(k->fetch_limited_zone - k0.fetch_limited_zone, 2);
+	CHECK_EQ(rte_ring_count(bw.to_control), 0);
+
+	/* a refusal of a probe renews the mark: refused, no probe left over */
+	if ((m = limited_fill(9, text)) == NULL)
+		return;
+	apply(m);
+	bw.w.now_ms += HF_ZONE_MARK_MS - 1;
+	CHECK(exchange(f, (uint32_t)hf_bd_frame(f, name, 4, true), 0, out, NULL, NULL) > 0);
+	CHECK_EQ(k->fetch_limited_zone - k0.fetch_limited_zone, 3);
+
+	/* no refusal in the grace: the mark ends with it, a miss again */
+	bw.w.now_ms += 1 + 2 * HF_ZONE_MARK_MS;
+	CHECK_EQ(exchange(f, (uint32_t)hf_bd_frame(f, name, 5, true), 0, out, NULL, NULL), 0);
+	CHECK_EQ(k->misses - k0.misses, 2 + HF_ZONE_PROBES);
+	CHECK_EQ(k->fetch_limited_zone - k0.fetch_limited_zone, 3);
 	CHECK_EQ(rte_ring_dequeue_elem(bw.to_control, &mq, sizeof(mq)), 0);
 }
 
