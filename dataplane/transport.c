@@ -405,9 +405,10 @@ static void query_found(struct hf_transport *t, uint32_t i, const uint8_t *msg,
 	how = hf_act_on(w, e, key, hash, p);
 	if (how >= 0) {
 		answer_entry(t, i, msg, q, ka, e, (enum hf_wake_mode)how);
-	} else if (how == HF_ACT_PARK_FULL) {
-		answer_empty(t, i, msg, q, ka, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER,
-			     hf_park_full_text, sizeof(hf_park_full_text) - 1);
+	} else if (how != HF_ACT_PARKED) {
+		uint16_t len;
+		const uint8_t *text = hf_act_full_text(how, &len);
+		answer_empty(t, i, msg, q, ka, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER, text, len);
 	} else { /* parked: p is taken */
 		t->parked_free = p->next_free;
 		t->nparked++;

@@ -279,8 +279,8 @@ static inline void hf_publish_gauges(struct hf_worker *w)
 }
 
 /* A MISS or REFRESH to the control thread its hash shards to; a full ring
- * is a counted drop. */
-static inline void hf_send_query(struct hf_worker *w, uint8_t type, const struct hf_cache_key *key,
+ * is a counted drop (false). */
+static inline bool hf_send_query(struct hf_worker *w, uint8_t type, const struct hf_cache_key *key,
 				 uint32_t hash)
 {
 	struct hf_msg_query msg;
@@ -292,19 +292,30 @@ static inline void hf_send_query(struct hf_worker *w, uint8_t type, const struct
 	if (HF_UNLIKELY(rte_ring_enqueue_elem(w->to_ctl[hf_msg_shard(hash, w->nctl)], &msg,
 					      sizeof(msg)) != 0)) {
 		w->ctr->drop_ring_full++;
-		return;
+		return false;
 	}
 	if (type == HF_MSG_MISS)
 		w->ctr->misses++;
 	else
 		w->ctr->refreshes++;
+	return true;
 }
 
 enum {
 	HF_ACT_PARKED = -1,    /* the client waits in the cache (cookie) */
 	HF_ACT_PARK_FULL = -2, /* no room to wait, nothing to fall back on: SERVFAIL */
+	HF_ACT_RING_FULL = -3, /* the question could not go to control, nothing to fall back on */
 };
 static const uint8_t hf_park_full_text[] = "too many clients waiting"; /* its EDE 0 text */
+static const uint8_t hf_ring_full_text[] = "resolver busy";	       /* HF_ACT_RING_FULL's */
+
+/* The EDE 0 text of HF_ACT_PARK_FULL or HF_ACT_RING_FULL, and its length. */
+static inline const uint8_t *hf_act_full_text(int how, uint16_t *len)
+{
+	*len = how == HF_ACT_RING_FULL ? sizeof(hf_ring_full_text) - 1
+				       : sizeof(hf_park_full_text) - 1;
+	return how == HF_ACT_RING_FULL ? hf_ring_full_text : hf_park_full_text;
+}
 
 /*
  * What a query that found e (never NULL) gets, however it came (UDP here,
@@ -313,7 +324,11 @@ static const uint8_t hf_park_full_text[] = "too many clients waiting"; /* its ED
  * from e with at once (a hit, or with no room to wait the stale or failure
  * answer there is), HF_ACT_PARKED when the client now waits as cookie (a
  * NULL cookie: no room), or HF_ACT_PARK_FULL (answer SERVFAIL, EDE 0
- * hf_park_full_text: nothing timed out, so not EDE 22).
+ * hf_park_full_text: nothing timed out, so not EDE 22). A question the
+ * ring to control had no room for is not out: the entry does not wait for
+ * it (the next query asks again), and no client is parked on it; with
+ * nothing to fall back on that is HF_ACT_RING_FULL (SERVFAIL, EDE 0
+ * hf_ring_full_text), at once rather than at the miss timeout.
  */
 static inline __attribute__((always_inline)) int hf_act_on(struct hf_worker *w,
 							   struct hf_cache_entry *e,
@@ -323,9 +338,15 @@ static inline __attribute__((always_inline)) int hf_act_on(struct hf_worker *w,
 	struct hf_cache_decision d = hf_cache_decide(w->cache, e, w->now_ms);
 	enum hf_wake_mode mode;
 
-	if (d.send_query)
-		hf_send_query(w, e->state == HF_ENTRY_PENDING ? HF_MSG_MISS : HF_MSG_REFRESH, key,
-			      hash);
+	if (d.send_query &&
+	    HF_UNLIKELY(!hf_send_query(
+		    w, e->state == HF_ENTRY_PENDING ? HF_MSG_MISS : HF_MSG_REFRESH, key, hash))) {
+		e->refresh_pending = 0;
+		if (d.action == HF_ACT_WAIT) {
+			mode = hf_cache_fallback(w->cache, e, w->now_ms);
+			return mode == HF_WAKE_TIMEOUT ? HF_ACT_RING_FULL : (int)mode;
+		}
+	}
 	/* stale answers of every kind are also in ede[3] / ede[19] */
 	if (HF_LIKELY(d.action != HF_ACT_WAIT)) {
 		if (HF_LIKELY(d.action == HF_ACT_FRESH))

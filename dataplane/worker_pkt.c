@@ -404,9 +404,11 @@ static void hf_act(struct hf_worker *w, struct rte_mbuf *m, struct hf_pkt *pi,
 	int how = hf_act_on(w, e, key, hash, m);
 	if (HF_LIKELY(how >= 0))
 		hf_reply_entry(w, m, pi, q, e, (enum hf_wake_mode)how);
-	else if (how == HF_ACT_PARK_FULL)
-		hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER,
-			       hf_park_full_text, sizeof(hf_park_full_text) - 1);
+	else if (how != HF_ACT_PARKED) {
+		uint16_t len;
+		const uint8_t *text = hf_act_full_text(how, &len);
+		hf_reply_empty(w, m, pi, q, HF_RCODE_SERVFAIL, true, HF_EDE_OTHER, text, len);
+	}
 }
 
 /*

@@ -598,6 +598,53 @@ static void test_zone_limited(void)
 	CHECK_EQ(rte_ring_dequeue_elem(bw.to_control, &mq, sizeof(mq)), 0);
 }
 
+/*
+ * A miss the ring to control has no room for: SERVFAIL at once with EDE 0
+ * "resolver busy", no parked client, counted as ring_full; the entry does
+ * not wait for a question that never went out, so once the ring has room
+ * the same name's next query goes to control (and parks).
+ */
+static void test_ring_full(void)
+{
+	static const char text[] = "resolver busy";
+	uint8_t f[HF_BD_FRAME_MAX], out[2048], name[HF_BD_NAME_LEN];
+	const struct hf_counters *k = &bw.shared->ctr;
+	struct hf_counters k0 = *k;
+	struct hf_msg_query mq;
+	const uint8_t *d = out + HF_BD_DNS_OFF;
+	const size_t tl = sizeof(text) - 1;
+	struct hf_cache_stats cs0, cs;
+	unsigned filled = 0;
+	uint32_t n;
+
+	hf_cache_get_stats(bw.w.cache, &cs0);
+	memset(&mq, 0, sizeof(mq));
+	while (rte_ring_enqueue_elem(bw.to_control, &mq, sizeof(mq)) == 0)
+		filled++;
+	CHECK(filled > 0);
+	hf_bd_name(name, 'r', 1);
+	n = exchange(f, (uint32_t)hf_bd_frame(f, name, 1, true), 0, out, NULL, NULL);
+	CHECK(n > HF_BD_DNS_OFF + 12 + tl);
+	CHECK_EQ(hf_get16(d + 2) & 0x8fff, 0x8182); /* QR RD RA, SERVFAIL */
+	CHECK_EQ(hf_get16(out + n - tl - 2), HF_EDE_OTHER);
+	CHECK_MEM(out + n - tl, text, tl);
+	CHECK_EQ(k->drop_ring_full - k0.drop_ring_full, 1);
+	CHECK_EQ(k->misses - k0.misses, 0);
+	CHECK_EQ(k->parked - k0.parked, 0);
+	hf_cache_get_stats(bw.w.cache, &cs);
+	CHECK_EQ(cs.waiters, cs0.waiters);
+
+	/* room again: the same name is asked, and its client waits */
+	for (unsigned i = 0; i < filled; i++)
+		CHECK_EQ(rte_ring_dequeue_elem(bw.to_control, &mq, sizeof(mq)), 0);
+	CHECK_EQ(exchange(f, (uint32_t)hf_bd_frame(f, name, 2, true), 0, out, NULL, NULL), 0);
+	CHECK_EQ(k->misses - k0.misses, 1);
+	CHECK_EQ(k->parked - k0.parked, 1);
+	CHECK_EQ(rte_ring_dequeue_elem(bw.to_control, &mq, sizeof(mq)), 0);
+	CHECK(mq.key.name_len > 9);
+	CHECK_MEM(mq.key.name, name, mq.key.name_len);
+}
+
 static int setup(void)
 {
 	struct hf_cache_conf cc;
@@ -641,6 +688,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_cookies),
 		TEST_CASE(test_synth),
 		TEST_CASE(test_zone_limited),
+		TEST_CASE(test_ring_full),
 	};
 	int rc;
 
