@@ -73,6 +73,10 @@
 	  "Frames from the kernel sent out of the port (exception-interface).")                  \
 	X(idle_sleeps, HF_CG_NONE, "idle_sleeps",                                                \
 	  "Times the core slept on an idle port (idle-sleep, backing off to idle-sleep-max).")   \
+	X(slow_passes, HF_CG_NONE, "slow_passes",                                                \
+	  "Passes of the core's loop that took 10 ms or more (stuck in a driver, or not run).")  \
+	X(tx_backlog, HF_CG_NONE, "tx_backlog",                                                  \
+	  "Polls of a port skipped: its TX queue still held a burst's worth of unsent answers.") \
 	X(drop_not_ip, HF_CG_DROPS, "not_ip", "Frames neither IPv4, IPv6 nor ARP.")              \
 	X(drop_not_ours, HF_CG_DROPS, "not_ours",                                                \
 	  "Packets not UDP to port 53 of a service address.")                                    \

@@ -72,8 +72,10 @@ unsigned hf_worker_poll_once(struct hf_worker *w)
 		/* a port whose TX queue holds answers it did not take yet is not
 		 * read until a burst's answers fit: its queries wait in its RX
 		 * ring instead of their answers being dropped (hf_worker_flush) */
-		if (HF_UNLIKELY(w->tx[p].n > HF_ARRAY_LEN(w->tx[p].pkts) - burst))
+		if (HF_UNLIKELY(w->tx[p].n > HF_ARRAY_LEN(w->tx[p].pkts) - burst)) {
+			w->ctr->tx_backlog++;
 			continue;
+		}
 		n = rte_eth_rx_burst(w->ports[p].port_id, w->queue, pkts, burst);
 		if (n) {
 			hf_worker_rx(w, pkts, n);
@@ -126,11 +128,21 @@ int hf_worker_main(void *arg)
 	/* an idle port: sleep, longer and longer up to idle-sleep-max (hf_idle.h) */
 	hf_idle_init(&idle, w->conf->idle_sleep_us, w->conf->idle_sleep_max_us,
 		     w->conf->idle_polls);
+	/* a pass of 10 ms or more from the end of the last one, less the
+	 * idle sleep it asked for (a sleep that overran counts): the core was
+	 * stuck (in a driver's RX or TX) or not running, and its RX ring
+	 * filled meanwhile */
+	uint64_t t = rte_rdtsc(), slow = 10 * w->tsc_per_ms;
 	while (!*w->stop) {
 		uint32_t us = hf_idle_step(&idle, hf_worker_poll_once(w));
+		uint64_t now = rte_rdtsc();
+		if (HF_UNLIKELY(now - t >= slow))
+			w->ctr->slow_passes++;
+		t = now;
 		if (us != 0) {
 			rte_delay_us_sleep(us);
 			w->ctr->idle_sleeps++;
+			t += (uint64_t)us * w->tsc_per_ms / 1000;
 		}
 	}
 	hf_worker_drain(w);

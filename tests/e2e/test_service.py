@@ -138,9 +138,19 @@ def stall(comm, log_line, back_line="holdfast: watchdog: every worker makes prog
     check_steady(3.0)
 
 
+def slow_passes():
+    return RIG.ctl("stats", "--per-core")["per_core"][0]["slow_passes"]
+
+
 def case_worker_stall():
+    """The watchdog holds WATCHDOG=1 back while the worker is stopped, and
+    the worker counts the 3 s pass it was stopped in as slow (slow_passes:
+    10 ms or more; a busy-polling core otherwise has none that long)."""
+    s0 = slow_passes()
     stall("rte-worker-1",
           "holdfast: watchdog: worker(s) 0 not making progress: WATCHDOG=1 held back")
+    s1 = slow_passes()
+    check(s1 > s0, f"slow_passes did not move over a 3 s stop of the worker ({s0} -> {s1})")
 
 
 def case_control_stall():
