@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tcp_client.h"
+
 #define MAX_CONC	1024
 #define MAX_SAMPLES	(1u << 22)
 #define CONN_TIMEOUT_NS 2000000000ull
@@ -55,36 +57,6 @@ static size_t qlen;
 static uint64_t done, errors, resumed;
 static uint32_t *lat;
 static size_t nlat;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static size_t build_query(uint8_t *q, const char *name)
-{
-	size_t n = 2 + 12;
-	memset(q, 0, n);
-	q[2 + 2] = 0x01; /* RD */
-	q[2 + 5] = 1;	 /* QDCOUNT */
-	while (*name != '\0') {
-		const char *dot = strchr(name, '.');
-		size_t l = dot != NULL ? (size_t)(dot - name) : strlen(name);
-		if (l == 0 || l > 63 || n + l + 6 > sizeof(query))
-			return 0;
-		q[n++] = (uint8_t)l;
-		memcpy(q + n, name, l);
-		n += l;
-		name += l + (dot != NULL);
-	}
-	q[n++] = 0;
-	q[n++] = 0, q[n++] = 1; /* A */
-	q[n++] = 0, q[n++] = 1; /* IN */
-	q[0] = (uint8_t)((n - 2) >> 8), q[1] = (uint8_t)(n - 2);
-	return n;
-}
 
 static void slot_close(struct slot *s)
 {
@@ -203,12 +175,6 @@ static int slot_run(struct slot *s)
 	return -1;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void usage(void)
 {
 	fprintf(stderr,
@@ -251,18 +217,13 @@ int main(int argc, char **argv)
 	srv.sin_port = htons((uint16_t)atoi(argv[optind + 1]));
 	if (inet_pton(AF_INET, argv[optind], &srv.sin_addr) != 1)
 		usage();
-	qlen = build_query(query, argv[optind + 2]);
+	qlen = build_query(query, sizeof(query), argv[optind + 2], 1 /* A */);
 	if (qlen == 0)
 		usage();
 	if (ca != NULL) {
-		static const unsigned char alpn[] = {3, 'd', 'o', 't'};
-		ctx = SSL_CTX_new(TLS_client_method());
-		if (ctx == NULL || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 ||
-		    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn)) != 0) {
-			ERR_print_errors_fp(stderr);
+		ctx = dot_client_ctx(ca);
+		if (ctx == NULL)
 			return 1;
-		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
 	}
 	lat = malloc(MAX_SAMPLES * sizeof(*lat));
@@ -305,17 +266,9 @@ int main(int argc, char **argv)
 		}
 	}
 	secs = (double)(now_ns() - start) / 1e9;
-	qsort(lat, nlat, sizeof(*lat), cmp_u32);
-	{
-		double sum = 0;
-		for (size_t i = 0; i < nlat; i++)
-			sum += lat[i];
-		printf("connections %llu errors %llu seconds %.3f per_second %.0f resumed %llu "
-		       "latency_avg_us %.0f latency_p50_us %u latency_p99_us %u\n",
-		       (unsigned long long)done, (unsigned long long)errors, secs,
-		       (double)done / secs, (unsigned long long)resumed,
-		       nlat ? sum / (double)nlat : 0.0, nlat ? lat[nlat / 2] : 0,
-		       nlat ? lat[nlat * 99 / 100] : 0);
-	}
+	printf("connections %llu errors %llu seconds %.3f per_second %.0f resumed %llu",
+	       (unsigned long long)done, (unsigned long long)errors, secs, (double)done / secs,
+	       (unsigned long long)resumed);
+	print_latency(lat, nlat);
 	return errors > done / 100 ? 1 : 0; /* over 1% failed */
 }

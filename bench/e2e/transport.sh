@@ -15,6 +15,7 @@
 #            kresd", --rounds N (every server once per round),
 #            --idle-sleep US (holdfast's worker; default 100),
 #            --conn-rate PATH (default: bench/conn_rate beside holdfast),
+#            --stream-load PATH (default: bench/stream_load beside holdfast),
 #            --exception xdp|tap (how TCP reaches holdfast's kernel side;
 #            default xdp: `xdp-exception`, the port's XDP program passes
 #            TCP to the host veth's own stack; tap: `exception-interface`,
@@ -26,7 +27,8 @@
 #            docs/bench.md, "DoT and TLS handshakes: where the core
 #            goes")
 #   environment: HF_TPT_HOLDFAST_ARGS (more holdfast options, recorded in
-#            the results' command line), HF_TPT_TAG (lab tag, default tpt), HF_TPT_COMMIT (what to
+#            the results' command line), HF_TPT_STREAM_ARGS (more
+#            stream_load options, recorded), HF_TPT_TAG (lab tag, default tpt), HF_TPT_COMMIT (what to
 #            call the holdfast build in the results; default git describe)
 #
 # The path is side_by_side.sh's: the clients run in the lab's client
@@ -48,7 +50,11 @@
 # Per server and round:
 #   long-lived connections: dnsperf -m tcp and -m dot, 8 connections,
 #     unthrottled (-q 100 outstanding) and at a fixed rate (-Q): answered qps
-#     and latency percentiles (dnsperf -v's per-answer latencies);
+#     and latency percentiles (dnsperf -v's per-answer latencies); and the
+#     same unthrottled load from bench/stream_load (C: the same wire, a
+#     query a record, but a batch of them sealed in memory and sent in one
+#     system call, so that the one client core is not the bound dnsperf's
+#     is over TLS);
 #   short connections: bench/conn_rate (built by meson; C, because
 #     dnsperf's num-queries-per-conn stalls each connection on a delayed ACK
 #     and a Python loop is slower than the servers), 16 connections at once,
@@ -73,12 +79,12 @@ lab=$top/tests/lab/lab.sh
 log() { echo "tpt: $*" >&2; }
 die() { log "error: $*" && exit 1; }
 
-idle_sleep=100 smoke=0 out= holdfast= servers= rounds= conn_rate= exception=xdp parts= perf=
+idle_sleep=100 smoke=0 out= holdfast= servers= rounds= conn_rate= stream_load= exception=xdp parts= perf=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
 	-h | --help) header_help "$0" ;;
-	--out | --holdfast | --servers | --rounds | --idle-sleep | --conn-rate | --exception | --parts | --perf)
+	--out | --holdfast | --servers | --rounds | --idle-sleep | --conn-rate | --stream-load | --exception | --parts | --perf)
 		[ $# -ge 2 ] || die "$1 takes a value"
 		opt=${1#--}
 		printf -v "${opt//-/_}" '%s' "$2"
@@ -109,7 +115,7 @@ read -r -a servers <<<"$servers"
 [[ $exception == xdp || $exception == tap ]] || die "--exception takes xdp or tap"
 for p in $parts; do
 	case $p in
-	tcp.long.max | tcp.long.rate | dot.long.max | dot.long.rate | tcp.short | tls.short | tls.short.resumed | tls.new | tls.reuse) ;;
+	tcp.long.max | tcp.long.rate | tcp.long.gen | dot.long.max | dot.long.rate | dot.long.gen | tcp.short | tls.short | tls.short.resumed | tls.new | tls.reuse) ;;
 	*) die "unknown part $p (--parts)" ;;
 	esac
 done
@@ -144,6 +150,11 @@ if [ ! -x "$conn_rate" ] && [ -f "$(dirname "$holdfast")/build.ninja" ]; then
 	ninja -C "$(dirname "$holdfast")" bench/conn_rate >/dev/null || die "building conn_rate failed"
 fi
 [ -x "$conn_rate" ] || die "no conn_rate at $conn_rate (meson compile bench/conn_rate)"
+stream_load=${stream_load:-$(dirname "$holdfast")/bench/stream_load}
+if [ ! -x "$stream_load" ] && [ -f "$(dirname "$holdfast")/build.ninja" ]; then
+	ninja -C "$(dirname "$holdfast")" bench/stream_load >/dev/null || die "building stream_load failed"
+fi
+[ -x "$stream_load" ] || die "no stream_load at $stream_load (meson compile bench/stream_load)"
 
 # ---------------------------------------------------------------- the lab
 export HF_LAB_TAG=${HF_TPT_TAG:-tpt} HF_LAB_WORLD=0
@@ -278,6 +289,7 @@ start_server() { # name
 	echo "clients=$clients"
 	echo "outstanding=$outstanding"
 	echo "conn_rate_conc=$conc"
+	echo "stream_load_args=${HF_TPT_STREAM_ARGS:-}"
 	echo "idle_sleep_us=$idle_sleep"
 	echo "exception=$exception"
 	echo "host_veth_rps_cpus=$(cat "/sys/class/net/$HF_LAB_HOST_IF/queues/rx-0/rps_cpus")"
@@ -342,18 +354,35 @@ prof_stop() {
 	prof_snap "$prof_f.cpu1"
 }
 
+# The client namespace's TCP segments in and out (absolute; nstat's
+# history untouched): what the long-lived parts cost in packets
+seg_snap() { # file
+	"${ns[@]}" nstat -asz TcpInSegs TcpOutSegs >"$1" 2>&1 || true
+}
+
+# Around a client's run: both CPUs' busy time (and every process's),
+# holdfast's transport counters, the client's TCP segments, --perf's profile
+part_begin() { # server tag file
+	"$here/cpu_snapshot.py" >"$3.cpu0"
+	if [ "$1" = holdfast ]; then hf_transport "$3.hf0"; fi
+	seg_snap "$3.seg0"
+	prof_start "$1" "$2"
+}
+part_end() { # server file
+	prof_stop
+	seg_snap "$2.seg1"
+	if [ "$1" = holdfast ]; then hf_transport "$2.hf1"; fi
+	"$here/cpu_snapshot.py" >"$2.cpu1"
+}
+
 dnsperf_run() { # server tag [dnsperf args]
 	local server=$1 tag=$2 f
 	shift 2
 	f=$raw/$server.r$round.$tag.txt
-	"$here/cpu_snapshot.py" >"$f.cpu0"
-	[ "$server" = holdfast ] && hf_transport "$f.hf0"
-	prof_start "$server" "$tag"
+	part_begin "$server" "$tag" "$f"
 	timeout $((dp_t + 30)) "${ns[@]}" taskset -c 0 dnsperf -s "$SERVICE4" -d "$queries" -l "$dp_t" \
 		-c "$clients" -v "$@" >"$f" 2>&1 || true
-	prof_stop
-	[ "$server" = holdfast ] && hf_transport "$f.hf1"
-	"$here/cpu_snapshot.py" >"$f.cpu1"
+	part_end "$server" "$f"
 	awk -v s="$server" -v t="$tag" '/Queries sent/ { q = $3 } /Queries completed/ { a = $3 } /Queries per second/ { r = $4 }
 		END { printf "tpt:   %-8s %-14s sent %8d answered %8d (%.0f/s)\n", s, t, q, a, r }' "$f" >&2
 }
@@ -379,15 +408,23 @@ conn_rate_run() { # server tag port [conn_rate args]
 	local server=$1 tag=$2 port=$3 f
 	shift 3
 	f=$raw/$server.r$round.$tag.txt
-	"$here/cpu_snapshot.py" >"$f.cpu0"
-	[ "$server" = holdfast ] && hf_transport "$f.hf0"
-	prof_start "$server" "$tag"
+	part_begin "$server" "$tag" "$f"
 	timeout $((dp_t + 30)) "${ns[@]}" taskset -c 0 "$conn_rate" -c "$conc" -l "$dp_t" "$@" \
 		"$SERVICE4" "$port" www.test >"$f" 2>&1 || true
-	prof_stop
-	[ "$server" = holdfast ] && hf_transport "$f.hf1"
-	"$here/cpu_snapshot.py" >"$f.cpu1"
+	part_end "$server" "$f"
 	awk -v s="$server" -v t="$tag" '/^connections/ { printf "tpt:   %-8s %-14s %8d connections, %d errors (%d/s)\n", s, t, $2, $4, $8 }' "$f" >&2
+}
+
+stream_load_run() { # server tag port [stream_load args]
+	local server=$1 tag=$2 port=$3 f
+	shift 3
+	f=$raw/$server.r$round.$tag.txt
+	part_begin "$server" "$tag" "$f"
+	# shellcheck disable=SC2086 # HF_TPT_STREAM_ARGS: options, split
+	timeout $((dp_t + 30)) "${ns[@]}" taskset -c 0 "$stream_load" -c "$clients" -q "$outstanding" \
+		-l "$dp_t" -d "$queries" ${HF_TPT_STREAM_ARGS:-} "$@" "$SERVICE4" "$port" >"$f" 2>&1 || true
+	part_end "$server" "$f"
+	awk -v s="$server" -v t="$tag" '/^answered/ { printf "tpt:   %-8s %-14s sent %8d answered %8d (%d/s), %d lost, %d errors\n", s, t, $4, $2, $20, $6, $8 }' "$f" >&2
 }
 
 bench_server() { # name
@@ -420,6 +457,8 @@ bench_server() { # name
 		if want "$m.long.max"; then dnsperf_run "$s" "$m.long.max" -m "$m" -q "$outstanding"; fi
 		if want "$m.long.rate"; then dnsperf_run "$s" "$m.long.rate" -m "$m" -q "$outstanding" -Q "$lat_qps"; fi
 	done
+	if want tcp.long.gen; then stream_load_run "$s" tcp.long.gen 53; fi
+	if want dot.long.gen; then stream_load_run "$s" dot.long.gen 853 -T "$run/tls.crt"; fi
 	if want tcp.short; then conn_rate_run "$s" tcp.short 53; fi
 	if want tls.short; then conn_rate_run "$s" tls.short 853 -T "$run/tls.crt"; fi
 	if want tls.short.resumed; then conn_rate_run "$s" tls.short.resumed 853 -T "$run/tls.crt" -r; fi

@@ -5,7 +5,7 @@
     bench/e2e/transport_plot.py RESULTS/transport.json RESULTS/transport.png
 
 Grouped bars, one group per measurement (answered queries/s over TCP and
-over DoT with long-lived connections; new TCP connections/s, TLS full and
+over DoT with long-lived connections, from dnsperf and from bench/stream_load; new TCP connections/s, TLS full and
 resumed handshakes/s with short ones), one bar per server; every number
 comes from the JSON, that is from one run (its median round per server),
 and the subtitle names the holdfast commit and the date. Needs gnuplot.
@@ -18,6 +18,8 @@ import tempfile
 
 PARTS = [('tcp.long.max', 'TCP'),
          ('dot.long.max', 'DoT'),
+         ('tcp.long.gen', 'TCP*'),  # * bench/stream_load (the xlabel says so)
+         ('dot.long.gen', 'DoT*'),
          ('tcp.short', 'TCP connect'),
          ('tls.short', 'TLS full'),
          ('tls.short.resumed', 'TLS resumed')]
@@ -57,7 +59,7 @@ def main():
         gp = '''
 set terminal pngcairo size 1000,560 noenhanced font 'DejaVu Sans,11'
 set output '%(out)s'
-set multiplot layout 1,2 title "DNS over TCP and TLS, one server core (dnsperf, bench/conn_rate)\\nholdfast %(commit)s, %(date)s, median round of %(rounds)s" font ",11"
+set multiplot layout 1,2 title "DNS over TCP and TLS, one server core (dnsperf, bench/stream_load, bench/conn_rate)\\nholdfast %(commit)s, %(date)s, median round of %(rounds)s" font ",11"
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.9 border -1
@@ -70,9 +72,11 @@ titles = '%(titles)s'
 n = %(n)d
 array C[4] = ["%(c0)s", "%(c1)s", "%(c2)s", "%(c3)s"]
 set ylabel 'answered queries per second (long-lived connections)'
-plot for [i=2:n+1] '%(dat)s' every ::0::1 using i:xtic(1) lc rgb C[i-1] title word(titles, i-1)
+set xlabel 'dnsperf; * bench/stream_load (the same wire, a cheaper client)'
+plot for [i=2:n+1] '%(dat)s' every ::0::3 using i:xtic(1) lc rgb C[i-1] title word(titles, i-1)
 set ylabel 'connections (one query each) per second'
-plot for [i=2:n+1] '%(dat)s' every ::2::4 using i:xtic(1) lc rgb C[i-1] title word(titles, i-1)
+unset xlabel
+plot for [i=2:n+1] '%(dat)s' every ::4::6 using i:xtic(1) lc rgb C[i-1] title word(titles, i-1)
 unset multiplot
 ''' % dict(out=sys.argv[2], commit=f.get('holdfast_commit', '?'), date=f.get('date', '?'),
            rounds=f.get('rounds', '?'), titles=titles, n=len(servers), dat=dat,
