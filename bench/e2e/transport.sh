@@ -4,7 +4,7 @@
 # "Benchmarks").
 #
 #   bench/e2e/transport.sh            the whole run: 3 rounds, medians
-#                                     reported (about 18 minutes)
+#                                     reported (about 16 minutes)
 #   bench/e2e/transport.sh --smoke    every part against every server for
 #                                     about a second, one round (under a
 #                                     minute); results go to /tmp/hf-tpt-smoke
