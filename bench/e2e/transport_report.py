@@ -9,8 +9,10 @@ got answers (and latencies) in each; no speed is asserted.
 Reads RAW_DIR/facts.txt and, per server and round n,
 <server>.r<n>.<part>.txt: dnsperf -v (tcp.long.max, tcp.long.rate,
 dot.long.max, dot.long.rate), stream_load's line (tcp.long.gen,
-dot.long.gen), conn_rate's line (tcp.short, tls.short, tls.short.resumed), openssl s_time plus our wall clock (tls.new,
-tls.reuse); for holdfast also .hf0/.hf1 (holdfastctl --json stats before
+dot.long.gen), conn_rate's line (tcp.short, tls.short,
+tls.short.resumed), openssl s_time plus our wall clock (tls.new,
+tls.reuse); .seg0/.seg1 (the client's TCP segments, nstat) for the
+long-lived parts; for holdfast also .hf0/.hf1 (holdfastctl --json stats before
 and after: the transport counters' deltas are kept). Writes
 OUT_DIR/transport.json and transport.md. Every number of one part comes
 from one round: the round whose headline (answered rate; p50 latency for
