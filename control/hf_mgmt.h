@@ -49,6 +49,7 @@ struct hf_mgmt_req {
 	uint8_t name[255];		  /* nta, cache: lower-case wire form */
 	size_t name_len;
 	uint32_t lifetime_s, recheck_s; /* nta add */
+	uint64_t expires_s;		/* nta add --expires (Unix time); 0: lifetime_s */
 	char reason[HF_NTA_REASON_MAX + 1];
 	bool has_type; /* cache lookup NAME TYPE */
 	uint16_t qtype;

@@ -81,10 +81,11 @@ bool hf_nta_covers(const struct hf_nta_list *l, const uint8_t *name, size_t len)
  * Add (or renew) an NTA and broadcast it to every worker (HF_MSG_NTA,
  * HF_FLUSH_NTA_ADD over the subtree); res (NULL or one per worker) gets
  * what each worker changed. *seq: the message to wait for. Persists the
- * list. 0 or an error with err set.
+ * list. It expires at expires_s (Unix time) or, with 0 there, lifetime_s
+ * from now. 0 or an error with err set.
  */
 int hf_nta_add(struct hf_nta_list *l, const uint8_t *name, size_t len, uint32_t lifetime_s,
-	       uint32_t recheck_s, const char *reason, enum hf_nta_source src,
+	       uint64_t expires_s, uint32_t recheck_s, const char *reason, enum hf_nta_source src,
 	       struct hf_msg_result *res, uint64_t *seq, char *err, size_t errlen);
 /* Remove the NTA for name (HF_FLUSH_NTA_REMOVE on every worker), logging
  * why (NULL: no log line). HF_ENOENT if none. */

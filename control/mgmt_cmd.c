@@ -4,6 +4,7 @@
  * parsing a command line, splitting and formatting a request line. Shared
  * by the server and holdfastctl; the replies' emitter is mgmt_emit.c.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +40,17 @@ static const char help_stats[] =
 	"                for the stats textfile; only this view is reset)\n"
 	"  --prometheus  the Prometheus text exposition format (as in stats-textfile)\n";
 static const char help_nta[] =
-	"usage: holdfastctl nta add NAME [--lifetime DURATION] [--reason TEXT] [--recheck "
-	"DURATION]\n"
+	"usage: holdfastctl nta add NAME [--lifetime DURATION | --expires UNIXTIME] [--reason "
+	"TEXT]\n"
+	"                           [--recheck DURATION]\n"
 	"       holdfastctl nta remove NAME\n"
 	"       holdfastctl nta list\n"
 	"  Negative Trust Anchors (RFC 7646): NAME and everything below it are not\n"
 	"  validated (answers flow, never with AD). add returns when every worker core\n"
 	"  has applied it, and says how many cores and how long it took.\n"
 	"  --lifetime    how long it holds (default 1h, 1s .. 1w); it then expires\n"
+	"  --expires     when it expires instead, in seconds since the epoch (1s .. 1w\n"
+	"                from now): the same second on every site that is given it\n"
 	"  --reason      free text shown by nta list (at most 200 bytes)\n"
 	"  --recheck     validate NAME's DNSKEY without the NTA this often and remove the\n"
 	"                NTA once it validates again\n";
@@ -167,7 +171,7 @@ static bool is_help(const char *a)
 static int parse_nta(int argc, char *const *argv, struct hf_mgmt_req *r, char *err, size_t errlen)
 {
 	const char *sub = argv[1];
-	bool have_name = false, missing;
+	bool have_name = false, have_lifetime = false, missing;
 	char why[200];
 
 	if (strcmp(sub, "list") == 0) {
@@ -187,10 +191,26 @@ static int parse_nta(int argc, char *const *argv, struct hf_mgmt_req *r, char *e
 				if (hf_config_parse_lifetime(v, &r->lifetime_s, why, sizeof(why)) !=
 				    0)
 					return fail(err, errlen, "nta add: %s", why);
+				have_lifetime = true;
 				continue;
 			}
 			if (missing)
 				return fail(err, errlen, "nta add: --lifetime needs a duration");
+			if ((v = opt_value(argc, argv, &i, "--expires", &missing)) != NULL) {
+				char *end;
+				errno = 0;
+				r->expires_s = strtoull(v, &end, 10);
+				if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 ||
+				    r->expires_s == 0)
+					return fail(
+						err, errlen,
+						"nta add: --expires takes seconds since the epoch, "
+						"not \"%s\"",
+						v);
+				continue;
+			}
+			if (missing)
+				return fail(err, errlen, "nta add: --expires needs a time");
 			if ((v = opt_value(argc, argv, &i, "--recheck", &missing)) != NULL) {
 				if (hf_config_parse_lifetime(v, &r->recheck_s, why, sizeof(why)) !=
 				    0)
@@ -228,6 +248,8 @@ static int parse_nta(int argc, char *const *argv, struct hf_mgmt_req *r, char *e
 		return fail(err, errlen, "nta %s: NAME missing", sub);
 	if (r->name_len <= 1)
 		return fail(err, errlen, "nta %s: not for the root (set dnssec: no instead)", sub);
+	if (have_lifetime && r->expires_s != 0)
+		return fail(err, errlen, "nta add: --lifetime and --expires exclude each other");
 	return 0;
 }
 

@@ -82,8 +82,8 @@ void hf_mgmt_cmd_nta_change(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 	}
 	if (k->req.cmd == HF_CMD_NTA_ADD) {
 		rc = hf_nta_add(mg->env.ntas, k->req.name, k->req.name_len, k->req.lifetime_s,
-				k->req.recheck_s, k->req.reason, HF_NTA_SRC_CLI, res, &seq, err,
-				sizeof(err));
+				k->req.expires_s, k->req.recheck_s, k->req.reason, HF_NTA_SRC_CLI,
+				res, &seq, err, sizeof(err));
 	} else {
 		rc = hf_nta_remove(mg->env.ntas, k->req.name, k->req.name_len,
 				   "holdfastctl nta remove", res, &seq);
@@ -326,17 +326,18 @@ void hf_mgmt_finish_wait(struct hf_mgmt *mg, struct hf_mgmt_conn *k)
 	switch (k->req.cmd) {
 	case HF_CMD_NTA_ADD: {
 		uint64_t now = (uint64_t)time(NULL);
-		int i;
+		uint64_t exp = k->req.expires_s != 0 ? k->req.expires_s : now + k->req.lifetime_s;
+		uint64_t life = k->req.lifetime_s;
 		hf_emit_str(&e, "name", nm);
-		hf_emit_u64(&e, "lifetime", k->req.lifetime_s);
-		for (i = 0; i < (int)mg->env.ntas->nntas; i++)
+		for (int i = 0; i < (int)mg->env.ntas->nntas; i++)
 			if (hf_dns_name_equal(mg->env.ntas->ntas[i].name,
 					      mg->env.ntas->ntas[i].name_len, k->req.name,
 					      k->req.name_len))
-				break;
-		hf_emit_time(&e, "expires",
-			     i < (int)mg->env.ntas->nntas ? mg->env.ntas->ntas[i].expires_s
-							  : now + k->req.lifetime_s);
+				exp = mg->env.ntas->ntas[i].expires_s;
+		if (k->req.expires_s != 0) /* --expires: what is left of it */
+			life = exp > now ? exp - now : 0;
+		hf_emit_u64(&e, "lifetime", life);
+		hf_emit_time(&e, "expires", exp);
 		hf_emit_u64(&e, "recheck", k->req.recheck_s);
 		break;
 	}

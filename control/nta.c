@@ -259,16 +259,26 @@ static int insert(struct hf_nta_list *l, const uint8_t *name, size_t len, uint64
 }
 
 int hf_nta_add(struct hf_nta_list *l, const uint8_t *name, size_t len, uint32_t lifetime_s,
-	       uint32_t recheck_s, const char *reason, enum hf_nta_source src,
+	       uint64_t expires_s, uint32_t recheck_s, const char *reason, enum hf_nta_source src,
 	       struct hf_msg_result *res, uint64_t *seq, char *err, size_t errlen)
 {
 	uint64_t now = (uint64_t)time(NULL);
 	char nm[HF_DNS_NAME_MAX * 4 + 8];
 	int rc;
 
-	if (lifetime_s == 0 || lifetime_s > HF_NTA_LIFETIME_MAX) {
+	if (expires_s != 0) {
+		/* an absolute expiry (the fleet's): the same second everywhere */
+		if (expires_s <= now || expires_s - now > HF_NTA_LIFETIME_MAX) {
+			snprintf(err, errlen,
+				 "expiry %llu is not between 1s and 1w from now (%llu; RFC 7646)",
+				 (unsigned long long)expires_s, (unsigned long long)now);
+			return hf_error(HF_EINVAL);
+		}
+	} else if (lifetime_s == 0 || lifetime_s > HF_NTA_LIFETIME_MAX) {
 		snprintf(err, errlen, "lifetime must be between 1s and 1w (RFC 7646)");
 		return hf_error(HF_EINVAL);
+	} else {
+		expires_s = now + lifetime_s;
 	}
 	if (recheck_s != 0 && l->val == NULL) {
 		snprintf(err, errlen, "--recheck needs dnssec: yes");
@@ -280,7 +290,7 @@ int hf_nta_add(struct hf_nta_list *l, const uint8_t *name, size_t len, uint32_t 
 			 "instead");
 		return hf_error(HF_EINVAL);
 	}
-	rc = insert(l, name, len, now, now + lifetime_s, recheck_s, reason, src);
+	rc = insert(l, name, len, now, expires_s, recheck_s, reason, src);
 	if (rc != 0) {
 		snprintf(err, errlen, "too many NTAs: at most %d in force at once", HF_NTA_MAX);
 		return rc;
@@ -296,8 +306,9 @@ int hf_nta_add(struct hf_nta_list *l, const uint8_t *name, size_t len, uint32_t 
 		return rc;
 	}
 	hf_dns_name_str(name, len, nm, sizeof(nm));
-	hf_log(HF_LOG_NOTICE, "nta: %s added for %us%s%s", nm, lifetime_s,
-	       reason && reason[0] ? ": " : "", reason ? reason : "");
+	hf_log(HF_LOG_NOTICE, "nta: %s added for %llus%s%s", nm,
+	       (unsigned long long)(expires_s - now), reason && reason[0] ? ": " : "",
+	       reason ? reason : "");
 	hf_nta_save(l);
 	return 0;
 }

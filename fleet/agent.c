@@ -11,8 +11,9 @@
  *   - then a watch from the revision after the last one applied, applying
  *     each event in revision order; a broken stream (a member killed, the
  *     site cut off) is resumed on the next member from that revision.
- * A fleet NTA is added with its remaining lifetime (the record holds the
- * absolute expiry) and the reason "fleet: ...": that tag is how the agent
+ * A fleet NTA is added with the record's absolute expiry (nta add
+ * --expires: the same second on every site, whenever the agent applies
+ * it) and the reason "fleet: ...": that tag is how the agent
  * tells its NTAs from the site's own, which it never changes.
  *
  * It writes PREFIX sites/SITE: the revision applied, health, drain.
@@ -157,14 +158,14 @@ static bool is_fleet(const struct local_nta *l)
 	return strncmp(l->reason, HF_FLEET_TAG, HF_FLEET_TAG_LEN) == 0;
 }
 
-/* nta add with the remaining lifetime; 0, -1 holdfast not reached. */
-static int add_nta(struct agent *a, const struct hf_fleet_nta *n, uint64_t now)
+/* nta add with the record's absolute expiry; 0, -1 holdfast not reached. */
+static int add_nta(struct agent *a, const struct hf_fleet_nta *n)
 {
-	char life[32], recheck[32], reason[HF_NTA_REASON_MAX + 1];
-	char *argv[10] = {"nta", "add", (char *)n->name, "--lifetime", life, "--reason", reason};
+	char exp[32], recheck[32], reason[HF_NTA_REASON_MAX + 1];
+	char *argv[10] = {"nta", "add", (char *)n->name, "--expires", exp, "--reason", reason};
 	int argc = 7;
 
-	snprintf(life, sizeof(life), "%llus", (unsigned long long)(n->expires - now));
+	snprintf(exp, sizeof(exp), "%llu", (unsigned long long)n->expires);
 	snprintf(reason, sizeof(reason), HF_FLEET_TAG "%s", n->reason);
 	if (n->recheck_s) {
 		snprintf(recheck, sizeof(recheck), "%us", n->recheck_s);
@@ -198,9 +199,9 @@ static int reconcile_name(struct agent *a, const char *name, const struct hf_fle
 		return have != NULL ? remove_nta(a, name) : 0;
 	if (have != NULL && have->recheck == want->recheck_s &&
 	    strcmp(have->reason + HF_FLEET_TAG_LEN, want->reason) == 0 &&
-	    have->expires + 1 >= want->expires && have->expires <= want->expires + 1)
+	    have->expires == want->expires)
 		return 0; /* already so */
-	return add_nta(a, want, now);
+	return add_nta(a, want);
 }
 
 static int apply_config(struct agent *a, const char *key, const char *value)

@@ -241,7 +241,10 @@ def case_usage_errors():
         ["frobnicate"], [], ["--bogus-option", "status"], ["status", "extra"], ["stats", "--nope"],
         ["nta"], ["nta", "frob"], ["nta", "add"], ["nta", "remove"], ["nta", "add", "x.de", "--lifetime"],
         ["nta", "add", "x.de", "--lifetime", "banana"], ["nta", "add", "x.de", "--recheck", "soon"],
-        ["nta", "add", "x.de", "--colour", "red"], ["cache"], ["cache", "lookup"], ["cache", "flush"],
+        ["nta", "add", "x.de", "--colour", "red"], ["nta", "add", "x.de", "--expires"],
+        ["nta", "add", "x.de", "--expires", "soon"], ["nta", "add", "x.de", "--expires", "-5"],
+        ["nta", "add", "x.de", "--expires", "0"],
+        ["nta", "add", "x.de", "--lifetime", "1h", "--expires", "4102444800"], ["cache"], ["cache", "lookup"], ["cache", "flush"],
         ["cache", "frob", "x.de"], ["config"], ["config", "set", "serve-stale-ttl"], ["config", "frob"],
         ["--timeout", "abc", "status"],
     ]
@@ -759,6 +762,17 @@ def case_nta_lifetimes():
           e.get("expires") == obj.get("expires"), f"nta add of an existing NTA (renew): {e}")
     check(sum(1 for n in nta_list() if n == "iter.de.") == 1, "two entries for iter.de.")
     ctl("nta", "remove", "iter.de")
+    # --expires: an absolute expiry (the fleet agent's), kept to the second
+    exp = int(time.time()) + 120
+    obj = ctl("nta", "add", "iter.de", "--expires", str(exp))
+    e = nta_list().get("iter.de.")
+    check(obj.get("expires") == exp and e and e.get("expires") == exp and 118 <= obj.get("lifetime", 0) <= 120,
+          f"nta add --expires {exp}: {obj}, listed {e}")
+    ctl("nta", "remove", "iter.de")
+    now = int(time.time())
+    for bad in (now - 10, now, now + WEEK + 60):
+        r = ctl_raw("nta", "add", "iter.de", "--expires", str(bad))
+        one_line_error(r, (1, 2), f"nta add iter.de --expires {bad} (now {now}; limits 1s .. 1w from now)")
     for bad in ("8d", f"{WEEK + 1}s", "2w", "0", "0s", "500ms", "-5s"):
         r = ctl_raw("nta", "add", "iter.de", "--lifetime", bad)
         one_line_error(r, (1, 2), f"nta add iter.de --lifetime {bad} (limits 1s .. 1w)")

@@ -198,6 +198,36 @@ static void test_nta_lifetime_and_state(void)
 	r = cmd(c, "HF1 json nta\tremove\tlong.example\n");
 	CHECK(strncmp(r, "OK\n{\"ok\":true,\"name\":\"long.example.\"", 36) == 0);
 	CHECK(!covers(c, "a.long.example"));
+
+	/* --expires: the absolute expiry is kept to the second (the fleet's) */
+	{
+		unsigned long long at = (unsigned long long)time(NULL) + 600;
+		char req[128], want[64];
+		snprintf(req, sizeof(req), "HF1 json nta\tadd\tabs.example\t--expires\t%llu\n", at);
+		r = cmd(c, req);
+		snprintf(want, sizeof(want), "\"expires\":%llu", at);
+		CHECK(strncmp(r, "OK\n", 3) == 0 && strstr(r, want) != NULL);
+		CHECK(covers(c, "www.abs.example"));
+		CHECK(hf_control_ntas(c)->nntas == 2); /* and cfg.example */
+		for (unsigned i = 0; i < hf_control_ntas(c)->nntas; i++)
+			if (memcmp(hf_control_ntas(c)->ntas[i].name, "\3abs\7example", 13) == 0)
+				CHECK_EQ(hf_control_ntas(c)->ntas[i].expires_s, (uint64_t)at);
+		/* in the past, now, or past a week: refused, nothing added */
+		snprintf(req, sizeof(req), "HF1 text nta\tadd\tpast.example\t--expires\t%llu\n",
+			 at - 600);
+		r = cmd(c, req);
+		CHECK(strstr(r, "ERR expiry ") == r && strstr(r, "not between 1s and 1w") != NULL);
+		snprintf(req, sizeof(req), "HF1 text nta\tadd\tpast.example\t--expires\t%llu\n",
+			 at - 600 + 7 * 86400 + 60);
+		r = cmd(c, req);
+		CHECK(strstr(r, "ERR expiry ") == r);
+		r = cmd(c, "HF1 text nta\tadd\tpast.example\t--expires\t12x\n");
+		CHECK(strstr(r, "ERR nta add: --expires takes seconds since the epoch") == r);
+		r = cmd(c,
+			"HF1 text nta\tadd\tpast.example\t--lifetime\t1h\t--expires\t4102444800\n");
+		CHECK(strstr(r, "ERR nta add: --lifetime and --expires exclude each other") == r);
+		CHECK(!covers(c, "past.example"));
+	}
 	hf_control_destroy(c);
 }
 
