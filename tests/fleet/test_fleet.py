@@ -28,8 +28,7 @@ Cases:
                      untouched by fleet edits)
   nta_removed        fleet remove: gone on every site, EDE 7 again
   expiry_same_time   a 3 s fleet NTA leaves every site within 1 s of each
-                     other and 0.6 s of its expiry (the record's second:
-                     nta add --expires)
+                     other and of its expiry
   partition          site b cut off from etcd keeps its NTAs and expires
                      them; edits made meanwhile reach it within 1 s of
                      reconnecting; with the revision compacted meanwhile it
@@ -386,11 +385,13 @@ def case_expiry_same_time():
     check(None not in gone, f"alg13.de. did not expire on every site: {gone}")
     spread = max(gone) - min(gone)
     check(spread <= 1.0, f"expired {spread:.2f} s apart on the sites")
-    # every site has the record's expiry to the second (nta add --expires),
-    # and holdfast checks expiries every 100 ms: the rest is this loop's
-    # polling. A site given a lifetime instead could be a second late.
+    # every site has the record's expiry to the second (nta add --expires:
+    # nta_reaches_sites checks it), and holdfast checks expiries every
+    # 100 ms; the rest is this loop's polling, 3 holdfastctl calls a round
+    # (+0.64 s under ASan). A site given a lifetime instead could be a
+    # second late on top.
     for g in gone:
-        check(exp - 0.05 <= g <= exp + 0.6, f"expired at {g:.2f}, the record says {exp}")
+        check(exp - 0.05 <= g <= exp + 1.0, f"expired at {g:.2f}, the record says {exp}")
     print(f"#   expired on " + ", ".join(f"{SITES[i]} {g - exp:+.2f} s" for i, g in enumerate(gone))
           + f" from its expiry ({spread * 1000:.0f} ms apart)", flush=True)
     # the record stays in etcd (expired) until removed; the agents ignore it
