@@ -160,6 +160,12 @@ struct hf_zone_mark {
 	uint8_t text[HF_ZONE_MARK_TEXT];
 };
 
+/* When m's grace ends: after that it is as if there were no mark. */
+static inline uint64_t hf_zone_mark_end(const struct hf_zone_mark *m)
+{
+	return m->until_ms + HF_ZONE_MARK_MS;
+}
+
 struct hf_worker {
 	unsigned idx;
 	uint16_t queue;

@@ -133,7 +133,7 @@ static void zone_mark(struct hf_worker *w, const struct hf_msg_ctl *msg)
 	memcpy(m->name, msg->key.name + off, len);
 	m->text_len = msg->ans.ede_text_len;
 	memcpy(m->text, hf_dns_answer_ede_text(&msg->ans), m->text_len);
-	w->zmark_until = HF_MAX(w->zmark_until, m->until_ms + HF_ZONE_MARK_MS);
+	w->zmark_until = HF_MAX(w->zmark_until, hf_zone_mark_end(m));
 }
 
 /* Apply msg; false when it is a walk that is not finished yet. A walk

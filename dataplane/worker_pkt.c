@@ -379,7 +379,7 @@ static __attribute__((cold, noinline)) bool hf_zone_limited(struct hf_worker *w,
 		return false;
 	for (unsigned i = 0; i < HF_ZONE_MARKS; i++) {
 		struct hf_zone_mark *z = &w->zmark[i];
-		if (z->until_ms + HF_ZONE_MARK_MS <= w->now_ms || z->len != k->name_len - off ||
+		if (hf_zone_mark_end(z) <= w->now_ms || z->len != k->name_len - off ||
 		    memcmp(z->name, k->name + off, z->len) != 0)
 			continue;
 		if (z->until_ms <= w->now_ms && z->probes > 0) {
